@@ -1,0 +1,41 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import {
+  ConfigModule,
+  DatabaseModule,
+  HealthModule,
+  JobsModule,
+  LoggingModule,
+  SecurityModule,
+  StorageModule,
+} from '@app/core';
+import { ENTITIES, MIGRATIONS } from '@app/migrations';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { ApiKeyGuard } from './common/api-key.guard.js';
+import { MetricsInterceptor } from './common/metrics.interceptor.js';
+import { createValidationPipe } from './common/validation.js';
+import { HealthController } from './health/health.controller.js';
+import { JobsController } from './jobs/jobs.controller.js';
+import { ProgressGateway } from './progress/progress.gateway.js';
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggingModule.forRoot('api'),
+    DatabaseModule.forRoot({ entities: ENTITIES, migrations: MIGRATIONS, migrateOnBoot: true }),
+    // Embedded mode runs jobs here; scale-out mode forwards the workers' events to this instance's clients.
+    JobsModule.forRoot({ runJobs: true, forwardEvents: true }),
+    StorageModule,
+    SecurityModule,
+    HealthModule,
+  ],
+  controllers: [HealthController, JobsController],
+  providers: [
+    ProgressGateway,
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_INTERCEPTOR, useClass: MetricsInterceptor },
+    { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+  ],
+})
+export class ApiModule {}

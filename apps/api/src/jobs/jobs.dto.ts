@@ -1,0 +1,64 @@
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { CancelOutcome, JobName, JobStatus } from '@app/core';
+
+export class CreateDiagnosticJobDto {
+  /** Number of steps, each reporting progress. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  steps: number;
+
+  /** Milliseconds per step. */
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  stepMs: number;
+
+  /** Fail at this step (for checking retries and failure reporting). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  failAtStep?: number;
+
+  /** Fail only on the first N attempts. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  failAttempts?: number;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  label?: string;
+}
+
+export class JobParamsDto {
+  @IsIn(Object.values(JobName))
+  name: JobName;
+
+  @IsUUID()
+  id: string;
+}
+
+export class JobCreatedDto {
+  id: string;
+  name: JobName;
+}
+
+export class JobDto {
+  id: string;
+  name: JobName;
+  status: JobStatus;
+  /** 0..1 */
+  progress: number;
+  attempts: number;
+  result: unknown;
+  error: string | null;
+  createdAt: string | null;
+  finishedAt: string | null;
+}
+
+export class CancelResultDto {
+  id: string;
+  outcome: CancelOutcome;
+}

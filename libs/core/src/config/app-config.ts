@@ -1,0 +1,192 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Roles in increasing power; a route needs a role at least as strong as the one it declares. */
+export enum Role {
+  Viewer = 'viewer',
+  Editor = 'editor',
+  Admin = 'admin',
+}
+
+export enum DatabaseType {
+  Sqlite = 'sqlite',
+  Postgres = 'postgres',
+}
+
+export enum LogFormat {
+  Pretty = 'pretty',
+  Json = 'json',
+}
+
+export interface ApiKey {
+  key: string;
+  role: Role;
+}
+
+export interface SdNextBackendConfig {
+  /** Stable id, used in job rows and queue names: `sdnext-0`, `sdnext-1`, … in the order given. */
+  id: string;
+  url: string;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** True when HOST was not given and no API keys exist: the API binds to loopback only. */
+  loopbackOnly: boolean;
+  dataDir: string;
+  database: { type: DatabaseType.Sqlite; path: string } | { type: DatabaseType.Postgres; url: string; schema?: string };
+  redis: { url: string; prefix: string } | null;
+  loraRoots: string[];
+  sdnext: { backends: SdNextBackendConfig[]; auth: { user: string; password: string } | null };
+  apiKeys: ApiKey[];
+  delivery: { httpAllow: string[]; cliCommands: string[] };
+  log: { level: string; format: LogFormat };
+  workerPort: number;
+  storageDir: string;
+}
+
+const csv = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const roles = new Set<string>(Object.values(Role));
+
+/** The environment schema: every variable the product reads, with its default. */
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).optional(),
+  WORKER_PORT: port.default(3001),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
+      message: 'must start with sqlite: or postgres://',
+    }),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^rediss?:\/\//.test(v), { message: 'must start with redis://' }),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+    .default('lora'),
+  LORA_ROOTS: z.string().optional(),
+  SDNEXT_URL: z
+    .string()
+    .optional()
+    .refine((v) => csv(v).every((u) => /^https?:\/\/[^\s]+$/.test(u)), {
+      message: 'must be a comma-separated list of http(s):// URLs',
+    }),
+  SDNEXT_AUTH: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^[^:]+:.+$/.test(v), { message: 'must be user:password' }),
+  API_KEYS: z
+    .string()
+    .optional()
+    .refine(
+      (v) =>
+        csv(v).every((entry) => {
+          const i = entry.lastIndexOf(':');
+          return i >= 16 && roles.has(entry.slice(i + 1));
+        }),
+      { message: 'must be key:role,… with keys of 16+ characters and roles viewer|editor|admin' },
+    ),
+  DELIVERY_HTTP_ALLOW: z
+    .string()
+    .optional()
+    .refine((v) => csv(v).every((u) => /^https?:\/\/[^\s]+$/.test(u)), {
+      message: 'must be a comma-separated list of http(s):// URL prefixes',
+    }),
+  DELIVERY_CLI_COMMANDS: z
+    .string()
+    .optional()
+    .refine((v) => csv(v).every((p) => isAbsolute(p)), { message: 'must be absolute paths of executables' }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum([LogFormat.Pretty, LogFormat.Json]).optional(),
+});
+
+export type RawEnv = Record<string, string | undefined>;
+
+/** Thrown at boot when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates an environment. Pure: give it `process.env` or a test's object. */
+export function parseConfig(env: RawEnv): AppConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? '(environment)'),
+      message: issue.message,
+    }));
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  const dataDir = resolve(e.DATA_DIR);
+  const apiKeys = csv(e.API_KEYS).map((entry) => {
+    const i = entry.lastIndexOf(':');
+    return { key: entry.slice(0, i), role: entry.slice(i + 1) as Role };
+  });
+  const dbUrl = e.DATABASE_URL;
+  const database: AppConfig['database'] =
+    dbUrl && dbUrl.startsWith('postgres')
+      ? { type: DatabaseType.Postgres, url: dbUrl, schema: e.DATABASE_SCHEMA }
+      : {
+          type: DatabaseType.Sqlite,
+          path: dbUrl && dbUrl.startsWith('sqlite:') ? resolve(dbUrl.slice('sqlite:'.length).replace(/^\/\//, '')) : resolve(dataDir, 'lora-manager.sqlite'),
+        };
+  const auth = e.SDNEXT_AUTH
+    ? { user: e.SDNEXT_AUTH.slice(0, e.SDNEXT_AUTH.indexOf(':')), password: e.SDNEXT_AUTH.slice(e.SDNEXT_AUTH.indexOf(':') + 1) }
+    : null;
+  return {
+    port: e.PORT,
+    host: e.HOST ?? (apiKeys.length === 0 ? '127.0.0.1' : '0.0.0.0'),
+    loopbackOnly: !e.HOST && apiKeys.length === 0,
+    dataDir,
+    database,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
+    loraRoots: csv(e.LORA_ROOTS).map((r) => resolve(r)),
+    sdnext: {
+      backends: csv(e.SDNEXT_URL).map((url, i) => ({ id: `sdnext-${i}`, url: url.replace(/\/+$/, '') })),
+      auth,
+    },
+    apiKeys,
+    delivery: { httpAllow: csv(e.DELIVERY_HTTP_ALLOW), cliCommands: csv(e.DELIVERY_CLI_COMMANDS) },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? LogFormat.Pretty : LogFormat.Json) },
+    workerPort: e.WORKER_PORT,
+    storageDir: resolve(dataDir, 'storage'),
+  };
+}
+
+let cached: AppConfig | undefined;
+
+/** The one place that reads `process.env`; the result is cached for the life of the process. */
+export function loadConfig(): AppConfig {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** Secrets to redact wherever text leaves the process (logs, error bodies). */
+export function secretsOf(config: AppConfig): string[] {
+  const secrets = config.apiKeys.map((k) => k.key);
+  if (config.sdnext.auth) secrets.push(config.sdnext.auth.password);
+  return secrets.filter((s) => s.length > 0);
+}

@@ -1,0 +1,65 @@
+/**
+ * Errors thrown by libs. Libs run in the API, the worker and the CLI, so they never throw HTTP exceptions;
+ * the API's one exception filter maps {@link DomainErrorKind} to a status code.
+ */
+export enum DomainErrorKind {
+  Invalid = 'invalid',
+  NotFound = 'not_found',
+  Conflict = 'conflict',
+  Forbidden = 'forbidden',
+  Upstream = 'upstream',
+  UpstreamTimeout = 'upstream_timeout',
+  Unavailable = 'unavailable',
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: DomainErrorKind,
+    /** Stable machine-readable code, e.g. `adapter_not_found`. */
+    readonly code: string,
+    message: string,
+    readonly details?: FieldProblem[] | Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, id: string, code = `${what.toLowerCase().replace(/\s+/g, '_')}_not_found`) {
+    super(DomainErrorKind.NotFound, code, `${what} ${id} not found`);
+  }
+}
+
+export class InvalidInputError extends DomainError {
+  constructor(code: string, message: string, details?: FieldProblem[]) {
+    super(DomainErrorKind.Invalid, code, message, details);
+  }
+
+  static field(field: string, message: string, code = 'invalid_input'): InvalidInputError {
+    return new InvalidInputError(code, `${field}: ${message}`, [{ field, message }]);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(code: string, message: string) {
+    super(DomainErrorKind.Conflict, code, message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(code: string, message: string) {
+    super(DomainErrorKind.Forbidden, code, message);
+  }
+}
+
+export class UnavailableError extends DomainError {
+  constructor(code: string, message: string) {
+    super(DomainErrorKind.Unavailable, code, message);
+  }
+}

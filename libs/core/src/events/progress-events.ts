@@ -1,0 +1,144 @@
+/**
+ * The typed map of every event pushed to clients over Socket.IO (namespace `/progress`). The gateway, the job
+ * runners and the tests share it. Every payload carries `jobId`; the gateway sends it to the room `job:<jobId>`
+ * and to the topic room of its prefix.
+ */
+export interface JobProgressPayload {
+  jobId: string;
+  name: string;
+  /** 0..1 */
+  progress: number;
+  message?: string;
+}
+
+export interface JobCompletedPayload {
+  jobId: string;
+  name: string;
+  result?: unknown;
+}
+
+export interface JobFailedPayload {
+  jobId: string;
+  name: string;
+  error: string;
+  /** True when the job will be retried. */
+  willRetry: boolean;
+}
+
+export interface GenerationProgressPayload {
+  jobId: string;
+  backendId: string;
+  progress: number;
+  step: number;
+  steps: number;
+  etaSeconds: number | null;
+}
+
+export interface GenerationCompletedPayload {
+  jobId: string;
+  backendId: string;
+  images: { index: number; url: string; contentType: string }[];
+  seed: number | null;
+}
+
+export interface GenerationEndedPayload {
+  jobId: string;
+  backendId: string | null;
+  reason: string;
+}
+
+export interface DeliveryUpdatedPayload {
+  jobId: string;
+  status: string;
+  error?: string | null;
+}
+
+export interface ImportCounts {
+  seen: number;
+  added: number;
+  updated: number;
+  unchanged: number;
+  moved: number;
+  missing: number;
+  restored: number;
+  failed: number;
+}
+
+export interface ImportProgressPayload {
+  jobId: string;
+  counts: ImportCounts;
+  /** Files processed so far and the total when known. */
+  processed: number;
+  total: number | null;
+  currentPath?: string;
+}
+
+export interface ImportCompletedPayload {
+  jobId: string;
+  status: string;
+  counts: ImportCounts;
+}
+
+export interface ProgressEventMap {
+  'job.progress': JobProgressPayload;
+  'job.completed': JobCompletedPayload;
+  'job.failed': JobFailedPayload;
+  'job.cancelled': JobCompletedPayload;
+  'generation.progress': GenerationProgressPayload;
+  'generation.completed': GenerationCompletedPayload;
+  'generation.failed': GenerationEndedPayload;
+  'generation.cancelled': GenerationEndedPayload;
+  'delivery.updated': DeliveryUpdatedPayload;
+  'import.progress': ImportProgressPayload;
+  'import.completed': ImportCompletedPayload;
+}
+
+export type ProgressEventName = keyof ProgressEventMap;
+
+export type ProgressMessage = {
+  [E in ProgressEventName]: { event: E; payload: ProgressEventMap[E] };
+}[ProgressEventName];
+
+/** Topic rooms a client may subscribe to, besides single jobs. */
+export enum ProgressTopic {
+  Jobs = 'jobs',
+  Imports = 'imports',
+  Generations = 'generations',
+  Deliveries = 'deliveries',
+}
+
+const topicByPrefix: Record<string, ProgressTopic> = {
+  job: ProgressTopic.Jobs,
+  import: ProgressTopic.Imports,
+  generation: ProgressTopic.Generations,
+  delivery: ProgressTopic.Deliveries,
+};
+
+export function topicOf(event: ProgressEventName): ProgressTopic {
+  return topicByPrefix[event.slice(0, event.indexOf('.'))];
+}
+
+export const PROGRESS_EVENT_NAMES: readonly ProgressEventName[] = [
+  'job.progress',
+  'job.completed',
+  'job.failed',
+  'job.cancelled',
+  'generation.progress',
+  'generation.completed',
+  'generation.failed',
+  'generation.cancelled',
+  'delivery.updated',
+  'import.progress',
+  'import.completed',
+];
+
+export function isProgressMessage(value: unknown): value is ProgressMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { event?: unknown; payload?: unknown };
+  return (
+    typeof v.event === 'string' &&
+    (PROGRESS_EVENT_NAMES as readonly string[]).includes(v.event) &&
+    typeof v.payload === 'object' &&
+    v.payload !== null
+  );
+}

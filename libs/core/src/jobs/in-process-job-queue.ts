@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { EventBus } from '../events/event-bus.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { JOBS_OPTIONS, type JobsOptions } from './jobs-options.js';
+import { JobHandlerRegistry } from './job-handler.registry.js';
+import { executeAttempt, JobOutcome } from './job-executor.js';
+import { ALL_JOB_NAMES, JOB_RUN_OPTIONS, type JobName, type JobPayloads, JobStatus } from './job-name.js';
+import { CancelOutcome, type EnqueueOptions, type JobInfo, JobQueue } from './job-queue.js';
+import type { QueuedJobEntity } from './queued-job.entity.js';
+import { QueuedJobRepository } from './queued-job.repository.js';
+
+const POLL_MS = 1000;
+
+/**
+ * Embedded mode's job runner: jobs live in the `queued_jobs` table and run in this process. Jobs that were
+ * queued or running when the process died run again after a restart. One process only: it takes back every
+ * `running` row at start-up.
+ */
+@Injectable()
+export class InProcessJobQueue extends JobQueue implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly mode = 'in-process' as const;
+  private readonly logger = new Logger(InProcessJobQueue.name);
+  private readonly running = new Map<string, { name: JobName; controller: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopping = false;
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(
+    @Inject(JOBS_OPTIONS) private readonly options: JobsOptions,
+    private readonly repository: QueuedJobRepository,
+    private readonly registry: JobHandlerRegistry,
+    private readonly bus: EventBus,
+    private readonly metrics: MetricsService,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // A producer-only process (the CLI) writes rows that the running API picks up.
+    if (!this.options.runJobs) return;
+    this.registry.assertComplete();
+    const requeued = await this.repository.requeueRunning();
+    if (requeued > 0) this.logger.warn(`Re-queued ${requeued} job(s) interrupted by the last shutdown`);
+    this.started = true;
+    this.timer = setInterval(() => this.kick(), POLL_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    // Let running jobs finish their current step; anything still running after the grace period is
+    // re-queued by the next start.
+    const grace = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+    await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), grace]);
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}): Promise<{ id: string }> {
+    const now = new Date();
+    const job = await this.repository.insertIfAbsent({
+      id: options.jobId ?? randomUUID(),
+      name,
+      payload: payload as object,
+      status: JobStatus.Queued,
+      attempts: 0,
+      maxAttempts: JOB_RUN_OPTIONS[name].attempts,
+      runAfter: new Date(now.getTime() + (options.delayMs ?? 0)),
+      progress: 0,
+      result: null,
+      error: null,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+    });
+    this.kick();
+    return { id: job.id };
+  }
+
+  async get(name: JobName, id: string): Promise<JobInfo | null> {
+    const row = await this.repository.findById(id);
+    if (!row || row.name !== name) return null;
+    return {
+      id: row.id,
+      name,
+      status: row.status,
+      progress: row.progress,
+      attempts: row.attempts,
+      result: (row.result as { value?: unknown } | null)?.value ?? null,
+      error: row.error,
+      createdAt: row.createdAt,
+      finishedAt: row.finishedAt,
+    };
+  }
+
+  async cancel(name: JobName, id: string): Promise<CancelOutcome> {
+    const active = this.running.get(id);
+    if (active) {
+      active.controller.abort();
+      return CancelOutcome.Signalled;
+    }
+    const row = await this.repository.findById(id);
+    if (!row || row.name !== name) return CancelOutcome.NotFound;
+    if (row.status === JobStatus.Queued && (await this.repository.cancelQueued(id))) {
+      this.bus.publish('job.cancelled', { jobId: id, name });
+      this.metrics.jobs.inc({ name, outcome: JobOutcome.Cancelled });
+      return CancelOutcome.Removed;
+    }
+    const again = this.running.get(id);
+    if (again) {
+      again.controller.abort();
+      return CancelOutcome.Signalled;
+    }
+    return CancelOutcome.AlreadyFinished;
+  }
+
+  async ping(): Promise<void> {
+    await this.repository.findById('00000000-0000-0000-0000-000000000000');
+  }
+
+  /** Wakes the pump; calls while it runs make it go round once more. */
+  private kick(): void {
+    if (!this.started || this.stopping) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump()
+      .catch((error: unknown) => this.logger.error(`Job pump failed: ${String(error)}`))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async pump(): Promise<void> {
+    for (const name of ALL_JOB_NAMES) {
+      const limit = JOB_RUN_OPTIONS[name].concurrency;
+      while (!this.stopping && this.countRunning(name) < limit) {
+        const job = await this.repository.claimNext(name, new Date());
+        if (!job) break;
+        this.start(job);
+      }
+    }
+  }
+
+  private countRunning(name: JobName): number {
+    let n = 0;
+    for (const r of this.running.values()) if (r.name === name) n++;
+    return n;
+  }
+
+  private start(job: QueuedJobEntity): void {
+    const name = job.name as JobName;
+    const controller = new AbortController();
+    const done = this.run(job, name, controller).finally(() => {
+      this.running.delete(job.id);
+      this.kick();
+    });
+    this.running.set(job.id, { name, controller, done });
+  }
+
+  private async run(job: QueuedJobEntity, name: JobName, controller: AbortController): Promise<void> {
+    const started = Date.now();
+    const handler = this.registry.get(name);
+    const execution = await executeAttempt(
+      handler,
+      { id: job.id, name, payload: job.payload, attempt: job.attempts, maxAttempts: job.maxAttempts },
+      controller.signal,
+      {
+        progress: async (progress, message) => {
+          await this.repository.setProgress(job.id, progress);
+          this.bus.publish('job.progress', { jobId: job.id, name, progress, message });
+        },
+        emit: async (event, payload) => {
+          this.bus.publish(event, payload);
+        },
+      },
+    );
+    this.metrics.jobs.inc({ name, outcome: execution.outcome });
+    this.metrics.jobDuration.observe({ name }, (Date.now() - started) / 1000);
+    switch (execution.outcome) {
+      case JobOutcome.Completed:
+        await this.repository.finish(job.id, JobStatus.Completed, { result: execution.result });
+        this.bus.publish('job.completed', { jobId: job.id, name, result: execution.result });
+        return;
+      case JobOutcome.Cancelled:
+        await this.repository.finish(job.id, JobStatus.Cancelled, { error: execution.error ?? 'cancelled' });
+        this.bus.publish('job.cancelled', { jobId: job.id, name });
+        return;
+      case JobOutcome.Failed:
+        await this.repository.finish(job.id, JobStatus.Failed, { error: execution.error });
+        this.logger.warn(`Job ${name} ${job.id} failed: ${execution.error}`);
+        this.bus.publish('job.failed', { jobId: job.id, name, error: execution.error ?? 'failed', willRetry: false });
+        return;
+      case JobOutcome.Retried: {
+        const delay = JOB_RUN_OPTIONS[name].backoffMs * 2 ** (job.attempts - 1);
+        await this.repository.retryLater(job.id, new Date(Date.now() + delay), execution.error ?? 'failed');
+        this.bus.publish('job.failed', { jobId: job.id, name, error: execution.error ?? 'failed', willRetry: true });
+        setTimeout(() => this.kick(), delay + 5).unref();
+        return;
+      }
+    }
+  }
+}

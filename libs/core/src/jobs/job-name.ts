@@ -1,0 +1,48 @@
+/**
+ * Every background job: its name, its payload type and its run options, declared once. Producers call
+ * `JobQueue.enqueue(JobName.X, payload)`; nobody names a queue with a string.
+ */
+export enum JobName {
+  /** Runs a few timed steps and reports progress: proves the job pipeline end to end (ops and tests). */
+  Diagnostic = 'diagnostic',
+}
+
+export interface DiagnosticPayload {
+  steps: number;
+  stepMs: number;
+  /** Fail on this step (1-based) on every attempt up to `failAttempts`. */
+  failAtStep?: number;
+  failAttempts?: number;
+  label?: string;
+}
+
+export interface JobPayloads {
+  [JobName.Diagnostic]: DiagnosticPayload;
+}
+
+export enum JobStatus {
+  Queued = 'queued',
+  Running = 'running',
+  Completed = 'completed',
+  Failed = 'failed',
+  Cancelled = 'cancelled',
+}
+
+export interface JobRunOptions {
+  /** Total tries, the first included. */
+  attempts: number;
+  /** First retry delay; doubles on each further retry. */
+  backoffMs: number;
+  /** Jobs of this name run at once in one process. */
+  concurrency: number;
+}
+
+export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
+  [JobName.Diagnostic]: { attempts: 3, backoffMs: 200, concurrency: 4 },
+};
+
+export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);
+
+export function isJobName(value: string): value is JobName {
+  return (ALL_JOB_NAMES as readonly string[]).includes(value);
+}

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In, LessThanOrEqual, type Repository } from 'typeorm';
+import { JobStatus } from './job-name.js';
+import { QueuedJobEntity } from './queued-job.entity.js';
+
+@Injectable()
+export class QueuedJobRepository {
+  private readonly repo: Repository<QueuedJobEntity>;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    this.repo = dataSource.getRepository(QueuedJobEntity);
+  }
+
+  async insertIfAbsent(job: QueuedJobEntity): Promise<QueuedJobEntity> {
+    const existing = await this.repo.findOneBy({ id: job.id });
+    if (existing) return existing;
+    await this.repo.insert(job);
+    return job;
+  }
+
+  findById(id: string): Promise<QueuedJobEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  /** Jobs left `running` by a process that died go back to the queue. */
+  async requeueRunning(): Promise<number> {
+    const result = await this.repo.update({ status: JobStatus.Running }, { status: JobStatus.Queued, startedAt: null });
+    return result.affected ?? 0;
+  }
+
+  /** The oldest due job of `name`, or none; it is marked running only if nobody claimed it first. */
+  async claimNext(name: string, now: Date): Promise<QueuedJobEntity | null> {
+    const candidates = await this.repo.find({
+      where: { name, status: JobStatus.Queued, runAfter: LessThanOrEqual(now) },
+      order: { runAfter: 'ASC', createdAt: 'ASC' },
+      take: 5,
+    });
+    for (const job of candidates) {
+      const claimed = await this.repo.update(
+        { id: job.id, status: JobStatus.Queued },
+        { status: JobStatus.Running, startedAt: now, attempts: job.attempts + 1 },
+      );
+      if (claimed.affected === 1) return { ...job, status: JobStatus.Running, startedAt: now, attempts: job.attempts + 1 };
+    }
+    return null;
+  }
+
+  async nextDueTime(names: string[]): Promise<Date | null> {
+    const next = await this.repo.findOne({
+      where: { name: In(names), status: JobStatus.Queued },
+      order: { runAfter: 'ASC' },
+      select: { id: true, runAfter: true },
+    });
+    return next?.runAfter ?? null;
+  }
+
+  async setProgress(id: string, progress: number): Promise<void> {
+    await this.repo.update({ id }, { progress });
+  }
+
+  async finish(id: string, status: JobStatus, fields: { result?: unknown; error?: string | null }): Promise<void> {
+    await this.repo.update(
+      { id },
+      {
+        status,
+        // Stored as JSON; a handler's result is wrapped so that scalars survive too.
+        result: fields.result === undefined ? null : { value: fields.result },
+        error: fields.error ?? null,
+        finishedAt: new Date(),
+        progress: status === JobStatus.Completed ? 1 : undefined,
+      },
+    );
+  }
+
+  async retryLater(id: string, runAfter: Date, error: string): Promise<void> {
+    await this.repo.update({ id }, { status: JobStatus.Queued, runAfter, error, startedAt: null });
+  }
+
+  /** Cancels a job that has not started; false when it was claimed meanwhile. */
+  async cancelQueued(id: string): Promise<boolean> {
+    const result = await this.repo.update(
+      { id, status: JobStatus.Queued },
+      { status: JobStatus.Cancelled, finishedAt: new Date(), error: 'cancelled before it started' },
+    );
+    return result.affected === 1;
+  }
+}

@@ -1,0 +1,11 @@
+import { SetMetadata } from '@nestjs/common';
+import type { Role } from '../config/app-config.js';
+
+export const ROLE_METADATA = 'lora-manager:role';
+export const PUBLIC_METADATA = 'lora-manager:public';
+
+/** The least role a route needs. Without it: GET/HEAD need viewer, every other method editor. */
+export const RequireRole = (role: Role): MethodDecorator & ClassDecorator => SetMetadata(ROLE_METADATA, role);
+
+/** Open to anyone (health probes). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_METADATA, true);
