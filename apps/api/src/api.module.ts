@@ -14,7 +14,6 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { ApiKeyGuard } from './common/api-key.guard.js';
 import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
-import { HealthController } from './health/health.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
 
@@ -29,7 +28,7 @@ import { ProgressGateway } from './progress/progress.gateway.js';
     SecurityModule,
     HealthModule,
   ],
-  controllers: [HealthController, JobsController],
+  controllers: [JobsController],
   providers: [
     ProgressGateway,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

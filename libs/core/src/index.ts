@@ -7,6 +7,8 @@ export * from './database/migration-helpers.js';
 export * from './errors/domain-error.js';
 export * from './events/event-bus.js';
 export * from './events/progress-events.js';
+export * from './health/health.controller.js';
+export * from './health/health.dto.js';
 export * from './health/health.module.js';
 export * from './health/readiness.service.js';
 export * from './jobs/bullmq-connection.js';

@@ -147,7 +147,11 @@ function toJobInfo(name: JobName, job: Job, state: string): JobInfo {
     progress,
     attempts: job.attemptsMade,
     result: job.returnvalue ?? null,
-    error: job.failedReason ? job.failedReason.replace(CANCELLED_REASON, '').trim() || job.failedReason : null,
+    // failedReason survives a successful retry; report it only for jobs that ended badly.
+    error:
+      (status === JobStatus.Failed || status === JobStatus.Cancelled) && job.failedReason
+        ? job.failedReason.replace(CANCELLED_REASON, '').trim() || job.failedReason
+        : null,
     createdAt: new Date(job.timestamp),
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
   };

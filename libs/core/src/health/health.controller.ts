@@ -1,6 +1,8 @@
 import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { MetricsService, Public, ReadinessService } from '@app/core';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { Public } from '../security/roles.decorator.js';
+import { ReadinessService } from './readiness.service.js';
 import type { Response } from 'express';
 import { HealthDto, LiveDto } from './health.dto.js';
 

@@ -1,0 +1,31 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+interface MigrateOptions {
+  check?: boolean;
+}
+
+@Command({ name: 'migrate', description: 'Apply pending database migrations (or list them with --check)' })
+export class MigrateCommand extends CommandRunner {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    super();
+  }
+
+  @Option({ flags: '--check', description: 'List pending migrations and exit 1 if there are any; change nothing' })
+  parseCheck(): boolean {
+    return true;
+  }
+
+  async run(_params: string[], options: MigrateOptions): Promise<void> {
+    if (options.check) {
+      const pending = await this.dataSource.showMigrations();
+      process.stdout.write(pending ? 'Pending migrations exist.\n' : 'Database is up to date.\n');
+      if (pending) process.exitCode = 1;
+      return;
+    }
+    const applied = await this.dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length === 0) process.stdout.write('Database is up to date; nothing to apply.\n');
+    for (const m of applied) process.stdout.write(`applied ${m.name}\n`);
+  }
+}

@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import {
+  ConfigModule,
+  DatabaseModule,
+  HealthModule,
+  JobsModule,
+  LoggingModule,
+  SecurityModule,
+  StorageModule,
+} from '@app/core';
+import { ENTITIES, MIGRATIONS } from '@app/migrations';
+import { JobProcessor } from './job.processor.js';
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggingModule.forRoot('worker'),
+    DatabaseModule.forRoot({ entities: ENTITIES, migrations: MIGRATIONS, migrateOnBoot: false }),
+    JobsModule.forRoot({ runJobs: false, forwardEvents: false }),
+    StorageModule,
+    SecurityModule,
+    HealthModule,
+  ],
+  providers: [JobProcessor],
+})
+export class WorkerModule {}
