@@ -1,30 +1,14 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from '@app/core';
-import { Logger } from 'nestjs-pino';
-import { ApiModule } from './api.module.js';
-import { configureApp } from './app-setup.js';
 
-async function bootstrap(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+// The configuration is validated while the modules load (entity column types depend on the database), so the
+// app is imported dynamically: a bad environment then ends in one clear message and exit code 2, not a stack.
+try {
+  const { bootstrap } = await import('./bootstrap.js');
+  await bootstrap();
+} catch (error) {
+  if (error instanceof Error && error.name === 'ConfigError') {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
   }
-  const app = await NestFactory.create(ApiModule, { bufferLogs: true });
-  configureApp(app);
-  await app.listen(config.port, config.host);
-  const logger = app.get(Logger);
-  const mode = config.redis ? 'scale-out (PostgreSQL/Redis, BullMQ workers)' : 'embedded (in-process jobs)';
-  logger.log(`LoRA Manager API listening on http://${config.host}:${config.port} in ${mode} mode; docs at /docs`);
-  if (config.loopbackOnly) {
-    logger.warn('No API_KEYS configured: the API is open and listens on 127.0.0.1 only. Set API_KEYS to expose it.');
-  }
+  throw error;
 }
-
-void bootstrap();

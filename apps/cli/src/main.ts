@@ -1,29 +1,14 @@
 import 'reflect-metadata';
-import { CommandFactory } from 'nest-commander';
-import { ConfigError, loadConfig } from '@app/core';
-import { CliModule } from './cli.module.js';
 
-async function bootstrap(): Promise<void> {
-  try {
-    loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+// The configuration is validated while the modules load (entity column types depend on the database), so the
+// app is imported dynamically: a bad environment then ends in one clear message and exit code 2, not a stack.
+try {
+  const { bootstrap } = await import('./bootstrap.js');
+  await bootstrap();
+} catch (error) {
+  if (error instanceof Error && error.name === 'ConfigError') {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
   }
-  await CommandFactory.run(CliModule, {
-    logger: ['error', 'warn'],
-    errorHandler: (error) => {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    },
-    serviceErrorHandler: (error) => {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    },
-  });
+  throw error;
 }
-
-void bootstrap();

@@ -1,30 +1,14 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from '@app/core';
-import { Logger } from 'nestjs-pino';
-import { WorkerModule } from './worker.module.js';
 
-async function bootstrap(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-  if (!config.redis) {
-    process.stderr.write('The worker needs REDIS_URL (scale-out mode); in embedded mode the API runs jobs itself.\n');
+// The configuration is validated while the modules load (entity column types depend on the database), so the
+// app is imported dynamically: a bad environment then ends in one clear message and exit code 2, not a stack.
+try {
+  const { bootstrap } = await import('./bootstrap.js');
+  await bootstrap();
+} catch (error) {
+  if (error instanceof Error && error.name === 'ConfigError') {
+    process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
-  const app = await NestFactory.create(WorkerModule, { bufferLogs: true });
-  app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
-  // Health and metrics only; the worker takes no API traffic.
-  await app.listen(config.workerPort, config.host);
-  app.get(Logger).log(`Worker ${process.pid} ready; health on http://${config.host}:${config.workerPort}/health/ready`);
+  throw error;
 }
-
-void bootstrap();

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CancelOutcome, type JobInfo, JobName, JobQueue, RequireRole, Role } from '@app/core';
 import { CancelResultDto, CreateDiagnosticJobDto, JobCreatedDto, JobDto, JobParamsDto } from './jobs.dto.js';
@@ -32,6 +32,7 @@ export class JobsController {
   }
 
   @Post(':name/:id/cancel')
+  @HttpCode(200)
   @RequireRole(Role.Editor)
   @ApiOkResponse({ type: CancelResultDto })
   async cancel(@Param() params: JobParamsDto): Promise<CancelResultDto> {

@@ -2,7 +2,7 @@ import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common'
 import {
   ConnectedSocket,
   MessageBody,
-  type OnGatewayConnection,
+  type OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
   WebSocketServer,
@@ -28,7 +28,7 @@ export const topicRoom = (topic: string): string => `topic:${topic}`;
  * `{ jobId }` or `{ topic }`. Events go to rooms, never broadcast.
  */
 @WebSocketGateway({ namespace: '/progress', cors: { origin: true } })
-export class ProgressGateway implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
+export class ProgressGateway implements OnGatewayInit, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ProgressGateway.name);
   private subscription?: Subscription;
 
@@ -48,18 +48,18 @@ export class ProgressGateway implements OnGatewayConnection, OnModuleInit, OnMod
     this.subscription?.unsubscribe();
   }
 
-  handleConnection(client: Socket): void {
-    const auth = client.handshake.auth as { apiKey?: unknown } | undefined;
-    const presented =
-      (typeof auth?.apiKey === 'string' ? auth.apiKey : undefined) ??
-      ApiKeyService.fromHeaders(client.handshake.headers as Record<string, string | undefined>);
-    const principal = this.keys.verify(presented);
-    if (!principal) {
-      client.emit('auth.error', { message: 'A valid API key is required in auth.apiKey' });
-      client.disconnect(true);
-      return;
-    }
-    client.data.principal = principal;
+  /** Authenticates in the handshake: a client without a valid key gets `connect_error` and never joins. */
+  afterInit(namespace: Namespace): void {
+    namespace.use((client, next) => {
+      const auth = client.handshake.auth as { apiKey?: unknown } | undefined;
+      const presented =
+        (typeof auth?.apiKey === 'string' ? auth.apiKey : undefined) ??
+        ApiKeyService.fromHeaders(client.handshake.headers as Record<string, string | undefined>);
+      const principal = this.keys.verify(presented);
+      if (!principal) return next(new Error('unauthorized: a valid API key is required in auth.apiKey'));
+      client.data.principal = principal;
+      next();
+    });
   }
 
   @SubscribeMessage('subscribe')

@@ -1,0 +1,18 @@
+import { NestFactory } from '@nestjs/core';
+import { loadConfig } from '@app/core';
+import { Logger } from 'nestjs-pino';
+import { ApiModule } from './api.module.js';
+import { configureApp } from './app-setup.js';
+
+export async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const app = await NestFactory.create(ApiModule, { bufferLogs: true });
+  configureApp(app);
+  await app.listen(config.port, config.host);
+  const logger = app.get(Logger);
+  const mode = config.redis ? 'scale-out (PostgreSQL/Redis, BullMQ workers)' : 'embedded (in-process jobs)';
+  logger.log(`LoRA Manager API listening on http://${config.host}:${config.port} in ${mode} mode; docs at /docs`);
+  if (config.loopbackOnly) {
+    logger.warn('No API_KEYS configured: the API is open and listens on 127.0.0.1 only. Set API_KEYS to expose it.');
+  }
+}

@@ -1,0 +1,18 @@
+import { CommandFactory } from 'nest-commander';
+import { loadConfig } from '@app/core';
+import { CliModule } from './cli.module.js';
+
+export async function bootstrap(): Promise<void> {
+  loadConfig();
+  await CommandFactory.run(CliModule, {
+    logger: ['error', 'warn'],
+    errorHandler: (error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    },
+    serviceErrorHandler: (error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    },
+  });
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, DatabaseType, parseConfig, Role } from './app-config.js';
+
+describe('parseConfig', () => {
+  it('should give embedded defaults when nothing is set', () => {
+    const config = parseConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.loopbackOnly).toBe(true);
+    expect(config.database.type).toBe(DatabaseType.Sqlite);
+    expect(config.redis).toBeNull();
+    expect(config.apiKeys).toEqual([]);
+  });
+
+  it('should select scale-out mode from DATABASE_URL and REDIS_URL', () => {
+    const config = parseConfig({ DATABASE_URL: 'postgres://u@h:5432/db', REDIS_URL: 'redis://h:6379', REDIS_PREFIX: 'p1' });
+    expect(config.database).toEqual({ type: DatabaseType.Postgres, url: 'postgres://u@h:5432/db', schema: undefined });
+    expect(config.redis).toEqual({ url: 'redis://h:6379', prefix: 'p1' });
+  });
+
+  it('should parse API keys with roles and listen on all interfaces once keys exist', () => {
+    const config = parseConfig({ API_KEYS: 'aaaaaaaaaaaaaaaa1:viewer, bbbbbbbbbbbbbbbb2:admin' });
+    expect(config.apiKeys).toEqual([
+      { key: 'aaaaaaaaaaaaaaaa1', role: Role.Viewer },
+      { key: 'bbbbbbbbbbbbbbbb2', role: Role.Admin },
+    ]);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.loopbackOnly).toBe(false);
+  });
+
+  it('should name every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      parseConfig({ PORT: 'eighty', API_KEYS: 'short:root', SDNEXT_URL: 'ftp://x', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const variables = (error as ConfigError).problems.map((p) => p.variable).sort();
+    expect(variables).toEqual(['API_KEYS', 'LOG_LEVEL', 'PORT', 'SDNEXT_URL']);
+    expect((error as ConfigError).message).toContain('PORT');
+  });
+
+  it('should give each SD.Next URL a stable backend id and split SDNEXT_AUTH at the first colon', () => {
+    const config = parseConfig({ SDNEXT_URL: 'http://a:7860/, http://b:7860', SDNEXT_AUTH: 'user:pa:ss' });
+    expect(config.sdnext.backends).toEqual([
+      { id: 'sdnext-0', url: 'http://a:7860' },
+      { id: 'sdnext-1', url: 'http://b:7860' },
+    ]);
+    expect(config.sdnext.auth).toEqual({ user: 'user', password: 'pa:ss' });
+  });
+});

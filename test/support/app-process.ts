@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export type AppName = 'api' | 'worker' | 'cli';
+
+export const entryOf = (app: AppName): string => resolve(ROOT, 'dist', 'apps', app, 'src', 'main.js');
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** One built app (`dist/`) running as a real process, with its output kept for assertions. */
+export class AppProcess {
+  readonly output: string[] = [];
+  private child?: ChildProcess;
+  private exited?: Promise<number | null>;
+
+  constructor(
+    readonly app: AppName,
+    readonly env: Record<string, string>,
+    readonly port?: number,
+  ) {}
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get text(): string {
+    return this.output.join('');
+  }
+
+  start(args: string[] = []): this {
+    const child = spawn(process.execPath, [entryOf(this.app), ...args], {
+      env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
+    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+    this.child = child;
+    return this;
+  }
+
+  /** Waits for the process to exit and returns its code. */
+  async exitCode(timeoutMs = 30_000): Promise<number | null> {
+    return Promise.race([
+      this.exited ?? Promise.resolve(null),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${this.app} did not exit; output:\n${this.text}`)), timeoutMs).unref(),
+      ),
+    ]);
+  }
+
+  async waitReady(path = '/health/ready', timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited?.then(() => (exited = true));
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`${this.app} exited during start-up:\n${this.text}`);
+      try {
+        const res = await fetch(`${this.baseUrl}${path}`);
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(`${this.app} not ready after ${timeoutMs} ms:\n${this.text}`);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill(signal);
+    try {
+      return await this.exitCode(timeoutMs);
+    } catch {
+      this.child.kill('SIGKILL');
+      return this.exitCode(5_000);
+    }
+  }
+
+  kill9(): Promise<number | null> {
+    return this.stop('SIGKILL');
+  }
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
+  const cli = new AppProcess('cli', env).start(args);
+  const code = await cli.exitCode(timeoutMs);
+  return { code, output: cli.text };
+}
