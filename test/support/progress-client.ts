@@ -39,7 +39,7 @@ export class ProgressClient {
     });
   }
 
-  subscribe(body: { jobId?: string; topic?: string } | unknown): Promise<{ ok: boolean; room?: string; error?: string }> {
+  subscribe(body: unknown): Promise<{ ok: boolean; room?: string; error?: string }> {
     return this.socket.timeout(5000).emitWithAck('subscribe', body);
   }
 

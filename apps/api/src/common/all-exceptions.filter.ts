@@ -77,12 +77,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
       const response = exception.getResponse();
-      const message =
-        typeof response === 'string'
-          ? response
-          : Array.isArray((response as { message?: unknown }).message)
-            ? ((response as { message: string[] }).message).join('; ')
-            : String((response as { message?: unknown }).message ?? exception.message);
+      const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const message = Array.isArray(raw)
+        ? raw.map(String).join('; ')
+        : typeof raw === 'string'
+          ? raw
+          : exception.message;
       const code =
         typeof response === 'object' && typeof (response as { code?: unknown }).code === 'string'
           ? (response as { code: string }).code

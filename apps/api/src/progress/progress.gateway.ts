@@ -54,10 +54,10 @@ export class ProgressGateway implements OnGatewayInit, OnModuleInit, OnModuleDes
       const auth = client.handshake.auth as { apiKey?: unknown } | undefined;
       const presented =
         (typeof auth?.apiKey === 'string' ? auth.apiKey : undefined) ??
-        ApiKeyService.fromHeaders(client.handshake.headers as Record<string, string | undefined>);
+        ApiKeyService.fromHeaders(client.handshake.headers);
       const principal = this.keys.verify(presented);
       if (!principal) return next(new Error('unauthorized: a valid API key is required in auth.apiKey'));
-      client.data.principal = principal;
+      (client.data as { principal?: unknown }).principal = principal;
       next();
     });
   }

@@ -64,7 +64,7 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
     const job = await this.repository.insertIfAbsent({
       id: options.jobId ?? randomUUID(),
       name,
-      payload: payload as object,
+      payload,
       status: JobStatus.Queued,
       attempts: 0,
       maxAttempts: JOB_RUN_OPTIONS[name].attempts,
@@ -82,7 +82,7 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
 
   async get(name: JobName, id: string): Promise<JobInfo | null> {
     const row = await this.repository.findById(id);
-    if (!row || row.name !== name) return null;
+    if (!row || row.name !== (name as string)) return null;
     return {
       id: row.id,
       name,
@@ -103,7 +103,7 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
       return CancelOutcome.Signalled;
     }
     const row = await this.repository.findById(id);
-    if (!row || row.name !== name) return CancelOutcome.NotFound;
+    if (!row || row.name !== (name as string)) return CancelOutcome.NotFound;
     if (row.status === JobStatus.Queued && (await this.repository.cancelQueued(id))) {
       this.bus.publish('job.cancelled', { jobId: id, name });
       this.metrics.jobs.inc({ name, outcome: JobOutcome.Cancelled });
@@ -179,8 +179,9 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
           await this.repository.setProgress(job.id, progress);
           this.bus.publish('job.progress', { jobId: job.id, name, progress, message });
         },
-        emit: async (event, payload) => {
+        emit: (event, payload) => {
           this.bus.publish(event, payload);
+          return Promise.resolve();
         },
       },
     );

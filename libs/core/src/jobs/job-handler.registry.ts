@@ -20,9 +20,10 @@ export class JobHandlerRegistry {
     if (this.handlers) return this.handlers;
     const found = new Map<JobName, JobHandler[]>();
     for (const wrapper of this.discovery.getProviders()) {
-      const { metatype, instance } = wrapper;
+      const metatype: unknown = wrapper.metatype;
+      const instance: unknown = wrapper.instance;
       if (!metatype || !instance || typeof metatype !== 'function') continue;
-      const name = this.reflector.get<JobName | undefined>(JOB_HANDLER_METADATA, metatype);
+      const name = this.reflector.get<JobName | undefined>(JOB_HANDLER_METADATA, metatype as new () => unknown);
       if (!name) continue;
       const list = found.get(name) ?? [];
       if (!list.includes(instance as JobHandler)) list.push(instance as JobHandler);

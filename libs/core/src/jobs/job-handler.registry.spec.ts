@@ -1,0 +1,43 @@
+import { describe, expect, it } from '@jest/globals';
+import { Injectable } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { DiagnosticJobHandler } from './diagnostic.handler.js';
+import { type JobHandler, JobHandlerFor } from './job-handler.js';
+import { JobHandlerRegistry } from './job-handler.registry.js';
+import { ALL_JOB_NAMES, JobName } from './job-name.js';
+
+@Injectable()
+@JobHandlerFor(JobName.Diagnostic)
+class SecondDiagnosticHandler implements JobHandler<JobName.Diagnostic> {
+  handle(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+async function registryWith(providers: (new (...args: never[]) => unknown)[]): Promise<JobHandlerRegistry> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [DiscoveryModule],
+    providers: [JobHandlerRegistry, ...providers],
+  }).compile();
+  return moduleRef.get(JobHandlerRegistry);
+}
+
+describe(JobHandlerRegistry.name, () => {
+  it('should accept exactly one handler per job name', async () => {
+    const registry = await registryWith([DiagnosticJobHandler]);
+    expect(() => registry.assertComplete()).not.toThrow();
+    expect(registry.get(JobName.Diagnostic)).toBeInstanceOf(DiagnosticJobHandler);
+    expect(ALL_JOB_NAMES).toContain(JobName.Diagnostic);
+  });
+
+  it('should refuse to start when a job name has no handler', async () => {
+    const registry = await registryWith([]);
+    expect(() => registry.assertComplete()).toThrow('job "diagnostic" has no handler');
+  });
+
+  it('should refuse to start when a job name has two handlers', async () => {
+    const registry = await registryWith([DiagnosticJobHandler, SecondDiagnosticHandler]);
+    expect(() => registry.assertComplete()).toThrow('job "diagnostic" has 2 handlers');
+  });
+});
