@@ -42,7 +42,7 @@ export function tinyPng(parameters?: string): Buffer {
   for (let x = 0; x < size; x++) row.set([0x7f, 0x6a, 0x55], 1 + x * 3);
   const chunks = [pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.concat(Array(size).fill(row))))];
   if (parameters !== undefined) {
-    const latin1 = /^[\u0000-\u00ff]*$/.test(parameters);
+    const latin1 = [...parameters].every((c) => c.charCodeAt(0) <= 0xff);
     chunks.push(
       latin1
         ? pngChunk('tEXt', Buffer.concat([Buffer.from('parameters\0', 'latin1'), Buffer.from(parameters, 'latin1')]))

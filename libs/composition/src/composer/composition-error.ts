@@ -1,0 +1,93 @@
+/**
+ * Errors of the composer. They carry the request field they blame (`adapters[2].weight`) so the API's error
+ * filter can report it as a field problem. Shape-compatible with core's `DomainError` (kind, code, details).
+ */
+export enum CompositionErrorCode {
+  UnknownAdapter = 'unknown_adapter',
+  WeightOutOfRange = 'weight_out_of_range',
+  UnknownDialect = 'unknown_dialect',
+  EmptyComposition = 'empty_composition',
+  InvalidOption = 'invalid_composition_option',
+}
+
+export interface CompositionFieldProblem {
+  field: string;
+  message: string;
+}
+
+export class CompositionError extends Error {
+  /** Every composition error is a problem with the request, never with the server. */
+  readonly kind = 'invalid';
+  readonly details: CompositionFieldProblem[];
+
+  constructor(
+    readonly code: CompositionErrorCode,
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = new.target.name;
+    this.details = [{ field, message }];
+  }
+}
+
+export class UnknownAdapterError extends CompositionError {
+  constructor(
+    readonly adapterId: string,
+    field: string,
+  ) {
+    super(CompositionErrorCode.UnknownAdapter, field, `unknown adapter ${JSON.stringify(adapterId)}`);
+  }
+}
+
+export class WeightOutOfRangeError extends CompositionError {
+  constructor(
+    readonly adapterId: string,
+    readonly adapterName: string,
+    field: string,
+    readonly value: number,
+    readonly min: number | null,
+    readonly max: number | null,
+  ) {
+    super(
+      CompositionErrorCode.WeightOutOfRange,
+      field,
+      `${Number.isFinite(value) ? String(value) : 'a non-finite number'} is out of range for adapter ` +
+        `${JSON.stringify(adapterName)} (${adapterId}), allowed ${describeRange(min, max)}`,
+    );
+  }
+}
+
+export class UnknownDialectError extends CompositionError {
+  constructor(
+    readonly value: unknown,
+    field = 'dialect',
+  ) {
+    super(CompositionErrorCode.UnknownDialect, field, `unknown dialect ${safeDescribe(value)}`);
+  }
+}
+
+export class EmptyCompositionError extends CompositionError {
+  constructor(field = 'adapters') {
+    super(CompositionErrorCode.EmptyComposition, field, 'no adapters were given and none are active');
+  }
+}
+
+/** A request option with a value the composer cannot use (weight cap, trigger-word policy). */
+export class InvalidCompositionOptionError extends CompositionError {
+  constructor(field: string, message: string) {
+    super(CompositionErrorCode.InvalidOption, field, message);
+  }
+}
+
+function describeRange(min: number | null, max: number | null): string {
+  if (min !== null && max !== null) return `${min}..${max}`;
+  if (min !== null) return `>= ${min}`;
+  if (max !== null) return `<= ${max}`;
+  return 'any finite number';
+}
+
+function safeDescribe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return typeof value;
+}
