@@ -4,7 +4,7 @@ import { CliModule } from './cli.module.js';
 
 export async function bootstrap(): Promise<void> {
   loadConfig();
-  await CommandFactory.run(CliModule, {
+  await CommandFactory.run(CliModule.forRoot({ migrateOnBoot: process.argv[2] !== 'migrate' }), {
     logger: ['error', 'warn'],
     errorHandler: (error) => {
       process.stderr.write(`${error.message}\n`);

@@ -1,17 +1,26 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AdaptersModule } from '@app/adapters';
 import { ConfigModule, DatabaseModule, JobsModule, SecurityModule, StorageModule } from '@app/core';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
+import { ImportCommand } from './import.command.js';
 import { MigrateCommand } from './migrate.command.js';
 
-@Module({
-  imports: [
-    ConfigModule,
-    DatabaseModule.forRoot({ entities: ENTITIES, migrations: MIGRATIONS, migrateOnBoot: false }),
-    // The CLI only enqueues: a running API (embedded) or the workers (scale-out) run the jobs.
-    JobsModule.forRoot({ runJobs: false, forwardEvents: false }),
-    StorageModule,
-    SecurityModule,
-  ],
-  providers: [MigrateCommand],
-})
-export class CliModule {}
+@Module({})
+export class CliModule {
+  /** Embedded mode (SQLite) migrates at boot like the API does, except for `migrate` itself. */
+  static forRoot(options: { migrateOnBoot: boolean }): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        ConfigModule,
+        DatabaseModule.forRoot({ entities: ENTITIES, migrations: MIGRATIONS, migrateOnBoot: options.migrateOnBoot }),
+        // The CLI only enqueues: a running API (embedded) or the workers (scale-out) run the jobs.
+        JobsModule.forRoot({ runJobs: false, forwardEvents: false }),
+        StorageModule,
+        SecurityModule,
+        AdaptersModule,
+      ],
+      providers: [MigrateCommand, ImportCommand],
+    };
+  }
+}

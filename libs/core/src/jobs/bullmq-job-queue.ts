@@ -41,6 +41,10 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
   }
 
   async onModuleInit(): Promise<void> {
+    for (const name of ALL_JOB_NAMES) {
+      const limit = JOB_RUN_OPTIONS[name].globalConcurrency;
+      if (limit !== undefined) await this.queue(name).setGlobalConcurrency(limit);
+    }
     // Only API instances have Socket.IO clients to forward events to.
     if (!this.options.forwardEvents) return;
     for (const name of ALL_JOB_NAMES) {

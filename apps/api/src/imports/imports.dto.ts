@@ -1,0 +1,60 @@
+import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, MaxLength } from 'class-validator';
+import { HashPolicy, ImportRunStatus } from '@app/adapters';
+
+export class StartImportDto {
+  /** Library roots or folders inside them (absolute, or relative to a root); all roots when omitted. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(4096, { each: true })
+  paths?: string[];
+
+  /** Report what would change and write nothing. */
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+
+  /** Re-read every file and sidecar, even unchanged ones (hashes of unchanged files are reused). */
+  @IsOptional()
+  @IsBoolean()
+  forceResync?: boolean;
+
+  /** `lazy` hashes only when needed (moves); `full` hashes every new or changed file. */
+  @IsOptional()
+  @IsEnum(HashPolicy)
+  hash?: HashPolicy;
+}
+
+export class ImportCountsDto {
+  seen: number;
+  added: number;
+  updated: number;
+  unchanged: number;
+  moved: number;
+  missing: number;
+  restored: number;
+  failed: number;
+}
+
+export class ImportFailureDto {
+  path: string;
+  reason: string;
+}
+
+export class ImportRunDto {
+  id: string;
+  status: ImportRunStatus;
+  roots: string[];
+  dryRun: boolean;
+  forceResync: boolean;
+  hash: HashPolicy;
+  counts: ImportCountsDto;
+  /** The first failures (up to 1,000), each with path and reason. */
+  failures: ImportFailureDto[];
+  failureCount: number;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}

@@ -1,0 +1,98 @@
+import { HashPolicy, type ImportProgress, ImportRunService } from '@app/adapters';
+import { DomainError } from '@app/core';
+import { SingleBar } from 'cli-progress';
+import { Command, CommandRunner, Option } from 'nest-commander';
+
+interface ImportCommandOptions {
+  dryRun?: boolean;
+  forceResync?: boolean;
+  hash?: HashPolicy;
+  json?: boolean;
+}
+
+const COUNT_ORDER = ['seen', 'added', 'updated', 'unchanged', 'moved', 'missing', 'restored', 'failed'] as const;
+
+@Command({
+  name: 'import',
+  arguments: '[paths...]',
+  description: 'Import LoRA files and their sidecars from the library roots (or the given folders inside them)',
+})
+export class ImportCommand extends CommandRunner {
+  constructor(private readonly runs: ImportRunService) {
+    super();
+  }
+
+  @Option({ flags: '--dry-run', description: 'Report what would change; write nothing' })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--force-resync', description: 'Re-read every file and sidecar, even unchanged ones' })
+  parseForce(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--hash <policy>', description: 'lazy (hash only to detect moves; default) or full (hash every new or changed file)' })
+  parseHash(value: string): HashPolicy {
+    const policy = Object.values(HashPolicy).find((p) => p === (value as HashPolicy));
+    if (!policy) throw new Error(`--hash must be lazy or full, not "${value}"`);
+    return policy;
+  }
+
+  @Option({ flags: '--json', description: 'Print one machine-readable JSON summary instead of the table' })
+  parseJson(): boolean {
+    return true;
+  }
+
+  async run(paths: string[], options: ImportCommandOptions): Promise<void> {
+    const interactive = process.stdout.isTTY && !options.json;
+    const bar = interactive
+      ? new SingleBar({ format: '{phase} [{bar}] {value}/{total} files | {eta_formatted} left', hideCursor: true })
+      : null;
+    let barStarted = false;
+    let lastLine = 0;
+    const onProgress = (p: ImportProgress) => {
+      if (bar) {
+        if (p.total === null) return;
+        if (!barStarted) {
+          bar.start(p.total, p.processed, { phase: p.phase });
+          barStarted = true;
+        }
+        bar.setTotal(p.total);
+        bar.update(p.processed, { phase: p.phase });
+      } else if (!options.json && Date.now() - lastLine > 1000) {
+        lastLine = Date.now();
+        process.stdout.write(`${p.phase}: ${p.processed}/${p.total ?? '?'} files, ${p.counts.seen} seen\n`);
+      }
+    };
+    try {
+      const { run, report } = await this.runs.runNow(
+        { paths, dryRun: options.dryRun, forceResync: options.forceResync, hash: options.hash },
+        { onProgress },
+      );
+      bar?.stop();
+      if (options.json) {
+        process.stdout.write(
+          `${JSON.stringify({ runId: run?.id ?? null, dryRun: report.dryRun, durationMs: report.durationMs, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.dryRun ? report.changes : undefined })}\n`,
+        );
+        return;
+      }
+      const width = Math.max(...COUNT_ORDER.map((k) => k.length));
+      process.stdout.write(`\n${report.dryRun ? 'Dry run (nothing written)' : 'Import finished'} in ${(report.durationMs / 1000).toFixed(1)} s\n`);
+      for (const key of COUNT_ORDER) process.stdout.write(`  ${key.padEnd(width)}  ${report.counts[key]}\n`);
+      if (report.dryRun && report.changes.length > 0) {
+        process.stdout.write('\nWould change:\n');
+        for (const c of report.changes) process.stdout.write(`  ${c.change.padEnd(9)} ${c.path}${c.from ? ` (from ${c.from})` : ''}\n`);
+      }
+      if (report.failureCount > 0) {
+        process.stdout.write(`\nFailures (${report.failureCount}):\n`);
+        for (const f of report.failures) process.stdout.write(`  ${f.path}: ${f.reason}\n`);
+      }
+    } catch (error) {
+      bar?.stop();
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`Import failed: ${message}\n`);
+      process.exitCode = error instanceof DomainError ? 2 : 1;
+    }
+  }
+}

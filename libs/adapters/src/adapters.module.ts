@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { ImportJobHandler } from './imports/import.handler.js';
+import { ImportRunRepository } from './imports/import-run.repository.js';
+import { ImportRunService } from './imports/import-run.service.js';
+import { ImportService } from './imports/import.service.js';
+import { AdapterQueryRepository } from './library/adapter-query.repository.js';
+import { AdapterQueryService } from './library/adapter-query.service.js';
+import { AdapterRepository } from './library/adapter.repository.js';
+import { LibraryRoots } from './library/library-roots.js';
+
+/** The adapter library: roots, the importer with its job, and (with the query API) search and edits. */
+@Module({
+  providers: [
+    LibraryRoots,
+    AdapterRepository,
+    ImportService,
+    ImportRunRepository,
+    ImportRunService,
+    ImportJobHandler,
+    AdapterQueryRepository,
+    AdapterQueryService,
+  ],
+  exports: [LibraryRoots, AdapterRepository, ImportService, ImportRunService, AdapterQueryService],
+})
+export class AdaptersModule {}

@@ -1,0 +1,416 @@
+// Civitai JSON shapes shared by several sidecars: the model-version object (§4.1, §8.3), the model
+// object (§4.3, §8.4), and the file matching of §5.
+
+import { normaliseCivitaiBaseModel } from './base-model.js';
+import {
+  MatchEvidence,
+  MatchStrength,
+  type HashSet,
+  type LicenseFlags,
+  type SidecarContext,
+  type SidecarFacts,
+  type SidecarFileEntry,
+  type SidecarImage,
+  type SidecarStats,
+} from './facts.js';
+import {
+  asBoolean,
+  asCount,
+  asId,
+  asIsoDate,
+  asNumber,
+  asString,
+  asStringArray,
+  isRecord,
+  normaliseHex,
+  pickUnmapped,
+  type JsonRecord,
+} from './json-values.js';
+import { combineNsfwLevels, nsfwFlag, toNsfwLevel } from './nsfw.js';
+
+/** File types that are not weights and never match the local LoRA (§5 step 1). */
+const NON_WEIGHT_TYPES = new Set(['vae', 'text encoder', 'training data', 'config', 'archive']);
+
+export function parseHashes(raw: unknown): HashSet {
+  const h: HashSet = {};
+  if (!isRecord(raw)) return h;
+  // Keys are case-insensitive in practice (Civitai: SHA256/AutoV2; tools: sha256/autov2).
+  for (const [k, v] of Object.entries(raw)) {
+    switch (k.toLowerCase()) {
+      case 'sha256':
+        h.sha256 = normaliseHex(v, [64]) ?? h.sha256;
+        break;
+      case 'autov1':
+        h.autoV1 = normaliseHex(v) ?? h.autoV1;
+        break;
+      case 'autov2':
+        h.autoV2 = normaliseHex(v) ?? h.autoV2;
+        break;
+      case 'autov3':
+        h.autoV3 = normaliseHex(v) ?? h.autoV3;
+        break;
+      case 'blake3':
+        h.blake3 = normaliseHex(v, [64]) ?? h.blake3;
+        break;
+      case 'crc32':
+        h.crc32 = normaliseHex(v, [8]) ?? h.crc32;
+        break;
+    }
+  }
+  return h;
+}
+
+export function parseCivitaiFile(raw: JsonRecord): SidecarFileEntry {
+  const meta = isRecord(raw['metadata']) ? raw['metadata'] : {};
+  const entry: SidecarFileEntry = { hashes: parseHashes(raw['hashes']) };
+  const id = asId(raw['id']);
+  if (id !== undefined) entry.id = id;
+  const name = asString(raw['name']);
+  if (name !== undefined) entry.name = name;
+  const sizeKB = asNumber(raw['sizeKB']);
+  if (sizeKB !== undefined && sizeKB >= 0) entry.sizeKB = sizeKB;
+  const type = asString(raw['type']);
+  if (type !== undefined) entry.type = type;
+  const primary = asBoolean(raw['primary']);
+  if (primary !== undefined) entry.primary = primary;
+  const url = asString(raw['downloadUrl']);
+  if (url !== undefined) entry.downloadUrl = url;
+  const format = asString(meta['format']);
+  if (format !== undefined) entry.format = format;
+  const fp = asString(meta['fp']);
+  if (fp !== undefined) entry.fp = fp;
+  return entry;
+}
+
+export function parseImages(raw: unknown): SidecarImage[] {
+  if (!Array.isArray(raw)) return [];
+  const out: SidecarImage[] = [];
+  for (const item of raw) {
+    if (!isRecord(item)) continue;
+    const url = asString(item['url']);
+    if (url === undefined) continue;
+    const img: SidecarImage = { url };
+    // Old answers: `nsfw` as "None"|"Soft"|"Mature"|"X" (or a boolean, which has no level).
+    const level = toNsfwLevel(item['nsfwLevel']) ?? toNsfwLevel(item['nsfw']);
+    if (level !== undefined) img.nsfwLevel = level;
+    const width = asCount(item['width']);
+    if (width !== undefined) img.width = width;
+    const height = asCount(item['height']);
+    if (height !== undefined) img.height = height;
+    const type = asString(item['type']);
+    if (type !== undefined) img.type = type;
+    if (isRecord(item['meta'])) img.meta = item['meta'];
+    out.push(img);
+  }
+  return out;
+}
+
+export function parseStats(raw: unknown): SidecarStats | undefined {
+  if (!isRecord(raw)) return undefined;
+  const s: SidecarStats = {};
+  const map: ReadonlyArray<[keyof SidecarStats, string]> = [
+    ['downloads', 'downloadCount'],
+    ['likes', 'thumbsUpCount'],
+    ['dislikes', 'thumbsDownCount'],
+    ['favorites', 'favoriteCount'],
+    ['comments', 'commentCount'],
+    ['ratingCount', 'ratingCount'],
+  ];
+  for (const [to, from] of map) {
+    const v = asCount(raw[from]);
+    if (v !== undefined) s[to] = v;
+  }
+  const rating = asNumber(raw['rating']);
+  if (rating !== undefined) s.rating = rating;
+  return Object.keys(s).length > 0 ? s : undefined;
+}
+
+export function parseLicense(raw: JsonRecord): LicenseFlags | undefined {
+  const l: LicenseFlags = {};
+  const noCredit = asBoolean(raw['allowNoCredit']);
+  if (noCredit !== undefined) l.allowNoCredit = noCredit;
+  const commercial = raw['allowCommercialUse'];
+  if (Array.isArray(commercial)) l.allowCommercialUse = asStringArray(commercial) ?? [];
+  else if (typeof commercial === 'string')
+    l.allowCommercialUse = commercial.trim() === '' || commercial === 'None' ? [] : [commercial.trim()];
+  const derivatives = asBoolean(raw['allowDerivatives']);
+  if (derivatives !== undefined) l.allowDerivatives = derivatives;
+  const different = asBoolean(raw['allowDifferentLicense']);
+  if (different !== undefined) l.allowDifferentLicense = different;
+  return Object.keys(l).length > 0 ? l : undefined;
+}
+
+function creatorName(raw: unknown): string | undefined {
+  // Some Civitai Helper versions store the user name as a plain string.
+  return isRecord(raw) ? asString(raw['username']) : asString(raw);
+}
+
+const MODEL_KEYS = new Set([
+  'id',
+  'name',
+  'description',
+  'type',
+  'nsfw',
+  'nsfwLevel',
+  'tags',
+  'creator',
+  'stats',
+  'allowNoCredit',
+  'allowCommercialUse',
+  'allowDerivatives',
+  'allowDifferentLicense',
+  'modelVersions',
+]);
+
+/**
+ * Model-level fields (SD.Next `.json` top level, `.civitai.info` `model`, LoRA-Manager `civitai.model`).
+ * Only fills what is not already set. Returns the unmapped remainder.
+ */
+export function applyCivitaiModel(model: JsonRecord, facts: SidecarFacts): JsonRecord {
+  const name = asString(model['name']);
+  if (name !== undefined) facts.name ??= name;
+  const description = asString(model['description']);
+  if (description !== undefined) facts.description ??= description;
+  const type = asString(model['type']);
+  if (type !== undefined) facts.modelType ??= type;
+  const nsfw = nsfwFlag(model['nsfw']);
+  if (nsfw !== undefined) facts.nsfw ??= nsfw;
+  const creator = creatorName(model['creator']);
+  if (creator !== undefined) facts.creator ??= creator;
+  const tags = asStringArray(model['tags']);
+  if (tags && tags.length > 0 && facts.tags.length === 0) facts.tags = tags;
+  const license = parseLicense(model);
+  if (license) facts.license = { ...license, ...facts.license };
+  return pickUnmapped(model, MODEL_KEYS);
+}
+
+const VERSION_KEYS = new Set([
+  'id',
+  'modelId',
+  'name',
+  'description',
+  'baseModel',
+  'trainedWords',
+  'nsfwLevel',
+  'createdAt',
+  'publishedAt',
+  'updatedAt',
+  'stats',
+  'air',
+  'files',
+  'images',
+  'model',
+  'creator',
+  'downloadUrl',
+]);
+
+export interface ApplyVersionResult {
+  unmapped: JsonRecord;
+  match?: FileMatch;
+}
+
+/**
+ * Version-level fields of a Civitai model-version object into `facts`, including the matched file
+ * as `primaryFile` (§5). `trustPrimary`: when no file matches, take the `primary` (or only) weight
+ * file at strength `none`, as LoRA-Manager does for a `.civitai.info`.
+ */
+export function applyCivitaiVersion(
+  version: JsonRecord,
+  facts: SidecarFacts,
+  ctx: SidecarContext,
+  opts: { trustPrimary: boolean },
+): ApplyVersionResult {
+  const versionId = asId(version['id']);
+  const modelId = asId(version['modelId']);
+  const air = asString(version['air']);
+  if (versionId !== undefined || modelId !== undefined || air !== undefined) {
+    facts.civitai = { ...facts.civitai };
+    if (versionId !== undefined) facts.civitai.versionId = versionId;
+    if (modelId !== undefined) facts.civitai.modelId ??= modelId;
+    if (air !== undefined) facts.civitai.air = air;
+  }
+  const versionName = asString(version['name']);
+  if (versionName !== undefined) facts.versionName = versionName;
+  const description = asString(version['description']);
+  if (description !== undefined) facts.versionDescription = description;
+  const baseModel = asString(version['baseModel']);
+  if (baseModel !== undefined) {
+    facts.baseModelRaw = baseModel;
+    facts.baseModel = normaliseCivitaiBaseModel(baseModel).value;
+  }
+  const trained = asStringArray(version['trainedWords']);
+  if (trained) facts.trainedWords = trained;
+  const images = parseImages(version['images']);
+  if (images.length > 0) {
+    facts.images = images;
+    facts.previewUrl ??= (images.find((i) => i.type === undefined || i.type === 'image') ?? images[0]).url;
+  }
+  const level = toNsfwLevel(version['nsfwLevel']) ?? combineNsfwLevels(images.map((i) => i.nsfwLevel));
+  if (level !== undefined) facts.nsfwLevel = level;
+  for (const key of ['createdAt', 'publishedAt', 'updatedAt'] as const) {
+    const d = asIsoDate(version[key]);
+    if (d !== undefined) facts[key] = d;
+  }
+  const stats = parseStats(version['stats']);
+  if (stats) facts.stats = { ...facts.stats, ...stats };
+  const creator = creatorName(version['creator']);
+  if (creator !== undefined) facts.creator ??= creator;
+
+  const out: ApplyVersionResult = { unmapped: pickUnmapped(version, VERSION_KEYS) };
+  if (isRecord(version['model'])) {
+    const modelRest = applyCivitaiModel(version['model'], facts);
+    if (Object.keys(modelRest).length > 0) out.unmapped['model'] = modelRest;
+  }
+
+  const files = Array.isArray(version['files']) ? version['files'].filter(isRecord).map(parseCivitaiFile) : [];
+  if (files.length > 0) {
+    const match = matchCivitaiFile([{ files }], ctx);
+    if (match) {
+      out.match = match;
+      facts.primaryFile = { ...files[match.fileIndex], match: { strength: match.strength, by: match.by } };
+      if (match.hashConflict) {
+        facts.warnings.push(
+          `File "${files[match.fileIndex].name ?? '?'}" matched by ${match.by} but its SHA256 differs from the local file`,
+        );
+      }
+    } else if (opts.trustPrimary) {
+      const weights = files.filter(isWeightFile);
+      const primary = weights.find((f) => f.primary === true) ?? (weights.length === 1 ? weights[0] : undefined);
+      if (primary) {
+        facts.primaryFile = {
+          ...primary,
+          match: {
+            strength: MatchStrength.None,
+            by: weights.length === 1 ? MatchEvidence.Only : MatchEvidence.Primary,
+          },
+        };
+        facts.warnings.push(
+          `No file of version ${versionId ?? '?'} matches the local file; took the ${weights.length === 1 ? 'only' : 'primary'} file "${primary.name ?? '?'}" on trust`,
+        );
+      } else {
+        facts.warnings.push(`No file of version ${versionId ?? '?'} matches the local file, and none is primary`);
+      }
+    } else {
+      facts.warnings.push(`No file of version ${versionId ?? '?'} matches the local file`);
+    }
+  }
+  const versionUrl = asString(version['downloadUrl']);
+  if (facts.primaryFile && facts.primaryFile.downloadUrl === undefined && versionUrl !== undefined)
+    facts.primaryFile.downloadUrl = versionUrl;
+  return out;
+}
+
+export function isWeightFile(f: SidecarFileEntry): boolean {
+  return f.type === undefined || !NON_WEIGHT_TYPES.has(f.type.toLowerCase());
+}
+
+export interface FileMatch {
+  versionIndex: number;
+  fileIndex: number;
+  strength: MatchStrength;
+  by: MatchEvidence;
+  /** Matched by name/size, but the entry's SHA256 contradicts the local one. */
+  hashConflict?: boolean;
+}
+
+function stemOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(0, dot) : name;
+}
+
+/**
+ * Find the Civitai file (and through it the version) that describes the local file, per
+ * LORA-FORMATS §5: exact hashes (SHA256, BLAKE3), then strong ones (AutoV3 = tensor hash prefix,
+ * AutoV2 = SHA256 prefix), then weak ones (CRC32, AutoV1) confirmed by size, then the file name
+ * (with, then without extension), then size alone within 1 KB. Never falls back to the newest version.
+ */
+export function matchCivitaiFile(
+  versions: ReadonlyArray<{ files: readonly SidecarFileEntry[] }>,
+  ctx: SidecarContext,
+): FileMatch | undefined {
+  const sha = normaliseHex(ctx.sha256, [64]);
+  const tensor = normaliseHex(ctx.tensorSha256);
+  const blake3 = normaliseHex(ctx.blake3, [64]);
+  const crc32 = normaliseHex(ctx.crc32, [8]);
+  const autoV1 = normaliseHex(ctx.autoV1);
+  const size = ctx.size;
+  const candidates: Array<{ v: number; f: number; file: SidecarFileEntry }> = [];
+  versions.forEach((version, v) =>
+    version.files.forEach((file, f) => {
+      if (isWeightFile(file)) candidates.push({ v, f, file });
+    }),
+  );
+  const sizeOk = (file: SidecarFileEntry): boolean | undefined =>
+    size === undefined || file.sizeKB === undefined ? undefined : Math.abs(file.sizeKB * 1024 - size) < 1024;
+  const conflicts = (file: SidecarFileEntry): boolean =>
+    sha !== undefined && file.hashes.sha256 !== undefined && file.hashes.sha256 !== sha;
+  const found = (
+    c: (typeof candidates)[number],
+    strength: MatchStrength,
+    by: MatchEvidence,
+    hashConflict = false,
+  ): FileMatch => ({
+    versionIndex: c.v,
+    fileIndex: c.f,
+    strength,
+    by,
+    ...(hashConflict ? { hashConflict } : {}),
+  });
+
+  const rules: ReadonlyArray<[MatchEvidence, MatchStrength, (f: SidecarFileEntry) => boolean]> = [
+    [MatchEvidence.Sha256, MatchStrength.Exact, (f) => sha !== undefined && f.hashes.sha256 === sha],
+    [MatchEvidence.Blake3, MatchStrength.Exact, (f) => blake3 !== undefined && f.hashes.blake3 === blake3],
+    [
+      MatchEvidence.AutoV3,
+      MatchStrength.Strong,
+      (f) =>
+        tensor !== undefined &&
+        f.hashes.autoV3 !== undefined &&
+        f.hashes.autoV3.length >= 10 &&
+        tensor.startsWith(f.hashes.autoV3),
+    ],
+    [
+      MatchEvidence.AutoV2,
+      MatchStrength.Strong,
+      (f) =>
+        sha !== undefined &&
+        f.hashes.autoV2 !== undefined &&
+        f.hashes.autoV2.length >= 10 &&
+        sha.startsWith(f.hashes.autoV2),
+    ],
+    [
+      MatchEvidence.Crc32,
+      MatchStrength.Weak,
+      (f) => crc32 !== undefined && f.hashes.crc32 === crc32 && sizeOk(f) !== false,
+    ],
+    [
+      MatchEvidence.AutoV1,
+      MatchStrength.Weak,
+      (f) => autoV1 !== undefined && f.hashes.autoV1 === autoV1 && sizeOk(f) === true,
+    ],
+  ];
+  for (const [by, strength, test] of rules) {
+    const c = candidates.find((x) => test(x.file));
+    if (c) return found(c, strength, by);
+  }
+
+  const name = ctx.fileName.toLowerCase();
+  const stem = stemOf(name);
+  const byName: ReadonlyArray<[MatchEvidence, (f: SidecarFileEntry) => boolean]> = [
+    [MatchEvidence.FileName, (f) => f.name?.toLowerCase() === name],
+    [MatchEvidence.FileStem, (f) => f.name !== undefined && stemOf(f.name.toLowerCase()) === stem],
+  ];
+  for (const [by, test] of byName) {
+    const hits = candidates.filter((x) => test(x.file));
+    if (hits.length === 0) continue;
+    // Prefer a hit whose size agrees and whose hash does not contradict ours.
+    const best = hits.find((h) => sizeOk(h.file) !== false && !conflicts(h.file)) ?? hits[0];
+    const weak = sizeOk(best.file) === false || conflicts(best.file);
+    return found(best, weak ? MatchStrength.Weak : MatchStrength.Medium, by, conflicts(best.file));
+  }
+  if (size !== undefined) {
+    const c = candidates.find((x) => sizeOk(x.file) === true && !conflicts(x.file));
+    if (c) return found(c, MatchStrength.Weak, MatchEvidence.Size);
+  }
+  return undefined;
+}

@@ -1,0 +1,492 @@
+// One AdapterFacts from the header, the sidecars and the computed hashes: everything the Adapter row
+// needs from files. Precedence (LORA-FORMATS §4, recommendation): `.metadata.json` → `.cm-info.json`
+// → `.civitai.info` → SD.Next `.json` → `.swarm.json` → A1111 `.json` → description `.txt` → header →
+// file name. Computed hashes always beat any hash a sidecar or the header claims.
+
+import {
+  baseModelFamily,
+  normaliseBaseModel,
+  BaseModel,
+  BaseModelSource,
+  type NormalisedBaseModel,
+} from './base-model.js';
+import {
+  SidecarKind,
+  type CivitaiRef,
+  type HashSet,
+  type LicenseFlags,
+  type SidecarFacts,
+  type SidecarFileEntry,
+  type SidecarImage,
+  type SidecarStats,
+} from './facts.js';
+import { autoV3FromHeader, type FileHashes } from './hasher.js';
+import { asIsoDate, asNumber, splitList, uniqueStrings } from './json-values.js';
+import { CIVITAI_TYPE_BY_KIND, LoraKind } from './lora-kind.js';
+import { isNsfwLevel } from './nsfw.js';
+import type { SafetensorsHeader, TagCount } from './safetensors-header.js';
+import { stemOf } from './sidecars.js';
+
+export const SIDECAR_PRECEDENCE: readonly SidecarKind[] = [
+  SidecarKind.LoraManagerMetadata,
+  SidecarKind.CmInfo,
+  SidecarKind.CivitaiInfo,
+  SidecarKind.SdnextJson,
+  SidecarKind.SwarmJson,
+  SidecarKind.A1111Json,
+  SidecarKind.DescriptionText,
+];
+
+/** Where a merged value came from, besides a sidecar kind. */
+export enum FactOrigin {
+  /** Hashed from the file's bytes. */
+  Computed = 'computed',
+  Header = 'header',
+  FileName = 'file_name',
+  PreviewFile = 'preview_file',
+}
+
+export type FactSource = SidecarKind | FactOrigin;
+
+export enum CivitaiLookupState {
+  /** Some sidecar names a Civitai model/version. */
+  Found = 'found',
+  /** A `.civitai.info` holding `{}`: looked up, not on Civitai. */
+  NotFound = 'not_found',
+  Unknown = 'unknown',
+}
+
+export enum PreviewSource {
+  File = 'file',
+  /** In the header (`modelspec.thumbnail`, `modelspec.preview_image`, `ssmd_cover_images`). */
+  Embedded = 'embedded',
+  /** A remote URL from a sidecar (Civitai image); download once, subject to the NSFW policy. */
+  Remote = 'remote',
+}
+
+export interface AdapterPreview {
+  source: PreviewSource;
+  /** File path as given to `mergeFacts` (source `file`). */
+  path?: string;
+  /** Header key (source `embedded`). */
+  key?: string;
+  /** URL (source `remote`). */
+  url?: string;
+  contentType?: string;
+  /** NSFW bitmask when the source knows it; otherwise unknown, not "safe". */
+  nsfwLevel?: number;
+}
+
+export interface AdapterHashes {
+  sha256?: string;
+  autoV1?: string;
+  autoV2?: string;
+  /** Full tensor (addnet) hash, 64 hex. */
+  tensorSha256?: string;
+  autoV3?: string;
+  blake3?: string;
+  crc32?: string;
+}
+
+export interface AdapterFacts {
+  name: string;
+  versionName?: string;
+  description?: string;
+  versionDescription?: string;
+  creator?: string;
+  notes?: string;
+  civitai: CivitaiRef & { lookup: CivitaiLookupState };
+  baseModel: string;
+  baseModelInfo: NormalisedBaseModel;
+  /** Civitai model type spelling (`LORA`, `LoCon`, `DoRA`, …). */
+  modelType?: string;
+  loraKind: LoraKind;
+  tags: string[];
+  trainedWords: string[];
+  /** From `ss_tag_frequency`: suggestions only, never confirmed triggers. */
+  triggerSuggestions: TagCount[];
+  activationText?: string;
+  negativeText?: string;
+  preferredWeight?: number;
+  weightMin?: number;
+  weightMax?: number;
+  nsfwLevel?: number;
+  nsfw?: boolean;
+  stats?: SidecarStats;
+  license?: LicenseFlags;
+  favorite?: boolean;
+  createdAt?: string;
+  publishedAt?: string;
+  updatedAt?: string;
+  /** Training start (`ss_training_started_at`) or `modelspec.date`. */
+  trainedAt?: string;
+  hashes: AdapterHashes;
+  /** Where each hash came from. */
+  hashSources: Partial<Record<keyof AdapterHashes, FactSource>>;
+  /** True when `sha256` was computed from the bytes (a sidecar's claim is never trusted for identity). */
+  sha256Verified: boolean;
+  /** The Civitai file entry tied to this file, from the highest-precedence sidecar that has one. */
+  primaryFile?: SidecarFileEntry;
+  preview?: AdapterPreview;
+  /** Convenience: `preview.path` when the preview is a file. */
+  previewPath?: string;
+  images: SidecarImage[];
+  headerMetadata: Record<string, string>;
+  header?: {
+    headerLength: number;
+    dataOffset: number;
+    tensorCount: number;
+    dtypes: string[];
+    networkModule?: string;
+    networkDim?: number;
+    networkAlpha?: number;
+  };
+  sidecars: Array<{ kind: SidecarKind; fileName?: string; path?: string; size?: number; mtimeMs?: number }>;
+  /** Unmapped sidecar fields, per sidecar kind. */
+  unmapped: Partial<Record<SidecarKind, Record<string, unknown>>>;
+  fieldSources: Partial<Record<string, FactSource>>;
+  warnings: string[];
+}
+
+export interface MergeOptions {
+  /** The LoRA's file name: the last-resort display name. */
+  fileName?: string;
+  /** The preview file found next to the LoRA (see `findPreview`), with its path as the caller stores it. */
+  preview?: { path: string; contentType: string };
+}
+
+type Getter<T> = (s: SidecarFacts) => T | undefined;
+
+function present(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'string') return v.trim() !== '';
+  if (Array.isArray(v)) return v.length > 0;
+  return true;
+}
+
+function headerString(meta: Readonly<Record<string, string>>, ...keys: string[]): [string, string] | undefined {
+  for (const k of keys) {
+    const v = meta[k]?.trim();
+    if (v && v !== 'None') return [v, k];
+  }
+  return undefined;
+}
+
+export function mergeFacts(
+  header: SafetensorsHeader | null | undefined,
+  sidecars: readonly SidecarFacts[],
+  fileHashes?: FileHashes | null,
+  opts: MergeOptions = {},
+): AdapterFacts {
+  const rank = (k: SidecarKind): number => {
+    const i = SIDECAR_PRECEDENCE.indexOf(k);
+    return i < 0 ? SIDECAR_PRECEDENCE.length : i;
+  };
+  const ordered = [...sidecars].sort((a, b) => rank(a.kind) - rank(b.kind));
+  const meta = header?.metadata ?? {};
+  const warnings: string[] = [];
+  const fieldSources: Partial<Record<string, FactSource>> = {};
+
+  for (const w of header?.warnings ?? []) warnings.push(`header: ${w}`);
+  for (const s of ordered) for (const w of s.warnings) warnings.push(`${s.kind}: ${w}`);
+
+  // --- Hashes: the file wins over every claim. ---------------------------------------------------
+  const headerHash = autoV3FromHeader(meta);
+  const computedTensor = fileHashes?.tensorSha256;
+  const contradicted = new Set<SidecarFacts>();
+  for (const s of ordered) {
+    const h = s.primaryFile?.hashes;
+    if (!h) continue;
+    if (fileHashes && h.sha256 !== undefined && h.sha256 !== fileHashes.sha256) {
+      contradicted.add(s);
+      const sameWeights = computedTensor !== undefined && h.autoV3 !== undefined && computedTensor.startsWith(h.autoV3);
+      warnings.push(
+        `${s.kind}: SHA256 ${h.sha256} differs from the file's ${fileHashes.sha256}; the file wins` +
+          (sameWeights ? ' (same tensor hash: only the header differs)' : ''),
+      );
+    } else if (computedTensor !== undefined && h.autoV3 !== undefined && !computedTensor.startsWith(h.autoV3)) {
+      warnings.push(
+        `${s.kind}: AutoV3 ${h.autoV3} differs from the file's ${computedTensor.slice(0, 12)}; the file wins`,
+      );
+    }
+  }
+  const hashes: AdapterHashes = {};
+  const hashSources: AdapterFacts['hashSources'] = {};
+  const setHash = (k: keyof AdapterHashes, v: string | undefined, src: FactSource): void => {
+    if (v !== undefined && hashes[k] === undefined) {
+      hashes[k] = v;
+      hashSources[k] = src;
+    }
+  };
+  if (fileHashes) {
+    setHash('sha256', fileHashes.sha256, FactOrigin.Computed);
+    setHash('autoV2', fileHashes.autoV2, FactOrigin.Computed);
+    setHash('autoV1', fileHashes.autoV1, FactOrigin.Computed);
+    setHash('tensorSha256', fileHashes.tensorSha256, FactOrigin.Computed);
+    setHash('autoV3', fileHashes.autoV3, FactOrigin.Computed);
+  }
+  if (headerHash) {
+    if (computedTensor !== undefined && computedTensor !== headerHash.tensorSha256) {
+      warnings.push(
+        `header: ${headerHash.source} ${headerHash.tensorSha256} is stale; the computed tensor hash is ${computedTensor}`,
+      );
+    }
+    setHash('tensorSha256', headerHash.tensorSha256, FactOrigin.Header);
+    setHash('autoV3', headerHash.autoV3, FactOrigin.Header);
+  }
+  for (const s of ordered) {
+    const h: HashSet | undefined = s.primaryFile?.hashes;
+    if (!h || contradicted.has(s)) continue;
+    // Whole-file hashes only from a sidecar whose SHA256 agrees with the file (or when none was computed).
+    setHash('sha256', h.sha256, s.kind);
+    setHash('autoV2', h.autoV2, s.kind);
+    setHash('blake3', h.blake3, s.kind);
+    setHash('crc32', h.crc32, s.kind);
+    if (computedTensor === undefined || (h.autoV3 !== undefined && computedTensor.startsWith(h.autoV3)))
+      setHash('autoV3', h.autoV3, s.kind);
+  }
+  if (hashes.sha256 !== undefined && hashes.autoV2 === undefined)
+    setHash('autoV2', hashes.sha256.slice(0, 10), hashSources.sha256 ?? FactOrigin.Computed);
+
+  // --- Field picking in precedence order. --------------------------------------------------------
+  function pick<T>(field: string, get: Getter<T>): T | undefined {
+    for (const s of ordered) {
+      const v = get(s);
+      if (present(v)) {
+        fieldSources[field] = s.kind;
+        return v;
+      }
+    }
+    return undefined;
+  }
+  function fromHeader<T>(field: string, current: T | undefined, value: T | undefined): T | undefined {
+    if (present(current) || !present(value)) return current;
+    fieldSources[field] = FactOrigin.Header;
+    return value;
+  }
+
+  const headerName = headerString(meta, 'modelspec.title', 'ssmd_display_name', 'ss_output_name');
+  let name = fromHeader(
+    'name',
+    pick('name', (s) => s.name),
+    headerName?.[0],
+  );
+  if (name === undefined) {
+    name = opts.fileName
+      ? stemOf(opts.fileName)
+      : header?.path
+        ? stemOf(header.path.split(/[\\/]/).pop() ?? '')
+        : 'unnamed';
+    fieldSources['name'] = FactOrigin.FileName;
+  }
+  const description = fromHeader(
+    'description',
+    pick('description', (s) => s.description),
+    headerString(meta, 'modelspec.description', 'ssmd_description', 'ss_training_comment')?.[0],
+  );
+  const creator = fromHeader(
+    'creator',
+    pick('creator', (s) => s.creator),
+    headerString(meta, 'modelspec.author', 'ssmd_author')?.[0],
+  );
+  const headerTags = headerString(meta, 'modelspec.tags', 'ssmd_tags');
+  const tags = uniqueStrings(
+    fromHeader(
+      'tags',
+      pick('tags', (s) => s.tags),
+      headerTags ? splitList(headerTags[0]) : undefined,
+    ) ?? [],
+  );
+  const headerTriggers = headerString(meta, 'modelspec.trigger_phrase', 'ssmd_keywords');
+  const trainedWords = uniqueStrings(
+    fromHeader(
+      'trainedWords',
+      pick('trainedWords', (s) => s.trainedWords),
+      headerTriggers ? splitList(headerTriggers[0]) : undefined,
+    ) ?? [],
+  );
+  const preferredWeight = fromHeader(
+    'preferredWeight',
+    pick('preferredWeight', (s) => s.preferredWeight),
+    asNumber(meta['modelspec.lora_default_weight']),
+  );
+
+  // Civitai ids: version and model from the same sidecar where possible.
+  const idSource =
+    ordered.find((s) => s.civitai?.versionId !== undefined) ?? ordered.find((s) => s.civitai?.modelId !== undefined);
+  const civitai: AdapterFacts['civitai'] = { lookup: CivitaiLookupState.Unknown };
+  if (idSource?.civitai) {
+    Object.assign(civitai, idSource.civitai, { lookup: CivitaiLookupState.Found });
+    civitai.modelId ??= ordered.find((s) => s.civitai?.modelId !== undefined)?.civitai?.modelId;
+    fieldSources['civitai'] = idSource.kind;
+    for (const s of ordered) {
+      const v = s.civitai?.versionId;
+      if (v !== undefined && civitai.versionId !== undefined && v !== civitai.versionId) {
+        warnings.push(
+          `${s.kind}: Civitai version ${v} differs from ${civitai.versionId} (${idSource.kind}); kept ${idSource.kind}`,
+        );
+      }
+    }
+  } else if (ordered.some((s) => s.civitaiNotFound)) {
+    civitai.lookup = CivitaiLookupState.NotFound;
+  }
+  const deleted = pick('civitaiDeleted', (s) => s.civitai?.deleted);
+  if (deleted !== undefined) civitai.deleted = deleted;
+  const air = pick('air', (s) => s.civitai?.air);
+  if (air !== undefined) civitai.air ??= air;
+
+  // Base model: Civitai-spelled sidecar values, then A1111's hint, then the header, then SwarmUI's architecture.
+  const civitaiKinds = [
+    SidecarKind.LoraManagerMetadata,
+    SidecarKind.CmInfo,
+    SidecarKind.CivitaiInfo,
+    SidecarKind.SdnextJson,
+  ];
+  const bmSidecar = ordered.find((s) => civitaiKinds.includes(s.kind) && present(s.baseModelRaw));
+  const a1111 = ordered.find((s) => s.kind === SidecarKind.A1111Json && present(s.baseModelRaw));
+  let baseModelInfo = normaliseBaseModel({
+    civitai: bmSidecar?.baseModelRaw,
+    sdVersion: a1111?.baseModelRaw,
+    header: meta,
+  });
+  const swarm = ordered.find((s) => s.kind === SidecarKind.SwarmJson && present(s.baseModel));
+  if (baseModelInfo.source === BaseModelSource.None && swarm?.baseModel) {
+    baseModelInfo = {
+      value: swarm.baseModel,
+      known: true,
+      source: BaseModelSource.Header,
+      evidence: `swarm.json ${swarm.baseModelRaw ?? ''}`.trim(),
+    };
+    fieldSources['baseModel'] = SidecarKind.SwarmJson;
+  } else {
+    fieldSources['baseModel'] =
+      baseModelInfo.source === BaseModelSource.Civitai && bmSidecar
+        ? bmSidecar.kind
+        : baseModelInfo.source === BaseModelSource.SdVersionHint
+          ? SidecarKind.A1111Json
+          : FactOrigin.Header;
+  }
+  if (baseModelInfo.value === (BaseModel.Unknown as string)) delete fieldSources['baseModel'];
+  if (bmSidecar && baseModelInfo.source === BaseModelSource.Civitai && header) {
+    const fromHeader = normaliseBaseModel({ header: meta });
+    if (
+      fromHeader.known &&
+      fromHeader.source === BaseModelSource.Header &&
+      baseModelFamily(fromHeader.value) !== baseModelFamily(baseModelInfo.value)
+    ) {
+      warnings.push(
+        `Base model ${baseModelInfo.value} (${bmSidecar.kind}) disagrees with the header's ${fromHeader.value}`,
+      );
+    }
+  }
+
+  const loraKind = header?.loraKind.kind ?? LoraKind.Unknown;
+  let modelType = pick('modelType', (s) => s.modelType);
+  if (modelType === undefined && CIVITAI_TYPE_BY_KIND[loraKind] !== undefined) {
+    modelType = CIVITAI_TYPE_BY_KIND[loraKind];
+    fieldSources['modelType'] = FactOrigin.Header;
+  }
+
+  const nsfwLevel = pick('nsfwLevel', (s) => s.nsfwLevel);
+  const nsfw =
+    pick('nsfw', (s) => s.nsfw) ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
+  let license = pick('license', (s) => s.license);
+  const licenseText = headerString(meta, 'modelspec.license')?.[0];
+  if (licenseText !== undefined && license?.license === undefined) license = { ...license, license: licenseText };
+
+  // --- Preview: file, then embedded, then remote. ------------------------------------------------
+  let preview: AdapterPreview | undefined;
+  const previewNsfw = pick('previewNsfwLevel', (s) => s.previewNsfwLevel);
+  if (opts.preview) {
+    preview = { source: PreviewSource.File, path: opts.preview.path, contentType: opts.preview.contentType };
+    if (previewNsfw !== undefined) preview.nsfwLevel = previewNsfw;
+    fieldSources['preview'] = FactOrigin.PreviewFile;
+  } else {
+    const embedded = header?.embeddedImages.find((e) => !e.oversized);
+    if (embedded) {
+      preview = { source: PreviewSource.Embedded, key: embedded.key, contentType: embedded.contentType };
+      fieldSources['preview'] = FactOrigin.Header;
+    } else {
+      const url = pick('preview', (s) => s.previewUrl);
+      if (url !== undefined) {
+        preview = { source: PreviewSource.Remote, url };
+        const img = ordered.flatMap((s) => s.images ?? []).find((i) => i.url === url);
+        if (img?.nsfwLevel !== undefined) preview.nsfwLevel = img.nsfwLevel;
+      }
+    }
+  }
+
+  const trainedAt =
+    asIsoDate(meta['ss_training_started_at']) ??
+    (meta['modelspec.date'] !== undefined ? asIsoDate(meta['modelspec.date']) : undefined);
+
+  const facts: AdapterFacts = {
+    name,
+    civitai,
+    baseModel: baseModelInfo.value,
+    baseModelInfo,
+    loraKind,
+    tags,
+    trainedWords,
+    triggerSuggestions: header?.tagFrequency ?? [],
+    hashes,
+    hashSources,
+    sha256Verified: fileHashes !== undefined && fileHashes !== null,
+    images: pick('images', (s) => s.images) ?? [],
+    headerMetadata: { ...meta },
+    sidecars: ordered.map((s) => ({
+      kind: s.kind,
+      fileName: s.file?.fileName,
+      path: s.file?.path,
+      size: s.file?.size,
+      mtimeMs: s.file?.mtimeMs,
+    })),
+    unmapped: {},
+    fieldSources,
+    warnings,
+  };
+  const optional: Partial<AdapterFacts> = {
+    versionName: pick('versionName', (s) => s.versionName),
+    description,
+    versionDescription: pick('versionDescription', (s) => s.versionDescription),
+    creator,
+    notes: pick('notes', (s) => s.notes),
+    modelType,
+    activationText: pick('activationText', (s) => s.activationText),
+    negativeText: pick('negativeText', (s) => s.negativeText),
+    preferredWeight,
+    weightMin: pick('weightMin', (s) => s.weightMin),
+    weightMax: pick('weightMax', (s) => s.weightMax),
+    nsfwLevel,
+    nsfw,
+    stats: pick('stats', (s) => s.stats),
+    license,
+    favorite: pick('favorite', (s) => s.favorite),
+    createdAt: pick('createdAt', (s) => s.createdAt),
+    publishedAt: pick('publishedAt', (s) => s.publishedAt),
+    updatedAt: pick('updatedAt', (s) => s.updatedAt),
+    trainedAt,
+    primaryFile: pick('primaryFile', (s) => (contradicted.has(s) ? undefined : s.primaryFile)),
+    preview,
+    previewPath: preview?.source === PreviewSource.File ? preview.path : undefined,
+  };
+  for (const [k, v] of Object.entries(optional))
+    if (v !== undefined) (facts as unknown as Record<string, unknown>)[k] = v;
+  if (header) {
+    facts.header = {
+      headerLength: header.headerLength,
+      dataOffset: header.dataOffset,
+      tensorCount: header.tensorCount,
+      dtypes: header.dtypes,
+    };
+    if (header.loraKind.networkModule !== undefined) facts.header.networkModule = header.loraKind.networkModule;
+    const dim = asNumber(meta['ss_network_dim']);
+    if (dim !== undefined) facts.header.networkDim = dim;
+    const alpha = asNumber(meta['ss_network_alpha']);
+    if (alpha !== undefined) facts.header.networkAlpha = alpha;
+  }
+  for (const s of ordered) {
+    if (Object.keys(s.unmapped).length > 0) facts.unmapped[s.kind] = { ...facts.unmapped[s.kind], ...s.unmapped };
+  }
+  return facts;
+}

@@ -1,0 +1,203 @@
+// Sidecar discovery (by the naming rules of LORA-FORMATS §4) and reading (one file → SidecarFacts).
+
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
+import {
+  SidecarError,
+  SidecarErrorReason,
+  SidecarKind,
+  emptyFacts,
+  type SidecarContext,
+  type SidecarFacts,
+} from './facts.js';
+import { isRecord } from './json-values.js';
+import { looksLikeA1111Json, readA1111Json } from './sidecar-a1111.js';
+import { readCivitaiInfo } from './sidecar-civitai-info.js';
+import { readCmInfo } from './sidecar-cm-info.js';
+import { readLoraManagerMetadata } from './sidecar-lora-manager.js';
+import { looksLikeSdnextJson, readSdnextJson } from './sidecar-sdnext.js';
+import { readSwarmJson } from './sidecar-swarm.js';
+
+/** A sidecar as found on disk. `json` is the plain `<stem>.json`, A1111 or SD.Next flavour (known only once read). */
+export type SidecarFileKind = Exclude<SidecarKind, SidecarKind.A1111Json | SidecarKind.SdnextJson> | 'json';
+
+export interface SidecarRef {
+  kind: SidecarFileKind;
+  fileName: string;
+}
+
+/** Suffixes after the stem, longest first so `.metadata.json` is never taken for a plain `.json`. */
+const SUFFIXES: ReadonlyArray<[string, SidecarFileKind]> = [
+  ['.metadata.json', SidecarKind.LoraManagerMetadata],
+  ['.cm-info.json', SidecarKind.CmInfo],
+  ['.swarm.json', SidecarKind.SwarmJson],
+  ['.civitai.info', SidecarKind.CivitaiInfo],
+  ['.description.txt', SidecarKind.DescriptionText],
+  ['.json', 'json'],
+  ['.txt', SidecarKind.DescriptionText],
+];
+
+/** A directory listing prepared for many lookups (exact names, and lower-cased for the fallback). */
+export interface DirIndex {
+  names: ReadonlySet<string>;
+  lower: ReadonlyMap<string, string>;
+}
+
+const indexCache = new WeakMap<readonly string[], DirIndex>();
+
+/**
+ * Index a directory's file names once. The scanner hands every file of a directory the same array,
+ * so the index is cached per array and a directory of 10,000 LoRAs is indexed once, not 10,000 times.
+ */
+export function indexDirListing(listing: readonly string[] | DirIndex): DirIndex {
+  if (!Array.isArray(listing)) return listing as DirIndex;
+  const arr = listing as readonly string[];
+  let idx = indexCache.get(arr);
+  if (!idx) {
+    const lower = new Map<string, string>();
+    for (const n of arr) {
+      const l = n.toLowerCase();
+      if (!lower.has(l)) lower.set(l, n);
+    }
+    idx = { names: new Set(arr), lower };
+    indexCache.set(arr, idx);
+  }
+  return idx;
+}
+
+/** `my.lora.v2.safetensors` → `my.lora.v2` (only the last extension goes). */
+export function stemOf(fileName: string): string {
+  const dot = fileName.lastIndexOf('.');
+  return dot > 0 ? fileName.slice(0, dot) : fileName;
+}
+
+/** Look a name up exactly, then case-insensitively (LoRA-Manager does the same). */
+export function lookupName(index: DirIndex, name: string): string | undefined {
+  if (index.names.has(name)) return name;
+  return index.lower.get(name.toLowerCase());
+}
+
+/**
+ * Which sidecars exist for the LoRA with this stem, given its directory's file names. One entry per
+ * kind at most; `<stem>.description.txt` is preferred over `<stem>.txt`.
+ */
+export function findSidecars(listing: readonly string[] | DirIndex, stem: string): SidecarRef[] {
+  const index = indexDirListing(listing);
+  const out: SidecarRef[] = [];
+  const seen = new Set<SidecarFileKind>();
+  for (const [suffix, kind] of SUFFIXES) {
+    if (seen.has(kind)) continue;
+    const found = lookupName(index, stem + suffix);
+    if (found !== undefined) {
+      out.push({ kind, fileName: found });
+      seen.add(kind);
+    }
+  }
+  return out;
+}
+
+export interface ReadSidecarOptions {
+  /** Refuse larger files; default 32 MiB (an SD.Next model JSON with many versions is a few MB). */
+  maxBytes?: number;
+}
+
+export const DEFAULT_MAX_SIDECAR_BYTES = 32 * 1024 * 1024;
+
+/** Route parsed JSON (or text for descriptions) to the reader of `kind`; `json` is sniffed. Pure. */
+export function parseSidecar(kind: SidecarFileKind | SidecarKind, content: unknown, ctx: SidecarContext): SidecarFacts {
+  switch (kind) {
+    case SidecarKind.CivitaiInfo:
+      return readCivitaiInfo(content, ctx);
+    case SidecarKind.A1111Json:
+      return readA1111Json(content, ctx);
+    case SidecarKind.SdnextJson:
+      return readSdnextJson(content, ctx);
+    case SidecarKind.LoraManagerMetadata:
+      return readLoraManagerMetadata(content, ctx);
+    case SidecarKind.CmInfo:
+      return readCmInfo(content, ctx);
+    case SidecarKind.SwarmJson:
+      return readSwarmJson(content, ctx);
+    case SidecarKind.DescriptionText:
+      return readDescriptionText(content);
+    case 'json':
+      if (!isRecord(content))
+        throw new SidecarError(SidecarErrorReason.NotAnObject, 'A .json sidecar holds a JSON object');
+      if (looksLikeSdnextJson(content)) return readSdnextJson(content, ctx);
+      if (looksLikeA1111Json(content)) return readA1111Json(content, ctx);
+      throw new SidecarError(
+        SidecarErrorReason.UnrecognisedShape,
+        'A .json sidecar that is neither A1111 user metadata nor a Civitai model',
+      );
+  }
+}
+
+export function readDescriptionText(content: unknown): SidecarFacts {
+  const facts = emptyFacts(SidecarKind.DescriptionText);
+  if (typeof content === 'string' && content.trim() !== '') facts.description = content.trim();
+  return facts;
+}
+
+/**
+ * Read one sidecar file: stat + read through one handle, size cap, BOM-tolerant JSON parse, then the
+ * reader of `kind`. Throws `SidecarError` (with `kind` and `path`) for every failure.
+ */
+export async function readSidecar(
+  path: string,
+  kind: SidecarFileKind | SidecarKind,
+  ctx: SidecarContext,
+  opts: ReadSidecarOptions = {},
+): Promise<SidecarFacts> {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_SIDECAR_BYTES;
+  const errKind = kind === 'json' ? undefined : kind;
+  let text: string;
+  let size: number;
+  let mtimeMs: number;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const st = await fh.stat();
+      size = st.size;
+      mtimeMs = st.mtimeMs;
+      if (size > maxBytes) {
+        throw new SidecarError(
+          SidecarErrorReason.TooLarge,
+          `Sidecar has ${size} bytes (cap ${maxBytes})`,
+          errKind,
+          path,
+        );
+      }
+      text = (await fh.readFile()).toString('utf8');
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  } catch (err) {
+    if (err instanceof SidecarError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new SidecarError(SidecarErrorReason.Io, `Cannot read sidecar: ${msg}`, errKind, path, { cause: err });
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let content: unknown = text;
+  if (kind !== SidecarKind.DescriptionText) {
+    if (text.trim() === '') throw new SidecarError(SidecarErrorReason.EmptyFile, 'Sidecar is empty', errKind, path);
+    try {
+      content = JSON.parse(text);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new SidecarError(SidecarErrorReason.InvalidJson, `Sidecar is not valid JSON: ${msg}`, errKind, path, {
+        cause: err,
+      });
+    }
+  }
+  let facts: SidecarFacts;
+  try {
+    facts = parseSidecar(kind, content, ctx);
+  } catch (err) {
+    if (err instanceof SidecarError && err.path === undefined) {
+      throw new SidecarError(err.reason, err.message, err.kind ?? errKind, path, { cause: err.cause });
+    }
+    throw err;
+  }
+  facts.file = { path, fileName: basename(path), size, mtimeMs };
+  return facts;
+}

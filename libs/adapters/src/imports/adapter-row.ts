@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { relative, sep } from 'node:path';
+import type { AdapterFacts } from '../importer/merge.js';
+import { CIVITAI_TYPE_BY_KIND } from '../importer/lora-kind.js';
+import type { ScannedFile } from '../importer/scanner.js';
+import { AdapterEntity, type AdapterSidecarRef, AdapterUserField } from '../library/adapter.entity.js';
+import { nsfwMaxOf, normaliseTags, searchTextOf } from '../library/adapter-fields.js';
+import type { AdapterSnapshot } from '../library/adapter.repository.js';
+import type { LibraryRoot } from '../library/library-roots.js';
+
+const toDate = (value: string | undefined): Date | null => {
+  if (!value) return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d;
+};
+
+const finite = (n: number | undefined): number | null => (typeof n === 'number' && Number.isFinite(n) ? n : null);
+const int = (n: number | undefined): number => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.round(n)) : 0);
+const posix = (p: string): string => (sep === '/' ? p : p.split(sep).join('/'));
+const clip = (s: string | undefined | null, max: number): string | null => (s ? s.slice(0, max) : null);
+
+/**
+ * One Adapter row from merged file facts. An existing row keeps its id, creation time, tombstone-free state
+ * and every field its user has edited; a resync never overwrites those.
+ */
+export function buildAdapterRow(
+  facts: AdapterFacts,
+  file: Pick<ScannedFile, 'relPath' | 'name' | 'size' | 'mtimeMs'>,
+  root: LibraryRoot,
+  sidecars: AdapterSidecarRef[],
+  existing: AdapterSnapshot | undefined,
+  now: Date,
+): AdapterEntity {
+  const edited = new Set(existing?.userEdited ?? []);
+  const keep = <T>(field: AdapterUserField, fromFile: T, fromUser: T | undefined): T =>
+    existing && edited.has(field) && fromUser !== undefined ? fromUser : fromFile;
+
+  const folder = file.relPath.includes('/') ? file.relPath.slice(0, file.relPath.lastIndexOf('/')) : '';
+  const name = keep(AdapterUserField.Name, (facts.name || file.name).slice(0, 512), existing?.name);
+  const tags = keep(AdapterUserField.Tags, normaliseTags(facts.tags), existing?.tags);
+  const baseModel = keep(AdapterUserField.BaseModel, (facts.baseModel || 'Unknown').slice(0, 64), existing?.baseModel);
+  const triggerWords = existing?.triggerWords ?? [];
+  const nsfwLevel = int(facts.nsfwLevel);
+  const nsfwOverride = existing?.nsfwOverride ?? null;
+  const previewPath = facts.previewPath ? posix(relative(root.realPath, facts.previewPath)) : null;
+
+  const row = new AdapterEntity();
+  Object.assign(row, {
+    id: existing?.id ?? randomUUID(),
+    rootId: root.id,
+    relativePath: file.relPath,
+    folder,
+    fileName: file.name,
+    fileSize: file.size,
+    fileMtimeMs: file.mtimeMs,
+    sha256: facts.hashes.sha256 ?? null,
+    autoV2: facts.hashes.autoV2 ?? null,
+    autoV3: facts.hashes.autoV3 ?? null,
+    autoV1: facts.hashes.autoV1 ?? null,
+    blake3: facts.hashes.blake3 ?? null,
+    crc32: facts.hashes.crc32 ?? null,
+    name,
+    sortName: name.toLowerCase(),
+    versionName: clip(facts.versionName, 512),
+    description: facts.description ?? facts.versionDescription ?? null,
+    creator: clip(facts.creator, 255),
+    civitaiModelId: facts.civitai.modelId ?? null,
+    civitaiVersionId: facts.civitai.versionId ?? null,
+    civitaiLookup: facts.civitai.lookup,
+    baseModel,
+    baseModelRaw: clip(facts.baseModelInfo?.evidence, 128),
+    modelType: (facts.modelType ?? CIVITAI_TYPE_BY_KIND[facts.loraKind] ?? 'LORA').slice(0, 32),
+    tags,
+    trainedWords: facts.trainedWords,
+    triggerWords,
+    activationText: facts.activationText ?? null,
+    preferredWeight: keep(AdapterUserField.PreferredWeight, finite(facts.preferredWeight), existing?.preferredWeight),
+    weightMin: keep(AdapterUserField.WeightMin, finite(facts.weightMin), existing?.weightMin),
+    weightMax: keep(AdapterUserField.WeightMax, finite(facts.weightMax), existing?.weightMax),
+    nsfwLevel,
+    nsfwOverride,
+    nsfwMax: nsfwMaxOf(nsfwLevel, nsfwOverride),
+    downloads: int(facts.stats?.downloads),
+    likes: int(facts.stats?.likes),
+    rating: finite(facts.stats?.rating),
+    ratingCount: finite(facts.stats?.ratingCount),
+    license: facts.license ? { ...facts.license } : null,
+    publishedAt: toDate(facts.publishedAt ?? facts.createdAt),
+    primaryFile: facts.primaryFile
+      ? {
+          name: facts.primaryFile.name,
+          sizeKB: facts.primaryFile.sizeKB,
+          downloadUrl: facts.primaryFile.downloadUrl,
+          hashes: { ...facts.primaryFile.hashes },
+          format: facts.primaryFile.format,
+          fp: facts.primaryFile.fp,
+        }
+      : null,
+    previewPath,
+    hasPreview: previewPath !== null,
+    previewUrl: clip(facts.preview?.url, 2048),
+    headerMetadata: facts.headerMetadata,
+    sidecars,
+    unmapped: facts.unmapped as Record<string, unknown>,
+    images: facts.images,
+    warnings: facts.warnings,
+    searchText: searchTextOf({
+      name,
+      versionName: facts.versionName,
+      fileName: file.name,
+      creator: facts.creator,
+      trainedWords: facts.trainedWords,
+      triggerWords,
+      tags,
+    }),
+    notes: existing?.notes ?? null,
+    favorite: existing ? existing.favorite : (facts.favorite ?? false),
+    active: existing ? existing.active : true,
+    ordinal: existing?.ordinal ?? null,
+    userEdited: existing?.userEdited ?? [],
+    missingSince: null,
+    lastIngestedAt: now,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  } satisfies Partial<AdapterEntity>);
+  return row;
+}

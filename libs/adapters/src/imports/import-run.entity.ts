@@ -1,0 +1,65 @@
+import { Column, Entity, Index } from 'typeorm';
+import { type ImportCounts, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+
+export enum ImportRunStatus {
+  Queued = 'queued',
+  Running = 'running',
+  Completed = 'completed',
+  Failed = 'failed',
+}
+
+export enum HashPolicy {
+  /** Hash only files that need it: new or changed ones, and move candidates. */
+  Lazy = 'lazy',
+  /** Hash every new or changed file. */
+  Full = 'full',
+}
+
+export interface ImportRunOptions {
+  dryRun: boolean;
+  forceResync: boolean;
+  hash: HashPolicy;
+}
+
+export interface ImportFailure {
+  path: string;
+  reason: string;
+}
+
+@Entity('import_runs')
+@Index('idx_import_runs_created', ['createdAt'])
+export class ImportRunEntity {
+  @UuidPrimaryColumn()
+  id: string;
+
+  @JsonColumn()
+  roots: string[];
+
+  @JsonColumn()
+  options: ImportRunOptions;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: ImportRunStatus;
+
+  @JsonColumn()
+  counts: ImportCounts;
+
+  /** The first failures (capped), each with path and reason. */
+  @JsonColumn()
+  failures: ImportFailure[];
+
+  @Column({ type: 'integer', name: 'failure_count', default: 0 })
+  failureCount: number;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @TimestampColumn({ name: 'created_at' })
+  createdAt: Date;
+
+  @TimestampColumn({ nullable: true, name: 'started_at' })
+  startedAt: Date | null;
+
+  @TimestampColumn({ nullable: true, name: 'finished_at' })
+  finishedAt: Date | null;
+}

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { ImportCounts } from '@app/core';
+import { DataSource, type Repository } from 'typeorm';
+import { type ImportFailure, ImportRunEntity, ImportRunStatus } from './import-run.entity.js';
+
+@Injectable()
+export class ImportRunRepository {
+  private readonly repo: Repository<ImportRunEntity>;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    this.repo = dataSource.getRepository(ImportRunEntity);
+  }
+
+  async create(run: ImportRunEntity): Promise<ImportRunEntity> {
+    await this.repo.insert(run);
+    return run;
+  }
+
+  findById(id: string): Promise<ImportRunEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  list(limit: number): Promise<ImportRunEntity[]> {
+    return this.repo.find({ order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  async markRunning(id: string): Promise<void> {
+    await this.repo.update({ id }, { status: ImportRunStatus.Running, startedAt: new Date(), error: null });
+  }
+
+  async saveProgress(id: string, counts: ImportCounts): Promise<void> {
+    await this.repo.update({ id }, { counts });
+  }
+
+  async finish(
+    id: string,
+    fields: { status: ImportRunStatus; counts: ImportCounts; failures: ImportFailure[]; failureCount: number; error?: string | null },
+  ): Promise<void> {
+    await this.repo.update({ id }, { ...fields, error: fields.error ?? null, finishedAt: new Date() });
+  }
+}

@@ -1,0 +1,370 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { Injectable, Logger } from '@nestjs/common';
+import type { ImportCounts } from '@app/core';
+import { hashFile, type FileHashes } from '../importer/hasher.js';
+import { inspectAdapterFile } from '../importer/inspect-adapter.js';
+import { ScanErrorCode, type ScannedFile, scanRoot } from '../importer/scanner.js';
+import { findSidecars, stemOf } from '../importer/sidecars.js';
+import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
+import { AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
+import { type LibraryRoot, LibraryRoots } from '../library/library-roots.js';
+import { buildAdapterRow } from './adapter-row.js';
+import { HashPolicy, type ImportFailure } from './import-run.entity.js';
+
+export interface ImportOptions {
+  /** Library roots or folders inside them; all configured roots when empty. */
+  paths?: string[];
+  dryRun?: boolean;
+  forceResync?: boolean;
+  hash?: HashPolicy;
+  /** picomatch globs relative to each root. */
+  ignore?: string[];
+}
+
+export enum ImportPhase {
+  Scanning = 'scanning',
+  Reading = 'reading',
+  Finishing = 'finishing',
+}
+
+export interface ImportProgress {
+  phase: ImportPhase;
+  counts: ImportCounts;
+  processed: number;
+  total: number | null;
+  currentPath?: string;
+}
+
+export enum ImportChange {
+  Added = 'added',
+  Updated = 'updated',
+  Moved = 'moved',
+  Missing = 'missing',
+  Restored = 'restored',
+}
+
+export interface ImportReport {
+  counts: ImportCounts;
+  failures: ImportFailure[];
+  failureCount: number;
+  /** What changed (or would change, in a dry run), capped at `MAX_LISTED`. */
+  changes: { path: string; change: ImportChange; from?: string }[];
+  dryRun: boolean;
+  durationMs: number;
+}
+
+export const emptyCounts = (): ImportCounts => ({
+  seen: 0,
+  added: 0,
+  updated: 0,
+  unchanged: 0,
+  moved: 0,
+  missing: 0,
+  restored: 0,
+  failed: 0,
+});
+
+const BATCH_ROWS = 500;
+const READ_CONCURRENCY = 8;
+const MAX_LISTED = 1000;
+
+interface Target {
+  root: LibraryRoot;
+  /** Absolute folder to scan. */
+  dir: string;
+  /** Its path relative to the root ('' for the root itself), posix. */
+  prefix: string;
+}
+
+interface Work {
+  file: ScannedFile;
+  root: LibraryRoot;
+  existing?: AdapterSnapshot;
+  change: ImportChange;
+  from?: string;
+  hashes?: FileHashes;
+}
+
+const posix = (p: string): string => (sep === '/' ? p : p.split(sep).join('/'));
+const under = (prefix: string, relPath: string): boolean => prefix === '' || relPath === prefix || relPath.startsWith(`${prefix}/`);
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await fn(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+/**
+ * Imports library roots with smart resync: an unchanged file (same size and mtime, same sidecars) costs a
+ * `stat`; a changed one is re-read; a moved one (same content) keeps its id and user fields; a vanished one
+ * becomes a tombstone, restored if it comes back. Rows are written in batched transactions, and tombstones
+ * only at the end, so a run killed halfway leaves a consistent index that the next run completes.
+ */
+@Injectable()
+export class ImportService {
+  private readonly logger = new Logger(ImportService.name);
+
+  constructor(
+    private readonly roots: LibraryRoots,
+    private readonly adapters: AdapterRepository,
+  ) {}
+
+  async run(
+    options: ImportOptions = {},
+    hooks: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<ImportReport> {
+    const started = Date.now();
+    const dryRun = options.dryRun ?? false;
+    const force = options.forceResync ?? false;
+    const policy = options.hash ?? HashPolicy.Lazy;
+    const counts = emptyCounts();
+    const failures: ImportFailure[] = [];
+    let failureCount = 0;
+    const changes: ImportReport['changes'] = [];
+    const fail = (path: string, reason: string) => {
+      failureCount++;
+      counts.failed++;
+      if (failures.length < MAX_LISTED) failures.push({ path, reason });
+    };
+    const note = (path: string, change: ImportChange, from?: string) => {
+      if (changes.length < MAX_LISTED) changes.push(from ? { path, change, from } : { path, change });
+    };
+    const progress = (phase: ImportPhase, processed: number, total: number | null, currentPath?: string) =>
+      hooks.onProgress?.({ phase, counts: { ...counts }, processed, total, currentPath });
+
+    const targets = await this.targets(options.paths ?? []);
+
+    // 1. Scan every target; remember folders we could not read so their files are not taken for deleted.
+    const scanned: { target: Target; file: ScannedFile }[] = [];
+    const blind: { rootId: string; prefix: string }[] = [];
+    for (const target of targets) {
+      progress(ImportPhase.Scanning, 0, null, target.dir);
+      for await (const item of scanRoot(target.dir, { ignore: options.ignore })) {
+        if (hooks.signal?.aborted) throw new Error('import cancelled');
+        if (item.type === 'error') {
+          fail(item.absPath, `${item.code}: ${item.message}`);
+          const rel = posix(relative(target.root.realPath, item.absPath));
+          if (item.code === ScanErrorCode.BadRoot || item.code === ScanErrorCode.UnreadableDir) {
+            blind.push({ rootId: target.root.id, prefix: item.code === ScanErrorCode.BadRoot ? target.prefix : rel });
+          }
+          continue;
+        }
+        const relPath = target.prefix ? `${target.prefix}/${item.relPath}` : item.relPath;
+        scanned.push({ target, file: { ...item, relPath } });
+        counts.seen++;
+      }
+    }
+
+    // 2. Compare with the index.
+    const snapshot = await this.adapters.snapshot([...new Set(targets.map((t) => t.root.id))]);
+    const byKey = new Map(snapshot.map((row) => [`${row.rootId}\0${row.relativePath}`, row]));
+    const seenKeys = new Set<string>();
+    const work: Work[] = [];
+    const restoreOnly: Work[] = [];
+    const fresh: Work[] = [];
+    await mapLimit(scanned, 32, async ({ target, file }) => {
+      const key = `${target.root.id}\0${file.relPath}`;
+      seenKeys.add(key);
+      const existing = byKey.get(key);
+      if (!existing) {
+        fresh.push({ file, root: target.root, change: ImportChange.Added });
+        return;
+      }
+      const sameFile = existing.fileSize === file.size && existing.fileMtimeMs === file.mtimeMs;
+      if (!force && sameFile && (await this.sidecarsUnchanged(existing, file))) {
+        if (existing.missingSince) restoreOnly.push({ file, root: target.root, existing, change: ImportChange.Restored });
+        else counts.unchanged++;
+        return;
+      }
+      work.push({
+        file,
+        root: target.root,
+        existing,
+        change: existing.missingSince ? ImportChange.Restored : ImportChange.Updated,
+        // Hashes are cached by (size, mtime): a forced re-read of an unchanged file does not re-hash it.
+        hashes: sameFile ? cachedHashes(existing) : undefined,
+      });
+    });
+
+    // Rows whose file is gone: inside what we scanned, and not under a folder we could not read.
+    const vanished = snapshot.filter(
+      (row) =>
+        !seenKeys.has(`${row.rootId}\0${row.relativePath}`) &&
+        targets.some((t) => t.root.id === row.rootId && under(t.prefix, row.relativePath)) &&
+        !blind.some((b) => b.rootId === row.rootId && under(b.prefix, row.relativePath)),
+    );
+
+    // 3. Moves: a new path whose content matches a vanished (or tombstoned) row keeps that row's identity.
+    await this.matchMoves(fresh, vanished, policy, fail);
+    const movedIds = new Set(fresh.filter((w) => w.change === ImportChange.Moved).map((w) => w.existing!.id));
+    work.push(...fresh);
+
+    // 4. Read headers, sidecars and hashes of everything new or changed, writing in batches.
+    const total = work.length + restoreOnly.length;
+    let processed = 0;
+    let batch: AdapterEntity[] = [];
+    const flush = async () => {
+      if (!dryRun && batch.length > 0) await this.adapters.writeBatch(batch);
+      batch = [];
+      progress(ImportPhase.Reading, processed, total);
+    };
+    const now = new Date();
+    for (const item of restoreOnly) {
+      const row = await this.readOne(item, policy, now, fail);
+      processed++;
+      if (!row) continue;
+      counts.restored++;
+      note(item.file.relPath, ImportChange.Restored);
+      batch.push(row);
+    }
+    for (let i = 0; i < work.length; i += BATCH_ROWS) {
+      if (hooks.signal?.aborted) throw new Error('import cancelled');
+      const slice = work.slice(i, i + BATCH_ROWS);
+      const rows: (AdapterEntity | null)[] = new Array<AdapterEntity | null>(slice.length).fill(null);
+      let index = 0;
+      const indexed = slice.map((w) => ({ w, i: index++ }));
+      await mapLimit(indexed, READ_CONCURRENCY, async ({ w, i: at }) => {
+        rows[at] = await this.readOne(w, policy, now, fail);
+      });
+      slice.forEach((w, at) => {
+        processed++;
+        const row = rows[at];
+        if (!row) return;
+        counts[w.change === ImportChange.Added ? 'added' : w.change === ImportChange.Moved ? 'moved' : w.change === ImportChange.Restored ? 'restored' : 'updated']++;
+        note(w.file.relPath, w.change, w.from);
+        batch.push(row);
+      });
+      await flush();
+    }
+    await flush();
+
+    // 5. Tombstones last: a run that dies before here never marks a file missing by mistake.
+    progress(ImportPhase.Finishing, processed, total);
+    const missing = vanished.filter((row) => !row.missingSince && !movedIds.has(row.id));
+    counts.missing = missing.length;
+    for (const row of missing.slice(0, MAX_LISTED - changes.length)) note(row.relativePath, ImportChange.Missing);
+    if (!dryRun && missing.length > 0) await this.adapters.writeBatch([], { ids: missing.map((r) => r.id), at: now });
+
+    const report = { counts, failures, failureCount, changes, dryRun, durationMs: Date.now() - started };
+    this.logger.log(
+      `Import ${dryRun ? '(dry run) ' : ''}done in ${report.durationMs} ms: ${Object.entries(counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    return report;
+  }
+
+  private async targets(paths: string[]): Promise<Target[]> {
+    const roots = this.roots.list();
+    if (paths.length === 0) return roots.map((root) => ({ root, dir: root.realPath, prefix: '' }));
+    const out: Target[] = [];
+    for (const [i, p] of paths.entries()) {
+      const resolved = await this.roots.resolveInside(p, `paths[${i}]`);
+      out.push({ root: resolved.root, dir: resolved.absPath, prefix: resolved.relativePath });
+    }
+    return out;
+  }
+
+  /** Sidecars are part of a file's state: a new, removed or edited sidecar makes the file "changed". */
+  private async sidecarsUnchanged(row: AdapterSnapshot, file: ScannedFile): Promise<boolean> {
+    const refs = findSidecars(file.dirListing, stemOf(file.name));
+    const known = row.sidecars ?? [];
+    if (refs.length !== known.length) return false;
+    const dir = dirname(file.absPath);
+    for (const ref of refs) {
+      const prev = known.find((k) => k.fileName === ref.fileName);
+      if (!prev) return false;
+      try {
+        const s = await stat(join(dir, ref.fileName));
+        if (s.size !== prev.size || s.mtimeMs !== prev.mtimeMs) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private async matchMoves(
+    fresh: Work[],
+    vanished: AdapterSnapshot[],
+    policy: HashPolicy,
+    fail: (path: string, reason: string) => void,
+  ): Promise<void> {
+    const candidates = vanished.filter((r) => r.fileSize > 0);
+    const sizes = new Set(candidates.map((r) => r.fileSize));
+    // Lazy hashing hashes a new file only when a vanished file of the same size could be its old self.
+    const toHash = fresh.filter((w) => policy === HashPolicy.Full || sizes.has(w.file.size));
+    await mapLimit(toHash, 4, async (w) => {
+      try {
+        w.hashes = await hashFile(w.file.absPath);
+      } catch (error) {
+        fail(w.file.absPath, `hash: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+    const taken = new Set<string>();
+    for (const w of fresh) {
+      if (!sizes.has(w.file.size)) continue;
+      const sameSize = candidates.filter((r) => r.fileSize === w.file.size && !taken.has(r.id));
+      let match = w.hashes ? sameSize.find((r) => r.sha256 === w.hashes!.sha256) : undefined;
+      if (!match) {
+        // Rows never hashed (lazy policy): a rename keeps size and mtime; accept only an unambiguous match.
+        const unhashed = sameSize.filter((r) => !r.sha256 && r.fileMtimeMs === w.file.mtimeMs);
+        if (unhashed.length === 1) match = unhashed[0];
+      }
+      if (match) {
+        taken.add(match.id);
+        w.existing = match;
+        w.change = ImportChange.Moved;
+        w.from = match.relativePath;
+      }
+    }
+  }
+
+  private async readOne(
+    w: Work,
+    policy: HashPolicy,
+    now: Date,
+    fail: (path: string, reason: string) => void,
+  ): Promise<AdapterEntity | null> {
+    try {
+      const result = await inspectAdapterFile(
+        { absPath: w.file.absPath, dirListing: w.file.dirListing },
+        { hash: policy === HashPolicy.Full, knownHashes: w.hashes },
+      );
+      if (result.headerError) {
+        fail(w.file.absPath, `${result.headerError.reason}: ${result.headerError.message}`);
+        return null;
+      }
+      for (const e of result.sidecarErrors) fail(e.path ?? w.file.absPath, `${e.reason}: ${e.message}`);
+      const dir = dirname(w.file.absPath);
+      const sidecars: AdapterSidecarRef[] = result.sidecars
+        .filter((s) => s.file)
+        .map((s) => ({ kind: s.kind, fileName: s.file!.fileName, size: s.file!.size, mtimeMs: s.file!.mtimeMs }));
+      // Sidecars that failed to parse still count for change detection, so a fixed one is re-read.
+      for (const e of result.sidecarErrors) {
+        if (!e.path) continue;
+        try {
+          const s = await stat(e.path);
+          sidecars.push({ kind: e.kind ?? 'unknown', fileName: resolve(e.path).slice(dir.length + 1), size: s.size, mtimeMs: s.mtimeMs });
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return buildAdapterRow(result.facts, w.file, w.root, sidecars, w.existing, now);
+    } catch (error) {
+      fail(w.file.absPath, error instanceof Error ? error.message : String(error));
+      return null;
+    }
+  }
+}
+
+function cachedHashes(row: AdapterSnapshot): FileHashes | undefined {
+  if (!row.sha256 || !row.autoV2 || !row.autoV1) return undefined;
+  return { size: row.fileSize, sha256: row.sha256, autoV2: row.autoV2, autoV1: row.autoV1, autoV3: row.autoV3 ?? undefined };
+}

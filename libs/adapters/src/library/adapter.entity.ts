@@ -1,0 +1,244 @@
+import { Column, Entity, Index } from 'typeorm';
+import { columnTypes, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+
+/** Fields a user may edit; a resync never overwrites one the user has set (see `userEdited`). */
+export enum AdapterUserField {
+  Name = 'name',
+  TriggerWords = 'triggerWords',
+  PreferredWeight = 'preferredWeight',
+  WeightMin = 'weightMin',
+  WeightMax = 'weightMax',
+  Notes = 'notes',
+  Favorite = 'favorite',
+  Active = 'active',
+  Ordinal = 'ordinal',
+  NsfwOverride = 'nsfwOverride',
+  BaseModel = 'baseModel',
+  Tags = 'tags',
+}
+
+export interface AdapterSidecarRef {
+  kind: string;
+  fileName: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface AdapterPrimaryFile {
+  name?: string;
+  sizeKB?: number;
+  downloadUrl?: string;
+  hashes?: Record<string, string>;
+  format?: string;
+  fp?: string;
+}
+
+/** One LoRA file of a library root, with everything its header and sidecars say, and the user's own fields. */
+@Entity('adapters')
+@Index('uq_adapters_root_path', ['rootId', 'relativePath'], { unique: true })
+@Index('idx_adapters_sha256', ['sha256'])
+@Index('idx_adapters_autov2', ['autoV2'])
+@Index('idx_adapters_name', ['sortName'])
+@Index('idx_adapters_base_model', ['baseModel'])
+@Index('idx_adapters_model_type', ['modelType'])
+@Index('idx_adapters_folder', ['rootId', 'folder'])
+@Index('idx_adapters_civitai_model', ['civitaiModelId'])
+@Index('idx_adapters_nsfw', ['nsfwMax'])
+@Index('idx_adapters_active', ['active', 'ordinal'])
+@Index('idx_adapters_favorite', ['favorite'])
+@Index('idx_adapters_missing', ['missingSince'])
+@Index('idx_adapters_downloads', ['downloads'])
+@Index('idx_adapters_likes', ['likes'])
+@Index('idx_adapters_rating', ['rating'])
+@Index('idx_adapters_size', ['fileSize'])
+@Index('idx_adapters_created', ['createdAt'])
+@Index('idx_adapters_updated', ['updatedAt'])
+@Index('idx_adapters_has_preview', ['hasPreview'])
+export class AdapterEntity {
+  @UuidPrimaryColumn()
+  id: string;
+
+  // File identity
+  @Column({ type: 'varchar', length: 32, name: 'root_id' })
+  rootId: string;
+
+  @Column({ type: 'varchar', length: 2048, name: 'relative_path' })
+  relativePath: string;
+
+  /** Folder of the file relative to its root ('' at the top), for folder filters. */
+  @Column({ type: 'varchar', length: 2048 })
+  folder: string;
+
+  @Column({ type: 'varchar', length: 512, name: 'file_name' })
+  fileName: string;
+
+  @Column({ type: columnTypes.bigint(), name: 'file_size' })
+  fileSize: number;
+
+  @Column({ type: columnTypes.double(), name: 'file_mtime_ms' })
+  fileMtimeMs: number;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  sha256: string | null;
+
+  @Column({ type: 'varchar', length: 10, nullable: true, name: 'autov2' })
+  autoV2: string | null;
+
+  @Column({ type: 'varchar', length: 12, nullable: true, name: 'autov3' })
+  autoV3: string | null;
+
+  @Column({ type: 'varchar', length: 8, nullable: true, name: 'autov1' })
+  autoV1: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  blake3: string | null;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  crc32: string | null;
+
+  // Descriptive
+  @Column({ type: 'varchar', length: 512 })
+  name: string;
+
+  /** Lower-cased name for case-insensitive sorting on both databases. */
+  @Column({ type: 'varchar', length: 512, name: 'sort_name' })
+  sortName: string;
+
+  @Column({ type: 'varchar', length: 512, nullable: true, name: 'version_name' })
+  versionName: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  creator: string | null;
+
+  @Column({ type: 'integer', nullable: true, name: 'civitai_model_id' })
+  civitaiModelId: number | null;
+
+  @Column({ type: 'integer', nullable: true, name: 'civitai_version_id' })
+  civitaiVersionId: number | null;
+
+  /** found | not_found | unknown */
+  @Column({ type: 'varchar', length: 16, name: 'civitai_lookup', default: 'unknown' })
+  civitaiLookup: string;
+
+  @Column({ type: 'varchar', length: 64, name: 'base_model' })
+  baseModel: string;
+
+  @Column({ type: 'varchar', length: 128, nullable: true, name: 'base_model_raw' })
+  baseModelRaw: string | null;
+
+  @Column({ type: 'varchar', length: 32, name: 'model_type' })
+  modelType: string;
+
+  @JsonColumn()
+  tags: string[];
+
+  @JsonColumn({ name: 'trained_words' })
+  trainedWords: string[];
+
+  @JsonColumn({ name: 'trigger_words' })
+  triggerWords: string[];
+
+  @Column({ type: 'text', nullable: true, name: 'activation_text' })
+  activationText: string | null;
+
+  @Column({ type: columnTypes.double(), nullable: true, name: 'preferred_weight' })
+  preferredWeight: number | null;
+
+  @Column({ type: columnTypes.double(), nullable: true, name: 'weight_min' })
+  weightMin: number | null;
+
+  @Column({ type: columnTypes.double(), nullable: true, name: 'weight_max' })
+  weightMax: number | null;
+
+  /** Civitai bitmask (1 PG … 32 Blocked), 0 = unrated. */
+  @Column({ type: 'integer', name: 'nsfw_level', default: 0 })
+  nsfwLevel: number;
+
+  @Column({ type: 'integer', nullable: true, name: 'nsfw_override' })
+  nsfwOverride: number | null;
+
+  /** Highest level bit of the override or the level: what "hide above" filters compare. */
+  @Column({ type: 'integer', name: 'nsfw_max', default: 0 })
+  nsfwMax: number;
+
+  @Column({ type: 'integer', default: 0 })
+  downloads: number;
+
+  @Column({ type: 'integer', default: 0 })
+  likes: number;
+
+  @Column({ type: columnTypes.double(), nullable: true })
+  rating: number | null;
+
+  @Column({ type: 'integer', nullable: true, name: 'rating_count' })
+  ratingCount: number | null;
+
+  @JsonColumn({ nullable: true })
+  license: Record<string, unknown> | null;
+
+  @TimestampColumn({ nullable: true, name: 'published_at' })
+  publishedAt: Date | null;
+
+  @JsonColumn({ nullable: true, name: 'primary_file' })
+  primaryFile: AdapterPrimaryFile | null;
+
+  @Column({ type: 'varchar', length: 2048, nullable: true, name: 'preview_path' })
+  previewPath: string | null;
+
+  @Column({ type: 'boolean', name: 'has_preview', default: false })
+  hasPreview: boolean;
+
+  @Column({ type: 'varchar', length: 2048, nullable: true, name: 'preview_url' })
+  previewUrl: string | null;
+
+  @JsonColumn({ name: 'header_metadata' })
+  headerMetadata: Record<string, string>;
+
+  @JsonColumn({ name: 'sidecars' })
+  sidecars: AdapterSidecarRef[];
+
+  @JsonColumn({ name: 'unmapped' })
+  unmapped: Record<string, unknown>;
+
+  @JsonColumn({ name: 'images' })
+  images: unknown[];
+
+  @JsonColumn({ name: 'warnings' })
+  warnings: string[];
+
+  /** Text the full-text index covers: name, words, tags, creator. */
+  @Column({ type: 'text', name: 'search_text' })
+  searchText: string;
+
+  // User fields
+  @Column({ type: 'text', nullable: true })
+  notes: string | null;
+
+  @Column({ type: 'boolean', default: false })
+  favorite: boolean;
+
+  @Column({ type: 'boolean', default: true })
+  active: boolean;
+
+  @Column({ type: 'integer', nullable: true })
+  ordinal: number | null;
+
+  @JsonColumn({ name: 'user_edited' })
+  userEdited: AdapterUserField[];
+
+  // Lifecycle
+  @TimestampColumn({ nullable: true, name: 'missing_since' })
+  missingSince: Date | null;
+
+  @TimestampColumn({ name: 'last_ingested_at' })
+  lastIngestedAt: Date;
+
+  @TimestampColumn({ name: 'created_at' })
+  createdAt: Date;
+
+  @TimestampColumn({ name: 'updated_at' })
+  updatedAt: Date;
+}

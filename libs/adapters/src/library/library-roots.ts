@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig, InvalidInputError } from '@app/core';
+
+export interface LibraryRoot {
+  /** Stable id derived from the root's real path: survives reordering `LORA_ROOTS`. */
+  id: string;
+  /** The configured path, resolved. */
+  path: string;
+  /** The real path (symlinks resolved); every file must resolve inside it. */
+  realPath: string;
+}
+
+export interface ResolvedLibraryPath {
+  root: LibraryRoot;
+  /** Relative to the root, posix separators. */
+  relativePath: string;
+  absPath: string;
+}
+
+export const rootIdOf = (realPath: string): string => createHash('sha256').update(realPath).digest('hex').slice(0, 12);
+
+const toPosix = (p: string): string => (sep === '/' ? p : p.split(sep).join('/'));
+
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** The configured library roots; the only gate through which paths from users reach the file system. */
+@Injectable()
+export class LibraryRoots {
+  private readonly roots: LibraryRoot[];
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.roots = config.loraRoots.map((path) => {
+      const realPath = existsSync(path) ? realpathSync(path) : path;
+      return { id: rootIdOf(realPath), path, realPath };
+    });
+  }
+
+  list(): LibraryRoot[] {
+    return [...this.roots];
+  }
+
+  byId(id: string): LibraryRoot | undefined {
+    return this.roots.find((r) => r.id === id);
+  }
+
+  /**
+   * Resolves a user-given path (absolute, or relative to a root) to a file inside a root. `..` tricks and
+   * symlinks that lead outside every root are refused with a 400.
+   */
+  async resolveInside(input: string, field = 'path'): Promise<ResolvedLibraryPath> {
+    if (this.roots.length === 0) throw InvalidInputError.field(field, 'no library roots are configured (LORA_ROOTS)', 'no_library_roots');
+    if (input.includes('\0')) throw InvalidInputError.field(field, 'must not contain NUL bytes', 'path_outside_roots');
+    const candidates = isAbsolute(input) ? [resolve(input)] : this.roots.map((r) => resolve(r.realPath, input));
+    for (const candidate of candidates) {
+      const root = this.roots.find((r) => isInside(r.realPath, candidate) || isInside(r.path, candidate));
+      if (!root) continue;
+      let real: string;
+      try {
+        real = await realpath(candidate);
+      } catch {
+        continue;
+      }
+      if (!isInside(root.realPath, real)) continue;
+      return { root, relativePath: toPosix(relative(root.realPath, real)), absPath: real };
+    }
+    throw InvalidInputError.field(field, 'must be an existing file inside a configured library root', 'path_outside_roots');
+  }
+
+  /** The absolute path of a stored (root id, relative path), checked to stay inside the root; null when it does not. */
+  async absolutePathOf(rootId: string, relativePath: string): Promise<string | null> {
+    const root = this.byId(rootId);
+    if (!root) return null;
+    const candidate = resolve(root.realPath, relativePath);
+    if (!isInside(root.realPath, candidate)) return null;
+    try {
+      const real = await realpath(candidate);
+      return isInside(root.realPath, real) ? real : null;
+    } catch {
+      return null;
+    }
+  }
+}
