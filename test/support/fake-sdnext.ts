@@ -426,6 +426,8 @@ export class FakeSdNext {
   private lockTail: Promise<void> = Promise.resolve();
   private active = 0;
   private maxActive = 0;
+  private txt2imgInFlight = 0;
+  private maxTxt2imgInFlight = 0;
   private totalJobs = 0;
   private readonly startedAt = Date.now();
   private lastLoraSet = '';
@@ -496,6 +498,14 @@ export class FakeSdNext {
   /** The most txt2img runs that were ever inside the lock at once (1 on a faithful server). */
   get maxConcurrent(): number {
     return this.maxActive;
+  }
+
+  /**
+   * The most txt2img requests ever open at once, waiting on the lock included. The real server accepts them all
+   * and runs them one by one, so only this shows whether a client kept to one request per server.
+   */
+  get maxRequestsInFlight(): number {
+    return this.maxTxt2imgInFlight;
   }
 
   get currentCheckpoint(): string {
@@ -685,6 +695,16 @@ export class FakeSdNext {
   // ---- txt2img -------------------------------------------------------------------------------------------
 
   private async postTxt2img(ctx: Ctx, failure: FakeFailure | undefined): Promise<void> {
+    this.txt2imgInFlight++;
+    this.maxTxt2imgInFlight = Math.max(this.maxTxt2imgInFlight, this.txt2imgInFlight);
+    try {
+      await this.answerTxt2img(ctx, failure);
+    } finally {
+      this.txt2imgInFlight--;
+    }
+  }
+
+  private async answerTxt2img(ctx: Ctx, failure: FakeFailure | undefined): Promise<void> {
     const parsed = this.parseBody(ctx.body);
     if ('issues' in parsed) return this.send(ctx, 422, { detail: parsed.issues });
     const params = parsed.params;

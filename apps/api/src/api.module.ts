@@ -9,11 +9,13 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
+import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { ApiKeyGuard } from './common/api-key.guard.js';
 import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
+import { GenerationController } from './generation/generation.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
 
@@ -27,8 +29,9 @@ import { ProgressGateway } from './progress/progress.gateway.js';
     StorageModule,
     SecurityModule,
     HealthModule,
+    GenerationModule,
   ],
-  controllers: [JobsController],
+  controllers: [GenerationController, JobsController],
   providers: [
     ProgressGateway,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -8,6 +8,7 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
+import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { JobProcessor } from './job.processor.js';
 
@@ -20,6 +21,7 @@ import { JobProcessor } from './job.processor.js';
     StorageModule,
     SecurityModule,
     HealthModule,
+    GenerationModule,
   ],
   providers: [JobProcessor],
 })

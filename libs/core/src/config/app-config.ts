@@ -38,7 +38,12 @@ export interface AppConfig {
   database: { type: DatabaseType.Sqlite; path: string } | { type: DatabaseType.Postgres; url: string; schema?: string };
   redis: { url: string; prefix: string } | null;
   loraRoots: string[];
-  sdnext: { backends: SdNextBackendConfig[]; auth: { user: string; password: string } | null };
+  sdnext: {
+    backends: SdNextBackendConfig[];
+    auth: { user: string; password: string } | null;
+    /** Longest wait for one txt2img answer before the generation fails (SDNEXT_TIMEOUT_SECONDS, default 900). */
+    timeoutMs: number;
+  };
   apiKeys: ApiKey[];
   delivery: { httpAllow: string[]; cliCommands: string[] };
   log: { level: string; format: LogFormat };
@@ -91,6 +96,7 @@ const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => v === undefined || v === '' || /^[^:]+:.+$/.test(v), { message: 'must be user:password' }),
+  SDNEXT_TIMEOUT_SECONDS: z.coerce.number().positive().max(86_400).default(900),
   API_KEYS: z
     .string()
     .optional()
@@ -167,6 +173,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     sdnext: {
       backends: csv(e.SDNEXT_URL).map((url, i) => ({ id: `sdnext-${i}`, url: url.replace(/\/+$/, '') })),
       auth,
+      timeoutMs: Math.round(e.SDNEXT_TIMEOUT_SECONDS * 1000),
     },
     apiKeys,
     delivery: { httpAllow: csv(e.DELIVERY_HTTP_ALLOW), cliCommands: csv(e.DELIVERY_CLI_COMMANDS) },

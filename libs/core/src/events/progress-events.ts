@@ -32,6 +32,8 @@ export interface GenerationProgressPayload {
   step: number;
   steps: number;
   etaSeconds: number | null;
+  /** When the runner sent it (ISO 8601): lets clients and the benchmark see delivery latency. */
+  emittedAt: string;
 }
 
 export interface GenerationCompletedPayload {

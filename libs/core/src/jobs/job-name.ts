@@ -5,6 +5,8 @@
 export enum JobName {
   /** Runs a few timed steps and reports progress: proves the job pipeline end to end (ops and tests). */
   Diagnostic = 'diagnostic',
+  /** Runs one queued SD.Next generation (the row in `generation_jobs` holds the request and the outcome). */
+  Generation = 'generation',
 }
 
 export interface DiagnosticPayload {
@@ -16,8 +18,14 @@ export interface DiagnosticPayload {
   label?: string;
 }
 
+export interface GenerationPayload {
+  /** Id of the `generation_jobs` row; the queue job has the same id. */
+  jobId: string;
+}
+
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
+  [JobName.Generation]: GenerationPayload;
 }
 
 export enum JobStatus {
@@ -39,6 +47,9 @@ export interface JobRunOptions {
 
 export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   [JobName.Diagnostic]: { attempts: 3, backoffMs: 200, concurrency: 4 },
+  // Retried only when SD.Next surely never got the request (connection refused): a retry must never generate twice.
+  // Jobs beyond the free backends wait for a backend lease inside their slot, so allow more than the backends.
+  [JobName.Generation]: { attempts: 3, backoffMs: 250, concurrency: 8 },
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

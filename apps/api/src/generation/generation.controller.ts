@@ -1,0 +1,90 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { GenerationService } from '@app/generation';
+import type { Response } from 'express';
+import {
+  BackendDto,
+  GenerationImageParamsDto,
+  GenerationJobDto,
+  GenerationJobListDto,
+  GenerationJobParamsDto,
+  GenerationProgressDto,
+  GenerationRequestDto,
+  ListGenerationJobsQueryDto,
+  SyncGenerationDto,
+} from './generation.dto.js';
+import { toGenerationJobDto, toGenerationProgressDto, toSyncGenerationDto } from './generation.mapper.js';
+
+const binary = { schema: { type: 'string', format: 'binary' } };
+
+@ApiTags('generation')
+@Controller('generation')
+export class GenerationController {
+  constructor(private readonly generation: GenerationService) {}
+
+  /** Configured SD.Next backends: reachability, SD.Next or A1111, version, loaded model, busy. */
+  @Get('backends')
+  @ApiOkResponse({ type: BackendDto, isArray: true })
+  backends(): Promise<BackendDto[]> {
+    return this.generation.listBackends();
+  }
+
+  /** Generates and waits for the images (502 when SD.Next fails, 504 when it does not answer in time). */
+  @Post('generate')
+  @HttpCode(200)
+  @ApiOkResponse({ type: SyncGenerationDto })
+  async generate(@Body() body: GenerationRequestDto): Promise<SyncGenerationDto> {
+    return toSyncGenerationDto(await this.generation.generate(body));
+  }
+
+  /** Queues a generation and returns its job at once; follow it on Socket.IO or with `progress/:jobId`. */
+  @Post('queue-generation')
+  @ApiCreatedResponse({ type: GenerationJobDto })
+  async queue(@Body() body: GenerationRequestDto): Promise<GenerationJobDto> {
+    return toGenerationJobDto(await this.generation.queue(body));
+  }
+
+  @Get('progress/:jobId')
+  @ApiOkResponse({ type: GenerationProgressDto })
+  async progress(@Param() params: GenerationJobParamsDto): Promise<GenerationProgressDto> {
+    return toGenerationProgressDto(await this.generation.get(params.jobId));
+  }
+
+  @Get('jobs')
+  @ApiOkResponse({ type: GenerationJobListDto })
+  async list(@Query() query: ListGenerationJobsQueryDto): Promise<GenerationJobListDto> {
+    const limit = query.limit ?? 50;
+    const offset = query.offset ?? 0;
+    const page = await this.generation.list({ status: query.status, limit, offset });
+    return { items: page.items.map(toGenerationJobDto), total: page.total, limit, offset };
+  }
+
+  @Get('jobs/:jobId')
+  @ApiOkResponse({ type: GenerationJobDto })
+  async get(@Param() params: GenerationJobParamsDto): Promise<GenerationJobDto> {
+    return toGenerationJobDto(await this.generation.get(params.jobId));
+  }
+
+  /** Queued: removed and cancelled. Running: SD.Next is interrupted and the job ends cancelled. Finished: 409. */
+  @Post('jobs/:jobId/cancel')
+  @HttpCode(200)
+  @ApiOkResponse({ type: GenerationJobDto })
+  async cancel(@Param() params: GenerationJobParamsDto): Promise<GenerationJobDto> {
+    return toGenerationJobDto(await this.generation.cancel(params.jobId));
+  }
+
+  /** The stored image bytes with their sniffed content type. */
+  @Get('jobs/:jobId/images/:index')
+  @ApiOkResponse({
+    description: 'The image',
+    content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'application/octet-stream': binary },
+  })
+  async image(
+    @Param() params: GenerationImageParamsDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
+    const image = await this.generation.image(params.jobId, params.index);
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+    return new StreamableFile(image.bytes, { type: image.contentType, length: image.bytes.length });
+  }
+}

@@ -1,0 +1,265 @@
+import { Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { GENERATION_LIMITS, GenerationMode, GenerationStatus, SdBackendFlavour } from '@app/generation';
+
+const L = GENERATION_LIMITS;
+
+/** A txt2img request in SD.Next's field names (SDNEXT.md §3.4), plus `checkpoint` and `backend_id`. */
+export class GenerationRequestDto {
+  /** @example a watercolor fox <lora:Watercolor:0.8> */
+  @IsString()
+  @MaxLength(20_000)
+  prompt: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(20_000)
+  negative_prompt?: string;
+
+  /** Sampling steps (SD.Next default 20). */
+  @IsOptional()
+  @IsInt()
+  @Min(L.steps.min)
+  @Max(L.steps.max)
+  steps?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(L.cfg_scale.min)
+  @Max(L.cfg_scale.max)
+  cfg_scale?: number;
+
+  /** Pixels, a multiple of 8. */
+  @IsOptional()
+  @IsInt()
+  @Min(L.width.min)
+  @Max(L.width.max)
+  width?: number;
+
+  /** Pixels, a multiple of 8. */
+  @IsOptional()
+  @IsInt()
+  @Min(L.height.min)
+  @Max(L.height.max)
+  height?: number;
+
+  /** -1 = random; the seed used is recorded with the result. */
+  @IsOptional()
+  @IsInt()
+  @Min(L.seed.min)
+  @Max(L.seed.max)
+  seed?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(L.subseed.min)
+  @Max(L.subseed.max)
+  subseed?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(L.subseed_strength.min)
+  @Max(L.subseed_strength.max)
+  subseed_strength?: number;
+
+  /** @example Euler a */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
+  sampler_name?: string;
+
+  /** Images per batch. */
+  @IsOptional()
+  @IsInt()
+  @Min(L.batch_size.min)
+  @Max(L.batch_size.max)
+  batch_size?: number;
+
+  /** Batches. */
+  @IsOptional()
+  @IsInt()
+  @Min(L.n_iter.min)
+  @Max(L.n_iter.max)
+  n_iter?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(L.clip_skip.min)
+  @Max(L.clip_skip.max)
+  clip_skip?: number;
+
+  /** Checkpoint title, sent as `override_settings.sd_model_checkpoint`; SD.Next aborts with no images when it is unknown. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
+  checkpoint?: string;
+
+  @IsOptional()
+  @IsBoolean()
+  enable_hr?: boolean;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(L.hr_scale.min)
+  @Max(L.hr_scale.max)
+  hr_scale?: number;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
+  hr_upscaler?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(L.hr_second_pass_steps.min)
+  @Max(L.hr_second_pass_steps.max)
+  hr_second_pass_steps?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(L.denoising_strength.min)
+  @Max(L.denoising_strength.max)
+  denoising_strength?: number;
+
+  /** Run on this backend only (`sdnext-0`, …); by default the first idle one. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  backend_id?: string;
+}
+
+export class GenerationJobParamsDto {
+  @IsUUID()
+  jobId: string;
+}
+
+export class GenerationImageParamsDto {
+  @IsUUID()
+  jobId: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  index: number;
+}
+
+export class ListGenerationJobsQueryDto {
+  @IsOptional()
+  @IsIn(Object.values(GenerationStatus))
+  status?: GenerationStatus;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+export class BackendDto {
+  /** @example sdnext-0 */
+  id: string;
+  /** Base URL, without credentials. */
+  url: string;
+  reachable: boolean;
+  flavour: SdBackendFlavour;
+  version: string | null;
+  /** Title of the loaded checkpoint. */
+  currentModel: string | null;
+  /** A generation holds this backend now. */
+  busy: boolean;
+  jobId: string | null;
+  error: string | null;
+}
+
+export class GenerationImageDto {
+  index: number;
+  /** Where to fetch the stored bytes. */
+  url: string;
+  /** Sniffed from the bytes (SD.Next sends JPEG by default). */
+  contentType: string;
+  size: number;
+}
+
+export class GenerationAdapterDto {
+  id?: string;
+  name: string;
+  weight?: number;
+}
+
+export class GenerationJobDto {
+  id: string;
+  status: GenerationStatus;
+  mode: GenerationMode;
+  backendId: string | null;
+  /** The txt2img body as sent to SD.Next. */
+  request: Record<string, unknown>;
+  composedPrompt: string | null;
+  adaptersUsed: GenerationAdapterDto[] | null;
+  /** 0..1 */
+  progress: number;
+  step: number;
+  steps: number;
+  etaSeconds: number | null;
+  images: GenerationImageDto[];
+  /** SD.Next's `info`, parsed. */
+  info: Record<string, unknown> | null;
+  seed: number | null;
+  /** Why it failed or was cancelled. */
+  error: string | null;
+  attempts: number;
+  cancelRequested: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export class GenerationJobListDto {
+  items: GenerationJobDto[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export class GenerationProgressDto {
+  jobId: string;
+  status: GenerationStatus;
+  backendId: string | null;
+  /** 0..1; reaches 1 only when the images are stored. */
+  progress: number;
+  step: number;
+  steps: number;
+  etaSeconds: number | null;
+}
+
+export class InlineImageDto extends GenerationImageDto {
+  /** The image bytes, base64. */
+  base64: string;
+}
+
+export class SyncGenerationDto {
+  job: GenerationJobDto;
+  images: InlineImageDto[];
+}

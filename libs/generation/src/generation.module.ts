@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { BackendLeaseRepository } from './backend-lease.repository.js';
+import { BackendLeaseService } from './backend-lease.service.js';
+import { GenerationJobHandler } from './generation-job.handler.js';
+import { GenerationJobRepository } from './generation-job.repository.js';
+import { GenerationRunner } from './generation.runner.js';
+import { GenerationService } from './generation.service.js';
+import { SdNextBackends } from './sdnext-backends.js';
+
+/** Generation on SD.Next: imported by the API (endpoints, embedded runner) and the worker (queued jobs). */
+@Module({
+  providers: [
+    SdNextBackends,
+    BackendLeaseRepository,
+    BackendLeaseService,
+    GenerationJobRepository,
+    GenerationRunner,
+    GenerationService,
+    GenerationJobHandler,
+  ],
+  exports: [GenerationService],
+})
+export class GenerationModule {}

@@ -1,0 +1,249 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { FileStorage, type ProgressEventMap, type ProgressEventName } from '@app/core';
+import { type BackendLease, BackendLeaseService, LeaseWaitAbortedError } from './backend-lease.service.js';
+import {
+  FINISHED_GENERATION_STATUSES,
+  type GenerationImageRef,
+  type GenerationJobEntity,
+  GenerationStatus,
+} from './generation-job.entity.js';
+import { GenerationJobRepository } from './generation-job.repository.js';
+import { SdNextBackends } from './sdnext-backends.js';
+import {
+  type SdImage,
+  SdImageContentType,
+  SdNextError,
+  SdNextErrorKind,
+  type Txt2ImgParams,
+  type Txt2ImgResult,
+} from './sdnext/index.js';
+
+/** SDNEXT.md §1.4: poll `/progress` at 1–2 Hz at most. */
+export const PROGRESS_POLL_MS = 500;
+/** SD.Next's default when a request leaves `steps` out. */
+const DEFAULT_STEPS = 20;
+
+export type GenerationEmit = <E extends ProgressEventName>(event: E, payload: ProgressEventMap[E]) => Promise<void>;
+
+export interface RunContext {
+  /** Fires on a cancel that reaches this process (queue signal); the row's cancel flag is polled as well. */
+  signal?: AbortSignal;
+  attempt: number;
+  maxAttempts: number;
+  emit: GenerationEmit;
+}
+
+export type RunOutcome =
+  | { kind: 'succeeded'; job: GenerationJobEntity; images: SdImage[] }
+  | { kind: 'failed'; reason: string; sdNextKind?: SdNextErrorKind }
+  | { kind: 'cancelled'; reason: string }
+  /** SD.Next surely never got the request; the row is queued again. */
+  | { kind: 'retry'; reason: string }
+  /** The job had already ended (a duplicate delivery of the queue job): nothing was done. */
+  | { kind: 'skipped'; job: GenerationJobEntity }
+  | { kind: 'missing' };
+
+const EXTENSIONS: Record<SdImageContentType, string> = {
+  [SdImageContentType.Jpeg]: 'jpg',
+  [SdImageContentType.Png]: 'png',
+  [SdImageContentType.Webp]: 'webp',
+  [SdImageContentType.Unknown]: 'bin',
+};
+
+export const generationImageKey = (jobId: string, index: number, contentType: SdImageContentType): string =>
+  `generations/${jobId}/${index}.${EXTENSIONS[contentType]}`;
+
+export const generationImagePath = (jobId: string, index: number): string =>
+  `/api/v1/generation/jobs/${jobId}/images/${index}`;
+
+type Answer = { ok: true; result: Txt2ImgResult } | { ok: false; error: SdNextError };
+
+/**
+ * Runs one generation row to its end, the same way for the queue handler (worker or embedded runner) and for
+ * the synchronous endpoint: re-checks the row, takes the backend lease, sends txt2img once, polls progress while
+ * it is in flight, interrupts on cancel and waits for the answer, stores the images, records the outcome.
+ */
+@Injectable()
+export class GenerationRunner {
+  private readonly logger = new Logger(GenerationRunner.name);
+
+  constructor(
+    private readonly repository: GenerationJobRepository,
+    private readonly leases: BackendLeaseService,
+    private readonly backends: SdNextBackends,
+    private readonly storage: FileStorage,
+  ) {}
+
+  async run(jobId: string, ctx: RunContext): Promise<RunOutcome> {
+    const job = await this.repository.findById(jobId);
+    if (!job) return { kind: 'missing' };
+    if (FINISHED_GENERATION_STATUSES.includes(job.status)) return { kind: 'skipped', job };
+    if (job.status === GenerationStatus.Running && job.requestSentAt) {
+      // A process died (or lost its queue lock) while SD.Next had the request: sending it again could
+      // generate twice, so the job ends here.
+      return this.fail(
+        job,
+        job.backendId,
+        'the process running this generation stopped while SD.Next had the request; it is not sent again, to avoid a duplicate generation',
+        ctx,
+      );
+    }
+    if (job.status === GenerationStatus.Running) await this.repository.requeue(jobId, job.error ?? 'restarted');
+    if (job.cancelRequestedAt || ctx.signal?.aborted) return this.cancel(job, null, 'cancelled before it started', ctx);
+
+    let lease: BackendLease;
+    try {
+      lease = await this.leases.acquire(jobId, {
+        candidates: job.requestedBackendId ? [job.requestedBackendId] : undefined,
+        signal: ctx.signal,
+        isCancelled: () => this.repository.isCancelRequested(jobId),
+      });
+    } catch (error) {
+      if (error instanceof LeaseWaitAbortedError) return this.cancel(job, null, 'cancelled before it started', ctx);
+      throw error;
+    }
+    try {
+      const started = new Date();
+      if (!(await this.repository.markRunning(jobId, lease.backendId, job.attempts + 1, started))) {
+        const now = await this.repository.findById(jobId);
+        if (!now) return { kind: 'missing' };
+        if (FINISHED_GENERATION_STATUSES.includes(now.status)) return { kind: 'skipped', job: now };
+        return this.cancel(now, null, 'cancelled before it started', ctx);
+      }
+      return await this.generate(job, lease, ctx);
+    } finally {
+      await lease.release().catch((error: unknown) => this.logger.warn(`Lease release failed: ${String(error)}`));
+    }
+  }
+
+  private async generate(job: GenerationJobEntity, lease: BackendLease, ctx: RunContext): Promise<RunOutcome> {
+    const backendId = lease.backendId;
+    const { client } = this.backends.get(backendId);
+    const params = job.request as Txt2ImgParams;
+    const steps = typeof params.steps === 'number' ? params.steps : DEFAULT_STEPS;
+    await ctx.emit('generation.progress', {
+      jobId: job.id,
+      backendId,
+      progress: 0,
+      step: 0,
+      steps,
+      etaSeconds: null,
+      emittedAt: new Date().toISOString(),
+    });
+
+    // Never aborted from here: the lease is held until SD.Next answers, since a dropped connection does not stop it.
+    const answer: Promise<Answer> = client.txt2img(params, { allowEmpty: true }).then(
+      (result) => ({ ok: true, result }),
+      (error: unknown) => ({ ok: false, error: asSdNextError(error) }),
+    );
+    let settled = false;
+    void answer.finally(() => (settled = true));
+    let interrupting = false;
+    let last = '';
+    const aborted = new Promise<void>((resolve) => {
+      if (ctx.signal?.aborted) resolve();
+      ctx.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    while (!settled) {
+      const pause = new AbortController();
+      await Promise.race([answer, sleep(PROGRESS_POLL_MS, undefined, { signal: pause.signal }).catch(() => undefined), aborted]);
+      pause.abort();
+      if (settled) break;
+      if (!interrupting && (ctx.signal?.aborted || (await this.repository.isCancelRequested(job.id)))) interrupting = true;
+      if (interrupting) {
+        // Repeated while the answer is pending: an interrupt that lands before SD.Next began the job is lost.
+        await client.interrupt().catch((error: unknown) => this.logger.warn(`Interrupt on ${backendId} failed: ${String(error)}`));
+        continue;
+      }
+      const reading = await client.progress().catch(() => null);
+      if (settled || !reading || reading.job === '') continue; // idle or between phases: not this job's progress
+      const progress = Math.min(0.99, Math.max(0, reading.progress)); // only the answer means done
+      const key = `${reading.step}/${reading.steps}/${progress.toFixed(3)}`;
+      if (key === last) continue;
+      last = key;
+      const fields = { progress, step: reading.step, steps: reading.steps || steps, etaSeconds: reading.etaSeconds };
+      await this.repository.setProgress(job.id, fields);
+      await ctx.emit('generation.progress', { jobId: job.id, backendId, ...fields, emittedAt: new Date().toISOString() });
+    }
+    const outcome = await answer;
+
+    if (interrupting || ctx.signal?.aborted || (await this.repository.isCancelRequested(job.id))) {
+      return this.cancel(job, backendId, 'cancelled while running; SD.Next was interrupted', ctx);
+    }
+    if (!outcome.ok) {
+      const error = outcome.error;
+      if (error.kind === SdNextErrorKind.Unreachable) this.backends.markDown(backendId);
+      if (error.kind === SdNextErrorKind.Timeout) {
+        // It may still be running there; stop it before the next job gets this backend.
+        await client.interrupt().catch(() => undefined);
+      }
+      if (error.retryable && ctx.attempt < ctx.maxAttempts) {
+        await this.repository.requeue(job.id, error.message);
+        return { kind: 'retry', reason: error.message };
+      }
+      return this.fail(job, backendId, error.message, ctx, error.kind);
+    }
+    this.backends.markUp(backendId);
+    const result = outcome.result;
+    if (result.images.length === 0) {
+      return this.fail(
+        job,
+        backendId,
+        `${client.displayUrl} answered 200 with no images: SD.Next swallows these failures (no model loaded, unknown checkpoint, out of memory); see its log`,
+        ctx,
+        SdNextErrorKind.EmptyResult,
+      );
+    }
+    const refs: GenerationImageRef[] = [];
+    for (const [index, image] of result.images.entries()) {
+      const key = generationImageKey(job.id, index, image.contentType);
+      await this.storage.put(key, image.bytes);
+      refs.push({ index, key, contentType: image.contentType, size: image.bytes.length });
+    }
+    const ended = await this.repository.finish(job.id, GenerationStatus.Succeeded, {
+      images: refs,
+      info: result.info,
+      seed: result.seed,
+    });
+    const row = await this.repository.findById(job.id);
+    if (!ended || !row) return row ? { kind: 'skipped', job: row } : { kind: 'missing' };
+    await ctx.emit('generation.completed', {
+      jobId: job.id,
+      backendId,
+      images: refs.map((r) => ({ index: r.index, url: generationImagePath(job.id, r.index), contentType: r.contentType })),
+      seed: result.seed,
+    });
+    return { kind: 'succeeded', job: row, images: result.images };
+  }
+
+  private async fail(
+    job: GenerationJobEntity,
+    backendId: string | null,
+    reason: string,
+    ctx: RunContext,
+    sdNextKind?: SdNextErrorKind,
+  ): Promise<RunOutcome> {
+    if (await this.repository.finish(job.id, GenerationStatus.Failed, { error: reason })) {
+      await ctx.emit('generation.failed', { jobId: job.id, backendId, reason });
+    }
+    return { kind: 'failed', reason, sdNextKind };
+  }
+
+  private async cancel(
+    job: GenerationJobEntity,
+    backendId: string | null,
+    reason: string,
+    ctx: RunContext,
+  ): Promise<RunOutcome> {
+    if (await this.repository.finish(job.id, GenerationStatus.Cancelled, { error: reason })) {
+      await ctx.emit('generation.cancelled', { jobId: job.id, backendId, reason });
+    }
+    return { kind: 'cancelled', reason };
+  }
+}
+
+function asSdNextError(error: unknown): SdNextError {
+  if (error instanceof SdNextError) return error;
+  return new SdNextError(SdNextErrorKind.InvalidResponse, error instanceof Error ? error.message : String(error));
+}
