@@ -1,0 +1,184 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsBoolean,
+  IsEnum,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import {
+  AdapterFacet,
+  type AdapterListQuery,
+  AdapterSort,
+  MAX_FILTER_VALUES,
+  NSFW_MAX_LEVELS,
+  SortOrder,
+  TagMode,
+} from '@app/adapters';
+
+/** `a,b` or repeated `?x=a&x=b` → `['a', 'b']`; anything else is left for the validators to refuse. */
+const toList = ({ value }: { value: unknown }): unknown => {
+  const parts = Array.isArray(value) ? value : [value];
+  if (!parts.every((p) => typeof p === 'string')) return value;
+  return parts.flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p.length > 0);
+};
+
+/** `true`/`false` (or 1/0) → boolean; anything else stays a string and fails `@IsBoolean`. */
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  return value;
+};
+
+export class ListAdaptersQueryDto implements AdapterListQuery {
+  /** Full-text search over name, trained words, trigger words, tags and creator; each term matches as a prefix. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  /** One or more base models (comma-separated or repeated), e.g. `SDXL 1.0,Pony`. */
+  @IsOptional()
+  @Transform(toList)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  @ArrayMaxSize(MAX_FILTER_VALUES)
+  baseModel?: string[];
+
+  /** Tags (comma-separated or repeated); see `tagMode`. */
+  @IsOptional()
+  @Transform(toList)
+  @IsString({ each: true })
+  @MaxLength(255, { each: true })
+  @ArrayMaxSize(MAX_FILTER_VALUES)
+  tags?: string[];
+
+  /** `any` (default): at least one of the tags; `all`: every one. */
+  @IsOptional()
+  @IsEnum(TagMode)
+  tagMode?: TagMode;
+
+  /** Model types (LORA, LoCon, DoRA, …). */
+  @IsOptional()
+  @Transform(toList)
+  @IsString({ each: true })
+  @MaxLength(32, { each: true })
+  @ArrayMaxSize(MAX_FILTER_VALUES)
+  modelType?: string[];
+
+  /** Hide adapters whose highest NSFW level is above this bit (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX, 32 Blocked); unrated ones stay. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsIn([...NSFW_MAX_LEVELS])
+  nsfwMax?: number;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  active?: boolean;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  favorite?: boolean;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  hasPreview?: boolean;
+
+  /** `true`: only adapters whose file vanished (tombstones); default `false`. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  missing?: boolean;
+
+  /** Library root id. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[0-9a-z]{1,32}$/)
+  root?: string;
+
+  /** Folder prefix relative to the root: `characters` matches `characters` and everything below it. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  folder?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  civitaiModelId?: number;
+
+  /** Default: `relevance` with `q`, else `name`. */
+  @IsOptional()
+  @IsEnum(AdapterSort)
+  sort?: AdapterSort;
+
+  /** Default: `asc` for name, else `desc`. */
+  @IsOptional()
+  @IsEnum(SortOrder)
+  order?: SortOrder;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  page?: number;
+
+  /** Page size, 1 to 200 (larger values are capped at 200). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  limit?: number;
+
+  /** Facet counts for the same filters: `baseModel`, `tags` (top 50). */
+  @IsOptional()
+  @Transform(toList)
+  @IsEnum(AdapterFacet, { each: true })
+  facets?: AdapterFacet[];
+}
+
+export class AdapterIdParamDto {
+  @IsUUID()
+  id: string;
+}
+
+export class TagCountsQueryDto {
+  /** Only tags that start with this text. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  prefix?: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+export class DuplicatesQueryDto {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  page?: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}

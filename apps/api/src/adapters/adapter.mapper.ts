@@ -1,0 +1,76 @@
+import type { AdapterEntity, AdapterPage } from '@app/adapters';
+import type { AdapterDto, AdapterPageDto, AdapterSummaryDto } from './adapter.dto.js';
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function mapAdapterSummary(a: AdapterEntity): AdapterSummaryDto {
+  return {
+    id: a.id,
+    name: a.name,
+    versionName: a.versionName,
+    fileName: a.fileName,
+    rootId: a.rootId,
+    relativePath: a.relativePath,
+    folder: a.folder,
+    baseModel: a.baseModel,
+    modelType: a.modelType,
+    creator: a.creator,
+    tags: a.tags,
+    trainedWords: a.trainedWords,
+    triggerWords: a.triggerWords,
+    civitaiModelId: a.civitaiModelId,
+    civitaiVersionId: a.civitaiVersionId,
+    nsfwLevel: a.nsfwLevel,
+    nsfwOverride: a.nsfwOverride,
+    nsfwMax: a.nsfwMax,
+    downloads: a.downloads,
+    likes: a.likes,
+    rating: a.rating,
+    fileSize: Number(a.fileSize),
+    sha256: a.sha256,
+    autoV2: a.autoV2,
+    hasPreview: a.hasPreview,
+    preferredWeight: a.preferredWeight,
+    weightMin: a.weightMin,
+    weightMax: a.weightMax,
+    favorite: a.favorite,
+    active: a.active,
+    ordinal: a.ordinal,
+    missingSince: iso(a.missingSince),
+    createdAt: a.createdAt.toISOString(),
+    updatedAt: a.updatedAt.toISOString(),
+  };
+}
+
+export function mapAdapter(a: AdapterEntity): AdapterDto {
+  return {
+    ...mapAdapterSummary(a),
+    description: a.description,
+    civitaiLookup: a.civitaiLookup,
+    baseModelRaw: a.baseModelRaw,
+    activationText: a.activationText,
+    ratingCount: a.ratingCount,
+    license: a.license,
+    publishedAt: iso(a.publishedAt),
+    primaryFile: a.primaryFile ? { ...a.primaryFile } : null,
+    fileMtimeMs: a.fileMtimeMs,
+    autoV1: a.autoV1,
+    autoV3: a.autoV3,
+    blake3: a.blake3,
+    crc32: a.crc32,
+    previewPath: a.previewPath,
+    previewUrl: a.previewUrl,
+    headerMetadata: a.headerMetadata,
+    sidecars: a.sidecars.map((s) => ({ ...s })),
+    unmapped: a.unmapped,
+    images: a.images.filter((i): i is Record<string, unknown> => typeof i === 'object' && i !== null),
+    warnings: a.warnings,
+    notes: a.notes,
+    userEdited: a.userEdited,
+    lastIngestedAt: a.lastIngestedAt.toISOString(),
+  };
+}
+
+export function mapAdapterPage(page: AdapterPage<AdapterEntity>): AdapterPageDto {
+  return { ...page, items: page.items.map(mapAdapterSummary) };
+}

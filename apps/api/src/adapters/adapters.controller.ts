@@ -1,0 +1,104 @@
+import { createReadStream } from 'node:fs';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdapterQueryService } from '@app/adapters';
+import {
+  ActivateAdapterDto,
+  AdapterDto,
+  AdapterPageDto,
+  BulkAdapterActionDto,
+  BulkResultDto,
+  DuplicatesPageDto,
+  PatchAdapterDto,
+  ValueCountDto,
+} from './adapter.dto.js';
+import { mapAdapter, mapAdapterPage, mapAdapterSummary } from './adapter.mapper.js';
+import { AdapterIdParamDto, DuplicatesQueryDto, ListAdaptersQueryDto, TagCountsQueryDto } from './adapter-query.dto.js';
+
+@ApiTags('adapters')
+@Controller('adapters')
+export class AdaptersController {
+  constructor(private readonly adapters: AdapterQueryService) {}
+
+  /** Search, filter, sort and page the library; optional facet counts for the same filters. */
+  @Get()
+  @ApiOkResponse({ type: AdapterPageDto })
+  async list(@Query() query: ListAdaptersQueryDto): Promise<AdapterPageDto> {
+    return mapAdapterPage(await this.adapters.list(query));
+  }
+
+  /** Tags of present adapters with their counts, most used first. */
+  @Get('tags')
+  @ApiOkResponse({ type: ValueCountDto, isArray: true })
+  tags(@Query() query: TagCountsQueryDto): Promise<ValueCountDto[]> {
+    return this.adapters.tags(query.limit, query.prefix);
+  }
+
+  /** Base models of present adapters with their counts. */
+  @Get('base-models')
+  @ApiOkResponse({ type: ValueCountDto, isArray: true })
+  baseModels(): Promise<ValueCountDto[]> {
+    return this.adapters.baseModels();
+  }
+
+  /** Groups of present adapters sharing one SHA-256. */
+  @Get('duplicates')
+  @ApiOkResponse({ type: DuplicatesPageDto })
+  async duplicates(@Query() query: DuplicatesQueryDto): Promise<DuplicatesPageDto> {
+    const result = await this.adapters.duplicates(query.page, query.limit);
+    return { ...result, groups: result.groups.map((g) => ({ ...g, adapters: g.adapters.map(mapAdapterSummary) })) };
+  }
+
+  /** One action on up to 1,000 adapters, in one transaction. */
+  @Post('bulk')
+  @HttpCode(200)
+  @ApiOkResponse({ type: BulkResultDto })
+  bulk(@Body() body: BulkAdapterActionDto): Promise<BulkResultDto> {
+    return this.adapters.bulk(body.action, body.ids);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: AdapterDto })
+  async get(@Param() params: AdapterIdParamDto): Promise<AdapterDto> {
+    return mapAdapter(await this.adapters.get(params.id));
+  }
+
+  /** The preview image (or video) from the adapter's library root. */
+  @Get(':id/preview')
+  @Header('X-Content-Type-Options', 'nosniff')
+  @Header('Cache-Control', 'private, max-age=300')
+  @ApiOkResponse({ content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } })
+  async preview(@Param() params: AdapterIdParamDto): Promise<StreamableFile> {
+    const file = await this.adapters.preview(params.id);
+    return new StreamableFile(createReadStream(file.absPath), { type: file.contentType, length: file.size });
+  }
+
+  /** Changes user fields; each one given is kept across resyncs. */
+  @Patch(':id')
+  @ApiOkResponse({ type: AdapterDto })
+  async patch(@Param() params: AdapterIdParamDto, @Body() body: PatchAdapterDto): Promise<AdapterDto> {
+    return mapAdapter(await this.adapters.patch(params.id, body));
+  }
+
+  /** Deletes the record (never the file); a later import may add it again. */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  async remove(@Param() params: AdapterIdParamDto): Promise<void> {
+    await this.adapters.remove(params.id);
+  }
+
+  @Post(':id/activate')
+  @HttpCode(200)
+  @ApiOkResponse({ type: AdapterDto })
+  async activate(@Param() params: AdapterIdParamDto, @Body() body: ActivateAdapterDto): Promise<AdapterDto> {
+    return mapAdapter(await this.adapters.setActive(params.id, true, body.ordinal));
+  }
+
+  @Post(':id/deactivate')
+  @HttpCode(200)
+  @ApiOkResponse({ type: AdapterDto })
+  async deactivate(@Param() params: AdapterIdParamDto): Promise<AdapterDto> {
+    return mapAdapter(await this.adapters.setActive(params.id, false));
+  }
+}

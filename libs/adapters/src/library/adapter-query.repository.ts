@@ -1,0 +1,290 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { chunk, toNumber } from '@app/core';
+import { fts5QueryOf, tsQueryOf } from './adapter-search.js';
+import { AdapterEntity, type AdapterUserField } from './adapter.entity.js';
+import { AdapterSort, type AdapterFilter, SortOrder, TagMode, type ValueCount } from './adapter-query.model.js';
+import { AdapterTagEntity } from './adapter-tag.entity.js';
+
+/** Collects bound parameters in text order: `?` on SQLite, `$n` on PostgreSQL. Values are never interpolated. */
+class Params {
+  readonly values: unknown[] = [];
+  constructor(private readonly pg: boolean) {}
+
+  add(value: string | number | boolean): string {
+    // better-sqlite3 cannot bind booleans; SQLite stores them as 0/1.
+    this.values.push(!this.pg && typeof value === 'boolean' ? (value ? 1 : 0) : value);
+    return this.pg ? `$${this.values.length}` : '?';
+  }
+
+  list(values: readonly (string | number)[]): string {
+    return values.map((v) => this.add(v)).join(', ');
+  }
+}
+
+const SORT_COLUMNS: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> = {
+  [AdapterSort.Name]: 'a.sort_name',
+  [AdapterSort.Created]: 'a.created_at',
+  [AdapterSort.Updated]: 'a.updated_at',
+  [AdapterSort.Downloads]: 'a.downloads',
+  [AdapterSort.Rating]: 'a.rating',
+  [AdapterSort.Likes]: 'a.likes',
+  [AdapterSort.Size]: 'a.file_size',
+};
+
+const IN_CHUNK = 500;
+
+/** The columns a user's edit may change: user fields and the values derived from them. */
+export type AdapterEditableColumns = Pick<
+  AdapterEntity,
+  | 'name'
+  | 'sortName'
+  | 'baseModel'
+  | 'triggerWords'
+  | 'tags'
+  | 'preferredWeight'
+  | 'weightMin'
+  | 'weightMax'
+  | 'notes'
+  | 'favorite'
+  | 'active'
+  | 'ordinal'
+  | 'nsfwOverride'
+  | 'nsfwMax'
+  | 'searchText'
+  | 'userEdited'
+  | 'updatedAt'
+>;
+
+/** The read side of the adapter library: lists, facets, counts, and the user's edits. SQL is hand-built and parameterised. */
+@Injectable()
+export class AdapterQueryRepository {
+  private readonly pg: boolean;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.pg = dataSource.options.type === 'postgres';
+  }
+
+  /** Count of adapters that match the filter. */
+  async count(filter: AdapterFilter): Promise<number> {
+    const p = new Params(this.pg);
+    const where = this.where(p, filter, true);
+    const rows = await this.raw<{ n: unknown }>(`SELECT COUNT(*) AS n FROM adapters a WHERE ${where}`, p.values);
+    return toNumber(rows[0]?.n);
+  }
+
+  /** Ids of one page, in order; the tie-break by id keeps pages stable. */
+  async pageIds(filter: AdapterFilter, sort: AdapterSort, order: SortOrder, offset: number, limit: number): Promise<string[]> {
+    const p = new Params(this.pg);
+    const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
+    let from = 'adapters a';
+    let orderBy: string;
+    const relevance = sort === AdapterSort.Relevance && filter.searchTerms?.length;
+    if (relevance && !this.pg) {
+      // bm25 exists only in the FTS query's own scope: join the matches instead of filtering with IN.
+      from = `adapters a JOIN (SELECT rowid AS rid, rank AS score FROM adapters_fts WHERE adapters_fts MATCH ${p.add(
+        fts5QueryOf(filter.searchTerms ?? []),
+      )}) f ON f.rid = a.rowid`;
+      // rank is bm25: lower is better, so "most relevant first" (desc) is ascending rank.
+      orderBy = `f.score ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, a.id ${dir}`;
+    } else if (relevance) {
+      orderBy = '';
+    } else {
+      const column = SORT_COLUMNS[sort as Exclude<AdapterSort, AdapterSort.Relevance>];
+      // Unrated (NULL) ratings sort as the lowest value on both databases.
+      const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
+      orderBy = `${column} ${dir}${nulls}, a.id ${dir}`;
+    }
+    const where = this.where(p, filter, !(relevance && !this.pg));
+    if (relevance && this.pg) {
+      const tsq = p.add(tsQueryOf(filter.searchTerms ?? []));
+      orderBy = `ts_rank(to_tsvector('simple', a.search_text), to_tsquery('simple', ${tsq})) ${dir}, a.id ${dir}`;
+    }
+    const sql = `SELECT a.id AS id FROM ${from} WHERE ${where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
+    const rows = await this.raw<{ id: string }>(sql, p.values);
+    return rows.map((r) => r.id);
+  }
+
+  /** Entities by id, in the order of `ids`. */
+  async findByIds(ids: readonly string[]): Promise<AdapterEntity[]> {
+    if (ids.length === 0) return [];
+    const repo = this.dataSource.getRepository(AdapterEntity);
+    const found: AdapterEntity[] = [];
+    for (const part of chunk(ids, IN_CHUNK)) found.push(...(await repo.findBy({ id: In(part) })));
+    const byId = new Map(found.map((e) => [e.id, e]));
+    return ids.map((id) => byId.get(id)).filter((e): e is AdapterEntity => e !== undefined);
+  }
+
+  findById(id: string): Promise<AdapterEntity | null> {
+    return this.dataSource.getRepository(AdapterEntity).findOneBy({ id });
+  }
+
+  async baseModelFacet(filter: AdapterFilter): Promise<ValueCount[]> {
+    const p = new Params(this.pg);
+    const where = this.where(p, filter, true);
+    return this.counts(
+      `SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a WHERE ${where} GROUP BY a.base_model ORDER BY n DESC, a.base_model ASC`,
+      p.values,
+    );
+  }
+
+  async tagFacet(filter: AdapterFilter, limit: number): Promise<ValueCount[]> {
+    const p = new Params(this.pg);
+    const where = this.where(p, filter, true);
+    return this.counts(
+      `SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE ${where} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
+      p.values,
+    );
+  }
+
+  /** Tags of present adapters with their counts, most used first; optionally only tags starting with `prefix`. */
+  async tagCounts(limit: number, prefix?: string): Promise<ValueCount[]> {
+    const p = new Params(this.pg);
+    const conditions = ['a.missing_since IS NULL'];
+    if (prefix) conditions.push(this.startsWith(p, 't.tag', prefix));
+    return this.counts(
+      `SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE ${conditions.join(' AND ')} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
+      p.values,
+    );
+  }
+
+  async baseModelCounts(): Promise<ValueCount[]> {
+    return this.counts(
+      `SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a WHERE a.missing_since IS NULL GROUP BY a.base_model ORDER BY n DESC, a.base_model ASC`,
+      [],
+    );
+  }
+
+  /** SHA-256 values shared by two or more present adapters, most copies first. */
+  async duplicateHashes(offset: number, limit: number): Promise<{ total: number; groups: { sha256: string; count: number }[] }> {
+    const base = `SELECT a.sha256 AS sha256, COUNT(*) AS n FROM adapters a WHERE a.sha256 IS NOT NULL AND a.missing_since IS NULL GROUP BY a.sha256 HAVING COUNT(*) >= 2`;
+    const totalRows = await this.raw<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (${base}) d`, []);
+    const p = new Params(this.pg);
+    const rows = await this.raw<{ sha256: string; n: unknown }>(
+      `${base} ORDER BY n DESC, a.sha256 ASC LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`,
+      p.values,
+    );
+    return { total: toNumber(totalRows[0]?.n), groups: rows.map((r) => ({ sha256: r.sha256, count: toNumber(r.n) })) };
+  }
+
+  /** Present adapters carrying one of these hashes, oldest first within a hash. */
+  async findPresentBySha256(hashes: readonly string[]): Promise<AdapterEntity[]> {
+    if (hashes.length === 0) return [];
+    return this.dataSource
+      .getRepository(AdapterEntity)
+      .createQueryBuilder('a')
+      .where('a.sha256 IN (:...hashes)', { hashes })
+      .andWhere('a.missingSince IS NULL')
+      .orderBy('a.createdAt', 'ASC')
+      .addOrderBy('a.id', 'ASC')
+      .getMany();
+  }
+
+  /** Writes a user's edit; when `tags` is given, the adapter's `adapter_tags` rows are rewritten in the same transaction. */
+  async saveEdit(id: string, values: AdapterEditableColumns, tags: string[] | undefined): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await m.getRepository(AdapterEntity).update({ id }, values);
+      if (tags) await this.replaceTags(m, id, tags);
+    });
+  }
+
+  /** Deletes adapters and their tag rows; returns the ids that existed. */
+  async deleteMany(ids: readonly string[]): Promise<string[]> {
+    return this.dataSource.transaction(async (m) => {
+      const existing = await this.existing(m, ids);
+      for (const part of chunk(existing.map((e) => e.id), IN_CHUNK)) {
+        await m.getRepository(AdapterTagEntity).delete({ adapterId: In(part) });
+        await m.getRepository(AdapterEntity).delete({ id: In(part) });
+      }
+      return existing.map((e) => e.id);
+    });
+  }
+
+  /**
+   * Sets a boolean user field on many adapters in one transaction and records it in `userEdited`. Rows are
+   * grouped by their resulting `userEdited` list, so the update costs a few statements, not one per row.
+   */
+  async setFlag(ids: readonly string[], field: 'active' | 'favorite', value: boolean, edited: AdapterUserField, now: Date): Promise<string[]> {
+    return this.dataSource.transaction(async (m) => {
+      const existing = await this.existing(m, ids);
+      const groups = new Map<string, { userEdited: AdapterUserField[]; ids: string[] }>();
+      for (const row of existing) {
+        const userEdited = row.userEdited.includes(edited) ? row.userEdited : [...row.userEdited, edited];
+        const key = JSON.stringify(userEdited);
+        const group = groups.get(key) ?? { userEdited, ids: [] };
+        group.ids.push(row.id);
+        groups.set(key, group);
+      }
+      for (const group of groups.values()) {
+        for (const part of chunk(group.ids, IN_CHUNK)) {
+          await m
+            .getRepository(AdapterEntity)
+            .update({ id: In(part) }, { [field]: value, userEdited: group.userEdited, updatedAt: now });
+        }
+      }
+      return existing.map((e) => e.id);
+    });
+  }
+
+  private async existing(m: EntityManager, ids: readonly string[]): Promise<Pick<AdapterEntity, 'id' | 'userEdited'>[]> {
+    const out: Pick<AdapterEntity, 'id' | 'userEdited'>[] = [];
+    for (const part of chunk(ids, IN_CHUNK)) {
+      out.push(...(await m.getRepository(AdapterEntity).find({ select: { id: true, userEdited: true }, where: { id: In(part) } })));
+    }
+    return out;
+  }
+
+  private async replaceTags(m: EntityManager, adapterId: string, tags: string[]): Promise<void> {
+    const repo = m.getRepository(AdapterTagEntity);
+    await repo.delete({ adapterId });
+    for (const part of chunk(tags, IN_CHUNK)) await repo.insert(part.map((tag) => ({ adapterId, tag })));
+  }
+
+  /** The WHERE clause of a filter. `withSearch` false leaves the full-text condition to a join. */
+  private where(p: Params, f: AdapterFilter, withSearch: boolean): string {
+    const c: string[] = [f.missing ? 'a.missing_since IS NOT NULL' : 'a.missing_since IS NULL'];
+    if (withSearch && f.searchTerms?.length) {
+      c.push(
+        this.pg
+          ? // The exact expression of idx_adapters_fts, so that the GIN index is used.
+            `to_tsvector('simple', a.search_text) @@ to_tsquery('simple', ${p.add(tsQueryOf(f.searchTerms))})`
+          : `a.rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))})`,
+      );
+    }
+    if (f.baseModels?.length) c.push(`a.base_model IN (${p.list(f.baseModels)})`);
+    if (f.modelTypes?.length) c.push(`a.model_type IN (${p.list(f.modelTypes)})`);
+    if (f.tags?.length) {
+      const tags = p.list(f.tags);
+      c.push(
+        f.tagMode === TagMode.All && f.tags.length > 1
+          ? `a.id IN (SELECT t.adapter_id FROM adapter_tags t WHERE t.tag IN (${tags}) GROUP BY t.adapter_id HAVING COUNT(*) = ${p.add(f.tags.length)})`
+          : `a.id IN (SELECT t.adapter_id FROM adapter_tags t WHERE t.tag IN (${tags}))`,
+      );
+    }
+    if (f.nsfwMax !== undefined) c.push(`a.nsfw_max <= ${p.add(f.nsfwMax)}`);
+    if (f.active !== undefined) c.push(`a.active = ${p.add(f.active)}`);
+    if (f.favorite !== undefined) c.push(`a.favorite = ${p.add(f.favorite)}`);
+    if (f.hasPreview !== undefined) c.push(`a.has_preview = ${p.add(f.hasPreview)}`);
+    if (f.civitaiModelId !== undefined) c.push(`a.civitai_model_id = ${p.add(f.civitaiModelId)}`);
+    if (f.rootId !== undefined) c.push(`a.root_id = ${p.add(f.rootId)}`);
+    if (f.folder) c.push(`(a.folder = ${p.add(f.folder)} OR ${this.startsWith(p, 'a.folder', `${f.folder}/`)})`);
+    return c.join(' AND ');
+  }
+
+  /** An index-friendly prefix test without LIKE wildcards (user text never becomes a pattern). */
+  private startsWith(p: Params, column: string, prefix: string): string {
+    if (this.pg) return `starts_with(${column}, ${p.add(prefix)})`;
+    // SQLite compares text bytewise (BINARY): every string with this prefix lies in [prefix, prefix + U+10FFFF).
+    return `(${column} >= ${p.add(prefix)} AND ${column} < ${p.add(`${prefix}\u{10FFFF}`)})`;
+  }
+
+  private async counts(sql: string, params: unknown[]): Promise<ValueCount[]> {
+    const rows = await this.raw<{ value: string; n: unknown }>(sql, params);
+    return rows.map((r) => ({ value: r.value, count: toNumber(r.n) }));
+  }
+
+  private async raw<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.dataSource.query<T[]>(sql, params);
+  }
+}

@@ -1,0 +1,297 @@
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { InvalidInputError, NotFoundError } from '@app/core';
+import { nsfwMaxOf, normaliseTag, normaliseTags, searchTextOf } from './adapter-fields.js';
+import { searchTermsOf } from './adapter-search.js';
+import { AdapterEntity, AdapterUserField } from './adapter.entity.js';
+import {
+  AdapterBulkAction,
+  AdapterFacet,
+  type AdapterFacets,
+  type AdapterFilter,
+  type AdapterListQuery,
+  type AdapterPage,
+  type AdapterPatch,
+  AdapterSort,
+  type BulkResult,
+  DEFAULT_PAGE_LIMIT,
+  type DuplicateGroup,
+  MAX_BULK_IDS,
+  MAX_FILTER_VALUES,
+  MAX_PAGE_LIMIT,
+  NSFW_MAX_LEVELS,
+  SortOrder,
+  TAG_FACET_LIMIT,
+  TagMode,
+  type ValueCount,
+} from './adapter-query.model.js';
+import { AdapterQueryRepository } from './adapter-query.repository.js';
+import { LibraryRoots } from './library-roots.js';
+
+const PREVIEW_TYPES: Readonly<Record<string, string>> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.avif': 'image/avif',
+  '.jxl': 'image/jxl',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.jp2': 'image/jp2',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+};
+
+export interface AdapterPreviewFile {
+  absPath: string;
+  contentType: string;
+  size: number;
+}
+
+const WEIGHT_FIELDS = ['weightMin', 'preferredWeight', 'weightMax'] as const;
+
+const invalid = (field: string, message: string): InvalidInputError => InvalidInputError.field(field, message);
+
+/** The rules of querying and editing the adapter library: validation, derived fields, `userEdited`. */
+@Injectable()
+export class AdapterQueryService {
+  constructor(
+    private readonly repo: AdapterQueryRepository,
+    private readonly roots: LibraryRoots,
+  ) {}
+
+  async list(query: AdapterListQuery): Promise<AdapterPage<AdapterEntity>> {
+    const filter = this.toFilter(query);
+    const sort = query.sort ?? (filter.searchTerms ? AdapterSort.Relevance : AdapterSort.Name);
+    if (!Object.values(AdapterSort).includes(sort)) throw invalid('sort', `must be one of ${Object.values(AdapterSort).join(', ')}`);
+    if (sort === AdapterSort.Relevance && !filter.searchTerms) throw invalid('sort', 'relevance needs a search (q)');
+    const order = query.order ?? (sort === AdapterSort.Name ? SortOrder.Asc : SortOrder.Desc);
+    if (!Object.values(SortOrder).includes(order)) throw invalid('order', 'must be asc or desc');
+    const limit = Math.min(query.limit ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT);
+    if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    const page = query.page ?? 1;
+    if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
+
+    const total = await this.repo.count(filter);
+    const pages = Math.ceil(total / limit);
+    if (page > Math.max(pages, 1)) throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
+    const ids = total === 0 ? [] : await this.repo.pageIds(filter, sort, order, (page - 1) * limit, limit);
+    const items = await this.repo.findByIds(ids);
+    const facets = query.facets?.length ? await this.facets(filter, query.facets) : undefined;
+    return { items, total, page, limit, pages, sort, order, ...(facets ? { facets } : {}) };
+  }
+
+  async get(id: string): Promise<AdapterEntity> {
+    const adapter = await this.repo.findById(id);
+    if (!adapter) throw new NotFoundError('Adapter', id);
+    return adapter;
+  }
+
+  /** Applies a user's edit; each field given joins `userEdited` so that a resync keeps it. */
+  async patch(id: string, patch: AdapterPatch, now = new Date()): Promise<AdapterEntity> {
+    const fields = (Object.keys(patch) as (keyof AdapterPatch)[]).filter((k) => patch[k] !== undefined);
+    if (fields.length === 0) throw new InvalidInputError('empty_patch', 'Give at least one field to change');
+    const adapter = await this.get(id);
+    const next: AdapterEntity = { ...adapter };
+
+    if (patch.name !== undefined) {
+      const name = patch.name.trim();
+      if (!name) throw invalid('name', 'must not be empty');
+      next.name = name;
+    }
+    if (patch.baseModel !== undefined) {
+      const baseModel = patch.baseModel.trim();
+      if (!baseModel) throw invalid('baseModel', 'must not be empty');
+      next.baseModel = baseModel;
+    }
+    if (patch.triggerWords !== undefined) {
+      next.triggerWords = [...new Set(patch.triggerWords.map((w) => w.trim()).filter((w) => w.length > 0))];
+    }
+    let tags: string[] | undefined;
+    if (patch.tags !== undefined) {
+      tags = normaliseTags(patch.tags);
+      next.tags = tags;
+    }
+    for (const key of WEIGHT_FIELDS) if (patch[key] !== undefined) next[key] = patch[key];
+    this.checkWeights(next);
+    if (patch.notes !== undefined) next.notes = patch.notes;
+    if (patch.favorite !== undefined) next.favorite = patch.favorite;
+    if (patch.active !== undefined) next.active = patch.active;
+    if (patch.ordinal !== undefined) next.ordinal = patch.ordinal;
+    if (patch.nsfwOverride !== undefined) {
+      if (patch.nsfwOverride !== null && !(Number.isInteger(patch.nsfwOverride) && patch.nsfwOverride >= 0 && patch.nsfwOverride <= 63)) {
+        throw invalid('nsfwOverride', 'must be a Civitai nsfw bitmask from 0 to 63, or null');
+      }
+      next.nsfwOverride = patch.nsfwOverride;
+    }
+
+    next.userEdited = [...new Set([...adapter.userEdited, ...fields.map((f) => f as AdapterUserField)])];
+    this.derive(next);
+    next.updatedAt = now;
+    await this.repo.saveEdit(
+      id,
+      {
+        name: next.name,
+        sortName: next.sortName,
+        baseModel: next.baseModel,
+        triggerWords: next.triggerWords,
+        tags: next.tags,
+        preferredWeight: next.preferredWeight,
+        weightMin: next.weightMin,
+        weightMax: next.weightMax,
+        notes: next.notes,
+        favorite: next.favorite,
+        active: next.active,
+        ordinal: next.ordinal,
+        nsfwOverride: next.nsfwOverride,
+        nsfwMax: next.nsfwMax,
+        searchText: next.searchText,
+        userEdited: next.userEdited,
+        updatedAt: next.updatedAt,
+      },
+      tags,
+    );
+    return next;
+  }
+
+  async remove(id: string): Promise<void> {
+    const deleted = await this.repo.deleteMany([id]);
+    if (deleted.length === 0) throw new NotFoundError('Adapter', id);
+  }
+
+  async setActive(id: string, active: boolean, ordinal?: number | null): Promise<AdapterEntity> {
+    return this.patch(id, ordinal === undefined ? { active } : { active, ordinal });
+  }
+
+  /** One action over many adapters, in one transaction; unknown ids are reported, not fatal. */
+  async bulk(action: AdapterBulkAction, ids: readonly string[], now = new Date()): Promise<BulkResult> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) throw invalid('ids', 'must not be empty');
+    if (unique.length > MAX_BULK_IDS) throw invalid('ids', `at most ${MAX_BULK_IDS} ids`);
+    let done: string[];
+    switch (action) {
+      case AdapterBulkAction.Delete:
+        done = await this.repo.deleteMany(unique);
+        break;
+      case AdapterBulkAction.Activate:
+      case AdapterBulkAction.Deactivate:
+        done = await this.repo.setFlag(unique, 'active', action === AdapterBulkAction.Activate, AdapterUserField.Active, now);
+        break;
+      case AdapterBulkAction.Favorite:
+      case AdapterBulkAction.Unfavorite:
+        done = await this.repo.setFlag(unique, 'favorite', action === AdapterBulkAction.Favorite, AdapterUserField.Favorite, now);
+        break;
+      default:
+        throw invalid('action', `must be one of ${Object.values(AdapterBulkAction).join(', ')}`);
+    }
+    const found = new Set(done);
+    return { action, affected: done.length, notFound: unique.filter((id) => !found.has(id)) };
+  }
+
+  tags(limit = 100, prefix?: string): Promise<ValueCount[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit', 'must be an integer from 1 to 1000');
+    const p = prefix?.trim() ? normaliseTag(prefix) : undefined;
+    return this.repo.tagCounts(limit, p);
+  }
+
+  baseModels(): Promise<ValueCount[]> {
+    return this.repo.baseModelCounts();
+  }
+
+  /** Groups of present adapters with the same SHA-256 (two or more members each). */
+  async duplicates(page = 1, limit = DEFAULT_PAGE_LIMIT): Promise<{ total: number; page: number; limit: number; groups: DuplicateGroup<AdapterEntity>[] }> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
+    const { total, groups } = await this.repo.duplicateHashes((page - 1) * limit, limit);
+    if (page > Math.max(Math.ceil(total / limit), 1)) throw invalid('page', `out of range: ${total} group(s)`);
+    const members = await this.repo.findPresentBySha256(groups.map((g) => g.sha256));
+    return {
+      total,
+      page,
+      limit,
+      groups: groups.map((g) => ({ ...g, adapters: members.filter((m) => m.sha256 === g.sha256) })),
+    };
+  }
+
+  /** The preview file of an adapter, resolved inside its library root (symlinks included); 404 otherwise. */
+  async preview(id: string): Promise<AdapterPreviewFile> {
+    const adapter = await this.get(id);
+    const notFound = new NotFoundError('Preview of adapter', id, 'preview_not_found');
+    if (!adapter.previewPath) throw notFound;
+    const absPath = await this.roots.absolutePathOf(adapter.rootId, adapter.previewPath);
+    if (!absPath) throw notFound;
+    const info = await stat(absPath).catch(() => null);
+    if (!info?.isFile()) throw notFound;
+    const contentType = PREVIEW_TYPES[extname(absPath).toLowerCase()] ?? 'application/octet-stream';
+    return { absPath, contentType, size: info.size };
+  }
+
+  /** Recomputes the fields derived from others after an edit. */
+  private derive(a: AdapterEntity): void {
+    // The importer's rule (adapter-row.ts): the lower-cased name.
+    a.sortName = a.name.toLowerCase();
+    a.nsfwMax = nsfwMaxOf(a.nsfwLevel, a.nsfwOverride);
+    a.searchText = searchTextOf(a);
+  }
+
+  private checkWeights(a: Pick<AdapterEntity, 'weightMin' | 'preferredWeight' | 'weightMax'>): void {
+    const { weightMin: min, preferredWeight: preferred, weightMax: max } = a;
+    if (min !== null && max !== null && min > max) throw invalid('weightMin', `must not exceed weightMax (${max})`);
+    if (preferred !== null && min !== null && preferred < min) throw invalid('preferredWeight', `must be at least weightMin (${min})`);
+    if (preferred !== null && max !== null && preferred > max) throw invalid('preferredWeight', `must not exceed weightMax (${max})`);
+  }
+
+  private async facets(filter: AdapterFilter, wanted: readonly AdapterFacet[]): Promise<AdapterFacets> {
+    const out: AdapterFacets = {};
+    if (wanted.includes(AdapterFacet.BaseModel)) out.baseModel = await this.repo.baseModelFacet(filter);
+    if (wanted.includes(AdapterFacet.Tags)) out.tags = await this.repo.tagFacet(filter, TAG_FACET_LIMIT);
+    return out;
+  }
+
+  /** Validates and normalises a list request into a repository filter. */
+  private toFilter(q: AdapterListQuery): AdapterFilter {
+    const list = (field: string, values: string[] | undefined, normalise: (v: string) => string = (v) => v.trim()): string[] | undefined => {
+      if (values === undefined) return undefined;
+      const out = [...new Set(values.map(normalise).filter((v) => v.length > 0))];
+      if (out.length === 0) throw invalid(field, 'must not be empty');
+      if (out.length > MAX_FILTER_VALUES) throw invalid(field, `at most ${MAX_FILTER_VALUES} values`);
+      return out;
+    };
+    let searchTerms: string[] | undefined;
+    if (q.q !== undefined && q.q.trim() !== '') {
+      searchTerms = searchTermsOf(q.q);
+      if (searchTerms.length === 0) throw invalid('q', 'must contain a letter or a digit');
+    }
+    if (q.tagMode !== undefined && !Object.values(TagMode).includes(q.tagMode)) throw invalid('tagMode', 'must be any or all');
+    if (q.nsfwMax !== undefined && !(NSFW_MAX_LEVELS as readonly number[]).includes(q.nsfwMax)) {
+      throw invalid('nsfwMax', `must be one of ${NSFW_MAX_LEVELS.join(', ')}`);
+    }
+    if (q.civitaiModelId !== undefined && !(Number.isInteger(q.civitaiModelId) && q.civitaiModelId > 0)) {
+      throw invalid('civitaiModelId', 'must be a positive integer');
+    }
+    let folder: string | undefined;
+    if (q.folder !== undefined) {
+      folder = q.folder.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '');
+      if (folder.split('/').some((s) => s === '..' || s === '.') || folder.includes('\0')) {
+        throw invalid('folder', 'must be a folder path relative to a library root');
+      }
+    }
+    return {
+      searchTerms,
+      baseModels: list('baseModel', q.baseModel),
+      tags: list('tags', q.tags, normaliseTag),
+      tagMode: q.tagMode ?? TagMode.Any,
+      modelTypes: list('modelType', q.modelType),
+      nsfwMax: q.nsfwMax,
+      active: q.active,
+      favorite: q.favorite,
+      hasPreview: q.hasPreview,
+      missing: q.missing ?? false,
+      rootId: q.root,
+      folder: folder || undefined,
+      civitaiModelId: q.civitaiModelId,
+    };
+  }
+}
