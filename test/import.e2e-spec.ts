@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { rename, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppProcess, freePort, runCli } from './support/app-process.js';
+import { buildEdgeCaseCorpus, EDGE_CASES, generateCorpus, writeAdapter } from './support/corpus-builder.js';
+import { execute, queryRows } from './support/db-inspect.js';
+import { ProgressClient } from './support/progress-client.js';
+import { createTestDatabase, tempDir } from './support/test-services.js';
+
+interface Summary {
+  runId: string | null;
+  counts: Record<'seen' | 'added' | 'updated' | 'unchanged' | 'moved' | 'missing' | 'restored' | 'failed', number>;
+  failures: { path: string; reason: string }[];
+  failureCount: number;
+  changes?: { path: string; change: string; from?: string }[];
+}
+
+type Row = { id: string; relative_path: string; missing_since: unknown; notes: string | null; name: string; sha256: string | null };
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`import on ${dialect}`, () => {
+    const dir = tempDir(`import-${dialect}`);
+    const root = join(dir.path, 'loras');
+    let env: Record<string, string>;
+    let dropDb: (() => Promise<void>) | undefined;
+    let dbUrl: string;
+
+    const importCli = async (...args: string[]): Promise<Summary> => {
+      const { code, output } = await runCli(['import', '--json', ...args], env);
+      expect({ code, output }).toMatchObject({ code: 0 });
+      const line = output.split('\n').find((l) => l.startsWith('{"runId"'));
+      if (!line) throw new Error(`no JSON summary in:\n${output}`);
+      return JSON.parse(line) as Summary;
+    };
+    const rows = () =>
+      queryRows<Row>(dbUrl, 'SELECT id, relative_path, missing_since, notes, name, sha256 FROM adapters ORDER BY relative_path');
+
+    beforeAll(async () => {
+      await buildEdgeCaseCorpus(root);
+      if (dialect === 'postgres') {
+        const db = await createTestDatabase('import');
+        dropDb = db.drop;
+        dbUrl = db.url;
+        env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root, DATABASE_URL: db.url };
+        expect((await runCli(['migrate'], env)).code).toBe(0);
+      } else {
+        dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
+        env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root };
+      }
+    });
+
+    afterAll(async () => {
+      await dropDb?.();
+      dir.remove();
+    });
+
+    it('should write nothing in a dry run but report what it would add', async () => {
+      const summary = await importCli('--dry-run');
+      expect(summary.runId).toBeNull();
+      // 15 .safetensors files; 4 are broken (zero bytes, truncated header, non-JSON header, truncated data).
+      expect(summary.counts).toMatchObject({ seen: 15, added: 11 });
+      expect(summary.changes?.filter((c) => c.change === 'added')).toHaveLength(11);
+      const existing = await queryRows(dbUrl, 'SELECT COUNT(*) AS n FROM adapters').catch(() => [{ n: 0 }]);
+      expect(Number((existing[0] as { n: unknown }).n)).toBe(0);
+    });
+
+    it('should import every readable LoRA, report each broken file with a reason, and go on', async () => {
+      const summary = await importCli();
+      expect(summary.counts).toMatchObject({ seen: 15, added: 11, missing: 0, failed: 5 });
+      const failed = (rel: string) => summary.failures.find((f) => f.path.endsWith(rel.split('/').pop()!))?.reason;
+      expect(failed(EDGE_CASES.truncatedHeader)).toMatch(/truncated|too small|header/i);
+      expect(failed(EDGE_CASES.zeroByte)).toMatch(/small/i);
+      expect(failed(EDGE_CASES.notJsonHeader)).toMatch(/json/i);
+      expect(failed(EDGE_CASES.truncatedData)).toMatch(/truncated/i);
+      expect(summary.failures.find((f) => f.path.endsWith('corrupt_sidecar.civitai.info'))?.reason).toMatch(/json/i);
+      const indexed = (await rows()).map((r) => r.relative_path);
+      expect(indexed).toEqual(
+        expect.arrayContaining([EDGE_CASES.good, EDGE_CASES.unicode, EDGE_CASES.spaces, EDGE_CASES.dots, EDGE_CASES.corruptSidecar]),
+      );
+      // Both copies of identical content are indexed; the sidecar-less name falls back to the header alias.
+      const dupes = (await rows()).filter((r) => r.relative_path.startsWith('dup/'));
+      expect(dupes).toHaveLength(2);
+      const good = (await rows()).find((r) => r.relative_path === EDGE_CASES.good);
+      expect(good?.name).toBe('My Painterly Style');
+    });
+
+    it('should leave unchanged files alone on a second run', async () => {
+      const summary = await importCli();
+      expect(summary.counts).toMatchObject({ seen: 15, added: 0, updated: 0, unchanged: 11, moved: 0, missing: 0 });
+    });
+
+    it('should re-read a changed file and keep the fields its user edited', async () => {
+      const [before] = (await rows()).filter((r) => r.relative_path === EDGE_CASES.spaces);
+      await execute(dbUrl, `UPDATE adapters SET notes = ?, name = ?, user_edited = ? WHERE id = ?`, [
+        'my notes',
+        'My Own Name',
+        dialect === 'postgres' ? JSON.stringify(['notes', 'name']) : '["notes","name"]',
+        before.id,
+      ]);
+      await writeAdapter(root, { relPath: EDGE_CASES.spaces, safetensors: { seed: 'spaces-v2', metadata: { ss_output_name: 'renamed_in_header' } } });
+      const summary = await importCli();
+      expect(summary.counts).toMatchObject({ updated: 1, unchanged: 10, added: 0 });
+      const [after] = (await rows()).filter((r) => r.relative_path === EDGE_CASES.spaces);
+      expect(after.id).toBe(before.id);
+      expect(after.notes).toBe('my notes');
+      expect(after.name).toBe('My Own Name');
+    });
+
+    it('should notice an edited sidecar even when the LoRA file is untouched', async () => {
+      const info = join(root, 'negative', 'not_on_civitai.civitai.info');
+      await writeFile(info, JSON.stringify({ id: 9, modelId: 8, model: { name: 'Now On Civitai' }, baseModel: 'SD 1.5' }));
+      await utimes(info, new Date(), new Date(Date.now() + 5000));
+      const summary = await importCli();
+      expect(summary.counts).toMatchObject({ updated: 1, unchanged: 10 });
+      expect((await rows()).find((r) => r.relative_path === EDGE_CASES.emptyCivitaiInfo)?.name).toBe('Now On Civitai');
+    });
+
+    it('should keep the identity of a moved file and tombstone then restore a deleted one', async () => {
+      const before = await rows();
+      const moved = before.find((r) => r.relative_path === EDGE_CASES.unicode)!;
+      await rename(join(root, EDGE_CASES.unicode), join(root, 'good', 'moved ✨.safetensors'));
+      const gone = before.find((r) => r.relative_path === EDGE_CASES.dots)!;
+      const dotsBytes = join(dir.path, 'dots.bak');
+      await rename(join(root, EDGE_CASES.dots), dotsBytes);
+      const summary = await importCli('--hash', 'full');
+      expect(summary.counts).toMatchObject({ moved: 1, missing: 1, added: 0 });
+      const after = await rows();
+      expect(after.find((r) => r.id === moved.id)?.relative_path).toBe('good/moved ✨.safetensors');
+      expect(after.find((r) => r.id === gone.id)?.missing_since).not.toBeNull();
+
+      await rename(dotsBytes, join(root, EDGE_CASES.dots));
+      const back = await importCli();
+      expect(back.counts).toMatchObject({ restored: 1, missing: 0 });
+      expect((await rows()).find((r) => r.id === gone.id)?.missing_since).toBeNull();
+    });
+
+    it('should refuse paths outside the library roots', async () => {
+      const { code, output } = await runCli(['import', join(root, '..', '..')], env);
+      expect(code).toBe(2);
+      expect(output).toContain('inside a configured library root');
+    });
+  });
+}
+
+describe('import runs through the API', () => {
+  const dir = tempDir('import-api');
+  const root = join(dir.path, 'loras');
+  let api: AppProcess;
+
+  beforeAll(async () => {
+    await generateCorpus(root, 300);
+    const port = await freePort();
+    api = new AppProcess('api', { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root, PORT: String(port) }, port).start();
+    await api.waitReady();
+  });
+
+  afterAll(async () => {
+    await api.stop();
+    dir.remove();
+  });
+
+  it('should run an import as a job, stream its progress to the imports topic and record the run', async () => {
+    const client = new ProgressClient(api.baseUrl);
+    try {
+      await client.connected();
+      await client.subscribe({ topic: 'imports' });
+      const res = await fetch(`${api.baseUrl}/api/v1/imports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ hash: 'full' }),
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      const done = await client.waitFor((e) => e.event === 'import.completed' && e.payload.jobId === id, 60_000);
+      expect(done.payload).toMatchObject({ status: 'completed', counts: { seen: 300, added: 300, failed: 0 } });
+      const run = (await (await fetch(`${api.baseUrl}/api/v1/imports/${id}`)).json()) as Record<string, unknown>;
+      expect(run).toMatchObject({ id, status: 'completed', hash: 'full', failureCount: 0, counts: { added: 300 } });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('should answer 400 for a path outside the roots or a `..` trick, and 404 for an unknown run', async () => {
+    for (const paths of [['/etc'], ['../../etc'], [`${root}/../../..`]]) {
+      const res = await fetch(`${api.baseUrl}/api/v1/imports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ paths }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'path_outside_roots', details: [{ field: 'paths[0]' }] });
+    }
+    const bad = await fetch(`${api.baseUrl}/api/v1/imports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hash: 'sometimes', force: true }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { details: { field: string }[] }).details.map((d) => d.field).sort()).toEqual(['force', 'hash']);
+    expect((await fetch(`${api.baseUrl}/api/v1/imports/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+  });
+});
+
+describe('an import killed halfway', () => {
+  const dir = tempDir('import-kill');
+  const root = join(dir.path, 'loras');
+
+  afterAll(() => dir.remove());
+
+  it('should leave a consistent index that the next run completes', async () => {
+    await generateCorpus(root, 3000);
+    const env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root };
+    const dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
+    const first = new AppProcess('cli', env).start(['import', '--hash', 'full']);
+    // Wait until at least one batch is committed, then kill it without warning.
+    const deadline = Date.now() + 30_000;
+    let written = 0;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      written = await queryRows<{ n: number }>(dbUrl, 'SELECT COUNT(*) AS n FROM adapters')
+        .then((r) => Number(r[0].n))
+        .catch(() => 0);
+      if (written > 0) break;
+    }
+    await first.kill9();
+    expect(written).toBeGreaterThan(0);
+    const partial = Number((await queryRows<{ n: number }>(dbUrl, 'SELECT COUNT(*) AS n FROM adapters'))[0].n);
+    expect(partial % 500 === 0 || partial === 3000).toBe(true);
+
+    const { code, output } = await runCli(['import', '--json'], env);
+    expect(code).toBe(0);
+    const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
+    expect(summary.counts.added + summary.counts.unchanged).toBe(3000);
+    expect(summary.counts.added).toBe(3000 - partial);
+    const total = await queryRows<{ n: number; d: number }>(dbUrl, 'SELECT COUNT(*) AS n, COUNT(DISTINCT relative_path) AS d FROM adapters');
+    expect(Number(total[0].n)).toBe(3000);
+    expect(Number(total[0].d)).toBe(3000);
+  });
+});
+
