@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
+// The repository root, from test/support (Jest) or from dist/test/support (benchmarks run from dist).
+const UP = resolve(import.meta.dirname, '..', '..');
+const ROOT = basename(UP) === 'dist' ? resolve(UP, '..') : UP;
 
 export type AppName = 'api' | 'worker' | 'cli';
 
