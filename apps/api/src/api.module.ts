@@ -9,6 +9,7 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
+import { AdaptersModule } from '@app/adapters';
 import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
@@ -16,6 +17,7 @@ import { ApiKeyGuard } from './common/api-key.guard.js';
 import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
 import { GenerationController } from './generation/generation.controller.js';
+import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
 
@@ -28,10 +30,11 @@ import { ProgressGateway } from './progress/progress.gateway.js';
     JobsModule.forRoot({ runJobs: true, forwardEvents: true }),
     StorageModule,
     SecurityModule,
+    AdaptersModule,
     HealthModule,
     GenerationModule,
   ],
-  controllers: [GenerationController, JobsController],
+  controllers: [GenerationController, JobsController, ImportsController],
   providers: [
     ProgressGateway,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -8,6 +8,7 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
+import { AdaptersModule } from '@app/adapters';
 import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { JobProcessor } from './job.processor.js';
@@ -20,6 +21,7 @@ import { JobProcessor } from './job.processor.js';
     JobsModule.forRoot({ runJobs: false, forwardEvents: false }),
     StorageModule,
     SecurityModule,
+    AdaptersModule,
     HealthModule,
     GenerationModule,
   ],

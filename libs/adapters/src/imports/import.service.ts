@@ -7,7 +7,7 @@ import { inspectAdapterFile } from '../importer/inspect-adapter.js';
 import { ScanErrorCode, type ScannedFile, scanRoot } from '../importer/scanner.js';
 import { findSidecars, stemOf } from '../importer/sidecars.js';
 import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
-import { AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
+import { type AdapterFileState, AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
 import { type LibraryRoot, LibraryRoots } from '../library/library-roots.js';
 import { buildAdapterRow } from './adapter-row.js';
 import { HashPolicy, type ImportFailure } from './import-run.entity.js';
@@ -65,8 +65,17 @@ export const emptyCounts = (): ImportCounts => ({
   failed: 0,
 });
 
+const COUNT_OF: Record<ImportChange, keyof ImportCounts> = {
+  [ImportChange.Added]: 'added',
+  [ImportChange.Updated]: 'updated',
+  [ImportChange.Moved]: 'moved',
+  [ImportChange.Missing]: 'missing',
+  [ImportChange.Restored]: 'restored',
+};
+
 const BATCH_ROWS = 500;
-const READ_CONCURRENCY = 8;
+// Header and sidecar reads are small and latency-bound: keep many in flight (with UV_THREADPOOL_SIZE=16, see README).
+const READ_CONCURRENCY = 48;
 const MAX_LISTED = 1000;
 
 interface Target {
@@ -80,6 +89,9 @@ interface Target {
 interface Work {
   file: ScannedFile;
   root: LibraryRoot;
+  /** The row this file updates, when it has one. */
+  state?: AdapterFileState;
+  /** That row's user fields, loaded just before it is rewritten. */
   existing?: AdapterSnapshot;
   change: ImportChange;
   from?: string;
@@ -161,39 +173,37 @@ export class ImportService {
       }
     }
 
-    // 2. Compare with the index.
-    const snapshot = await this.adapters.snapshot([...new Set(targets.map((t) => t.root.id))]);
-    const byKey = new Map(snapshot.map((row) => [`${row.rootId}\0${row.relativePath}`, row]));
+    // 2. Compare with the index: an unchanged file costs its stat (and its sidecars'), nothing more.
+    const states = await this.adapters.fileStates([...new Set(targets.map((t) => t.root.id))]);
+    const byKey = new Map(states.map((row) => [`${row.rootId}\0${row.relativePath}`, row]));
     const seenKeys = new Set<string>();
     const work: Work[] = [];
-    const restoreOnly: Work[] = [];
     const fresh: Work[] = [];
     await mapLimit(scanned, 32, async ({ target, file }) => {
       const key = `${target.root.id}\0${file.relPath}`;
       seenKeys.add(key);
-      const existing = byKey.get(key);
-      if (!existing) {
+      const state = byKey.get(key);
+      if (!state) {
         fresh.push({ file, root: target.root, change: ImportChange.Added });
         return;
       }
-      const sameFile = existing.fileSize === file.size && existing.fileMtimeMs === file.mtimeMs;
-      if (!force && sameFile && (await this.sidecarsUnchanged(existing, file))) {
-        if (existing.missingSince) restoreOnly.push({ file, root: target.root, existing, change: ImportChange.Restored });
-        else counts.unchanged++;
+      const sameFile = state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
+      if (!force && !state.missing && sameFile && (await this.sidecarsUnchanged(state, file))) {
+        counts.unchanged++;
         return;
       }
       work.push({
         file,
         root: target.root,
-        existing,
-        change: existing.missingSince ? ImportChange.Restored : ImportChange.Updated,
-        // Hashes are cached by (size, mtime): a forced re-read of an unchanged file does not re-hash it.
-        hashes: sameFile ? cachedHashes(existing) : undefined,
+        state,
+        change: state.missing ? ImportChange.Restored : ImportChange.Updated,
+        // Hashes are cached by (size, mtime): a re-read of an unchanged file reuses them.
+        hashes: undefined,
       });
     });
 
     // Rows whose file is gone: inside what we scanned, and not under a folder we could not read.
-    const vanished = snapshot.filter(
+    const vanished = states.filter(
       (row) =>
         !seenKeys.has(`${row.rootId}\0${row.relativePath}`) &&
         targets.some((t) => t.root.id === row.rootId && under(t.prefix, row.relativePath)) &&
@@ -202,51 +212,51 @@ export class ImportService {
 
     // 3. Moves: a new path whose content matches a vanished (or tombstoned) row keeps that row's identity.
     await this.matchMoves(fresh, vanished, policy, fail);
-    const movedIds = new Set(fresh.filter((w) => w.change === ImportChange.Moved).map((w) => w.existing!.id));
+    const movedIds = new Set(fresh.filter((w) => w.state && w.change === ImportChange.Moved).map((w) => w.state!.id));
     work.push(...fresh);
 
-    // 4. Read headers, sidecars and hashes of everything new or changed, writing in batches.
-    const total = work.length + restoreOnly.length;
+    // User fields of every row about to be rewritten, so a resync never loses an edit.
+    const snapshots = new Map(
+      (await this.adapters.snapshotsByIds(work.filter((w) => w.state).map((w) => w.state!.id))).map((s) => [s.id, s]),
+    );
+    for (const w of work) {
+      if (!w.state) continue;
+      w.existing = snapshots.get(w.state.id);
+      const sameFile = w.state.fileSize === w.file.size && w.state.fileMtimeMs === w.file.mtimeMs;
+      if (sameFile && !w.hashes && w.existing) w.hashes = cachedHashes(w.existing);
+    }
+
+    // 4. Read headers, sidecars and hashes of everything new or changed; write complete rows in batches as
+    //    they come, one transaction a batch.
+    const total = work.length;
     let processed = 0;
     let batch: AdapterEntity[] = [];
-    const flush = async () => {
-      if (!dryRun && batch.length > 0) await this.adapters.writeBatch(batch);
+    let writing: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> => {
+      const rows = batch;
       batch = [];
-      progress(ImportPhase.Reading, processed, total);
+      writing = writing.then(async () => {
+        if (!dryRun && rows.length > 0) await this.adapters.writeBatch(rows);
+        progress(ImportPhase.Reading, processed, total);
+      });
+      return writing;
     };
     const now = new Date();
-    for (const item of restoreOnly) {
-      const row = await this.readOne(item, policy, now, fail);
-      processed++;
-      if (!row) continue;
-      counts.restored++;
-      note(item.file.relPath, ImportChange.Restored);
-      batch.push(row);
-    }
-    for (let i = 0; i < work.length; i += BATCH_ROWS) {
+    await mapLimit(work, READ_CONCURRENCY, async (w) => {
       if (hooks.signal?.aborted) throw new Error('import cancelled');
-      const slice = work.slice(i, i + BATCH_ROWS);
-      const rows: (AdapterEntity | null)[] = new Array<AdapterEntity | null>(slice.length).fill(null);
-      let index = 0;
-      const indexed = slice.map((w) => ({ w, i: index++ }));
-      await mapLimit(indexed, READ_CONCURRENCY, async ({ w, i: at }) => {
-        rows[at] = await this.readOne(w, policy, now, fail);
-      });
-      slice.forEach((w, at) => {
-        processed++;
-        const row = rows[at];
-        if (!row) return;
-        counts[w.change === ImportChange.Added ? 'added' : w.change === ImportChange.Moved ? 'moved' : w.change === ImportChange.Restored ? 'restored' : 'updated']++;
-        note(w.file.relPath, w.change, w.from);
-        batch.push(row);
-      });
-      await flush();
-    }
+      const row = await this.readOne(w, policy, now, fail);
+      processed++;
+      if (!row) return;
+      counts[COUNT_OF[w.change]]++;
+      note(w.file.relPath, w.change, w.from);
+      batch.push(row);
+      if (batch.length >= BATCH_ROWS) await flush();
+    });
     await flush();
 
     // 5. Tombstones last: a run that dies before here never marks a file missing by mistake.
     progress(ImportPhase.Finishing, processed, total);
-    const missing = vanished.filter((row) => !row.missingSince && !movedIds.has(row.id));
+    const missing = vanished.filter((row) => !row.missing && !movedIds.has(row.id));
     counts.missing = missing.length;
     for (const row of missing.slice(0, MAX_LISTED - changes.length)) note(row.relativePath, ImportChange.Missing);
     if (!dryRun && missing.length > 0) await this.adapters.writeBatch([], { ids: missing.map((r) => r.id), at: now });
@@ -272,7 +282,7 @@ export class ImportService {
   }
 
   /** Sidecars are part of a file's state: a new, removed or edited sidecar makes the file "changed". */
-  private async sidecarsUnchanged(row: AdapterSnapshot, file: ScannedFile): Promise<boolean> {
+  private async sidecarsUnchanged(row: AdapterFileState, file: ScannedFile): Promise<boolean> {
     const refs = findSidecars(file.dirListing, stemOf(file.name));
     const known = row.sidecars ?? [];
     if (refs.length !== known.length) return false;
@@ -292,7 +302,7 @@ export class ImportService {
 
   private async matchMoves(
     fresh: Work[],
-    vanished: AdapterSnapshot[],
+    vanished: AdapterFileState[],
     policy: HashPolicy,
     fail: (path: string, reason: string) => void,
   ): Promise<void> {
@@ -319,7 +329,7 @@ export class ImportService {
       }
       if (match) {
         taken.add(match.id);
-        w.existing = match;
+        w.state = match;
         w.change = ImportChange.Moved;
         w.from = match.relativePath;
       }

@@ -4,7 +4,7 @@ import { chunk } from '@app/core';
 import { DataSource, type EntityManager, type FindOptionsSelect, In, IsNull } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { AdapterTagEntity } from './adapter-tag.entity.js';
-import { AdapterEntity } from './adapter.entity.js';
+import { AdapterEntity, type AdapterSidecarRef } from './adapter.entity.js';
 
 /** Columns a resync reads for every known file: enough to decide "unchanged" with no further I/O. */
 export type AdapterSnapshot = Pick<
@@ -71,33 +71,88 @@ const SNAPSHOT_SELECT = Object.fromEntries(SNAPSHOT_COLUMNS.map((c) => [c, true]
 // ~60 columns a row: 100 rows stay far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const ROWS_PER_STATEMENT = 100;
 
-/** The importer's writes: batched, chunked, one transaction a batch. */
+interface RawStatement {
+  run(...params: unknown[]): unknown;
+}
+interface RawSqlite {
+  prepare(sql: string): RawStatement;
+  transaction(fn: () => void): () => void;
+}
+
+/** What a resync needs of every known file to decide "unchanged" with no further I/O. */
+export interface AdapterFileState {
+  id: string;
+  rootId: string;
+  relativePath: string;
+  fileSize: number;
+  fileMtimeMs: number;
+  sha256: string | null;
+  /** The sidecars seen last time, as stored (JSON); parsed only when the file itself is unchanged. */
+  sidecars: AdapterSidecarRef[];
+  missing: boolean;
+}
+
+/**
+ * The importer's reads and writes: batched, chunked, one transaction a batch. On SQLite the rows go through
+ * one prepared statement on the driver's connection (TypeORM's query builder costs ~0.4 ms a row in
+ * parameter handling, which would dominate a 10,000-file import); on PostgreSQL through chunked multi-row
+ * upserts.
+ */
 @Injectable()
 export class AdapterRepository {
+  private sqliteUpsert?: { adapters: RawStatement; deleteTags: RawStatement; insertTag: RawStatement; missing: RawStatement };
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Every known file of these roots, live or tombstoned. */
-  async snapshot(rootIds: string[]): Promise<AdapterSnapshot[]> {
-    if (rootIds.length === 0) return [];
-    // Numbers come back as strings from PostgreSQL bigint; normalise here so callers compare numbers.
-    const rows = await this.dataSource.getRepository(AdapterEntity).find({
-      select: SNAPSHOT_SELECT,
-      where: { rootId: In(rootIds) },
-    });
-    for (const r of rows) {
-      r.fileSize = Number(r.fileSize);
-      r.fileMtimeMs = Number(r.fileMtimeMs);
-    }
-    return rows;
+  private get isSqlite(): boolean {
+    return this.dataSource.options.type === 'better-sqlite3';
   }
 
-  /** Live rows elsewhere with this content: move candidates across roots. */
-  async findBySha256(sha256s: string[]): Promise<AdapterSnapshot[]> {
+  /** File states of every known file of these roots, live or tombstoned, read raw for speed. */
+  async fileStates(rootIds: string[]): Promise<AdapterFileState[]> {
+    if (rootIds.length === 0) return [];
+    const out: AdapterFileState[] = [];
+    for (const part of chunk(rootIds, 100)) {
+      const params = part.map((_, i) => (this.isSqlite ? '?' : `$${i + 1}`)).join(', ');
+      const rows = (await this.dataSource.query(
+        `SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sidecars, missing_since FROM adapters WHERE root_id IN (${params})`,
+        part,
+      )) as {
+        id: string;
+        root_id: string;
+        relative_path: string;
+        file_size: number | string;
+        file_mtime_ms: number | string;
+        sha256: string | null;
+        sidecars: string | AdapterSidecarRef[] | null;
+        missing_since: unknown;
+      }[];
+      for (const r of rows) {
+        out.push({
+          id: r.id,
+          rootId: r.root_id,
+          relativePath: r.relative_path,
+          fileSize: Number(r.file_size),
+          fileMtimeMs: Number(r.file_mtime_ms),
+          sha256: r.sha256,
+          sidecars: typeof r.sidecars === 'string' ? (JSON.parse(r.sidecars) as AdapterSidecarRef[]) : (r.sidecars ?? []),
+          missing: r.missing_since !== null && r.missing_since !== undefined,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Full snapshots (user fields included) of the rows a resync will rewrite. */
+  async snapshotsByIds(ids: string[]): Promise<AdapterSnapshot[]> {
     const out: AdapterSnapshot[] = [];
-    for (const part of chunk([...new Set(sha256s)], 500)) {
-      out.push(
-        ...(await this.dataSource.getRepository(AdapterEntity).find({ select: SNAPSHOT_SELECT, where: { sha256: In(part) } })),
-      );
+    for (const part of chunk([...new Set(ids)], 500)) {
+      const rows = await this.dataSource.getRepository(AdapterEntity).find({ select: SNAPSHOT_SELECT, where: { id: In(part) } });
+      for (const r of rows) {
+        r.fileSize = Number(r.fileSize);
+        r.fileMtimeMs = Number(r.fileMtimeMs);
+      }
+      out.push(...rows);
     }
     return out;
   }
@@ -108,10 +163,53 @@ export class AdapterRepository {
    */
   async writeBatch(rows: AdapterEntity[], missing: { ids: string[]; at: Date } | null = null): Promise<void> {
     if (rows.length === 0 && (!missing || missing.ids.length === 0)) return;
+    if (this.isSqlite) {
+      this.writeBatchSqlite(rows, missing);
+      return;
+    }
     await this.dataSource.transaction(async (em) => {
       await this.upsertRows(em, rows);
       if (missing && missing.ids.length > 0) await this.markMissingIn(em, missing.ids, missing.at);
     });
+  }
+
+  private writeBatchSqlite(rows: AdapterEntity[], missing: { ids: string[]; at: Date } | null): void {
+    const metadata = this.dataSource.getMetadata(AdapterEntity);
+    const driver = this.dataSource.driver as unknown as {
+      databaseConnection: RawSqlite;
+      preparePersistentValue(value: unknown, column: unknown): unknown;
+    };
+    const db = driver.databaseConnection;
+    const columns = metadata.columns;
+    if (!this.sqliteUpsert) {
+      const names = columns.map((c) => `"${c.databaseName}"`);
+      const updates = columns
+        .filter((c) => c.databaseName !== 'id' && c.databaseName !== 'created_at')
+        .map((c) => `"${c.databaseName}" = excluded."${c.databaseName}"`);
+      this.sqliteUpsert = {
+        adapters: db.prepare(
+          `INSERT INTO "adapters" (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT("id") DO UPDATE SET ${updates.join(', ')}`,
+        ),
+        deleteTags: db.prepare('DELETE FROM "adapter_tags" WHERE "adapter_id" = ?'),
+        insertTag: db.prepare('INSERT OR IGNORE INTO "adapter_tags" ("adapter_id", "tag") VALUES (?, ?)'),
+        missing: db.prepare('UPDATE "adapters" SET "missing_since" = ?, "updated_at" = ? WHERE "id" = ? AND "missing_since" IS NULL'),
+      };
+    }
+    const statements = this.sqliteUpsert;
+    const toSqlite = (value: unknown): unknown => (typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null));
+    db.transaction(() => {
+      for (const row of rows) {
+        statements.adapters.run(
+          ...columns.map((c) => toSqlite(driver.preparePersistentValue(c.getEntityValue(row), c))),
+        );
+        statements.deleteTags.run(row.id);
+        for (const tag of row.tags) statements.insertTag.run(row.id, tag);
+      }
+      if (missing) {
+        const at = driver.preparePersistentValue(missing.at, metadata.findColumnWithPropertyName('missingSince'));
+        for (const id of missing.ids) statements.missing.run(at, at, id);
+      }
+    })();
   }
 
   private async upsertRows(em: EntityManager, rows: AdapterEntity[]): Promise<void> {

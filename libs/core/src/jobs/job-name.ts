@@ -7,6 +7,14 @@ export enum JobName {
   Diagnostic = 'diagnostic',
   /** Runs one queued SD.Next generation (the row in `generation_jobs` holds the request and the outcome). */
   Generation = 'generation',
+  /** Runs one import run (the row in `import_runs` holds its options, counts and failures). */
+  Import = 'import',
+}
+
+export interface ImportPayload {
+  runId: string;
+  /** Library roots or folders inside them; all roots when empty. */
+  paths: string[];
 }
 
 export interface DiagnosticPayload {
@@ -25,6 +33,7 @@ export interface GenerationPayload {
 
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
+  [JobName.Import]: ImportPayload;
   [JobName.Generation]: GenerationPayload;
 }
 
@@ -43,10 +52,14 @@ export interface JobRunOptions {
   backoffMs: number;
   /** Jobs of this name run at once in one process. */
   concurrency: number;
+  /** Jobs of this name run at once across all workers (scale-out mode). */
+  globalConcurrency?: number;
 }
 
 export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   [JobName.Diagnostic]: { attempts: 3, backoffMs: 200, concurrency: 4 },
+  // One import at a time across every process: two runs over the same roots would race.
+  [JobName.Import]: { attempts: 2, backoffMs: 5000, concurrency: 1, globalConcurrency: 1 },
   // Retried only when SD.Next surely never got the request (connection refused): a retry must never generate twice.
   // Jobs beyond the free backends wait for a backend lease inside their slot, so allow more than the backends.
   [JobName.Generation]: { attempts: 3, backoffMs: 250, concurrency: 8 },

@@ -1,0 +1,29 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function tempDir(label: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `lm-bench-${label}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, value };
+}
+
+/** Prints a table of measured figures next to their baseline. */
+export function report(title: string, rows: { metric: string; measured: string; baseline: string; target?: string }[]): void {
+  const header = ['metric', 'measured', 'baseline (same run)', 'target'];
+  const table = rows.map((r) => [r.metric, r.measured, r.baseline, r.target ?? '']);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  process.stdout.write(`\n## ${title}\n\n${line(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n`);
+  for (const r of table) process.stdout.write(`${line(r)}\n`);
+}
