@@ -1,0 +1,187 @@
+// Query benchmark: seeds N adapters (default 100,000) and prints list/search p50/p95 through the
+// AdapterQueryService next to a baseline measured in the same run (the bare SQL of the same match,
+// without the service). `npm run bench:query` (SQLite in a temp dir); `DATABASE_URL=postgres://… ` for PostgreSQL
+// on an empty database; `BENCH_ADAPTERS=20000` for another size.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const N = Number(process.env.BENCH_ADAPTERS ?? 100_000);
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
+const tmp = mkdtempSync(join(tmpdir(), 'lm-bench-query-'));
+process.env.DATABASE_URL ??= `sqlite:${join(tmp, 'bench.sqlite')}`;
+process.env.DATA_DIR ??= tmp;
+delete process.env.LORA_ROOTS;
+const DB_URL = process.env.DATABASE_URL;
+
+// The dialect is fixed when entity modules load: import them after the environment is set (by relative path:
+// the build rewrites `@app/*` only in static imports).
+const { loadConfig } = await import('../libs/core/src/index.js');
+const { dataSourceOptions } = await import('../migrations/index.js');
+const { AdapterQueryService, AdapterSort, AdapterFacet, LibraryRoots, fts5QueryOf, tsQueryOf } = await import('../libs/adapters/src/index.js');
+const { AdapterQueryRepository } = await import('../libs/adapters/src/library/adapter-query.repository.js');
+const { DataSource } = await import('typeorm');
+const { openSeedDb, seedAdapters } = await import('../test/support/adapter-seed.js');
+
+// A deterministic generator, so runs are comparable.
+let seed = 42;
+const rand = (): number => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+  return seed / 2_147_483_648;
+};
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+/** Zipf-like: low indexes much more common, as real tag and word usage is. */
+const skewed = <T>(xs: readonly T[]): T => xs[Math.floor(Math.pow(rand(), 2.5) * xs.length)];
+
+const WORDS = ['anime', 'style', 'portrait', 'dragon', 'cyber', 'pixel', 'water', 'neon', 'forest', 'knight', 'robot',
+  'flower', 'ghibli', 'sketch', 'oil', 'painting', 'detail', 'slider', 'lighting', 'armor', 'witch', 'mecha', 'retro',
+  'vintage', 'film', 'noir', 'gothic', 'kawaii', 'chibi', 'realistic', 'landscape', 'city', 'ocean', 'space', 'galaxy',
+  'steampunk', 'fantasy', 'horror', 'cute', 'cat', 'dog', 'fox', 'wolf', 'bird', 'eyes', 'hair', 'dress', 'uniform'];
+const TAGS = Array.from({ length: 400 }, (_, i) => (i < WORDS.length ? WORDS[i] : `tag${i}`));
+const BASES = ['SD 1.5', 'SDXL 1.0', 'Pony', 'Illustrious', 'Flux.1 D', 'SD 3.5', 'NoobAI', 'SD 2.1'];
+const TYPES = ['LORA', 'LoCon', 'DoRA', 'LyCORIS'];
+const CREATORS = Array.from({ length: 2000 }, (_, i) => `creator${i}`);
+
+function adapterSpec(i: number, rootId: string) {
+  const words = [skewed(WORDS), skewed(WORDS), pick(WORDS)];
+  const tags = [...new Set(Array.from({ length: 3 + Math.floor(rand() * 5) }, () => skewed(TAGS)))];
+  const created = new Date(Date.UTC(2023, 0, 1) + Math.floor(rand() * 3 * 365 * 86_400_000));
+  return {
+    rootId,
+    relativePath: `${pick(BASES).replace(/\W+/g, '_')}/${pick(WORDS)}/${words.join('_')}_${i}.safetensors`,
+    name: `${words.map((w) => w[0].toUpperCase() + w.slice(1)).join(' ')} v${i % 7}`,
+    baseModel: skewed(BASES),
+    modelType: skewed(TYPES),
+    creator: skewed(CREATORS),
+    tags,
+    trainedWords: [`${words[0]}_${i % 1000}`, words[1]],
+    triggerWords: i % 5 === 0 ? [words[2]] : [],
+    nsfwLevel: pick([0, 1, 3, 4, 8, 16, 31]),
+    downloads: Math.floor(Math.pow(rand(), 3) * 100_000),
+    likes: Math.floor(Math.pow(rand(), 3) * 10_000),
+    rating: rand() < 0.2 ? null : Math.round(rand() * 50) / 10,
+    fileSize: 10_000_000 + Math.floor(rand() * 200_000_000),
+    sha256: i % 50 === 0 ? 'f'.repeat(64) : null,
+    civitaiModelId: i % 3 === 0 ? 1000 + i : null,
+    previewPath: i % 2 === 0 ? `p/${i}.png` : null,
+    favorite: rand() < 0.05,
+    active: rand() < 0.9,
+    missingSince: i % 100 === 0 ? new Date(Date.UTC(2025, 5, 1)) : null,
+    createdAt: created,
+    updatedAt: created,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function measure(run: (i: number) => Promise<unknown>): Promise<{ p50: number; p95: number }> {
+  for (let i = 0; i < 10; i++) await run(i);
+  const times: number[] = [];
+  for (let i = 0; i < ITERATIONS; i++) {
+    const t0 = performance.now();
+    await run(i);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+const config = loadConfig();
+const dataSource = new DataSource(dataSourceOptions(config));
+await dataSource.initialize();
+await dataSource.runMigrations({ transaction: 'each' });
+const seedDb = await openSeedDb(DB_URL);
+const pg = seedDb.pg;
+try {
+  const t0 = performance.now();
+  const rootId = 'benchroot0001';
+  const BATCH = 10_000;
+  for (let i = 0; i < N; i += BATCH) {
+    await seedAdapters(seedDb, Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => adapterSpec(i + k, rootId)));
+  }
+  await seedDb.exec('ANALYZE', []);
+  const seedMs = performance.now() - t0;
+  console.log(`${pg ? 'PostgreSQL' : 'SQLite'}: seeded ${N} adapters in ${(seedMs / 1000).toFixed(1)} s (${Math.round(N / (seedMs / 1000))} rows/s, raw multi-row inserts + tag rows + FTS index)`);
+
+  const service = new AdapterQueryService(new AdapterQueryRepository(dataSource), new LibraryRoots(config));
+  const terms = ['dragon', 'cyber', 'knight', 'ghib', 'witch', 'neon', 'portr', 'mecha'];
+  const ftsWhere = (term: string): [string, unknown[]] =>
+    pg
+      ? [`to_tsvector('simple', search_text) @@ to_tsquery('simple', $1)`, [tsQueryOf([term])]]
+      : [`rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ?)`, [fts5QueryOf([term])]];
+  const p = (n: number): string => (pg ? `$${n}` : '?');
+
+  const cases: { label: string; service: (i: number) => Promise<unknown>; baseline: (i: number) => Promise<unknown>; baselineLabel: string }[] = [
+    {
+      label: 'no filter, page 1 (name)',
+      service: () => service.list({}),
+      baselineLabel: 'SELECT id … ORDER BY sort_name LIMIT 50',
+      baseline: () => seedDb.query(`SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY sort_name, id LIMIT 50`),
+    },
+    {
+      label: 'search one term (relevance)',
+      service: (i) => service.list({ q: terms[i % terms.length] }),
+      baselineLabel: 'FTS match, LIMIT 50, no rank/count',
+      baseline: (i) => {
+        const [w, params] = ftsWhere(terms[i % terms.length]);
+        return seedDb.query(`SELECT id FROM adapters WHERE ${w} LIMIT 50`, params);
+      },
+    },
+    {
+      label: 'search + baseModel + sort downloads',
+      service: (i) => service.list({ q: terms[i % terms.length], baseModel: ['SDXL 1.0'], sort: AdapterSort.Downloads }),
+      baselineLabel: 'same WHERE/ORDER as bare SQL, no count',
+      baseline: (i) => {
+        const [w, params] = ftsWhere(terms[i % terms.length]);
+        return seedDb.query(
+          `SELECT id FROM adapters WHERE ${w} AND base_model = ${p(2)} AND missing_since IS NULL ORDER BY downloads DESC, id DESC LIMIT 50`,
+          [...params, 'SDXL 1.0'],
+        );
+      },
+    },
+    {
+      label: 'tag filter (any), sort name',
+      service: (i) => service.list({ tags: [TAGS[i % 10]] }),
+      baselineLabel: 'bare IN (adapter_tags) LIMIT 50',
+      baseline: (i) =>
+        seedDb.query(
+          `SELECT id FROM adapters WHERE id IN (SELECT adapter_id FROM adapter_tags WHERE tag = ${p(1)}) AND missing_since IS NULL ORDER BY sort_name, id LIMIT 50`,
+          [TAGS[i % 10]],
+        ),
+    },
+    {
+      label: 'search + facets (baseModel, tags)',
+      service: (i) => service.list({ q: terms[i % terms.length], facets: [AdapterFacet.BaseModel, AdapterFacet.Tags] }),
+      baselineLabel: 'bare FTS match LIMIT 50',
+      baseline: (i) => {
+        const [w, params] = ftsWhere(terms[i % terms.length]);
+        return seedDb.query(`SELECT id FROM adapters WHERE ${w} LIMIT 50`, params);
+      },
+    },
+    {
+      label: 'no filter + facets (baseModel, tags)',
+      service: () => service.list({ facets: [AdapterFacet.BaseModel, AdapterFacet.Tags] }),
+      baselineLabel: 'SELECT id … LIMIT 50',
+      baseline: () => seedDb.query(`SELECT id FROM adapters LIMIT 50`),
+    },
+  ];
+
+  const sample = await service.list({ q: 'dragon' });
+  console.log(`(search "dragon" matches ${sample.total} of ${N}; a page holds ${sample.items.length})`);
+  console.log(`\n${'query'.padEnd(40)} ${'service p50'.padStart(12)} ${'p95'.padStart(9)}   ${'baseline p50'.padStart(12)} ${'p95'.padStart(9)}  baseline`);
+  for (const c of cases) {
+    const s = await measure(c.service);
+    const b = await measure(c.baseline);
+    console.log(
+      `${c.label.padEnd(40)} ${s.p50.toFixed(2).padStart(9)} ms ${s.p95.toFixed(2).padStart(6)} ms   ${b.p50.toFixed(2).padStart(9)} ms ${b.p95.toFixed(2).padStart(6)} ms  ${c.baselineLabel}`,
+    );
+  }
+  console.log(`\n${ITERATIONS} runs each after 10 warm-up runs; target: search p95 ≤ 20 ms at 100,000 adapters on SQLite.`);
+} finally {
+  await seedDb.close();
+  await dataSource.destroy();
+  rmSync(tmp, { recursive: true, force: true });
+}
