@@ -1,16 +1,35 @@
 import { AdapterEntity, AdapterTagEntity, ImportRunEntity } from '@app/adapters';
-import { type AppConfig, buildDataSourceOptions, type EntityList, type MigrationList, QueuedJobEntity } from '@app/core';
+import {
+  type AppConfig,
+  buildDataSourceOptions,
+  type EntityList,
+  type MigrationList,
+  QueuedJobEntity,
+} from '@app/core';
 import { BackendLeaseEntity, GenerationJobEntity } from '@app/generation';
 import type { DataSourceOptions } from 'typeorm';
 import { CreateQueuedJobs1764300000000 } from './1764300000000-create-queued-jobs.js';
 import { CreateAdapters1764300000100 } from './1764300000100-create-adapters.js';
 import { CreateGenerationJobs1764300000200 } from './1764300000200-create-generation-jobs.js';
+import { AddAdapterLoraNames1764300000400 } from './1764300000400-add-adapter-lora-names.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
-export const ENTITIES: EntityList = [QueuedJobEntity, AdapterEntity, AdapterTagEntity, ImportRunEntity, GenerationJobEntity, BackendLeaseEntity];
+export const ENTITIES: EntityList = [
+  QueuedJobEntity,
+  AdapterEntity,
+  AdapterTagEntity,
+  ImportRunEntity,
+  GenerationJobEntity,
+  BackendLeaseEntity,
+];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
-export const MIGRATIONS: MigrationList = [CreateQueuedJobs1764300000000, CreateAdapters1764300000100, CreateGenerationJobs1764300000200];
+export const MIGRATIONS: MigrationList = [
+  CreateQueuedJobs1764300000000,
+  CreateAdapters1764300000100,
+  CreateGenerationJobs1764300000200,
+  AddAdapterLoraNames1764300000400,
+];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   return buildDataSourceOptions(config, { entities: ENTITIES, migrations: MIGRATIONS });

@@ -12,7 +12,9 @@ import {
 import { AdaptersModule } from '@app/adapters';
 import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
+import { AdaptersController } from './adapters/adapters.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { ComposeController } from './compose/compose.controller.js';
 import { ApiKeyGuard } from './common/api-key.guard.js';
 import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
@@ -34,7 +36,7 @@ import { ProgressGateway } from './progress/progress.gateway.js';
     HealthModule,
     GenerationModule,
   ],
-  controllers: [GenerationController, JobsController, ImportsController],
+  controllers: [ComposeController, GenerationController, JobsController, ImportsController, AdaptersController],
   providers: [
     ProgressGateway,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

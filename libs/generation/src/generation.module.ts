@@ -5,12 +5,13 @@ import { GenerationJobHandler } from './generation-job.handler.js';
 import { GenerationJobRepository } from './generation-job.repository.js';
 import { GenerationRunner } from './generation.runner.js';
 import { GenerationService } from './generation.service.js';
-import { SdNextBackends } from './sdnext-backends.js';
+import { CompositionModule } from '@app/composition';
+import { SdNextBackendsModule } from './sdnext-backends.module.js';
 
 /** Generation on SD.Next: imported by the API (endpoints, embedded runner) and the worker (queued jobs). */
 @Module({
+  imports: [SdNextBackendsModule, CompositionModule],
   providers: [
-    SdNextBackends,
     BackendLeaseRepository,
     BackendLeaseService,
     GenerationJobRepository,
@@ -18,6 +19,6 @@ import { SdNextBackends } from './sdnext-backends.js';
     GenerationService,
     GenerationJobHandler,
   ],
-  exports: [GenerationService],
+  exports: [GenerationService, CompositionModule],
 })
 export class GenerationModule {}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
+import { type ComposeOutcome, type ComposeRequest, CompositionService, Dialect } from '@app/composition';
 import {
   CancelOutcome,
   ConflictError,
@@ -26,7 +27,7 @@ import { type GenerationRequest, toTxt2ImgParams } from './generation-request.js
 import { GenerationFailedError } from './generation.errors.js';
 import { type GenerationEmit, GenerationRunner } from './generation.runner.js';
 import { SdNextBackends } from './sdnext-backends.js';
-import type { SdBackendFlavour, SdImage } from './sdnext/index.js';
+import { SdBackendFlavour, type SdImage } from './sdnext/index.js';
 
 export interface BackendStatus {
   id: string;
@@ -65,6 +66,7 @@ export class GenerationService {
     private readonly jobs: JobQueue,
     private readonly bus: EventBus,
     private readonly storage: FileStorage,
+    private readonly composition: CompositionService,
   ) {}
 
   /** Each backend probed (reachability, SD.Next or A1111, version, loaded model) and whether it is busy. */
@@ -87,6 +89,33 @@ export class GenerationService {
         error: probe.error?.message ?? null,
       };
     });
+  }
+
+  /**
+   * Composes the prompt from the library (tokens in the dialect of the target backend unless one is given),
+   * then generates with it, synchronously or queued. The composition is recorded with the job.
+   */
+  async composeAndGenerate(
+    compose: ComposeRequest,
+    request: Omit<GenerationRequest, 'prompt'> & { prompt?: string },
+    queued: boolean,
+  ): Promise<{ composition: ComposeOutcome; job: GenerationJobEntity; images: SdImage[] | null }> {
+    let dialect = compose.dialect;
+    if (dialect === undefined) {
+      const backendId = request.backend_id ?? this.backends.ids()[0];
+      const probe = backendId && this.backends.has(backendId) ? await this.backends.get(backendId).client.probe() : null;
+      dialect = probe?.flavour === SdBackendFlavour.A1111 ? Dialect.A1111 : Dialect.SdNext;
+    }
+    const composition = await this.composition.compose({ ...compose, dialect });
+    const negative = [composition.negativePrompt, request.negative_prompt ?? ''].filter((p) => p.trim()).join(', ');
+    const full: GenerationRequest = { ...request, prompt: composition.prompt, negative_prompt: negative || undefined };
+    const extras: GenerationExtras = {
+      composedPrompt: composition.prompt,
+      adaptersUsed: composition.adapters.map((a) => ({ id: a.id, name: a.name, weight: a.weight })),
+    };
+    if (queued) return { composition, job: await this.queue(full, extras), images: null };
+    const result = await this.generate(full, extras);
+    return { composition, job: result.job, images: result.images };
   }
 
   /** Records the job and queues it; returns at once. */

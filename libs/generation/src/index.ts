@@ -8,4 +8,6 @@ export * from './generation.module.js';
 export * from './generation.runner.js';
 export * from './generation.service.js';
 export * from './sdnext-backends.js';
+export * from './sdnext-backends.module.js';
+export * from './sdnext-lora-names.js';
 export * from './sdnext/index.js';

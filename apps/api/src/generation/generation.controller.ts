@@ -4,6 +4,8 @@ import { GenerationService } from '@app/generation';
 import type { Response } from 'express';
 import {
   BackendDto,
+  ComposeAndGenerateDto,
+  ComposeAndGenerateResultDto,
   GenerationImageParamsDto,
   GenerationJobDto,
   GenerationJobListDto,
@@ -42,6 +44,18 @@ export class GenerationController {
   @ApiCreatedResponse({ type: GenerationJobDto })
   async queue(@Body() body: GenerationRequestDto): Promise<GenerationJobDto> {
     return toGenerationJobDto(await this.generation.queue(body));
+  }
+
+  /** Composes the prompt from the library, then generates with it (queued by default, or synchronously). */
+  @Post('compose-and-generate')
+  @ApiCreatedResponse({ type: ComposeAndGenerateResultDto })
+  async composeAndGenerate(@Body() body: ComposeAndGenerateDto): Promise<ComposeAndGenerateResultDto> {
+    const result = await this.generation.composeAndGenerate(body.compose, body.generation ?? {}, body.queued ?? true);
+    return {
+      composition: result.composition,
+      job: toGenerationJobDto(result.job),
+      images: result.images ? toSyncGenerationDto({ job: result.job, images: result.images }).images : null,
+    };
   }
 
   @Get('progress/:jobId')

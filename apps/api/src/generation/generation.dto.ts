@@ -1,3 +1,4 @@
+import { OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsBoolean,
@@ -11,7 +12,9 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateNested,
 } from 'class-validator';
+import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
 import { GENERATION_LIMITS, GenerationMode, GenerationStatus, SdBackendFlavour } from '@app/generation';
 
 const L = GENERATION_LIMITS;
@@ -262,4 +265,30 @@ export class InlineImageDto extends GenerationImageDto {
 export class SyncGenerationDto {
   job: GenerationJobDto;
   images: InlineImageDto[];
+}
+
+/** txt2img parameters for compose-and-generate: the prompt comes from the composition. */
+export class ComposeGenerationParamsDto extends OmitType(GenerationRequestDto, ['prompt'] as const) {}
+
+export class ComposeAndGenerateDto {
+  @ValidateNested()
+  @Type(() => ComposeRequestDto)
+  compose: ComposeRequestDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ComposeGenerationParamsDto)
+  generation?: ComposeGenerationParamsDto;
+
+  /** Queue the generation and return at once (default), or wait for the images. */
+  @IsOptional()
+  @IsBoolean()
+  queued?: boolean;
+}
+
+export class ComposeAndGenerateResultDto {
+  composition: ComposeResultDto;
+  job: GenerationJobDto;
+  /** The images, when `queued` was false. */
+  images: InlineImageDto[] | null;
 }

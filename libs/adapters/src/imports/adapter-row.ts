@@ -8,6 +8,17 @@ import { nsfwMaxOf, normaliseTags, searchTextOf } from '../library/adapter-field
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
 import type { LibraryRoot } from '../library/library-roots.js';
 
+/** The names generators resolve a token by (SDNEXT.md §6): stem, dot-mangled stem, `ss_output_name` alias. */
+export function loraNamesOf(
+  fileName: string,
+  headerMetadata: Readonly<Record<string, string>>,
+): { loraStem: string; loraName: string; loraAlias: string | null } {
+  const dot = fileName.lastIndexOf('.');
+  const stem = dot > 0 ? fileName.slice(0, dot) : fileName;
+  const alias = headerMetadata['ss_output_name']?.trim();
+  return { loraStem: stem.slice(0, 512), loraName: stem.replaceAll('.', '_').slice(0, 512), loraAlias: alias ? alias.slice(0, 512) : null };
+}
+
 const toDate = (value: string | undefined): Date | null => {
   if (!value) return null;
   const d = new Date(value);
@@ -51,6 +62,7 @@ export function buildAdapterRow(
     relativePath: file.relPath,
     folder,
     fileName: file.name,
+    ...loraNamesOf(file.name, facts.headerMetadata),
     fileSize: file.size,
     fileMtimeMs: file.mtimeMs,
     sha256: facts.hashes.sha256 ?? null,

@@ -54,6 +54,9 @@ export interface AdapterPrimaryFile {
 @Index('idx_adapters_created', ['createdAt'])
 @Index('idx_adapters_updated', ['updatedAt'])
 @Index('idx_adapters_has_preview', ['hasPreview'])
+@Index('idx_adapters_lora_stem', ['loraStem'])
+@Index('idx_adapters_lora_name', ['loraName'])
+@Index('idx_adapters_lora_alias', ['loraAlias'])
 export class AdapterEntity {
   @UuidPrimaryColumn()
   id: string;
@@ -77,6 +80,18 @@ export class AdapterEntity {
 
   @Column({ type: columnTypes.double(), name: 'file_mtime_ms' })
   fileMtimeMs: number;
+
+  /** The file name without `.safetensors`: what A1111 resolves `<lora:NAME>` by. */
+  @Column({ type: 'varchar', length: 512, name: 'lora_stem', default: '' })
+  loraStem: string;
+
+  /** The stem with `.` → `_`: what SD.Next resolves `<lora:NAME>` by. */
+  @Column({ type: 'varchar', length: 512, name: 'lora_name', default: '' })
+  loraName: string;
+
+  /** `ss_output_name` from the header: A1111's alias. */
+  @Column({ type: 'varchar', length: 512, name: 'lora_alias', nullable: true })
+  loraAlias: string | null;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   sha256: string | null;

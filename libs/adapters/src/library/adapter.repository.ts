@@ -79,6 +79,17 @@ interface RawSqlite {
   transaction(fn: () => void): () => void;
 }
 
+interface FileStateRow {
+  id: string;
+  root_id: string;
+  relative_path: string;
+  file_size: number | string;
+  file_mtime_ms: number | string;
+  sha256: string | null;
+  sidecars: string | AdapterSidecarRef[] | null;
+  missing_since: unknown;
+}
+
 /** What a resync needs of every known file to decide "unchanged" with no further I/O. */
 export interface AdapterFileState {
   id: string;
@@ -114,19 +125,10 @@ export class AdapterRepository {
     const out: AdapterFileState[] = [];
     for (const part of chunk(rootIds, 100)) {
       const params = part.map((_, i) => (this.isSqlite ? '?' : `$${i + 1}`)).join(', ');
-      const rows = (await this.dataSource.query(
+      const rows = await this.dataSource.query<FileStateRow[]>(
         `SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sidecars, missing_since FROM adapters WHERE root_id IN (${params})`,
         part,
-      )) as {
-        id: string;
-        root_id: string;
-        relative_path: string;
-        file_size: number | string;
-        file_mtime_ms: number | string;
-        sha256: string | null;
-        sidecars: string | AdapterSidecarRef[] | null;
-        missing_since: unknown;
-      }[];
+      );
       for (const r of rows) {
         out.push({
           id: r.id,
@@ -141,6 +143,45 @@ export class AdapterRepository {
       }
     }
     return out;
+  }
+
+  /** Live or tombstoned adapters by id, for composing prompts. */
+  async findByIds(ids: string[]): Promise<AdapterEntity[]> {
+    const out: AdapterEntity[] = [];
+    for (const part of chunk([...new Set(ids)], 500)) {
+      out.push(...(await this.dataSource.getRepository(AdapterEntity).findBy({ id: In(part) })));
+    }
+    return out;
+  }
+
+  /** The active adapters in their ordinal order (unordered ones last, by name): the seed's default composition. */
+  async findActiveInOrder(limit: number): Promise<AdapterEntity[]> {
+    return this.dataSource
+      .getRepository(AdapterEntity)
+      .createQueryBuilder('a')
+      .where('a.active = :active', { active: true })
+      .andWhere('a.missing_since IS NULL')
+      .orderBy('CASE WHEN a.ordinal IS NULL THEN 1 ELSE 0 END', 'ASC')
+      .addOrderBy('a.ordinal', 'ASC')
+      .addOrderBy('a.sort_name', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Every live file a generator could take for one of these token names (stem, mangled stem or alias). */
+  async findNameClaimants(names: string[]): Promise<AdapterEntity[]> {
+    const unique = [...new Set(names.filter((n) => n.length > 0))];
+    const out = new Map<string, AdapterEntity>();
+    for (const part of chunk(unique, 300)) {
+      const rows = await this.dataSource
+        .getRepository(AdapterEntity)
+        .createQueryBuilder('a')
+        .where('a.missing_since IS NULL')
+        .andWhere('(a.lora_stem IN (:...names) OR a.lora_name IN (:...names) OR a.lora_alias IN (:...names))', { names: part })
+        .getMany();
+      for (const r of rows) out.set(r.id, r);
+    }
+    return [...out.values()];
   }
 
   /** Full snapshots (user fields included) of the rows a resync will rewrite. */

@@ -1,7 +1,9 @@
 /**
  * Errors of the composer. They carry the request field they blame (`adapters[2].weight`) so the API's error
- * filter can report it as a field problem. Shape-compatible with core's `DomainError` (kind, code, details).
+ * filter can report it as a field problem.
  */
+import { DomainError, DomainErrorKind } from '@app/core';
+
 export enum CompositionErrorCode {
   UnknownAdapter = 'unknown_adapter',
   WeightOutOfRange = 'weight_out_of_range',
@@ -15,19 +17,16 @@ export interface CompositionFieldProblem {
   message: string;
 }
 
-export class CompositionError extends Error {
-  /** Every composition error is a problem with the request, never with the server. */
-  readonly kind = 'invalid';
-  readonly details: CompositionFieldProblem[];
+/** Every composition error is a problem with the request (a 400 naming the field), never with the server. */
+export class CompositionError extends DomainError {
+  declare readonly details: CompositionFieldProblem[];
 
   constructor(
-    readonly code: CompositionErrorCode,
+    code: CompositionErrorCode,
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
-    this.name = new.target.name;
-    this.details = [{ field, message }];
+    super(DomainErrorKind.Invalid, code, `${field}: ${message}`, [{ field, message }]);
   }
 }
 

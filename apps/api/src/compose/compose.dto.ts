@@ -1,0 +1,166 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { CompositionWarningCode, Dialect, TriggerWordPolicy } from '@app/composition';
+
+export class ComposeAdapterDto {
+  @IsUUID()
+  id: string;
+
+  /** Defaults to the adapter's preferred weight, else 1; checked against its min/max. */
+  @IsOptional()
+  @IsNumber()
+  @Min(-10)
+  @Max(10)
+  weight?: number;
+
+  /** Text-encoder strength when it differs from `weight`. */
+  @IsOptional()
+  @IsNumber()
+  @Min(-10)
+  @Max(10)
+  te?: number;
+
+  /** UNet strength when it differs from `weight`. */
+  @IsOptional()
+  @IsNumber()
+  @Min(-10)
+  @Max(10)
+  unet?: number;
+}
+
+export class ComposeRequestDto {
+  /** Adapters to use; when omitted or empty, the active adapters in their ordinal order. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => ComposeAdapterDto)
+  adapters?: ComposeAdapterDto[];
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  prefix?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  suffix?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  negative?: string;
+
+  /** How the target resolves `<lora:NAME>`: `sdnext` (file name, default) or `a1111` (stem or alias). */
+  @IsOptional()
+  @IsIn(Object.values(Dialect))
+  dialect?: Dialect;
+
+  /** `none`, `trained` (Civitai trained words) or `chosen` (the user's picks, else trained; default). */
+  @IsOptional()
+  @IsIn(Object.values(TriggerWordPolicy))
+  triggerWords?: TriggerWordPolicy;
+
+  /** Upper bound for the sum of absolute weights; above it, weights are scaled down proportionally. */
+  @IsOptional()
+  @IsNumber()
+  @IsPositive()
+  @Max(100)
+  weightCap?: number;
+
+  /** Base model of the checkpoint in use (e.g. `SDXL 1.0`): adapters for another base get a warning. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  checkpointBaseModel?: string;
+
+  /** Check every token against this backend's LoRA list (`sdnext-0`, …) when it is reachable. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  checkBackend?: string;
+}
+
+export class ComposeWarningDto {
+  code: CompositionWarningCode;
+  message: string;
+  adapterId?: string;
+}
+
+export class ComposedAdapterDto {
+  id: string;
+  /** The name written in the token. */
+  name: string;
+  displayName: string;
+  /** Null when no token could be written (see the `unresolved_name` warning). */
+  token: string | null;
+  weight: number;
+  te: number;
+  unet: number;
+}
+
+export class ComposeResultDto {
+  dialect: Dialect;
+  prompt: string;
+  negativePrompt: string;
+  tokens: string[];
+  triggerWords: string[];
+  adapters: ComposedAdapterDto[];
+  warnings: ComposeWarningDto[];
+  /** The backend whose LoRA list the tokens were checked against; null when none was (or it was unreachable). */
+  checkedAgainst: string | null;
+}
+
+export class ParseRequestDto {
+  @IsString()
+  @MaxLength(20_000)
+  prompt: string;
+
+  @IsOptional()
+  @IsIn(Object.values(Dialect))
+  dialect?: Dialect;
+}
+
+export class ParsedTokenDto {
+  /** `lora`, `lyco`, `hypernet`, … */
+  type: string;
+  name: string;
+  isLora: boolean;
+  /** Strength as the dialect reads it; null when the server cannot read it. */
+  weight: unknown;
+  te: unknown;
+  unet: unknown;
+  named: Record<string, string>;
+  positional: string[];
+  raw: string;
+  start: number;
+  end: number;
+}
+
+export class ParseWarningDto {
+  code: string;
+  message: string;
+  tokenIndex?: number;
+}
+
+export class ParseResultDto {
+  dialect: Dialect;
+  tokens: ParsedTokenDto[];
+  /** The prompt as the server encodes it: tags removed. */
+  text: string;
+  warnings: ParseWarningDto[];
+}
