@@ -5,6 +5,13 @@ import { buildEdgeCaseCorpus, EDGE_CASES } from './support/corpus-builder.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { tempDir } from './support/test-services.js';
 
+/** The `ss_output_name` the corpus builder writes into these files' headers (A1111 lists it as the alias). */
+const HEADER_ALIASES: Record<string, Record<string, string>> = {
+  [EDGE_CASES.good]: { ss_output_name: 'my_style_v1' },
+  [EDGE_CASES.duplicateA]: { ss_output_name: 'dup' },
+  [EDGE_CASES.duplicateB]: { ss_output_name: 'dup' },
+};
+
 interface Adapter {
   id: string;
   relativePath: string;
@@ -34,7 +41,7 @@ describe('composition against the generators that resolve the tokens', () => {
     const manifest = await buildEdgeCaseCorpus(root);
     const loras = manifest.adapters
       .filter((a) => a.relPath !== EDGE_CASES.truncatedData)
-      .map((a) => ({ relativePath: a.relPath, metadata: a.metadata as Record<string, string> | undefined }));
+      .map((a) => ({ relativePath: a.relPath, metadata: HEADER_ALIASES[a.relPath] }));
     fakes.sdnext = new FakeSdNext({ flavour: 'sdnext', stepMs: 0, loras });
     fakes.a1111 = new FakeSdNext({ flavour: 'a1111', stepMs: 0, loras });
     const urls = [await fakes.sdnext.start(), await fakes.a1111.start()];
