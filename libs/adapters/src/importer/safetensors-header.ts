@@ -1,7 +1,7 @@
 // Reads the header of a `.safetensors` file (LORA-FORMATS §1): the 8-byte length N, then exactly N
 // bytes of JSON. The tensor data is never read; every check of §1.1 is enforced.
 
-import { open, type FileHandle } from 'node:fs/promises';
+import { openForRead, type ReadHandle } from './read-handle.js';
 import { detectLoraKind, type LoraKindInfo, type TensorShapeInfo } from './lora-kind.js';
 import { isRecord } from './json-values.js';
 
@@ -73,6 +73,8 @@ export interface TagCount {
 }
 
 export interface SafetensorsHeaderOptions {
+  /** Read with synchronous calls (one-shot imports; see `read-handle.ts`). */
+  syncIo?: boolean;
   /** Cap on N; default 100,000,000 (reference reader). */
   maxHeaderBytes?: number;
   /** SD.Next's "large" threshold; default 2048 characters. */
@@ -141,7 +143,7 @@ function fail(
   throw new SafetensorsHeaderError(reason, message, path, details);
 }
 
-async function readExactly(fh: FileHandle, length: number, position: number): Promise<Buffer> {
+async function readExactly(fh: ReadHandle, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
@@ -154,16 +156,16 @@ async function readExactly(fh: FileHandle, length: number, position: number): Pr
 
 /**
  * Read and validate the header of a safetensors file. Reads 8 bytes, checks N, then reads exactly
- * N bytes through one FileHandle; never touches the tensor data.
+ * N bytes through one file handle; never touches the tensor data.
  */
 export async function readSafetensorsHeader(
   path: string,
   opts: SafetensorsHeaderOptions = {},
 ): Promise<SafetensorsHeader> {
   const maxHeaderBytes = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-  let fh: FileHandle;
+  let fh: ReadHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openForRead(path, opts.syncIo);
   } catch (err) {
     throw ioError(err, path);
   }

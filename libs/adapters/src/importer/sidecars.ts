@@ -1,6 +1,5 @@
 // Sidecar discovery (by the naming rules of LORA-FORMATS §4) and reading (one file → SidecarFacts).
 
-import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   SidecarError,
@@ -11,6 +10,7 @@ import {
   type SidecarFacts,
 } from './facts.js';
 import { isRecord } from './json-values.js';
+import { openForRead } from './read-handle.js';
 import { looksLikeA1111Json, readA1111Json } from './sidecar-a1111.js';
 import { readCivitaiInfo } from './sidecar-civitai-info.js';
 import { readCmInfo } from './sidecar-cm-info.js';
@@ -97,6 +97,8 @@ export function findSidecars(listing: readonly string[] | DirIndex, stem: string
 }
 
 export interface ReadSidecarOptions {
+  /** Read with synchronous calls (one-shot imports; see `read-handle.ts`). */
+  syncIo?: boolean;
   /** Refuse larger files; default 32 MiB (an SD.Next model JSON with many versions is a few MB). */
   maxBytes?: number;
 }
@@ -154,7 +156,7 @@ export async function readSidecar(
   let size: number;
   let mtimeMs: number;
   try {
-    const fh = await open(path, 'r');
+    const fh = await openForRead(path, opts.syncIo);
     try {
       const st = await fh.stat();
       size = st.size;

@@ -54,7 +54,7 @@ export class ImportRunService {
    * nothing, not even its run row.
    */
   async runNow(
-    input: StartImportInput,
+    input: StartImportInput & { syncIo?: boolean },
     hooks: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal } = {},
   ): Promise<{ run: ImportRunEntity | null; report: ImportReport }> {
     const paths = input.paths ?? [];
@@ -80,7 +80,7 @@ export class ImportRunService {
       });
     }
     try {
-      const report = await this.importer.run({ paths, ...options }, hooks);
+      const report = await this.importer.run({ paths, ...options, syncIo: input.syncIo }, hooks);
       if (run) {
         await this.runs.finish(run.id, {
           status: ImportRunStatus.Completed,

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
@@ -20,6 +21,11 @@ export interface ImportOptions {
   hash?: HashPolicy;
   /** picomatch globs relative to each root. */
   ignore?: string[];
+  /**
+   * Read headers and sidecars with synchronous calls: much faster for many small reads, but it blocks the
+   * event loop between yields, so only one-shot processes (the CLI) use it; a server keeps async reads.
+   */
+  syncIo?: boolean;
 }
 
 export enum ImportPhase {
@@ -188,7 +194,7 @@ export class ImportService {
         return;
       }
       const sameFile = state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
-      if (!force && !state.missing && sameFile && (await this.sidecarsUnchanged(state, file))) {
+      if (!force && !state.missing && sameFile && (await this.sidecarsUnchanged(state, file, options.syncIo ?? false))) {
         counts.unchanged++;
         return;
       }
@@ -244,8 +250,10 @@ export class ImportService {
     const now = new Date();
     await mapLimit(work, READ_CONCURRENCY, async (w) => {
       if (hooks.signal?.aborted) throw new Error('import cancelled');
-      const row = await this.readOne(w, policy, now, fail);
+      const row = await this.readOne(w, policy, now, fail, options.syncIo ?? false);
       processed++;
+      // With synchronous reads nothing else would run: give timers (progress output) a turn now and then.
+      if (options.syncIo && processed % 200 === 0) await new Promise((r) => setImmediate(r));
       if (!row) return;
       counts[COUNT_OF[w.change]]++;
       note(w.file.relPath, w.change, w.from);
@@ -282,7 +290,7 @@ export class ImportService {
   }
 
   /** Sidecars are part of a file's state: a new, removed or edited sidecar makes the file "changed". */
-  private async sidecarsUnchanged(row: AdapterFileState, file: ScannedFile): Promise<boolean> {
+  private async sidecarsUnchanged(row: AdapterFileState, file: ScannedFile, syncIo: boolean): Promise<boolean> {
     const refs = findSidecars(file.dirListing, stemOf(file.name));
     const known = row.sidecars ?? [];
     if (refs.length !== known.length) return false;
@@ -291,7 +299,7 @@ export class ImportService {
       const prev = known.find((k) => k.fileName === ref.fileName);
       if (!prev) return false;
       try {
-        const s = await stat(join(dir, ref.fileName));
+        const s = syncIo ? statSync(join(dir, ref.fileName)) : await stat(join(dir, ref.fileName));
         if (s.size !== prev.size || s.mtimeMs !== prev.mtimeMs) return false;
       } catch {
         return false;
@@ -341,11 +349,12 @@ export class ImportService {
     policy: HashPolicy,
     now: Date,
     fail: (path: string, reason: string) => void,
+    syncIo: boolean,
   ): Promise<AdapterEntity | null> {
     try {
       const result = await inspectAdapterFile(
         { absPath: w.file.absPath, dirListing: w.file.dirListing },
-        { hash: policy === HashPolicy.Full, knownHashes: w.hashes },
+        { hash: policy === HashPolicy.Full, knownHashes: w.hashes, header: { syncIo }, sidecar: { syncIo } },
       );
       if (result.headerError) {
         fail(w.file.absPath, `${result.headerError.reason}: ${result.headerError.message}`);
