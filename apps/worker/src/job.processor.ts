@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
   ALL_JOB_NAMES,
@@ -45,6 +46,8 @@ export class JobProcessor implements OnApplicationBootstrap, OnApplicationShutdo
         connection: bullConnection(this.redis.url),
         prefix: this.redis.prefix,
         concurrency: JOB_RUN_OPTIONS[name].concurrency,
+        // Stored on each job it takes (`processedBy`): operators (and tests) can tell which process runs a job.
+        name: `${hostname()}:${process.pid}`,
         // A worker killed mid-job loses its lock; the stalled check hands the job to another worker.
         lockDuration: 15_000,
         stalledInterval: 5_000,
