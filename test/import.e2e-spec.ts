@@ -180,6 +180,33 @@ describe('import runs through the API', () => {
     }
   });
 
+  it('should register one file by path, and refuse paths outside the roots and files that are not LoRAs', async () => {
+    await writeAdapter(root, { relPath: 'late/new one.safetensors', safetensors: { seed: 'late', metadata: { ss_output_name: 'late_one' } } });
+    await writeFile(join(root, 'late', 'notes.txt'), 'hello');
+    const register = (path: string) =>
+      fetch(`${api.baseUrl}/api/v1/adapters`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path }),
+      });
+    const created = await register('late/new one.safetensors');
+    expect(created.status).toBe(201);
+    const adapter = (await created.json()) as { id: string; relativePath: string; name: string; sha256: string };
+    expect(adapter).toMatchObject({ relativePath: 'late/new one.safetensors', name: 'late_one' });
+    expect(adapter.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const again = await register(join(root, 'late', 'new one.safetensors'));
+    expect(((await again.json()) as { id: string }).id).toBe(adapter.id);
+    for (const [path, code] of [
+      ['/etc/passwd', 'path_outside_roots'],
+      ['../../../etc/passwd', 'path_outside_roots'],
+      ['late/notes.txt', 'not_a_lora_file'],
+    ] as const) {
+      const res = await register(path);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code, details: [{ field: 'path' }] });
+    }
+  });
+
   it('should answer 400 for a path outside the roots or a `..` trick, and 404 for an unknown run', async () => {
     for (const paths of [['/etc'], ['../../etc'], [`${root}/../../..`]]) {
       const res = await fetch(`${api.baseUrl}/api/v1/imports`, {

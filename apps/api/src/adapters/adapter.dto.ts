@@ -223,3 +223,10 @@ export class DuplicatesPageDto {
   limit: number;
   groups: DuplicateGroupDto[];
 }
+
+export class RegisterAdapterDto {
+  /** A `.safetensors` file inside a library root: absolute, or relative to a root. */
+  @IsString()
+  @MaxLength(4096)
+  path: string;
+}

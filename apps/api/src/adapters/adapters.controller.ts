@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdapterQueryService } from '@app/adapters';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdapterQueryService, ImportService } from '@app/adapters';
 import {
   ActivateAdapterDto,
   AdapterDto,
@@ -10,6 +10,7 @@ import {
   BulkResultDto,
   DuplicatesPageDto,
   PatchAdapterDto,
+  RegisterAdapterDto,
   ValueCountDto,
 } from './adapter.dto.js';
 import { mapAdapter, mapAdapterPage, mapAdapterSummary } from './adapter.mapper.js';
@@ -18,7 +19,18 @@ import { AdapterIdParamDto, DuplicatesQueryDto, ListAdaptersQueryDto, TagCountsQ
 @ApiTags('adapters')
 @Controller('adapters')
 export class AdaptersController {
-  constructor(private readonly adapters: AdapterQueryService) {}
+  constructor(
+    private readonly adapters: AdapterQueryService,
+    private readonly importer: ImportService,
+  ) {}
+
+  /** Registers one file by path (inside a library root): reads its header, sidecars and hashes now. */
+  @Post()
+  @ApiCreatedResponse({ type: AdapterDto })
+  async register(@Body() body: RegisterAdapterDto): Promise<AdapterDto> {
+    const { id } = await this.importer.registerFile(body.path);
+    return mapAdapter(await this.adapters.get(id));
+  }
 
   /** Search, filter, sort and page the library; optional facet counts for the same filters. */
   @Get()

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
-import type { ImportCounts } from '@app/core';
+import { type ImportCounts, InvalidInputError } from '@app/core';
 import { hashFile, type FileHashes } from '../importer/hasher.js';
 import { inspectAdapterFile } from '../importer/inspect-adapter.js';
 import { ScanErrorCode, type ScannedFile, scanRoot } from '../importer/scanner.js';
@@ -276,6 +276,46 @@ export class ImportService {
         .join(', ')}`,
     );
     return report;
+  }
+
+  /**
+   * Registers (or re-reads) one file given by path, which must resolve inside a library root. A file that
+   * cannot be read as a LoRA is a 400 with the reason; nothing is written then.
+   */
+  async registerFile(path: string, policy: HashPolicy = HashPolicy.Full): Promise<{ id: string; created: boolean }> {
+    const resolved = await this.roots.resolveInside(path, 'path');
+    if (!resolved.relativePath.toLowerCase().endsWith('.safetensors')) {
+      throw InvalidInputError.field('path', 'must be a .safetensors file', 'not_a_lora_file');
+    }
+    const st = await stat(resolved.absPath);
+    if (!st.isFile()) throw InvalidInputError.field('path', 'must be a file', 'not_a_lora_file');
+    const dir = dirname(resolved.absPath);
+    const listing = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => e.name);
+    const file: ScannedFile = {
+      type: 'file',
+      absPath: resolved.absPath,
+      relPath: resolved.relativePath,
+      name: resolved.absPath.slice(dir.length + 1),
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      dev: st.dev,
+      ino: st.ino,
+      viaSymlink: false,
+      dirListing: listing,
+    };
+    const state = await this.adapters.fileStateAt(resolved.root.id, resolved.relativePath);
+    const existing = state ? (await this.adapters.snapshotsByIds([state.id]))[0] : undefined;
+    const problems: string[] = [];
+    const row = await this.readOne(
+      { file, root: resolved.root, state: state ?? undefined, existing, change: state ? ImportChange.Updated : ImportChange.Added },
+      policy,
+      new Date(),
+      (_p, reason) => problems.push(reason),
+      false,
+    );
+    if (!row) throw InvalidInputError.field('path', `cannot be read as a LoRA: ${problems.join('; ')}`, 'unreadable_lora');
+    await this.adapters.writeBatch([row]);
+    return { id: row.id, created: !state };
   }
 
   private async targets(paths: string[]): Promise<Target[]> {

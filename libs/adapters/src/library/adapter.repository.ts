@@ -184,6 +184,25 @@ export class AdapterRepository {
     return [...out.values()];
   }
 
+  /** The file state of one (root, relative path), live or tombstoned. */
+  async fileStateAt(rootId: string, relativePath: string): Promise<AdapterFileState | null> {
+    const rows = await this.dataSource
+      .getRepository(AdapterEntity)
+      .find({ select: SNAPSHOT_SELECT, where: { rootId, relativePath }, take: 1 });
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id,
+      rootId: r.rootId,
+      relativePath: r.relativePath,
+      fileSize: Number(r.fileSize),
+      fileMtimeMs: Number(r.fileMtimeMs),
+      sha256: r.sha256,
+      sidecars: r.sidecars ?? [],
+      missing: r.missingSince !== null,
+    };
+  }
+
   /** Full snapshots (user fields included) of the rows a resync will rewrite. */
   async snapshotsByIds(ids: string[]): Promise<AdapterSnapshot[]> {
     const out: AdapterSnapshot[] = [];
