@@ -6,11 +6,13 @@ import {
   type MigrationList,
   QueuedJobEntity,
 } from '@app/core';
+import { DeliveryJobEntity } from '@app/delivery';
 import { BackendLeaseEntity, GenerationJobEntity } from '@app/generation';
 import type { DataSourceOptions } from 'typeorm';
 import { CreateQueuedJobs1764300000000 } from './1764300000000-create-queued-jobs.js';
 import { CreateAdapters1764300000100 } from './1764300000100-create-adapters.js';
 import { CreateGenerationJobs1764300000200 } from './1764300000200-create-generation-jobs.js';
+import { CreateDeliveryJobs1764300000300 } from './1764300000300-create-delivery-jobs.js';
 import { AddAdapterLoraNames1764300000400 } from './1764300000400-add-adapter-lora-names.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
@@ -21,6 +23,7 @@ export const ENTITIES: EntityList = [
   ImportRunEntity,
   GenerationJobEntity,
   BackendLeaseEntity,
+  DeliveryJobEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -28,6 +31,7 @@ export const MIGRATIONS: MigrationList = [
   CreateQueuedJobs1764300000000,
   CreateAdapters1764300000100,
   CreateGenerationJobs1764300000200,
+  CreateDeliveryJobs1764300000300,
   AddAdapterLoraNames1764300000400,
 ];
 

@@ -10,6 +10,7 @@ import {
   StorageModule,
 } from '@app/core';
 import { AdaptersModule } from '@app/adapters';
+import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AdaptersController } from './adapters/adapters.controller.js';
@@ -18,6 +19,7 @@ import { ComposeController } from './compose/compose.controller.js';
 import { ApiKeyGuard } from './common/api-key.guard.js';
 import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
+import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { GenerationController } from './generation/generation.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
@@ -35,8 +37,9 @@ import { ProgressGateway } from './progress/progress.gateway.js';
     AdaptersModule,
     HealthModule,
     GenerationModule,
+    DeliveryModule,
   ],
-  controllers: [ComposeController, GenerationController, JobsController, ImportsController, AdaptersController],
+  controllers: [ComposeController, GenerationController, JobsController, ImportsController, AdaptersController, DeliveriesController],
   providers: [
     ProgressGateway,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

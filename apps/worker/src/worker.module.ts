@@ -9,6 +9,7 @@ import {
   StorageModule,
 } from '@app/core';
 import { AdaptersModule } from '@app/adapters';
+import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { JobProcessor } from './job.processor.js';
@@ -24,6 +25,7 @@ import { JobProcessor } from './job.processor.js';
     AdaptersModule,
     HealthModule,
     GenerationModule,
+    DeliveryModule,
   ],
   providers: [JobProcessor],
 })

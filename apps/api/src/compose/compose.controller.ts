@@ -1,19 +1,40 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CompositionService } from '@app/composition';
-import { ComposeRequestDto, ComposeResultDto, ParseRequestDto, ParseResultDto } from './compose.dto.js';
+import type { Principal } from '@app/core';
+import { DeliveryService } from '@app/delivery';
+import { CurrentPrincipal } from '../common/principal.decorator.js';
+import { ComposeAndDeliverRequestDto, ComposeAndDeliverResultDto } from '../deliveries/deliveries.dto.js';
+import { toDeliveryJobDto } from '../deliveries/deliveries.mapper.js';
+import { ParseRequestDto, ParseResultDto } from './compose.dto.js';
 
 @ApiTags('compose')
 @Controller('compose')
 export class ComposeController {
-  constructor(private readonly composition: CompositionService) {}
+  constructor(
+    private readonly composition: CompositionService,
+    private readonly deliveries: DeliveryService,
+  ) {}
 
-  /** Composes a prompt with `<lora:…>` tokens the target generator resolves, trigger words and weights. */
+  /**
+   * Composes a prompt with `<lora:…>` tokens the target generator resolves, trigger words and weights. With a
+   * `delivery` block, also queues a delivery of the composed prompt (checked like `POST /deliveries`).
+   */
   @Post()
   @HttpCode(200)
-  @ApiOkResponse({ type: ComposeResultDto })
-  compose(@Body() body: ComposeRequestDto): Promise<ComposeResultDto> {
-    return this.composition.compose(body);
+  @ApiOkResponse({ type: ComposeAndDeliverResultDto })
+  async compose(
+    @Body() body: ComposeAndDeliverRequestDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ComposeAndDeliverResultDto> {
+    const { delivery, ...request } = body;
+    const result = await this.composition.compose(request);
+    if (!delivery) return result;
+    const job = await this.deliveries.create(
+      { ...delivery, prompt: result.prompt, negativePrompt: result.negativePrompt || undefined },
+      principal,
+    );
+    return { ...result, delivery: toDeliveryJobDto(job) };
   }
 
   /** Extracts the `<lora:…>` (and other extra-network) tokens of a prompt, as the dialect reads them. */

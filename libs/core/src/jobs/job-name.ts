@@ -9,6 +9,8 @@ export enum JobName {
   Generation = 'generation',
   /** Runs one import run (the row in `import_runs` holds its options, counts and failures). */
   Import = 'import',
+  /** Runs one delivery (the row in `delivery_jobs` holds the prompt, the backend's params and the outcome). */
+  Delivery = 'delivery',
 }
 
 export interface ImportPayload {
@@ -31,10 +33,16 @@ export interface GenerationPayload {
   jobId: string;
 }
 
+export interface DeliveryPayload {
+  /** Id of the `delivery_jobs` row; the queue job has the same id. */
+  jobId: string;
+}
+
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
   [JobName.Import]: ImportPayload;
   [JobName.Generation]: GenerationPayload;
+  [JobName.Delivery]: DeliveryPayload;
 }
 
 export enum JobStatus {
@@ -63,6 +71,8 @@ export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   // Retried only when SD.Next surely never got the request (connection refused): a retry must never generate twice.
   // Jobs beyond the free backends wait for a backend lease inside their slot, so allow more than the backends.
   [JobName.Generation]: { attempts: 3, backoffMs: 250, concurrency: 8 },
+  // Retried on 5xx, connection errors and timeouts of HTTP deliveries (same Idempotency-Key): 0.5 s, 1 s, 2 s.
+  [JobName.Delivery]: { attempts: 4, backoffMs: 500, concurrency: 4 },
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

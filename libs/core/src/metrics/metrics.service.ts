@@ -29,6 +29,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly deliveries = new Counter({
+    name: 'deliveries_total',
+    help: 'Delivery attempts by backend and outcome (succeeded, failed, cancelled, retried)',
+    labelNames: ['backend', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { DomainErrorKind, parseConfig, Role } from '@app/core';
+import { CliDeliveryBackend, expandArgs } from './cli.backend.js';
+
+const backend = () => new CliDeliveryBackend(parseConfig({ DELIVERY_CLI_COMMANDS: '/usr/local/bin/deliver' }));
+const admin = { role: Role.Admin, keyId: 'a' };
+
+describe(CliDeliveryBackend.name, () => {
+  it('should put the text into the template arguments whole, and never expand placeholders inside the text', () => {
+    expect(expandArgs(['-p', '{prompt}', '--neg={negative}', '{x}'], 'a {negative} $(id)', 'n')).toEqual([
+      '-p',
+      'a {negative} $(id)',
+      '--neg=n',
+      '{x}',
+    ]);
+  });
+
+  it('should refuse non-admins with a forbidden error before looking at the params', () => {
+    for (const role of [Role.Viewer, Role.Editor]) {
+      expect(() => backend().validate({ command: '/usr/local/bin/deliver' }, { role, keyId: 'k' })).toThrow(
+        expect.objectContaining({ kind: DomainErrorKind.Forbidden }),
+      );
+    }
+  });
+
+  it('should accept only an exact allow-listed path and name every bad field', () => {
+    expect(backend().validate({ command: '/usr/local/bin/deliver', args: ['{prompt}'] }, admin)).toEqual({
+      command: '/usr/local/bin/deliver',
+      args: ['{prompt}'],
+      stdin: false,
+    });
+    for (const command of ['/usr/local/bin/../bin/deliver', 'deliver', '/usr/local/bin/deliver ', '/bin/sh']) {
+      expect(() => backend().validate({ command }, admin)).toThrow(/params\.command/);
+    }
+    expect(() => backend().validate({ command: '/usr/local/bin/deliver', args: 'x', shell: true }, admin)).toThrow(
+      /params\.shell: unknown field.*params\.args/,
+    );
+  });
+});

@@ -1,0 +1,86 @@
+import { Column, Entity, Index } from 'typeorm';
+import { JsonColumn, TimestampColumn, UuidColumn, UuidPrimaryColumn } from '@app/core';
+
+/** Life of a delivery; stored, so a string enum. */
+export enum DeliveryStatus {
+  Queued = 'queued',
+  Running = 'running',
+  Succeeded = 'succeeded',
+  Failed = 'failed',
+  Cancelled = 'cancelled',
+}
+
+export const FINISHED_DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  DeliveryStatus.Succeeded,
+  DeliveryStatus.Failed,
+  DeliveryStatus.Cancelled,
+];
+
+/** The built-in backends; the stored `mode` is the name of the backend that runs the delivery. */
+export enum DeliveryMode {
+  Http = 'http',
+  Cli = 'cli',
+  SdNext = 'sdnext',
+}
+
+/** What a backend recorded: HTTP status and bounded body, exit code and bounded output, generation and images. */
+export type DeliveryResult = Record<string, unknown>;
+
+@Entity('delivery_jobs')
+@Index('idx_delivery_jobs_status', ['status'])
+@Index('idx_delivery_jobs_mode', ['mode'])
+@Index('idx_delivery_jobs_favorite', ['favorite'])
+@Index('idx_delivery_jobs_created_at', ['createdAt'])
+export class DeliveryJobEntity {
+  @UuidPrimaryColumn()
+  id: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  mode: string;
+
+  @Column({ type: 'text' })
+  prompt: string;
+
+  @Column({ type: 'text', name: 'negative_prompt', nullable: true })
+  negativePrompt: string | null;
+
+  /** The backend's parameters, as validated by it (url, command + args, txt2img fields). */
+  @JsonColumn()
+  params: object;
+
+  @Column({ type: 'varchar', length: 16, default: DeliveryStatus.Queued })
+  status: DeliveryStatus;
+
+  @JsonColumn({ nullable: true })
+  result: object | null;
+
+  /** Why the last attempt failed (kept while a retry waits), or why it was cancelled. */
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts: number;
+
+  /** 0–5, set by the user. */
+  @Column({ type: 'integer', nullable: true })
+  rating: number | null;
+
+  @Column({ type: 'boolean', default: false })
+  favorite: boolean;
+
+  /** The generation that an `sdnext` delivery created; set before it is awaited, so a rerun waits for the same one. */
+  @UuidColumn({ name: 'generation_job_id', nullable: true })
+  generationJobId: string | null;
+
+  @TimestampColumn({ name: 'created_at' })
+  createdAt: Date;
+
+  @TimestampColumn({ name: 'started_at', nullable: true })
+  startedAt: Date | null;
+
+  @TimestampColumn({ name: 'finished_at', nullable: true })
+  finishedAt: Date | null;
+
+  @TimestampColumn({ name: 'updated_at' })
+  updatedAt: Date;
+}
