@@ -45,6 +45,11 @@ export interface BackendStatus {
 
 /** Extra facts that compose-and-generate records with the job. */
 export interface GenerationExtras {
+  /**
+   * The job's id, chosen by the caller so that a retried caller (a delivery re-run after a crash) finds the
+   * generation it already created instead of creating a second one.
+   */
+  jobId?: string;
   composedPrompt?: string;
   adaptersUsed?: GenerationAdapterRef[];
 }
@@ -221,10 +226,14 @@ export class GenerationService {
     if (request.backend_id !== undefined && !this.backends.has(request.backend_id)) {
       throw InvalidInputError.field('backend_id', `must be one of ${this.backends.ids().join(', ')}`, 'unknown_backend');
     }
+    if (extras.jobId !== undefined) {
+      const existing = await this.repository.findById(extras.jobId);
+      if (existing) return existing;
+    }
     const now = new Date();
     const job = new GenerationJobEntity();
     Object.assign(job, {
-      id: randomUUID(),
+      id: extras.jobId ?? randomUUID(),
       status: GenerationStatus.Queued,
       mode,
       backendId: null,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
@@ -58,6 +59,12 @@ const GENERATION_FIELDS = [
  * delivery before it is awaited, so a delivery rerun after a crash waits for the same generation instead of
  * starting a second one. A cancel of the delivery cancels the generation.
  */
+/** The generation id of a delivery: a UUID derived from the delivery id (never equal to it: job ids share a table). */
+export function generationIdFor(deliveryId: string): string {
+  const h = createHash('sha256').update(`delivery-generation:${deliveryId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 @Injectable()
 export class SdNextDeliveryBackend implements DeliveryBackend {
   readonly name = DeliveryMode.SdNext;
@@ -113,7 +120,8 @@ export class SdNextDeliveryBackend implements DeliveryBackend {
       } satisfies GenerationRequest;
       let created: GenerationJobEntity;
       try {
-        created = await this.generation.queue(request, { composedPrompt: job.prompt });
+        // A deterministic id: if this attempt dies after queueing, the next one finds the same generation.
+        created = await this.generation.queue(request, { composedPrompt: job.prompt, jobId: generationIdFor(job.id) });
       } catch (error) {
         throw new DeliveryAttemptError(`the generation could not be queued: ${messageOf(error)}`, false);
       }
