@@ -1,7 +1,8 @@
 // Query benchmark: seeds N adapters (default 100,000) and prints list/search p50/p95 through the
 // AdapterQueryService next to a baseline measured in the same run (the bare SQL of the same match,
 // without the service). `npm run bench:query` (SQLite in a temp dir); `DATABASE_URL=postgres://… ` for PostgreSQL
-// on an empty database; `BENCH_ADAPTERS=20000` for another size.
+// on an empty database; `BENCH_ADAPTERS=20000` for another size; `BENCH_CASES=<regex>` runs only matching cases;
+// `BENCH_REUSE=1` with a `DATABASE_URL` already seeded by an earlier run skips the seeding.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,38 +26,91 @@ const { DataSource } = await import('typeorm');
 const { openSeedDb, seedAdapters } = await import('../test/support/adapter-seed.js');
 
 // A deterministic generator, so runs are comparable.
+// mulberry32: integer arithmetic only (an LCG in doubles loses precision and falls into short cycles).
 let seed = 42;
 const rand = (): number => {
-  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-  return seed / 2_147_483_648;
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
 };
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 /** Zipf-like: low indexes much more common, as real tag and word usage is. */
 const skewed = <T>(xs: readonly T[]): T => xs[Math.floor(Math.pow(rand(), 2.5) * xs.length)];
 
-const WORDS = ['anime', 'style', 'portrait', 'dragon', 'cyber', 'pixel', 'water', 'neon', 'forest', 'knight', 'robot',
-  'flower', 'ghibli', 'sketch', 'oil', 'painting', 'detail', 'slider', 'lighting', 'armor', 'witch', 'mecha', 'retro',
-  'vintage', 'film', 'noir', 'gothic', 'kawaii', 'chibi', 'realistic', 'landscape', 'city', 'ocean', 'space', 'galaxy',
-  'steampunk', 'fantasy', 'horror', 'cute', 'cat', 'dog', 'fox', 'wolf', 'bird', 'eyes', 'hair', 'dress', 'uniform'];
-const TAGS = Array.from({ length: 400 }, (_, i) => (i < WORDS.length ? WORDS[i] : `tag${i}`));
+/**
+ * Realistic vocabulary: name words follow a Zipf law over 3,000 words (a few real LoRA words at chosen ranks,
+ * the rest generated), so that a typical search term matches 0.1–2.5 % of the library, as real names and
+ * tags do. One deliberately common word ("style", rank 2, ~15 %) is measured as its own case.
+ */
+const REAL_WORDS = ['anime', 'style', 'detail', 'realistic', 'portrait', 'girl', 'armor', 'pixel', 'watercolor', 'sketch',
+  'oil', 'painting', 'slider', 'lighting', 'retro', 'vintage', 'film', 'noir', 'gothic', 'kawaii', 'chibi', 'landscape',
+  'city', 'ocean', 'space', 'galaxy', 'steampunk', 'fantasy', 'horror', 'cute', 'cat', 'dog', 'fox', 'wolf', 'bird',
+  'eyes', 'hair', 'dress', 'uniform', 'robot', 'flower', 'forest', 'water', 'samurai', 'vampire', 'elf', 'tattoo', 'lineart'];
+/** Search terms and the Zipf rank each gets (expected share of rows ≈ 2.5 / (8.6 · rank)). */
+const SEARCH_TERMS: [string, number][] = [['dragon', 12], ['cyber', 20], ['knight', 30], ['ghibli', 45], ['witch', 70], ['neon', 110], ['mecha', 170], ['origami', 260]];
+const COMMON_TERM = 'style';
+const SYLLABLES = ['ka', 'ro', 'mi', 'zen', 'tor', 'vel', 'sha', 'lu', 'nix', 'dar', 'po', 'qui', 'ber', 'tal', 'ose', 'fen', 'gri', 'mo', 'yan', 'el', 'stra', 'ju', 'kor', 'ith'];
+function vocabulary(size: number): string[] {
+  const fixed = new Map<number, string>([[1, 'anime'], [2, COMMON_TERM], ...SEARCH_TERMS.map(([w, r]) => [r, w] as [number, string])]);
+  const others = REAL_WORDS.filter((w) => ![...fixed.values()].includes(w));
+  others.forEach((w, i) => {
+    let r = 3 + i * 7;
+    while (fixed.has(r)) r++;
+    fixed.set(r, w);
+  });
+  const taken = new Set(fixed.values());
+  const out: string[] = [];
+  for (let r = 1; r <= size; r++) {
+    let w = fixed.get(r);
+    while (!w || (!fixed.has(r) && taken.has(w))) {
+      w = Array.from({ length: 2 + Math.floor(rand() * 2) }, () => pick(SYLLABLES)).join('');
+    }
+    taken.add(w);
+    out.push(w);
+  }
+  return out;
+}
+const zipfCdf = (size: number): number[] => {
+  const cdf: number[] = [];
+  let sum = 0;
+  for (let r = 1; r <= size; r++) cdf.push((sum += 1 / r));
+  return cdf.map((c) => c / sum);
+};
+const NAME_WORDS = vocabulary(3000);
+const NAME_CDF = zipfCdf(NAME_WORDS.length);
+const zipf = (): string => {
+  const x = rand();
+  let lo = 0;
+  let hi = NAME_CDF.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (NAME_CDF[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return NAME_WORDS[lo];
+};
+const TAG_WORDS = ['character', 'woman', 'clothing', 'concept', 'photorealistic', 'celebrity', 'background', 'poses', 'tool',
+  'objects', 'buildings', 'vehicle', 'animal', 'man', 'sci-fi', 'game character', 'outfit', 'meme', 'nsfw', 'sexy'];
+const TAGS = Array.from({ length: 400 }, (_, i) => (i < TAG_WORDS.length ? TAG_WORDS[i] : `tag${i}`));
 const BASES = ['SD 1.5', 'SDXL 1.0', 'Pony', 'Illustrious', 'Flux.1 D', 'SD 3.5', 'NoobAI', 'SD 2.1'];
 const TYPES = ['LORA', 'LoCon', 'DoRA', 'LyCORIS'];
 const CREATORS = Array.from({ length: 2000 }, (_, i) => `creator${i}`);
 
 function adapterSpec(i: number, rootId: string) {
-  const words = [skewed(WORDS), skewed(WORDS), pick(WORDS)];
+  const words = [...new Set(Array.from({ length: 2 + Math.floor(rand() * 2) }, zipf))];
   const tags = [...new Set(Array.from({ length: 3 + Math.floor(rand() * 5) }, () => skewed(TAGS)))];
   const created = new Date(Date.UTC(2023, 0, 1) + Math.floor(rand() * 3 * 365 * 86_400_000));
   return {
     rootId,
-    relativePath: `${pick(BASES).replace(/\W+/g, '_')}/${pick(WORDS)}/${words.join('_')}_${i}.safetensors`,
+    relativePath: `${pick(BASES).replace(/\W+/g, '_')}/${pick(TAG_WORDS)}/${words.join('_')}_${i}.safetensors`,
     name: `${words.map((w) => w[0].toUpperCase() + w.slice(1)).join(' ')} v${i % 7}`,
     baseModel: skewed(BASES),
     modelType: skewed(TYPES),
     creator: skewed(CREATORS),
     tags,
-    trainedWords: [`${words[0]}_${i % 1000}`, words[1]],
-    triggerWords: i % 5 === 0 ? [words[2]] : [],
+    trainedWords: [`${words[0]}_${i % 1000}`, words[1] ?? words[0]],
+    triggerWords: i % 5 === 0 ? [words[words.length - 1]] : [],
     nsfwLevel: pick([0, 1, 3, 4, 8, 16, 31]),
     downloads: Math.floor(Math.pow(rand(), 3) * 100_000),
     likes: Math.floor(Math.pow(rand(), 3) * 10_000),
@@ -99,7 +153,9 @@ try {
   const t0 = performance.now();
   const rootId = 'benchroot0001';
   const BATCH = 10_000;
-  for (let i = 0; i < N; i += BATCH) {
+  const seeded = process.env.BENCH_REUSE ? Number((await seedDb.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM adapters'))[0]?.n) : 0;
+  if (seeded !== 0 && seeded !== N) throw new Error(`BENCH_REUSE: the database holds ${seeded} adapters, not ${N}`);
+  for (let i = 0; seeded === 0 && i < N; i += BATCH) {
     await seedAdapters(seedDb, Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => adapterSpec(i + k, rootId)));
   }
   await seedDb.exec('ANALYZE', []);
@@ -107,11 +163,12 @@ try {
   console.log(`${pg ? 'PostgreSQL' : 'SQLite'}: seeded ${N} adapters in ${(seedMs / 1000).toFixed(1)} s (${Math.round(N / (seedMs / 1000))} rows/s, raw multi-row inserts + tag rows + FTS index)`);
 
   const service = new AdapterQueryService(new AdapterQueryRepository(dataSource), new LibraryRoots(config));
-  const terms = ['dragon', 'cyber', 'knight', 'ghib', 'witch', 'neon', 'portr', 'mecha'];
+  // Two of the terms are prefixes, as a user types them.
+  const terms = SEARCH_TERMS.map(([w], i) => (i % 4 === 3 ? w.slice(0, 4) : w));
   const ftsWhere = (term: string): [string, unknown[]] =>
     pg
-      ? [`to_tsvector('simple', search_text) @@ to_tsquery('simple', $1)`, [tsQueryOf([term])]]
-      : [`rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ?)`, [fts5QueryOf([term])]];
+      ? [`to_tsvector('simple', search_text) @@ to_tsquery('simple', $1)`, [tsQueryOf(term.split(' '))]]
+      : [`rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ?)`, [fts5QueryOf(term.split(' '))]];
   const p = (n: number): string => (pg ? `$${n}` : '?');
 
   const cases: { label: string; service: (i: number) => Promise<unknown>; baseline: (i: number) => Promise<unknown>; baselineLabel: string }[] = [
@@ -127,6 +184,24 @@ try {
       baselineLabel: 'FTS match, LIMIT 50, no rank/count',
       baseline: (i) => {
         const [w, params] = ftsWhere(terms[i % terms.length]);
+        return seedDb.query(`SELECT id FROM adapters WHERE ${w} LIMIT 50`, params);
+      },
+    },
+    {
+      label: `search common term "${COMMON_TERM}" (relevance)`,
+      service: () => service.list({ q: COMMON_TERM }),
+      baselineLabel: 'FTS match, LIMIT 50, no rank/count',
+      baseline: () => {
+        const [w, params] = ftsWhere(COMMON_TERM);
+        return seedDb.query(`SELECT id FROM adapters WHERE ${w} LIMIT 50`, params);
+      },
+    },
+    {
+      label: 'search two terms (relevance)',
+      service: (i) => service.list({ q: `${terms[i % terms.length]} ${COMMON_TERM}` }),
+      baselineLabel: 'FTS match, LIMIT 50, no rank/count',
+      baseline: (i) => {
+        const [w, params] = ftsWhere(`${terms[i % terms.length]} ${COMMON_TERM}`);
         return seedDb.query(`SELECT id FROM adapters WHERE ${w} LIMIT 50`, params);
       },
     },
@@ -169,10 +244,19 @@ try {
     },
   ];
 
-  const sample = await service.list({ q: 'dragon' });
-  console.log(`(search "dragon" matches ${sample.total} of ${N}; a page holds ${sample.items.length})`);
+  // How many rows each term matches, checked against a bare COUNT (the service's total must agree).
+  const shares: string[] = [];
+  for (const term of [...terms, COMMON_TERM]) {
+    const [w, params] = ftsWhere(term);
+    const bare = await seedDb.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM adapters WHERE ${w} AND missing_since IS NULL`, params);
+    const total = (await service.list({ q: term })).total;
+    if (total !== Number(bare[0]?.n)) throw new Error(`total of "${term}": service ${total}, bare SQL ${String(bare[0]?.n)}`);
+    shares.push(`${term} ${((100 * total) / N).toFixed(2)} %`);
+  }
+  console.log(`(rows matched per search term: ${shares.join(', ')})`);
   console.log(`\n${'query'.padEnd(40)} ${'service p50'.padStart(12)} ${'p95'.padStart(9)}   ${'baseline p50'.padStart(12)} ${'p95'.padStart(9)}  baseline`);
-  for (const c of cases) {
+  const only = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES, 'i') : undefined;
+  for (const c of cases.filter((k) => !only || only.test(k.label))) {
     const s = await measure(c.service);
     const b = await measure(c.baseline);
     console.log(

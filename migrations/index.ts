@@ -14,6 +14,7 @@ import { CreateAdapters1764300000100 } from './1764300000100-create-adapters.js'
 import { CreateGenerationJobs1764300000200 } from './1764300000200-create-generation-jobs.js';
 import { CreateDeliveryJobs1764300000300 } from './1764300000300-create-delivery-jobs.js';
 import { AddAdapterLoraNames1764300000400 } from './1764300000400-add-adapter-lora-names.js';
+import { AdapterQueryIndexes1764300000500 } from './1764300000500-adapter-query-indexes.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -33,6 +34,7 @@ export const MIGRATIONS: MigrationList = [
   CreateGenerationJobs1764300000200,
   CreateDeliveryJobs1764300000300,
   AddAdapterLoraNames1764300000400,
+  AdapterQueryIndexes1764300000500,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -33,7 +33,33 @@ const SORT_COLUMNS: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
   [AdapterSort.Size]: 'a.file_size',
 };
 
+/** SQLite index behind each sort column (walked in order when the filter keeps many rows). */
+const SORT_INDEXES: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> = {
+  [AdapterSort.Name]: 'idx_adapters_name',
+  [AdapterSort.Created]: 'idx_adapters_created',
+  [AdapterSort.Updated]: 'idx_adapters_updated',
+  [AdapterSort.Downloads]: 'idx_adapters_downloads',
+  [AdapterSort.Rating]: 'idx_adapters_rating',
+  [AdapterSort.Likes]: 'idx_adapters_likes',
+  [AdapterSort.Size]: 'idx_adapters_size',
+};
+
 const IN_CHUNK = 500;
+const NO_CONDITION = '1 = 1';
+
+/**
+ * Which rows a statement keeps by tombstone: the filter's own choice, every row, or only tombstones. Counting
+ * "every row" needs no table lookup (an index or the FTS index answers alone); tombstones are few, so
+ * present = every − tombstoned is exact and much cheaper than testing `missing_since` row by row.
+ */
+type Presence = 'filter' | 'any' | 'missing';
+
+/** The FROM and WHERE of a filter, and whether the full-text index drives the join. */
+interface Source {
+  from: string;
+  where: string;
+  ftsDriven: boolean;
+}
 
 /** The columns a user's edit may change: user fields and the values derived from them. */
 export type AdapterEditableColumns = Pick<
@@ -66,42 +92,60 @@ export class AdapterQueryRepository {
     this.pg = dataSource.options.type === 'postgres';
   }
 
-  /** Count of adapters that match the filter. */
+  /**
+   * Count of adapters that match the filter. On SQLite, for present adapters under a filter an index can count
+   * alone (none, search only, one tag, base models), the count is every match minus the tombstoned matches.
+   */
   async count(filter: AdapterFilter): Promise<number> {
-    const p = new Params(this.pg);
-    const where = this.where(p, filter, true);
-    const rows = await this.raw<{ n: unknown }>(`SELECT COUNT(*) AS n FROM adapters a WHERE ${where}`, p.values);
-    return toNumber(rows[0]?.n);
+    if (!this.pg && !filter.missing && this.indexOnly(filter)) {
+      const every = await this.countOf(filter, 'any');
+      return every === 0 ? 0 : every - (await this.countOf(filter, 'missing'));
+    }
+    return this.countOf(filter, 'filter');
   }
 
-  /** Ids of one page, in order; the tie-break by id keeps pages stable. */
-  async pageIds(filter: AdapterFilter, sort: AdapterSort, order: SortOrder, offset: number, limit: number): Promise<string[]> {
+  /**
+   * Ids of one page, in order; the tie-break by id keeps pages stable. `total` (the filter's count) picks the
+   * plan on SQLite: walk the sort column's index and test each row while that reads fewer rows than the
+   * matches, else collect the matches (driven by the full-text index when there is a search) and sort them.
+   */
+  async pageIds(
+    filter: AdapterFilter,
+    sort: AdapterSort,
+    order: SortOrder,
+    offset: number,
+    limit: number,
+    total: number,
+  ): Promise<string[]> {
     const p = new Params(this.pg);
     const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
-    let from = 'adapters a';
+    const search = Boolean(filter.searchTerms?.length);
     let orderBy: string;
-    const relevance = sort === AdapterSort.Relevance && filter.searchTerms?.length;
-    if (relevance && !this.pg) {
-      // bm25 exists only in the FTS query's own scope: join the matches instead of filtering with IN.
-      from = `adapters a JOIN (SELECT rowid AS rid, rank AS score FROM adapters_fts WHERE adapters_fts MATCH ${p.add(
-        fts5QueryOf(filter.searchTerms ?? []),
-      )}) f ON f.rid = a.rowid`;
+    let source: Source;
+    if (sort === AdapterSort.Relevance && search && !this.pg) {
+      source = this.source(p, filter, 'filter', 'drive');
       // rank is bm25: lower is better, so "most relevant first" (desc) is ascending rank.
-      orderBy = `f.score ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, a.id ${dir}`;
-    } else if (relevance) {
-      orderBy = '';
-    } else {
-      const column = SORT_COLUMNS[sort as Exclude<AdapterSort, AdapterSort.Relevance>];
-      // Unrated (NULL) ratings sort as the lowest value on both databases.
-      const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
-      orderBy = `${column} ${dir}${nulls}, a.id ${dir}`;
-    }
-    const where = this.where(p, filter, !(relevance && !this.pg));
-    if (relevance && this.pg) {
+      orderBy = `adapters_fts.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, a.id ${dir}`;
+    } else if (sort === AdapterSort.Relevance && search) {
+      source = this.source(p, filter, 'filter', 'drive');
       const tsq = p.add(tsQueryOf(filter.searchTerms ?? []));
       orderBy = `ts_rank(to_tsvector('simple', a.search_text), to_tsquery('simple', ${tsq})) ${dir}, a.id ${dir}`;
+    } else {
+      const key = sort as Exclude<AdapterSort, AdapterSort.Relevance>;
+      // Unrated (NULL) ratings sort as the lowest value on both databases.
+      const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
+      orderBy = `${SORT_COLUMNS[key]} ${dir}${nulls}, a.id ${dir}`;
+      // Rows an index walk reads to fill the page, against the rows the matches cost to collect. SQLite counts
+      // a whole table from its smallest index at once.
+      const walk = this.pg ? Infinity : ((offset + limit) * (await this.countOf({ tagMode: TagMode.Any, missing: false }, 'any'))) / Math.max(total, 1);
+      if (walk < total) {
+        source = this.source(p, filter, 'filter', 'test');
+        source.from = `adapters a INDEXED BY ${SORT_INDEXES[key]}`;
+      } else {
+        source = this.source(p, filter, 'filter', search ? 'drive' : 'test');
+      }
     }
-    const sql = `SELECT a.id AS id FROM ${from} WHERE ${where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
+    const sql = `SELECT a.id AS id FROM ${source.from} WHERE ${source.where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
     const rows = await this.raw<{ id: string }>(sql, p.values);
     return rows.map((r) => r.id);
   }
@@ -121,19 +165,36 @@ export class AdapterQueryRepository {
   }
 
   async baseModelFacet(filter: AdapterFilter): Promise<ValueCount[]> {
+    if (this.unfiltered(filter)) {
+      // Every row's base model (an index-only scan) minus the tombstones'.
+      const missing = this.pg ? 'adapters a' : 'adapters a INDEXED BY idx_adapters_missing';
+      return this.counts(
+        `SELECT v.value AS value, SUM(v.n) AS n FROM (SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a GROUP BY a.base_model UNION ALL SELECT a.base_model, -COUNT(*) FROM ${missing} WHERE a.missing_since IS NOT NULL GROUP BY a.base_model) v GROUP BY v.value HAVING SUM(v.n) > 0 ORDER BY n DESC, value ASC`,
+        [],
+      );
+    }
     const p = new Params(this.pg);
-    const where = this.where(p, filter, true);
+    const { from, where } = this.source(p, filter, 'filter', 'drive');
     return this.counts(
-      `SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a WHERE ${where} GROUP BY a.base_model ORDER BY n DESC, a.base_model ASC`,
+      `SELECT a.base_model AS value, COUNT(*) AS n FROM ${from} WHERE ${where} GROUP BY a.base_model ORDER BY n DESC, a.base_model ASC`,
       p.values,
     );
   }
 
   async tagFacet(filter: AdapterFilter, limit: number): Promise<ValueCount[]> {
     const p = new Params(this.pg);
-    const where = this.where(p, filter, true);
+    if (this.unfiltered(filter)) {
+      // Every tag row (the (tag, adapter_id) index alone) minus the tombstones' tag rows.
+      const missing = this.pg ? 'adapters a' : 'adapters a INDEXED BY idx_adapters_missing';
+      return this.counts(
+        `SELECT v.value AS value, SUM(v.n) AS n FROM (SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t GROUP BY t.tag UNION ALL SELECT t.tag, -COUNT(*) FROM ${missing} JOIN adapter_tags t ON t.adapter_id = a.id WHERE a.missing_since IS NOT NULL GROUP BY t.tag) v GROUP BY v.value HAVING SUM(v.n) > 0 ORDER BY n DESC, value ASC LIMIT ${p.add(limit)}`,
+        p.values,
+      );
+    }
+    // Over the matched rows: each one's tag rows come from the (adapter_id, tag) primary key.
+    const { from, where, ftsDriven } = this.source(p, filter, 'filter', 'drive');
     return this.counts(
-      `SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE ${where} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
+      `SELECT t.tag AS value, COUNT(*) AS n FROM ${from} ${ftsDriven ? 'CROSS JOIN' : 'JOIN'} adapter_tags t ON t.adapter_id = a.id WHERE ${where} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
       p.values,
     );
   }
@@ -241,26 +302,103 @@ export class AdapterQueryRepository {
     for (const part of chunk(tags, IN_CHUNK)) await repo.insert(part.map((tag) => ({ adapterId, tag })));
   }
 
-  /** The WHERE clause of a filter. `withSearch` false leaves the full-text condition to a join. */
-  private where(p: Params, f: AdapterFilter, withSearch: boolean): string {
-    const c: string[] = [f.missing ? 'a.missing_since IS NOT NULL' : 'a.missing_since IS NULL'];
-    if (withSearch && f.searchTerms?.length) {
-      c.push(
-        this.pg
-          ? // The exact expression of idx_adapters_fts, so that the GIN index is used.
-            `to_tsvector('simple', a.search_text) @@ to_tsquery('simple', ${p.add(tsQueryOf(f.searchTerms))})`
-          : `a.rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))})`,
-      );
+  /** No condition but presence: the facets of the whole library. */
+  private unfiltered(f: AdapterFilter): boolean {
+    return !f.missing && this.conditionCount(f) === 0;
+  }
+
+  /** A filter an index counts without reading adapter rows: none, a search alone, one tag, base models alone. */
+  private indexOnly(f: AdapterFilter): boolean {
+    const n = this.conditionCount(f);
+    if (n === 0) return true;
+    if (n > 1) return false;
+    return Boolean(f.searchTerms?.length || f.tags?.length === 1 || f.baseModels?.length);
+  }
+
+  private conditionCount(f: AdapterFilter): number {
+    return [
+      f.searchTerms?.length,
+      f.baseModels?.length,
+      f.modelTypes?.length,
+      f.tags?.length,
+      f.nsfwMax !== undefined,
+      f.active !== undefined,
+      f.favorite !== undefined,
+      f.hasPreview !== undefined,
+      f.civitaiModelId !== undefined,
+      f.rootId !== undefined,
+      f.folder,
+    ].filter(Boolean).length;
+  }
+
+  private async countOf(f: AdapterFilter, presence: Presence): Promise<number> {
+    const p = new Params(this.pg);
+    let sql: string;
+    const others = this.conditionCount(f);
+    if (presence === 'any' && others === 1 && f.searchTerms?.length && !this.pg) {
+      // The FTS index holds one row per adapter row (kept in step by triggers).
+      sql = `SELECT COUNT(*) AS n FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))}`;
+    } else if (presence === 'any' && others === 1 && f.tags?.length === 1) {
+      sql = `SELECT COUNT(*) AS n FROM adapter_tags t WHERE t.tag = ${p.add(f.tags[0])}`;
+    } else {
+      const { from, where } = this.source(p, f, presence, presence === 'missing' ? 'test' : 'drive');
+      // No WHERE at all lets SQLite count the table from its smallest index.
+      sql = `SELECT COUNT(*) AS n FROM ${from}${where === NO_CONDITION ? '' : ` WHERE ${where}`}`;
+    }
+    const rows = await this.raw<{ n: unknown }>(sql, p.values);
+    return toNumber(rows[0]?.n);
+  }
+
+  /**
+   * FROM and WHERE of a filter. With a search on SQLite, `drive` makes the FTS matches the outer loop (each
+   * match costs one rowid lookup; a search matches few rows); `test` checks membership row by row instead,
+   * for plans that walk another index. Tombstone-only statements start from the `missing_since` index.
+   */
+  private source(p: Params, f: AdapterFilter, presence: Presence, search: 'drive' | 'test'): Source {
+    const driven = !this.pg && search === 'drive' && presence !== 'missing' && Boolean(f.searchTerms?.length);
+    let from = 'adapters a';
+    if (driven) from = 'adapters_fts CROSS JOIN adapters a ON a.rowid = adapters_fts.rowid';
+    else if (presence === 'missing' && !this.pg) from = 'adapters a INDEXED BY idx_adapters_missing';
+    // Tags: probed per row when rows come from elsewhere (FTS matches, an index walk, tombstones); otherwise an
+    // IN list the planner may drive from.
+    const probeTags = driven || search === 'test' || presence === 'missing';
+    return { from, where: this.where(p, f, presence, driven, probeTags), ftsDriven: driven };
+  }
+
+  /** The WHERE clause of a filter; `ftsDriven`: the FROM joins the FTS table, so the search is its MATCH. */
+  private where(p: Params, f: AdapterFilter, presence: Presence, ftsDriven: boolean, probeTags: boolean): string {
+    const c: string[] = [];
+    if (presence === 'missing' || (presence === 'filter' && f.missing)) c.push('a.missing_since IS NOT NULL');
+    else if (presence === 'filter') c.push('a.missing_since IS NULL');
+    if (f.searchTerms?.length) {
+      if (this.pg) {
+        // The exact expression of idx_adapters_fts, so that the GIN index is used.
+        c.push(`to_tsvector('simple', a.search_text) @@ to_tsquery('simple', ${p.add(tsQueryOf(f.searchTerms))})`);
+      } else if (ftsDriven) {
+        c.push(`adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))}`);
+      } else {
+        c.push(`a.rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))})`);
+      }
     }
     if (f.baseModels?.length) c.push(`a.base_model IN (${p.list(f.baseModels)})`);
     if (f.modelTypes?.length) c.push(`a.model_type IN (${p.list(f.modelTypes)})`);
     if (f.tags?.length) {
       const tags = p.list(f.tags);
-      c.push(
-        f.tagMode === TagMode.All && f.tags.length > 1
-          ? `a.id IN (SELECT t.adapter_id FROM adapter_tags t WHERE t.tag IN (${tags}) GROUP BY t.adapter_id HAVING COUNT(*) = ${p.add(f.tags.length)})`
-          : `a.id IN (SELECT t.adapter_id FROM adapter_tags t WHERE t.tag IN (${tags}))`,
-      );
+      const all = f.tagMode === TagMode.All && f.tags.length > 1;
+      if (probeTags) {
+        // Correlated on the (adapter_id, tag) primary key: one probe per tested row.
+        c.push(
+          all
+            ? `(SELECT COUNT(*) FROM adapter_tags t WHERE t.adapter_id = a.id AND t.tag IN (${tags})) = ${p.add(f.tags.length)}`
+            : `EXISTS (SELECT 1 FROM adapter_tags t WHERE t.adapter_id = a.id AND t.tag IN (${tags}))`,
+        );
+      } else {
+        c.push(
+          all
+            ? `a.id IN (SELECT t.adapter_id FROM adapter_tags t WHERE t.tag IN (${tags}) GROUP BY t.adapter_id HAVING COUNT(*) = ${p.add(f.tags.length)})`
+            : `a.id IN (SELECT t.adapter_id FROM adapter_tags t WHERE t.tag IN (${tags}))`,
+        );
+      }
     }
     if (f.nsfwMax !== undefined) c.push(`a.nsfw_max <= ${p.add(f.nsfwMax)}`);
     if (f.active !== undefined) c.push(`a.active = ${p.add(f.active)}`);
@@ -269,7 +407,7 @@ export class AdapterQueryRepository {
     if (f.civitaiModelId !== undefined) c.push(`a.civitai_model_id = ${p.add(f.civitaiModelId)}`);
     if (f.rootId !== undefined) c.push(`a.root_id = ${p.add(f.rootId)}`);
     if (f.folder) c.push(`(a.folder = ${p.add(f.folder)} OR ${this.startsWith(p, 'a.folder', `${f.folder}/`)})`);
-    return c.join(' AND ');
+    return c.length ? c.join(' AND ') : NO_CONDITION;
   }
 
   /** An index-friendly prefix test without LIKE wildcards (user text never becomes a pattern). */

@@ -3,7 +3,7 @@ import { columnTypes } from '@app/core';
 
 /** One row per (adapter, tag): portable, indexed tag filters and facet counts on both databases. */
 @Entity('adapter_tags')
-@Index('idx_adapter_tags_tag', ['tag'])
+@Index('idx_adapter_tags_tag_adapter', ['tag', 'adapterId'])
 export class AdapterTagEntity {
   @PrimaryColumn({ type: columnTypes.uuid(), length: columnTypes.uuid() === 'uuid' ? undefined : 36, name: 'adapter_id' })
   adapterId: string;
