@@ -11,11 +11,19 @@ export class AddAdapterLoraNames1764300000400 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const c = new MigrationColumns(queryRunner);
-    await queryRunner.addColumns('adapters', [
-      c.column(c.varchar('lora_stem', { length: '512', default: "''" })),
-      c.column(c.varchar('lora_name', { length: '512', default: "''" })),
-      c.column(c.varchar('lora_alias', { length: '512', isNullable: true })),
-    ]);
+    if (c.pg) {
+      await queryRunner.addColumns('adapters', [
+        c.column(c.varchar('lora_stem', { length: '512', default: "''" })),
+        c.column(c.varchar('lora_name', { length: '512', default: "''" })),
+        c.column(c.varchar('lora_alias', { length: '512', isNullable: true })),
+      ]);
+    } else {
+      // Plain ALTER TABLE: TypeORM's SQLite addColumns rebuilds the table, which drops the full-text triggers
+      // and renumbers the rowids the FTS5 index points at.
+      await queryRunner.query(`ALTER TABLE "adapters" ADD COLUMN "lora_stem" varchar(512) NOT NULL DEFAULT ('')`);
+      await queryRunner.query(`ALTER TABLE "adapters" ADD COLUMN "lora_name" varchar(512) NOT NULL DEFAULT ('')`);
+      await queryRunner.query(`ALTER TABLE "adapters" ADD COLUMN "lora_alias" varchar(512)`);
+    }
     // Rows imported before this migration: derive the names from the file name (alias left for the next resync).
     await queryRunner.query(
       `UPDATE "adapters" SET "lora_stem" = substr("file_name", 1, length("file_name") - 12), "lora_name" = replace(substr("file_name", 1, length("file_name") - 12), '.', '_')`,
@@ -26,9 +34,11 @@ export class AddAdapterLoraNames1764300000400 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.dropIndex('adapters', 'idx_adapters_lora_alias');
-    await queryRunner.dropIndex('adapters', 'idx_adapters_lora_name');
-    await queryRunner.dropIndex('adapters', 'idx_adapters_lora_stem');
-    await queryRunner.dropColumns('adapters', ['lora_alias', 'lora_name', 'lora_stem']);
+    await queryRunner.query(`DROP INDEX "idx_adapters_lora_alias"`);
+    await queryRunner.query(`DROP INDEX "idx_adapters_lora_name"`);
+    await queryRunner.query(`DROP INDEX "idx_adapters_lora_stem"`);
+    for (const column of ['lora_alias', 'lora_name', 'lora_stem']) {
+      await queryRunner.query(`ALTER TABLE "adapters" DROP COLUMN "${column}"`);
+    }
   }
 }

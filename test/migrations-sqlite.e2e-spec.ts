@@ -17,4 +17,18 @@ describe('migrations on SQLite', () => {
     expect(result.tables).toContain('queued_jobs');
     expect(result.pending).toEqual([]);
   });
+
+  it('should keep the FTS5 triggers that keep the search index in step with the adapters table', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(process.env.DATABASE_URL!.replace(/^sqlite:/, ''), { readonly: true });
+    try {
+      const triggers = db
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'adapters' ORDER BY name`)
+        .all() as { name: string }[];
+      expect(triggers.map((t) => t.name)).toEqual(['adapters_fts_ad', 'adapters_fts_ai', 'adapters_fts_au']);
+    } finally {
+      db.close();
+    }
+  });
 });
+
