@@ -1,11 +1,11 @@
-import { statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { type ImportCounts, InvalidInputError } from '@app/core';
 import { hashFile, type FileHashes } from '../importer/hasher.js';
 import { inspectAdapterFile } from '../importer/inspect-adapter.js';
-import { ScanErrorCode, type ScannedFile, scanRoot } from '../importer/scanner.js';
+import { ScanErrorCode, type ScanFs, type ScannedFile, scanRoot } from '../importer/scanner.js';
 import { findSidecars, stemOf } from '../importer/sidecars.js';
 import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
 import { type AdapterFileState, AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
@@ -77,6 +77,13 @@ const COUNT_OF: Record<ImportChange, keyof ImportCounts> = {
   [ImportChange.Moved]: 'moved',
   [ImportChange.Missing]: 'missing',
   [ImportChange.Restored]: 'restored',
+};
+
+/** The scanner's file-system calls, synchronous (for the one-shot CLI import: no thread-pool round trips). */
+const SYNC_SCAN_FS: ScanFs = {
+  readdir: (path, options) => Promise.resolve(readdirSync(path, options)),
+  stat: (path) => Promise.resolve(statSync(path)),
+  realpath: (path) => Promise.resolve(realpathSync(path)),
 };
 
 const BATCH_ROWS = 500;
@@ -163,7 +170,7 @@ export class ImportService {
     const blind: { rootId: string; prefix: string }[] = [];
     for (const target of targets) {
       progress(ImportPhase.Scanning, 0, null, target.dir);
-      for await (const item of scanRoot(target.dir, { ignore: options.ignore })) {
+      for await (const item of scanRoot(target.dir, { ignore: options.ignore, fs: options.syncIo ? SYNC_SCAN_FS : undefined })) {
         if (hooks.signal?.aborted) throw new Error('import cancelled');
         if (item.type === 'error') {
           fail(item.absPath, `${item.code}: ${item.message}`);
