@@ -158,8 +158,9 @@ try {
   for (let i = 0; seeded === 0 && i < N; i += BATCH) {
     await seedAdapters(seedDb, Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => adapterSpec(i + k, rootId)));
   }
-  await seedDb.exec('ANALYZE', []);
   const seedMs = performance.now() - t0;
+  // As an importer does after a big import (on PostgreSQL: VACUUM (ANALYZE), which also sets the visibility map).
+  await new AdapterQueryRepository(dataSource).refreshStatistics();
   console.log(`${pg ? 'PostgreSQL' : 'SQLite'}: seeded ${N} adapters in ${(seedMs / 1000).toFixed(1)} s (${Math.round(N / (seedMs / 1000))} rows/s, raw multi-row inserts + tag rows + FTS index)`);
 
   const service = new AdapterQueryService(new AdapterQueryRepository(dataSource), new LibraryRoots(config));
@@ -167,7 +168,7 @@ try {
   const terms = SEARCH_TERMS.map(([w], i) => (i % 4 === 3 ? w.slice(0, 4) : w));
   const ftsWhere = (term: string): [string, unknown[]] =>
     pg
-      ? [`to_tsvector('simple', search_text) @@ to_tsquery('simple', $1)`, [tsQueryOf(term.split(' '))]]
+      ? [`search_vector @@ to_tsquery('simple', $1)`, [tsQueryOf(term.split(' '))]]
       : [`rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ?)`, [fts5QueryOf(term.split(' '))]];
   const p = (n: number): string => (pg ? `$${n}` : '?');
 

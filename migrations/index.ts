@@ -15,6 +15,7 @@ import { CreateGenerationJobs1764300000200 } from './1764300000200-create-genera
 import { CreateDeliveryJobs1764300000300 } from './1764300000300-create-delivery-jobs.js';
 import { AddAdapterLoraNames1764300000400 } from './1764300000400-add-adapter-lora-names.js';
 import { AdapterQueryIndexes1764300000500 } from './1764300000500-adapter-query-indexes.js';
+import { AdapterSearchVector1764300000600 } from './1764300000600-adapter-search-vector.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -35,6 +36,7 @@ export const MIGRATIONS: MigrationList = [
   CreateDeliveryJobs1764300000300,
   AddAdapterLoraNames1764300000400,
   AdapterQueryIndexes1764300000500,
+  AdapterSearchVector1764300000600,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -1,5 +1,20 @@
 import { Column, Entity, Index } from 'typeorm';
-import { columnTypes, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+import { columnTypes, DatabaseType, dialect, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+
+/**
+ * PostgreSQL only: `search_vector`, `to_tsvector('simple', search_text)` kept by a trigger (migration
+ * 1764300000600), with its GIN index. Never written, nor read, by TypeORM; declared so that the schema diff sees no pending change.
+ */
+const SearchVectorColumn = (): PropertyDecorator => {
+  if (dialect() !== DatabaseType.Postgres) return () => undefined;
+  const column = Column({ type: 'tsvector', name: 'search_vector', nullable: true, select: false, insert: false, update: false });
+  // A GIN index TypeORM cannot express: known to it, never created nor dropped by it.
+  const index = Index('idx_adapters_search_vector', { synchronize: false });
+  return (target, key) => {
+    column(target, key);
+    index(target, key);
+  };
+};
 
 /** Fields a user may edit; a resync never overwrites one the user has set (see `userEdited`). */
 export enum AdapterUserField {
@@ -227,6 +242,10 @@ export class AdapterEntity {
   /** Text the full-text index covers: name, words, tags, creator. */
   @Column({ type: 'text', name: 'search_text' })
   searchText: string;
+
+  /** PostgreSQL only, maintained by the database: see `SearchVectorColumn`. Never loaded. */
+  @SearchVectorColumn()
+  searchVector?: never;
 
   // User fields
   @Column({ type: 'text', nullable: true })
