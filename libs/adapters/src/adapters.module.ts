@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ImportJobHandler } from './imports/import.handler.js';
+import { ImportQueuedJobSource } from './imports/import-queued-job.source.js';
 import { ImportRunRepository } from './imports/import-run.repository.js';
 import { ImportRunService } from './imports/import-run.service.js';
 import { ImportService } from './imports/import.service.js';
@@ -17,6 +18,7 @@ import { LibraryRoots } from './library/library-roots.js';
     ImportRunRepository,
     ImportRunService,
     ImportJobHandler,
+    ImportQueuedJobSource,
     AdapterQueryRepository,
     AdapterQueryService,
   ],

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type FindOptionsWhere, In, type Repository } from 'typeorm';
+import { DataSource, type FindOptionsWhere, In, LessThan, MoreThan, type Repository } from 'typeorm';
 import {
   DeliveryJobEntity,
   DeliveryStatus,
@@ -46,6 +46,21 @@ export class DeliveryJobRepository {
       skip: filter.offset,
     });
     return { items, total };
+  }
+
+  /** Ids of deliveries `queued` (last changed) before `olderThan`, by id, after `afterId`: the reconciler re-enqueues them. */
+  async findQueuedIds(olderThan: Date, afterId: string | undefined, limit: number): Promise<string[]> {
+    const rows = await this.repo.find({
+      select: { id: true },
+      where: {
+        status: DeliveryStatus.Queued,
+        updatedAt: LessThan(olderThan),
+        ...(afterId === undefined ? {} : { id: MoreThan(afterId) }),
+      },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+    return rows.map((r) => r.id);
   }
 
   /** Queued (or running, after a crash) → running, counting the attempt. False when it had already ended. */

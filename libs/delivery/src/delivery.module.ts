@@ -4,6 +4,7 @@ import type { DeliveryBackend } from './delivery-backend.js';
 import { DELIVERY_BACKENDS, DeliveryBackendRegistry } from './delivery-backend.registry.js';
 import { DeliveryJobHandler } from './delivery-job.handler.js';
 import { DeliveryJobRepository } from './delivery-job.repository.js';
+import { DeliveryQueuedJobSource } from './delivery-queued-job.source.js';
 import { DeliveryService } from './delivery.service.js';
 import { CliDeliveryBackend } from './backends/cli.backend.js';
 import { HttpDeliveryBackend } from './backends/http.backend.js';
@@ -26,6 +27,7 @@ export const DELIVERY_BACKEND_TYPES = [HttpDeliveryBackend, CliDeliveryBackend, 
     DeliveryJobRepository,
     DeliveryService,
     DeliveryJobHandler,
+    DeliveryQueuedJobSource,
   ],
   exports: [DeliveryService],
 })

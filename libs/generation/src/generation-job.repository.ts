@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, IsNull, type Repository } from 'typeorm';
+import { DataSource, In, IsNull, LessThan, MoreThan, type Repository } from 'typeorm';
 import {
   type GenerationImageRef,
   GenerationJobEntity,
   GenerationStatus,
   FINISHED_GENERATION_STATUSES,
+  GenerationMode,
 } from './generation-job.entity.js';
 
 const UNFINISHED = [GenerationStatus.Queued, GenerationStatus.Running];
@@ -52,6 +53,25 @@ export class GenerationJobRepository {
       skip: filter.offset,
     });
     return { items, total };
+  }
+
+  /**
+   * Ids of queue-mode jobs `queued` (last changed) before `olderThan`, by id, after `afterId`: the reconciler
+   * re-enqueues them. Sync-mode rows wait inside an API request, never in the queue, and are left out.
+   */
+  async findQueuedIds(olderThan: Date, afterId: string | undefined, limit: number): Promise<string[]> {
+    const rows = await this.repo.find({
+      select: { id: true },
+      where: {
+        status: GenerationStatus.Queued,
+        mode: GenerationMode.Queued,
+        updatedAt: LessThan(olderThan),
+        ...(afterId === undefined ? {} : { id: MoreThan(afterId) }),
+      },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+    return rows.map((r) => r.id);
   }
 
   /** Queued → running on `backendId`, stamping the moment txt2img is about to be sent. False when it was cancelled. */

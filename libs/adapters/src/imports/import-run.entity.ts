@@ -19,6 +19,11 @@ export interface ImportRunOptions {
   dryRun: boolean;
   forceResync: boolean;
   hash: HashPolicy;
+  /**
+   * The `paths` of the queued job (empty: every root), kept so the job can be re-enqueued if the queue loses it.
+   * Absent on CLI runs and on runs from before it was stored; `roots` stands in for it then.
+   */
+  paths?: string[];
 }
 
 export interface ImportFailure {

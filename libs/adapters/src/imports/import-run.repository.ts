@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { ImportCounts } from '@app/core';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource, LessThan, MoreThan, type Repository } from 'typeorm';
 import { type ImportFailure, ImportRunEntity, ImportRunStatus } from './import-run.entity.js';
 
 @Injectable()
@@ -23,6 +23,20 @@ export class ImportRunRepository {
 
   list(limit: number): Promise<ImportRunEntity[]> {
     return this.repo.find({ order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  /** Runs `queued` since before `olderThan`, by id, after `afterId`: the reconciler re-enqueues them. */
+  findQueued(olderThan: Date, afterId: string | undefined, limit: number): Promise<Pick<ImportRunEntity, 'id' | 'roots' | 'options'>[]> {
+    return this.repo.find({
+      select: { id: true, roots: true, options: true },
+      where: {
+        status: ImportRunStatus.Queued,
+        createdAt: LessThan(olderThan),
+        ...(afterId === undefined ? {} : { id: MoreThan(afterId) }),
+      },
+      order: { id: 'ASC' },
+      take: limit,
+    });
   }
 
   async markRunning(id: string): Promise<void> {

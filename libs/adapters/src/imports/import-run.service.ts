@@ -31,6 +31,7 @@ export class ImportRunService {
       dryRun: input.dryRun ?? false,
       forceResync: input.forceResync ?? false,
       hash: input.hash ?? HashPolicy.Lazy,
+      paths,
     };
     const run = await this.runs.create({
       id: randomUUID(),

@@ -18,6 +18,15 @@ describe('parseConfig', () => {
     expect(config.redis).toEqual({ url: 'redis://h:6379', prefix: 'p1' });
   });
 
+  it('should default the job reconciler to 60 s grace and a 30 s interval, and refuse a non-positive grace', () => {
+    expect(parseConfig({}).jobs).toEqual({ requeueAfterMs: 60_000, reconcileIntervalMs: 30_000 });
+    expect(parseConfig({ JOB_REQUEUE_AFTER_SECONDS: '1.5', JOB_RECONCILE_INTERVAL_SECONDS: '0.5' }).jobs).toEqual({
+      requeueAfterMs: 1500,
+      reconcileIntervalMs: 500,
+    });
+    expect(() => parseConfig({ JOB_REQUEUE_AFTER_SECONDS: '0' })).toThrow(/JOB_REQUEUE_AFTER_SECONDS/);
+  });
+
   it('should parse API keys with roles and listen on all interfaces once keys exist', () => {
     const config = parseConfig({ API_KEYS: 'aaaaaaaaaaaaaaaa1:viewer, bbbbbbbbbbbbbbbb2:admin' });
     expect(config.apiKeys).toEqual([

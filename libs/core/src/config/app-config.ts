@@ -49,6 +49,13 @@ export interface AppConfig {
   log: { level: string; format: LogFormat };
   workerPort: number;
   storageDir: string;
+  /** Scale-out mode's job reconciler (see `JobReconciler`). */
+  jobs: {
+    /** A row `queued` for longer than this is re-enqueued with its own job id (JOB_REQUEUE_AFTER_SECONDS, default 60). */
+    requeueAfterMs: number;
+    /** How often the reconciler runs (JOB_RECONCILE_INTERVAL_SECONDS, default 30). */
+    reconcileIntervalMs: number;
+  };
 }
 
 const csv = (value: string | undefined): string[] =>
@@ -118,6 +125,8 @@ const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => csv(v).every((p) => isAbsolute(p)), { message: 'must be absolute paths of executables' }),
+  JOB_REQUEUE_AFTER_SECONDS: z.coerce.number().positive().max(86_400).default(60),
+  JOB_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3_600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum([LogFormat.Pretty, LogFormat.Json]).optional(),
 });
@@ -180,6 +189,10 @@ export function parseConfig(env: RawEnv): AppConfig {
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? LogFormat.Pretty : LogFormat.Json) },
     workerPort: e.WORKER_PORT,
     storageDir: resolve(dataDir, 'storage'),
+    jobs: {
+      requeueAfterMs: Math.round(e.JOB_REQUEUE_AFTER_SECONDS * 1000),
+      reconcileIntervalMs: Math.round(e.JOB_RECONCILE_INTERVAL_SECONDS * 1000),
+    },
   };
 }
 

@@ -41,10 +41,7 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
   }
 
   async onModuleInit(): Promise<void> {
-    for (const name of ALL_JOB_NAMES) {
-      const limit = JOB_RUN_OPTIONS[name].globalConcurrency;
-      if (limit !== undefined) await this.queue(name).setGlobalConcurrency(limit);
-    }
+    await this.applyGlobalConcurrency();
     // Only API instances have Socket.IO clients to forward events to.
     if (!this.options.forwardEvents) return;
     for (const name of ALL_JOB_NAMES) {
@@ -94,6 +91,27 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
     return { id: job.id ?? '' };
   }
 
+  /** Stores each job name's cross-worker limit in Redis; re-applied by the reconciler, since Redis may lose it. */
+  async applyGlobalConcurrency(): Promise<void> {
+    for (const name of ALL_JOB_NAMES) {
+      const limit = JOB_RUN_OPTIONS[name].globalConcurrency;
+      if (limit !== undefined) await this.queue(name).setGlobalConcurrency(limit);
+    }
+  }
+
+  /**
+   * Enqueues a job again under its own id unless Redis still knows that id. BullMQ's add is a no-op for an id
+   * whose job hash exists, whatever its state (waiting, delayed, active, completed, failed), so a job that is
+   * there, or already ran, is never run twice; the state check only tells the caller which case it was.
+   */
+  async restore<N extends JobName>(name: N, jobId: string, payload: JobPayloads[N]): Promise<RestoreOutcome> {
+    const state = await this.queue(name).getJobState(jobId);
+    if (state === 'completed' || state === 'failed') return RestoreOutcome.Finished;
+    if (state !== 'unknown') return RestoreOutcome.Present;
+    await this.enqueue(name, payload, { jobId });
+    return RestoreOutcome.Restored;
+  }
+
   async get(name: JobName, id: string): Promise<JobInfo | null> {
     const job = await this.queue(name).getJob(id);
     if (!job) return null;
@@ -122,6 +140,15 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
   async ping(): Promise<void> {
     await this.connection.ping();
   }
+}
+
+export enum RestoreOutcome {
+  /** Redis had lost it: enqueued again. */
+  Restored = 'restored',
+  /** Redis still has it waiting, delayed or running: left alone. */
+  Present = 'present',
+  /** Redis has it completed or failed: left alone (enqueueing that id again would be a no-op anyway). */
+  Finished = 'finished',
 }
 
 function toJobInfo(name: JobName, job: Job, state: string): JobInfo {

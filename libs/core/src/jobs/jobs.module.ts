@@ -7,6 +7,7 @@ import { BullmqJobQueue } from './bullmq-job-queue.js';
 import { DiagnosticJobHandler } from './diagnostic.handler.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
+import { JobReconciler } from './job-reconciler.js';
 import { JobQueue } from './job-queue.js';
 import { JOBS_OPTIONS, type JobsOptions } from './jobs-options.js';
 import { QueuedJobRepository } from './queued-job.repository.js';
@@ -14,6 +15,12 @@ import { QueuedJobRepository } from './queued-job.repository.js';
 /**
  * The one place where embedded and scale-out modes part: `REDIS_URL` set → BullMQ, else the durable
  * in-process runner. Everything else injects `JobQueue`.
+ *
+ * In scale-out mode API processes (`forwardEvents`) also run the `JobReconciler`, which re-enqueues rows that
+ * Redis lost. API processes, not workers: every deployment runs at least one API, it is where jobs are produced,
+ * and it keeps working while every worker is down, so lost jobs are back in Redis before a worker returns;
+ * workers scale in number and would only multiply the same idempotent scan. The CLI only enqueues.
+ * In embedded mode there is nothing to reconcile: the `queued_jobs` rows are the queue.
  */
 @Module({})
 export class JobsModule {
@@ -30,7 +37,9 @@ export class JobsModule {
         JobHandlerRegistry,
         QueuedJobRepository,
         DiagnosticJobHandler,
-        { provide: JobQueue, useClass: useBullmq ? BullmqJobQueue : InProcessJobQueue },
+        ...(useBullmq
+          ? [BullmqJobQueue, { provide: JobQueue, useExisting: BullmqJobQueue }, ...(options.forwardEvents ? [JobReconciler] : [])]
+          : [{ provide: JobQueue, useClass: InProcessJobQueue }]),
       ],
       exports: [JobQueue, EventBus, MetricsService, JobHandlerRegistry, JOBS_OPTIONS],
     };

@@ -29,6 +29,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly jobsRequeued = new Counter({
+    name: 'jobs_requeued_total',
+    help: 'Jobs re-enqueued by the scale-out reconciler because Redis had lost them, by name',
+    labelNames: ['name'] as const,
+    registers: [this.registry],
+  });
+
   readonly deliveries = new Counter({
     name: 'deliveries_total',
     help: 'Delivery attempts by backend and outcome (succeeded, failed, cancelled, retried)',
