@@ -8,6 +8,7 @@ import { inspectAdapterFile } from '../importer/inspect-adapter.js';
 import { ScanErrorCode, type ScanFs, type ScannedFile, scanRoot } from '../importer/scanner.js';
 import { findSidecars, stemOf } from '../importer/sidecars.js';
 import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
+import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
 import { type AdapterFileState, AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
 import { type LibraryRoot, LibraryRoots } from '../library/library-roots.js';
 import { buildAdapterRow } from './adapter-row.js';
@@ -87,6 +88,8 @@ const SYNC_SCAN_FS: ScanFs = {
 };
 
 const BATCH_ROWS = 500;
+/** Changed rows after which an import refreshes the query planner's statistics (ANALYZE). */
+const STATISTICS_AFTER_CHANGES = 1000;
 // Header and sidecar reads are small and latency-bound: keep many in flight (with UV_THREADPOOL_SIZE=16, see README).
 const READ_CONCURRENCY = 48;
 const MAX_LISTED = 1000;
@@ -138,6 +141,7 @@ export class ImportService {
   constructor(
     private readonly roots: LibraryRoots,
     private readonly adapters: AdapterRepository,
+    private readonly queries: AdapterQueryRepository,
   ) {}
 
   async run(
@@ -275,6 +279,14 @@ export class ImportService {
     counts.missing = missing.length;
     for (const row of missing.slice(0, MAX_LISTED - changes.length)) note(row.relativePath, ImportChange.Missing);
     if (!dryRun && missing.length > 0) await this.adapters.writeBatch([], { ids: missing.map((r) => r.id), at: now });
+
+    // After a big change the planner's statistics are stale; refresh them so searches keep their fast plans.
+    const changed = counts.added + counts.updated + counts.moved + counts.missing + counts.restored;
+    if (!dryRun && changed >= STATISTICS_AFTER_CHANGES) {
+      await this.queries.refreshStatistics().catch((error: unknown) => {
+        this.logger.warn(`Could not refresh planner statistics: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
 
     const report = { counts, failures, failureCount, changes, dryRun, durationMs: Date.now() - started };
     this.logger.log(
