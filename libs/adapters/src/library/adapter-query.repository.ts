@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager, type FindOptionsSelect, In } from 'typeorm';
 import { chunk, toNumber } from '@app/core';
 import { fts5QueryOf, tsQueryOf } from './adapter-search.js';
 import { AdapterEntity, type AdapterUserField } from './adapter.entity.js';
@@ -84,6 +84,55 @@ export type AdapterEditableColumns = Pick<
 >;
 
 /** The read side of the adapter library: lists, facets, counts, and the user's edits. SQL is hand-built and parameterised. */
+/** Every column except the large JSON ones a list page never shows. */
+const SUMMARY_SELECT: FindOptionsSelect<AdapterEntity> = Object.fromEntries(
+  (
+    [
+      'id',
+      'rootId',
+      'relativePath',
+      'folder',
+      'fileName',
+      'fileSize',
+      'fileMtimeMs',
+      'sha256',
+      'autoV2',
+      'autoV3',
+      'name',
+      'sortName',
+      'versionName',
+      'creator',
+      'civitaiModelId',
+      'civitaiVersionId',
+      'baseModel',
+      'modelType',
+      'tags',
+      'trainedWords',
+      'triggerWords',
+      'activationText',
+      'preferredWeight',
+      'weightMin',
+      'weightMax',
+      'nsfwLevel',
+      'nsfwOverride',
+      'nsfwMax',
+      'downloads',
+      'likes',
+      'rating',
+      'ratingCount',
+      'hasPreview',
+      'previewPath',
+      'notes',
+      'favorite',
+      'active',
+      'ordinal',
+      'missingSince',
+      'createdAt',
+      'updatedAt',
+    ] as const
+  ).map((c) => [c, true]),
+);
+
 @Injectable()
 export class AdapterQueryRepository {
   private readonly pg: boolean;
@@ -140,7 +189,10 @@ export class AdapterQueryRepository {
       orderBy = `${SORT_COLUMNS[key]} ${dir}${nulls}, a.id ${dir}`;
       // Rows an index walk reads to fill the page, against the rows the matches cost to collect. SQLite counts
       // a whole table from its smallest index at once.
-      const walk = this.pg ? Infinity : ((offset + limit) * (await this.countOf({ tagMode: TagMode.Any, missing: false }, 'any'))) / Math.max(total, 1);
+      const walk = this.pg
+        ? Infinity
+        : ((offset + limit) * (await this.countOf({ tagMode: TagMode.Any, missing: false }, 'any'))) /
+          Math.max(total, 1);
       if (walk < total) {
         source = this.source(p, filter, 'filter', 'test');
         source.from = `adapters a INDEXED BY ${SORT_INDEXES[key]}`;
@@ -162,12 +214,17 @@ export class AdapterQueryRepository {
     else await this.raw('ANALYZE', []);
   }
 
-  /** Entities by id, in the order of `ids`. */
-  async findByIds(ids: readonly string[]): Promise<AdapterEntity[]> {
+  /**
+   * Entities by id, in the order of `ids`. With `summary`, only the columns a list page shows: the big JSON
+   * columns (header metadata, Civitai images, unmapped sidecar fields) cost far more to load than the query.
+   */
+  async findByIds(ids: readonly string[], summary = false): Promise<AdapterEntity[]> {
     if (ids.length === 0) return [];
     const repo = this.dataSource.getRepository(AdapterEntity);
     const found: AdapterEntity[] = [];
-    for (const part of chunk(ids, IN_CHUNK)) found.push(...(await repo.findBy({ id: In(part) })));
+    for (const part of chunk(ids, IN_CHUNK)) {
+      found.push(...(await repo.find({ where: { id: In(part) }, select: summary ? SUMMARY_SELECT : undefined })));
+    }
     const byId = new Map(found.map((e) => [e.id, e]));
     return ids.map((id) => byId.get(id)).filter((e): e is AdapterEntity => e !== undefined);
   }
@@ -230,7 +287,10 @@ export class AdapterQueryRepository {
   }
 
   /** SHA-256 values shared by two or more present adapters, most copies first. */
-  async duplicateHashes(offset: number, limit: number): Promise<{ total: number; groups: { sha256: string; count: number }[] }> {
+  async duplicateHashes(
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; groups: { sha256: string; count: number }[] }> {
     const base = `SELECT a.sha256 AS sha256, COUNT(*) AS n FROM adapters a WHERE a.sha256 IS NOT NULL AND a.missing_since IS NULL GROUP BY a.sha256 HAVING COUNT(*) >= 2`;
     const totalRows = await this.raw<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (${base}) d`, []);
     const p = new Params(this.pg);
@@ -266,7 +326,10 @@ export class AdapterQueryRepository {
   async deleteMany(ids: readonly string[]): Promise<string[]> {
     return this.dataSource.transaction(async (m) => {
       const existing = await this.existing(m, ids);
-      for (const part of chunk(existing.map((e) => e.id), IN_CHUNK)) {
+      for (const part of chunk(
+        existing.map((e) => e.id),
+        IN_CHUNK,
+      )) {
         await m.getRepository(AdapterTagEntity).delete({ adapterId: In(part) });
         await m.getRepository(AdapterEntity).delete({ id: In(part) });
       }
@@ -278,7 +341,13 @@ export class AdapterQueryRepository {
    * Sets a boolean user field on many adapters in one transaction and records it in `userEdited`. Rows are
    * grouped by their resulting `userEdited` list, so the update costs a few statements, not one per row.
    */
-  async setFlag(ids: readonly string[], field: 'active' | 'favorite', value: boolean, edited: AdapterUserField, now: Date): Promise<string[]> {
+  async setFlag(
+    ids: readonly string[],
+    field: 'active' | 'favorite',
+    value: boolean,
+    edited: AdapterUserField,
+    now: Date,
+  ): Promise<string[]> {
     return this.dataSource.transaction(async (m) => {
       const existing = await this.existing(m, ids);
       const groups = new Map<string, { userEdited: AdapterUserField[]; ids: string[] }>();
@@ -300,10 +369,17 @@ export class AdapterQueryRepository {
     });
   }
 
-  private async existing(m: EntityManager, ids: readonly string[]): Promise<Pick<AdapterEntity, 'id' | 'userEdited'>[]> {
+  private async existing(
+    m: EntityManager,
+    ids: readonly string[],
+  ): Promise<Pick<AdapterEntity, 'id' | 'userEdited'>[]> {
     const out: Pick<AdapterEntity, 'id' | 'userEdited'>[] = [];
     for (const part of chunk(ids, IN_CHUNK)) {
-      out.push(...(await m.getRepository(AdapterEntity).find({ select: { id: true, userEdited: true }, where: { id: In(part) } })));
+      out.push(
+        ...(await m
+          .getRepository(AdapterEntity)
+          .find({ select: { id: true, userEdited: true }, where: { id: In(part) } })),
+      );
     }
     return out;
   }
@@ -389,7 +465,9 @@ export class AdapterQueryRepository {
       } else if (ftsDriven) {
         c.push(`adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))}`);
       } else {
-        c.push(`a.rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))})`);
+        c.push(
+          `a.rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))})`,
+        );
       }
     }
     if (f.baseModels?.length) c.push(`a.base_model IN (${p.list(f.baseModels)})`);

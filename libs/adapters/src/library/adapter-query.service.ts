@@ -78,7 +78,7 @@ export class AdapterQueryService {
     const pages = Math.ceil(total / limit);
     if (page > Math.max(pages, 1)) throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
     const ids = total === 0 ? [] : await this.repo.pageIds(filter, sort, order, (page - 1) * limit, limit, total);
-    const items = await this.repo.findByIds(ids);
+    const items = await this.repo.findByIds(ids, true);
     const facets = query.facets?.length ? await this.facets(filter, query.facets) : undefined;
     return { items, total, page, limit, pages, sort, order, ...(facets ? { facets } : {}) };
   }
