@@ -173,6 +173,18 @@ export class AdapterQueryRepository {
     const search = Boolean(filter.searchTerms?.length);
     let orderBy: string;
     let source: Source;
+    if (sort === AdapterSort.Relevance && search && !this.pg && !filter.missing && this.conditionCount(filter) === 1) {
+      // A search alone: rank inside the full-text index and join only the best rows, instead of joining every
+      // match to its adapter row first (half the time for a term that matches 14 % of the library). The inner
+      // limit leaves room for tombstoned matches; both levels order by (rank, rowid), so pages never overlap.
+      const tombstoned = await this.countOf(filter, 'missing');
+      const sql =
+        `SELECT a.id AS id FROM (SELECT rowid, rank FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(filter.searchTerms ?? []))} ` +
+        `ORDER BY rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, rowid ${dir} LIMIT ${p.add(offset + limit + tombstoned)}) f ` +
+        `JOIN adapters a ON a.rowid = f.rowid WHERE a.missing_since IS NULL ` +
+        `ORDER BY f.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, f.rowid ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
+      return (await this.raw<{ id: string }>(sql, p.values)).map((r) => r.id);
+    }
     if (sort === AdapterSort.Relevance && search && !this.pg) {
       source = this.source(p, filter, 'filter', 'drive');
       // rank is bm25: lower is better, so "most relevant first" (desc) is ascending rank.
