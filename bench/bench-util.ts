@@ -1,15 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
-export function tempDir(label: string): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), `lm-bench-${label}-`));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-export function percentile(samples: number[], p: number): number {
+/** Nearest-rank percentile; NaN for no samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return NaN;
   const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 export async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -19,7 +12,10 @@ export async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value
 }
 
 /** Prints a table of measured figures next to their baseline. */
-export function report(title: string, rows: { metric: string; measured: string; baseline: string; target?: string }[]): void {
+export function report(
+  title: string,
+  rows: { metric: string; measured: string; baseline: string; target?: string }[],
+): void {
   const header = ['metric', 'measured', 'baseline (same run)', 'target'];
   const table = rows.map((r) => [r.metric, r.measured, r.baseline, r.target ?? '']);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));

@@ -14,6 +14,7 @@ import { AppProcess, freePort, runCli } from '../test/support/app-process.js';
 import { FakeSdNext } from '../test/support/fake-sdnext.js';
 import { ProgressClient } from '../test/support/progress-client.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from '../test/support/test-services.js';
+import { percentile } from './bench-util.js';
 
 const THROUGHPUT_JOBS = Number(process.env.BENCH_JOBS ?? 200);
 const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 50);
@@ -24,12 +25,6 @@ interface Figures {
   startP50: number;
   startP95: number;
   progressP95: number;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 async function queue(base: string, prompt: string): Promise<string> {
@@ -107,7 +102,11 @@ async function baseline(url: string): Promise<{ callsPerSecond: number; p50: num
 async function embedded(url: string): Promise<Figures> {
   const dir = tempDir('bench-gen');
   const port = await freePort();
-  const api = new AppProcess('api', { DATA_DIR: dir.path, PORT: String(port), SDNEXT_URL: url, LOG_LEVEL: 'warn' }, port);
+  const api = new AppProcess(
+    'api',
+    { DATA_DIR: dir.path, PORT: String(port), SDNEXT_URL: url, LOG_LEVEL: 'warn' },
+    port,
+  );
   try {
     api.start();
     await api.waitReady();
@@ -127,7 +126,14 @@ async function scaleOut(url: string): Promise<Figures | string> {
   }
   const redis = createRedisPrefix('bench-gen');
   const dir = tempDir('bench-gen-scale');
-  const env = { DATA_DIR: dir.path, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: redis.prefix, SDNEXT_URL: url, LOG_LEVEL: 'warn' };
+  const env = {
+    DATA_DIR: dir.path,
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    REDIS_PREFIX: redis.prefix,
+    SDNEXT_URL: url,
+    LOG_LEVEL: 'warn',
+  };
   const apps: AppProcess[] = [];
   try {
     const migrated = await runCli(['migrate'], env);
@@ -157,18 +163,26 @@ try {
   const direct = await baseline(url);
   const emb = await embedded(url);
   const scale = await scaleOut(url);
-  console.log(`\nGeneration benchmark: fake SD.Next at 0 ms/step, ${THROUGHPUT_JOBS} jobs for throughput, ${LATENCY_JOBS} for latency\n`);
+  console.log(
+    `\nGeneration benchmark: fake SD.Next at 0 ms/step, ${THROUGHPUT_JOBS} jobs for throughput, ${LATENCY_JOBS} for latency\n`,
+  );
   console.log('| | jobs/s | enqueue→start p50 ms | p95 ms | progress event p95 ms |');
   console.log('|---|---:|---:|---:|---:|');
-  console.log(`| baseline: direct txt2img, no queue | ${fmt(direct.callsPerSecond)} | (call p50 ${fmt(direct.p50)}) | (call p95 ${fmt(direct.p95)}) | - |`);
-  console.log(`| embedded (SQLite, in-process) | ${fmt(emb.jobsPerSecond)} | ${fmt(emb.startP50)} | ${fmt(emb.startP95)} | ${fmt(emb.progressP95)} |`);
+  console.log(
+    `| baseline: direct txt2img, no queue | ${fmt(direct.callsPerSecond)} | (call p50 ${fmt(direct.p50)}) | (call p95 ${fmt(direct.p95)}) | - |`,
+  );
+  console.log(
+    `| embedded (SQLite, in-process) | ${fmt(emb.jobsPerSecond)} | ${fmt(emb.startP50)} | ${fmt(emb.startP95)} | ${fmt(emb.progressP95)} |`,
+  );
   if (typeof scale === 'string') console.log(`| scale-out | ${scale} | | | |`);
   else {
     console.log(
       `| scale-out (PostgreSQL, Redis, 2 workers) | ${fmt(scale.jobsPerSecond)} | ${fmt(scale.startP50)} | ${fmt(scale.startP95)} | ${fmt(scale.progressP95)} |`,
     );
   }
-  console.log(`\nTargets: start latency p50 ≤ 10 ms, progress latency p95 ≤ 50 ms. fake.maxRequestsInFlight = ${fake.maxRequestsInFlight}`);
+  console.log(
+    `\nTargets: start latency p50 ≤ 10 ms, progress latency p95 ≤ 50 ms. fake.maxRequestsInFlight = ${fake.maxRequestsInFlight}`,
+  );
 } finally {
   await fake.stop();
 }

@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { report, tempDir, time } from './bench-util.js';
+import { tempDir } from '../test/support/test-services.js';
+import { report, time } from './bench-util.js';
 
 const COUNT = Number(process.env.BENCH_ADAPTERS ?? 10_000);
 const dir = tempDir('import');
@@ -43,7 +44,10 @@ try {
   const none = await time(() => importer.run({ syncIo: true }));
   // 1 % changed: rewrite every 100th file with new content.
   for (let i = 0; i < corpus.files.length; i += 100) {
-    await writeAdapter(process.env.LORA_ROOTS, { relPath: corpus.files[i].relPath, safetensors: { seed: `changed-${i}` } });
+    await writeAdapter(process.env.LORA_ROOTS, {
+      relPath: corpus.files[i].relPath,
+      safetensors: { seed: `changed-${i}` },
+    });
   }
   const onePct = await time(() => importer.run({ syncIo: true }));
   const dataSource = app.get(DataSource);
@@ -70,7 +74,9 @@ try {
 
   // Baseline for the no-change resync: only stat every file (what "unchanged" may cost).
   const { stat } = await import('node:fs/promises');
-  const statOnly = await time(() => Promise.all(corpus.files.map((f) => stat(join(process.env.LORA_ROOTS!, f.relPath)))));
+  const statOnly = await time(() =>
+    Promise.all(corpus.files.map((f) => stat(join(process.env.LORA_ROOTS!, f.relPath)))),
+  );
   await app.close();
 
   // Hashing: a 512 MiB file through hashFile vs sha256sum (and openssl) over the same bytes.
@@ -121,7 +127,8 @@ try {
       target: '≥ 90 % of sha256sum',
     },
   ]);
-  if (cold.value.counts.added !== COUNT) process.stdout.write(`\nWARNING: cold import added ${cold.value.counts.added} of ${COUNT}\n`);
+  if (cold.value.counts.added !== COUNT)
+    process.stdout.write(`\nWARNING: cold import added ${cold.value.counts.added} of ${COUNT}\n`);
 } finally {
   dir.remove();
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { percentile } from './bench-util.js';
 
 const N = Number(process.env.BENCH_ADAPTERS ?? 100_000);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
@@ -20,7 +21,8 @@ const DB_URL = process.env.DATABASE_URL;
 // the build rewrites `@app/*` only in static imports).
 const { loadConfig } = await import('../libs/core/src/index.js');
 const { dataSourceOptions } = await import('../migrations/index.js');
-const { AdapterQueryService, AdapterSort, AdapterFacet, LibraryRoots, fts5QueryOf, tsQueryOf } = await import('../libs/adapters/src/index.js');
+const { AdapterQueryService, AdapterSort, AdapterFacet, LibraryRoots, fts5QueryOf, tsQueryOf } =
+  await import('../libs/adapters/src/index.js');
 const { AdapterQueryRepository } = await import('../libs/adapters/src/library/adapter-query.repository.js');
 const { DataSource } = await import('typeorm');
 const { openSeedDb, seedAdapters } = await import('../test/support/adapter-seed.js');
@@ -43,16 +45,100 @@ const skewed = <T>(xs: readonly T[]): T => xs[Math.floor(Math.pow(rand(), 2.5) *
  * the rest generated), so that a typical search term matches 0.1–2.5 % of the library, as real names and
  * tags do. One deliberately common word ("style", rank 2, ~15 %) is measured as its own case.
  */
-const REAL_WORDS = ['anime', 'style', 'detail', 'realistic', 'portrait', 'girl', 'armor', 'pixel', 'watercolor', 'sketch',
-  'oil', 'painting', 'slider', 'lighting', 'retro', 'vintage', 'film', 'noir', 'gothic', 'kawaii', 'chibi', 'landscape',
-  'city', 'ocean', 'space', 'galaxy', 'steampunk', 'fantasy', 'horror', 'cute', 'cat', 'dog', 'fox', 'wolf', 'bird',
-  'eyes', 'hair', 'dress', 'uniform', 'robot', 'flower', 'forest', 'water', 'samurai', 'vampire', 'elf', 'tattoo', 'lineart'];
+const REAL_WORDS = [
+  'anime',
+  'style',
+  'detail',
+  'realistic',
+  'portrait',
+  'girl',
+  'armor',
+  'pixel',
+  'watercolor',
+  'sketch',
+  'oil',
+  'painting',
+  'slider',
+  'lighting',
+  'retro',
+  'vintage',
+  'film',
+  'noir',
+  'gothic',
+  'kawaii',
+  'chibi',
+  'landscape',
+  'city',
+  'ocean',
+  'space',
+  'galaxy',
+  'steampunk',
+  'fantasy',
+  'horror',
+  'cute',
+  'cat',
+  'dog',
+  'fox',
+  'wolf',
+  'bird',
+  'eyes',
+  'hair',
+  'dress',
+  'uniform',
+  'robot',
+  'flower',
+  'forest',
+  'water',
+  'samurai',
+  'vampire',
+  'elf',
+  'tattoo',
+  'lineart',
+];
 /** Search terms and the Zipf rank each gets (expected share of rows ≈ 2.5 / (8.6 · rank)). */
-const SEARCH_TERMS: [string, number][] = [['dragon', 12], ['cyber', 20], ['knight', 30], ['ghibli', 45], ['witch', 70], ['neon', 110], ['mecha', 170], ['origami', 260]];
+const SEARCH_TERMS: [string, number][] = [
+  ['dragon', 12],
+  ['cyber', 20],
+  ['knight', 30],
+  ['ghibli', 45],
+  ['witch', 70],
+  ['neon', 110],
+  ['mecha', 170],
+  ['origami', 260],
+];
 const COMMON_TERM = 'style';
-const SYLLABLES = ['ka', 'ro', 'mi', 'zen', 'tor', 'vel', 'sha', 'lu', 'nix', 'dar', 'po', 'qui', 'ber', 'tal', 'ose', 'fen', 'gri', 'mo', 'yan', 'el', 'stra', 'ju', 'kor', 'ith'];
+const SYLLABLES = [
+  'ka',
+  'ro',
+  'mi',
+  'zen',
+  'tor',
+  'vel',
+  'sha',
+  'lu',
+  'nix',
+  'dar',
+  'po',
+  'qui',
+  'ber',
+  'tal',
+  'ose',
+  'fen',
+  'gri',
+  'mo',
+  'yan',
+  'el',
+  'stra',
+  'ju',
+  'kor',
+  'ith',
+];
 function vocabulary(size: number): string[] {
-  const fixed = new Map<number, string>([[1, 'anime'], [2, COMMON_TERM], ...SEARCH_TERMS.map(([w, r]) => [r, w] as [number, string])]);
+  const fixed = new Map<number, string>([
+    [1, 'anime'],
+    [2, COMMON_TERM],
+    ...SEARCH_TERMS.map(([w, r]) => [r, w] as [number, string]),
+  ]);
   const others = REAL_WORDS.filter((w) => ![...fixed.values()].includes(w));
   others.forEach((w, i) => {
     let r = 3 + i * 7;
@@ -90,8 +176,28 @@ const zipf = (): string => {
   }
   return NAME_WORDS[lo];
 };
-const TAG_WORDS = ['character', 'woman', 'clothing', 'concept', 'photorealistic', 'celebrity', 'background', 'poses', 'tool',
-  'objects', 'buildings', 'vehicle', 'animal', 'man', 'sci-fi', 'game character', 'outfit', 'meme', 'nsfw', 'sexy'];
+const TAG_WORDS = [
+  'character',
+  'woman',
+  'clothing',
+  'concept',
+  'photorealistic',
+  'celebrity',
+  'background',
+  'poses',
+  'tool',
+  'objects',
+  'buildings',
+  'vehicle',
+  'animal',
+  'man',
+  'sci-fi',
+  'game character',
+  'outfit',
+  'meme',
+  'nsfw',
+  'sexy',
+];
 const TAGS = Array.from({ length: 400 }, (_, i) => (i < TAG_WORDS.length ? TAG_WORDS[i] : `tag${i}`));
 const BASES = ['SD 1.5', 'SDXL 1.0', 'Pony', 'Illustrious', 'Flux.1 D', 'SD 3.5', 'NoobAI', 'SD 2.1'];
 const TYPES = ['LORA', 'LoCon', 'DoRA', 'LyCORIS'];
@@ -127,10 +233,6 @@ function adapterSpec(i: number, rootId: string) {
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 async function measure(run: (i: number) => Promise<unknown>): Promise<{ p50: number; p95: number }> {
   for (let i = 0; i < 10; i++) await run(i);
   const times: number[] = [];
@@ -153,15 +255,22 @@ try {
   const t0 = performance.now();
   const rootId = 'benchroot0001';
   const BATCH = 10_000;
-  const seeded = process.env.BENCH_REUSE ? Number((await seedDb.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM adapters'))[0]?.n) : 0;
+  const seeded = process.env.BENCH_REUSE
+    ? Number((await seedDb.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM adapters'))[0]?.n)
+    : 0;
   if (seeded !== 0 && seeded !== N) throw new Error(`BENCH_REUSE: the database holds ${seeded} adapters, not ${N}`);
   for (let i = 0; seeded === 0 && i < N; i += BATCH) {
-    await seedAdapters(seedDb, Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => adapterSpec(i + k, rootId)));
+    await seedAdapters(
+      seedDb,
+      Array.from({ length: Math.min(BATCH, N - i) }, (_, k) => adapterSpec(i + k, rootId)),
+    );
   }
   const seedMs = performance.now() - t0;
   // As an importer does after a big import (on PostgreSQL: VACUUM (ANALYZE), which also sets the visibility map).
   await new AdapterQueryRepository(dataSource).refreshStatistics();
-  console.log(`${pg ? 'PostgreSQL' : 'SQLite'}: seeded ${N} adapters in ${(seedMs / 1000).toFixed(1)} s (${Math.round(N / (seedMs / 1000))} rows/s, raw multi-row inserts + tag rows + FTS index)`);
+  console.log(
+    `${pg ? 'PostgreSQL' : 'SQLite'}: seeded ${N} adapters in ${(seedMs / 1000).toFixed(1)} s (${Math.round(N / (seedMs / 1000))} rows/s, raw multi-row inserts + tag rows + FTS index)`,
+  );
 
   const service = new AdapterQueryService(new AdapterQueryRepository(dataSource), new LibraryRoots(config));
   // Two of the terms are prefixes, as a user types them.
@@ -172,12 +281,18 @@ try {
       : [`rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ?)`, [fts5QueryOf(term.split(' '))]];
   const p = (n: number): string => (pg ? `$${n}` : '?');
 
-  const cases: { label: string; service: (i: number) => Promise<unknown>; baseline: (i: number) => Promise<unknown>; baselineLabel: string }[] = [
+  const cases: {
+    label: string;
+    service: (i: number) => Promise<unknown>;
+    baseline: (i: number) => Promise<unknown>;
+    baselineLabel: string;
+  }[] = [
     {
       label: 'no filter, page 1 (name)',
       service: () => service.list({}),
       baselineLabel: 'SELECT id … ORDER BY sort_name LIMIT 50',
-      baseline: () => seedDb.query(`SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY sort_name, id LIMIT 50`),
+      baseline: () =>
+        seedDb.query(`SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY sort_name, id LIMIT 50`),
     },
     {
       label: 'search one term (relevance)',
@@ -208,7 +323,8 @@ try {
     },
     {
       label: 'search + baseModel + sort downloads',
-      service: (i) => service.list({ q: terms[i % terms.length], baseModel: ['SDXL 1.0'], sort: AdapterSort.Downloads }),
+      service: (i) =>
+        service.list({ q: terms[i % terms.length], baseModel: ['SDXL 1.0'], sort: AdapterSort.Downloads }),
       baselineLabel: 'same WHERE/ORDER as bare SQL, no count',
       baseline: (i) => {
         const [w, params] = ftsWhere(terms[i % terms.length]);
@@ -249,13 +365,19 @@ try {
   const shares: string[] = [];
   for (const term of [...terms, COMMON_TERM]) {
     const [w, params] = ftsWhere(term);
-    const bare = await seedDb.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM adapters WHERE ${w} AND missing_since IS NULL`, params);
+    const bare = await seedDb.query<{ n: unknown }>(
+      `SELECT COUNT(*) AS n FROM adapters WHERE ${w} AND missing_since IS NULL`,
+      params,
+    );
     const total = (await service.list({ q: term })).total;
-    if (total !== Number(bare[0]?.n)) throw new Error(`total of "${term}": service ${total}, bare SQL ${String(bare[0]?.n)}`);
+    if (total !== Number(bare[0]?.n))
+      throw new Error(`total of "${term}": service ${total}, bare SQL ${String(bare[0]?.n)}`);
     shares.push(`${term} ${((100 * total) / N).toFixed(2)} %`);
   }
   console.log(`(rows matched per search term: ${shares.join(', ')})`);
-  console.log(`\n${'query'.padEnd(40)} ${'service p50'.padStart(12)} ${'p95'.padStart(9)}   ${'baseline p50'.padStart(12)} ${'p95'.padStart(9)}  baseline`);
+  console.log(
+    `\n${'query'.padEnd(40)} ${'service p50'.padStart(12)} ${'p95'.padStart(9)}   ${'baseline p50'.padStart(12)} ${'p95'.padStart(9)}  baseline`,
+  );
   const only = process.env.BENCH_CASES ? new RegExp(process.env.BENCH_CASES, 'i') : undefined;
   for (const c of cases.filter((k) => !only || only.test(k.label))) {
     const s = await measure(c.service);
@@ -264,7 +386,9 @@ try {
       `${c.label.padEnd(40)} ${s.p50.toFixed(2).padStart(9)} ms ${s.p95.toFixed(2).padStart(6)} ms   ${b.p50.toFixed(2).padStart(9)} ms ${b.p95.toFixed(2).padStart(6)} ms  ${c.baselineLabel}`,
     );
   }
-  console.log(`\n${ITERATIONS} runs each after 10 warm-up runs; target: search p95 ≤ 20 ms at 100,000 adapters on SQLite.`);
+  console.log(
+    `\n${ITERATIONS} runs each after 10 warm-up runs; target: search p95 ≤ 20 ms at 100,000 adapters on SQLite.`,
+  );
 } finally {
   await seedDb.close();
   await dataSource.destroy();

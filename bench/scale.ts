@@ -19,19 +19,28 @@ import { openSeedDb, seedAdapters } from '../test/support/adapter-seed.js';
 import { FakeSdNext } from '../test/support/fake-sdnext.js';
 import { ProgressClient } from '../test/support/progress-client.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from '../test/support/test-services.js';
+import { percentile } from './bench-util.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 300);
 const BACKENDS = Number(process.env.BENCH_BACKENDS ?? 4);
 const ADAPTERS = Number(process.env.BENCH_ADAPTERS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WORDS = ['anime', 'style', 'dragon', 'cyber', 'knight', 'witch', 'neon', 'mecha', 'portrait', 'forest', 'robot', 'pixel'];
+const WORDS = [
+  'anime',
+  'style',
+  'dragon',
+  'cyber',
+  'knight',
+  'witch',
+  'neon',
+  'mecha',
+  'portrait',
+  'forest',
+  'robot',
+  'pixel',
+];
 const TERMS = ['dragon', 'cyber', 'knight', 'witch', 'neon', 'mecha'];
-
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 
 async function startApp(app: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
   const port = await freePort();
@@ -55,7 +64,10 @@ async function generationsPerSecond(api: AppProcess, label: string): Promise<num
       return ((await res.json()) as { id: string }).id;
     };
     const end = (id: string) =>
-      client.waitFor((e) => e.payload.jobId === id && (e.event === 'generation.completed' || e.event === 'generation.failed'), 180_000);
+      client.waitFor(
+        (e) => e.payload.jobId === id && (e.event === 'generation.completed' || e.event === 'generation.failed'),
+        180_000,
+      );
     for (const id of await Promise.all(Array.from({ length: 8 }, (_, i) => queue(`${label} warm ${i}`)))) await end(id);
     const t0 = performance.now();
     const ids = await Promise.all(Array.from({ length: JOBS }, (_, i) => queue(`${label} ${i}`)));
@@ -90,7 +102,11 @@ async function queriesPerSecond(apis: AppProcess[]): Promise<{ rps: number; p50:
       while (performance.now() < deadline) latencies.push(await one());
     }),
   );
-  return { rps: latencies.length / ((performance.now() - t0) / 1000), p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
+  return {
+    rps: latencies.length / ((performance.now() - t0) / 1000),
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+  };
 }
 
 async function main(): Promise<void> {
@@ -123,7 +139,12 @@ async function main(): Promise<void> {
           Array.from({ length: Math.min(5000, ADAPTERS - i) }, (_, k) => {
             const n = i + k;
             const words = [WORDS[n % WORDS.length], WORDS[(n * 7 + 3) % WORDS.length], `w${n % 997}`];
-            return { rootId: 'benchroot0001', relativePath: `d${n % 100}/${words.join('_')}_${n}.safetensors`, name: `${words.join(' ')} v${n}`, tags: [words[0], words[1]] };
+            return {
+              rootId: 'benchroot0001',
+              relativePath: `d${n % 100}/${words.join('_')}_${n}.safetensors`,
+              name: `${words.join(' ')} v${n}`,
+              tags: [words[0], words[1]],
+            };
           }),
         );
       }
@@ -149,8 +170,18 @@ async function main(): Promise<void> {
     query[2] = await queriesPerSecond([api1, api2]);
 
     const rows = [
-      ['queued generations/s (fakes at 0 ms/step)', generation[1].toFixed(1), generation[2].toFixed(1), `×${(generation[2] / generation[1]).toFixed(2)}`],
-      ['adapter queries/s (q=…, limit 20)', query[1].rps.toFixed(0), query[2].rps.toFixed(0), `×${(query[2].rps / query[1].rps).toFixed(2)}`],
+      [
+        'queued generations/s (fakes at 0 ms/step)',
+        generation[1].toFixed(1),
+        generation[2].toFixed(1),
+        `×${(generation[2] / generation[1]).toFixed(2)}`,
+      ],
+      [
+        'adapter queries/s (q=…, limit 20)',
+        query[1].rps.toFixed(0),
+        query[2].rps.toFixed(0),
+        `×${(query[2].rps / query[1].rps).toFixed(2)}`,
+      ],
       ['  query p50 ms', query[1].p50.toFixed(1), query[2].p50.toFixed(1), ''],
       ['  query p95 ms', query[1].p95.toFixed(1), query[2].p95.toFixed(1), ''],
     ];

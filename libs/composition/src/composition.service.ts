@@ -4,7 +4,6 @@ import { InvalidInputError } from '@app/core';
 import type { ComposableAdapter } from './composer/composable-adapter.js';
 import { type AdapterSelection, type CompositionResult, composePrompt } from './composer/composer.js';
 import { Dialect, parseDialect } from './composer/dialect.js';
-import { fileStem, sdNextStemName } from './composer/name-resolution.js';
 import { type ParsedPrompt, parsePrompt } from './composer/parser.js';
 import { LoraNameSource } from './lora-name-source.js';
 
@@ -67,7 +66,7 @@ export class CompositionService {
         : await this.adapters.findActiveInOrder(MAX_ACTIVE);
     // Every live file that claims the same token name, so ambiguous names are caught.
     const claimants = await this.adapters.findNameClaimants(
-      chosen.flatMap((a) => [fileStem(a.relativePath), sdNextStemName(a.relativePath), ...(a.loraAlias ? [a.loraAlias] : [])]),
+      chosen.flatMap((a) => [a.loraStem, a.loraName, ...(a.loraAlias ? [a.loraAlias] : [])]),
     );
     const library = new Map<string, ComposableAdapter>();
     for (const a of [...chosen, ...claimants]) library.set(a.id, toComposable(a));

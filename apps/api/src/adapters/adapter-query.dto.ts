@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -27,8 +28,21 @@ import {
 const toList = ({ value }: { value: unknown }): unknown => {
   const parts = Array.isArray(value) ? value : [value];
   if (!parts.every((p) => typeof p === 'string')) return value;
-  return parts.flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p.length > 0);
+  return parts
+    .flatMap((p) => p.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
 };
+
+/** An optional query parameter holding a list of strings: comma-separated or repeated, each at most `maxLength`. */
+const StringListParam = (maxLength: number): PropertyDecorator =>
+  applyDecorators(
+    IsOptional(),
+    Transform(toList),
+    IsString({ each: true }),
+    MaxLength(maxLength, { each: true }),
+    ArrayMaxSize(MAX_FILTER_VALUES),
+  );
 
 /** `true`/`false` (or 1/0) → boolean; anything else stays a string and fails `@IsBoolean`. */
 const toBoolean = ({ value }: { value: unknown }): unknown => {
@@ -45,19 +59,11 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   q?: string;
 
   /** One or more base models (comma-separated or repeated), e.g. `SDXL 1.0,Pony`. */
-  @IsOptional()
-  @Transform(toList)
-  @IsString({ each: true })
-  @MaxLength(64, { each: true })
-  @ArrayMaxSize(MAX_FILTER_VALUES)
+  @StringListParam(64)
   baseModel?: string[];
 
   /** Tags (comma-separated or repeated); see `tagMode`. */
-  @IsOptional()
-  @Transform(toList)
-  @IsString({ each: true })
-  @MaxLength(255, { each: true })
-  @ArrayMaxSize(MAX_FILTER_VALUES)
+  @StringListParam(255)
   tags?: string[];
 
   /** `any` (default): at least one of the tags; `all`: every one. */
@@ -66,11 +72,7 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   tagMode?: TagMode;
 
   /** Model types (LORA, LoCon, DoRA, …). */
-  @IsOptional()
-  @Transform(toList)
-  @IsString({ each: true })
-  @MaxLength(32, { each: true })
-  @ArrayMaxSize(MAX_FILTER_VALUES)
+  @StringListParam(32)
   modelType?: string[];
 
   /** Hide adapters whose highest NSFW level is above this bit (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX, 32 Blocked); unrated ones stay. */

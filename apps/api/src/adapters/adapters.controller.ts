@@ -28,8 +28,7 @@ export class AdaptersController {
   @Post()
   @ApiCreatedResponse({ type: AdapterDto })
   async register(@Body() body: RegisterAdapterDto): Promise<AdapterDto> {
-    const { id } = await this.importer.registerFile(body.path);
-    return mapAdapter(await this.adapters.get(id));
+    return mapAdapter((await this.importer.registerFile(body.path)).adapter);
   }
 
   /** Search, filter, sort and page the library; optional facet counts for the same filters. */

@@ -15,6 +15,7 @@ import {
 import { DeliveryStatus, MAX_DELIVERY_PROMPT } from '@app/delivery';
 import { Role } from '@app/core';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
+import { OffsetPageQueryDto } from '../common/page-query.dto.js';
 
 export class CreateDeliveryDto {
   /** The backend: `http`, `cli` (admin only) or `sdnext`; `GET /deliveries/backends` lists them. */
@@ -57,7 +58,7 @@ export class DeliveryParamsDto {
 const toBoolean = ({ value }: { value: unknown }): unknown =>
   value === 'true' ? true : value === 'false' ? false : value;
 
-export class ListDeliveriesQueryDto {
+export class ListDeliveriesQueryDto extends OffsetPageQueryDto {
   @IsOptional()
   @IsIn(Object.values(DeliveryStatus))
   status?: DeliveryStatus;
@@ -72,19 +73,6 @@ export class ListDeliveriesQueryDto {
   @Transform(toBoolean)
   @IsBoolean()
   favorite?: boolean;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
 
 export class PatchDeliveryDto {

@@ -16,6 +16,7 @@ import {
 } from 'class-validator';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
 import { GENERATION_LIMITS, GenerationMode, GenerationStatus, SdBackendFlavour } from '@app/generation';
+import { OffsetPageQueryDto } from '../common/page-query.dto.js';
 
 const L = GENERATION_LIMITS;
 
@@ -162,23 +163,10 @@ export class GenerationImageParamsDto {
   index: number;
 }
 
-export class ListGenerationJobsQueryDto {
+export class ListGenerationJobsQueryDto extends OffsetPageQueryDto {
   @IsOptional()
   @IsIn(Object.values(GenerationStatus))
   status?: GenerationStatus;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
 
 export class BackendDto {

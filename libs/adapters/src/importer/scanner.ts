@@ -77,7 +77,8 @@ export type ScanItem = ScannedFile | ScanError;
 
 const EXT = '.safetensors';
 
-function toPosix(p: string): string {
+/** A relative path with `/` separators, whatever the platform. */
+export function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
 }
 
@@ -91,7 +92,8 @@ function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

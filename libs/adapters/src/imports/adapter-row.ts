@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { relative, sep } from 'node:path';
+import { relative } from 'node:path';
 import type { AdapterFacts } from '../importer/merge.js';
 import { CIVITAI_TYPE_BY_KIND } from '../importer/lora-kind.js';
-import type { ScannedFile } from '../importer/scanner.js';
+import { type ScannedFile, toPosix } from '../importer/scanner.js';
 import { AdapterEntity, type AdapterSidecarRef, AdapterUserField } from '../library/adapter.entity.js';
 import { nsfwMaxOf, normaliseTags, searchTextOf } from '../library/adapter-fields.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
@@ -27,7 +27,6 @@ const toDate = (value: string | undefined): Date | null => {
 
 const finite = (n: number | undefined): number | null => (typeof n === 'number' && Number.isFinite(n) ? n : null);
 const int = (n: number | undefined): number => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.round(n)) : 0);
-const posix = (p: string): string => (sep === '/' ? p : p.split(sep).join('/'));
 const clip = (s: string | undefined | null, max: number): string | null => (s ? s.slice(0, max) : null);
 
 /**
@@ -53,7 +52,7 @@ export function buildAdapterRow(
   const triggerWords = existing?.triggerWords ?? [];
   const nsfwLevel = int(facts.nsfwLevel);
   const nsfwOverride = existing?.nsfwOverride ?? null;
-  const previewPath = facts.previewPath ? posix(relative(root.realPath, facts.previewPath)) : null;
+  const previewPath = facts.previewPath ? toPosix(relative(root.realPath, facts.previewPath)) : null;
 
   const row = new AdapterEntity();
   Object.assign(row, {

@@ -1,11 +1,11 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { type ImportCounts, InvalidInputError } from '@app/core';
 import { hashFile, type FileHashes } from '../importer/hasher.js';
 import { inspectAdapterFile } from '../importer/inspect-adapter.js';
-import { ScanErrorCode, type ScanFs, type ScannedFile, scanRoot } from '../importer/scanner.js';
+import { mapLimit, ScanErrorCode, type ScanFs, type ScannedFile, scanRoot, toPosix } from '../importer/scanner.js';
 import { findSidecars, stemOf } from '../importer/sidecars.js';
 import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
 import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
@@ -114,19 +114,7 @@ interface Work {
   hashes?: FileHashes;
 }
 
-const posix = (p: string): string => (sep === '/' ? p : p.split(sep).join('/'));
 const under = (prefix: string, relPath: string): boolean => prefix === '' || relPath === prefix || relPath.startsWith(`${prefix}/`);
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item);
-    }
-  });
-  await Promise.all(runners);
-}
 
 /**
  * Imports library roots with smart resync: an unchanged file (same size and mtime, same sidecars) costs a
@@ -178,7 +166,7 @@ export class ImportService {
         if (hooks.signal?.aborted) throw new Error('import cancelled');
         if (item.type === 'error') {
           fail(item.absPath, `${item.code}: ${item.message}`);
-          const rel = posix(relative(target.root.realPath, item.absPath));
+          const rel = toPosix(relative(target.root.realPath, item.absPath));
           if (item.code === ScanErrorCode.BadRoot || item.code === ScanErrorCode.UnreadableDir) {
             blind.push({ rootId: target.root.id, prefix: item.code === ScanErrorCode.BadRoot ? target.prefix : rel });
           }
@@ -301,7 +289,7 @@ export class ImportService {
    * Registers (or re-reads) one file given by path, which must resolve inside a library root. A file that
    * cannot be read as a LoRA is a 400 with the reason; nothing is written then.
    */
-  async registerFile(path: string, policy: HashPolicy = HashPolicy.Full): Promise<{ id: string; created: boolean }> {
+  async registerFile(path: string, policy: HashPolicy = HashPolicy.Full): Promise<{ adapter: AdapterEntity; created: boolean }> {
     const resolved = await this.roots.resolveInside(path, 'path');
     if (!resolved.relativePath.toLowerCase().endsWith('.safetensors')) {
       throw InvalidInputError.field('path', 'must be a .safetensors file', 'not_a_lora_file');
@@ -334,7 +322,7 @@ export class ImportService {
     );
     if (!row) throw InvalidInputError.field('path', `cannot be read as a LoRA: ${problems.join('; ')}`, 'unreadable_lora');
     await this.adapters.writeBatch([row]);
-    return { id: row.id, created: !state };
+    return { adapter: row, created: !state };
   }
 
   private async targets(paths: string[]): Promise<Target[]> {

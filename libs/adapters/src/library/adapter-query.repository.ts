@@ -137,6 +137,8 @@ const SUMMARY_SELECT: FindOptionsSelect<AdapterEntity> = Object.fromEntries(
 export class AdapterQueryRepository {
   private readonly pg: boolean;
 
+  private readonly missingCounts = new WeakMap<AdapterFilter, Promise<number>>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.pg = dataSource.options.type === 'postgres';
   }
@@ -150,7 +152,7 @@ export class AdapterQueryRepository {
   async count(filter: AdapterFilter): Promise<number> {
     if (!filter.missing && this.indexOnly(filter)) {
       const every = await this.countOf(filter, 'any');
-      return every === 0 ? 0 : every - (await this.countOf(filter, 'missing'));
+      return every === 0 ? 0 : every - (await this.missingMatches(filter));
     }
     return this.countOf(filter, 'filter');
   }
@@ -177,7 +179,7 @@ export class AdapterQueryRepository {
       // A search alone: rank inside the full-text index and join only the best rows, instead of joining every
       // match to its adapter row first (half the time for a term that matches 14 % of the library). The inner
       // limit leaves room for tombstoned matches; both levels order by (rank, rowid), so pages never overlap.
-      const tombstoned = await this.countOf(filter, 'missing');
+      const tombstoned = await this.missingMatches(filter);
       const sql =
         `SELECT a.id AS id FROM (SELECT rowid, rank FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(filter.searchTerms ?? []))} ` +
         `ORDER BY rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, rowid ${dir} LIMIT ${p.add(offset + limit + tombstoned)}) f ` +
@@ -429,6 +431,16 @@ export class AdapterQueryRepository {
       f.rootId !== undefined,
       f.folder,
     ].filter(Boolean).length;
+  }
+
+  /** Tombstoned adapters matching the filter, counted once per filter object (one request uses it twice). */
+  private missingMatches(f: AdapterFilter): Promise<number> {
+    let count = this.missingCounts.get(f);
+    if (!count) {
+      count = this.countOf(f, 'missing');
+      this.missingCounts.set(f, count);
+    }
+    return count;
   }
 
   private async countOf(f: AdapterFilter, presence: Presence): Promise<number> {

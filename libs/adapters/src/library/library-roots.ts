@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, InvalidInputError } from '@app/core';
+import { toPosix } from '../importer/scanner.js';
 
 export interface LibraryRoot {
   /** Stable id derived from the root's real path: survives reordering `LORA_ROOTS`. */
@@ -23,7 +24,6 @@ export interface ResolvedLibraryPath {
 
 export const rootIdOf = (realPath: string): string => createHash('sha256').update(realPath).digest('hex').slice(0, 12);
 
-const toPosix = (p: string): string => (sep === '/' ? p : p.split(sep).join('/'));
 
 function isInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);

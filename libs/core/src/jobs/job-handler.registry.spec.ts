@@ -23,21 +23,21 @@ async function registryWith(providers: (new (...args: never[]) => unknown)[]): P
   return moduleRef.get(JobHandlerRegistry);
 }
 
-/** A stand-in handler for every job name but the diagnostic one. */
-const stubHandlers = ALL_JOB_NAMES.filter((name) => name !== JobName.Diagnostic).map((name) => {
+/** Test-only handlers for every other job name: the registry counts handlers, it never runs them here. */
+const otherHandlers = ALL_JOB_NAMES.filter((name) => name !== JobName.Diagnostic).map((name) => {
   @Injectable()
   @JobHandlerFor(name)
-  class StubHandler implements JobHandler {
+  class CountedHandler implements JobHandler {
     handle(): Promise<void> {
       return Promise.resolve();
     }
   }
-  return StubHandler;
+  return CountedHandler;
 });
 
 describe(JobHandlerRegistry.name, () => {
   it('should accept exactly one handler per job name', async () => {
-    const registry = await registryWith([DiagnosticJobHandler, ...stubHandlers]);
+    const registry = await registryWith([DiagnosticJobHandler, ...otherHandlers]);
     expect(() => registry.assertComplete()).not.toThrow();
     expect(registry.get(JobName.Diagnostic)).toBeInstanceOf(DiagnosticJobHandler);
   });
@@ -50,7 +50,7 @@ describe(JobHandlerRegistry.name, () => {
   });
 
   it('should refuse to start when a job name has two handlers', async () => {
-    const registry = await registryWith([DiagnosticJobHandler, SecondDiagnosticHandler, ...stubHandlers]);
+    const registry = await registryWith([DiagnosticJobHandler, SecondDiagnosticHandler, ...otherHandlers]);
     expect(() => registry.assertComplete()).toThrow('job "diagnostic" has 2 handlers');
   });
 });
