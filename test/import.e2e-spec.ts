@@ -265,3 +265,40 @@ describe('an import killed halfway', () => {
   });
 });
 
+
+describe('an import read by worker threads', () => {
+  const dir = tempDir('import-workers');
+  const root = join(dir.path, 'loras');
+
+  afterAll(() => dir.remove());
+
+  it('should write the same rows and report the same failures as an import read on the main thread', async () => {
+    // Enough files for the worker pool (it starts at 500), with every sidecar kind and the broken edge cases.
+    await generateCorpus(join(root, 'generated'), 700);
+    await buildEdgeCaseCorpus(join(root, 'edge'));
+    const run = async (workers: number) => {
+      const env = { DATA_DIR: join(dir.path, `data-${workers}`), LORA_ROOTS: root, IMPORT_WORKERS: String(workers) };
+      const { code, output } = await runCli(['import', '--json'], env);
+      expect({ code, output }).toMatchObject({ code: 0 });
+      const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary & { workerThreads: number };
+      expect(summary.workerThreads).toBe(workers);
+      const dbUrl = `sqlite:${join(dir.path, `data-${workers}`, 'lora-manager.sqlite')}`;
+      const rows = (await queryRows<Record<string, unknown>>(dbUrl, 'SELECT * FROM adapters ORDER BY relative_path')).map(
+        ({ id: _id, created_at: _c, updated_at: _u, last_ingested_at: _l, ...rest }) => rest,
+      );
+      const tags = await queryRows(dbUrl, 'SELECT a.relative_path, t.tag FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id ORDER BY 1, 2');
+      const found = await queryRows<{ n: number }>(dbUrl, `SELECT COUNT(*) AS n FROM adapters_fts WHERE adapters_fts MATCH 'lora'`);
+      const failures = [...summary.failures].sort((a, b) => a.path.localeCompare(b.path) || a.reason.localeCompare(b.reason));
+      return { counts: summary.counts, failures, rows, tags, found: Number(found[0].n) };
+    };
+    const threaded = await run(2);
+    const inline = await run(0);
+
+    expect(threaded.counts.added).toBeGreaterThanOrEqual(700);
+    expect(threaded.counts.failed).toBeGreaterThan(0);
+    expect(threaded.failures.length).toBe(threaded.counts.failed);
+    expect(threaded.found).toBeGreaterThanOrEqual(700);
+    expect(threaded.rows).toHaveLength(threaded.counts.added);
+    expect(threaded).toEqual(inline);
+  });
+});

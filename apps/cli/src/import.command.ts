@@ -74,12 +74,15 @@ export class ImportCommand extends CommandRunner {
       bar?.stop();
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ runId: run?.id ?? null, dryRun: report.dryRun, durationMs: report.durationMs, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.dryRun ? report.changes : undefined })}\n`,
+          `${JSON.stringify({ runId: run?.id ?? null, dryRun: report.dryRun, durationMs: report.durationMs, workerThreads: report.workerThreads, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.dryRun ? report.changes : undefined })}\n`,
         );
         return;
       }
       const width = Math.max(...COUNT_ORDER.map((k) => k.length));
-      process.stdout.write(`\n${report.dryRun ? 'Dry run (nothing written)' : 'Import finished'} in ${(report.durationMs / 1000).toFixed(1)} s\n`);
+      process.stdout.write(
+        `\n${report.dryRun ? 'Dry run (nothing written)' : 'Import finished'} in ${(report.durationMs / 1000).toFixed(1)} s` +
+          `${report.workerThreads > 0 ? ` (files read in ${report.workerThreads} worker threads)` : ''}\n`,
+      );
       for (const key of COUNT_ORDER) process.stdout.write(`  ${key.padEnd(width)}  ${report.counts[key]}\n`);
       if (report.dryRun && report.changes.length > 0) {
         process.stdout.write('\nWould change:\n');

@@ -1,7 +1,7 @@
 // Preview image next to a LoRA (LORA-FORMATS §6.2): `<stem>.<ext>`, then `<stem>.preview.<ext>`, then
 // `<stem>.thumb.<ext>`; within a tier still images first, videos last; extensions case-insensitive.
 
-import { indexDirListing, lookupName, type DirIndex } from './sidecars.js';
+import { companionsOf, indexDirListing, lookupName, type DirIndex } from './sidecars.js';
 
 export enum PreviewTier {
   /** `<stem>.<ext>`: A1111's replaced preview, SD.Next's download. */
@@ -51,11 +51,12 @@ export function previewContentType(fileName: string): string | undefined {
 
 /** Every preview file present for `stem`, best first. */
 export function listPreviews(listing: readonly string[] | DirIndex, stem: string): FoundPreview[] {
-  const index = indexDirListing(listing);
+  const companions = companionsOf(indexDirListing(listing), stem);
   const out: FoundPreview[] = [];
+  if (companions.length === 0) return out;
   for (const [tier, infix] of TIERS) {
     for (const [ext, contentType] of PREVIEW_CONTENT_TYPES) {
-      const fileName = lookupName(index, `${stem}${infix}.${ext}`);
+      const fileName = lookupName(companions, stem, `${infix}.${ext}`);
       if (fileName !== undefined) out.push({ fileName, contentType, tier, isVideo: contentType.startsWith('video/') });
     }
   }

@@ -37,13 +37,18 @@ const SUFFIXES: ReadonlyArray<[string, SidecarFileKind]> = [
   ['.txt', SidecarKind.DescriptionText],
 ];
 
-/** A directory listing prepared for many lookups (exact names, and lower-cased for the fallback). */
+/**
+ * A directory listing prepared for many lookups: every name under the one or two stems it can follow (the
+ * name without its last one or two extensions: `a.preview.png` under `a.preview` and `a`), lower-cased, in
+ * listing order. Sidecar and preview suffixes span at most two dots, so finding one LoRA's companions is one
+ * map lookup, not dozens of probes of the whole listing.
+ */
 export interface DirIndex {
-  names: ReadonlySet<string>;
-  lower: ReadonlyMap<string, string>;
+  byStem: ReadonlyMap<string, readonly string[]>;
 }
 
 const indexCache = new WeakMap<readonly string[], DirIndex>();
+const NO_NAMES: readonly string[] = [];
 
 /**
  * Index a directory's file names once. The scanner hands every file of a directory the same array,
@@ -54,12 +59,19 @@ export function indexDirListing(listing: readonly string[] | DirIndex): DirIndex
   const arr = listing as readonly string[];
   let idx = indexCache.get(arr);
   if (!idx) {
-    const lower = new Map<string, string>();
-    for (const n of arr) {
-      const l = n.toLowerCase();
-      if (!lower.has(l)) lower.set(l, n);
+    const byStem = new Map<string, string[]>();
+    for (const name of arr) {
+      const lower = name.toLowerCase();
+      let dot = lower.lastIndexOf('.');
+      for (let dots = 0; dots < 2 && dot > 0; dots++) {
+        const stem = lower.slice(0, dot);
+        const names = byStem.get(stem);
+        if (names) names.push(name);
+        else byStem.set(stem, [name]);
+        dot = lower.lastIndexOf('.', dot - 1);
+      }
     }
-    idx = { names: new Set(arr), lower };
+    idx = { byStem };
     indexCache.set(arr, idx);
   }
   return idx;
@@ -71,10 +83,18 @@ export function stemOf(fileName: string): string {
   return dot > 0 ? fileName.slice(0, dot) : fileName;
 }
 
-/** Look a name up exactly, then case-insensitively (LoRA-Manager does the same). */
-export function lookupName(index: DirIndex, name: string): string | undefined {
-  if (index.names.has(name)) return name;
-  return index.lower.get(name.toLowerCase());
+/** The indexed names that may belong to `stem` (companions of it, any case). */
+export function companionsOf(index: DirIndex, stem: string): readonly string[] {
+  return index.byStem.get(stem.toLowerCase()) ?? NO_NAMES;
+}
+
+/** Look `stem + suffix` up among a stem's companions exactly, then case-insensitively (LoRA-Manager does the same). */
+export function lookupName(companions: readonly string[], stem: string, suffix: string): string | undefined {
+  if (companions.length === 0) return undefined;
+  const name = stem + suffix;
+  if (companions.includes(name)) return name;
+  const lower = name.toLowerCase();
+  return companions.find((n) => n.toLowerCase() === lower);
 }
 
 /**
@@ -82,12 +102,13 @@ export function lookupName(index: DirIndex, name: string): string | undefined {
  * kind at most; `<stem>.description.txt` is preferred over `<stem>.txt`.
  */
 export function findSidecars(listing: readonly string[] | DirIndex, stem: string): SidecarRef[] {
-  const index = indexDirListing(listing);
+  const companions = companionsOf(indexDirListing(listing), stem);
   const out: SidecarRef[] = [];
+  if (companions.length === 0) return out;
   const seen = new Set<SidecarFileKind>();
   for (const [suffix, kind] of SUFFIXES) {
     if (seen.has(kind)) continue;
-    const found = lookupName(index, stem + suffix);
+    const found = lookupName(companions, stem, suffix);
     if (found !== undefined) {
       out.push({ kind, fileName: found });
       seen.add(kind);

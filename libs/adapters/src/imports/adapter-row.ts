@@ -3,8 +3,9 @@ import { relative } from 'node:path';
 import type { AdapterFacts } from '../importer/merge.js';
 import { CIVITAI_TYPE_BY_KIND } from '../importer/lora-kind.js';
 import { type ScannedFile, toPosix } from '../importer/scanner.js';
-import { AdapterEntity, type AdapterSidecarRef, AdapterUserField } from '../library/adapter.entity.js';
-import { nsfwMaxOf, normaliseTags, searchTextOf } from '../library/adapter-fields.js';
+// Types only from the entity module: this file also runs in import worker threads, which load no ORM.
+import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
+import { AdapterUserField, nsfwMaxOf, normaliseTags, searchTextOf } from '../library/adapter-fields.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
 import type { LibraryRoot } from '../library/library-roots.js';
 
@@ -54,8 +55,8 @@ export function buildAdapterRow(
   const nsfwOverride = existing?.nsfwOverride ?? null;
   const previewPath = facts.previewPath ? toPosix(relative(root.realPath, facts.previewPath)) : null;
 
-  const row = new AdapterEntity();
-  Object.assign(row, {
+  // A plain object: rows cross from worker threads by structured clone, which keeps no class anyway.
+  const row: Omit<AdapterEntity, 'searchVector'> = {
     id: existing?.id ?? randomUUID(),
     rootId: root.id,
     relativePath: file.relPath,
@@ -112,7 +113,7 @@ export function buildAdapterRow(
     previewUrl: clip(facts.preview?.url, 2048),
     headerMetadata: facts.headerMetadata,
     sidecars,
-    unmapped: facts.unmapped as Record<string, unknown>,
+    unmapped: facts.unmapped,
     images: facts.images,
     warnings: facts.warnings,
     searchText: searchTextOf({
@@ -133,6 +134,6 @@ export function buildAdapterRow(
     lastIngestedAt: now,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
-  } satisfies Partial<AdapterEntity>);
+  };
   return row;
 }

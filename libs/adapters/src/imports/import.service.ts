@@ -1,18 +1,18 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { Injectable, Logger } from '@nestjs/common';
-import { type ImportCounts, InvalidInputError } from '@app/core';
+import { dirname, join, relative } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig, type ImportCounts, InvalidInputError } from '@app/core';
 import { hashFile, type FileHashes } from '../importer/hasher.js';
-import { inspectAdapterFile } from '../importer/inspect-adapter.js';
 import { mapLimit, ScanErrorCode, type ScanFs, type ScannedFile, scanRoot, toPosix } from '../importer/scanner.js';
 import { findSidecars, stemOf } from '../importer/sidecars.js';
-import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
+import type { AdapterEntity } from '../library/adapter.entity.js';
 import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
 import { type AdapterFileState, AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
 import { type LibraryRoot, LibraryRoots } from '../library/library-roots.js';
-import { buildAdapterRow } from './adapter-row.js';
 import { HashPolicy, type ImportFailure } from './import-run.entity.js';
+import { InspectPool } from './inspect-pool.js';
+import { type InspectOutcome, type InspectTask, inspectToRow } from './inspect-task.js';
 
 export interface ImportOptions {
   /** Library roots or folders inside them; all configured roots when empty. */
@@ -23,10 +23,13 @@ export interface ImportOptions {
   /** picomatch globs relative to each root. */
   ignore?: string[];
   /**
-   * Read headers and sidecars with synchronous calls: much faster for many small reads, but it blocks the
-   * event loop between yields, so only one-shot processes (the CLI) use it; a server keeps async reads.
+   * Read headers and sidecars with synchronous calls when reading on the main thread: much faster for many
+   * small reads, but it blocks the event loop between yields, so only one-shot processes (the CLI) use it; a
+   * server keeps async reads. Reads in import worker threads are always synchronous.
    */
   syncIo?: boolean;
+  /** Worker threads that read files (default `IMPORT_WORKERS`); 0 reads on the main thread. */
+  workers?: number;
 }
 
 export enum ImportPhase {
@@ -59,6 +62,8 @@ export interface ImportReport {
   changes: { path: string; change: ImportChange; from?: string }[];
   dryRun: boolean;
   durationMs: number;
+  /** Worker threads that read the files (0: read on the main thread). */
+  workerThreads: number;
 }
 
 export const emptyCounts = (): ImportCounts => ({
@@ -92,6 +97,8 @@ const BATCH_ROWS = 500;
 const STATISTICS_AFTER_CHANGES = 1000;
 // Header and sidecar reads are small and latency-bound: keep many in flight (with UV_THREADPOOL_SIZE=16, see README).
 const READ_CONCURRENCY = 48;
+/** Files to read below which worker threads would cost more to start than they save. */
+const POOL_MIN_FILES = 500;
 const MAX_LISTED = 1000;
 
 interface Target {
@@ -130,6 +137,7 @@ export class ImportService {
     private readonly roots: LibraryRoots,
     private readonly adapters: AdapterRepository,
     private readonly queries: AdapterQueryRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async run(
@@ -231,8 +239,8 @@ export class ImportService {
       if (sameFile && !w.hashes && w.existing) w.hashes = cachedHashes(w.existing);
     }
 
-    // 4. Read headers, sidecars and hashes of everything new or changed; write complete rows in batches as
-    //    they come, one transaction a batch.
+    // 4. Read headers, sidecars and hashes of everything new or changed (in worker threads when there are
+    //    many), and write complete rows in batches as they come, one transaction a batch.
     const total = work.length;
     let processed = 0;
     let batch: AdapterEntity[] = [];
@@ -246,19 +254,54 @@ export class ImportService {
       });
       return writing;
     };
-    const now = new Date();
-    await mapLimit(work, READ_CONCURRENCY, async (w) => {
-      if (hooks.signal?.aborted) throw new Error('import cancelled');
-      const row = await this.readOne(w, policy, now, fail, options.syncIo ?? false);
+    const take = async (w: Work, outcome: InspectOutcome): Promise<void> => {
       processed++;
-      // With synchronous reads nothing else would run: give timers (progress output) a turn now and then.
-      if (options.syncIo && processed % 200 === 0) await new Promise((r) => setImmediate(r));
-      if (!row) return;
+      for (const f of outcome.failures) fail(f.path, f.reason);
+      if (!outcome.row) return;
       counts[COUNT_OF[w.change]]++;
       note(w.file.relPath, w.change, w.from);
-      batch.push(row);
+      batch.push(outcome.row);
       if (batch.length >= BATCH_ROWS) await flush();
+    };
+    const now = new Date();
+    const taskOf = (w: Work): InspectTask => ({
+      file: w.file,
+      root: w.root,
+      existing: w.existing,
+      hashes: w.hashes,
+      hash: policy === HashPolicy.Full,
     });
+    const pool =
+      work.length >= POOL_MIN_FILES ? InspectPool.open({ size: options.workers ?? this.config.importWorkers }) : null;
+    if (pool) {
+      this.logger.log(`Reading ${work.length} files in ${pool.size} worker threads`);
+      const workOf = new Map<InspectTask, Work>();
+      const tasks = work.map((w) => {
+        const task = taskOf(w);
+        workOf.set(task, w);
+        return task;
+      });
+      try {
+        await pool.map(
+          tasks,
+          now,
+          async (outcomes, chunk) => {
+            for (const [i, outcome] of outcomes.entries()) await take(workOf.get(chunk[i])!, outcome);
+          },
+          hooks.signal,
+        );
+      } finally {
+        await pool.close();
+      }
+    } else {
+      const syncIo = options.syncIo ?? false;
+      await mapLimit(work, READ_CONCURRENCY, async (w) => {
+        if (hooks.signal?.aborted) throw new Error('import cancelled');
+        await take(w, await inspectToRow(taskOf(w), now, syncIo));
+        // With synchronous reads nothing else would run: give timers (progress output) a turn now and then.
+        if (syncIo && processed % 200 === 0) await new Promise((r) => setImmediate(r));
+      });
+    }
     await flush();
 
     // 5. Tombstones last: a run that dies before here never marks a file missing by mistake.
@@ -276,7 +319,15 @@ export class ImportService {
       });
     }
 
-    const report = { counts, failures, failureCount, changes, dryRun, durationMs: Date.now() - started };
+    const report: ImportReport = {
+      counts,
+      failures,
+      failureCount,
+      changes,
+      dryRun,
+      durationMs: Date.now() - started,
+      workerThreads: pool?.size ?? 0,
+    };
     this.logger.log(
       `Import ${dryRun ? '(dry run) ' : ''}done in ${report.durationMs} ms: ${Object.entries(counts)
         .map(([k, v]) => `${k} ${v}`)
@@ -312,15 +363,15 @@ export class ImportService {
     };
     const state = await this.adapters.fileStateAt(resolved.root.id, resolved.relativePath);
     const existing = state ? (await this.adapters.snapshotsByIds([state.id]))[0] : undefined;
-    const problems: string[] = [];
-    const row = await this.readOne(
-      { file, root: resolved.root, state: state ?? undefined, existing, change: state ? ImportChange.Updated : ImportChange.Added },
-      policy,
+    const { row, failures } = await inspectToRow(
+      { file, root: resolved.root, existing, hash: policy === HashPolicy.Full },
       new Date(),
-      (_p, reason) => problems.push(reason),
       false,
     );
-    if (!row) throw InvalidInputError.field('path', `cannot be read as a LoRA: ${problems.join('; ')}`, 'unreadable_lora');
+    if (!row) {
+      const reasons = failures.map((f) => f.reason).join('; ');
+      throw InvalidInputError.field('path', `cannot be read as a LoRA: ${reasons}`, 'unreadable_lora');
+    }
     await this.adapters.writeBatch([row]);
     return { adapter: row, created: !state };
   }
@@ -388,44 +439,6 @@ export class ImportService {
         w.change = ImportChange.Moved;
         w.from = match.relativePath;
       }
-    }
-  }
-
-  private async readOne(
-    w: Work,
-    policy: HashPolicy,
-    now: Date,
-    fail: (path: string, reason: string) => void,
-    syncIo: boolean,
-  ): Promise<AdapterEntity | null> {
-    try {
-      const result = await inspectAdapterFile(
-        { absPath: w.file.absPath, dirListing: w.file.dirListing },
-        { hash: policy === HashPolicy.Full, knownHashes: w.hashes, header: { syncIo }, sidecar: { syncIo } },
-      );
-      if (result.headerError) {
-        fail(w.file.absPath, `${result.headerError.reason}: ${result.headerError.message}`);
-        return null;
-      }
-      for (const e of result.sidecarErrors) fail(e.path ?? w.file.absPath, `${e.reason}: ${e.message}`);
-      const dir = dirname(w.file.absPath);
-      const sidecars: AdapterSidecarRef[] = result.sidecars
-        .filter((s) => s.file)
-        .map((s) => ({ kind: s.kind, fileName: s.file!.fileName, size: s.file!.size, mtimeMs: s.file!.mtimeMs }));
-      // Sidecars that failed to parse still count for change detection, so a fixed one is re-read.
-      for (const e of result.sidecarErrors) {
-        if (!e.path) continue;
-        try {
-          const s = await stat(e.path);
-          sidecars.push({ kind: e.kind ?? 'unknown', fileName: resolve(e.path).slice(dir.length + 1), size: s.size, mtimeMs: s.mtimeMs });
-        } catch {
-          // gone meanwhile
-        }
-      }
-      return buildAdapterRow(result.facts, w.file, w.root, sidecars, w.existing, now);
-    } catch (error) {
-      fail(w.file.absPath, error instanceof Error ? error.message : String(error));
-      return null;
     }
   }
 }

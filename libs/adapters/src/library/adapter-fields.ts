@@ -1,5 +1,22 @@
 /** Derived columns shared by the importer and the edit API, so both compute them the same way. */
 
+/** Fields a user may edit; a resync never overwrites one the user has set (see `userEdited`). */
+export enum AdapterUserField {
+  Name = 'name',
+  TriggerWords = 'triggerWords',
+  PreferredWeight = 'preferredWeight',
+  WeightMin = 'weightMin',
+  WeightMax = 'weightMax',
+  Notes = 'notes',
+  Favorite = 'favorite',
+  Active = 'active',
+  Ordinal = 'ordinal',
+  NsfwOverride = 'nsfwOverride',
+  BaseModel = 'baseModel',
+  Tags = 'tags',
+}
+
+
 /** The highest level bit of a Civitai NSFW bitmask: what a "hide above" threshold compares. */
 export function highestNsfwBit(level: number | null | undefined): number {
   if (!level || level <= 0) return 0;

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type FindOptionsSelect, In } from 'typeorm';
 import { chunk, toNumber } from '@app/core';
 import { fts5QueryOf, tsQueryOf } from './adapter-search.js';
-import { AdapterEntity, type AdapterUserField } from './adapter.entity.js';
+import type { AdapterUserField } from './adapter-fields.js';
+import { AdapterEntity } from './adapter.entity.js';
 import { AdapterSort, type AdapterFilter, SortOrder, TagMode, type ValueCount } from './adapter-query.model.js';
 import { AdapterTagEntity } from './adapter-tag.entity.js';
 

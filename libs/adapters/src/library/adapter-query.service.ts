@@ -2,9 +2,9 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '@app/core';
-import { nsfwMaxOf, normaliseTag, normaliseTags, searchTextOf } from './adapter-fields.js';
+import { AdapterUserField, nsfwMaxOf, normaliseTag, normaliseTags, searchTextOf } from './adapter-fields.js';
 import { searchTermsOf } from './adapter-search.js';
-import { AdapterEntity, AdapterUserField } from './adapter.entity.js';
+import { AdapterEntity } from './adapter.entity.js';
 import {
   AdapterBulkAction,
   AdapterFacet,

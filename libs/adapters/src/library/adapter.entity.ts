@@ -1,5 +1,6 @@
 import { Column, Entity, Index } from 'typeorm';
 import { columnTypes, DatabaseType, dialect, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+import type { AdapterUserField } from './adapter-fields.js';
 
 /**
  * PostgreSQL only: `search_vector`, `to_tsvector('simple', search_text)` kept by a trigger (migration
@@ -15,22 +16,6 @@ const SearchVectorColumn = (): PropertyDecorator => {
     index(target, key);
   };
 };
-
-/** Fields a user may edit; a resync never overwrites one the user has set (see `userEdited`). */
-export enum AdapterUserField {
-  Name = 'name',
-  TriggerWords = 'triggerWords',
-  PreferredWeight = 'preferredWeight',
-  WeightMin = 'weightMin',
-  WeightMax = 'weightMax',
-  Notes = 'notes',
-  Favorite = 'favorite',
-  Active = 'active',
-  Ordinal = 'ordinal',
-  NsfwOverride = 'nsfwOverride',
-  BaseModel = 'baseModel',
-  Tags = 'tags',
-}
 
 export interface AdapterSidecarRef {
   kind: string;

@@ -79,6 +79,80 @@ interface RawSqlite {
   transaction(fn: () => void): () => void;
 }
 
+const TAG_PAIRS_PER_STATEMENT = 500;
+/** SQLite column types whose values are bound as they are (no JSON, date or boolean conversion). */
+const PLAIN_SQLITE_TYPES = new Set(['varchar', 'text', 'integer', 'real']);
+
+/**
+ * Split into chunks of `max`, then the remainder into power-of-two sizes: every chunk has one of a handful of
+ * sizes, so a few prepared multi-row statements serve any batch.
+ */
+export function chunksForStatements<T>(items: readonly T[], max = ROWS_PER_STATEMENT): T[][] {
+  const out: T[][] = [];
+  let i = 0;
+  while (items.length - i >= max) {
+    out.push(items.slice(i, i + max));
+    i += max;
+  }
+  for (let size = 1 << Math.floor(Math.log2(max)); size >= 1 && i < items.length; size >>= 1) {
+    while (items.length - i >= size) {
+      out.push(items.slice(i, i + size));
+      i += size;
+    }
+  }
+  return out;
+}
+
+/** The importer's SQLite statements, prepared once per row count. */
+class SqliteStatements {
+  private readonly upserts = new Map<number, RawStatement>();
+  private readonly tagDeletes = new Map<number, RawStatement>();
+  private readonly tagInserts = new Map<number, RawStatement>();
+  readonly missing: RawStatement;
+  private readonly rowValues: string;
+  private readonly insertHead: string;
+  private readonly updateTail: string;
+
+  constructor(
+    private readonly db: RawSqlite,
+    columnNames: string[],
+  ) {
+    const names = columnNames.map((c) => `"${c}"`);
+    this.insertHead = `INSERT INTO "adapters" (${names.join(', ')}) VALUES `;
+    this.rowValues = `(${names.map(() => '?').join(', ')})`;
+    this.updateTail = ` ON CONFLICT("id") DO UPDATE SET ${columnNames
+      .filter((c) => c !== 'id' && c !== 'created_at')
+      .map((c) => `"${c}" = excluded."${c}"`)
+      .join(', ')}`;
+    this.missing = db.prepare('UPDATE "adapters" SET "missing_since" = ?, "updated_at" = ? WHERE "id" = ? AND "missing_since" IS NULL');
+  }
+
+  upsert(rows: number): RawStatement {
+    return this.cached(this.upserts, rows, () => this.insertHead + Array(rows).fill(this.rowValues).join(', ') + this.updateTail);
+  }
+
+  deleteTags(ids: number): RawStatement {
+    return this.cached(this.tagDeletes, ids, () => `DELETE FROM "adapter_tags" WHERE "adapter_id" IN (${Array(ids).fill('?').join(', ')})`);
+  }
+
+  insertTags(pairs: number): RawStatement {
+    return this.cached(
+      this.tagInserts,
+      pairs,
+      () => `INSERT OR IGNORE INTO "adapter_tags" ("adapter_id", "tag") VALUES ${Array(pairs).fill('(?, ?)').join(', ')}`,
+    );
+  }
+
+  private cached(cache: Map<number, RawStatement>, n: number, sql: () => string): RawStatement {
+    let statement = cache.get(n);
+    if (!statement) {
+      statement = this.db.prepare(sql());
+      cache.set(n, statement);
+    }
+    return statement;
+  }
+}
+
 interface FileStateRow {
   id: string;
   root_id: string;
@@ -105,13 +179,14 @@ export interface AdapterFileState {
 
 /**
  * The importer's reads and writes: batched, chunked, one transaction a batch. On SQLite the rows go through
- * one prepared statement on the driver's connection (TypeORM's query builder costs ~0.4 ms a row in
+ * prepared multi-row statements on the driver's connection (TypeORM's query builder costs ~0.4 ms a row in
  * parameter handling, which would dominate a 10,000-file import); on PostgreSQL through chunked multi-row
  * upserts.
  */
 @Injectable()
 export class AdapterRepository {
-  private sqliteUpsert?: { adapters: RawStatement; deleteTags: RawStatement; insertTag: RawStatement; missing: RawStatement };
+  private sqliteStatements?: SqliteStatements;
+  private sqliteValues?: ((row: AdapterEntity) => unknown)[];
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -233,6 +308,12 @@ export class AdapterRepository {
     });
   }
 
+  /**
+   * SQLite: multi-row statements on the driver's connection. One statement a chunk of rows, not one a row:
+   * FTS5 flushes its pending index data at the start of every statement inside a transaction (a statement
+   * savepoint), so row-at-a-time upserts, each firing the FTS trigger, wrote one tiny index segment per row
+   * and spent most of a cold import merging them (10,000 rows: 1.55 s → 0.8 s).
+   */
   private writeBatchSqlite(rows: AdapterEntity[], missing: { ids: string[]; at: Date } | null): void {
     const metadata = this.dataSource.getMetadata(AdapterEntity);
     const driver = this.dataSource.driver as unknown as {
@@ -241,29 +322,28 @@ export class AdapterRepository {
     };
     const db = driver.databaseConnection;
     const columns = metadata.columns;
-    if (!this.sqliteUpsert) {
-      const names = columns.map((c) => `"${c.databaseName}"`);
-      const updates = columns
-        .filter((c) => c.databaseName !== 'id' && c.databaseName !== 'created_at')
-        .map((c) => `"${c.databaseName}" = excluded."${c.databaseName}"`);
-      this.sqliteUpsert = {
-        adapters: db.prepare(
-          `INSERT INTO "adapters" (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT("id") DO UPDATE SET ${updates.join(', ')}`,
-        ),
-        deleteTags: db.prepare('DELETE FROM "adapter_tags" WHERE "adapter_id" = ?'),
-        insertTag: db.prepare('INSERT OR IGNORE INTO "adapter_tags" ("adapter_id", "tag") VALUES (?, ?)'),
-        missing: db.prepare('UPDATE "adapters" SET "missing_since" = ?, "updated_at" = ? WHERE "id" = ? AND "missing_since" IS NULL'),
-      };
-    }
-    const statements = this.sqliteUpsert;
+    const statements = (this.sqliteStatements ??= new SqliteStatements(db, columns.map((c) => c.databaseName)));
     const toSqlite = (value: unknown): unknown => (typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null));
+    // TypeORM's conversion (JSON, dates, booleans) only where a column needs one: plain text and numbers go
+    // as they are, which saves ~40 driver calls a row.
+    const values = (this.sqliteValues ??= columns.map((c): ((row: AdapterEntity) => unknown) => {
+      const plain = typeof c.type === 'string' && PLAIN_SQLITE_TYPES.has(c.type) && !c.transformer && !c.embeddedMetadata;
+      if (plain) return (row) => (row as unknown as Record<string, unknown>)[c.propertyName] ?? null;
+      return (row) => toSqlite(driver.preparePersistentValue(c.getEntityValue(row), c));
+    }));
     db.transaction(() => {
-      for (const row of rows) {
-        statements.adapters.run(
-          ...columns.map((c) => toSqlite(driver.preparePersistentValue(c.getEntityValue(row), c))),
-        );
-        statements.deleteTags.run(row.id);
-        for (const tag of row.tags) statements.insertTag.run(row.id, tag);
+      for (const part of chunksForStatements(rows)) {
+        const params: unknown[] = [];
+        for (const row of part) {
+          for (const value of values) params.push(value(row));
+        }
+        statements.upsert(part.length).run(...params);
+        const ids = part.map((r) => r.id);
+        statements.deleteTags(ids.length).run(...ids);
+        const pairs = part.flatMap((r) => r.tags.map((tag) => [r.id, tag]));
+        for (const tagPart of chunksForStatements(pairs, TAG_PAIRS_PER_STATEMENT)) {
+          statements.insertTags(tagPart.length).run(...tagPart.flat());
+        }
       }
       if (missing) {
         const at = driver.preparePersistentValue(missing.at, metadata.findColumnWithPropertyName('missingSince'));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -38,6 +39,8 @@ export interface AppConfig {
   database: { type: DatabaseType.Sqlite; path: string } | { type: DatabaseType.Postgres; url: string; schema?: string };
   redis: { url: string; prefix: string } | null;
   loraRoots: string[];
+  /** Worker threads an import reads files with (IMPORT_WORKERS; default: one per CPU, at most 4; 0 = none). */
+  importWorkers: number;
   sdnext: {
     backends: SdNextBackendConfig[];
     auth: { user: string; password: string } | null;
@@ -93,6 +96,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
     .default('lora'),
   LORA_ROOTS: z.string().optional(),
+  IMPORT_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   SDNEXT_URL: z
     .string()
     .optional()
@@ -179,6 +183,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     database,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
     loraRoots: csv(e.LORA_ROOTS).map((r) => resolve(r)),
+    importWorkers: e.IMPORT_WORKERS ?? Math.min(4, availableParallelism()),
     sdnext: {
       backends: csv(e.SDNEXT_URL).map((url, i) => ({ id: `sdnext-${i}`, url: url.replace(/\/+$/, '') })),
       auth,

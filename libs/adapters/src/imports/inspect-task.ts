@@ -1,0 +1,73 @@
+// One file's read: header, hashes, sidecars, preview → the complete row to write. Runs on the main thread
+// or in an import worker thread (`inspect.worker.ts`): it imports no ORM and no Nest, and its input and
+// output survive structured cloning.
+
+import { statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { FileHashes } from '../importer/hasher.js';
+import { inspectAdapterFile } from '../importer/inspect-adapter.js';
+import type { ScannedFile } from '../importer/scanner.js';
+import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
+import type { AdapterSnapshot } from '../library/adapter.repository.js';
+import type { LibraryRoot } from '../library/library-roots.js';
+import { buildAdapterRow } from './adapter-row.js';
+import type { ImportFailure } from './import-run.entity.js';
+
+export interface InspectTask {
+  file: ScannedFile;
+  root: LibraryRoot;
+  /** The row's user fields when the file already has one (a resync never loses an edit). */
+  existing?: AdapterSnapshot;
+  /** Hashes known already (cached by size and mtime, or computed to detect a move). */
+  hashes?: FileHashes;
+  /** Hash the whole file (`--hash full`). */
+  hash: boolean;
+}
+
+export interface InspectOutcome {
+  /** Null when the file cannot be read as a LoRA (the reason is in `failures`). */
+  row: AdapterEntity | null;
+  /** A header failure, sidecars that failed to parse, or an unexpected error; the import records them and goes on. */
+  failures: ImportFailure[];
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Reads one file into its row. `syncIo` reads with synchronous calls: fastest for many small files, and
+ * harmless off the main thread; on the main thread only one-shot processes (the CLI) use it.
+ */
+export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean): Promise<InspectOutcome> {
+  const { file } = task;
+  const failures: ImportFailure[] = [];
+  try {
+    const result = await inspectAdapterFile(
+      { absPath: file.absPath, dirListing: file.dirListing },
+      { hash: task.hash, knownHashes: task.hashes, header: { syncIo }, sidecar: { syncIo } },
+    );
+    if (result.headerError) {
+      failures.push({ path: file.absPath, reason: `${result.headerError.reason}: ${result.headerError.message}` });
+      return { row: null, failures };
+    }
+    for (const e of result.sidecarErrors) failures.push({ path: e.path ?? file.absPath, reason: `${e.reason}: ${e.message}` });
+    const dir = dirname(file.absPath);
+    const sidecars: AdapterSidecarRef[] = result.sidecars
+      .filter((s) => s.file)
+      .map((s) => ({ kind: s.kind, fileName: s.file!.fileName, size: s.file!.size, mtimeMs: s.file!.mtimeMs }));
+    // Sidecars that failed to parse still count for change detection, so a fixed one is re-read.
+    for (const e of result.sidecarErrors) {
+      if (!e.path) continue;
+      try {
+        const s = syncIo ? statSync(e.path) : await stat(e.path);
+        sidecars.push({ kind: e.kind ?? 'unknown', fileName: resolve(e.path).slice(dir.length + 1), size: s.size, mtimeMs: s.mtimeMs });
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return { row: buildAdapterRow(result.facts, file, task.root, sidecars, task.existing, now), failures };
+  } catch (error) {
+    failures.push({ path: file.absPath, reason: messageOf(error) });
+    return { row: null, failures };
+  }
+}
