@@ -45,6 +45,8 @@ const SORT_INDEXES: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
 };
 
 const IN_CHUNK = 500;
+/** Appended facet-count rows tolerated beyond two a value before they are folded (PostgreSQL). */
+const COMPACT_SLACK = 1000;
 const NO_CONDITION = '1 = 1';
 
 /**
@@ -139,6 +141,8 @@ export class AdapterQueryRepository {
 
   private readonly missingCounts = new WeakMap<AdapterFilter, Promise<number>>();
 
+  private compacting?: Promise<void>;
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.pg = dataSource.options.type === 'postgres';
   }
@@ -221,11 +225,16 @@ export class AdapterQueryRepository {
 
   /**
    * Refreshes the planner's statistics after a big import; on PostgreSQL a VACUUM also marks the pages
-   * all-visible, so that counts read indexes alone (autovacuum does the same, later).
+   * all-visible, so that counts read indexes alone (autovacuum does the same, later), after the appended
+   * facet-count deltas are folded.
    */
   async refreshStatistics(): Promise<void> {
-    if (this.pg) await this.raw('VACUUM (ANALYZE) adapters, adapter_tags', []);
-    else await this.raw('ANALYZE', []);
+    if (this.pg) {
+      await this.compactFacetCounts();
+      await this.raw('VACUUM (ANALYZE) adapters, adapter_tags, adapter_facet_counts', []);
+    } else {
+      await this.raw('ANALYZE', []);
+    }
   }
 
   /**
@@ -248,14 +257,7 @@ export class AdapterQueryRepository {
   }
 
   async baseModelFacet(filter: AdapterFilter): Promise<ValueCount[]> {
-    if (this.unfiltered(filter)) {
-      // Every row's base model (an index-only scan) minus the tombstones'.
-      const missing = this.pg ? 'adapters a' : 'adapters a INDEXED BY idx_adapters_missing';
-      return this.counts(
-        `SELECT v.value AS value, SUM(v.n) AS n FROM (SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a GROUP BY a.base_model UNION ALL SELECT a.base_model, -COUNT(*) FROM ${missing} WHERE a.missing_since IS NOT NULL GROUP BY a.base_model) v GROUP BY v.value HAVING SUM(v.n) > 0 ORDER BY n DESC, value ASC`,
-        [],
-      );
-    }
+    if (this.unfiltered(filter)) return this.baseModelCounts();
     const p = new Params(this.pg);
     const { from, where } = this.source(p, filter, 'filter', 'drive');
     return this.counts(
@@ -265,16 +267,9 @@ export class AdapterQueryRepository {
   }
 
   async tagFacet(filter: AdapterFilter, limit: number): Promise<ValueCount[]> {
-    const p = new Params(this.pg);
-    if (this.unfiltered(filter)) {
-      // Every tag row (the (tag, adapter_id) index alone) minus the tombstones' tag rows.
-      const missing = this.pg ? 'adapters a' : 'adapters a INDEXED BY idx_adapters_missing';
-      return this.counts(
-        `SELECT v.value AS value, SUM(v.n) AS n FROM (SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t GROUP BY t.tag UNION ALL SELECT t.tag, -COUNT(*) FROM ${missing} JOIN adapter_tags t ON t.adapter_id = a.id WHERE a.missing_since IS NOT NULL GROUP BY t.tag) v GROUP BY v.value HAVING SUM(v.n) > 0 ORDER BY n DESC, value ASC LIMIT ${p.add(limit)}`,
-        p.values,
-      );
-    }
+    if (this.unfiltered(filter)) return this.tagCounts(limit);
     // Over the matched rows: each one's tag rows come from the (adapter_id, tag) primary key.
+    const p = new Params(this.pg);
     const { from, where, ftsDriven } = this.source(p, filter, 'filter', 'drive');
     return this.counts(
       `SELECT t.tag AS value, COUNT(*) AS n FROM ${from} ${ftsDriven ? 'CROSS JOIN' : 'JOIN'} adapter_tags t ON t.adapter_id = a.id WHERE ${where} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
@@ -283,23 +278,13 @@ export class AdapterQueryRepository {
   }
 
   /** Tags of present adapters with their counts, most used first; optionally only tags starting with `prefix`. */
-  async tagCounts(limit: number, prefix?: string): Promise<ValueCount[]> {
-    const p = new Params(this.pg);
-    const conditions = ['a.missing_since IS NULL'];
-    if (prefix) conditions.push(this.startsWith(p, 't.tag', prefix));
-    return this.counts(
-      `SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE ${conditions.join(' AND ')} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
-      p.values,
-    );
+  tagCounts(limit: number, prefix?: string): Promise<ValueCount[]> {
+    return this.facetCounts('tag', limit, prefix);
   }
 
-  async baseModelCounts(): Promise<ValueCount[]> {
-    return this.counts(
-      `SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a WHERE a.missing_since IS NULL GROUP BY a.base_model ORDER BY n DESC, a.base_model ASC`,
-      [],
-    );
+  baseModelCounts(): Promise<ValueCount[]> {
+    return this.facetCounts('base_model');
   }
-
   /** SHA-256 values shared by two or more present adapters, most copies first. */
   async duplicateHashes(
     offset: number,
@@ -529,6 +514,44 @@ export class AdapterQueryRepository {
     if (this.pg) return `starts_with(${column}, ${p.add(prefix)})`;
     // SQLite compares text bytewise (BINARY): every string with this prefix lies in [prefix, prefix + U+10FFFF).
     return `(${column} >= ${p.add(prefix)} AND ${column} < ${p.add(`${prefix}\u{10FFFF}`)})`;
+  }
+
+  /**
+   * Whole-library counts of present adapters from `adapter_facet_counts` (migration 1764300000700), which
+   * triggers keep exact: a value's count is the sum of its rows (one row a value on SQLite; appended deltas on
+   * PostgreSQL, folded by `compactFacetCounts` once they outnumber the values).
+   */
+  private async facetCounts(facet: 'tag' | 'base_model', limit?: number, prefix?: string): Promise<ValueCount[]> {
+    const p = new Params(this.pg);
+    const conditions = [`c.facet = ${p.add(facet)}`];
+    if (prefix) conditions.push(this.startsWith(p, 'c.value', prefix));
+    const deltas = this.pg ? ', SUM(COUNT(*)) OVER () AS deltas, COUNT(*) OVER () AS "values"' : '';
+    const rows = await this.raw<{ value: string; n: unknown; deltas?: unknown; values?: unknown }>(
+      `SELECT c.value AS value, SUM(c.n) AS n${deltas} FROM adapter_facet_counts c WHERE ${conditions.join(' AND ')} GROUP BY c.value HAVING SUM(c.n) > 0 ORDER BY 2 DESC, 1 ASC${limit === undefined ? '' : ` LIMIT ${p.add(limit)}`}`,
+      p.values,
+    );
+    if (this.pg && rows.length > 0 && toNumber(rows[0].deltas) > 2 * toNumber(rows[0].values) + COMPACT_SLACK) {
+      this.compacting ??= this.compactFacetCounts()
+        .catch(() => undefined)
+        .finally(() => (this.compacting = undefined));
+    }
+    return rows.map((r) => ({ value: r.value, count: toNumber(r.n) }));
+  }
+
+  /**
+   * PostgreSQL: folds the appended count deltas into one row per value. Exact under concurrent writers: it
+   * deletes only the rows its snapshot sees and re-inserts their sums in the same transaction; one process at
+   * a time (a transaction-scoped advisory lock; the others skip).
+   */
+  async compactFacetCounts(): Promise<void> {
+    if (!this.pg) return;
+    await this.dataSource.transaction(async (m) => {
+      const [lock] = await m.query<{ locked: boolean }[]>(`SELECT pg_try_advisory_xact_lock(hashtext('adapter_facet_counts')) AS locked`);
+      if (!lock?.locked) return;
+      await m.query(
+        `WITH d AS (DELETE FROM adapter_facet_counts RETURNING facet, value, n) INSERT INTO adapter_facet_counts (facet, value, n) SELECT d.facet, d.value, SUM(d.n) FROM d GROUP BY d.facet, d.value HAVING SUM(d.n) <> 0`,
+      );
+    });
   }
 
   private async counts(sql: string, params: unknown[]): Promise<ValueCount[]> {
