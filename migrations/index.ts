@@ -16,6 +16,7 @@ import { CreateDeliveryJobs1764300000300 } from './1764300000300-create-delivery
 import { AddAdapterLoraNames1764300000400 } from './1764300000400-add-adapter-lora-names.js';
 import { AdapterQueryIndexes1764300000500 } from './1764300000500-adapter-query-indexes.js';
 import { AdapterSearchVector1764300000600 } from './1764300000600-adapter-search-vector.js';
+import { AdapterFacetCounts1764300000700 } from './1764300000700-adapter-facet-counts.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -37,6 +38,7 @@ export const MIGRATIONS: MigrationList = [
   AddAdapterLoraNames1764300000400,
   AdapterQueryIndexes1764300000500,
   AdapterSearchVector1764300000600,
+  AdapterFacetCounts1764300000700,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

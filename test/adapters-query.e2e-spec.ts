@@ -269,6 +269,36 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       });
     });
 
+    it('should keep whole-library facets, counts and searches exact across writes of another connection', async () => {
+      const before = await list('facets=baseModel,tags&q=style');
+      const all = await list('facets=baseModel,tags');
+      const tagsBefore = (await get('/api/v1/adapters/tags')).body as { value: string; count: number }[];
+      const pixel = rows.find((r) => r.key === 'pixel')!;
+      const p = (n: number): string => (isPg ? `$${n}` : '?');
+      // A tombstone written outside the API (as a CLI import would): every cached answer must see it.
+      await db.exec(`UPDATE adapters SET missing_since = ${p(1)} WHERE id = ${p(2)}`, [isPg ? '2025-06-01T00:00:00Z' : '2025-06-01 00:00:00.000', pixel.id]);
+      try {
+        const after = await list('facets=baseModel,tags&q=style');
+        expect(after.total).toBe(before.total - 1);
+        expect(names(after)).not.toContain(pixel.name);
+        expect(after.facets?.tags).toEqual([
+          { value: 'style', count: 1 },
+          { value: 'watercolor', count: 1 },
+        ]);
+        const allAfter = await list('facets=baseModel,tags');
+        expect(allAfter.total).toBe(all.total - 1);
+        expect(allAfter.facets!.baseModel!.reduce((s, f) => s + f.count, 0)).toBe(allAfter.total);
+        expect(allAfter.facets!.baseModel!.find((b) => b.value === 'SDXL 1.0')).toEqual({ value: 'SDXL 1.0', count: 1 });
+        expect(allAfter.facets!.tags!.find((t) => t.value === 'pixel art')).toBeUndefined();
+        expect((await get('/api/v1/adapters/tags')).body).toContainEqual({ value: 'style', count: 1 });
+      } finally {
+        await db.exec(`UPDATE adapters SET missing_since = NULL WHERE id = ${p(1)}`, [pixel.id]);
+      }
+      expect(await list('facets=baseModel,tags&q=style')).toEqual(before);
+      expect(await list('facets=baseModel,tags')).toEqual(all);
+      expect((await get('/api/v1/adapters/tags')).body).toEqual(tagsBefore);
+    });
+
     it.each([
       ['foo=1', 'foo'],
       ['sort=bogus', 'sort'],
@@ -337,6 +367,9 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
 
   describe('edits', () => {
     it('should patch user fields, recompute derived ones and record them in userEdited', async () => {
+      // Asked before the edit, so that an answer kept from before it would show.
+      expect(names(await list('q=wcdream'))).toEqual(['Watercolor Dream']);
+      expect((await list('tags=painting&facets=tags')).total).toBe(0);
       const res = await send('PATCH', `/api/v1/adapters/${ids.water}`, {
         name: 'Aquarelle Dream',
         tags: ['Painting', 'style', 'painting'],
@@ -354,6 +387,7 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       expect(names(await list('q=aqua'))).toEqual(['Aquarelle Dream']);
       expect((await list('q=wcdream')).total).toBe(0);
       expect(names(await list('tags=painting'))).toEqual(['Aquarelle Dream']);
+      expect((await list('facets=tags')).facets?.tags).toContainEqual({ value: 'painting', count: 1 });
       expect((await list('tags=watercolor')).total).toBe(0);
       expect(names(await list('nsfwMax=4&baseModel=SDXL%201.0'))).toEqual(['Pixel Art Style']);
       const again = await send('PATCH', `/api/v1/adapters/${ids.water}`, { favorite: true, notes: null });

@@ -18,14 +18,24 @@ describe('migrations on SQLite', () => {
     expect(result.pending).toEqual([]);
   });
 
-  it('should keep the FTS5 triggers that keep the search index in step with the adapters table', async () => {
+  it('should keep the FTS5 and facet-count triggers that keep the search index and the counts in step', async () => {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(process.env.DATABASE_URL!.replace(/^sqlite:/, ''), { readonly: true });
     try {
       const triggers = db
-        .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'adapters' ORDER BY name`)
+        .prepare(`SELECT tbl_name || '.' || name AS name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('adapters', 'adapter_tags') ORDER BY tbl_name, name`)
         .all() as { name: string }[];
-      expect(triggers.map((t) => t.name)).toEqual(['adapters_fts_ad', 'adapters_fts_ai', 'adapters_fts_au']);
+      expect(triggers.map((t) => t.name)).toEqual([
+        'adapter_tags.afc_tags_ad',
+        'adapter_tags.afc_tags_ai',
+        'adapter_tags.afc_tags_au',
+        'adapters.adapters_fts_ad',
+        'adapters.adapters_fts_ai',
+        'adapters.adapters_fts_au',
+        'adapters.afc_adapters_ad',
+        'adapters.afc_adapters_ai',
+        'adapters.afc_adapters_au',
+      ]);
     } finally {
       db.close();
     }

@@ -46,6 +46,10 @@ const SORT_INDEXES: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
 };
 
 const IN_CHUNK = 500;
+/** SQLite: read results kept while the database is unchanged (see `read`). */
+const READ_CACHE_ENTRIES = 256;
+/** Appended facet-count rows tolerated beyond two a value before they are folded (PostgreSQL). */
+const COMPACT_SLACK = 1000;
 const NO_CONDITION = '1 = 1';
 
 /**
@@ -140,6 +144,12 @@ export class AdapterQueryRepository {
 
   private readonly missingCounts = new WeakMap<AdapterFilter, Promise<number>>();
 
+  private compacting?: Promise<void>;
+
+  private readonly readCache = new Map<string, readonly unknown[]>();
+
+  private readCacheVersion = '';
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.pg = dataSource.options.type === 'postgres';
   }
@@ -186,7 +196,7 @@ export class AdapterQueryRepository {
         `ORDER BY rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, rowid ${dir} LIMIT ${p.add(offset + limit + tombstoned)}) f ` +
         `JOIN adapters a ON a.rowid = f.rowid WHERE a.missing_since IS NULL ` +
         `ORDER BY f.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, f.rowid ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
-      return (await this.raw<{ id: string }>(sql, p.values)).map((r) => r.id);
+      return (await this.read<{ id: string }>(sql, p.values)).map((r) => r.id);
     }
     if (sort === AdapterSort.Relevance && search && !this.pg) {
       source = this.source(p, filter, 'filter', 'drive');
@@ -216,17 +226,22 @@ export class AdapterQueryRepository {
       }
     }
     const sql = `SELECT a.id AS id FROM ${source.from} WHERE ${source.where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
-    const rows = await this.raw<{ id: string }>(sql, p.values);
+    const rows = await this.read<{ id: string }>(sql, p.values);
     return rows.map((r) => r.id);
   }
 
   /**
    * Refreshes the planner's statistics after a big import; on PostgreSQL a VACUUM also marks the pages
-   * all-visible, so that counts read indexes alone (autovacuum does the same, later).
+   * all-visible, so that counts read indexes alone (autovacuum does the same, later), after the appended
+   * facet-count deltas are folded.
    */
   async refreshStatistics(): Promise<void> {
-    if (this.pg) await this.raw('VACUUM (ANALYZE) adapters, adapter_tags', []);
-    else await this.raw('ANALYZE', []);
+    if (this.pg) {
+      await this.compactFacetCounts();
+      await this.raw('VACUUM (ANALYZE) adapters, adapter_tags, adapter_facet_counts', []);
+    } else {
+      await this.raw('ANALYZE', []);
+    }
   }
 
   /**
@@ -249,14 +264,7 @@ export class AdapterQueryRepository {
   }
 
   async baseModelFacet(filter: AdapterFilter): Promise<ValueCount[]> {
-    if (this.unfiltered(filter)) {
-      // Every row's base model (an index-only scan) minus the tombstones'.
-      const missing = this.pg ? 'adapters a' : 'adapters a INDEXED BY idx_adapters_missing';
-      return this.counts(
-        `SELECT v.value AS value, SUM(v.n) AS n FROM (SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a GROUP BY a.base_model UNION ALL SELECT a.base_model, -COUNT(*) FROM ${missing} WHERE a.missing_since IS NOT NULL GROUP BY a.base_model) v GROUP BY v.value HAVING SUM(v.n) > 0 ORDER BY n DESC, value ASC`,
-        [],
-      );
-    }
+    if (this.unfiltered(filter)) return this.baseModelCounts();
     const p = new Params(this.pg);
     const { from, where } = this.source(p, filter, 'filter', 'drive');
     return this.counts(
@@ -266,16 +274,9 @@ export class AdapterQueryRepository {
   }
 
   async tagFacet(filter: AdapterFilter, limit: number): Promise<ValueCount[]> {
-    const p = new Params(this.pg);
-    if (this.unfiltered(filter)) {
-      // Every tag row (the (tag, adapter_id) index alone) minus the tombstones' tag rows.
-      const missing = this.pg ? 'adapters a' : 'adapters a INDEXED BY idx_adapters_missing';
-      return this.counts(
-        `SELECT v.value AS value, SUM(v.n) AS n FROM (SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t GROUP BY t.tag UNION ALL SELECT t.tag, -COUNT(*) FROM ${missing} JOIN adapter_tags t ON t.adapter_id = a.id WHERE a.missing_since IS NOT NULL GROUP BY t.tag) v GROUP BY v.value HAVING SUM(v.n) > 0 ORDER BY n DESC, value ASC LIMIT ${p.add(limit)}`,
-        p.values,
-      );
-    }
+    if (this.unfiltered(filter)) return this.tagCounts(limit);
     // Over the matched rows: each one's tag rows come from the (adapter_id, tag) primary key.
+    const p = new Params(this.pg);
     const { from, where, ftsDriven } = this.source(p, filter, 'filter', 'drive');
     return this.counts(
       `SELECT t.tag AS value, COUNT(*) AS n FROM ${from} ${ftsDriven ? 'CROSS JOIN' : 'JOIN'} adapter_tags t ON t.adapter_id = a.id WHERE ${where} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
@@ -284,23 +285,13 @@ export class AdapterQueryRepository {
   }
 
   /** Tags of present adapters with their counts, most used first; optionally only tags starting with `prefix`. */
-  async tagCounts(limit: number, prefix?: string): Promise<ValueCount[]> {
-    const p = new Params(this.pg);
-    const conditions = ['a.missing_since IS NULL'];
-    if (prefix) conditions.push(this.startsWith(p, 't.tag', prefix));
-    return this.counts(
-      `SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE ${conditions.join(' AND ')} GROUP BY t.tag ORDER BY n DESC, t.tag ASC LIMIT ${p.add(limit)}`,
-      p.values,
-    );
+  tagCounts(limit: number, prefix?: string): Promise<ValueCount[]> {
+    return this.facetCounts('tag', limit, prefix);
   }
 
-  async baseModelCounts(): Promise<ValueCount[]> {
-    return this.counts(
-      `SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a WHERE a.missing_since IS NULL GROUP BY a.base_model ORDER BY n DESC, a.base_model ASC`,
-      [],
-    );
+  baseModelCounts(): Promise<ValueCount[]> {
+    return this.facetCounts('base_model');
   }
-
   /** SHA-256 values shared by two or more present adapters, most copies first. */
   async duplicateHashes(
     offset: number,
@@ -458,7 +449,7 @@ export class AdapterQueryRepository {
       // No WHERE at all lets SQLite count the table from its smallest index.
       sql = `SELECT COUNT(*) AS n FROM ${from}${where === NO_CONDITION ? '' : ` WHERE ${where}`}`;
     }
-    const rows = await this.raw<{ n: unknown }>(sql, p.values);
+    const rows = await this.read<{ n: unknown }>(sql, p.values);
     return toNumber(rows[0]?.n);
   }
 
@@ -532,12 +523,91 @@ export class AdapterQueryRepository {
     return `(${column} >= ${p.add(prefix)} AND ${column} < ${p.add(`${prefix}\u{10FFFF}`)})`;
   }
 
+  /**
+   * Whole-library counts of present adapters from `adapter_facet_counts` (migration 1764300000700), which
+   * triggers keep exact: a value's count is the sum of its rows (one row a value on SQLite; appended deltas on
+   * PostgreSQL, folded by `compactFacetCounts` once they outnumber the values).
+   */
+  private async facetCounts(facet: 'tag' | 'base_model', limit?: number, prefix?: string): Promise<ValueCount[]> {
+    const p = new Params(this.pg);
+    const conditions = [`c.facet = ${p.add(facet)}`];
+    if (prefix) conditions.push(this.startsWith(p, 'c.value', prefix));
+    const deltas = this.pg ? ', SUM(COUNT(*)) OVER () AS deltas, COUNT(*) OVER () AS "values"' : '';
+    const rows = await this.raw<{ value: string; n: unknown; deltas?: unknown; values?: unknown }>(
+      `SELECT c.value AS value, SUM(c.n) AS n${deltas} FROM adapter_facet_counts c WHERE ${conditions.join(' AND ')} GROUP BY c.value HAVING SUM(c.n) > 0 ORDER BY 2 DESC, 1 ASC${limit === undefined ? '' : ` LIMIT ${p.add(limit)}`}`,
+      p.values,
+    );
+    if (this.pg && rows.length > 0 && toNumber(rows[0].deltas) > 2 * toNumber(rows[0].values) + COMPACT_SLACK) {
+      this.compacting ??= this.compactFacetCounts()
+        .catch(() => undefined)
+        .finally(() => (this.compacting = undefined));
+    }
+    return rows.map((r) => ({ value: r.value, count: toNumber(r.n) }));
+  }
+
+  /**
+   * PostgreSQL: folds the appended count deltas into one row per value. Exact under concurrent writers: it
+   * deletes only the rows its snapshot sees and re-inserts their sums in the same transaction; one process at
+   * a time (a transaction-scoped advisory lock; the others skip).
+   */
+  async compactFacetCounts(): Promise<void> {
+    if (!this.pg) return;
+    await this.dataSource.transaction(async (m) => {
+      const [lock] = await m.query<{ locked: boolean }[]>(`SELECT pg_try_advisory_xact_lock(hashtext('adapter_facet_counts')) AS locked`);
+      if (!lock?.locked) return;
+      await m.query(
+        `WITH d AS (DELETE FROM adapter_facet_counts RETURNING facet, value, n) INSERT INTO adapter_facet_counts (facet, value, n) SELECT d.facet, d.value, SUM(d.n) FROM d GROUP BY d.facet, d.value HAVING SUM(d.n) <> 0`,
+      );
+    });
+  }
+
   private async counts(sql: string, params: unknown[]): Promise<ValueCount[]> {
-    const rows = await this.raw<{ value: string; n: unknown }>(sql, params);
+    const rows = await this.read<{ value: string; n: unknown }>(sql, params);
     return rows.map((r) => ({ value: r.value, count: toNumber(r.n) }));
   }
 
   private async raw<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.dataSource.query<T[]>(sql, params);
+  }
+
+  /**
+   * A read statement of the list path. On SQLite its rows are kept while the database is unchanged: a
+   * repeated search, count or facet (a common term's relevance ranking costs ~15 ms at 100,000 adapters)
+   * is answered from memory until the next write. The version is the connection's `total_changes()` (every
+   * row its statements and their triggers changed, committed or not) with `data_version` (commits of any other
+   * connection, e.g. a CLI import); a result is kept only if the version did not move while it was read.
+   * Inside a transaction of the shared connection (uncommitted rows could still roll back) nothing is cached.
+   */
+  private async read<T>(sql: string, params: unknown[]): Promise<T[]> {
+    if (this.pg || this.inTransaction()) return this.raw<T>(sql, params);
+    const key = JSON.stringify([sql, params]);
+    const before = await this.version();
+    if (before !== this.readCacheVersion) {
+      this.readCache.clear();
+      this.readCacheVersion = before;
+    }
+    const hit = this.readCache.get(key);
+    if (hit) {
+      // Most recently used last.
+      this.readCache.delete(key);
+      this.readCache.set(key, hit);
+      return hit as T[];
+    }
+    const rows = await this.raw<T>(sql, params);
+    if ((await this.version()) === before && this.readCacheVersion === before && !this.inTransaction()) {
+      this.readCache.set(key, rows);
+      if (this.readCache.size > READ_CACHE_ENTRIES) this.readCache.delete(this.readCache.keys().next().value as string);
+    }
+    return rows;
+  }
+
+  private inTransaction(): boolean {
+    const driver = this.dataSource.driver as unknown as { databaseConnection?: { inTransaction?: boolean } };
+    return driver.databaseConnection?.inTransaction !== false;
+  }
+
+  private async version(): Promise<string> {
+    const [row] = await this.raw<{ c: number; v: number }>(`SELECT total_changes() AS c, data_version AS v FROM pragma_data_version`, []);
+    return `${row?.c}:${row?.v}`;
   }
 }
