@@ -276,9 +276,9 @@ describe('an import read by worker threads', () => {
     // Enough files for the worker pool (it starts at 500), with every sidecar kind and the broken edge cases.
     await generateCorpus(join(root, 'generated'), 700);
     await buildEdgeCaseCorpus(join(root, 'edge'));
-    const run = async (workers: number) => {
+    const run = async (workers: number, ...args: string[]) => {
       const env = { DATA_DIR: join(dir.path, `data-${workers}`), LORA_ROOTS: root, IMPORT_WORKERS: String(workers) };
-      const { code, output } = await runCli(['import', '--json'], env);
+      const { code, output } = await runCli(['import', '--json', ...args], env);
       expect({ code, output }).toMatchObject({ code: 0 });
       const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary & { workerThreads: number };
       expect(summary.workerThreads).toBe(workers);
@@ -293,6 +293,10 @@ describe('an import read by worker threads', () => {
     };
     const threaded = await run(2);
     const inline = await run(0);
+    // A full re-read of a known library goes through the threads too, and changes nothing.
+    const reread = await run(2, '--force-resync');
+    expect(reread.counts).toMatchObject({ updated: threaded.counts.added, added: 0, unchanged: 0 });
+    expect(reread.rows).toEqual(threaded.rows);
 
     expect(threaded.counts.added).toBeGreaterThanOrEqual(700);
     expect(threaded.counts.failed).toBeGreaterThan(0);

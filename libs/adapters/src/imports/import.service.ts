@@ -164,84 +164,13 @@ export class ImportService {
       hooks.onProgress?.({ phase, counts: { ...counts }, processed, total, currentPath });
 
     const targets = await this.targets(options.paths ?? []);
+    const now = new Date();
+    const workers = options.workers ?? this.config.importWorkers;
 
-    // 1. Scan every target; remember folders we could not read so their files are not taken for deleted.
-    const scanned: { target: Target; file: ScannedFile }[] = [];
-    const blind: { rootId: string; prefix: string }[] = [];
-    for (const target of targets) {
-      progress(ImportPhase.Scanning, 0, null, target.dir);
-      for await (const item of scanRoot(target.dir, { ignore: options.ignore, fs: options.syncIo ? SYNC_SCAN_FS : undefined })) {
-        if (hooks.signal?.aborted) throw new Error('import cancelled');
-        if (item.type === 'error') {
-          fail(item.absPath, `${item.code}: ${item.message}`);
-          const rel = toPosix(relative(target.root.realPath, item.absPath));
-          if (item.code === ScanErrorCode.BadRoot || item.code === ScanErrorCode.UnreadableDir) {
-            blind.push({ rootId: target.root.id, prefix: item.code === ScanErrorCode.BadRoot ? target.prefix : rel });
-          }
-          continue;
-        }
-        const relPath = target.prefix ? `${target.prefix}/${item.relPath}` : item.relPath;
-        scanned.push({ target, file: { ...item, relPath } });
-        counts.seen++;
-      }
-    }
-
-    // 2. Compare with the index: an unchanged file costs its stat (and its sidecars'), nothing more.
-    const states = await this.adapters.fileStates([...new Set(targets.map((t) => t.root.id))]);
-    const byKey = new Map(states.map((row) => [`${row.rootId}\0${row.relativePath}`, row]));
-    const seenKeys = new Set<string>();
-    const work: Work[] = [];
-    const fresh: Work[] = [];
-    await mapLimit(scanned, 32, async ({ target, file }) => {
-      const key = `${target.root.id}\0${file.relPath}`;
-      seenKeys.add(key);
-      const state = byKey.get(key);
-      if (!state) {
-        fresh.push({ file, root: target.root, change: ImportChange.Added });
-        return;
-      }
-      const sameFile = state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
-      if (!force && !state.missing && sameFile && (await this.sidecarsUnchanged(state, file, options.syncIo ?? false))) {
-        counts.unchanged++;
-        return;
-      }
-      work.push({
-        file,
-        root: target.root,
-        state,
-        change: state.missing ? ImportChange.Restored : ImportChange.Updated,
-        // Hashes are cached by (size, mtime): a re-read of an unchanged file reuses them.
-        hashes: undefined,
-      });
-    });
-
-    // Rows whose file is gone: inside what we scanned, and not under a folder we could not read.
-    const vanished = states.filter(
-      (row) =>
-        !seenKeys.has(`${row.rootId}\0${row.relativePath}`) &&
-        targets.some((t) => t.root.id === row.rootId && under(t.prefix, row.relativePath)) &&
-        !blind.some((b) => b.rootId === row.rootId && under(b.prefix, row.relativePath)),
-    );
-
-    // 3. Moves: a new path whose content matches a vanished (or tombstoned) row keeps that row's identity.
-    await this.matchMoves(fresh, vanished, policy, fail);
-    const movedIds = new Set(fresh.filter((w) => w.state && w.change === ImportChange.Moved).map((w) => w.state!.id));
-    work.push(...fresh);
-
-    // User fields of every row about to be rewritten, so a resync never loses an edit.
-    const snapshots = new Map(
-      (await this.adapters.snapshotsByIds(work.filter((w) => w.state).map((w) => w.state!.id))).map((s) => [s.id, s]),
-    );
-    for (const w of work) {
-      if (!w.state) continue;
-      w.existing = snapshots.get(w.state.id);
-      const sameFile = w.state.fileSize === w.file.size && w.state.fileMtimeMs === w.file.mtimeMs;
-      if (sameFile && !w.hashes && w.existing) w.hashes = cachedHashes(w.existing);
-    }
-
-    // 4. Read headers, sidecars and hashes of everything new or changed (in worker threads when there are
-    //    many), and write complete rows in batches as they come, one transaction a batch.
-    const total = work.length;
+    // Reading (used from step 1 on when the index is empty, else in step 4): headers, sidecars and hashes
+    // of everything new or changed, in worker threads when there are many; complete rows are written in
+    // batches as they come, one transaction a batch.
+    let total: number | null = null;
     let processed = 0;
     let batch: AdapterEntity[] = [];
     let writing: Promise<void> = Promise.resolve();
@@ -250,7 +179,7 @@ export class ImportService {
       batch = [];
       writing = writing.then(async () => {
         if (!dryRun && rows.length > 0) await this.adapters.writeBatch(rows);
-        progress(ImportPhase.Reading, processed, total);
+        progress(total === null ? ImportPhase.Scanning : ImportPhase.Reading, processed, total);
       });
       return writing;
     };
@@ -263,46 +192,141 @@ export class ImportService {
       batch.push(outcome.row);
       if (batch.length >= BATCH_ROWS) await flush();
     };
-    const now = new Date();
-    const taskOf = (w: Work): InspectTask => ({
-      file: w.file,
-      root: w.root,
-      existing: w.existing,
-      hashes: w.hashes,
-      hash: policy === HashPolicy.Full,
-    });
-    const pool =
-      work.length >= POOL_MIN_FILES ? InspectPool.open({ size: options.workers ?? this.config.importWorkers }) : null;
-    if (pool) {
-      this.logger.log(`Reading ${work.length} files in ${pool.size} worker threads`);
-      const workOf = new Map<InspectTask, Work>();
-      const tasks = work.map((w) => {
-        const task = taskOf(w);
-        workOf.set(task, w);
-        return task;
-      });
-      try {
-        await pool.map(
-          tasks,
-          now,
-          async (outcomes, chunk) => {
-            for (const [i, outcome] of outcomes.entries()) await take(workOf.get(chunk[i])!, outcome);
-          },
-          hooks.signal,
-        );
-      } finally {
-        await pool.close();
+    const workOf = new Map<InspectTask, Work>();
+    const taskOf = (w: Work): InspectTask => {
+      const task: InspectTask = { file: w.file, root: w.root, existing: w.existing, hashes: w.hashes, hash: policy === HashPolicy.Full };
+      workOf.set(task, w);
+      return task;
+    };
+    let pool: InspectPool | null = null;
+    const openPool = (): InspectPool | null => {
+      const opened = workers > 0 ? InspectPool.open({ size: workers }) : null;
+      if (!opened) return null;
+      this.logger.log(`Reading files in ${opened.size} worker threads`);
+      opened.start(
+        now,
+        async (outcomes, chunk) => {
+          for (const [i, outcome] of outcomes.entries()) await take(workOf.get(chunk[i])!, outcome);
+        },
+        hooks.signal,
+      );
+      return opened;
+    };
+    let vanished: AdapterFileState[];
+    let movedIds: Set<string>;
+
+    try {
+      // An index that knows no file of these roots (a first import): every file found is new and no move is
+      // possible, so files are read while the scan still runs.
+      const states = await this.adapters.fileStates([...new Set(targets.map((t) => t.root.id))]);
+      const streamed: Work[] = [];
+      const stream = states.length === 0;
+
+      // 1. Scan every target; remember folders we could not read so their files are not taken for deleted.
+      const scanned: { target: Target; file: ScannedFile }[] = [];
+      const blind: { rootId: string; prefix: string }[] = [];
+      for (const target of targets) {
+        progress(ImportPhase.Scanning, processed, null, target.dir);
+        for await (const item of scanRoot(target.dir, { ignore: options.ignore, fs: options.syncIo ? SYNC_SCAN_FS : undefined })) {
+          if (hooks.signal?.aborted) throw new Error('import cancelled');
+          if (item.type === 'error') {
+            fail(item.absPath, `${item.code}: ${item.message}`);
+            const rel = toPosix(relative(target.root.realPath, item.absPath));
+            if (item.code === ScanErrorCode.BadRoot || item.code === ScanErrorCode.UnreadableDir) {
+              blind.push({ rootId: target.root.id, prefix: item.code === ScanErrorCode.BadRoot ? target.prefix : rel });
+            }
+            continue;
+          }
+          const relPath = target.prefix ? `${target.prefix}/${item.relPath}` : item.relPath;
+          const file = { ...item, relPath };
+          counts.seen++;
+          if (!stream) {
+            scanned.push({ target, file });
+            continue;
+          }
+          const w: Work = { file, root: target.root, change: ImportChange.Added };
+          streamed.push(w);
+          if (pool) pool.submit([taskOf(w)]);
+          else if (streamed.length === POOL_MIN_FILES) {
+            pool = openPool();
+            pool?.submit(streamed.map(taskOf));
+          }
+        }
       }
-    } else {
-      const syncIo = options.syncIo ?? false;
-      await mapLimit(work, READ_CONCURRENCY, async (w) => {
-        if (hooks.signal?.aborted) throw new Error('import cancelled');
-        await take(w, await inspectToRow(taskOf(w), now, syncIo));
-        // With synchronous reads nothing else would run: give timers (progress output) a turn now and then.
-        if (syncIo && processed % 200 === 0) await new Promise((r) => setImmediate(r));
+
+      // 2. Compare with the index: an unchanged file costs its stat (and its sidecars'), nothing more.
+      const byKey = new Map(states.map((row) => [`${row.rootId}\0${row.relativePath}`, row]));
+      const seenKeys = new Set<string>();
+      const work: Work[] = [];
+      const fresh: Work[] = [];
+      await mapLimit(scanned, 32, async ({ target, file }) => {
+        const key = `${target.root.id}\0${file.relPath}`;
+        seenKeys.add(key);
+        const state = byKey.get(key);
+        if (!state) {
+          fresh.push({ file, root: target.root, change: ImportChange.Added });
+          return;
+        }
+        const sameFile = state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
+        if (!force && !state.missing && sameFile && (await this.sidecarsUnchanged(state, file, options.syncIo ?? false))) {
+          counts.unchanged++;
+          return;
+        }
+        work.push({
+          file,
+          root: target.root,
+          state,
+          change: state.missing ? ImportChange.Restored : ImportChange.Updated,
+          // Hashes are cached by (size, mtime): a re-read of an unchanged file reuses them.
+          hashes: undefined,
+        });
       });
+
+      // Rows whose file is gone: inside what we scanned, and not under a folder we could not read.
+      vanished = states.filter(
+        (row) =>
+          !seenKeys.has(`${row.rootId}\0${row.relativePath}`) &&
+          targets.some((t) => t.root.id === row.rootId && under(t.prefix, row.relativePath)) &&
+          !blind.some((b) => b.rootId === row.rootId && under(b.prefix, row.relativePath)),
+      );
+
+      // 3. Moves: a new path whose content matches a vanished (or tombstoned) row keeps that row's identity.
+      await this.matchMoves(fresh, vanished, policy, fail);
+      movedIds = new Set(fresh.filter((w) => w.state && w.change === ImportChange.Moved).map((w) => w.state!.id));
+      work.push(...fresh);
+
+      // User fields of every row about to be rewritten, so a resync never loses an edit.
+      const snapshots = new Map(
+        (await this.adapters.snapshotsByIds(work.filter((w) => w.state).map((w) => w.state!.id))).map((s) => [s.id, s]),
+      );
+      for (const w of work) {
+        if (!w.state) continue;
+        w.existing = snapshots.get(w.state.id);
+        const sameFile = w.state.fileSize === w.file.size && w.state.fileMtimeMs === w.file.mtimeMs;
+        if (sameFile && !w.hashes && w.existing) w.hashes = cachedHashes(w.existing);
+      }
+
+      // 4. Read what is left to read: the files found while scanning an empty index that no thread took yet,
+      //    or everything new or changed.
+      const toRead = stream && pool ? [] : stream ? streamed : work;
+      total = (stream ? streamed.length : 0) + work.length;
+      if (!pool && toRead.length >= POOL_MIN_FILES) pool = openPool();
+      if (pool) {
+        pool.submit(toRead.map(taskOf));
+        await pool.finish();
+      } else {
+        const syncIo = options.syncIo ?? false;
+        await mapLimit(toRead, READ_CONCURRENCY, async (w) => {
+          if (hooks.signal?.aborted) throw new Error('import cancelled');
+          await take(w, await inspectToRow(taskOf(w), now, syncIo));
+          // With synchronous reads nothing else would run: give timers (progress output) a turn now and then.
+          if (syncIo && processed % 200 === 0) await new Promise((r) => setImmediate(r));
+        });
+      }
+      await flush();
+    } finally {
+      await pool?.close();
     }
-    await flush();
 
     // 5. Tombstones last: a run that dies before here never marks a file missing by mistake.
     progress(ImportPhase.Finishing, processed, total);

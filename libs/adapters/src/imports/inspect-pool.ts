@@ -18,18 +18,42 @@ export interface InspectPoolOptions {
   workerUrl?: URL;
 }
 
+export type ChunkHandler = (outcomes: InspectOutcome[], tasks: readonly InspectTask[]) => Promise<void> | void;
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+}
+
 /**
  * Worker threads that read files into rows while the main thread scans, compares and writes: on a cold
- * import, parsing headers and sidecars and building rows costs more CPU than writing them.
+ * import, parsing headers and sidecars and building rows costs more CPU than writing them. Tasks can be
+ * submitted while the scan still runs (`start`, `submit`…, `finish`), or all at once (`map`).
  */
 export class InspectPool {
-  private readonly workers: Worker[];
+  private readonly slots: Slot[];
+  private readonly chunks: InspectTask[][] = [];
+  private pending: InspectTask[] = [];
+  private sent = 0;
+  private handled = 0;
+  private inputClosed = false;
+  private failure: Error | null = null;
+  private handling: Promise<void> = Promise.resolve();
+  private onChunk: ChunkHandler | null = null;
+  private now = new Date();
+  private settle: (() => void) | null = null;
+  private readonly cleanups: (() => void)[] = [];
 
   private constructor(
     readonly size: number,
     url: URL,
   ) {
-    this.workers = Array.from({ length: size }, () => new Worker(url));
+    this.slots = Array.from({ length: size }, () => {
+      const worker = new Worker(url);
+      // Kept for the pool's whole life: an 'error' event with no listener would throw in the main thread.
+      worker.on('error', (error: Error) => this.fail(new Error(`import worker failed: ${error.message}`)));
+      return { worker, inFlight: 0 };
+    });
   }
 
   /** A pool of `size` threads, or null when there is no compiled worker script to run (sources under jest). */
@@ -43,73 +67,117 @@ export class InspectPool {
    * Reads every task; `onChunk` receives each chunk's outcomes (in completion order, one call at a time) and
    * its promise is awaited before the next. Rejects on the first worker failure, a throwing `onChunk`, or abort.
    */
-  map(
-    tasks: readonly InspectTask[],
-    now: Date,
-    onChunk: (outcomes: InspectOutcome[], tasks: readonly InspectTask[]) => Promise<void> | void,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const chunks: InspectTask[][] = [];
-    for (let i = 0; i < tasks.length; i += TASKS_PER_MESSAGE) chunks.push(tasks.slice(i, i + TASKS_PER_MESSAGE));
-    if (chunks.length === 0) return Promise.resolve();
+  map(tasks: readonly InspectTask[], now: Date, onChunk: ChunkHandler, signal?: AbortSignal): Promise<void> {
+    this.start(now, onChunk, signal);
+    this.submit(tasks);
+    return this.finish();
+  }
 
-    return new Promise<void>((resolvePromise, rejectPromise) => {
-      let next = 0;
-      let done = 0;
-      let settled = false;
-      let handling: Promise<void> = Promise.resolve();
-      const cleanups: (() => void)[] = [];
-      const finish = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        for (const c of cleanups) c();
-        if (error) rejectPromise(error);
-        else resolvePromise();
-      };
-      const send = (worker: Worker) => {
-        if (next >= chunks.length || settled) return;
-        const id = next++;
-        worker.postMessage({ id, now: now.getTime(), tasks: chunks[id] } satisfies InspectRequest);
-      };
+  /** Begin a run: outcomes go to `onChunk`, one call at a time, in completion order. */
+  start(now: Date, onChunk: ChunkHandler, signal?: AbortSignal): void {
+    this.now = now;
+    this.onChunk = onChunk;
+    for (const slot of this.slots) {
+      const onMessage = (reply: InspectReply) => this.received(slot, reply);
+      const onExit = (code: number) => this.fail(new Error(`import worker exited with code ${code}`));
+      slot.worker.on('message', onMessage);
+      slot.worker.on('exit', onExit);
+      this.cleanups.push(() => {
+        slot.worker.off('message', onMessage);
+        slot.worker.off('exit', onExit);
+      });
+    }
+    if (signal) {
+      const onAbort = () => this.fail(new Error('import cancelled'));
+      if (signal.aborted) onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    }
+  }
 
-      for (const worker of this.workers) {
-        const onMessage = (reply: InspectReply) => {
-          if (settled) return;
-          if ('error' in reply) {
-            finish(new Error(`import worker failed: ${reply.error}`));
-            return;
-          }
-          send(worker);
-          handling = handling.then(async () => {
-            if (settled) return;
-            await onChunk(reply.outcomes, chunks[reply.id]);
-            if (++done === chunks.length) finish();
-          });
-          handling.catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
-        };
-        const onError = (error: Error) => finish(new Error(`import worker failed: ${error.message}`));
-        const onExit = (code: number) => finish(new Error(`import worker exited with code ${code}`));
-        worker.on('message', onMessage);
-        worker.on('error', onError);
-        worker.on('exit', onExit);
-        cleanups.push(() => {
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-          worker.off('exit', onExit);
-        });
-        for (let i = 0; i < IN_FLIGHT_PER_WORKER; i++) send(worker);
-      }
+  /** Queue more files to read; they go out in chunks as threads free up. */
+  submit(tasks: readonly InspectTask[]): void {
+    if (this.failure) return;
+    for (const task of tasks) {
+      this.pending.push(task);
+      if (this.pending.length >= TASKS_PER_MESSAGE) this.seal();
+    }
+    this.dispatch();
+  }
 
-      if (signal) {
-        const onAbort = () => finish(new Error('import cancelled'));
-        if (signal.aborted) onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        cleanups.push(() => signal.removeEventListener('abort', onAbort));
-      }
+  /** No more input: resolves once every submitted file is handled, rejects on the first failure. */
+  finish(): Promise<void> {
+    this.inputClosed = true;
+    this.seal();
+    this.dispatch();
+    return new Promise<void>((resolve, reject) => {
+      this.settle = () => (this.failure ? reject(this.failure) : resolve());
+      this.settleIfDone();
     });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const c of this.cleanups.splice(0)) c();
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private seal(): void {
+    if (this.pending.length === 0) return;
+    this.chunks.push(this.pending);
+    this.pending = [];
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      while (!this.failure && slot.inFlight < IN_FLIGHT_PER_WORKER && this.sent < this.chunks.length) {
+        const id = this.sent++;
+        slot.inFlight++;
+        slot.worker.postMessage({ id, now: this.now.getTime(), tasks: this.chunks[id] } satisfies InspectRequest);
+      }
+    }
+  }
+
+  private received(slot: Slot, reply: InspectReply): void {
+    if (this.failure) return;
+    if ('error' in reply) {
+      this.fail(new Error(`import worker failed: ${reply.error}`));
+      return;
+    }
+    slot.inFlight--;
+    this.dispatch();
+    const tasks = this.chunks[reply.id];
+    this.handling = this.handling.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.onChunk!(reply.outcomes, tasks);
+      } catch (error) {
+        this.fail(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      // The chunk is written: let its tasks go.
+      this.chunks[reply.id] = [];
+      this.handled++;
+      this.settleIfDone();
+    });
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.settleIfDone();
+  }
+
+  private settleIfDone(): void {
+    if (!this.settle) return;
+    if (this.failure) {
+      const settle = this.settle;
+      this.settle = null;
+      // Let a chunk being written finish before the caller goes on (the chain never rejects).
+      void this.handling.then(settle);
+    } else if (this.inputClosed && this.pending.length === 0 && this.handled === this.chunks.length) {
+      const settle = this.settle;
+      this.settle = null;
+      settle();
+    }
   }
 }

@@ -39,7 +39,7 @@ export interface AppConfig {
   database: { type: DatabaseType.Sqlite; path: string } | { type: DatabaseType.Postgres; url: string; schema?: string };
   redis: { url: string; prefix: string } | null;
   loraRoots: string[];
-  /** Worker threads an import reads files with (IMPORT_WORKERS; default: one per CPU, at most 4; 0 = none). */
+  /** Worker threads an import reads files with (IMPORT_WORKERS; default: one per CPU beside the main thread, 1–4; 0 = none). */
   importWorkers: number;
   sdnext: {
     backends: SdNextBackendConfig[];
@@ -183,7 +183,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     database,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
     loraRoots: csv(e.LORA_ROOTS).map((r) => resolve(r)),
-    importWorkers: e.IMPORT_WORKERS ?? Math.min(4, availableParallelism()),
+    importWorkers: e.IMPORT_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
     sdnext: {
       backends: csv(e.SDNEXT_URL).map((url, i) => ({ id: `sdnext-${i}`, url: url.replace(/\/+$/, '') })),
       auth,
