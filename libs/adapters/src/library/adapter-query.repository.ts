@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type FindOptionsSelect, In } from 'typeorm';
-import { chunk, toNumber } from '@app/core';
+import { APP_CONFIG, type AppConfig, chunk, toNumber } from '@app/core';
 import { fts5QueryOf, tsQueryOf } from './adapter-search.js';
 import type { AdapterUserField } from './adapter-fields.js';
 import { AdapterEntity } from './adapter.entity.js';
@@ -47,7 +47,7 @@ const SORT_INDEXES: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
 
 const IN_CHUNK = 500;
 /** SQLite: read results kept while the database is unchanged (see `read`). */
-const READ_CACHE_ENTRIES = 256;
+const DEFAULT_READ_CACHE_ENTRIES = 256;
 /** Appended facet-count rows tolerated beyond two a value before they are folded (PostgreSQL). */
 const COMPACT_SLACK = 1000;
 const NO_CONDITION = '1 = 1';
@@ -150,8 +150,14 @@ export class AdapterQueryRepository {
 
   private readCacheVersion = '';
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  private readonly readCacheEntries: number;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'queryCacheEntries'>,
+  ) {
     this.pg = dataSource.options.type === 'postgres';
+    this.readCacheEntries = config?.queryCacheEntries ?? DEFAULT_READ_CACHE_ENTRIES;
   }
 
   /**
@@ -579,7 +585,7 @@ export class AdapterQueryRepository {
    * Inside a transaction of the shared connection (uncommitted rows could still roll back) nothing is cached.
    */
   private async read<T>(sql: string, params: unknown[]): Promise<T[]> {
-    if (this.pg || this.inTransaction()) return this.raw<T>(sql, params);
+    if (this.pg || this.readCacheEntries === 0 || this.inTransaction()) return this.raw<T>(sql, params);
     const key = JSON.stringify([sql, params]);
     const before = await this.version();
     if (before !== this.readCacheVersion) {
@@ -596,7 +602,7 @@ export class AdapterQueryRepository {
     const rows = await this.raw<T>(sql, params);
     if ((await this.version()) === before && this.readCacheVersion === before && !this.inTransaction()) {
       this.readCache.set(key, rows);
-      if (this.readCache.size > READ_CACHE_ENTRIES) this.readCache.delete(this.readCache.keys().next().value as string);
+      if (this.readCache.size > this.readCacheEntries) this.readCache.delete(this.readCache.keys().next().value as string);
     }
     return rows;
   }

@@ -41,6 +41,8 @@ export interface AppConfig {
   loraRoots: string[];
   /** Worker threads an import reads files with (IMPORT_WORKERS; default: one per CPU beside the main thread, 1–4; 0 = none). */
   importWorkers: number;
+  /** SQLite: list, count and facet results kept in memory until the next write (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
+  queryCacheEntries: number;
   sdnext: {
     backends: SdNextBackendConfig[];
     auth: { user: string; password: string } | null;
@@ -97,6 +99,7 @@ const envSchema = z.object({
     .default('lora'),
   LORA_ROOTS: z.string().optional(),
   IMPORT_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  QUERY_CACHE_ENTRIES: z.coerce.number().int().min(0).max(100_000).default(256),
   SDNEXT_URL: z
     .string()
     .optional()
@@ -184,6 +187,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
     loraRoots: csv(e.LORA_ROOTS).map((r) => resolve(r)),
     importWorkers: e.IMPORT_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
+    queryCacheEntries: e.QUERY_CACHE_ENTRIES,
     sdnext: {
       backends: csv(e.SDNEXT_URL).map((url, i) => ({ id: `sdnext-${i}`, url: url.replace(/\/+$/, '') })),
       auth,
