@@ -1,7 +1,7 @@
 // Preview image next to a LoRA (LORA-FORMATS §6.2): `<stem>.<ext>`, then `<stem>.preview.<ext>`, then
 // `<stem>.thumb.<ext>`; within a tier still images first, videos last; extensions case-insensitive.
 
-import { companionsOf, indexDirListing, lookupName, type DirIndex } from './sidecars.js';
+import { companionsBySuffix, type DirIndex } from './sidecars.js';
 
 export enum PreviewTier {
   /** `<stem>.<ext>`: A1111's replaced preview, SD.Next's download. */
@@ -49,16 +49,19 @@ export function previewContentType(fileName: string): string | undefined {
   return dot < 0 ? undefined : TYPES.get(fileName.slice(dot + 1).toLowerCase());
 }
 
+/** Every name after a stem that is a preview, best first. */
+const PREVIEW_SUFFIXES: ReadonlyArray<{ suffix: string; tier: PreviewTier; contentType: string }> = TIERS.flatMap(([tier, infix]) =>
+  PREVIEW_CONTENT_TYPES.map(([ext, contentType]) => ({ suffix: `${infix}.${ext}`, tier, contentType })),
+);
+
 /** Every preview file present for `stem`, best first. */
 export function listPreviews(listing: readonly string[] | DirIndex, stem: string): FoundPreview[] {
-  const companions = companionsOf(indexDirListing(listing), stem);
+  const companions = companionsBySuffix(listing, stem);
   const out: FoundPreview[] = [];
-  if (companions.length === 0) return out;
-  for (const [tier, infix] of TIERS) {
-    for (const [ext, contentType] of PREVIEW_CONTENT_TYPES) {
-      const fileName = lookupName(companions, stem, `${infix}.${ext}`);
-      if (fileName !== undefined) out.push({ fileName, contentType, tier, isVideo: contentType.startsWith('video/') });
-    }
+  if (companions.size === 0) return out;
+  for (const { suffix, tier, contentType } of PREVIEW_SUFFIXES) {
+    const fileName = companions.get(suffix);
+    if (fileName !== undefined) out.push({ fileName, contentType, tier, isVideo: contentType.startsWith('video/') });
   }
   return out;
 }

@@ -88,13 +88,28 @@ export function companionsOf(index: DirIndex, stem: string): readonly string[] {
   return index.byStem.get(stem.toLowerCase()) ?? NO_NAMES;
 }
 
-/** Look `stem + suffix` up among a stem's companions exactly, then case-insensitively (LoRA-Manager does the same). */
-export function lookupName(companions: readonly string[], stem: string, suffix: string): string | undefined {
-  if (companions.length === 0) return undefined;
-  const name = stem + suffix;
-  if (companions.includes(name)) return name;
-  const lower = name.toLowerCase();
-  return companions.find((n) => n.toLowerCase() === lower);
+/**
+ * A stem's companions by what follows the stem, lower-cased (`.civitai.info`, `.preview.png`): the name in
+ * exactly that case when there is one, else the first in listing order (LoRA-Manager looks names up the same way).
+ */
+export function companionsBySuffix(listing: readonly string[] | DirIndex, stem: string): ReadonlyMap<string, string> {
+  const companions = companionsOf(indexDirListing(listing), stem);
+  const out = new Map<string, string>();
+  if (companions.length === 0) return out;
+  const lowerStem = stem.toLowerCase();
+  const exact = new Set<string>();
+  for (const name of companions) {
+    // Every companion's lower-cased name starts with the lower-cased stem (it is the index key).
+    const suffix = name.toLowerCase().slice(lowerStem.length);
+    if (exact.has(suffix)) continue;
+    if (name.length === stem.length + suffix.length && name.startsWith(stem) && name.endsWith(suffix)) {
+      exact.add(suffix);
+      out.set(suffix, name);
+    } else if (!out.has(suffix)) {
+      out.set(suffix, name);
+    }
+  }
+  return out;
 }
 
 /**
@@ -102,13 +117,13 @@ export function lookupName(companions: readonly string[], stem: string, suffix: 
  * kind at most; `<stem>.description.txt` is preferred over `<stem>.txt`.
  */
 export function findSidecars(listing: readonly string[] | DirIndex, stem: string): SidecarRef[] {
-  const companions = companionsOf(indexDirListing(listing), stem);
+  const companions = companionsBySuffix(listing, stem);
   const out: SidecarRef[] = [];
-  if (companions.length === 0) return out;
+  if (companions.size === 0) return out;
   const seen = new Set<SidecarFileKind>();
   for (const [suffix, kind] of SUFFIXES) {
     if (seen.has(kind)) continue;
-    const found = lookupName(companions, stem, suffix);
+    const found = companions.get(suffix);
     if (found !== undefined) {
       out.push({ kind, fileName: found });
       seen.add(kind);
