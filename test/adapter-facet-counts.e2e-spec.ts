@@ -176,6 +176,7 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
 
   it('should read the counts most used first and fold appended deltas without changing them', async () => {
     const { AdapterQueryRepository } = await import('../libs/adapters/src/library/adapter-query.repository.js');
+    const { TagMode } = await import('../libs/adapters/src/library/adapter-query.model.js');
     const ds = new DataSource(
       pg ? { type: 'postgres', url, entities: [] } : { type: 'better-sqlite3', database: url.slice('sqlite:'.length), entities: [] },
     );
@@ -189,6 +190,10 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
       expect(await repo.tagCounts(100)).toEqual(expected);
       expect(await repo.tagCounts(100, 'ren')).toEqual([{ value: 'renamed', count: 1 }]);
       expect(await repo.baseModelCounts()).toEqual([{ value: 'Illustrious', count: 2 }]);
+      // The whole library's total (a list with no filter) is read from the same counts.
+      const present = await db.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM adapters WHERE missing_since IS NULL`);
+      expect(await repo.count({ tagMode: TagMode.Any, missing: false })).toBe(Number(present[0].n));
+      expect(Number(present[0].n)).toBe(2);
       await repo.compactFacetCounts();
       expect(await expectExact()).toEqual(before);
       const rows = await db.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM adapter_facet_counts`);

@@ -167,6 +167,11 @@ export class AdapterQueryRepository {
    * that late column means decoding each whole row).
    */
   async count(filter: AdapterFilter): Promise<number> {
+    if (this.unfiltered(filter)) {
+      // Every present adapter has exactly one base model: the whole library's count is the sum of that facet.
+      const rows = await this.read<{ n: unknown }>(`SELECT COALESCE(SUM(c.n), 0) AS n FROM adapter_facet_counts c WHERE c.facet = 'base_model'`, []);
+      return toNumber(rows[0]?.n);
+    }
     if (!filter.missing && this.indexOnly(filter)) {
       const every = await this.countOf(filter, 'any');
       return every === 0 ? 0 : every - (await this.missingMatches(filter));
