@@ -95,10 +95,11 @@ try {
   const theirs = await time(() => Promise.resolve(execFileSync('sha256sum', [big])));
   await writeFile(join(dir.path, 'done'), '');
 
+  const threads = (n: number) => `${n} worker thread${n === 1 ? '' : 's'}`;
   const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
   report(`Import of ${COUNT.toLocaleString('en-US')} adapters on SQLite`, [
     {
-      metric: `cold import, CLI (lazy hash, ${cold.value.workerThreads} worker threads)`,
+      metric: `cold import, CLI (lazy hash, ${threads(cold.value.workerThreads)})`,
       measured: `${(cold.ms / 1000).toFixed(2)} s = ${rate(COUNT, cold.ms)}`,
       baseline: `raw prepared INSERT of the same rows: ${rate(rows.length, rawInsert.ms)}`,
       target: '≥ 5,000/s',
@@ -109,7 +110,7 @@ try {
       baseline: `with worker threads: ${rate(COUNT, cold.ms)}`,
     },
     {
-      metric: `cold import, API job (${coldAsync.value.workerThreads} worker threads)`,
+      metric: `cold import, API job (${threads(coldAsync.value.workerThreads)})`,
       measured: `${(coldAsync.ms / 1000).toFixed(2)} s = ${rate(COUNT, coldAsync.ms)}`,
       baseline: `CLI path above: ${rate(COUNT, cold.ms)}`,
     },
