@@ -17,6 +17,7 @@ import { AddAdapterLoraNames1764300000400 } from './1764300000400-add-adapter-lo
 import { AdapterQueryIndexes1764300000500 } from './1764300000500-adapter-query-indexes.js';
 import { AdapterSearchVector1764300000600 } from './1764300000600-adapter-search-vector.js';
 import { AdapterFacetCounts1764300000700 } from './1764300000700-adapter-facet-counts.js';
+import { AdapterTombstoneSearch1764300000800 } from './1764300000800-adapter-tombstone-search.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -39,6 +40,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterQueryIndexes1764300000500,
   AdapterSearchVector1764300000600,
   AdapterFacetCounts1764300000700,
+  AdapterTombstoneSearch1764300000800,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

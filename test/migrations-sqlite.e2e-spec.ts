@@ -18,7 +18,7 @@ describe('migrations on SQLite', () => {
     expect(result.pending).toEqual([]);
   });
 
-  it('should keep the FTS5 and facet-count triggers that keep the search index and the counts in step', async () => {
+  it('should keep the FTS5 and facet-count triggers that keep the search indexes and the counts in step', async () => {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(process.env.DATABASE_URL!.replace(/^sqlite:/, ''), { readonly: true });
     try {
@@ -32,6 +32,9 @@ describe('migrations on SQLite', () => {
         'adapters.adapters_fts_ad',
         'adapters.adapters_fts_ai',
         'adapters.adapters_fts_au',
+        'adapters.adapters_ftsm_ad',
+        'adapters.adapters_ftsm_ai',
+        'adapters.adapters_ftsm_au',
         'adapters.afc_adapters_ad',
         'adapters.afc_adapters_ai',
         'adapters.afc_adapters_au',

@@ -453,6 +453,9 @@ export class AdapterQueryRepository {
     if (presence === 'any' && others === 1 && f.searchTerms?.length && !this.pg) {
       // The FTS index holds one row per adapter row (kept in step by triggers).
       sql = `SELECT COUNT(*) AS n FROM adapters_fts WHERE adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))}`;
+    } else if (presence === 'missing' && others === 1 && f.searchTerms?.length && !this.pg) {
+      // The tombstones' own small index (migration 1764300000800) counts their matches without the others'.
+      sql = `SELECT COUNT(*) AS n FROM adapters_fts_missing WHERE adapters_fts_missing MATCH ${p.add(fts5QueryOf(f.searchTerms))}`;
     } else if (presence === 'any' && others === 1 && f.tags?.length === 1) {
       sql = `SELECT COUNT(*) AS n FROM adapter_tags t WHERE t.tag = ${p.add(f.tags[0])}`;
     } else {

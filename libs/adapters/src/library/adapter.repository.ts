@@ -80,6 +80,7 @@ interface RawSqlite {
 }
 
 const TAG_PAIRS_PER_STATEMENT = 500;
+const IDS_PER_STATEMENT = 500;
 /** SQLite column types whose values are bound as they are (no JSON, date or boolean conversion). */
 const PLAIN_SQLITE_TYPES = new Set(['varchar', 'text', 'integer', 'real']);
 
@@ -108,7 +109,7 @@ class SqliteStatements {
   private readonly upserts = new Map<number, RawStatement>();
   private readonly tagDeletes = new Map<number, RawStatement>();
   private readonly tagInserts = new Map<number, RawStatement>();
-  readonly missing: RawStatement;
+  private readonly tombstones = new Map<number, RawStatement>();
   private readonly rowValues: string;
   private readonly insertHead: string;
   private readonly updateTail: string;
@@ -124,7 +125,14 @@ class SqliteStatements {
       .filter((c) => c !== 'id' && c !== 'created_at')
       .map((c) => `"${c}" = excluded."${c}"`)
       .join(', ')}`;
-    this.missing = db.prepare('UPDATE "adapters" SET "missing_since" = ?, "updated_at" = ? WHERE "id" = ? AND "missing_since" IS NULL');
+  }
+
+  markMissing(ids: number): RawStatement {
+    return this.cached(
+      this.tombstones,
+      ids,
+      () => `UPDATE "adapters" SET "missing_since" = ?, "updated_at" = ? WHERE "missing_since" IS NULL AND "id" IN (${Array(ids).fill('?').join(', ')})`,
+    );
   }
 
   upsert(rows: number): RawStatement {
@@ -347,7 +355,7 @@ export class AdapterRepository {
       }
       if (missing) {
         const at = driver.preparePersistentValue(missing.at, metadata.findColumnWithPropertyName('missingSince'));
-        for (const id of missing.ids) statements.missing.run(at, at, id);
+        for (const ids of chunksForStatements(missing.ids, IDS_PER_STATEMENT)) statements.markMissing(ids.length).run(at, at, ...ids);
       }
     })();
   }
