@@ -10,7 +10,8 @@ import { open } from 'node:fs/promises';
 export interface ReadHandle {
   stat(): Promise<Stats>;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  readFile(): Promise<Buffer>;
+  /** The whole file; `size` (from an earlier `stat`) saves a second one. */
+  readFile(size?: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -29,8 +30,8 @@ export async function openForRead(path: string, sync = false): Promise<ReadHandl
     stat: () => Promise.resolve(fstatSync(fd)),
     read: (buffer, offset, length, position) =>
       Promise.resolve({ bytesRead: readSync(fd, buffer, offset, length, position) }),
-    readFile: () => {
-      const size = fstatSync(fd).size;
+    readFile: (known) => {
+      const size = known ?? fstatSync(fd).size;
       const buffer = Buffer.allocUnsafe(size);
       let done = 0;
       while (done < size) {

@@ -143,6 +143,9 @@ function fail(
   throw new SafetensorsHeaderError(reason, message, path, details);
 }
 
+/** Bytes read at once from the start of a file: a typical kohya header is 5–30 KB. */
+const FIRST_READ_BYTES = 64 * 1024;
+
 async function readExactly(fh: ReadHandle, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
@@ -155,8 +158,9 @@ async function readExactly(fh: ReadHandle, length: number, position: number): Pr
 }
 
 /**
- * Read and validate the header of a safetensors file. Reads 8 bytes, checks N, then reads exactly
- * N bytes through one file handle; never touches the tensor data.
+ * Read and validate the header of a safetensors file through one file handle: the first 64 KiB (the 8-byte
+ * N and, usually, the header), then the rest of the N bytes when the header is longer. Reads at most 64 KiB
+ * of tensor data, and never more than 8 + N bytes otherwise.
  */
 export async function readSafetensorsHeader(
   path: string,
@@ -176,9 +180,10 @@ export async function readSafetensorsHeader(
       const st = await fh.stat();
       if (!st.isFile()) fail(SafetensorsHeaderErrorReason.NotAFile, 'Not a regular file', path);
       size = st.size;
-      const prefix = await readExactly(fh, 8, 0);
-      const n = checkPrefix(prefix, size, maxHeaderBytes, path);
-      headerBytes = await readExactly(fh, n, 8);
+      // One read covers the prefix and, for most LoRAs, the whole header; a longer header gets a second read.
+      const first = await readExactly(fh, Math.min(size, FIRST_READ_BYTES), 0);
+      const n = checkPrefix(first, size, maxHeaderBytes, path);
+      headerBytes = first.length >= 8 + n ? first.subarray(8, 8 + n) : await readExactly(fh, n, 8);
       if (headerBytes.length !== n) {
         fail(SafetensorsHeaderErrorReason.HeaderTruncated, 'File ended inside the header', path, {
           expected: n,

@@ -205,7 +205,7 @@ export async function readSidecar(
           path,
         );
       }
-      text = (await fh.readFile()).toString('utf8');
+      text = (await fh.readFile(size)).toString('utf8');
     } finally {
       await fh.close().catch(() => undefined);
     }
