@@ -1,5 +1,5 @@
 import { HashPolicy, type ImportProgress, ImportRunService } from '@app/adapters';
-import { DomainError } from '@app/core';
+import { DomainError, errorMessage } from '@app/core';
 import { SingleBar } from 'cli-progress';
 import { Command, CommandRunner, Option } from 'nest-commander';
 
@@ -94,7 +94,7 @@ export class ImportCommand extends CommandRunner {
       }
     } catch (error) {
       bar?.stop();
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       process.stderr.write(`Import failed: ${message}\n`);
       process.exitCode = error instanceof DomainError ? 2 : 1;
     }

@@ -8,6 +8,7 @@ import {
   JobName,
   MetricsService,
   UnrecoverableJobError,
+  errorMessage,
 } from '@app/core';
 import { DeliveryAttemptError, DeliveryCancelledError } from './delivery-backend.js';
 import { DeliveryBackendRegistry } from './delivery-backend.registry.js';
@@ -74,7 +75,7 @@ export class DeliveryJobHandler implements JobHandler<JobName.Delivery> {
       const failure =
         error instanceof DeliveryAttemptError
           ? error
-          : new DeliveryAttemptError(error instanceof Error ? error.message : String(error), backend.safeToRerun);
+          : new DeliveryAttemptError(errorMessage(error), backend.safeToRerun);
       if (failure.retryable && context.attempt < context.maxAttempts) {
         if (await this.repository.markRetrying(job.id, failure.message, failure.result)) {
           await context.emit('delivery.updated', { jobId: job.id, status: DeliveryStatus.Queued, error: failure.message });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
-import { FileStorage, type ProgressEventMap, type ProgressEventName } from '@app/core';
+import { FileStorage, type ProgressEventMap, type ProgressEventName, errorMessage } from '@app/core';
 import { type BackendLease, BackendLeaseService, LeaseWaitAbortedError } from './backend-lease.service.js';
 import {
   FINISHED_GENERATION_STATUSES,
@@ -245,5 +245,5 @@ export class GenerationRunner {
 
 function asSdNextError(error: unknown): SdNextError {
   if (error instanceof SdNextError) return error;
-  return new SdNextError(SdNextErrorKind.InvalidResponse, error instanceof Error ? error.message : String(error));
+  return new SdNextError(SdNextErrorKind.InvalidResponse, errorMessage(error));
 }

@@ -2,6 +2,7 @@
 // bytes of JSON. The tensor data is never read; every check of §1.1 is enforced.
 
 import { openForRead, type ReadHandle } from './read-handle.js';
+import { errorMessage } from './error-message.js';
 import { detectLoraKind, type LoraKindInfo, type TensorShapeInfo } from './lora-kind.js';
 import { isRecord } from './json-values.js';
 
@@ -203,8 +204,7 @@ export async function readSafetensorsHeader(
 function ioError(err: unknown, path: string): SafetensorsHeaderError {
   const code = isRecord(err) && typeof err['code'] === 'string' ? err['code'] : undefined;
   const reason = code === 'EISDIR' ? SafetensorsHeaderErrorReason.NotAFile : SafetensorsHeaderErrorReason.Io;
-  const msg = err instanceof Error ? err.message : String(err);
-  return new SafetensorsHeaderError(reason, `Cannot read file: ${msg}`, path, { code }, { cause: err });
+  return new SafetensorsHeaderError(reason, `Cannot read file: ${errorMessage(err)}`, path, { code }, { cause: err });
 }
 
 /**
@@ -287,10 +287,9 @@ export function parseSafetensorsHeader(
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
     throw new SafetensorsHeaderError(
       SafetensorsHeaderErrorReason.InvalidJson,
-      `Header is not valid JSON: ${msg}`,
+      `Header is not valid JSON: ${errorMessage(err)}`,
       path,
       undefined,
       {

@@ -6,6 +6,7 @@ import type { Dirent, Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import { errorMessage } from './error-message.js';
 
 export interface ScanOptions {
   /** picomatch globs relative to the root, posix separators (`**\/.trash`, `old/**`); matched with `dot: true`. */
@@ -88,9 +89,6 @@ function errCode(err: unknown): string | undefined {
     : undefined;
 }
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -139,7 +137,7 @@ export async function* scanRoot(rootPath: string, opts: ScanOptions = {}): Async
       relPath: '',
       code: ScanErrorCode.BadRoot,
       errno: errCode(err),
-      message: errMessage(err),
+      message: errorMessage(err),
     };
     return;
   }
@@ -168,7 +166,7 @@ export async function* scanRoot(rootPath: string, opts: ScanOptions = {}): Async
         relPath: dir.rel,
         code: ScanErrorCode.UnreadableDir,
         errno: errCode(err),
-        message: errMessage(err),
+        message: errorMessage(err),
       };
       continue;
     }
@@ -221,7 +219,7 @@ export async function* scanRoot(rootPath: string, opts: ScanOptions = {}): Async
             relPath: l.rel,
             code: ScanErrorCode.StatFailed,
             errno: errCode(err),
-            message: errMessage(err),
+            message: errorMessage(err),
           });
         }
         return undefined;
@@ -250,7 +248,7 @@ export async function* scanRoot(rootPath: string, opts: ScanOptions = {}): Async
           relPath: f.rel,
           code: ScanErrorCode.StatFailed,
           errno: errCode(err),
-          message: errMessage(err),
+          message: errorMessage(err),
         });
         return undefined;
       }
@@ -278,7 +276,7 @@ export async function* scanRoot(rootPath: string, opts: ScanOptions = {}): Async
           relPath: r.d.rel,
           code: ScanErrorCode.UnreadableDir,
           errno: errCode(r.err),
-          message: errMessage(r.err),
+          message: errorMessage(r.err),
         };
         continue;
       }

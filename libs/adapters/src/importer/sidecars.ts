@@ -1,6 +1,7 @@
 // Sidecar discovery (by the naming rules of LORA-FORMATS §4) and reading (one file → SidecarFacts).
 
 import { basename } from 'node:path';
+import { errorMessage } from './error-message.js';
 import {
   SidecarError,
   SidecarErrorReason,
@@ -211,8 +212,7 @@ export async function readSidecar(
     }
   } catch (err) {
     if (err instanceof SidecarError) throw err;
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new SidecarError(SidecarErrorReason.Io, `Cannot read sidecar: ${msg}`, errKind, path, { cause: err });
+    throw new SidecarError(SidecarErrorReason.Io, `Cannot read sidecar: ${errorMessage(err)}`, errKind, path, { cause: err });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let content: unknown = text;
@@ -221,8 +221,7 @@ export async function readSidecar(
     try {
       content = JSON.parse(text);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new SidecarError(SidecarErrorReason.InvalidJson, `Sidecar is not valid JSON: ${msg}`, errKind, path, {
+      throw new SidecarError(SidecarErrorReason.InvalidJson, `Sidecar is not valid JSON: ${errorMessage(err)}`, errKind, path, {
         cause: err,
       });
     }

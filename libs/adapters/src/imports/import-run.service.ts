@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { JobName, JobQueue, NotFoundError } from '@app/core';
+import { JobName, JobQueue, NotFoundError, errorMessage } from '@app/core';
 import { HashPolicy, type ImportRunEntity, type ImportRunOptions, ImportRunStatus } from './import-run.entity.js';
 import { ImportRunRepository } from './import-run.repository.js';
 import { emptyCounts, type ImportProgress, type ImportReport, ImportService } from './import.service.js';
@@ -98,7 +98,7 @@ export class ImportRunService {
           counts: run.counts,
           failures: [],
           failureCount: 0,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
       throw error;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type ImportPayload, type JobContext, type JobHandler, JobHandlerFor, JobName, UnrecoverableJobError } from '@app/core';
+import { type ImportPayload, type JobContext, type JobHandler, JobHandlerFor, JobName, UnrecoverableJobError, errorMessage } from '@app/core';
 import { ImportRunStatus } from './import-run.entity.js';
 import { ImportRunRepository } from './import-run.repository.js';
 import { ImportService } from './import.service.js';
@@ -50,7 +50,7 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
       await context.emit('import.completed', { jobId: run.id, status: ImportRunStatus.Completed, counts: report.counts });
       return { counts: report.counts, failureCount: report.failureCount, durationMs: report.durationMs };
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       if (context.attempt >= context.maxAttempts || context.signal.aborted) {
         const fresh = await this.runs.findById(run.id);
         await this.runs.finish(run.id, {

@@ -2,7 +2,7 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig, type ImportCounts, InvalidInputError } from '@app/core';
+import { APP_CONFIG, type AppConfig, type ImportCounts, InvalidInputError, errorMessage } from '@app/core';
 import { hashFile, type FileHashes } from '../importer/hasher.js';
 import { mapLimit, ScanErrorCode, type ScanFs, type ScannedFile, scanRoot, toPosix } from '../importer/scanner.js';
 import { findSidecars, stemOf } from '../importer/sidecars.js';
@@ -339,7 +339,7 @@ export class ImportService {
     const changed = counts.added + counts.updated + counts.moved + counts.missing + counts.restored;
     if (!dryRun && changed >= STATISTICS_AFTER_CHANGES) {
       await this.queries.refreshStatistics().catch((error: unknown) => {
-        this.logger.warn(`Could not refresh planner statistics: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(`Could not refresh planner statistics: ${errorMessage(error)}`);
       });
     }
 
@@ -444,7 +444,7 @@ export class ImportService {
       try {
         w.hashes = await hashFile(w.file.absPath);
       } catch (error) {
-        fail(w.file.absPath, `hash: ${error instanceof Error ? error.message : String(error)}`);
+        fail(w.file.absPath, `hash: ${errorMessage(error)}`);
       }
     });
     const taken = new Set<string>();

@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { errorMessage } from '../importer/error-message.js';
 import type { FileHashes } from '../importer/hasher.js';
 import { inspectAdapterFile } from '../importer/inspect-adapter.js';
 import type { ScannedFile } from '../importer/scanner.js';
@@ -31,8 +32,6 @@ export interface InspectOutcome {
   /** A header failure, sidecars that failed to parse, or an unexpected error; the import records them and goes on. */
   failures: ImportFailure[];
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
  * Reads one file into its row. `syncIo` reads with synchronous calls: fastest for many small files, and
@@ -67,7 +66,7 @@ export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean
     }
     return { row: buildAdapterRow(result.facts, file, task.root, sidecars, task.existing, now), failures };
   } catch (error) {
-    failures.push({ path: file.absPath, reason: messageOf(error) });
+    failures.push({ path: file.absPath, reason: errorMessage(error) });
     return { row: null, failures };
   }
 }

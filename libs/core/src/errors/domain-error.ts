@@ -2,6 +2,11 @@
  * Errors thrown by libs. Libs run in the API, the worker and the CLI, so they never throw HTTP exceptions;
  * the API's one exception filter maps {@link DomainErrorKind} to a status code.
  */
+/** The message of anything thrown: an Error's message, anything else as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export enum DomainErrorKind {
   Invalid = 'invalid',
   NotFound = 'not_found',

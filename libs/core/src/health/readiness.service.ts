@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { JobQueue } from '../jobs/job-queue.js';
 import { FileStorage } from '../storage/file-storage.js';
+import { errorMessage } from '../errors/domain-error.js';
 
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([
@@ -37,7 +38,7 @@ export class ReadinessService {
       await withTimeout(run(), 3000, key);
       return indicator.up();
     } catch (error) {
-      return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+      return indicator.down({ message: errorMessage(error) });
     }
   }
 }

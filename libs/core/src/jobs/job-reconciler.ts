@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { BullmqJobQueue, RestoreOutcome } from './bullmq-job-queue.js';
 import type { JobName } from './job-name.js';
 import { QUEUED_JOB_SOURCE_METADATA, QueuedJobSource } from './queued-job-source.js';
+import { errorMessage } from '../errors/domain-error.js';
 
 const PAGE = 500;
 
@@ -54,7 +55,7 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
     if (this.running) return;
     this.running = this.reconcile()
       .then(() => undefined)
-      .catch((error: unknown) => this.logger.warn(`Job reconcile failed: ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) => this.logger.warn(`Job reconcile failed: ${errorMessage(error)}`))
       .finally(() => (this.running = undefined));
   }
 

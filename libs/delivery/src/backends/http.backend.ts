@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig, type Principal, Role } from '@app/core';
+import { APP_CONFIG, type AppConfig, type Principal, Role, errorMessage } from '@app/core';
 import { BoundedBuffer } from '../bounded-buffer.js';
 import {
   DeliveryAttemptError,
@@ -110,7 +110,7 @@ function displayUrl(url: string): string {
 
 function connectionReason(error: unknown): string {
   const code = (error as { code?: unknown }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return typeof code === 'string' && !message.includes(code) ? `${code} ${message}` : message;
 }
 

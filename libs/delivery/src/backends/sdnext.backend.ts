@@ -9,6 +9,7 @@ import {
   InvalidInputError,
   type Principal,
   Role,
+  errorMessage,
 } from '@app/core';
 import {
   FINISHED_GENERATION_STATUSES,
@@ -123,7 +124,7 @@ export class SdNextDeliveryBackend implements DeliveryBackend {
         // A deterministic id: if this attempt dies after queueing, the next one finds the same generation.
         created = await this.generation.queue(request, { composedPrompt: job.prompt, jobId: generationIdFor(job.id) });
       } catch (error) {
-        throw new DeliveryAttemptError(`the generation could not be queued: ${messageOf(error)}`, false);
+        throw new DeliveryAttemptError(`the generation could not be queued: ${errorMessage(error)}`, false);
       }
       generationId = created.id;
       await this.repository.setGenerationJobId(job.id, generationId);
@@ -163,15 +164,11 @@ export class SdNextDeliveryBackend implements DeliveryBackend {
           const now = await this.generation.cancel(id);
           if (FINISHED_GENERATION_STATUSES.includes(now.status)) return now;
         } catch (error) {
-          if (!(error instanceof ConflictError)) this.logger.warn(`Cancel of generation ${id} failed: ${messageOf(error)}`);
+          if (!(error instanceof ConflictError)) this.logger.warn(`Cancel of generation ${id} failed: ${errorMessage(error)}`);
         }
         continue;
       }
       await sleep(POLL_MS);
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
