@@ -5,27 +5,29 @@ import type { Txt2ImgParams } from './sdnext/index.js';
  * What a client may ask for, in SD.Next's wire names (SDNEXT.md §3.4) plus `checkpoint` (sent as
  * `override_settings.sd_model_checkpoint`) and `backend_id` (pin one configured backend).
  */
-export interface GenerationRequest {
+/** The txt2img settings a client may set, typed as SD.Next takes them. */
+type ClientTxt2ImgField =
+  | 'negative_prompt'
+  | 'steps'
+  | 'cfg_scale'
+  | 'width'
+  | 'height'
+  | 'seed'
+  | 'subseed'
+  | 'subseed_strength'
+  | 'sampler_name'
+  | 'batch_size'
+  | 'n_iter'
+  | 'clip_skip'
+  | 'enable_hr'
+  | 'hr_scale'
+  | 'hr_upscaler'
+  | 'hr_second_pass_steps'
+  | 'denoising_strength';
+
+export interface GenerationRequest extends Pick<Txt2ImgParams, ClientTxt2ImgField> {
   prompt: string;
-  negative_prompt?: string;
-  steps?: number;
-  cfg_scale?: number;
-  width?: number;
-  height?: number;
-  /** -1 = random. */
-  seed?: number;
-  subseed?: number;
-  subseed_strength?: number;
-  sampler_name?: string;
-  batch_size?: number;
-  n_iter?: number;
-  clip_skip?: number;
   checkpoint?: string;
-  enable_hr?: boolean;
-  hr_scale?: number;
-  hr_upscaler?: string;
-  hr_second_pass_steps?: number;
-  denoising_strength?: number;
   backend_id?: string;
 }
 

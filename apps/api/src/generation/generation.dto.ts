@@ -15,7 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
-import { GENERATION_LIMITS, GenerationMode, GenerationStatus, SdBackendFlavour } from '@app/generation';
+import { type BackendStatus, GENERATION_LIMITS, GenerationMode, GenerationStatus, SdBackendFlavour } from '@app/generation';
 import { OffsetPageQueryDto } from '../common/page-query.dto.js';
 
 const L = GENERATION_LIMITS;
@@ -169,7 +169,7 @@ export class ListGenerationJobsQueryDto extends OffsetPageQueryDto {
   status?: GenerationStatus;
 }
 
-export class BackendDto {
+export class BackendDto implements BackendStatus {
   /** @example sdnext-0 */
   id: string;
   /** Base URL, without credentials. */
