@@ -7,6 +7,7 @@ import type { AdapterUserField } from './adapter-fields.js';
 import { AdapterEntity } from './adapter.entity.js';
 import { AdapterSort, type AdapterFilter, SortOrder, TagMode, type ValueCount } from './adapter-query.model.js';
 import { AdapterTagEntity } from './adapter-tag.entity.js';
+import { SqliteReadCache } from './sqlite-read-cache.js';
 
 /** Collects bound parameters in text order: `?` on SQLite, `$n` on PostgreSQL. Values are never interpolated. */
 class Params {
@@ -146,18 +147,15 @@ export class AdapterQueryRepository {
 
   private compacting?: Promise<void>;
 
-  private readonly readCache = new Map<string, readonly unknown[]>();
-
-  private readCacheVersion = '';
-
-  private readonly readCacheEntries: number;
+  /** SQLite only (PostgreSQL has no cheap "has anything changed" check). */
+  private readonly readCache?: SqliteReadCache;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'queryCacheEntries'>,
   ) {
     this.pg = dataSource.options.type === 'postgres';
-    this.readCacheEntries = config?.queryCacheEntries ?? DEFAULT_READ_CACHE_ENTRIES;
+    if (!this.pg) this.readCache = new SqliteReadCache(dataSource, config?.queryCacheEntries ?? DEFAULT_READ_CACHE_ENTRIES);
   }
 
   /**
@@ -584,44 +582,8 @@ export class AdapterQueryRepository {
     return this.dataSource.query<T[]>(sql, params);
   }
 
-  /**
-   * A read statement of the list path. On SQLite its rows are kept while the database is unchanged: a
-   * repeated search, count or facet (a common term's relevance ranking costs ~15 ms at 100,000 adapters)
-   * is answered from memory until the next write. The version is the connection's `total_changes()` (every
-   * row its statements and their triggers changed, committed or not) with `data_version` (commits of any other
-   * connection, e.g. a CLI import); a result is kept only if the version did not move while it was read.
-   * Inside a transaction of the shared connection (uncommitted rows could still roll back) nothing is cached.
-   */
-  private async read<T>(sql: string, params: unknown[]): Promise<T[]> {
-    if (this.pg || this.readCacheEntries === 0 || this.inTransaction()) return this.raw<T>(sql, params);
-    const key = JSON.stringify([sql, params]);
-    const before = await this.version();
-    if (before !== this.readCacheVersion) {
-      this.readCache.clear();
-      this.readCacheVersion = before;
-    }
-    const hit = this.readCache.get(key);
-    if (hit) {
-      // Most recently used last.
-      this.readCache.delete(key);
-      this.readCache.set(key, hit);
-      return hit as T[];
-    }
-    const rows = await this.raw<T>(sql, params);
-    if ((await this.version()) === before && this.readCacheVersion === before && !this.inTransaction()) {
-      this.readCache.set(key, rows);
-      if (this.readCache.size > this.readCacheEntries) this.readCache.delete(this.readCache.keys().next().value as string);
-    }
-    return rows;
-  }
-
-  private inTransaction(): boolean {
-    const driver = this.dataSource.driver as unknown as { databaseConnection?: { inTransaction?: boolean } };
-    return driver.databaseConnection?.inTransaction !== false;
-  }
-
-  private async version(): Promise<string> {
-    const [row] = await this.raw<{ c: number; v: number }>(`SELECT total_changes() AS c, data_version AS v FROM pragma_data_version`, []);
-    return `${row?.c}:${row?.v}`;
+  /** A read statement of the list path: on SQLite through the read cache, which keeps rows until the next write. */
+  private read<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.readCache ? this.readCache.read<T>(sql, params) : this.raw<T>(sql, params);
   }
 }
