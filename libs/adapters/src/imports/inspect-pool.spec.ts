@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InspectPool } from './inspect-pool.js';
+import { type ChunkHandler, InspectPool } from './inspect-pool.js';
 import type { InspectOutcome, InspectTask } from './inspect-task.js';
 
 // The pool's protocol, run against small worker scripts: the real worker (which reads files) is exercised by
@@ -44,11 +44,19 @@ const tasks = (n: number): InspectTask[] =>
     hash: false,
   }));
 
+/** One run, as the import service drives it: start, submit, finish. */
+const run = (pool: InspectPool, input: InspectTask[], now: Date, onChunk: ChunkHandler, signal?: AbortSignal): Promise<void> => {
+  pool.start(now, onChunk, signal);
+  pool.submit(input);
+  return pool.finish();
+};
+
 const collect = async (pool: InspectPool, input: InspectTask[], signal?: AbortSignal) => {
   const seen: { task: InspectTask; outcome: InspectOutcome }[] = [];
   let active = 0;
   let overlapped = false;
-  await pool.map(
+  await run(
+    pool,
     input,
     new Date(1_700_000_000_000),
     async (outcomes, chunk) => {
@@ -129,7 +137,7 @@ describe('InspectPool', () => {
     const pool = InspectPool.open({ size: 2, workerUrl: ECHO })!;
     try {
       await expect(
-        pool.map(tasks(600), new Date(), () => {
+        run(pool, tasks(600), new Date(), () => {
           throw new Error('database is locked');
         }),
       ).rejects.toThrow('database is locked');

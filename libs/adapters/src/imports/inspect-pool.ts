@@ -27,8 +27,8 @@ interface Slot {
 
 /**
  * Worker threads that read files into rows while the main thread scans, compares and writes: on a cold
- * import, parsing headers and sidecars and building rows costs more CPU than writing them. Tasks can be
- * submitted while the scan still runs (`start`, `submit`…, `finish`), or all at once (`map`).
+ * import, parsing headers and sidecars and building rows costs more CPU than writing them. A run is `start`,
+ * any number of `submit`s (while the scan still runs, too), then `finish`.
  */
 export class InspectPool {
   private readonly slots: Slot[];
@@ -64,16 +64,9 @@ export class InspectPool {
   }
 
   /**
-   * Reads every task; `onChunk` receives each chunk's outcomes (in completion order, one call at a time) and
-   * its promise is awaited before the next. Rejects on the first worker failure, a throwing `onChunk`, or abort.
+   * Begin a run: outcomes go to `onChunk`, one call at a time, in completion order, and each call's promise is
+   * awaited before the next. The first worker failure, a throwing `onChunk` or an abort ends the run.
    */
-  map(tasks: readonly InspectTask[], now: Date, onChunk: ChunkHandler, signal?: AbortSignal): Promise<void> {
-    this.start(now, onChunk, signal);
-    this.submit(tasks);
-    return this.finish();
-  }
-
-  /** Begin a run: outcomes go to `onChunk`, one call at a time, in completion order. */
   start(now: Date, onChunk: ChunkHandler, signal?: AbortSignal): void {
     this.now = now;
     this.onChunk = onChunk;
