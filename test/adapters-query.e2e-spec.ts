@@ -269,6 +269,34 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       });
     });
 
+    it.each([
+      'q=style',
+      'q=anime',
+      'tags=concept,anime',
+      'baseModel=SDXL%201.0',
+      'missing=true',
+      'q=dup&missing=true',
+      'folder=styles&nsfwMax=1',
+      'active=false',
+      'q=nothing-matches-this',
+    ])('should give the facets and total of exactly the listed adapters for %s', async (filter) => {
+      const listed = await list(`${filter}&limit=200`);
+      const withFacets = await list(`${filter}&limit=200&facets=baseModel,tags`);
+      expect(withFacets.total).toBe(listed.total);
+      expect(names(withFacets)).toEqual(names(listed));
+      const tally = (values: string[]): { value: string; count: number }[] => {
+        const counts = new Map<string, number>();
+        for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+        return [...counts]
+          .map(([value, count]) => ({ value, count }))
+          .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
+      };
+      expect(withFacets.facets).toEqual({
+        baseModel: tally(listed.items.map((i) => i.baseModel as string)),
+        tags: tally(listed.items.flatMap((i) => i.tags as string[])),
+      });
+    });
+
     it('should keep whole-library facets, counts and searches exact across writes of another connection', async () => {
       const before = await list('facets=baseModel,tags&q=style');
       const all = await list('facets=baseModel,tags');

@@ -74,12 +74,17 @@ export class AdapterQueryService {
     const page = query.page ?? 1;
     if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
 
-    const total = await this.repo.count(filter);
+    // Facets come with the total: asked for them, the list needs no count of its own.
+    const counted = query.facets?.length ? await this.repo.facets(filter, TAG_FACET_LIMIT) : undefined;
+    const total = counted ? counted.total : await this.repo.count(filter);
     const pages = Math.ceil(total / limit);
     if (page > Math.max(pages, 1)) throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
     const ids = total === 0 ? [] : await this.repo.pageIds(filter, sort, order, (page - 1) * limit, limit, total);
     const items = await this.repo.findByIds(ids, true);
-    const facets = query.facets?.length ? await this.facets(filter, query.facets) : undefined;
+    const facets: AdapterFacets | undefined = counted && {
+      ...(query.facets!.includes(AdapterFacet.BaseModel) ? { baseModel: counted.baseModel } : {}),
+      ...(query.facets!.includes(AdapterFacet.Tags) ? { tags: counted.tags } : {}),
+    };
     return { items, total, page, limit, pages, sort, order, ...(facets ? { facets } : {}) };
   }
 
@@ -241,13 +246,6 @@ export class AdapterQueryService {
     if (min !== null && max !== null && min > max) throw invalid('weightMin', `must not exceed weightMax (${max})`);
     if (preferred !== null && min !== null && preferred < min) throw invalid('preferredWeight', `must be at least weightMin (${min})`);
     if (preferred !== null && max !== null && preferred > max) throw invalid('preferredWeight', `must not exceed weightMax (${max})`);
-  }
-
-  private async facets(filter: AdapterFilter, wanted: readonly AdapterFacet[]): Promise<AdapterFacets> {
-    const out: AdapterFacets = {};
-    if (wanted.includes(AdapterFacet.BaseModel)) out.baseModel = await this.repo.baseModelFacet(filter);
-    if (wanted.includes(AdapterFacet.Tags)) out.tags = await this.repo.tagFacet(filter, TAG_FACET_LIMIT);
-    return out;
   }
 
   /** Validates and normalises a list request into a repository filter. */
