@@ -80,7 +80,7 @@ export class AdapterQueryService {
     const pages = Math.ceil(total / limit);
     if (page > Math.max(pages, 1)) throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
     const ids = total === 0 ? [] : await this.repo.pageIds(filter, sort, order, (page - 1) * limit, limit, total);
-    const items = await this.repo.findByIds(ids, true);
+    const items = await this.repo.findSummaries(ids);
     const facets: AdapterFacets | undefined = counted && {
       ...(query.facets!.includes(AdapterFacet.BaseModel) ? { baseModel: counted.baseModel } : {}),
       ...(query.facets!.includes(AdapterFacet.Tags) ? { tags: counted.tags } : {}),
