@@ -279,6 +279,12 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       'folder=styles&nsfwMax=1',
       'active=false',
       'q=nothing-matches-this',
+      // Filters that keep more than half of the present adapters: counted as the library minus the rest.
+      'active=true',
+      'favorite=false',
+      'nsfwMax=1',
+      'hasPreview=false',
+      'q=e&active=true',
     ])('should give the facets and total of exactly the listed adapters for %s', async (filter) => {
       const listed = await list(`${filter}&limit=200`);
       const withFacets = await list(`${filter}&limit=200&facets=baseModel,tags`);

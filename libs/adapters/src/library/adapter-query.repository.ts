@@ -172,19 +172,21 @@ export class AdapterQueryRepository {
    * that late column means decoding each whole row).
    */
   async count(filter: AdapterFilter): Promise<number> {
-    if (this.unfiltered(filter)) {
-      // Every present adapter has exactly one base model: the whole library's count is the sum of that facet.
-      const rows = await this.read<{ n: unknown }>(
-        `SELECT COALESCE(SUM(c.n), 0) AS n FROM adapter_facet_counts c WHERE c.facet = 'base_model'`,
-        [],
-      );
-      return toNumber(rows[0]?.n);
-    }
+    if (this.unfiltered(filter)) return this.presentTotal();
     if (!filter.missing && this.indexOnly(filter)) {
       const every = await this.countOf(filter, 'any');
       return every === 0 ? 0 : every - (await this.missingMatches(filter));
     }
     return this.countOf(filter, 'filter');
+  }
+
+  /** Every present adapter has exactly one base model: the whole library's count is the sum of that facet. */
+  private async presentTotal(): Promise<number> {
+    const rows = await this.read<{ n: unknown }>(
+      `SELECT COALESCE(SUM(c.n), 0) AS n FROM adapter_facet_counts c WHERE c.facet = 'base_model'`,
+      [],
+    );
+    return toNumber(rows[0]?.n);
   }
 
   /**
@@ -296,10 +298,13 @@ export class AdapterQueryRepository {
 
   /**
    * The base-model and tag facets of a filter, and its total (every adapter has exactly one base model, so the
-   * base-model counts add up to it). Filtered: one statement collects the matching rows once and groups them
-   * twice; the tags come from each row's own `tags` list, which every write keeps equal to its `adapter_tags`
-   * rows. Separate facet statements each ran the match again and probed `adapter_tags` once per matched row
-   * (a search matching 2,400 of 100,000 adapters: 18 ms → 7 ms).
+   * base-model counts add up to it). One statement collects the counted rows once and groups them twice; the
+   * tags come from each row's own `tags` list, which every write keeps equal to its `adapter_tags` rows.
+   * Separate facet statements each ran the match again and probed `adapter_tags` once per matched row (a search
+   * matching 2,400 of 100,000 adapters: 18 ms → 7 ms). A filter that keeps most of the library is counted
+   * the other way round: the whole library's counts (`adapter_facet_counts`) minus those of the present rows
+   * it leaves out, so the work follows the smaller side (a filter keeping 89,000 of 100,000 adapters: 500 ms over
+   * the kept rows, 80-117 ms over the rest; plain GROUP BYs over `adapter_tags` take 1.8-2 s).
    */
   async facets(filter: AdapterFilter, tagLimit: number): Promise<Required<AdapterFacets> & { total: number }> {
     if (this.unfiltered(filter)) {
@@ -307,16 +312,35 @@ export class AdapterQueryRepository {
       return { total: baseModel.reduce((sum, b) => sum + b.count, 0), baseModel, tags: await this.tagCounts(tagLimit) };
     }
     const p = new Params(this.pg);
-    const { from, where } = this.source(p, filter, 'filter', 'drive');
     const tagsOf = this.pg ? 'jsonb_array_elements_text(m.tags) AS j(value)' : 'json_each(m.tags) AS j';
-    const rows = await this.read<{ facet: string; value: string; n: unknown }>(
-      `WITH m AS MATERIALIZED (SELECT a.base_model AS base_model, a.tags AS tags FROM ${from} WHERE ${where}) ` +
-        `SELECT 'base_model' AS facet, m.base_model AS value, COUNT(*) AS n FROM m GROUP BY m.base_model ` +
-        `UNION ALL SELECT * FROM (SELECT 'tag' AS facet, j.value AS value, COUNT(*) AS n FROM m CROSS JOIN ${tagsOf} ` +
-        `GROUP BY j.value ORDER BY n DESC, j.value ASC LIMIT ${p.add(tagLimit)}) t ` +
-        `ORDER BY 1, 3 DESC, 2 ASC`,
-      p.values,
-    );
+    const grouped = (tagLimit?: string): string =>
+      `SELECT 'base_model' AS facet, m.base_model AS value, COUNT(*) AS n FROM m GROUP BY m.base_model ` +
+      `UNION ALL SELECT * FROM (SELECT 'tag' AS facet, j.value AS value, COUNT(*) AS n FROM m CROSS JOIN ${tagsOf} ` +
+      `GROUP BY j.value${tagLimit ? ` ORDER BY n DESC, j.value ASC LIMIT ${tagLimit}` : ''}) t`;
+    let sql: string;
+    // A search is counted from its matches without asking its size first: the full-text index drives that
+    // statement, and a term found in more than half of the library is rare (and only slower, never wrong).
+    const search = Boolean(filter.searchTerms?.length);
+    if (!filter.missing && !search && (await this.count(filter)) * 2 > (await this.presentTotal())) {
+      // Present rows the filter leaves out: NOT of its conditions, where an unknown (NULL) counts as left out.
+      const { where } = this.source(p, filter, 'any', 'test');
+      sql =
+        `WITH m AS MATERIALIZED (SELECT a.base_model AS base_model, a.tags AS tags FROM adapters a ` +
+        `WHERE a.missing_since IS NULL AND (${where}) IS NOT TRUE), ` +
+        `lib AS (SELECT c.facet AS facet, c.value AS value, SUM(c.n) AS n FROM adapter_facet_counts c GROUP BY c.facet, c.value), ` +
+        `rest AS (${grouped()}), ` +
+        `kept AS (SELECT lib.facet AS facet, lib.value AS value, lib.n - COALESCE(rest.n, 0) AS n FROM lib ` +
+        `LEFT JOIN rest ON rest.facet = lib.facet AND rest.value = lib.value WHERE lib.n - COALESCE(rest.n, 0) > 0) ` +
+        `SELECT * FROM kept WHERE kept.facet = 'base_model' ` +
+        `UNION ALL SELECT * FROM (SELECT * FROM kept WHERE kept.facet = 'tag' ORDER BY n DESC, value ASC LIMIT ${p.add(tagLimit)}) t ` +
+        `ORDER BY 1, 3 DESC, 2 ASC`;
+    } else {
+      const { from, where } = this.source(p, filter, 'filter', 'drive');
+      sql =
+        `WITH m AS MATERIALIZED (SELECT a.base_model AS base_model, a.tags AS tags FROM ${from} WHERE ${where}) ` +
+        `${grouped(p.add(tagLimit))} ORDER BY 1, 3 DESC, 2 ASC`;
+    }
+    const rows = await this.read<{ facet: string; value: string; n: unknown }>(sql, p.values);
     const out: Required<AdapterFacets> & { total: number } = { total: 0, baseModel: [], tags: [] };
     for (const r of rows) {
       const count = toNumber(r.n);
