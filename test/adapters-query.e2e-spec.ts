@@ -162,6 +162,12 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       const tombstoned = rows.filter((r) => r.missingSince).map((r) => r.name);
       expect(tombstoned).toContain('Missing Style');
       for (const name of tombstoned) expect(seen).not.toContain(name);
+      const beyond = await get(`/api/v1/adapters?q=style&limit=1&page=${all.total + 1}`);
+      expect(beyond.status).toBe(400);
+      expect(JSON.stringify(beyond.body)).toContain('page');
+      const reversed = await list('q=style&limit=50&order=asc');
+      expect(reversed.total).toBe(all.total);
+      expect(names(reversed)).toEqual([...names(all)].reverse());
     });
 
     it('should match a tag shared by several adapters and sort them by relevance or by a column', async () => {

@@ -252,6 +252,34 @@ export class AdapterQueryRepository {
   }
 
   /**
+   * PostgreSQL, relevance order: the total and one page from a single pass over the matches. Counting them and
+   * ranking them each visited every match's heap page (a GIN index keeps no visibility, and tsquery matches are
+   * rechecked on the row), so (id, rank) is collected once and both answers come from it ("style", 14 % of
+   * 100,000 adapters: count 21 ms + page 36 ms → 38-41 ms). Null where it does not apply: SQLite ranks inside
+   * FTS5 and counts from it; other sorts walk their index.
+   */
+  async rankedPageWithTotal(
+    filter: AdapterFilter,
+    sort: AdapterSort,
+    order: SortOrder,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; ids: string[] } | null> {
+    if (!this.pg || sort !== AdapterSort.Relevance || !filter.searchTerms?.length) return null;
+    const p = new Params(this.pg);
+    const { from, where } = this.source(p, filter, 'filter', 'drive');
+    const tsq = p.add(tsQueryOf(filter.searchTerms));
+    const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
+    const rows = await this.raw<{ total: unknown; ids: string[] | null }>(
+      `WITH m AS MATERIALIZED (SELECT a.id AS id, ts_rank(a.search_vector, to_tsquery('simple', ${tsq})) AS r FROM ${from} WHERE ${where}) ` +
+        `SELECT (SELECT COUNT(*) FROM m) AS total, ` +
+        `ARRAY(SELECT m.id::text FROM m ORDER BY m.r ${dir}, m.id ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}) AS ids`,
+      p.values,
+    );
+    return { total: toNumber(rows[0]?.total), ids: rows[0]?.ids ?? [] };
+  }
+
+  /**
    * Refreshes the planner's statistics after a big import; on PostgreSQL a VACUUM also marks the pages
    * all-visible, so that counts read indexes alone (autovacuum does the same, later), after the appended
    * facet-count deltas are folded.
