@@ -334,7 +334,11 @@ export class AdapterQueryRepository {
    * it leaves out, so the work follows the smaller side (a filter keeping 89,000 of 100,000 adapters: 500 ms over
    * the kept rows, 80-117 ms over the rest; plain GROUP BYs over `adapter_tags` take 1.8-2 s).
    */
-  async facets(filter: AdapterFilter, tagLimit: number): Promise<Required<AdapterFacets> & { total: number }> {
+  async facets(
+    filter: AdapterFilter,
+    tagLimit: number,
+    relevancePage?: { order: SortOrder; offset: number; limit: number },
+  ): Promise<Required<AdapterFacets> & { total: number; ids?: string[] }> {
     if (this.unfiltered(filter)) {
       const baseModel = await this.baseModelCounts();
       return { total: baseModel.reduce((sum, b) => sum + b.count, 0), baseModel, tags: await this.tagCounts(tagLimit) };
@@ -364,20 +368,35 @@ export class AdapterQueryRepository {
         `ORDER BY 1, 3 DESC, 2 ASC`;
     } else {
       const { from, where } = this.source(p, filter, 'filter', 'drive');
+      // PostgreSQL ranks the page in the same pass (as `rankedPageWithTotal` does), so the matches' heap pages
+      // are visited once for the facets, the total and the page; each page row's third column is its position.
+      const ranked = this.pg && search && relevancePage;
+      const rank = ranked
+        ? `, ts_rank(a.search_vector, to_tsquery('simple', ${p.add(tsQueryOf(filter.searchTerms ?? []))})) AS r, a.id AS id`
+        : '';
+      const dir = relevancePage?.order === SortOrder.Asc ? 'ASC' : 'DESC';
       sql =
-        `WITH m AS MATERIALIZED (SELECT a.base_model AS base_model, a.tags AS tags FROM ${from} WHERE ${where}) ` +
-        `${grouped(p.add(tagLimit))} ORDER BY 1, 3 DESC, 2 ASC`;
+        `WITH m AS MATERIALIZED (SELECT a.base_model AS base_model, a.tags AS tags${rank} FROM ${from} WHERE ${where}) ` +
+        grouped(p.add(tagLimit)) +
+        (ranked
+          ? ` UNION ALL SELECT * FROM (SELECT 'page' AS facet, m.id::text AS value, ROW_NUMBER() OVER (ORDER BY m.r ${dir}, m.id ${dir}) AS n ` +
+            `FROM m ORDER BY m.r ${dir}, m.id ${dir} LIMIT ${p.add(ranked.limit)} OFFSET ${p.add(ranked.offset)}) pg`
+          : '') +
+        ` ORDER BY 1, 3 DESC, 2 ASC`;
     }
     const rows = await this.read<{ facet: string; value: string; n: unknown }>(sql, p.values);
-    const out: Required<AdapterFacets> & { total: number } = { total: 0, baseModel: [], tags: [] };
+    const out: Required<AdapterFacets> & { total: number; ids?: string[] } = { total: 0, baseModel: [], tags: [] };
+    const page: { id: string; at: number }[] = [];
     for (const r of rows) {
       const count = toNumber(r.n);
       if (r.facet === 'tag') out.tags.push({ value: r.value, count });
+      else if (r.facet === 'page') page.push({ id: r.value, at: count });
       else {
         out.baseModel.push({ value: r.value, count });
         out.total += count;
       }
     }
+    if (this.pg && search && relevancePage) out.ids = page.sort((x, y) => x.at - y.at).map((x) => x.id);
     return out;
   }
 
