@@ -445,6 +445,9 @@ export function mergeFacts(
     fieldSources,
     warnings,
   };
+  // Every optional field is set, undefined or not: one object shape for every file, so the code that reads
+  // the facts stays optimised (objects of changing shapes made V8 throw its optimised code away and compile
+  // it again).
   const optional: Partial<AdapterFacts> = {
     versionName: pick('versionName', (s) => s.versionName),
     description,
@@ -470,8 +473,7 @@ export function mergeFacts(
     preview,
     previewPath: preview?.source === PreviewSource.File ? preview.path : undefined,
   };
-  for (const [k, v] of Object.entries(optional))
-    if (v !== undefined) (facts as unknown as Record<string, unknown>)[k] = v;
+  Object.assign(facts, optional);
   if (header) {
     facts.header = {
       headerLength: header.headerLength,

@@ -89,7 +89,6 @@ export function readA1111Json(json: unknown, _ctx: SidecarContext): SidecarFacts
   else if (json['sha256'] !== undefined && json['sha256'] !== '')
     facts.warnings.push('sha256 is not 64 hex characters; ignored');
 
-  for (const k of Object.keys(facts) as Array<keyof SidecarFacts>) if (facts[k] === undefined) delete facts[k];
   facts.unmapped = pickUnmapped(json, CONSUMED);
   return facts;
 }

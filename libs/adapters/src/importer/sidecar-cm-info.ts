@@ -109,7 +109,6 @@ export function readCmInfo(json: unknown, ctx: SidecarContext): SidecarFacts {
     }
   }
 
-  for (const k of Object.keys(facts) as Array<keyof typeof facts>) if (facts[k] === undefined) delete facts[k];
   const unmapped = pickUnmapped(json, CONSUMED);
   if (source !== undefined) unmapped['Source'] = source;
   for (const [k, v] of Object.entries(unmapped)) if (v === null) delete unmapped[k];

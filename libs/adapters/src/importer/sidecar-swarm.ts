@@ -85,7 +85,6 @@ export function readSwarmJson(json: unknown, _ctx: SidecarContext): SidecarFacts
   const preview = asString(get('preview_image')) ?? asString(get('thumbnail'));
   if (preview !== undefined && !preview.startsWith('data:')) facts.previewUrl = preview;
 
-  for (const k of Object.keys(facts) as Array<keyof typeof facts>) if (facts[k] === undefined) delete facts[k];
   const unmapped = pickUnmapped(json, CONSUMED);
   // An embedded data URL can be megabytes: note it, do not copy it.
   if (preview?.startsWith('data:')) unmapped[P + 'preview_image'] = 'data';
