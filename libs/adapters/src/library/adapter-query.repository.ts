@@ -190,11 +190,42 @@ export class AdapterQueryRepository {
   }
 
   /**
+   * One list page: the filter's total, the page's ids in order (none when `offset` is at or past the total) and,
+   * with `tagLimit`, the base-model and tag facets. The plan is picked here, where the SQL is:
+   * - facets asked: one pass gives the facets and the total (and, on PostgreSQL, a relevance page);
+   * - PostgreSQL relevance: one pass gives the total and the page;
+   * - else a count, then the page.
+   */
+  async listPage(
+    filter: AdapterFilter,
+    page: { sort: AdapterSort; order: SortOrder; offset: number; limit: number },
+    tagLimit?: number,
+  ): Promise<{ total: number; ids: string[]; facets?: Required<AdapterFacets> }> {
+    const { sort, order, offset, limit } = page;
+    const pgRanked = this.pg && sort === AdapterSort.Relevance && Boolean(filter.searchTerms?.length);
+    if (tagLimit !== undefined) {
+      const { total, ids, ...facets } = await this.facets(filter, tagLimit, pgRanked ? page : undefined);
+      return { total, ids: ids ?? (await this.pageIdsWithin(filter, page, total)), facets };
+    }
+    if (pgRanked) return this.rankedPageWithTotal(filter, order, offset, limit);
+    const total = await this.count(filter);
+    return { total, ids: await this.pageIdsWithin(filter, page, total) };
+  }
+
+  private async pageIdsWithin(
+    filter: AdapterFilter,
+    { sort, order, offset, limit }: { sort: AdapterSort; order: SortOrder; offset: number; limit: number },
+    total: number,
+  ): Promise<string[]> {
+    return offset < total ? this.pageIds(filter, sort, order, offset, limit, total) : [];
+  }
+
+  /**
    * Ids of one page, in order; the tie-break by id keeps pages stable. `total` (the filter's count) picks the
    * plan on SQLite: walk the sort column's index and test each row while that reads fewer rows than the
    * matches, else collect the matches (driven by the full-text index when there is a search) and sort them.
    */
-  async pageIds(
+  private async pageIds(
     filter: AdapterFilter,
     sort: AdapterSort,
     order: SortOrder,
@@ -219,15 +250,11 @@ export class AdapterQueryRepository {
         `ORDER BY f.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, f.rowid ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
       return (await this.read<{ id: string }>(sql, p.values)).map((r) => r.id);
     }
-    if (sort === AdapterSort.Relevance && search && !this.pg) {
+    if (sort === AdapterSort.Relevance && search) {
+      // SQLite only: PostgreSQL ranks in the pass that also counts (`listPage`).
       source = this.source(p, filter, 'filter', 'drive');
       // rank is bm25: lower is better, so "most relevant first" (desc) is ascending rank.
       orderBy = `adapters_fts.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, a.id ${dir}`;
-    } else if (sort === AdapterSort.Relevance && search) {
-      source = this.source(p, filter, 'filter', 'drive');
-      const tsq = p.add(tsQueryOf(filter.searchTerms ?? []));
-      // The stored vector: ranking no longer re-tokenises each match's text.
-      orderBy = `ts_rank(a.search_vector, to_tsquery('simple', ${tsq})) ${dir}, a.id ${dir}`;
     } else {
       const key = sort as Exclude<AdapterSort, AdapterSort.Relevance>;
       // Unrated (NULL) ratings sort as the lowest value on both databases.
@@ -255,28 +282,37 @@ export class AdapterQueryRepository {
    * PostgreSQL, relevance order: the total and one page from a single pass over the matches. Counting them and
    * ranking them each visited every match's heap page (a GIN index keeps no visibility, and tsquery matches are
    * rechecked on the row), so (id, rank) is collected once and both answers come from it ("style", 14 % of
-   * 100,000 adapters: count 21 ms + page 36 ms → 38-41 ms). Null where it does not apply: SQLite ranks inside
-   * FTS5 and counts from it; other sorts walk their index.
+   * 100,000 adapters: count 21 ms + page 36 ms → 38-41 ms).
    */
-  async rankedPageWithTotal(
+  private async rankedPageWithTotal(
     filter: AdapterFilter,
-    sort: AdapterSort,
     order: SortOrder,
     offset: number,
     limit: number,
-  ): Promise<{ total: number; ids: string[] } | null> {
-    if (!this.pg || sort !== AdapterSort.Relevance || !filter.searchTerms?.length) return null;
+  ): Promise<{ total: number; ids: string[] }> {
     const p = new Params(this.pg);
     const { from, where } = this.source(p, filter, 'filter', 'drive');
-    const tsq = p.add(tsQueryOf(filter.searchTerms));
-    const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
     const rows = await this.raw<{ total: unknown; ids: string[] | null }>(
-      `WITH m AS MATERIALIZED (SELECT a.id AS id, ts_rank(a.search_vector, to_tsquery('simple', ${tsq})) AS r FROM ${from} WHERE ${where}) ` +
-        `SELECT (SELECT COUNT(*) FROM m) AS total, ` +
-        `ARRAY(SELECT m.id::text FROM m ORDER BY m.r ${dir}, m.id ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}) AS ids`,
+      `WITH m AS MATERIALIZED (SELECT a.id AS id, ${this.pgRank(p, filter)} AS r FROM ${from} WHERE ${where}) ` +
+        `SELECT (SELECT COUNT(*) FROM m) AS total, ARRAY(${this.pgRankedPage(p, order, offset, limit, '')}) AS ids`,
       p.values,
     );
     return { total: toNumber(rows[0]?.total), ids: rows[0]?.ids ?? [] };
+  }
+
+  /** PostgreSQL: a match's relevance, from the stored vector (ranking does not re-tokenise the text). */
+  private pgRank(p: Params, filter: AdapterFilter): string {
+    return `ts_rank(a.search_vector, to_tsquery('simple', ${p.add(tsQueryOf(filter.searchTerms ?? []))}))`;
+  }
+
+  /**
+   * PostgreSQL: one page of the CTE `m` (id, rank r), most relevant first for `desc`, ties by id; `position`
+   * adds each row's place in the whole order as a column of that name.
+   */
+  private pgRankedPage(p: Params, order: SortOrder, offset: number, limit: number, position: string): string {
+    const by = `m.r ${order === SortOrder.Asc ? 'ASC' : 'DESC'}, m.id ${order === SortOrder.Asc ? 'ASC' : 'DESC'}`;
+    const at = position ? `, ROW_NUMBER() OVER (ORDER BY ${by}) AS ${position}` : '';
+    return `SELECT m.id::text AS id${at} FROM m ORDER BY ${by} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
   }
 
   /**
@@ -334,9 +370,10 @@ export class AdapterQueryRepository {
    * it leaves out, so the work follows the smaller side (a filter keeping 89,000 of 100,000 adapters: 500 ms over
    * the kept rows, 80-117 ms over the rest; plain GROUP BYs over `adapter_tags` take 1.8-2 s).
    */
-  async facets(
+  private async facets(
     filter: AdapterFilter,
     tagLimit: number,
+    /** PostgreSQL searches only: rank this page in the same pass. */
     relevancePage?: { order: SortOrder; offset: number; limit: number },
   ): Promise<Required<AdapterFacets> & { total: number; ids?: string[] }> {
     if (this.unfiltered(filter)) {
@@ -368,19 +405,14 @@ export class AdapterQueryRepository {
         `ORDER BY 1, 3 DESC, 2 ASC`;
     } else {
       const { from, where } = this.source(p, filter, 'filter', 'drive');
-      // PostgreSQL ranks the page in the same pass (as `rankedPageWithTotal` does), so the matches' heap pages
-      // are visited once for the facets, the total and the page; each page row's third column is its position.
-      const ranked = this.pg && search && relevancePage;
-      const rank = ranked
-        ? `, ts_rank(a.search_vector, to_tsquery('simple', ${p.add(tsQueryOf(filter.searchTerms ?? []))})) AS r, a.id AS id`
-        : '';
-      const dir = relevancePage?.order === SortOrder.Asc ? 'ASC' : 'DESC';
+      // A relevance page (PostgreSQL) is ranked in the same pass (as `rankedPageWithTotal` does), so the matches'
+      // heap pages are visited once for the facets, the total and the page; a page row's count is its position.
+      const rank = relevancePage ? `, ${this.pgRank(p, filter)} AS r, a.id AS id` : '';
       sql =
         `WITH m AS MATERIALIZED (SELECT a.base_model AS base_model, a.tags AS tags${rank} FROM ${from} WHERE ${where}) ` +
         grouped(p.add(tagLimit)) +
-        (ranked
-          ? ` UNION ALL SELECT * FROM (SELECT 'page' AS facet, m.id::text AS value, ROW_NUMBER() OVER (ORDER BY m.r ${dir}, m.id ${dir}) AS n ` +
-            `FROM m ORDER BY m.r ${dir}, m.id ${dir} LIMIT ${p.add(ranked.limit)} OFFSET ${p.add(ranked.offset)}) pg`
+        (relevancePage
+          ? ` UNION ALL SELECT 'page' AS facet, pg.id AS value, pg.at AS n FROM (${this.pgRankedPage(p, relevancePage.order, relevancePage.offset, relevancePage.limit, 'at')}) pg`
           : '') +
         ` ORDER BY 1, 3 DESC, 2 ASC`;
     }
@@ -396,7 +428,7 @@ export class AdapterQueryRepository {
         out.total += count;
       }
     }
-    if (this.pg && search && relevancePage) out.ids = page.sort((x, y) => x.at - y.at).map((x) => x.id);
+    if (relevancePage) out.ids = page.sort((x, y) => x.at - y.at).map((x) => x.id);
     return out;
   }
 

@@ -74,16 +74,13 @@ export class AdapterQueryService {
     const page = query.page ?? 1;
     if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
 
-    // Facets come with the total (asked for them, the list needs no count of its own); on PostgreSQL a
-    // relevance page comes with them too, or with the total alone: one pass over the matches for all of it.
-    const offset = (page - 1) * limit;
-    const relevancePage = sort === AdapterSort.Relevance ? { order, offset, limit } : undefined;
-    const counted = query.facets?.length ? await this.repo.facets(filter, TAG_FACET_LIMIT, relevancePage) : undefined;
-    const ranked = counted ? null : await this.repo.rankedPageWithTotal(filter, sort, order, offset, limit);
-    const total = counted?.total ?? ranked?.total ?? (await this.repo.count(filter));
+    const { total, ids, facets: counted } = await this.repo.listPage(
+      filter,
+      { sort, order, offset: (page - 1) * limit, limit },
+      query.facets?.length ? TAG_FACET_LIMIT : undefined,
+    );
     const pages = Math.ceil(total / limit);
     if (page > Math.max(pages, 1)) throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
-    const ids = counted?.ids ?? ranked?.ids ?? (total === 0 ? [] : await this.repo.pageIds(filter, sort, order, offset, limit, total));
     const items = await this.repo.findSummaries(ids);
     const facets: AdapterFacets | undefined = counted && {
       ...(query.facets!.includes(AdapterFacet.BaseModel) ? { baseModel: counted.baseModel } : {}),
