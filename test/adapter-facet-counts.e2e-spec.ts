@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { openSeedDb, type SeedAdapter, type SeedDb, seedAdapters } from './support/adapter-seed.js';
-import { createTestDatabase, tempDir } from './support/test-services.js';
+import { createDialectDatabase, runMigrationsAt, tempDir } from './support/test-services.js';
 
 // The migrations only: no entity is loaded, so both dialects can run in one file.
 const { MIGRATIONS } = await import('@app/migrations');
@@ -30,19 +29,7 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
     ...extra,
   });
 
-  const migrate = async (migrations: typeof MIGRATIONS): Promise<void> => {
-    const ds = new DataSource(
-      pg
-        ? { type: 'postgres', url, migrations: [...migrations], entities: [] }
-        : { type: 'better-sqlite3', database: url.slice('sqlite:'.length), migrations: [...migrations], entities: [] },
-    );
-    await ds.initialize();
-    try {
-      await ds.runMigrations({ transaction: 'each' });
-    } finally {
-      await ds.destroy();
-    }
-  };
+  const migrate = (migrations: typeof MIGRATIONS): Promise<void> => runMigrationsAt(url, [...migrations]);
 
   /** The triggers' counts: the sum of each value's rows, zero sums left out. */
   const stored = async (facet: string): Promise<Counts> => {
@@ -70,13 +57,7 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
   };
 
   beforeAll(async () => {
-    if (pg) {
-      const created = await createTestDatabase('facet_counts');
-      url = created.url;
-      drop = created.drop;
-    } else {
-      url = `sqlite:${join(dir.path, 'db.sqlite')}`;
-    }
+    ({ url, drop } = await createDialectDatabase(pg, 'facet_counts', dir.path));
     // Rows written before the counts existed are backfilled by the migration.
     await migrate(MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name === 'AdapterFacetCounts1764300000700')));
     db = await openSeedDb(url);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { openSeedDb, type SeedAdapter, type SeedDb, seedAdapters } from './support/adapter-seed.js';
-import { tempDir } from './support/test-services.js';
+import { runMigrationsAt, tempDir } from './support/test-services.js';
 
 // The migrations only: no entity is loaded.
 const { MIGRATIONS } = await import('@app/migrations');
@@ -27,15 +27,7 @@ describe('the tombstones’ search index on SQLite', () => {
   });
   const gone = { missingSince: new Date(Date.UTC(2025, 0, 1)) };
 
-  const migrate = async (migrations: typeof MIGRATIONS): Promise<void> => {
-    const source = new DataSource({ type: 'better-sqlite3', database: url.slice('sqlite:'.length), migrations: [...migrations], entities: [] });
-    await source.initialize();
-    try {
-      await source.runMigrations({ transaction: 'each' });
-    } finally {
-      await source.destroy();
-    }
-  };
+  const migrate = (migrations: typeof MIGRATIONS): Promise<void> => runMigrationsAt(url, [...migrations]);
   const n = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: unknown }>(sql, params))[0].n);
 
   /** Per term: tombstoned matches in their own index, and counted from scratch through the main index. */

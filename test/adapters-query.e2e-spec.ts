@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openSeedDb, type SeedAdapter, type SeedDb, seedAdapters } from './support/adapter-seed.js';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { tinyPng, tinyWebp } from './support/images.js';
-import { createTestDatabase, tempDir } from './support/test-services.js';
+import { createDialectDatabase, tempDir } from './support/test-services.js';
 
 const json = { 'content-type': 'application/json' };
 const DUP = 'd'.repeat(64);
@@ -96,14 +96,8 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
     const rootId = createHash('sha256').update(realpathSync(root)).digest('hex').slice(0, 12);
 
     const port = await freePort();
-    let url: string;
-    if (isPg) {
-      const created = await createTestDatabase('adapters_query');
-      url = created.url;
-      dropDb = created.drop;
-    } else {
-      url = `sqlite:${join(dir.path, 'db.sqlite')}`;
-    }
+    const { url, drop } = await createDialectDatabase(isPg, 'adapters_query', dir.path);
+    dropDb = drop;
     const env = { DATA_DIR: join(dir.path, 'data'), DATABASE_URL: url, LORA_ROOTS: root, PORT: String(port) };
     if (isPg) expect((await runCli(['migrate'], env)).code).toBe(0);
     api = new AppProcess('api', env, port).start();

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { Redis } from 'ioredis';
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -26,6 +27,30 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
       await c.end();
     },
   };
+}
+
+/** A database of its own for one test file and dialect: a fresh PostgreSQL database, or a SQLite file in `dir`. */
+export async function createDialectDatabase(
+  isPg: boolean,
+  label: string,
+  dir: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  return isPg ? createTestDatabase(label) : { url: `sqlite:${join(dir, 'db.sqlite')}`, drop: () => Promise.resolve() };
+}
+
+/** Runs these migrations (and no entity) against a `postgres://…` or `sqlite:…` URL, each in its own transaction. */
+export async function runMigrationsAt(url: string, migrations: NonNullable<DataSourceOptions['migrations']>): Promise<void> {
+  const ds = new DataSource(
+    url.startsWith('sqlite:')
+      ? { type: 'better-sqlite3', database: url.slice('sqlite:'.length), migrations, entities: [] }
+      : { type: 'postgres', url, migrations, entities: [] },
+  );
+  await ds.initialize();
+  try {
+    await ds.runMigrations({ transaction: 'each' });
+  } finally {
+    await ds.destroy();
+  }
 }
 
 /** A Redis key prefix of its own for one test file; clears its keys afterwards. */
