@@ -5,6 +5,13 @@ import { normaliseCivitaiBaseModel } from './base-model.js';
 import {
   MatchEvidence,
   MatchStrength,
+  civitaiRef,
+  fileEntry,
+  hashSet,
+  licenseFlags,
+  mergeLicense,
+  mergeStats,
+  sidecarStats,
   type HashSet,
   type LicenseFlags,
   type SidecarContext,
@@ -32,7 +39,7 @@ import { combineNsfwLevels, nsfwFlag, toNsfwLevel } from './nsfw.js';
 const NON_WEIGHT_TYPES = new Set(['vae', 'text encoder', 'training data', 'config', 'archive']);
 
 export function parseHashes(raw: unknown): HashSet {
-  const h: HashSet = {};
+  const h = hashSet();
   if (!isRecord(raw)) return h;
   // Keys are case-insensitive in practice (Civitai: SHA256/AutoV2; tools: sha256/autov2).
   for (const [k, v] of Object.entries(raw)) {
@@ -62,24 +69,17 @@ export function parseHashes(raw: unknown): HashSet {
 
 export function parseCivitaiFile(raw: JsonRecord): SidecarFileEntry {
   const meta = isRecord(raw['metadata']) ? raw['metadata'] : {};
-  const entry: SidecarFileEntry = { hashes: parseHashes(raw['hashes']) };
-  const id = asId(raw['id']);
-  if (id !== undefined) entry.id = id;
-  const name = asString(raw['name']);
-  if (name !== undefined) entry.name = name;
   const sizeKB = asNumber(raw['sizeKB']);
-  if (sizeKB !== undefined && sizeKB >= 0) entry.sizeKB = sizeKB;
-  const type = asString(raw['type']);
-  if (type !== undefined) entry.type = type;
-  const primary = asBoolean(raw['primary']);
-  if (primary !== undefined) entry.primary = primary;
-  const url = asString(raw['downloadUrl']);
-  if (url !== undefined) entry.downloadUrl = url;
-  const format = asString(meta['format']);
-  if (format !== undefined) entry.format = format;
-  const fp = asString(meta['fp']);
-  if (fp !== undefined) entry.fp = fp;
-  return entry;
+  return fileEntry(parseHashes(raw['hashes']), {
+    id: asId(raw['id']),
+    name: asString(raw['name']),
+    sizeKB: sizeKB !== undefined && sizeKB >= 0 ? sizeKB : undefined,
+    type: asString(raw['type']),
+    primary: asBoolean(raw['primary']),
+    downloadUrl: asString(raw['downloadUrl']),
+    format: asString(meta['format']),
+    fp: asString(meta['fp']),
+  });
 }
 
 export function parseImages(raw: unknown): SidecarImage[] {
@@ -89,55 +89,49 @@ export function parseImages(raw: unknown): SidecarImage[] {
     if (!isRecord(item)) continue;
     const url = asString(item['url']);
     if (url === undefined) continue;
-    const img: SidecarImage = { url };
-    // Old answers: `nsfw` as "None"|"Soft"|"Mature"|"X" (or a boolean, which has no level).
-    const level = toNsfwLevel(item['nsfwLevel']) ?? toNsfwLevel(item['nsfw']);
-    if (level !== undefined) img.nsfwLevel = level;
-    const width = asCount(item['width']);
-    if (width !== undefined) img.width = width;
-    const height = asCount(item['height']);
-    if (height !== undefined) img.height = height;
-    const type = asString(item['type']);
-    if (type !== undefined) img.type = type;
-    if (isRecord(item['meta'])) img.meta = item['meta'];
-    out.push(img);
+    const meta = item['meta'];
+    out.push({
+      url,
+      // Old answers: `nsfw` as "None"|"Soft"|"Mature"|"X" (or a boolean, which has no level).
+      nsfwLevel: toNsfwLevel(item['nsfwLevel']) ?? toNsfwLevel(item['nsfw']),
+      width: asCount(item['width']),
+      height: asCount(item['height']),
+      type: asString(item['type']),
+      meta: isRecord(meta) ? meta : undefined,
+    } satisfies Required<Record<keyof SidecarImage, unknown>>);
   }
   return out;
 }
 
 export function parseStats(raw: unknown): SidecarStats | undefined {
   if (!isRecord(raw)) return undefined;
-  const s: SidecarStats = {};
-  const map: ReadonlyArray<[keyof SidecarStats, string]> = [
-    ['downloads', 'downloadCount'],
-    ['likes', 'thumbsUpCount'],
-    ['dislikes', 'thumbsDownCount'],
-    ['favorites', 'favoriteCount'],
-    ['comments', 'commentCount'],
-    ['ratingCount', 'ratingCount'],
-  ];
-  for (const [to, from] of map) {
-    const v = asCount(raw[from]);
-    if (v !== undefined) s[to] = v;
-  }
-  const rating = asNumber(raw['rating']);
-  if (rating !== undefined) s.rating = rating;
-  return Object.keys(s).length > 0 ? s : undefined;
+  const s = sidecarStats({
+    downloads: asCount(raw['downloadCount']),
+    likes: asCount(raw['thumbsUpCount']),
+    dislikes: asCount(raw['thumbsDownCount']),
+    rating: asNumber(raw['rating']),
+    ratingCount: asCount(raw['ratingCount']),
+    favorites: asCount(raw['favoriteCount']),
+    comments: asCount(raw['commentCount']),
+  });
+  return Object.values(s).some((v) => v !== undefined) ? s : undefined;
 }
 
 export function parseLicense(raw: JsonRecord): LicenseFlags | undefined {
-  const l: LicenseFlags = {};
-  const noCredit = asBoolean(raw['allowNoCredit']);
-  if (noCredit !== undefined) l.allowNoCredit = noCredit;
   const commercial = raw['allowCommercialUse'];
-  if (Array.isArray(commercial)) l.allowCommercialUse = asStringArray(commercial) ?? [];
-  else if (typeof commercial === 'string')
-    l.allowCommercialUse = commercial.trim() === '' || commercial === 'None' ? [] : [commercial.trim()];
-  const derivatives = asBoolean(raw['allowDerivatives']);
-  if (derivatives !== undefined) l.allowDerivatives = derivatives;
-  const different = asBoolean(raw['allowDifferentLicense']);
-  if (different !== undefined) l.allowDifferentLicense = different;
-  return Object.keys(l).length > 0 ? l : undefined;
+  const l = licenseFlags({
+    allowNoCredit: asBoolean(raw['allowNoCredit']),
+    allowCommercialUse: Array.isArray(commercial)
+      ? (asStringArray(commercial) ?? [])
+      : typeof commercial === 'string'
+        ? commercial.trim() === '' || commercial === 'None'
+          ? []
+          : [commercial.trim()]
+        : undefined,
+    allowDerivatives: asBoolean(raw['allowDerivatives']),
+    allowDifferentLicense: asBoolean(raw['allowDifferentLicense']),
+  });
+  return Object.values(l).some((v) => v !== undefined) ? l : undefined;
 }
 
 function creatorName(raw: unknown): string | undefined {
@@ -180,7 +174,8 @@ export function applyCivitaiModel(model: JsonRecord, facts: SidecarFacts): JsonR
   const tags = asStringArray(model['tags']);
   if (tags && tags.length > 0 && facts.tags.length === 0) facts.tags = tags;
   const license = parseLicense(model);
-  if (license) facts.license = { ...license, ...facts.license };
+  // What the sidecar already set wins over the model's flags.
+  if (license) facts.license = mergeLicense(license, facts.license);
   return pickUnmapped(model, MODEL_KEYS);
 }
 
@@ -224,7 +219,7 @@ export function applyCivitaiVersion(
   const modelId = asId(version['modelId']);
   const air = asString(version['air']);
   if (versionId !== undefined || modelId !== undefined || air !== undefined) {
-    facts.civitai = { ...facts.civitai };
+    facts.civitai = civitaiRef(facts.civitai);
     if (versionId !== undefined) facts.civitai.versionId = versionId;
     if (modelId !== undefined) facts.civitai.modelId ??= modelId;
     if (air !== undefined) facts.civitai.air = air;
@@ -252,7 +247,7 @@ export function applyCivitaiVersion(
     if (d !== undefined) facts[key] = d;
   }
   const stats = parseStats(version['stats']);
-  if (stats) facts.stats = { ...facts.stats, ...stats };
+  if (stats) facts.stats = mergeStats(facts.stats, stats);
   const creator = creatorName(version['creator']);
   if (creator !== undefined) facts.creator ??= creator;
 
@@ -267,7 +262,9 @@ export function applyCivitaiVersion(
     const match = matchCivitaiFile([{ files }], ctx);
     if (match) {
       out.match = match;
-      facts.primaryFile = { ...files[match.fileIndex], match: { strength: match.strength, by: match.by } };
+      const file = files[match.fileIndex];
+      facts.primaryFile = fileEntry(file.hashes, file);
+      facts.primaryFile.match = { strength: match.strength, by: match.by };
       if (match.hashConflict) {
         facts.warnings.push(
           `File "${files[match.fileIndex].name ?? '?'}" matched by ${match.by} but its SHA256 differs from the local file`,
@@ -277,12 +274,10 @@ export function applyCivitaiVersion(
       const weights = files.filter(isWeightFile);
       const primary = weights.find((f) => f.primary === true) ?? (weights.length === 1 ? weights[0] : undefined);
       if (primary) {
-        facts.primaryFile = {
-          ...primary,
-          match: {
-            strength: MatchStrength.None,
-            by: weights.length === 1 ? MatchEvidence.Only : MatchEvidence.Primary,
-          },
+        facts.primaryFile = fileEntry(primary.hashes, primary);
+        facts.primaryFile.match = {
+          strength: MatchStrength.None,
+          by: weights.length === 1 ? MatchEvidence.Only : MatchEvidence.Primary,
         };
         facts.warnings.push(
           `No file of version ${versionId ?? '?'} matches the local file; took the ${weights.length === 1 ? 'only' : 'primary'} file "${primary.name ?? '?'}" on trust`,
@@ -354,7 +349,7 @@ export function matchCivitaiFile(
     fileIndex: c.f,
     strength,
     by,
-    ...(hashConflict ? { hashConflict } : {}),
+    hashConflict: hashConflict ? true : undefined,
   });
 
   const rules: ReadonlyArray<[MatchEvidence, MatchStrength, (f: SidecarFileEntry) => boolean]> = [

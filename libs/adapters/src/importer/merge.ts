@@ -12,6 +12,7 @@ import {
 } from './base-model.js';
 import {
   SidecarKind,
+  mergeLicense,
   type CivitaiRef,
   type HashSet,
   type LicenseFlags,
@@ -210,8 +211,25 @@ export function mergeFacts(
       );
     }
   }
-  const hashes: AdapterHashes = {};
-  const hashSources: AdapterFacts['hashSources'] = {};
+  // Every field present from the start (see facts.ts): one object shape whatever the sources.
+  const hashes: AdapterHashes = {
+    sha256: undefined,
+    autoV1: undefined,
+    autoV2: undefined,
+    tensorSha256: undefined,
+    autoV3: undefined,
+    blake3: undefined,
+    crc32: undefined,
+  };
+  const hashSources: AdapterFacts['hashSources'] = {
+    sha256: undefined,
+    autoV1: undefined,
+    autoV2: undefined,
+    tensorSha256: undefined,
+    autoV3: undefined,
+    blake3: undefined,
+    crc32: undefined,
+  };
   const setHash = (k: keyof AdapterHashes, v: string | undefined, src: FactSource): void => {
     if (v !== undefined && hashes[k] === undefined) {
       hashes[k] = v;
@@ -314,10 +332,20 @@ export function mergeFacts(
   // Civitai ids: version and model from the same sidecar where possible.
   const idSource =
     ordered.find((s) => s.civitai?.versionId !== undefined) ?? ordered.find((s) => s.civitai?.modelId !== undefined);
-  const civitai: AdapterFacts['civitai'] = { lookup: CivitaiLookupState.Unknown };
-  if (idSource?.civitai) {
-    Object.assign(civitai, idSource.civitai, { lookup: CivitaiLookupState.Found });
-    civitai.modelId ??= ordered.find((s) => s.civitai?.modelId !== undefined)?.civitai?.modelId;
+  const ref = idSource?.civitai;
+  // Built in one literal: a spread, or fields written twice, gave each object its own hidden class.
+  const civitai: AdapterFacts['civitai'] = {
+    modelId: ref?.modelId ?? (ref ? ordered.find((s) => s.civitai?.modelId !== undefined)?.civitai?.modelId : undefined),
+    versionId: ref?.versionId,
+    air: ref?.air,
+    deleted: ref?.deleted,
+    lookup: ref
+      ? CivitaiLookupState.Found
+      : ordered.some((s) => s.civitaiNotFound)
+        ? CivitaiLookupState.NotFound
+        : CivitaiLookupState.Unknown,
+  };
+  if (idSource && ref) {
     fieldSources['civitai'] = idSource.kind;
     for (const s of ordered) {
       const v = s.civitai?.versionId;
@@ -327,8 +355,6 @@ export function mergeFacts(
         );
       }
     }
-  } else if (ordered.some((s) => s.civitaiNotFound)) {
-    civitai.lookup = CivitaiLookupState.NotFound;
   }
   const deleted = pick('civitaiDeleted', (s) => s.civitai?.deleted);
   if (deleted !== undefined) civitai.deleted = deleted;
@@ -392,26 +418,32 @@ export function mergeFacts(
     pick('nsfw', (s) => s.nsfw) ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
   let license = pick('license', (s) => s.license);
   const licenseText = headerString(meta, 'modelspec.license')?.[0];
-  if (licenseText !== undefined && license?.license === undefined) license = { ...license, license: licenseText };
+  if (licenseText !== undefined && license?.license === undefined) license = mergeLicense(license, { license: licenseText });
 
   // --- Preview: file, then embedded, then remote. ------------------------------------------------
   let preview: AdapterPreview | undefined;
   const previewNsfw = pick('previewNsfwLevel', (s) => s.previewNsfwLevel);
+  const previewOf = (source: PreviewSource, p: Omit<AdapterPreview, 'source'>): AdapterPreview => ({
+    source,
+    path: p.path,
+    key: p.key,
+    url: p.url,
+    contentType: p.contentType,
+    nsfwLevel: p.nsfwLevel,
+  });
   if (opts.preview) {
-    preview = { source: PreviewSource.File, path: opts.preview.path, contentType: opts.preview.contentType };
-    if (previewNsfw !== undefined) preview.nsfwLevel = previewNsfw;
+    preview = previewOf(PreviewSource.File, { ...opts.preview, nsfwLevel: previewNsfw });
     fieldSources['preview'] = FactOrigin.PreviewFile;
   } else {
     const embedded = header?.embeddedImages.find((e) => !e.oversized);
     if (embedded) {
-      preview = { source: PreviewSource.Embedded, key: embedded.key, contentType: embedded.contentType };
+      preview = previewOf(PreviewSource.Embedded, { key: embedded.key, contentType: embedded.contentType });
       fieldSources['preview'] = FactOrigin.Header;
     } else {
       const url = pick('preview', (s) => s.previewUrl);
       if (url !== undefined) {
-        preview = { source: PreviewSource.Remote, url };
         const img = ordered.flatMap((s) => s.images ?? []).find((i) => i.url === url);
-        if (img?.nsfwLevel !== undefined) preview.nsfwLevel = img.nsfwLevel;
+        preview = previewOf(PreviewSource.Remote, { url, nsfwLevel: img?.nsfwLevel });
       }
     }
   }
@@ -472,6 +504,7 @@ export function mergeFacts(
     primaryFile: pick('primaryFile', (s) => (contradicted.has(s) ? undefined : s.primaryFile)),
     preview,
     previewPath: preview?.source === PreviewSource.File ? preview.path : undefined,
+    header: undefined,
   };
   Object.assign(facts, optional);
   if (header) {
@@ -480,12 +513,10 @@ export function mergeFacts(
       dataOffset: header.dataOffset,
       tensorCount: header.tensorCount,
       dtypes: header.dtypes,
+      networkModule: header.loraKind.networkModule,
+      networkDim: asNumber(meta['ss_network_dim']),
+      networkAlpha: asNumber(meta['ss_network_alpha']),
     };
-    if (header.loraKind.networkModule !== undefined) facts.header.networkModule = header.loraKind.networkModule;
-    const dim = asNumber(meta['ss_network_dim']);
-    if (dim !== undefined) facts.header.networkDim = dim;
-    const alpha = asNumber(meta['ss_network_alpha']);
-    if (alpha !== undefined) facts.header.networkAlpha = alpha;
   }
   for (const s of ordered) {
     if (Object.keys(s.unmapped).length > 0) facts.unmapped[s.kind] = { ...facts.unmapped[s.kind], ...s.unmapped };

@@ -6,7 +6,10 @@ import {
   SidecarError,
   SidecarErrorReason,
   SidecarKind,
+  civitaiRef,
   emptyFacts,
+  fileEntry,
+  hashSet,
   type SidecarContext,
   type SidecarFacts,
 } from './facts.js';
@@ -80,12 +83,10 @@ export function readA1111Json(json: unknown, _ctx: SidecarContext): SidecarFacts
   const modelId = asId(json['modelId']);
   const versionId = asId(json['modelVersionId']);
   if (modelId !== undefined || versionId !== undefined) {
-    facts.civitai = {};
-    if (modelId !== undefined) facts.civitai.modelId = modelId;
-    if (versionId !== undefined) facts.civitai.versionId = versionId;
+    facts.civitai = civitaiRef({ modelId, versionId });
   }
   const sha256 = normaliseHex(json['sha256'], [64]);
-  if (sha256 !== undefined) facts.primaryFile = { hashes: { sha256, autoV2: sha256.slice(0, 10) } };
+  if (sha256 !== undefined) facts.primaryFile = fileEntry(hashSet({ sha256, autoV2: sha256.slice(0, 10) }));
   else if (json['sha256'] !== undefined && json['sha256'] !== '')
     facts.warnings.push('sha256 is not 64 hex characters; ignored');
 

@@ -10,10 +10,12 @@ import {
   SidecarError,
   SidecarErrorReason,
   SidecarKind,
+  civitaiRef,
   emptyFacts,
+  fileEntry,
+  hasAnyHash,
   type SidecarContext,
   type SidecarFacts,
-  type SidecarFileEntry,
 } from './facts.js';
 import { asBoolean, asId, asString, asStringArray, isRecord, pickUnmapped } from './json-values.js';
 
@@ -84,21 +86,18 @@ export function readCmInfo(json: unknown, ctx: SidecarContext): SidecarFacts {
   const versionId = asId(json['VersionId']);
   if (source === undefined || source.toLowerCase() === 'civitai') {
     if (modelId !== undefined || versionId !== undefined) {
-      facts.civitai = {};
-      if (modelId !== undefined) facts.civitai.modelId = modelId;
-      if (versionId !== undefined) facts.civitai.versionId = versionId;
+      facts.civitai = civitaiRef({ modelId, versionId });
     }
   } else if (modelId !== undefined || versionId !== undefined) {
     facts.warnings.push(`Source is ${source}: ModelId/VersionId are not Civitai ids`);
   }
 
-  const file: SidecarFileEntry = { hashes: parseHashes(json['Hashes']) };
-  const fileName = asString(json['RemoteFileName']);
-  if (fileName !== undefined) file.name = fileName;
-  const fileId = asId(json['RemoteFileId']);
-  if (fileId !== undefined) file.id = fileId;
+  const file = fileEntry(parseHashes(json['Hashes']), {
+    name: asString(json['RemoteFileName']),
+    id: asId(json['RemoteFileId']),
+  });
   if (file.hashes.sha256 !== undefined) file.hashes.autoV2 ??= file.hashes.sha256.slice(0, 10);
-  if (Object.keys(file.hashes).length > 0 || file.name !== undefined) {
+  if (hasAnyHash(file.hashes) || file.name !== undefined) {
     const match = matchCivitaiFile([{ files: [file] }], ctx);
     file.match = match
       ? { strength: match.strength, by: match.by }

@@ -7,7 +7,10 @@ import {
   SidecarError,
   SidecarErrorReason,
   SidecarKind,
+  civitaiRef,
   emptyFacts,
+  fileEntry,
+  hashSet,
   type SidecarContext,
   type SidecarFacts,
 } from './facts.js';
@@ -78,7 +81,10 @@ export function readLoraManagerMetadata(json: unknown, ctx: SidecarContext): Sid
     const { unmapped: rest } = applyCivitaiVersion(civitai, facts, ctx, { trustPrimary: true });
     if (Object.keys(rest).length > 0) unmapped['civitai'] = rest;
   }
-  if (deleted !== undefined) facts.civitai = { ...facts.civitai, deleted };
+  if (deleted !== undefined) {
+    facts.civitai = civitaiRef(facts.civitai);
+    facts.civitai.deleted = deleted;
+  }
 
   const baseModel = asString(json['base_model']);
   if (baseModel !== undefined && baseModel.toLowerCase() !== 'unknown') {
@@ -91,14 +97,14 @@ export function readLoraManagerMetadata(json: unknown, ctx: SidecarContext): Sid
   const sha256 = normaliseHex(json['sha256'], [64]);
   const autoV3 = normaliseHex(json['autov3'], [12, 64]);
   if (sha256 !== undefined || autoV3 !== undefined) {
-    facts.primaryFile ??= { hashes: {} };
+    facts.primaryFile ??= fileEntry(hashSet());
     if (sha256 !== undefined) {
       if (facts.primaryFile.hashes.sha256 !== undefined && facts.primaryFile.hashes.sha256 !== sha256) {
         facts.warnings.push('sha256 differs from the SHA256 of the Civitai file entry; kept the top-level value');
       }
-      facts.primaryFile.hashes = { ...facts.primaryFile.hashes, sha256, autoV2: sha256.slice(0, 10) };
+      facts.primaryFile.hashes = hashSet({ ...facts.primaryFile.hashes, sha256, autoV2: sha256.slice(0, 10) });
     }
-    if (autoV3 !== undefined) facts.primaryFile.hashes = { ...facts.primaryFile.hashes, autoV3: autoV3.slice(0, 12) };
+    if (autoV3 !== undefined) facts.primaryFile.hashes = hashSet({ ...facts.primaryFile.hashes, autoV3: autoV3.slice(0, 12) });
   } else if (json['sha256'] !== undefined && json['sha256'] !== '' && json['sha256'] !== null) {
     facts.warnings.push('sha256 is not 64 hex characters; ignored');
   }

@@ -7,7 +7,9 @@ import {
   SidecarError,
   SidecarErrorReason,
   SidecarKind,
+  civitaiRef,
   emptyFacts,
+  mergeStats,
   type SidecarContext,
   type SidecarFacts,
 } from './facts.js';
@@ -36,7 +38,7 @@ export function readSdnextJson(json: unknown, ctx: SidecarContext): SidecarFacts
   }
   const facts = emptyFacts(SidecarKind.SdnextJson);
   const modelId = asId(json['id']);
-  if (modelId !== undefined) facts.civitai = { modelId };
+  if (modelId !== undefined) facts.civitai = civitaiRef({ modelId });
 
   const versions = (json['modelVersions'] as unknown[]).filter(isRecord);
   const parsed = versions.map((v) => ({
@@ -61,7 +63,7 @@ export function readSdnextJson(json: unknown, ctx: SidecarContext): SidecarFacts
   const modelLevel = toNsfwLevel(json['nsfwLevel']);
   if (match === undefined && modelLevel !== undefined) facts.nsfwLevel = modelLevel;
   const stats = parseStats(json['stats']);
-  if (stats) facts.stats = { ...facts.stats, ...stats };
+  if (stats) facts.stats = mergeStats(facts.stats, stats);
   const others = versions
     .filter((_, i) => i !== match?.versionIndex)
     .map((v) => ({

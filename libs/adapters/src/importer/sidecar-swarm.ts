@@ -6,6 +6,9 @@ import {
   SidecarErrorReason,
   SidecarKind,
   emptyFacts,
+  fileEntry,
+  hashSet,
+  licenseFlags,
   type SidecarContext,
   type SidecarFacts,
 } from './facts.js';
@@ -69,7 +72,7 @@ export function readSwarmJson(json: unknown, _ctx: SidecarContext): SidecarFacts
   const weight = asNumber(get('lora_default_weight'));
   if (weight !== undefined) facts.preferredWeight = weight;
   const license = asString(get('license'));
-  if (license !== undefined) facts.license = { license };
+  if (license !== undefined) facts.license = licenseFlags({ license });
   facts.publishedAt = asIsoDate(get('date'));
 
   const bm = baseModelFromHeader({
@@ -81,7 +84,7 @@ export function readSwarmJson(json: unknown, _ctx: SidecarContext): SidecarFacts
     facts.baseModelRaw = asString(get('architecture')) ?? asString(get('compat_class'));
   }
   const tensorHash = normaliseHex(get('hash_sha256'), [64]);
-  if (tensorHash !== undefined) facts.primaryFile = { hashes: { autoV3: autoV3(tensorHash) } };
+  if (tensorHash !== undefined) facts.primaryFile = fileEntry(hashSet({ autoV3: autoV3(tensorHash) }));
   const preview = asString(get('preview_image')) ?? asString(get('thumbnail'));
   if (preview !== undefined && !preview.startsWith('data:')) facts.previewUrl = preview;
 
