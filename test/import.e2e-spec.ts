@@ -17,6 +17,24 @@ interface Summary {
 
 type Row = { id: string; relative_path: string; missing_since: unknown; notes: string | null; name: string; sha256: string | null };
 
+type FacetCount = { facet: string; value: string; n: unknown };
+const byValue = (counts: FacetCount[]) => Object.fromEntries(counts.map((c) => [`${c.facet}: ${c.value}`, Number(c.n)]));
+
+/** The whole-library facet counts the index keeps (base models, tags) equal a count from scratch. */
+async function expectExactFacetCountsAt(dbUrl: string): Promise<Record<string, number>> {
+  const kept = await queryRows<FacetCount>(
+    dbUrl,
+    'SELECT facet, value, SUM(n) AS n FROM adapter_facet_counts GROUP BY facet, value HAVING SUM(n) <> 0',
+  );
+  const counted = await queryRows<FacetCount>(
+    dbUrl,
+    `SELECT 'base_model' AS facet, base_model AS value, COUNT(*) AS n FROM adapters WHERE missing_since IS NULL GROUP BY base_model
+     UNION ALL SELECT 'tag', t.tag, COUNT(*) FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE a.missing_since IS NULL GROUP BY t.tag`,
+  );
+  expect(byValue(kept)).toEqual(byValue(counted));
+  return byValue(kept);
+}
+
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`import on ${dialect}`, () => {
     const dir = tempDir(`import-${dialect}`);
@@ -34,6 +52,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     };
     const rows = () =>
       queryRows<Row>(dbUrl, 'SELECT id, relative_path, missing_since, notes, name, sha256 FROM adapters ORDER BY relative_path');
+    const expectExactFacetCounts = () => expectExactFacetCountsAt(dbUrl);
 
     beforeAll(async () => {
       await buildEdgeCaseCorpus(root);
@@ -82,11 +101,16 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(dupes).toHaveLength(2);
       const good = (await rows()).find((r) => r.relative_path === EDGE_CASES.good);
       expect(good?.name).toBe('My Painterly Style');
+      // Every indexed adapter counts once under its base model.
+      const counts = await expectExactFacetCounts();
+      const baseModels = Object.entries(counts).filter(([key]) => key.startsWith('base_model: '));
+      expect(baseModels.reduce((sum, [, n]) => sum + n, 0)).toBe(11);
     });
 
     it('should leave unchanged files alone on a second run', async () => {
       const summary = await importCli();
       expect(summary.counts).toMatchObject({ seen: 15, added: 0, updated: 0, unchanged: 11, moved: 0, missing: 0 });
+      await expectExactFacetCounts();
     });
 
     it('should re-read a changed file and keep the fields its user edited', async () => {
@@ -104,6 +128,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(after.id).toBe(before.id);
       expect(after.notes).toBe('my notes');
       expect(after.name).toBe('My Own Name');
+      await expectExactFacetCounts();
     });
 
     it('should notice an edited sidecar even when the LoRA file is untouched', async () => {
@@ -113,6 +138,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const summary = await importCli();
       expect(summary.counts).toMatchObject({ updated: 1, unchanged: 10 });
       expect((await rows()).find((r) => r.relative_path === EDGE_CASES.emptyCivitaiInfo)?.name).toBe('Now On Civitai');
+      // Its base model changed with the sidecar: the counts moved with it.
+      expect(await expectExactFacetCounts()).toHaveProperty(['base_model: SD 1.5']);
     });
 
     it('should keep the identity of a moved file and tombstone then restore a deleted one', async () => {
@@ -127,11 +154,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const after = await rows();
       expect(after.find((r) => r.id === moved.id)?.relative_path).toBe('good/moved ✨.safetensors');
       expect(after.find((r) => r.id === gone.id)?.missing_since).not.toBeNull();
+      await expectExactFacetCounts();
 
       await rename(dotsBytes, join(root, EDGE_CASES.dots));
       const back = await importCli();
       expect(back.counts).toMatchObject({ restored: 1, missing: 0 });
       expect((await rows()).find((r) => r.id === gone.id)?.missing_since).toBeNull();
+      await expectExactFacetCounts();
     });
 
     it('should refuse paths outside the library roots', async () => {
@@ -262,6 +291,9 @@ describe('an import killed halfway', () => {
     const total = await queryRows<{ n: number; d: number }>(dbUrl, 'SELECT COUNT(*) AS n, COUNT(DISTINCT relative_path) AS d FROM adapters');
     expect(Number(total[0].n)).toBe(3000);
     expect(Number(total[0].d)).toBe(3000);
+    // The killed run's last batch rolled back as a whole: the facet counts are exact.
+    const counts = await expectExactFacetCountsAt(dbUrl);
+    expect(Object.keys(counts).some((key) => key.startsWith('tag: '))).toBe(true);
   });
 });
 
@@ -297,6 +329,9 @@ describe('an import read by worker threads', () => {
     const reread = await run(2, '--force-resync');
     expect(reread.counts).toMatchObject({ updated: threaded.counts.added, added: 0, unchanged: 0 });
     expect(reread.rows).toEqual(threaded.rows);
+    // Every row rewritten, with its tags: the facet counts follow exactly.
+    const counts = await expectExactFacetCountsAt(`sqlite:${join(dir.path, 'data-2', 'lora-manager.sqlite')}`);
+    expect(Object.keys(counts).some((key) => key.startsWith('tag: '))).toBe(true);
 
     expect(threaded.counts.added).toBeGreaterThanOrEqual(700);
     expect(threaded.counts.failed).toBeGreaterThan(0);

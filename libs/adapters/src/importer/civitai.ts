@@ -313,99 +313,132 @@ function stemOf(name: string): string {
   return dot > 0 ? name.slice(0, dot) : name;
 }
 
+/** What is known of the local file, normalised for comparing with Civitai's file entries. */
+interface LocalFile {
+  sha?: string;
+  tensor?: string;
+  blake3?: string;
+  crc32?: string;
+  autoV1?: string;
+  size?: number;
+}
+
+/** The hash rules of §5, strongest first; `hashRule` answers an index into this list. */
+const HASH_RULES: ReadonlyArray<readonly [MatchEvidence, MatchStrength]> = [
+  [MatchEvidence.Sha256, MatchStrength.Exact],
+  [MatchEvidence.Blake3, MatchStrength.Exact],
+  [MatchEvidence.AutoV3, MatchStrength.Strong],
+  [MatchEvidence.AutoV2, MatchStrength.Strong],
+  [MatchEvidence.Crc32, MatchStrength.Weak],
+  [MatchEvidence.AutoV1, MatchStrength.Weak],
+];
+
+/** Whether the entry's size agrees with the local file's (within 1 KB); undefined when either is unknown. */
+function sizeOk(file: SidecarFileEntry, size: number | undefined): boolean | undefined {
+  return size === undefined || file.sizeKB === undefined ? undefined : Math.abs(file.sizeKB * 1024 - size) < 1024;
+}
+
+/** The entry's SHA256 contradicts the local one. */
+function conflicts(file: SidecarFileEntry, sha: string | undefined): boolean {
+  return sha !== undefined && file.hashes.sha256 !== undefined && file.hashes.sha256 !== sha;
+}
+
+/** The strongest hash rule this entry meets, as an index into `HASH_RULES` (its length: none). */
+function hashRule(file: SidecarFileEntry, local: LocalFile): number {
+  const h = file.hashes;
+  if (local.sha !== undefined && h.sha256 === local.sha) return 0;
+  if (local.blake3 !== undefined && h.blake3 === local.blake3) return 1;
+  if (local.tensor !== undefined && h.autoV3 !== undefined && h.autoV3.length >= 10 && local.tensor.startsWith(h.autoV3))
+    return 2;
+  if (local.sha !== undefined && h.autoV2 !== undefined && h.autoV2.length >= 10 && local.sha.startsWith(h.autoV2))
+    return 3;
+  if (local.crc32 !== undefined && h.crc32 === local.crc32 && sizeOk(file, local.size) !== false) return 4;
+  if (local.autoV1 !== undefined && h.autoV1 === local.autoV1 && sizeOk(file, local.size) === true) return 5;
+  return HASH_RULES.length;
+}
+
+interface Candidate {
+  v: number;
+  f: number;
+  file: SidecarFileEntry;
+}
+
+function found(c: Candidate, strength: MatchStrength, by: MatchEvidence, hashConflict = false): FileMatch {
+  return { versionIndex: c.v, fileIndex: c.f, strength, by, hashConflict: hashConflict ? true : undefined };
+}
+
 /**
  * Find the Civitai file (and through it the version) that describes the local file, per
  * LORA-FORMATS §5: exact hashes (SHA256, BLAKE3), then strong ones (AutoV3 = tensor hash prefix,
  * AutoV2 = SHA256 prefix), then weak ones (CRC32, AutoV1) confirmed by size, then the file name
  * (with, then without extension), then size alone within 1 KB. Never falls back to the newest version.
+ * Among entries that meet the same rule, the first listed wins. Plain loops over the candidates, without
+ * closures: this runs for every sidecar of every file an import reads.
  */
 export function matchCivitaiFile(
   versions: ReadonlyArray<{ files: readonly SidecarFileEntry[] }>,
   ctx: SidecarContext,
 ): FileMatch | undefined {
-  const sha = normaliseHex(ctx.sha256, [64]);
-  const tensor = normaliseHex(ctx.tensorSha256);
-  const blake3 = normaliseHex(ctx.blake3, [64]);
-  const crc32 = normaliseHex(ctx.crc32, [8]);
-  const autoV1 = normaliseHex(ctx.autoV1);
-  const size = ctx.size;
-  const candidates: Array<{ v: number; f: number; file: SidecarFileEntry }> = [];
-  versions.forEach((version, v) =>
-    version.files.forEach((file, f) => {
-      if (isWeightFile(file)) candidates.push({ v, f, file });
-    }),
-  );
-  const sizeOk = (file: SidecarFileEntry): boolean | undefined =>
-    size === undefined || file.sizeKB === undefined ? undefined : Math.abs(file.sizeKB * 1024 - size) < 1024;
-  const conflicts = (file: SidecarFileEntry): boolean =>
-    sha !== undefined && file.hashes.sha256 !== undefined && file.hashes.sha256 !== sha;
-  const found = (
-    c: (typeof candidates)[number],
-    strength: MatchStrength,
-    by: MatchEvidence,
-    hashConflict = false,
-  ): FileMatch => ({
-    versionIndex: c.v,
-    fileIndex: c.f,
-    strength,
-    by,
-    hashConflict: hashConflict ? true : undefined,
-  });
-
-  const rules: ReadonlyArray<[MatchEvidence, MatchStrength, (f: SidecarFileEntry) => boolean]> = [
-    [MatchEvidence.Sha256, MatchStrength.Exact, (f) => sha !== undefined && f.hashes.sha256 === sha],
-    [MatchEvidence.Blake3, MatchStrength.Exact, (f) => blake3 !== undefined && f.hashes.blake3 === blake3],
-    [
-      MatchEvidence.AutoV3,
-      MatchStrength.Strong,
-      (f) =>
-        tensor !== undefined &&
-        f.hashes.autoV3 !== undefined &&
-        f.hashes.autoV3.length >= 10 &&
-        tensor.startsWith(f.hashes.autoV3),
-    ],
-    [
-      MatchEvidence.AutoV2,
-      MatchStrength.Strong,
-      (f) =>
-        sha !== undefined &&
-        f.hashes.autoV2 !== undefined &&
-        f.hashes.autoV2.length >= 10 &&
-        sha.startsWith(f.hashes.autoV2),
-    ],
-    [
-      MatchEvidence.Crc32,
-      MatchStrength.Weak,
-      (f) => crc32 !== undefined && f.hashes.crc32 === crc32 && sizeOk(f) !== false,
-    ],
-    [
-      MatchEvidence.AutoV1,
-      MatchStrength.Weak,
-      (f) => autoV1 !== undefined && f.hashes.autoV1 === autoV1 && sizeOk(f) === true,
-    ],
-  ];
-  for (const [by, strength, test] of rules) {
-    const c = candidates.find((x) => test(x.file));
-    if (c) return found(c, strength, by);
+  const local: LocalFile = {
+    sha: normaliseHex(ctx.sha256, [64]),
+    tensor: normaliseHex(ctx.tensorSha256),
+    blake3: normaliseHex(ctx.blake3, [64]),
+    crc32: normaliseHex(ctx.crc32, [8]),
+    autoV1: normaliseHex(ctx.autoV1),
+    size: ctx.size,
+  };
+  const candidates: Candidate[] = [];
+  for (let v = 0; v < versions.length; v++) {
+    const files = versions[v].files;
+    for (let f = 0; f < files.length; f++) {
+      if (isWeightFile(files[f])) candidates.push({ v, f, file: files[f] });
+    }
   }
 
+  // The strongest rule any candidate meets decides; strict `<` keeps the first of equals.
+  let best: Candidate | undefined;
+  let bestRule = HASH_RULES.length;
+  for (const c of candidates) {
+    const rule = hashRule(c.file, local);
+    if (rule < bestRule) {
+      best = c;
+      bestRule = rule;
+    }
+  }
+  if (best) return found(best, HASH_RULES[bestRule][1], HASH_RULES[bestRule][0]);
+
+  // The file name with its extension (rule 0), else without (rule 1): the hits of the best rule met.
   const name = ctx.fileName.toLowerCase();
   const stem = stemOf(name);
-  const byName: ReadonlyArray<[MatchEvidence, (f: SidecarFileEntry) => boolean]> = [
-    [MatchEvidence.FileName, (f) => f.name?.toLowerCase() === name],
-    [MatchEvidence.FileStem, (f) => f.name !== undefined && stemOf(f.name.toLowerCase()) === stem],
-  ];
-  for (const [by, test] of byName) {
-    const hits = candidates.filter((x) => test(x.file));
-    if (hits.length === 0) continue;
-    // Prefer a hit whose size agrees and whose hash does not contradict ours.
-    const best = hits.find((h) => sizeOk(h.file) !== false && !conflicts(h.file)) ?? hits[0];
-    const weak = sizeOk(best.file) === false || conflicts(best.file);
-    return found(best, weak ? MatchStrength.Weak : MatchStrength.Medium, by, conflicts(best.file));
+  let nameRule = 2;
+  const hits: Candidate[] = [];
+  for (const c of candidates) {
+    const entryName = c.file.name?.toLowerCase();
+    const rule = entryName === undefined ? 2 : entryName === name ? 0 : stemOf(entryName) === stem ? 1 : 2;
+    if (rule < nameRule) {
+      nameRule = rule;
+      hits.length = 0;
+    }
+    if (rule === nameRule && rule < 2) hits.push(c);
   }
-  if (size !== undefined) {
-    const c = candidates.find((x) => sizeOk(x.file) === true && !conflicts(x.file));
-    if (c) return found(c, MatchStrength.Weak, MatchEvidence.Size);
+  if (hits.length > 0) {
+    // Prefer a hit whose size agrees and whose hash does not contradict ours.
+    let hit = hits[0];
+    for (const h of hits) {
+      if (sizeOk(h.file, local.size) !== false && !conflicts(h.file, local.sha)) {
+        hit = h;
+        break;
+      }
+    }
+    const conflict = conflicts(hit.file, local.sha);
+    const weak = sizeOk(hit.file, local.size) === false || conflict;
+    const by = nameRule === 0 ? MatchEvidence.FileName : MatchEvidence.FileStem;
+    return found(hit, weak ? MatchStrength.Weak : MatchStrength.Medium, by, conflict);
+  }
+  if (local.size !== undefined) {
+    for (const c of candidates) {
+      if (sizeOk(c.file, local.size) === true && !conflicts(c.file, local.sha)) return found(c, MatchStrength.Weak, MatchEvidence.Size);
+    }
   }
   return undefined;
 }

@@ -156,7 +156,37 @@ export interface MergeOptions {
   preview?: { path: string; contentType: string };
 }
 
-type Getter<T> = (s: SidecarFacts) => T | undefined;
+/** What the sidecars say about each field: the value of the first sidecar, in precedence order, that has one. */
+interface PickedFields {
+  name: string | undefined;
+  description: string | undefined;
+  creator: string | undefined;
+  tags: string[] | undefined;
+  trainedWords: string[] | undefined;
+  preferredWeight: number | undefined;
+  civitaiDeleted: boolean | undefined;
+  air: string | undefined;
+  modelType: string | undefined;
+  nsfwLevel: number | undefined;
+  nsfw: boolean | undefined;
+  license: LicenseFlags | undefined;
+  previewNsfwLevel: number | undefined;
+  previewUrl: string | undefined;
+  images: SidecarImage[] | undefined;
+  versionName: string | undefined;
+  versionDescription: string | undefined;
+  notes: string | undefined;
+  activationText: string | undefined;
+  negativeText: string | undefined;
+  weightMin: number | undefined;
+  weightMax: number | undefined;
+  stats: SidecarStats | undefined;
+  favorite: boolean | undefined;
+  createdAt: string | undefined;
+  publishedAt: string | undefined;
+  updatedAt: string | undefined;
+  primaryFile: SidecarFileEntry | undefined;
+}
 
 function present(v: unknown): boolean {
   if (v === undefined || v === null) return false;
@@ -171,6 +201,173 @@ function headerString(meta: Readonly<Record<string, string>>, ...keys: string[])
     if (v && v !== 'None') return [v, k];
   }
   return undefined;
+}
+
+/** Presence by type, as `present` decides it, for `pickFields` (a small check per field, not one generic one). */
+const hasText = (v: string | undefined): boolean => v !== undefined && v !== null && v.trim() !== '';
+const hasItems = (v: readonly unknown[] | undefined): boolean => v !== undefined && v !== null && v.length > 0;
+const isSet = (v: unknown): boolean => v !== undefined && v !== null;
+
+/**
+ * Every field the sidecars may give, in one pass: the sidecars are visited from the lowest precedence to the
+ * highest, so the last present value written is the highest-precedence one. One loop of plain property reads
+ * (every `SidecarFacts` has one shape). A getter closure and a loop per field, inlined two dozen times into
+ * `mergeFacts`, made it the importer's costliest function for V8 to optimise.
+ */
+function pickFields(
+  ordered: readonly SidecarFacts[],
+  contradicted: ReadonlySet<SidecarFacts>,
+  sources: Partial<Record<string, FactSource>>,
+): PickedFields {
+  const p: PickedFields = {
+    name: undefined,
+    description: undefined,
+    creator: undefined,
+    tags: undefined,
+    trainedWords: undefined,
+    preferredWeight: undefined,
+    civitaiDeleted: undefined,
+    air: undefined,
+    modelType: undefined,
+    nsfwLevel: undefined,
+    nsfw: undefined,
+    license: undefined,
+    previewNsfwLevel: undefined,
+    previewUrl: undefined,
+    images: undefined,
+    versionName: undefined,
+    versionDescription: undefined,
+    notes: undefined,
+    activationText: undefined,
+    negativeText: undefined,
+    weightMin: undefined,
+    weightMax: undefined,
+    stats: undefined,
+    favorite: undefined,
+    createdAt: undefined,
+    publishedAt: undefined,
+    updatedAt: undefined,
+    primaryFile: undefined,
+  };
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    const s = ordered[i];
+    if (hasText(s.name)) {
+      p.name = s.name;
+      sources['name'] = s.kind;
+    }
+    if (hasText(s.description)) {
+      p.description = s.description;
+      sources['description'] = s.kind;
+    }
+    if (hasText(s.creator)) {
+      p.creator = s.creator;
+      sources['creator'] = s.kind;
+    }
+    if (hasItems(s.tags)) {
+      p.tags = s.tags;
+      sources['tags'] = s.kind;
+    }
+    if (hasItems(s.trainedWords)) {
+      p.trainedWords = s.trainedWords;
+      sources['trainedWords'] = s.kind;
+    }
+    if (isSet(s.preferredWeight)) {
+      p.preferredWeight = s.preferredWeight;
+      sources['preferredWeight'] = s.kind;
+    }
+    const civitaiDeleted = s.civitai?.deleted;
+    if (isSet(civitaiDeleted)) {
+      p.civitaiDeleted = civitaiDeleted;
+      sources['civitaiDeleted'] = s.kind;
+    }
+    const air = s.civitai?.air;
+    if (hasText(air)) {
+      p.air = air;
+      sources['air'] = s.kind;
+    }
+    if (hasText(s.modelType)) {
+      p.modelType = s.modelType;
+      sources['modelType'] = s.kind;
+    }
+    if (isSet(s.nsfwLevel)) {
+      p.nsfwLevel = s.nsfwLevel;
+      sources['nsfwLevel'] = s.kind;
+    }
+    if (isSet(s.nsfw)) {
+      p.nsfw = s.nsfw;
+      sources['nsfw'] = s.kind;
+    }
+    if (isSet(s.license)) {
+      p.license = s.license;
+      sources['license'] = s.kind;
+    }
+    if (isSet(s.previewNsfwLevel)) {
+      p.previewNsfwLevel = s.previewNsfwLevel;
+      sources['previewNsfwLevel'] = s.kind;
+    }
+    if (hasText(s.previewUrl)) {
+      p.previewUrl = s.previewUrl;
+      sources['preview'] = s.kind;
+    }
+    if (hasItems(s.images)) {
+      p.images = s.images;
+      sources['images'] = s.kind;
+    }
+    if (hasText(s.versionName)) {
+      p.versionName = s.versionName;
+      sources['versionName'] = s.kind;
+    }
+    if (hasText(s.versionDescription)) {
+      p.versionDescription = s.versionDescription;
+      sources['versionDescription'] = s.kind;
+    }
+    if (hasText(s.notes)) {
+      p.notes = s.notes;
+      sources['notes'] = s.kind;
+    }
+    if (hasText(s.activationText)) {
+      p.activationText = s.activationText;
+      sources['activationText'] = s.kind;
+    }
+    if (hasText(s.negativeText)) {
+      p.negativeText = s.negativeText;
+      sources['negativeText'] = s.kind;
+    }
+    if (isSet(s.weightMin)) {
+      p.weightMin = s.weightMin;
+      sources['weightMin'] = s.kind;
+    }
+    if (isSet(s.weightMax)) {
+      p.weightMax = s.weightMax;
+      sources['weightMax'] = s.kind;
+    }
+    if (isSet(s.stats)) {
+      p.stats = s.stats;
+      sources['stats'] = s.kind;
+    }
+    if (isSet(s.favorite)) {
+      p.favorite = s.favorite;
+      sources['favorite'] = s.kind;
+    }
+    if (hasText(s.createdAt)) {
+      p.createdAt = s.createdAt;
+      sources['createdAt'] = s.kind;
+    }
+    if (hasText(s.publishedAt)) {
+      p.publishedAt = s.publishedAt;
+      sources['publishedAt'] = s.kind;
+    }
+    if (hasText(s.updatedAt)) {
+      p.updatedAt = s.updatedAt;
+      sources['updatedAt'] = s.kind;
+    }
+    const primaryFile = contradicted.has(s) ? undefined : s.primaryFile;
+    if (isSet(primaryFile)) {
+      p.primaryFile = primaryFile;
+      sources['primaryFile'] = s.kind;
+    }
+  }
+  return p;
 }
 
 export function mergeFacts(
@@ -267,16 +464,7 @@ export function mergeFacts(
     setHash('autoV2', hashes.sha256.slice(0, 10), hashSources.sha256 ?? FactOrigin.Computed);
 
   // --- Field picking in precedence order. --------------------------------------------------------
-  function pick<T>(field: string, get: Getter<T>): T | undefined {
-    for (const s of ordered) {
-      const v = get(s);
-      if (present(v)) {
-        fieldSources[field] = s.kind;
-        return v;
-      }
-    }
-    return undefined;
-  }
+  const picked = pickFields(ordered, contradicted, fieldSources);
   function fromHeader<T>(field: string, current: T | undefined, value: T | undefined): T | undefined {
     if (present(current) || !present(value)) return current;
     fieldSources[field] = FactOrigin.Header;
@@ -286,7 +474,7 @@ export function mergeFacts(
   const headerName = headerString(meta, 'modelspec.title', 'ssmd_display_name', 'ss_output_name');
   let name = fromHeader(
     'name',
-    pick('name', (s) => s.name),
+    picked.name,
     headerName?.[0],
   );
   if (name === undefined) {
@@ -299,19 +487,19 @@ export function mergeFacts(
   }
   const description = fromHeader(
     'description',
-    pick('description', (s) => s.description),
+    picked.description,
     headerString(meta, 'modelspec.description', 'ssmd_description', 'ss_training_comment')?.[0],
   );
   const creator = fromHeader(
     'creator',
-    pick('creator', (s) => s.creator),
+    picked.creator,
     headerString(meta, 'modelspec.author', 'ssmd_author')?.[0],
   );
   const headerTags = headerString(meta, 'modelspec.tags', 'ssmd_tags');
   const tags = uniqueStrings(
     fromHeader(
       'tags',
-      pick('tags', (s) => s.tags),
+      picked.tags,
       headerTags ? splitList(headerTags[0]) : undefined,
     ) ?? [],
   );
@@ -319,13 +507,13 @@ export function mergeFacts(
   const trainedWords = uniqueStrings(
     fromHeader(
       'trainedWords',
-      pick('trainedWords', (s) => s.trainedWords),
+      picked.trainedWords,
       headerTriggers ? splitList(headerTriggers[0]) : undefined,
     ) ?? [],
   );
   const preferredWeight = fromHeader(
     'preferredWeight',
-    pick('preferredWeight', (s) => s.preferredWeight),
+    picked.preferredWeight,
     asNumber(meta['modelspec.lora_default_weight']),
   );
 
@@ -356,9 +544,9 @@ export function mergeFacts(
       }
     }
   }
-  const deleted = pick('civitaiDeleted', (s) => s.civitai?.deleted);
+  const deleted = picked.civitaiDeleted;
   if (deleted !== undefined) civitai.deleted = deleted;
-  const air = pick('air', (s) => s.civitai?.air);
+  const air = picked.air;
   if (air !== undefined) civitai.air ??= air;
 
   // Base model: Civitai-spelled sidecar values, then A1111's hint, then the header, then SwarmUI's architecture.
@@ -407,22 +595,22 @@ export function mergeFacts(
   }
 
   const loraKind = header?.loraKind.kind ?? LoraKind.Unknown;
-  let modelType = pick('modelType', (s) => s.modelType);
+  let modelType = picked.modelType;
   if (modelType === undefined && CIVITAI_TYPE_BY_KIND[loraKind] !== undefined) {
     modelType = CIVITAI_TYPE_BY_KIND[loraKind];
     fieldSources['modelType'] = FactOrigin.Header;
   }
 
-  const nsfwLevel = pick('nsfwLevel', (s) => s.nsfwLevel);
+  const nsfwLevel = picked.nsfwLevel;
   const nsfw =
-    pick('nsfw', (s) => s.nsfw) ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
-  let license = pick('license', (s) => s.license);
+    picked.nsfw ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
+  let license = picked.license;
   const licenseText = headerString(meta, 'modelspec.license')?.[0];
   if (licenseText !== undefined && license?.license === undefined) license = mergeLicense(license, { license: licenseText });
 
   // --- Preview: file, then embedded, then remote. ------------------------------------------------
   let preview: AdapterPreview | undefined;
-  const previewNsfw = pick('previewNsfwLevel', (s) => s.previewNsfwLevel);
+  const previewNsfw = picked.previewNsfwLevel;
   const previewOf = (source: PreviewSource, p: Omit<AdapterPreview, 'source'>): AdapterPreview => ({
     source,
     path: p.path,
@@ -440,7 +628,7 @@ export function mergeFacts(
       preview = previewOf(PreviewSource.Embedded, { key: embedded.key, contentType: embedded.contentType });
       fieldSources['preview'] = FactOrigin.Header;
     } else {
-      const url = pick('preview', (s) => s.previewUrl);
+      const url = picked.previewUrl;
       if (url !== undefined) {
         const img = ordered.flatMap((s) => s.images ?? []).find((i) => i.url === url);
         preview = previewOf(PreviewSource.Remote, { url, nsfwLevel: img?.nsfwLevel });
@@ -464,7 +652,7 @@ export function mergeFacts(
     hashes,
     hashSources,
     sha256Verified: fileHashes !== undefined && fileHashes !== null,
-    images: pick('images', (s) => s.images) ?? [],
+    images: picked.images ?? [],
     headerMetadata: { ...meta },
     sidecars: ordered.map((s) => ({
       kind: s.kind,
@@ -481,27 +669,27 @@ export function mergeFacts(
   // the facts stays optimised (objects of changing shapes made V8 throw its optimised code away and compile
   // it again).
   const optional: Partial<AdapterFacts> = {
-    versionName: pick('versionName', (s) => s.versionName),
+    versionName: picked.versionName,
     description,
-    versionDescription: pick('versionDescription', (s) => s.versionDescription),
+    versionDescription: picked.versionDescription,
     creator,
-    notes: pick('notes', (s) => s.notes),
+    notes: picked.notes,
     modelType,
-    activationText: pick('activationText', (s) => s.activationText),
-    negativeText: pick('negativeText', (s) => s.negativeText),
+    activationText: picked.activationText,
+    negativeText: picked.negativeText,
     preferredWeight,
-    weightMin: pick('weightMin', (s) => s.weightMin),
-    weightMax: pick('weightMax', (s) => s.weightMax),
+    weightMin: picked.weightMin,
+    weightMax: picked.weightMax,
     nsfwLevel,
     nsfw,
-    stats: pick('stats', (s) => s.stats),
+    stats: picked.stats,
     license,
-    favorite: pick('favorite', (s) => s.favorite),
-    createdAt: pick('createdAt', (s) => s.createdAt),
-    publishedAt: pick('publishedAt', (s) => s.publishedAt),
-    updatedAt: pick('updatedAt', (s) => s.updatedAt),
+    favorite: picked.favorite,
+    createdAt: picked.createdAt,
+    publishedAt: picked.publishedAt,
+    updatedAt: picked.updatedAt,
     trainedAt,
-    primaryFile: pick('primaryFile', (s) => (contradicted.has(s) ? undefined : s.primaryFile)),
+    primaryFile: picked.primaryFile,
     preview,
     previewPath: preview?.source === PreviewSource.File ? preview.path : undefined,
     header: undefined,

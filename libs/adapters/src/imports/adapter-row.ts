@@ -54,6 +54,7 @@ export function buildAdapterRow(
   const nsfwLevel = int(facts.nsfwLevel);
   const nsfwOverride = existing?.nsfwOverride ?? null;
   const previewPath = facts.previewPath ? toPosix(relative(root.realPath, facts.previewPath)) : null;
+  const names = loraNamesOf(file.name, facts.headerMetadata);
 
   // A plain object: rows cross from worker threads by structured clone, which keeps no class anyway.
   const row: Omit<AdapterEntity, 'searchVector'> = {
@@ -62,7 +63,10 @@ export function buildAdapterRow(
     relativePath: file.relPath,
     folder,
     fileName: file.name,
-    ...loraNamesOf(file.name, facts.headerMetadata),
+    // Fields written out, not spread: a spread in the middle of a literal builds the row property by property.
+    loraStem: names.loraStem,
+    loraName: names.loraName,
+    loraAlias: names.loraAlias,
     fileSize: file.size,
     fileMtimeMs: file.mtimeMs,
     sha256: facts.hashes.sha256 ?? null,
