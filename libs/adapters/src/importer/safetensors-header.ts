@@ -76,6 +76,11 @@ export interface TagCount {
 export interface SafetensorsHeaderOptions {
   /** Read with synchronous calls (one-shot imports; see `read-handle.ts`). */
   syncIo?: boolean;
+  /**
+   * The size of the file, a regular file, when the caller has just stat'ed it (the importer's scan): saves one
+   * `fstat` per file, a tenth of the system calls of a cold import.
+   */
+  knownSize?: number;
   /** Cap on N; default 100,000,000 (reference reader). */
   maxHeaderBytes?: number;
   /** SD.Next's "large" threshold; default 2048 characters. */
@@ -178,9 +183,13 @@ export async function readSafetensorsHeader(
     let size: number;
     let headerBytes: Buffer;
     try {
-      const st = await fh.stat();
-      if (!st.isFile()) fail(SafetensorsHeaderErrorReason.NotAFile, 'Not a regular file', path);
-      size = st.size;
+      if (opts.knownSize !== undefined) {
+        size = opts.knownSize;
+      } else {
+        const st = await fh.stat();
+        if (!st.isFile()) fail(SafetensorsHeaderErrorReason.NotAFile, 'Not a regular file', path);
+        size = st.size;
+      }
       // One read covers the prefix and, for most LoRAs, the whole header; a longer header gets a second read.
       const first = await readExactly(fh, Math.min(size, FIRST_READ_BYTES), 0);
       const n = checkPrefix(first, size, maxHeaderBytes, path);
