@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, type ImportCounts, InvalidInputError, errorMessage } from '@app/core';
 import { hashFile, type FileHashes } from '../importer/hasher.js';
 import { mapLimit, ScanErrorCode, type ScanFs, type ScannedFile, scanRoot, toPosix } from '../importer/scanner.js';
-import { findSidecars, stemOf } from '../importer/sidecars.js';
+import { companionsOf, findSidecars, indexDirListing, stemOf } from '../importer/sidecars.js';
 import type { AdapterEntity } from '../library/adapter.entity.js';
 import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
 import { type AdapterFileState, AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
@@ -194,7 +194,11 @@ export class ImportService {
     };
     const workOf = new Map<InspectTask, Work>();
     const taskOf = (w: Work): InspectTask => {
-      const task: InspectTask = { file: w.file, root: w.root, existing: w.existing, hashes: w.hashes, hash: policy === HashPolicy.Full };
+      // The reader needs only the names that can belong to this file (its sidecars and previews), not the whole
+      // folder: a folder of 10,000 LoRAs has some 30,000 names, and each chunk of tasks sent to a worker thread
+      // copied them and indexed them again (a flat library of 10,000 imported half as fast as 100 folders).
+      const file = { ...w.file, dirListing: companionsOf(indexDirListing(w.file.dirListing), stemOf(w.file.name)) };
+      const task: InspectTask = { file, root: w.root, existing: w.existing, hashes: w.hashes, hash: policy === HashPolicy.Full };
       workOf.set(task, w);
       return task;
     };
