@@ -408,7 +408,9 @@ export function mergeFacts(
       );
     }
   }
-  // Every field present from the start (see facts.ts): one object shape whatever the sources.
+  // Every field present from the start (see facts.ts): one object shape whatever the sources. Two literals on
+  // purpose: one factory for both made them share a hidden class, and reading 10,000 files took 3 % more
+  // instructions (callgrind, 8.64 -> 8.91 G).
   const hashes: AdapterHashes = {
     sha256: undefined,
     autoV1: undefined,
