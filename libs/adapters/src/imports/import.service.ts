@@ -195,8 +195,9 @@ export class ImportService {
     const workOf = new Map<InspectTask, Work>();
     const taskOf = (w: Work): InspectTask => {
       // The reader needs only the names that can belong to this file (its sidecars and previews), not the whole
-      // folder: a folder of 10,000 LoRAs has some 30,000 names, and each chunk of tasks sent to a worker thread
-      // copied them and indexed them again (a flat library of 10,000 imported half as fast as 100 folders).
+      // folder: a folder of 10,000 LoRAs and their sidecars holds some 22,000 names, and each chunk of tasks sent
+      // to a worker thread copied them and indexed them again (the thread worked half as long again as for the
+      // same library in 100 folders).
       const file = { ...w.file, dirListing: companionsOf(indexDirListing(w.file.dirListing), stemOf(w.file.name)) };
       const task: InspectTask = { file, root: w.root, existing: w.existing, hashes: w.hashes, hash: policy === HashPolicy.Full };
       workOf.set(task, w);
