@@ -9,8 +9,6 @@ import {
   fileEntry,
   hashSet,
   licenseFlags,
-  mergeLicense,
-  mergeStats,
   sidecarStats,
   type HashSet,
   type LicenseFlags,
@@ -175,7 +173,7 @@ export function applyCivitaiModel(model: JsonRecord, facts: SidecarFacts): JsonR
   if (tags && tags.length > 0 && facts.tags.length === 0) facts.tags = tags;
   const license = parseLicense(model);
   // What the sidecar already set wins over the model's flags.
-  if (license) facts.license = mergeLicense(license, facts.license);
+  if (license) facts.license = licenseFlags(facts.license ?? {}, license);
   return pickUnmapped(model, MODEL_KEYS);
 }
 
@@ -247,7 +245,7 @@ export function applyCivitaiVersion(
     if (d !== undefined) facts[key] = d;
   }
   const stats = parseStats(version['stats']);
-  if (stats) facts.stats = mergeStats(facts.stats, stats);
+  if (stats) facts.stats = sidecarStats(stats, facts.stats);
   const creator = creatorName(version['creator']);
   if (creator !== undefined) facts.creator ??= creator;
 

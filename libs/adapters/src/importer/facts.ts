@@ -280,50 +280,26 @@ export function civitaiRef(r: Readonly<CivitaiRef> = {}): CivitaiRef {
   return { modelId: r.modelId, versionId: r.versionId, air: r.air, deleted: r.deleted };
 }
 
-export function sidecarStats(s: Readonly<SidecarStats>): SidecarStats {
+/** Stats in their one shape: `s`'s values, and `fallback`'s where `s` has none. */
+export function sidecarStats(s: Readonly<SidecarStats>, fallback?: Readonly<SidecarStats>): SidecarStats {
   return {
-    downloads: s.downloads,
-    likes: s.likes,
-    dislikes: s.dislikes,
-    rating: s.rating,
-    ratingCount: s.ratingCount,
-    favorites: s.favorites,
-    comments: s.comments,
+    downloads: s.downloads ?? fallback?.downloads,
+    likes: s.likes ?? fallback?.likes,
+    dislikes: s.dislikes ?? fallback?.dislikes,
+    rating: s.rating ?? fallback?.rating,
+    ratingCount: s.ratingCount ?? fallback?.ratingCount,
+    favorites: s.favorites ?? fallback?.favorites,
+    comments: s.comments ?? fallback?.comments,
   };
 }
 
-/** `over`'s values where it has one, else `base`'s. */
-export function mergeStats(base: Readonly<SidecarStats> | undefined, over: Readonly<SidecarStats>): SidecarStats {
-  if (!base) return sidecarStats(over);
+/** License flags in their one shape: `l`'s values, and `fallback`'s where `l` has none. */
+export function licenseFlags(l: Readonly<LicenseFlags>, fallback?: Readonly<LicenseFlags>): LicenseFlags {
   return {
-    downloads: over.downloads ?? base.downloads,
-    likes: over.likes ?? base.likes,
-    dislikes: over.dislikes ?? base.dislikes,
-    rating: over.rating ?? base.rating,
-    ratingCount: over.ratingCount ?? base.ratingCount,
-    favorites: over.favorites ?? base.favorites,
-    comments: over.comments ?? base.comments,
-  };
-}
-
-export function licenseFlags(l: Readonly<LicenseFlags>): LicenseFlags {
-  return {
-    allowNoCredit: l.allowNoCredit,
-    allowCommercialUse: l.allowCommercialUse,
-    allowDerivatives: l.allowDerivatives,
-    allowDifferentLicense: l.allowDifferentLicense,
-    license: l.license,
-  };
-}
-
-/** `over`'s values where it has one, else `base`'s. */
-export function mergeLicense(base: Readonly<LicenseFlags> | undefined, over: Readonly<LicenseFlags> | undefined): LicenseFlags {
-  if (!base || !over) return licenseFlags(over ?? base ?? {});
-  return {
-    allowNoCredit: over.allowNoCredit ?? base.allowNoCredit,
-    allowCommercialUse: over.allowCommercialUse ?? base.allowCommercialUse,
-    allowDerivatives: over.allowDerivatives ?? base.allowDerivatives,
-    allowDifferentLicense: over.allowDifferentLicense ?? base.allowDifferentLicense,
-    license: over.license ?? base.license,
+    allowNoCredit: l.allowNoCredit ?? fallback?.allowNoCredit,
+    allowCommercialUse: l.allowCommercialUse ?? fallback?.allowCommercialUse,
+    allowDerivatives: l.allowDerivatives ?? fallback?.allowDerivatives,
+    allowDifferentLicense: l.allowDifferentLicense ?? fallback?.allowDifferentLicense,
+    license: l.license ?? fallback?.license,
   };
 }

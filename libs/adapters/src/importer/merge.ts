@@ -12,7 +12,7 @@ import {
 } from './base-model.js';
 import {
   SidecarKind,
-  mergeLicense,
+  licenseFlags,
   type CivitaiRef,
   type HashSet,
   type LicenseFlags,
@@ -188,11 +188,21 @@ interface PickedFields {
   primaryFile: SidecarFileEntry | undefined;
 }
 
+/** Presence by type: text that is not blank, a list that is not empty, any other value that is set. */
+const hasText = (v: string | undefined): boolean => v !== undefined && v !== null && v.trim() !== '';
+const hasItems = (v: readonly unknown[] | undefined): boolean => v !== undefined && v !== null && v.length > 0;
+const isSet = (v: unknown): boolean => v !== undefined && v !== null;
+
+/** Presence of a value of any type; `pickFields` calls the typed checks directly (a small check per field). */
 function present(v: unknown): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v === 'string') return v.trim() !== '';
-  if (Array.isArray(v)) return v.length > 0;
-  return true;
+  if (typeof v === 'string') return hasText(v);
+  if (Array.isArray(v)) return hasItems(v);
+  return isSet(v);
+}
+
+/** A preview in its one shape (see facts.ts). */
+function previewOf(source: PreviewSource, p: Omit<AdapterPreview, 'source'>): AdapterPreview {
+  return { source, path: p.path, key: p.key, url: p.url, contentType: p.contentType, nsfwLevel: p.nsfwLevel };
 }
 
 function headerString(meta: Readonly<Record<string, string>>, ...keys: string[]): [string, string] | undefined {
@@ -215,11 +225,6 @@ function everyHashKey<T>(): { [K in keyof AdapterHashes]: T | undefined } {
     crc32: undefined,
   };
 }
-
-/** Presence by type, as `present` decides it, for `pickFields` (a small check per field, not one generic one). */
-const hasText = (v: string | undefined): boolean => v !== undefined && v !== null && v.trim() !== '';
-const hasItems = (v: readonly unknown[] | undefined): boolean => v !== undefined && v !== null && v.length > 0;
-const isSet = (v: unknown): boolean => v !== undefined && v !== null;
 
 /**
  * Every field the sidecars may give, in one pass: the sidecars are visited from the lowest precedence to the
@@ -602,19 +607,11 @@ export function mergeFacts(
     picked.nsfw ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
   let license = picked.license;
   const licenseText = headerString(meta, 'modelspec.license')?.[0];
-  if (licenseText !== undefined && license?.license === undefined) license = mergeLicense(license, { license: licenseText });
+  if (licenseText !== undefined && license?.license === undefined) license = licenseFlags({ license: licenseText }, license);
 
   // --- Preview: file, then embedded, then remote. ------------------------------------------------
   let preview: AdapterPreview | undefined;
   const previewNsfw = picked.previewNsfwLevel;
-  const previewOf = (source: PreviewSource, p: Omit<AdapterPreview, 'source'>): AdapterPreview => ({
-    source,
-    path: p.path,
-    key: p.key,
-    url: p.url,
-    contentType: p.contentType,
-    nsfwLevel: p.nsfwLevel,
-  });
   if (opts.preview) {
     preview = previewOf(PreviewSource.File, { ...opts.preview, nsfwLevel: previewNsfw });
     fieldSources['preview'] = FactOrigin.PreviewFile;

@@ -9,7 +9,7 @@ import {
   SidecarKind,
   civitaiRef,
   emptyFacts,
-  mergeStats,
+  sidecarStats,
   type SidecarContext,
   type SidecarFacts,
 } from './facts.js';
@@ -63,7 +63,7 @@ export function readSdnextJson(json: unknown, ctx: SidecarContext): SidecarFacts
   const modelLevel = toNsfwLevel(json['nsfwLevel']);
   if (match === undefined && modelLevel !== undefined) facts.nsfwLevel = modelLevel;
   const stats = parseStats(json['stats']);
-  if (stats) facts.stats = mergeStats(facts.stats, stats);
+  if (stats) facts.stats = sidecarStats(stats, facts.stats);
   const others = versions
     .filter((_, i) => i !== match?.versionIndex)
     .map((v) => ({
