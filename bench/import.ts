@@ -61,8 +61,6 @@ try {
     };
   };
   const cli = await cliImports(process.env.LORA_ROOTS, CLI_RUNS, 'cli');
-  const cliRuns = cli.runs;
-  const cliMedian = cli.median;
   // The same number of LoRAs in one folder, as many users keep them (about 22,000 names in it).
   const flatRoot = join(dir.path, 'flat');
   await generateCorpus(flatRoot, COUNT, { perDir: COUNT });
@@ -132,20 +130,20 @@ try {
   const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
   report(`Import of ${COUNT.toLocaleString('en-US')} adapters on SQLite`, [
     {
-      metric: `cold import, CLI (lazy hash, ${threads(cliRuns[0].workerThreads)}), median of ${CLI_RUNS} new processes`,
-      measured: `${(cliMedian / 1000).toFixed(2)} s = ${rate(COUNT, cliMedian)} (${cli.range}; whole process ${(cli.process / 1000).toFixed(2)} s)`,
+      metric: `cold import, CLI (lazy hash, ${threads(cli.runs[0].workerThreads)}), median of ${CLI_RUNS} new processes`,
+      measured: `${(cli.median / 1000).toFixed(2)} s = ${rate(COUNT, cli.median)} (${cli.range}; whole process ${(cli.process / 1000).toFixed(2)} s)`,
       baseline: `raw prepared INSERT of the same rows: ${rate(rows.length, rawInsert.ms)}`,
       target: '≥ 5,000/s',
     },
     {
       metric: `the same, all in one folder, median of ${flat.runs.length}`,
       measured: `${(flat.median / 1000).toFixed(2)} s = ${rate(COUNT, flat.median)} (${flat.range})`,
-      baseline: `100 folders of 100: ${rate(COUNT, cliMedian)}`,
+      baseline: `100 folders of 100: ${rate(COUNT, cli.median)}`,
     },
     {
       metric: `cold import, CLI path in this process (${threads(cold.value.workerThreads)})`,
       measured: `${(cold.ms / 1000).toFixed(2)} s = ${rate(COUNT, cold.ms)}`,
-      baseline: `CLI processes: ${rate(COUNT, cliMedian)}`,
+      baseline: `CLI processes: ${rate(COUNT, cli.median)}`,
     },
     {
       metric: 'cold import, CLI path, main thread only (JIT warm)',
@@ -180,7 +178,7 @@ try {
       target: '≥ 90 % of sha256sum',
     },
   ]);
-  for (const added of [cold.value.counts.added, ...cliRuns.map((r) => r.added), ...flat.runs.map((r) => r.added)]) {
+  for (const added of [cold.value.counts.added, ...cli.runs.map((r) => r.added), ...flat.runs.map((r) => r.added)]) {
     if (added !== COUNT) process.stdout.write(`\nWARNING: a cold import added ${added} of ${COUNT}\n`);
   }
 } finally {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { openSeedDb, type SeedAdapter, type SeedDb, seedAdapters } from './support/adapter-seed.js';
+import { countedFacetCounts, type FacetName, keptFacetCounts } from './support/facet-counts.js';
 import { createDialectDatabase, runMigrationsAt, tempDir } from './support/test-services.js';
 
 // The migrations only: no entity is loaded, so both dialects can run in one file.
@@ -31,23 +32,11 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
 
   const migrate = (migrations: typeof MIGRATIONS): Promise<void> => runMigrationsAt(url, [...migrations]);
 
+  const rows = (sql: string) => db.query<{ value: string; n: unknown }>(sql);
   /** The triggers' counts: the sum of each value's rows, zero sums left out. */
-  const stored = async (facet: string): Promise<Counts> => {
-    const rows = await db.query<{ value: string; n: unknown }>(
-      `SELECT value, SUM(n) AS n FROM adapter_facet_counts WHERE facet = ${p(1)} GROUP BY value HAVING SUM(n) <> 0`,
-      [facet],
-    );
-    return Object.fromEntries(rows.map((r) => [r.value, Number(r.n)]));
-  };
+  const stored = (facet: FacetName): Promise<Counts> => keptFacetCounts(rows, facet);
   /** The same counts, counted from scratch. */
-  const truth = async (facet: string): Promise<Counts> => {
-    const sql =
-      facet === 'tag'
-        ? `SELECT t.tag AS value, COUNT(*) AS n FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE a.missing_since IS NULL GROUP BY t.tag`
-        : `SELECT a.base_model AS value, COUNT(*) AS n FROM adapters a WHERE a.missing_since IS NULL GROUP BY a.base_model`;
-    const rows = await db.query<{ value: string; n: unknown }>(sql);
-    return Object.fromEntries(rows.map((r) => [r.value, Number(r.n)]));
-  };
+  const truth = (facet: FacetName): Promise<Counts> => countedFacetCounts(rows, facet);
   const expectExact = async (): Promise<{ tags: Counts; bases: Counts }> => {
     const tags = await stored('tag');
     const bases = await stored('base_model');

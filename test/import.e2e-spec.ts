@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { buildEdgeCaseCorpus, EDGE_CASES, generateCorpus, writeAdapter } from './support/corpus-builder.js';
 import { execute, queryRows } from './support/db-inspect.js';
+import { countedFacetCounts, keptFacetCounts } from './support/facet-counts.js';
 import { ProgressClient } from './support/progress-client.js';
 import { createTestDatabase, tempDir } from './support/test-services.js';
 
@@ -17,22 +18,19 @@ interface Summary {
 
 type Row = { id: string; relative_path: string; missing_since: unknown; notes: string | null; name: string; sha256: string | null };
 
-type FacetCount = { facet: string; value: string; n: unknown };
-const byValue = (counts: FacetCount[]) => Object.fromEntries(counts.map((c) => [`${c.facet}: ${c.value}`, Number(c.n)]));
-
-/** The whole-library facet counts the index keeps (base models, tags) equal a count from scratch. */
+/**
+ * The whole-library facet counts the index keeps (base models, tags) equal a count from scratch. Answers them
+ * keyed `facet: value`.
+ */
 async function expectExactFacetCountsAt(dbUrl: string): Promise<Record<string, number>> {
-  const kept = await queryRows<FacetCount>(
-    dbUrl,
-    'SELECT facet, value, SUM(n) AS n FROM adapter_facet_counts GROUP BY facet, value HAVING SUM(n) <> 0',
-  );
-  const counted = await queryRows<FacetCount>(
-    dbUrl,
-    `SELECT 'base_model' AS facet, base_model AS value, COUNT(*) AS n FROM adapters WHERE missing_since IS NULL GROUP BY base_model
-     UNION ALL SELECT 'tag', t.tag, COUNT(*) FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id WHERE a.missing_since IS NULL GROUP BY t.tag`,
-  );
-  expect(byValue(kept)).toEqual(byValue(counted));
-  return byValue(kept);
+  const rows = (sql: string) => queryRows<{ value: string; n: unknown }>(dbUrl, sql);
+  const all: Record<string, number> = {};
+  for (const facet of ['base_model', 'tag'] as const) {
+    const kept = await keptFacetCounts(rows, facet);
+    expect(kept).toEqual(await countedFacetCounts(rows, facet));
+    for (const [value, n] of Object.entries(kept)) all[`${facet}: ${value}`] = n;
+  }
+  return all;
 }
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
