@@ -435,7 +435,7 @@ try {
   console.log(
     `\n${ITERATIONS} runs each (fewer where a case reads most of the library) after up to 10 warm-up runs;\n` +
       `"service" runs every query in SQL, "repeated" lets the SQLite read cache ` +
-      `answer repeats while nothing is written (PostgreSQL has no read cache); target: search p95 ≤ 20 ms at 100,000 adapters on SQLite.`,
+      `answer repeats while nothing is written (PostgreSQL has no read cache); target: search p95 ≤ 20 ms at 100,000 adapters, on either database.`,
   );
 } finally {
   await seedDb.close();

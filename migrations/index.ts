@@ -18,6 +18,7 @@ import { AdapterQueryIndexes1764300000500 } from './1764300000500-adapter-query-
 import { AdapterSearchVector1764300000600 } from './1764300000600-adapter-search-vector.js';
 import { AdapterFacetCounts1764300000700 } from './1764300000700-adapter-facet-counts.js';
 import { AdapterTombstoneSearch1764300000800 } from './1764300000800-adapter-tombstone-search.js';
+import { AdapterSearchTable1764300000900 } from './1764300000900-adapter-search-table.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -41,6 +42,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterSearchVector1764300000600,
   AdapterFacetCounts1764300000700,
   AdapterTombstoneSearch1764300000800,
+  AdapterSearchTable1764300000900,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

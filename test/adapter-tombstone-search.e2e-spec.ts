@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { openSeedDb, type SeedAdapter, type SeedDb, seedAdapters } from './support/adapter-seed.js';
+import { adapterSpec, openSeedDb, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
 import { runMigrationsAt, tempDir } from './support/test-services.js';
 
 // The migrations only: no entity is loaded.
@@ -17,15 +17,8 @@ describe('the tombstones’ search index on SQLite', () => {
   let db: SeedDb;
   let ds: DataSource;
   const ids: Record<string, string> = {};
-  const spec = (key: string, tags: string[], extra: Partial<SeedAdapter> = {}): SeedAdapter => ({
-    rootId: 'root00000001',
-    relativePath: `${key}.safetensors`,
-    name: key,
-    baseModel: 'SDXL 1.0',
-    tags,
-    ...extra,
-  });
-  const gone = { missingSince: new Date(Date.UTC(2025, 0, 1)) };
+  const spec = adapterSpec;
+  const gone = TOMBSTONED;
 
   const migrate = (migrations: typeof MIGRATIONS): Promise<void> => runMigrationsAt(url, [...migrations]);
   const n = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: unknown }>(sql, params))[0].n);

@@ -33,6 +33,21 @@ export interface SeedAdapter {
   updatedAt?: Date;
 }
 
+/** A small adapter of one root for trigger tests: file `<key>.safetensors`, named `key`, SDXL 1.0 unless `extra` says. */
+export function adapterSpec(key: string, tags: string[], extra: Partial<SeedAdapter> = {}): SeedAdapter {
+  return {
+    rootId: 'root00000001',
+    relativePath: `${key}.safetensors`,
+    name: key,
+    baseModel: 'SDXL 1.0',
+    tags,
+    ...extra,
+  };
+}
+
+/** `extra` for an adapter written already tombstoned. */
+export const TOMBSTONED: Partial<SeedAdapter> = { missingSince: new Date(Date.UTC(2025, 0, 1)) };
+
 export interface SeedDb {
   readonly pg: boolean;
   exec(sql: string, params: unknown[]): Promise<void>;
@@ -175,7 +190,9 @@ async function insertRows(db: SeedDb, table: string, rows: Record<string, unknow
 /** Inserts adapters and their tag rows in one transaction; returns the ids in input order. */
 export async function seedAdapters(db: SeedDb, adapters: SeedAdapter[]): Promise<string[]> {
   const rows = adapters.map((a) => adapterColumns(a, db.pg));
-  const tagRows = rows.flatMap((r) => (JSON.parse(r.tags as string) as string[]).map((tag) => ({ adapter_id: r.id, tag })));
+  const tagRows = rows.flatMap((r) =>
+    (JSON.parse(r.tags as string) as string[]).map((tag) => ({ adapter_id: r.id, tag })),
+  );
   await db.transaction(async () => {
     await insertRows(db, 'adapters', rows);
     await insertRows(db, 'adapter_tags', tagRows);
