@@ -20,6 +20,9 @@ import { MigrationColumns } from '@app/core';
  *
  * Adapter ids never change (a moved file keeps its id), so the triggers match rows by id. No entity maps this
  * table: only hand-written SQL reads it. SQLite's FTS5 tables need nothing like it.
+ *
+ * TRUNCATE fires no row or DELETE trigger, so it would have left this table, and the facet counts of migration
+ * 1764300000700, describing rows that are gone. Two TRUNCATE triggers empty them with `adapters` / `adapter_tags`.
  */
 const FUNCTIONS = [
   ['adapter_search_ins', 'INSERT', 'NEW TABLE AS new_rows'],
@@ -36,6 +39,12 @@ const BODIES: Record<(typeof FUNCTIONS)[number][0], string> = {
     FROM old_rows o JOIN new_rows w ON w.id = o.id
     WHERE s.id = w.id AND (o.search_text IS DISTINCT FROM w.search_text OR (o.missing_since IS NULL) <> (w.missing_since IS NULL))`,
 };
+
+/** Function, table truncated, what it empties: no adapter is left present, or no tag row is. */
+const TRUNCATE_TRIGGERS = [
+  ['adapters_truncate_derived', 'adapters', `TRUNCATE "adapter_search"; DELETE FROM "adapter_facet_counts"`],
+  ['adapter_tags_truncate_derived', 'adapter_tags', `DELETE FROM "adapter_facet_counts" WHERE "facet" = 'tag'`],
+] as const;
 
 export class AdapterSearchTable1764300000900 implements MigrationInterface {
   name = 'AdapterSearchTable1764300000900';
@@ -60,13 +69,25 @@ export class AdapterSearchTable1764300000900 implements MigrationInterface {
         `CREATE TRIGGER "${fn}_tg" AFTER ${event} ON "adapters" REFERENCING ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION "${fn}"()`,
       );
     }
+    for (const [fn, table, body] of TRUNCATE_TRIGGERS) {
+      await queryRunner.query(
+        `CREATE FUNCTION "${fn}"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body}; RETURN NULL; END $$`,
+      );
+      await queryRunner.query(
+        `CREATE TRIGGER "${fn}_tg" AFTER TRUNCATE ON "${table}" FOR EACH STATEMENT EXECUTE FUNCTION "${fn}"()`,
+      );
+    }
     await queryRunner.query(`ANALYZE "adapter_search"`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     if (!new MigrationColumns(queryRunner).pg) return;
-    for (const [fn] of FUNCTIONS) {
-      await queryRunner.query(`DROP TRIGGER IF EXISTS "${fn}_tg" ON "adapters"`);
+    const triggers = [
+      ...FUNCTIONS.map(([fn]) => [fn, 'adapters']),
+      ...TRUNCATE_TRIGGERS.map(([fn, table]) => [fn, table]),
+    ];
+    for (const [fn, table] of triggers) {
+      await queryRunner.query(`DROP TRIGGER IF EXISTS "${fn}_tg" ON "${table}"`);
       await queryRunner.query(`DROP FUNCTION IF EXISTS "${fn}"()`);
     }
     await queryRunner.query(`DROP TABLE "adapter_search"`);

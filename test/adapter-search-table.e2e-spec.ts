@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { adapterSpec, openSeedDb, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
+import { countedFacetCounts, type FacetCounts, keptFacetCounts } from './support/facet-counts.js';
 import { createTestDatabase, runMigrationsAt } from './support/test-services.js';
 
 // The migrations only: no entity is loaded.
@@ -125,6 +126,31 @@ describe('the narrow search table on PostgreSQL', () => {
   it('should drop deleted adapters', async () => {
     await db.exec(`DELETE FROM adapters WHERE id IN ($1, $2)`, [ids.b, ids.gone2]);
     expect(await expectExact()).toMatchObject({ griffin: 0, wyvern: 0, style: 2 });
+  });
+
+  it('should be emptied, with the facet counts, by a TRUNCATE of the adapters or of their tags', async () => {
+    const rows = (sql: string) => db.query<{ value: string; n: unknown }>(sql);
+    const facetsExact = async (): Promise<FacetCounts> => {
+      expect(await keptFacetCounts(rows, 'base_model')).toEqual(await countedFacetCounts(rows, 'base_model'));
+      const tags = await keptFacetCounts(rows, 'tag');
+      expect(tags).toEqual(await countedFacetCounts(rows, 'tag'));
+      return tags;
+    };
+    await db.exec(`CREATE TABLE adapters_kept AS SELECT * FROM adapters`, []);
+    await db.exec(`CREATE TABLE adapter_tags_kept AS SELECT * FROM adapter_tags`, []);
+    const tagsBefore = await facetsExact();
+    expect(tagsBefore.style).toBe(2);
+    await db.exec(`TRUNCATE adapter_tags`, []);
+    expect(await facetsExact()).toEqual({});
+    await db.exec(`INSERT INTO adapter_tags SELECT * FROM adapter_tags_kept`, []);
+    expect(await facetsExact()).toEqual(tagsBefore);
+    await db.exec(`TRUNCATE adapters, adapter_tags`, []);
+    expect(await expectExact()).toMatchObject({ style: 0, dragon: 0 });
+    expect(await facetsExact()).toEqual({});
+    await db.exec(`INSERT INTO adapters SELECT * FROM adapters_kept`, []);
+    await db.exec(`INSERT INTO adapter_tags SELECT * FROM adapter_tags_kept`, []);
+    expect(await expectExact()).toMatchObject({ style: 2, dragon: 1 });
+    expect(await facetsExact()).toEqual(tagsBefore);
   });
 
   it('should leave tombstones out of a search that asks for present adapters, and find them when asked', async () => {
