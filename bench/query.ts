@@ -324,6 +324,17 @@ try {
         seedDb.query(`SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY sort_name, id LIMIT 50`),
     },
     {
+      // Pages 1,000 to 1,009 (offsets 49,950 to 50,400), one a run, by downloads.
+      label: 'no filter, page 1,000 (downloads)',
+      service: (q, i) => q.list({ sort: AdapterSort.Downloads, page: 1000 + (i % 10) }),
+      baselineLabel: 'SELECT id … ORDER BY downloads LIMIT 50 OFFSET 49,950',
+      baseline: (i) =>
+        seedDb.query(
+          `SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY downloads DESC, id DESC LIMIT 50 OFFSET ${p(1)}`,
+          [(999 + (i % 10)) * 50],
+        ),
+    },
+    {
       label: 'search one term (relevance)',
       service: (q, i) => q.list({ q: terms[i % terms.length] }),
       baselineLabel: 'FTS match, LIMIT 50, no rank/count',

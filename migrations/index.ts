@@ -19,6 +19,7 @@ import { AdapterSearchVector1764300000600 } from './1764300000600-adapter-search
 import { AdapterFacetCounts1764300000700 } from './1764300000700-adapter-facet-counts.js';
 import { AdapterTombstoneSearch1764300000800 } from './1764300000800-adapter-tombstone-search.js';
 import { AdapterSearchTable1764300000900 } from './1764300000900-adapter-search-table.js';
+import { AdapterSortIndexes1764300001000 } from './1764300001000-adapter-sort-indexes.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -43,6 +44,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterFacetCounts1764300000700,
   AdapterTombstoneSearch1764300000800,
   AdapterSearchTable1764300000900,
+  AdapterSortIndexes1764300001000,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

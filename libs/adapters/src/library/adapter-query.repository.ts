@@ -43,15 +43,18 @@ const SORT_COLUMNS: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
   [AdapterSort.Size]: 'a.file_size',
 };
 
-/** SQLite index behind each sort column (walked in order when the filter keeps many rows). */
+/**
+ * SQLite index behind each sort column, walked in order when the filter keeps many present rows: `(column, id)
+ * WHERE missing_since IS NULL` (migration 1764300001000), so a deep page counts off its offset in the index.
+ */
 const SORT_INDEXES: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> = {
-  [AdapterSort.Name]: 'idx_adapters_name',
-  [AdapterSort.Created]: 'idx_adapters_created',
-  [AdapterSort.Updated]: 'idx_adapters_updated',
-  [AdapterSort.Downloads]: 'idx_adapters_downloads',
-  [AdapterSort.Rating]: 'idx_adapters_rating',
-  [AdapterSort.Likes]: 'idx_adapters_likes',
-  [AdapterSort.Size]: 'idx_adapters_size',
+  [AdapterSort.Name]: 'idx_adapters_name_present',
+  [AdapterSort.Created]: 'idx_adapters_created_present',
+  [AdapterSort.Updated]: 'idx_adapters_updated_present',
+  [AdapterSort.Downloads]: 'idx_adapters_downloads_present',
+  [AdapterSort.Rating]: 'idx_adapters_rating_present',
+  [AdapterSort.Likes]: 'idx_adapters_likes_present',
+  [AdapterSort.Size]: 'idx_adapters_size_present',
 };
 
 const IN_CHUNK = 500;
@@ -266,11 +269,13 @@ export class AdapterQueryRepository {
       const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
       orderBy = `${SORT_COLUMNS[key]} ${dir}${nulls}, a.id ${dir}`;
       // Rows an index walk reads to fill the page, against the rows the matches cost to collect. SQLite counts
-      // a whole table from its smallest index at once.
-      const walk = this.pg
-        ? Infinity
-        : ((offset + limit) * (await this.countOf({ tagMode: TagMode.Any, missing: false }, 'any'))) /
-          Math.max(total, 1);
+      // a whole table from its smallest index at once. The sort indexes hold present adapters only: a tombstone
+      // list is always collected and sorted.
+      const walk =
+        this.pg || filter.missing
+          ? Infinity
+          : ((offset + limit) * (await this.countOf({ tagMode: TagMode.Any, missing: false }, 'any'))) /
+            Math.max(total, 1);
       if (walk < total) {
         source = this.source(p, filter, 'filter', 'test');
         source.from = `adapters a INDEXED BY ${SORT_INDEXES[key]}`;

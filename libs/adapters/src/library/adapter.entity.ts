@@ -8,7 +8,14 @@ import type { AdapterUserField } from './adapter-fields.js';
  */
 const SearchVectorColumn = (): PropertyDecorator => {
   if (dialect() !== DatabaseType.Postgres) return () => undefined;
-  const column = Column({ type: 'tsvector', name: 'search_vector', nullable: true, select: false, insert: false, update: false });
+  const column = Column({
+    type: 'tsvector',
+    name: 'search_vector',
+    nullable: true,
+    select: false,
+    insert: false,
+    update: false,
+  });
   // A GIN index TypeORM cannot express: known to it, never created nor dropped by it.
   const index = Index('idx_adapters_search_vector', { synchronize: false });
   return (target, key) => {
@@ -36,9 +43,17 @@ export interface AdapterPrimaryFile {
 /** One LoRA file of a library root, with everything its header and sidecars say, and the user's own fields. */
 @Entity('adapters')
 @Index('uq_adapters_root_path', ['rootId', 'relativePath'], { unique: true })
+// The sort indexes: (column, id) over present adapters only (migration 1764300001000). TypeORM cannot express
+// their WHERE and NULLS order on both databases: it knows them, and never creates nor drops them.
+@Index('idx_adapters_name_present', { synchronize: false })
+@Index('idx_adapters_created_present', { synchronize: false })
+@Index('idx_adapters_updated_present', { synchronize: false })
+@Index('idx_adapters_downloads_present', { synchronize: false })
+@Index('idx_adapters_likes_present', { synchronize: false })
+@Index('idx_adapters_rating_present', { synchronize: false })
+@Index('idx_adapters_size_present', { synchronize: false })
 @Index('idx_adapters_sha256', ['sha256'])
 @Index('idx_adapters_autov2', ['autoV2'])
-@Index('idx_adapters_name', ['sortName'])
 @Index('idx_adapters_base_model', ['baseModel'])
 @Index('idx_adapters_model_type', ['modelType'])
 @Index('idx_adapters_folder', ['rootId', 'folder'])
@@ -47,12 +62,6 @@ export interface AdapterPrimaryFile {
 @Index('idx_adapters_active', ['active', 'ordinal'])
 @Index('idx_adapters_favorite', ['favorite'])
 @Index('idx_adapters_missing', ['missingSince'])
-@Index('idx_adapters_downloads', ['downloads'])
-@Index('idx_adapters_likes', ['likes'])
-@Index('idx_adapters_rating', ['rating'])
-@Index('idx_adapters_size', ['fileSize'])
-@Index('idx_adapters_created', ['createdAt'])
-@Index('idx_adapters_updated', ['updatedAt'])
 @Index('idx_adapters_has_preview', ['hasPreview'])
 @Index('idx_adapters_lora_stem', ['loraStem'])
 @Index('idx_adapters_lora_name', ['loraName'])
