@@ -294,6 +294,8 @@ try {
       ? [`search_vector @@ to_tsquery('simple', $1)`, [tsQueryOf(term.split(' '))]]
       : [`rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ?)`, [fts5QueryOf(term.split(' '))]];
   const p = (n: number): string => (pg ? `$${n}` : '?');
+  // The list's tie-break, as the repository orders: the id on PostgreSQL, the rowid on SQLite.
+  const tie = pg ? 'id' : 'rowid';
 
   // Facets counted the plain way: one GROUP BY for the base models, one over the matches' tag rows.
   const naiveFacets = async (column: string, value: unknown): Promise<unknown> => {
@@ -321,7 +323,7 @@ try {
       service: (q) => q.list({}),
       baselineLabel: 'SELECT id … ORDER BY sort_name LIMIT 50',
       baseline: () =>
-        seedDb.query(`SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY sort_name, id LIMIT 50`),
+        seedDb.query(`SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY sort_name, ${tie} LIMIT 50`),
     },
     {
       // Pages 1,000 to 1,009 (offsets 49,950 to 50,400), one a run, by downloads.
@@ -330,7 +332,7 @@ try {
       baselineLabel: 'SELECT id … ORDER BY downloads LIMIT 50 OFFSET 49,950',
       baseline: (i) =>
         seedDb.query(
-          `SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY downloads DESC, id DESC LIMIT 50 OFFSET ${p(1)}`,
+          `SELECT id FROM adapters WHERE missing_since IS NULL ORDER BY downloads DESC, ${tie} DESC LIMIT 50 OFFSET ${p(1)}`,
           [(999 + (i % 10)) * 50],
         ),
     },
@@ -368,7 +370,7 @@ try {
       baseline: (i) => {
         const [w, params] = ftsWhere(terms[i % terms.length]);
         return seedDb.query(
-          `SELECT id FROM adapters WHERE ${w} AND base_model = ${p(2)} AND missing_since IS NULL ORDER BY downloads DESC, id DESC LIMIT 50`,
+          `SELECT id FROM adapters WHERE ${w} AND base_model = ${p(2)} AND missing_since IS NULL ORDER BY downloads DESC, ${tie} DESC LIMIT 50`,
           [...params, 'SDXL 1.0'],
         );
       },
@@ -379,7 +381,7 @@ try {
       baselineLabel: 'bare IN (adapter_tags) LIMIT 50',
       baseline: (i) =>
         seedDb.query(
-          `SELECT id FROM adapters WHERE id IN (SELECT adapter_id FROM adapter_tags WHERE tag = ${p(1)}) AND missing_since IS NULL ORDER BY sort_name, id LIMIT 50`,
+          `SELECT id FROM adapters WHERE id IN (SELECT adapter_id FROM adapter_tags WHERE tag = ${p(1)}) AND missing_since IS NULL ORDER BY sort_name, ${tie} LIMIT 50`,
           [TAGS[i % 10]],
         ),
     },

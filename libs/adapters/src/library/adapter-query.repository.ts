@@ -44,8 +44,9 @@ const SORT_COLUMNS: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
 };
 
 /**
- * SQLite index behind each sort column, walked in order when the filter keeps many present rows: `(column, id)
- * WHERE missing_since IS NULL` (migration 1764300001000), so a deep page counts off its offset in the index.
+ * SQLite index behind each sort column, walked in order when the filter keeps many present rows: `(column)
+ * WHERE missing_since IS NULL` (migration 1764300001000), whose entries end with the rowid, the tie-break; so a
+ * deep page counts off its offset inside the index.
  */
 const SORT_INDEXES: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> = {
   [AdapterSort.Name]: 'idx_adapters_name_present',
@@ -229,9 +230,11 @@ export class AdapterQueryRepository {
   }
 
   /**
-   * Ids of one page, in order; the tie-break by id keeps pages stable. `total` (the filter's count) picks the
-   * plan on SQLite: walk the sort column's index and test each row while that reads fewer rows than the
-   * matches, else collect the matches (driven by the full-text index when there is a search) and sort them.
+   * Ids of one page, in order; a unique tie-break keeps pages stable: the id on PostgreSQL, the rowid (the order
+   * rows were first written) on SQLite, where every sort index ends with it (`SORT_INDEXES`). `total` (the
+   * filter's count) picks the plan on SQLite: walk the sort column's index and test each row while that reads
+   * fewer rows than the matches, else collect the matches (driven by the full-text index when there is a
+   * search) and sort them.
    */
   private async pageIds(
     filter: AdapterFilter,
@@ -262,12 +265,12 @@ export class AdapterQueryRepository {
       // SQLite only: PostgreSQL ranks in the pass that also counts (`listPage`).
       source = this.source(p, filter, 'filter', 'drive');
       // rank is bm25: lower is better, so "most relevant first" (desc) is ascending rank.
-      orderBy = `adapters_fts.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, a.id ${dir}`;
+      orderBy = `adapters_fts.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, a.rowid ${dir}`;
     } else {
       const key = sort as Exclude<AdapterSort, AdapterSort.Relevance>;
       // Unrated (NULL) ratings sort as the lowest value on both databases.
       const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
-      orderBy = `${SORT_COLUMNS[key]} ${dir}${nulls}, a.id ${dir}`;
+      orderBy = `${SORT_COLUMNS[key]} ${dir}${nulls}, ${this.pg ? 'a.id' : 'a.rowid'} ${dir}`;
       // Rows an index walk reads to fill the page, against the rows the matches cost to collect. SQLite counts
       // a whole table from its smallest index at once. The sort indexes hold present adapters only: a tombstone
       // list is always collected and sorted.
