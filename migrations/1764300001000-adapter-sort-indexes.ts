@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { MigrationColumns } from '@app/core';
 
 /** Old index (one column, every row), new index, sort column. */
-export const SORT_INDEXES = [
+const SORT_INDEXES = [
   ['idx_adapters_name', 'idx_adapters_name_present', 'sort_name'],
   ['idx_adapters_created', 'idx_adapters_created_present', 'created_at'],
   ['idx_adapters_updated', 'idx_adapters_updated_present', 'updated_at'],
