@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { adapterSpec, openSeedDb, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
+import { createDialectDatabase, tempDir } from './support/test-services.js';
+
+// The migrations only: no entity is loaded, so both dialects can run in one file.
+const { MIGRATIONS } = await import('@app/migrations');
+
+const DIALECTS = [
+  { name: 'SQLite', pg: false },
+  { name: 'PostgreSQL', pg: true },
+];
+
+const SORT_COLUMNS = ['name', 'created', 'updated', 'downloads', 'likes', 'rating', 'size'];
+
+describe.each(DIALECTS)('the search table and sort index migrations on $name', ({ pg }) => {
+  const dir = tempDir(pg ? 'revert-pg' : 'revert-sqlite');
+  let drop: (() => Promise<void>) | undefined;
+  let ds: DataSource;
+  let db: SeedDb;
+
+  const sortIndexes = async (): Promise<string[]> => {
+    const rows = await db.query<{ name: string }>(
+      pg
+        ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'adapters'`
+        : `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'adapters'`,
+    );
+    const sorts = new Set(SORT_COLUMNS.flatMap((c) => [`idx_adapters_${c}`, `idx_adapters_${c}_present`]));
+    return rows
+      .map((r) => r.name)
+      .filter((n) => sorts.has(n))
+      .sort();
+  };
+  /** PostgreSQL: the search table and the functions of its triggers, as far as they exist. */
+  const searchObjects = async (): Promise<string[]> => {
+    const rows = await db.query<{ name: string }>(
+      `SELECT relname AS name FROM pg_class WHERE relname = 'adapter_search'
+       UNION ALL SELECT proname FROM pg_proc WHERE proname LIKE 'adapter_search_%' OR proname LIKE '%truncate_derived'`,
+    );
+    return rows.map((r) => r.name).sort();
+  };
+
+  beforeAll(async () => {
+    const created = await createDialectDatabase(pg, 'revert', dir.path);
+    drop = created.drop;
+    ds = new DataSource(
+      pg
+        ? { type: 'postgres', url: created.url, migrations: [...MIGRATIONS], entities: [] }
+        : {
+            type: 'better-sqlite3',
+            database: created.url.slice('sqlite:'.length),
+            migrations: [...MIGRATIONS],
+            entities: [],
+          },
+    );
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    db = await openSeedDb(created.url);
+    await seedAdapters(db, [adapterSpec('here', ['style']), adapterSpec('gone', ['style'], TOMBSTONED)]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await db?.close();
+    await ds?.destroy();
+    await drop?.();
+    dir.remove();
+  });
+
+  it('should revert to the one-column sort indexes (and no search table), then apply again', async () => {
+    const present = SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`).sort();
+    expect(await sortIndexes()).toEqual(present);
+    const search = [
+      'adapter_search',
+      'adapter_search_del',
+      'adapter_search_ins',
+      'adapter_search_upd',
+      'adapter_tags_truncate_derived',
+      'adapters_truncate_derived',
+    ];
+    if (pg) expect(await searchObjects()).toEqual(search);
+
+    await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await sortIndexes()).toEqual(SORT_COLUMNS.map((c) => `idx_adapters_${c}`).sort());
+    if (pg) expect(await searchObjects()).toEqual([]);
+
+    // Applied again over existing adapters: the search table is backfilled, tombstones as not present.
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([
+      'AdapterSearchTable1764300000900',
+      'AdapterSortIndexes1764300001000',
+    ]);
+    expect(await sortIndexes()).toEqual(present);
+    if (pg) {
+      const rows = await db.query<{ present: boolean }>(
+        `SELECT s.present FROM adapter_search s JOIN adapters a ON a.id = s.id ORDER BY a.name`,
+      );
+      expect(rows.map((r) => r.present)).toEqual([false, true]);
+      expect(await searchObjects()).toEqual(search);
+    }
+  });
+});
