@@ -174,15 +174,14 @@ export class AdapterQueryRepository {
   }
 
   /**
-   * Count of adapters that match the filter. For present adapters under a filter an index can count alone
-   * (none, search only, one tag, base models), the count is every match minus the tombstoned matches: testing
+   * Count of adapters that match the filter. For present adapters under a filter an index counts without
+   * knowing presence (`presenceBlind`), the count is every match minus the tombstoned matches: testing
    * `missing_since` row by row costs more than counting the few tombstones (on PostgreSQL too, where reaching
    * that late column means decoding each whole row).
    */
   async count(filter: AdapterFilter): Promise<number> {
     if (this.unfiltered(filter)) return this.presentTotal();
-    // PostgreSQL: a search alone counts its present matches in `adapter_search`, which knows presence itself.
-    if (!filter.missing && this.indexOnly(filter) && !(this.pg && this.searchAlone(filter))) {
+    if (!filter.missing && this.presenceBlind(filter)) {
       const every = await this.countOf(filter, 'any');
       return every === 0 ? 0 : every - (await this.missingMatches(filter));
     }
@@ -316,6 +315,11 @@ export class AdapterQueryRepository {
   /** PostgreSQL: a match's relevance, from the stored vector of `table` (ranking does not re-tokenise the text). */
   private pgRank(p: Params, filter: AdapterFilter, table: Source['table']): string {
     return `ts_rank(${table}.search_vector, ${this.pgQuery(p, filter)})`;
+  }
+
+  /** PostgreSQL: the filter's search as a condition on the stored, GIN-indexed vector of `table`. */
+  private pgMatch(p: Params, filter: AdapterFilter, table: Source['table']): string {
+    return `${table}.search_vector @@ ${this.pgQuery(p, filter)}`;
   }
 
   /** PostgreSQL: the filter's search terms as a bound `tsquery`. */
@@ -574,12 +578,16 @@ export class AdapterQueryRepository {
     return !f.missing && this.conditionCount(f) === 0;
   }
 
-  /** A filter an index counts without reading adapter rows: none, a search alone, one tag, base models alone. */
-  private indexOnly(f: AdapterFilter): boolean {
+  /**
+   * A filter an index counts without reading adapter rows, and so without knowing which are tombstoned: none,
+   * one tag, base models alone, and on SQLite a search alone. On PostgreSQL a search alone is counted in
+   * `adapter_search`, which holds each adapter's presence (`source`).
+   */
+  private presenceBlind(f: AdapterFilter): boolean {
     const n = this.conditionCount(f);
     if (n === 0) return true;
     if (n > 1) return false;
-    return Boolean(f.searchTerms?.length || f.tags?.length === 1 || f.baseModels?.length);
+    return Boolean((f.searchTerms?.length && !this.pg) || f.tags?.length === 1 || f.baseModels?.length);
   }
 
   private conditionCount(f: AdapterFilter): number {
@@ -638,7 +646,7 @@ export class AdapterQueryRepository {
    */
   private source(p: Params, f: AdapterFilter, presence: Presence, search: 'drive' | 'test', needsRow = true): Source {
     if (this.pg && !needsRow && !f.missing && presence !== 'missing' && this.searchAlone(f)) {
-      const match = `s.search_vector @@ ${this.pgQuery(p, f)}`;
+      const match = this.pgMatch(p, f, 's');
       return {
         from: 'adapter_search s',
         where: presence === 'filter' ? `s.present AND ${match}` : match,
@@ -664,7 +672,7 @@ export class AdapterQueryRepository {
     if (f.searchTerms?.length) {
       if (this.pg) {
         // `search_vector` = to_tsvector('simple', search_text), stored and GIN-indexed (idx_adapters_search_vector).
-        c.push(`a.search_vector @@ ${this.pgQuery(p, f)}`);
+        c.push(this.pgMatch(p, f, 'a'));
       } else if (ftsDriven) {
         c.push(`adapters_fts MATCH ${p.add(fts5QueryOf(f.searchTerms))}`);
       } else {
