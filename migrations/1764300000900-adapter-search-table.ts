@@ -24,27 +24,54 @@ import { MigrationColumns } from '@app/core';
  * TRUNCATE fires no row or DELETE trigger, so it would have left this table, and the facet counts of migration
  * 1764300000700, describing rows that are gone. Two TRUNCATE triggers empty them with `adapters` / `adapter_tags`.
  */
-const FUNCTIONS = [
-  ['adapter_search_ins', 'INSERT', 'NEW TABLE AS new_rows'],
-  ['adapter_search_del', 'DELETE', 'OLD TABLE AS old_rows'],
-  ['adapter_search_upd', 'UPDATE', 'OLD TABLE AS old_rows NEW TABLE AS new_rows'],
-] as const;
 
-const BODIES: Record<(typeof FUNCTIONS)[number][0], string> = {
-  adapter_search_ins: `INSERT INTO "adapter_search" ("id", "present", "search_vector")
-    SELECT r.id, r.missing_since IS NULL, COALESCE(r.search_vector, to_tsvector('simple', r.search_text)) FROM new_rows r`,
-  adapter_search_del: `DELETE FROM "adapter_search" s USING old_rows r WHERE s.id = r.id`,
-  // The importer's upsert rewrites every column: only a changed text or presence is written again.
-  adapter_search_upd: `UPDATE "adapter_search" s SET "present" = w.missing_since IS NULL, "search_vector" = COALESCE(w.search_vector, to_tsvector('simple', w.search_text))
-    FROM old_rows o JOIN new_rows w ON w.id = o.id
-    WHERE s.id = w.id AND (o.search_text IS DISTINCT FROM w.search_text OR (o.missing_since IS NULL) <> (w.missing_since IS NULL))`,
-};
+/** A row's vector as the row trigger of migration 1764300000600 stored it (computed here should it be missing). */
+const vectorOf = (row: string): string => `COALESCE(${row}.search_vector, to_tsvector('simple', ${row}.search_text))`;
 
-/** Function, table truncated, what it empties: no adapter is left present, or no tag row is. */
-const TRUNCATE_TRIGGERS = [
-  ['adapters_truncate_derived', 'adapters', `TRUNCATE "adapter_search"; DELETE FROM "adapter_facet_counts"`],
-  ['adapter_tags_truncate_derived', 'adapter_tags', `DELETE FROM "adapter_facet_counts" WHERE "facet" = 'tag'`],
-] as const;
+/**
+ * Each trigger: one plpgsql function and one statement-level trigger of that name + `_tg` (transition tables allow
+ * one event each). The TRUNCATE ones empty what derives from the table: no adapter is left present, or no tag row.
+ */
+const TRIGGERS: { fn: string; table: string; event: string; referencing: string; body: string }[] = [
+  {
+    fn: 'adapter_search_ins',
+    table: 'adapters',
+    event: 'INSERT',
+    referencing: 'REFERENCING NEW TABLE AS new_rows',
+    body: `INSERT INTO "adapter_search" ("id", "present", "search_vector") SELECT r.id, r.missing_since IS NULL, ${vectorOf('r')} FROM new_rows r`,
+  },
+  {
+    fn: 'adapter_search_del',
+    table: 'adapters',
+    event: 'DELETE',
+    referencing: 'REFERENCING OLD TABLE AS old_rows',
+    body: `DELETE FROM "adapter_search" s USING old_rows r WHERE s.id = r.id`,
+  },
+  {
+    // The importer's upsert rewrites every column: only a changed text or presence is written again.
+    fn: 'adapter_search_upd',
+    table: 'adapters',
+    event: 'UPDATE',
+    referencing: 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows',
+    body: `UPDATE "adapter_search" s SET "present" = w.missing_since IS NULL, "search_vector" = ${vectorOf('w')}
+      FROM old_rows o JOIN new_rows w ON w.id = o.id
+      WHERE s.id = w.id AND (o.search_text IS DISTINCT FROM w.search_text OR (o.missing_since IS NULL) <> (w.missing_since IS NULL))`,
+  },
+  {
+    fn: 'adapters_truncate_derived',
+    table: 'adapters',
+    event: 'TRUNCATE',
+    referencing: '',
+    body: `TRUNCATE "adapter_search"; DELETE FROM "adapter_facet_counts"`,
+  },
+  {
+    fn: 'adapter_tags_truncate_derived',
+    table: 'adapter_tags',
+    event: 'TRUNCATE',
+    referencing: '',
+    body: `DELETE FROM "adapter_facet_counts" WHERE "facet" = 'tag'`,
+  },
+];
 
 export class AdapterSearchTable1764300000900 implements MigrationInterface {
   name = 'AdapterSearchTable1764300000900';
@@ -57,24 +84,16 @@ export class AdapterSearchTable1764300000900 implements MigrationInterface {
       `CREATE TABLE "adapter_search" ("id" uuid PRIMARY KEY, "present" boolean NOT NULL, "search_vector" tsvector NOT NULL)`,
     );
     await queryRunner.query(
-      `INSERT INTO "adapter_search" ("id", "present", "search_vector") SELECT a."id", a."missing_since" IS NULL, COALESCE(a."search_vector", to_tsvector('simple', a."search_text")) FROM "adapters" a`,
+      `INSERT INTO "adapter_search" ("id", "present", "search_vector") SELECT a."id", a."missing_since" IS NULL, ${vectorOf('a')} FROM "adapters" a`,
     );
     // Built after the backfill: one compact index instead of one grown row by row.
     await queryRunner.query(`CREATE INDEX "idx_adapter_search_vector" ON "adapter_search" USING gin ("search_vector")`);
-    for (const [fn, event, referencing] of FUNCTIONS) {
-      await queryRunner.query(
-        `CREATE FUNCTION "${fn}"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${BODIES[fn]}; RETURN NULL; END $$`,
-      );
-      await queryRunner.query(
-        `CREATE TRIGGER "${fn}_tg" AFTER ${event} ON "adapters" REFERENCING ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION "${fn}"()`,
-      );
-    }
-    for (const [fn, table, body] of TRUNCATE_TRIGGERS) {
+    for (const { fn, table, event, referencing, body } of TRIGGERS) {
       await queryRunner.query(
         `CREATE FUNCTION "${fn}"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body}; RETURN NULL; END $$`,
       );
       await queryRunner.query(
-        `CREATE TRIGGER "${fn}_tg" AFTER TRUNCATE ON "${table}" FOR EACH STATEMENT EXECUTE FUNCTION "${fn}"()`,
+        `CREATE TRIGGER "${fn}_tg" AFTER ${event} ON "${table}" ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION "${fn}"()`,
       );
     }
     await queryRunner.query(`ANALYZE "adapter_search"`);
@@ -82,11 +101,7 @@ export class AdapterSearchTable1764300000900 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     if (!new MigrationColumns(queryRunner).pg) return;
-    const triggers = [
-      ...FUNCTIONS.map(([fn]) => [fn, 'adapters']),
-      ...TRUNCATE_TRIGGERS.map(([fn, table]) => [fn, table]),
-    ];
-    for (const [fn, table] of triggers) {
+    for (const { fn, table } of TRIGGERS) {
       await queryRunner.query(`DROP TRIGGER IF EXISTS "${fn}_tg" ON "${table}"`);
       await queryRunner.query(`DROP FUNCTION IF EXISTS "${fn}"()`);
     }
