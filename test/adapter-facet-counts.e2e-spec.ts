@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
-import { openSeedDb, type SeedAdapter, type SeedDb, seedAdapters } from './support/adapter-seed.js';
+import { adapterSpec, openSeedDb, type SeedAdapter, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
 import { countedFacetCounts, type FacetName, keptFacetCounts } from './support/facet-counts.js';
-import { createDialectDatabase, runMigrationsAt, tempDir } from './support/test-services.js';
+import { createDialectDatabase, dataSourceAt, runMigrationsAt, tempDir } from './support/test-services.js';
 
 // The migrations only: no entity is loaded, so both dialects can run in one file.
 const { MIGRATIONS } = await import('@app/migrations');
@@ -21,14 +20,8 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
   let db: SeedDb;
   const ids: Record<string, string> = {};
   const p = (n: number): string => (pg ? `$${n}` : '?');
-  const spec = (key: string, baseModel: string, tags: string[], extra: Partial<SeedAdapter> = {}): SeedAdapter => ({
-    rootId: 'root00000001',
-    relativePath: `${key}.safetensors`,
-    name: key,
-    baseModel,
-    tags,
-    ...extra,
-  });
+  const spec = (key: string, baseModel: string, tags: string[], extra: Partial<SeedAdapter> = {}): SeedAdapter =>
+    adapterSpec(key, tags, { baseModel, ...extra });
 
   const migrate = (migrations: typeof MIGRATIONS): Promise<void> => runMigrationsAt(url, [...migrations]);
 
@@ -53,7 +46,7 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
     const seeded = await seedAdapters(db, [
       spec('a', 'SDXL 1.0', ['style', 'anime']),
       spec('b', 'SDXL 1.0', ['style']),
-      spec('gone', 'Pony', ['style', 'old'], { missingSince: new Date(Date.UTC(2025, 0, 1)) }),
+      spec('gone', 'Pony', ['style', 'old'], TOMBSTONED),
     ]);
     ['a', 'b', 'gone'].forEach((k, i) => (ids[k] = seeded[i]));
     await migrate(MIGRATIONS);
@@ -75,7 +68,7 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
     const seeded = await seedAdapters(db, [
       spec('c', 'Pony', ['anime', 'character']),
       spec('d', 'Flux.1 D', ['character']),
-      spec('gone2', 'Pony', ['character'], { missingSince: new Date(Date.UTC(2025, 0, 1)) }),
+      spec('gone2', 'Pony', ['character'], TOMBSTONED),
     ]);
     ['c', 'd', 'gone2'].forEach((k, i) => (ids[k] = seeded[i]));
     const { tags, bases } = await expectExact();
@@ -147,9 +140,7 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
   it('should read the counts most used first and fold appended deltas without changing them', async () => {
     const { AdapterQueryRepository } = await import('../libs/adapters/src/library/adapter-query.repository.js');
     const { TagMode } = await import('../libs/adapters/src/library/adapter-query.model.js');
-    const ds = new DataSource(
-      pg ? { type: 'postgres', url, entities: [] } : { type: 'better-sqlite3', database: url.slice('sqlite:'.length), entities: [] },
-    );
+    const ds = dataSourceAt(url);
     await ds.initialize();
     try {
       const repo = new AdapterQueryRepository(ds);

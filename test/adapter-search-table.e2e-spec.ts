@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { adapterSpec, openSeedDb, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
 import { countedFacetCounts, type FacetCounts, keptFacetCounts } from './support/facet-counts.js';
-import { createTestDatabase, runMigrationsAt } from './support/test-services.js';
+import { createTestDatabase, dataSourceAt, runMigrationsAt } from './support/test-services.js';
 
 // The migrations only: no entity is loaded.
 const { MIGRATIONS } = await import('@app/migrations');
@@ -72,7 +72,7 @@ describe('the narrow search table on PostgreSQL', () => {
     ]);
     ['a', 'b', 'gone1', 'gone2'].forEach((k, i) => (ids[k] = seeded[i]));
     await runMigrationsAt(url, [...MIGRATIONS]);
-    ds = new DataSource({ type: 'postgres', url, entities: [] });
+    ds = dataSourceAt(url);
     await ds.initialize();
   }, 60_000);
 

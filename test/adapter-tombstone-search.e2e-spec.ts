@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { adapterSpec, openSeedDb, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
-import { runMigrationsAt, tempDir } from './support/test-services.js';
+import { dataSourceAt, runMigrationsAt, tempDir } from './support/test-services.js';
 
 // The migrations only: no entity is loaded.
 const { MIGRATIONS } = await import('@app/migrations');
@@ -57,7 +57,7 @@ describe('the tombstones’ search index on SQLite', () => {
     ]);
     ['a', 'b', 'gone1', 'gone2'].forEach((k, i) => (ids[k] = seeded[i]));
     await migrate(MIGRATIONS);
-    ds = new DataSource({ type: 'better-sqlite3', database: url.slice('sqlite:'.length), entities: [] });
+    ds = dataSourceAt(url);
     await ds.initialize();
   }, 60_000);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { adapterSpec, openSeedDb, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
-import { createDialectDatabase, tempDir } from './support/test-services.js';
+import { createDialectDatabase, dataSourceAt, tempDir } from './support/test-services.js';
 
 // The migrations only: no entity is loaded, so both dialects can run in one file.
 const { MIGRATIONS } = await import('@app/migrations');
@@ -43,16 +43,7 @@ describe.each(DIALECTS)('the search table and sort index migrations on $name', (
   beforeAll(async () => {
     const created = await createDialectDatabase(pg, 'revert', dir.path);
     drop = created.drop;
-    ds = new DataSource(
-      pg
-        ? { type: 'postgres', url: created.url, migrations: [...MIGRATIONS], entities: [] }
-        : {
-            type: 'better-sqlite3',
-            database: created.url.slice('sqlite:'.length),
-            migrations: [...MIGRATIONS],
-            entities: [],
-          },
-    );
+    ds = dataSourceAt(created.url, [...MIGRATIONS]);
     await ds.initialize();
     await ds.runMigrations({ transaction: 'each' });
     db = await openSeedDb(created.url);

@@ -38,13 +38,18 @@ export async function createDialectDatabase(
   return isPg ? createTestDatabase(label) : { url: `sqlite:${join(dir, 'db.sqlite')}`, drop: () => Promise.resolve() };
 }
 
-/** Runs these migrations (and no entity) against a `postgres://…` or `sqlite:…` URL, each in its own transaction. */
-export async function runMigrationsAt(url: string, migrations: NonNullable<DataSourceOptions['migrations']>): Promise<void> {
-  const ds = new DataSource(
+/** A data source (not yet initialised) with no entity on a `postgres://…` or `sqlite:…` URL, knowing these migrations. */
+export function dataSourceAt(url: string, migrations: NonNullable<DataSourceOptions['migrations']> = []): DataSource {
+  return new DataSource(
     url.startsWith('sqlite:')
       ? { type: 'better-sqlite3', database: url.slice('sqlite:'.length), migrations, entities: [] }
       : { type: 'postgres', url, migrations, entities: [] },
   );
+}
+
+/** Runs these migrations (and no entity) against a `postgres://…` or `sqlite:…` URL, each in its own transaction. */
+export async function runMigrationsAt(url: string, migrations: NonNullable<DataSourceOptions['migrations']>): Promise<void> {
+  const ds = dataSourceAt(url, migrations);
   await ds.initialize();
   try {
     await ds.runMigrations({ transaction: 'each' });
