@@ -7,6 +7,7 @@ interface ImportCommandOptions {
   dryRun?: boolean;
   forceResync?: boolean;
   hash?: HashPolicy;
+  ignore?: string[];
   json?: boolean;
 }
 
@@ -39,6 +40,14 @@ export class ImportCommand extends CommandRunner {
     return policy;
   }
 
+  @Option({
+    flags: '--ignore <glob>',
+    description: 'Skip files and folders matching this glob, relative to each library root (repeatable; adds to LORA_IGNORE)',
+  })
+  parseIgnore(value: string, previous: string[] = []): string[] {
+    return [...previous, value];
+  }
+
   @Option({ flags: '--json', description: 'Print one machine-readable JSON summary instead of the table' })
   parseJson(): boolean {
     return true;
@@ -68,7 +77,7 @@ export class ImportCommand extends CommandRunner {
     try {
       const { run, report } = await this.runs.runNow(
         // A one-shot process: synchronous small reads are several times faster and block nobody.
-        { paths, dryRun: options.dryRun, forceResync: options.forceResync, hash: options.hash, syncIo: true },
+        { paths, dryRun: options.dryRun, forceResync: options.forceResync, hash: options.hash, ignore: options.ignore, syncIo: true },
         { onProgress },
       );
       bar?.stop();

@@ -11,6 +11,7 @@ export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
   dryRun: run.options.dryRun,
   forceResync: run.options.forceResync,
   hash: run.options.hash,
+  ignore: run.options.ignore ?? [],
   counts: run.counts,
   failures: run.failures,
   failureCount: run.failureCount,

@@ -1,4 +1,4 @@
-import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { HashPolicy, ImportRunStatus } from '@app/adapters';
 
 export class StartImportDto {
@@ -24,6 +24,18 @@ export class StartImportDto {
   @IsOptional()
   @IsEnum(HashPolicy)
   hash?: HashPolicy;
+
+  /**
+   * Globs of files and folders to skip in this run, relative to each library root (`old/**`, `**\/*.bak.safetensors`),
+   * on top of `LORA_IGNORE`. A file that was indexed and is now skipped becomes a tombstone, like a deleted one.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(1000, { each: true })
+  ignore?: string[];
 }
 
 export class ImportCountsDto {
@@ -49,6 +61,8 @@ export class ImportRunDto {
   dryRun: boolean;
   forceResync: boolean;
   hash: HashPolicy;
+  /** This run's own ignore globs (`LORA_IGNORE` applies too). */
+  ignore: string[];
   counts: ImportCountsDto;
   /** The first failures (up to 1,000), each with path and reason. */
   failures: ImportFailureDto[];

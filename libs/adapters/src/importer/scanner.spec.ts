@@ -108,6 +108,14 @@ describe(scanRoot.name, () => {
     expect(rel).toContain(EDGE_CASES.dots);
   });
 
+  it('should match ignore globs against the root when it scans a folder inside it', async () => {
+    const { files } = await collect(
+      scanRoot(join(root, 'stems'), { base: 'stems', ignore: ['stems/x/**', 'x/**', 'y/**/*'] }),
+    );
+    // `stems/x/**` names the folder from the root; `x/**` and `y/**/*` would only match from the scanned folder.
+    expect(files.map((f) => f.relPath)).toEqual(['y/same.safetensors']);
+  });
+
   it('should follow a symlinked directory and file, or skip them when followSymlinks is false', async () => {
     const base = join(tmp, 'links');
     const outside = join(tmp, 'outside');

@@ -11,6 +11,11 @@ import { errorMessage } from './error-message.js';
 export interface ScanOptions {
   /** picomatch globs relative to the root, posix separators (`**\/.trash`, `old/**`); matched with `dot: true`. */
   ignore?: readonly string[];
+  /**
+   * Where the scanned folder sits in its library root (posix, '' for the root): ignore globs are relative to the
+   * root, so `old/**` skips `<root>/old` whether the scan starts at the root or at a folder inside it.
+   */
+  base?: string;
   /** Follow symlinked directories and files; default true. */
   followSymlinks?: boolean;
   /** Skip (and report) symlinks that resolve outside the root; default false. */
@@ -122,7 +127,8 @@ export async function* scanRoot(rootPath: string, opts: ScanOptions = {}): Async
   const { readdir, stat, realpath } = { ...nodeFs, ...opts.fs };
   const follow = opts.followSymlinks ?? true;
   const concurrency = Math.max(1, opts.statConcurrency ?? 32);
-  const ignored = opts.ignore && opts.ignore.length > 0 ? picomatch([...opts.ignore], { dot: true }) : undefined;
+  const matcher = opts.ignore && opts.ignore.length > 0 ? picomatch([...opts.ignore], { dot: true }) : undefined;
+  const ignored = matcher && opts.base ? (rel: string) => matcher(`${opts.base}/${rel}`) : matcher;
 
   let rootReal: string;
   let rootStat: Stats;

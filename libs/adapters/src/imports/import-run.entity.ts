@@ -9,7 +9,7 @@ export enum ImportRunStatus {
 }
 
 export enum HashPolicy {
-  /** Hash only files that need it: new or changed ones, and move candidates. */
+  /** Hash only the new files that could be a moved one (a vanished file of the same size); reuse cached hashes. */
   Lazy = 'lazy',
   /** Hash every new or changed file. */
   Full = 'full',
@@ -24,6 +24,8 @@ export interface ImportRunOptions {
    * Absent on CLI runs and on runs from before it was stored; `roots` stands in for it then.
    */
   paths?: string[];
+  /** Globs this run skipped on top of `LORA_IGNORE` (absent: none). */
+  ignore?: string[];
 }
 
 export interface ImportFailure {

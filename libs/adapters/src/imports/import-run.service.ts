@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { JobName, JobQueue, NotFoundError, errorMessage } from '@app/core';
+import { InvalidInputError, JobName, JobQueue, NotFoundError, errorMessage, ignoreGlobProblem } from '@app/core';
 import { HashPolicy, type ImportRunEntity, type ImportRunOptions, ImportRunStatus } from './import-run.entity.js';
 import { ImportRunRepository } from './import-run.repository.js';
 import { emptyCounts, type ImportProgress, type ImportReport, ImportService } from './import.service.js';
@@ -11,6 +11,18 @@ export interface StartImportInput {
   dryRun?: boolean;
   forceResync?: boolean;
   hash?: HashPolicy;
+  /** Globs relative to each root to skip in this run, on top of `LORA_IGNORE`. */
+  ignore?: string[];
+}
+
+/** The run's own ignore globs, checked: a bad one is a 400 naming it. */
+function checkedIgnore(ignore: string[] | undefined): string[] | undefined {
+  if (!ignore || ignore.length === 0) return undefined;
+  for (const [i, glob] of ignore.entries()) {
+    const problem = ignoreGlobProblem(glob);
+    if (problem) throw InvalidInputError.field(`ignore[${i}]`, problem, 'bad_ignore_glob');
+  }
+  return ignore;
 }
 
 /** Import runs as jobs: a row first (the run's state and failures), then a queued job that performs it. */
@@ -27,11 +39,13 @@ export class ImportRunService {
     // Validate paths now, so a bad one is a 400 for the caller rather than a failed job later.
     const paths = input.paths ?? [];
     for (const [i, p] of paths.entries()) await this.roots.resolveInside(p, `paths[${i}]`);
+    const ignore = checkedIgnore(input.ignore);
     const options: ImportRunOptions = {
       dryRun: input.dryRun ?? false,
       forceResync: input.forceResync ?? false,
       hash: input.hash ?? HashPolicy.Lazy,
       paths,
+      ...(ignore ? { ignore } : {}),
     };
     const run = await this.runs.create({
       id: randomUUID(),
@@ -59,10 +73,12 @@ export class ImportRunService {
     hooks: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal } = {},
   ): Promise<{ run: ImportRunEntity | null; report: ImportReport }> {
     const paths = input.paths ?? [];
+    const ignore = checkedIgnore(input.ignore);
     const options: ImportRunOptions = {
       dryRun: input.dryRun ?? false,
       forceResync: input.forceResync ?? false,
       hash: input.hash ?? HashPolicy.Lazy,
+      ...(ignore ? { ignore } : {}),
     };
     let run: ImportRunEntity | null = null;
     if (!options.dryRun) {

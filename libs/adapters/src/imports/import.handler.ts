@@ -23,7 +23,13 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
     let last = 0;
     try {
       const report = await this.importer.run(
-        { paths: payload.paths, dryRun: run.options.dryRun, forceResync: run.options.forceResync, hash: run.options.hash },
+        {
+          paths: payload.paths,
+          dryRun: run.options.dryRun,
+          forceResync: run.options.forceResync,
+          hash: run.options.hash,
+          ignore: run.options.ignore,
+        },
         {
           signal: context.signal,
           onProgress: (p) => {

@@ -20,7 +20,7 @@ export interface ImportOptions {
   dryRun?: boolean;
   forceResync?: boolean;
   hash?: HashPolicy;
-  /** picomatch globs relative to each root. */
+  /** Globs relative to each root that this run skips, on top of `LORA_IGNORE` (picomatch, `dot: true`). */
   ignore?: string[];
   /**
    * Read headers and sidecars with synchronous calls when reading on the main thread: much faster for many
@@ -166,6 +166,8 @@ export class ImportService {
     const targets = await this.targets(options.paths ?? []);
     const now = new Date();
     const workers = options.workers ?? this.config.importWorkers;
+    // A file that an ignore glob hides is not seen, so a row it had becomes a tombstone like any vanished file.
+    const ignore = [...this.config.loraIgnore, ...(options.ignore ?? [])];
 
     // Reading (used from step 1 on when the index is empty, else in step 4): headers, sidecars and hashes
     // of everything new or changed, in worker threads when there are many; complete rows are written in
@@ -232,7 +234,7 @@ export class ImportService {
       const blind: { rootId: string; prefix: string }[] = [];
       for (const target of targets) {
         progress(ImportPhase.Scanning, processed, null, target.dir);
-        for await (const item of scanRoot(target.dir, { ignore: options.ignore, fs: options.syncIo ? SYNC_SCAN_FS : undefined })) {
+        for await (const item of scanRoot(target.dir, { ignore, base: target.prefix, fs: options.syncIo ? SYNC_SCAN_FS : undefined })) {
           if (hooks.signal?.aborted) throw new Error('import cancelled');
           if (item.type === 'error') {
             fail(item.absPath, `${item.code}: ${item.message}`);

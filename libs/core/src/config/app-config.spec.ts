@@ -50,6 +50,18 @@ describe('parseConfig', () => {
     expect((error as ConfigError).message).toContain('PORT');
   });
 
+  it('should split LORA_IGNORE at commas outside braces, and refuse absolute globs and `..`', () => {
+    expect(parseConfig({}).loraIgnore).toEqual([]);
+    expect(parseConfig({ LORA_IGNORE: ' **/.trash/**, **/{old,tmp}/**,archive/*.safetensors ' }).loraIgnore).toEqual([
+      '**/.trash/**',
+      '**/{old,tmp}/**',
+      'archive/*.safetensors',
+    ]);
+    for (const bad of ['/data/loras/old/**', '../other/**', 'C:\\loras\\old']) {
+      expect(() => parseConfig({ LORA_IGNORE: bad })).toThrow(/LORA_IGNORE/);
+    }
+  });
+
   it('should give each SD.Next URL a stable backend id and split SDNEXT_AUTH at the first colon', () => {
     const config = parseConfig({ SDNEXT_URL: 'http://a:7860/, http://b:7860', SDNEXT_AUTH: 'user:pa:ss' });
     expect(config.sdnext.backends).toEqual([

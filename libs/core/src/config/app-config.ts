@@ -39,6 +39,8 @@ export interface AppConfig {
   database: { type: DatabaseType.Sqlite; path: string } | { type: DatabaseType.Postgres; url: string; schema?: string };
   redis: { url: string; prefix: string } | null;
   loraRoots: string[];
+  /** Globs of files and folders every import skips, relative to each library root (LORA_IGNORE). */
+  loraIgnore: string[];
   /** Worker threads an import reads files with (IMPORT_WORKERS; default: one per CPU beside the main thread, 1–4; 0 = none). */
   importWorkers: number;
   /** SQLite: list, count and facet results kept in memory until the next write (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
@@ -69,6 +71,36 @@ const csv = (value: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
+/**
+ * A comma-separated list of globs: commas inside braces (`**\/{old,tmp}/**`) belong to the glob.
+ */
+export function globList(value: string | undefined): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of value ?? '') {
+    if (ch === ',' && depth === 0) {
+      out.push(current);
+      current = '';
+      continue;
+    }
+    if (ch === '{') depth++;
+    else if (ch === '}' && depth > 0) depth--;
+    current += ch;
+  }
+  out.push(current);
+  return out.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Why an ignore glob cannot work, or null: globs match paths relative to a root, so they are never absolute. */
+export function ignoreGlobProblem(glob: string): string | null {
+  if (glob.trim() === '') return 'must not be empty';
+  if (glob.length > 1000) return 'must be at most 1000 characters';
+  if (glob.startsWith('/') || /^[A-Za-z]:[\\/]/.test(glob)) return 'must be relative to the library root, not absolute';
+  if (glob.split('/').includes('..')) return 'must not contain ".." (paths are matched inside the root)';
+  return null;
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 const roles = new Set<string>(Object.values(Role));
@@ -98,6 +130,15 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
     .default('lora'),
   LORA_ROOTS: z.string().optional(),
+  LORA_IGNORE: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      for (const glob of globList(v)) {
+        const problem = ignoreGlobProblem(glob);
+        if (problem) ctx.addIssue({ code: 'custom', message: `"${glob}" ${problem}` });
+      }
+    }),
   IMPORT_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   QUERY_CACHE_ENTRIES: z.coerce.number().int().min(0).max(100_000).default(256),
   SDNEXT_URL: z
@@ -186,6 +227,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     database,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
     loraRoots: csv(e.LORA_ROOTS).map((r) => resolve(r)),
+    loraIgnore: globList(e.LORA_IGNORE),
     importWorkers: e.IMPORT_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
     queryCacheEntries: e.QUERY_CACHE_ENTRIES,
     sdnext: {
