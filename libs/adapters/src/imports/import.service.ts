@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, type ImportCounts, InvalidInputError, errorMessage } from '@app/core';
 import { hashFile, type FileHashes } from '../importer/hasher.js';
 import { mapLimit, ScanErrorCode, type ScanFs, type ScannedFile, scanRoot, toPosix } from '../importer/scanner.js';
+import { findPreview } from '../importer/previews.js';
 import { companionsOf, findSidecars, indexDirListing, stemOf } from '../importer/sidecars.js';
 import type { AdapterEntity } from '../library/adapter.entity.js';
 import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
@@ -275,7 +276,7 @@ export class ImportService {
           return;
         }
         const sameFile = state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
-        if (!force && !state.missing && sameFile && (await this.sidecarsUnchanged(state, file, options.syncIo ?? false))) {
+        if (!force && !state.missing && sameFile && (await this.companionsUnchanged(state, file, options.syncIo ?? false))) {
           counts.unchanged++;
           return;
         }
@@ -418,9 +419,15 @@ export class ImportService {
     return out;
   }
 
-  /** Sidecars are part of a file's state: a new, removed or edited sidecar makes the file "changed". */
-  private async sidecarsUnchanged(row: AdapterFileState, file: ScannedFile, syncIo: boolean): Promise<boolean> {
-    const refs = findSidecars(file.dirListing, stemOf(file.name));
+  /**
+   * Sidecars and the preview are part of a file's state: a new, removed or edited sidecar, or a preview added,
+   * removed or replaced by a better-named one, makes the file "changed". A preview's bytes are served from disk
+   * on each request, so an edit in place needs no re-read.
+   */
+  private async companionsUnchanged(row: AdapterFileState, file: ScannedFile, syncIo: boolean): Promise<boolean> {
+    const stem = stemOf(file.name);
+    if ((findPreview(file.dirListing, stem)?.fileName ?? null) !== row.previewFile) return false;
+    const refs = findSidecars(file.dirListing, stem);
     const known = row.sidecars ?? [];
     if (refs.length !== known.length) return false;
     const dir = dirname(file.absPath);

@@ -16,6 +16,7 @@ export type AdapterSnapshot = Pick<
   | 'fileSize'
   | 'fileMtimeMs'
   | 'sha256'
+  | 'previewPath'
   | 'autoV1'
   | 'autoV2'
   | 'autoV3'
@@ -49,6 +50,7 @@ const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [
   'autoV2',
   'autoV3',
   'sidecars',
+  'previewPath',
   'missingSince',
   'userEdited',
   'name',
@@ -169,6 +171,7 @@ interface FileStateRow {
   file_mtime_ms: number | string;
   sha256: string | null;
   sidecars: string | AdapterSidecarRef[] | null;
+  preview_path: string | null;
   missing_since: unknown;
 }
 
@@ -182,8 +185,12 @@ export interface AdapterFileState {
   sha256: string | null;
   /** The sidecars seen last time, as stored (JSON); parsed only when the file itself is unchanged. */
   sidecars: AdapterSidecarRef[];
+  /** The preview file's name as stored (it sits beside the LoRA), or null when the row has none. */
+  previewFile: string | null;
   missing: boolean;
 }
+
+const fileNameOf = (path: string | null): string | null => (path === null ? null : path.slice(path.lastIndexOf('/') + 1));
 
 /**
  * The importer's reads and writes: batched, chunked, one transaction a batch. On SQLite the rows go through
@@ -209,7 +216,7 @@ export class AdapterRepository {
     for (const part of chunk(rootIds, 100)) {
       const params = part.map((_, i) => (this.isSqlite ? '?' : `$${i + 1}`)).join(', ');
       const rows = await this.dataSource.query<FileStateRow[]>(
-        `SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sidecars, missing_since FROM adapters WHERE root_id IN (${params})`,
+        `SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sidecars, preview_path, missing_since FROM adapters WHERE root_id IN (${params})`,
         part,
       );
       for (const r of rows) {
@@ -221,6 +228,7 @@ export class AdapterRepository {
           fileMtimeMs: Number(r.file_mtime_ms),
           sha256: r.sha256,
           sidecars: typeof r.sidecars === 'string' ? (JSON.parse(r.sidecars) as AdapterSidecarRef[]) : (r.sidecars ?? []),
+          previewFile: fileNameOf(r.preview_path),
           missing: r.missing_since !== null && r.missing_since !== undefined,
         });
       }
@@ -282,6 +290,7 @@ export class AdapterRepository {
       fileMtimeMs: Number(r.fileMtimeMs),
       sha256: r.sha256,
       sidecars: r.sidecars ?? [],
+      previewFile: fileNameOf(r.previewPath),
       missing: r.missingSince !== null,
     };
   }
