@@ -255,87 +255,132 @@ describe('import runs through the API', () => {
   });
 });
 
-describe('an import killed halfway', () => {
-  const dir = tempDir('import-kill');
-  const root = join(dir.path, 'loras');
+/**
+ * A database of its own for one test on this dialect: a fresh PostgreSQL database (migrated), or the SQLite file
+ * of `dataDir`. Returns the environment the CLI needs for it, the URL to inspect it and a drop function.
+ */
+async function dialectDatabase(
+  dialect: 'sqlite' | 'postgres',
+  label: string,
+  dataDir: string,
+): Promise<{ env: Record<string, string>; dbUrl: string; drop: () => Promise<void> }> {
+  if (dialect === 'sqlite') {
+    return { env: { DATA_DIR: dataDir }, dbUrl: `sqlite:${join(dataDir, 'lora-manager.sqlite')}`, drop: () => Promise.resolve() };
+  }
+  const db = await createTestDatabase(label);
+  const env = { DATA_DIR: dataDir, DATABASE_URL: db.url };
+  expect((await runCli(['migrate'], env)).code).toBe(0);
+  return { env, dbUrl: db.url, drop: db.drop };
+}
 
-  afterAll(() => dir.remove());
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`an import killed halfway on ${dialect}`, () => {
+    const dir = tempDir(`import-kill-${dialect}`);
+    const root = join(dir.path, 'loras');
+    let drop: (() => Promise<void>) | undefined;
 
-  it('should leave a consistent index that the next run completes', async () => {
-    await generateCorpus(root, 3000);
-    const env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root };
-    const dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
-    const first = new AppProcess('cli', env).start(['import', '--hash', 'full']);
-    // Wait until at least one batch is committed, then kill it without warning.
-    const deadline = Date.now() + 30_000;
-    let written = 0;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      written = await queryRows<{ n: number }>(dbUrl, 'SELECT COUNT(*) AS n FROM adapters')
-        .then((r) => Number(r[0].n))
-        .catch(() => 0);
-      if (written > 0) break;
-    }
-    await first.kill9();
-    expect(written).toBeGreaterThan(0);
-    const partial = Number((await queryRows<{ n: number }>(dbUrl, 'SELECT COUNT(*) AS n FROM adapters'))[0].n);
-    expect(partial % 500 === 0 || partial === 3000).toBe(true);
+    afterAll(async () => {
+      await drop?.();
+      dir.remove();
+    });
 
-    const { code, output } = await runCli(['import', '--json'], env);
-    expect(code).toBe(0);
-    const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
-    expect(summary.counts.added + summary.counts.unchanged).toBe(3000);
-    expect(summary.counts.added).toBe(3000 - partial);
-    const total = await queryRows<{ n: number; d: number }>(dbUrl, 'SELECT COUNT(*) AS n, COUNT(DISTINCT relative_path) AS d FROM adapters');
-    expect(Number(total[0].n)).toBe(3000);
-    expect(Number(total[0].d)).toBe(3000);
-    // The killed run's last batch rolled back as a whole: the facet counts are exact.
-    const counts = await expectExactFacetCountsAt(dbUrl);
-    expect(Object.keys(counts).some((key) => key.startsWith('tag: '))).toBe(true);
+    it('should leave a consistent index that the next run completes', async () => {
+      await generateCorpus(root, 3000);
+      const db = await dialectDatabase(dialect, 'import_kill', join(dir.path, 'data'));
+      drop = db.drop;
+      const env = { ...db.env, LORA_ROOTS: root };
+      const dbUrl = db.dbUrl;
+      const first = new AppProcess('cli', env).start(['import', '--hash', 'full']);
+      // Wait until at least one batch is committed, then kill it without warning.
+      const deadline = Date.now() + 30_000;
+      let written = 0;
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        written = await queryRows<{ n: number }>(dbUrl, 'SELECT COUNT(*) AS n FROM adapters')
+          .then((r) => Number(r[0].n))
+          .catch(() => 0);
+        if (written > 0) break;
+      }
+      await first.kill9();
+      expect(written).toBeGreaterThan(0);
+      const partial = Number((await queryRows<{ n: number }>(dbUrl, 'SELECT COUNT(*) AS n FROM adapters'))[0].n);
+      expect(partial % 500 === 0 || partial === 3000).toBe(true);
+
+      const { code, output } = await runCli(['import', '--json'], env);
+      expect(code).toBe(0);
+      const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
+      expect(summary.counts.added + summary.counts.unchanged).toBe(3000);
+      expect(summary.counts.added).toBe(3000 - partial);
+      const total = await queryRows<{ n: number; d: number }>(dbUrl, 'SELECT COUNT(*) AS n, COUNT(DISTINCT relative_path) AS d FROM adapters');
+      expect(Number(total[0].n)).toBe(3000);
+      expect(Number(total[0].d)).toBe(3000);
+      // The killed run's last batch rolled back as a whole: the facet counts are exact.
+      const counts = await expectExactFacetCountsAt(dbUrl);
+      expect(Object.keys(counts).some((key) => key.startsWith('tag: '))).toBe(true);
+    }, 90_000);
   });
-});
 
+  describe(`an import read by worker threads on ${dialect}`, () => {
+    const dir = tempDir(`import-workers-${dialect}`);
+    const root = join(dir.path, 'loras');
+    const drops: (() => Promise<void>)[] = [];
+    // Rows the full-text index finds for the word `lora`.
+    const FOUND_SQL =
+      dialect === 'sqlite'
+        ? `SELECT COUNT(*) AS n FROM adapters_fts WHERE adapters_fts MATCH 'lora'`
+        : `SELECT COUNT(*) AS n FROM adapters WHERE search_vector @@ to_tsquery('simple', 'lora')`;
 
-describe('an import read by worker threads', () => {
-  const dir = tempDir('import-workers');
-  const root = join(dir.path, 'loras');
+    afterAll(async () => {
+      for (const drop of drops) await drop();
+      dir.remove();
+    });
 
-  afterAll(() => dir.remove());
+    it('should write the same rows and report the same failures as an import read on the main thread', async () => {
+      // Enough files for the worker pool (it starts at 500), with every sidecar kind and the broken edge cases.
+      await generateCorpus(join(root, 'generated'), 700);
+      await buildEdgeCaseCorpus(join(root, 'edge'));
+      const dbs = new Map<number, { env: Record<string, string>; dbUrl: string }>();
+      const dbOf = async (workers: number) => {
+        let db = dbs.get(workers);
+        if (!db) {
+          const made = await dialectDatabase(dialect, `import_workers_${workers}`, join(dir.path, `data-${workers}`));
+          drops.push(made.drop);
+          db = { env: made.env, dbUrl: made.dbUrl };
+          dbs.set(workers, db);
+        }
+        return db;
+      };
+      const run = async (workers: number, ...args: string[]) => {
+        const { env: dbEnv, dbUrl } = await dbOf(workers);
+        const env = { ...dbEnv, LORA_ROOTS: root, IMPORT_WORKERS: String(workers) };
+        const { code, output } = await runCli(['import', '--json', ...args], env);
+        expect({ code, output }).toMatchObject({ code: 0 });
+        const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary & { workerThreads: number };
+        expect(summary.workerThreads).toBe(workers);
+        const rows = (await queryRows<Record<string, unknown>>(dbUrl, 'SELECT * FROM adapters ORDER BY relative_path')).map(
+          ({ id: _id, created_at: _c, updated_at: _u, last_ingested_at: _l, ...rest }) => rest,
+        );
+        const tags = await queryRows(dbUrl, 'SELECT a.relative_path, t.tag FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id ORDER BY 1, 2');
+        const found = await queryRows<{ n: number }>(dbUrl, FOUND_SQL);
+        const failures = [...summary.failures].sort((a, b) => a.path.localeCompare(b.path) || a.reason.localeCompare(b.reason));
+        return { counts: summary.counts, failures, rows, tags, found: Number(found[0].n) };
+      };
+      const threaded = await run(2);
+      const inline = await run(0);
+      // A full re-read of a known library goes through the threads too, and changes nothing.
+      const reread = await run(2, '--force-resync');
+      expect(reread.counts).toMatchObject({ updated: threaded.counts.added, added: 0, unchanged: 0 });
+      expect(reread.rows).toEqual(threaded.rows);
+      // Every row rewritten, with its tags: the facet counts follow exactly.
+      const counts = await expectExactFacetCountsAt((await dbOf(2)).dbUrl);
+      expect(Object.keys(counts).some((key) => key.startsWith('tag: '))).toBe(true);
 
-  it('should write the same rows and report the same failures as an import read on the main thread', async () => {
-    // Enough files for the worker pool (it starts at 500), with every sidecar kind and the broken edge cases.
-    await generateCorpus(join(root, 'generated'), 700);
-    await buildEdgeCaseCorpus(join(root, 'edge'));
-    const run = async (workers: number, ...args: string[]) => {
-      const env = { DATA_DIR: join(dir.path, `data-${workers}`), LORA_ROOTS: root, IMPORT_WORKERS: String(workers) };
-      const { code, output } = await runCli(['import', '--json', ...args], env);
-      expect({ code, output }).toMatchObject({ code: 0 });
-      const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary & { workerThreads: number };
-      expect(summary.workerThreads).toBe(workers);
-      const dbUrl = `sqlite:${join(dir.path, `data-${workers}`, 'lora-manager.sqlite')}`;
-      const rows = (await queryRows<Record<string, unknown>>(dbUrl, 'SELECT * FROM adapters ORDER BY relative_path')).map(
-        ({ id: _id, created_at: _c, updated_at: _u, last_ingested_at: _l, ...rest }) => rest,
-      );
-      const tags = await queryRows(dbUrl, 'SELECT a.relative_path, t.tag FROM adapter_tags t JOIN adapters a ON a.id = t.adapter_id ORDER BY 1, 2');
-      const found = await queryRows<{ n: number }>(dbUrl, `SELECT COUNT(*) AS n FROM adapters_fts WHERE adapters_fts MATCH 'lora'`);
-      const failures = [...summary.failures].sort((a, b) => a.path.localeCompare(b.path) || a.reason.localeCompare(b.reason));
-      return { counts: summary.counts, failures, rows, tags, found: Number(found[0].n) };
-    };
-    const threaded = await run(2);
-    const inline = await run(0);
-    // A full re-read of a known library goes through the threads too, and changes nothing.
-    const reread = await run(2, '--force-resync');
-    expect(reread.counts).toMatchObject({ updated: threaded.counts.added, added: 0, unchanged: 0 });
-    expect(reread.rows).toEqual(threaded.rows);
-    // Every row rewritten, with its tags: the facet counts follow exactly.
-    const counts = await expectExactFacetCountsAt(`sqlite:${join(dir.path, 'data-2', 'lora-manager.sqlite')}`);
-    expect(Object.keys(counts).some((key) => key.startsWith('tag: '))).toBe(true);
-
-    expect(threaded.counts.added).toBeGreaterThanOrEqual(700);
-    expect(threaded.counts.failed).toBeGreaterThan(0);
-    expect(threaded.failures.length).toBe(threaded.counts.failed);
-    expect(threaded.found).toBeGreaterThanOrEqual(700);
-    expect(threaded.rows).toHaveLength(threaded.counts.added);
-    expect(threaded).toEqual(inline);
+      expect(threaded.counts.added).toBeGreaterThanOrEqual(700);
+      expect(threaded.counts.failed).toBeGreaterThan(0);
+      expect(threaded.failures.length).toBe(threaded.counts.failed);
+      expect(threaded.found).toBeGreaterThanOrEqual(700);
+      expect(threaded.rows).toHaveLength(threaded.counts.added);
+      expect(threaded).toEqual(inline);
+    }, 120_000);
   });
-});
+}
