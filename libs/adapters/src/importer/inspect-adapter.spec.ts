@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import {
   EDGE_CASES,
   buildEdgeCaseCorpus,
+  buildSafetensors,
   makeTempDir,
   removeTempDir,
+  writeAdapter,
 } from '../../../../test/support/corpus-builder.js';
-import { SidecarErrorReason } from './facts.js';
+import { MatchEvidence, SidecarErrorReason } from './facts.js';
 import { inspectAdapterFile } from './inspect-adapter.js';
 import { CivitaiLookupState, PreviewSource } from './merge.js';
 import { SafetensorsHeaderErrorReason } from './safetensors-header.js';
@@ -93,5 +95,28 @@ describe(inspectAdapterFile.name, () => {
     const dots = await inspectAdapterFile(files.get(EDGE_CASES.dots)!, { hash: false });
     expect(dots.hashes).toBeUndefined();
     expect(dots.facts.description).toBe('dots');
+  });
+
+  it('should match an SD.Next model file by the header’s tensor hash when the file itself is not hashed', async () => {
+    // A renamed download: its name matches the newest version's file, its weights (per the header's
+    // `sshs_model_hash`, whose first 12 hex are Civitai's AutoV3) an older version's.
+    const tensorSha256 = buildSafetensors({ seed: 'renamed' }).tensorSha256;
+    const file = (id: number, name: string, autoV3: string) => ({ id, name, sizeKB: 1, primary: true, autoV3 });
+    await writeAdapter(tmp, {
+      relPath: 'sdnext/renamed.safetensors',
+      safetensors: { seed: 'renamed', metadata: { sshs_model_hash: tensorSha256 } },
+      sdnext: {
+        id: 777,
+        name: 'Renamed',
+        versions: [
+          { id: 2, name: 'v2', files: [file(22, 'renamed.safetensors', 'AAAAAAAAAAAA')] },
+          { id: 1, name: 'v1', files: [file(11, 'renamed_v1.safetensors', tensorSha256.slice(0, 12))] },
+        ],
+      },
+    });
+    const r = await inspectAdapterFile({ absPath: join(tmp, 'sdnext/renamed.safetensors') }, { hash: false });
+    expect(r.hashes).toBeUndefined();
+    expect(r.facts.civitai).toMatchObject({ modelId: 777, versionId: 1 });
+    expect(r.facts.primaryFile?.match).toMatchObject({ strength: 'strong', by: MatchEvidence.AutoV3 });
   });
 });

@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { SidecarError, type SidecarFacts } from './facts.js';
-import { hashFile, type FileHashes } from './hasher.js';
+import { autoV3FromHeader, hashFile, type FileHashes } from './hasher.js';
 import { mergeFacts, type AdapterFacts } from './merge.js';
 import { findPreview } from './previews.js';
 import {
@@ -62,7 +62,9 @@ export async function inspectAdapterFile(target: InspectTarget, opts: InspectOpt
   const ctx = {
     fileName,
     sha256: hashes?.sha256,
-    tensorSha256: hashes?.tensorSha256,
+    // Unhashed (lazy policy): the header's own tensor hash (`sshs_model_hash`, `modelspec.hash_sha256`) still lets
+    // a sidecar's version be matched by AutoV3 before falling back to the file name or size (LORA-FORMATS §5).
+    tensorSha256: hashes?.tensorSha256 ?? (header ? autoV3FromHeader(header.metadata)?.tensorSha256 : undefined),
     size: header?.fileSize ?? hashes?.size,
     autoV1: hashes?.autoV1,
   };

@@ -44,8 +44,10 @@ describe(readA1111Json.name, () => {
       baseModelRaw: 'SDXL',
       civitai: { modelId: 123456, versionId: 345678 },
       primaryFile: { hashes: { sha256: SHA, autoV2: SHA.slice(0, 10) } },
-      unmapped: { vae: 'sdxl_vae.safetensors' },
     });
+    // Kept beside the unmapped keys (no column of its own); an empty one (A1111's default) is left out.
+    expect(facts.unmapped).toEqual({ vae: 'sdxl_vae.safetensors', 'negative text': 'photo, 3d render' });
+    expect(readA1111Json(a1111Json({ negativeText: '' }), { fileName: 'x' }).unmapped).toEqual({});
   });
 
   it('should treat preferred weight 0 as unset and "Unknown" sd version as no hint', () => {

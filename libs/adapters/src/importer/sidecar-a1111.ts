@@ -91,5 +91,7 @@ export function readA1111Json(json: unknown, _ctx: SidecarContext): SidecarFacts
     facts.warnings.push('sha256 is not 64 hex characters; ignored');
 
   facts.unmapped = pickUnmapped(json, CONSUMED);
+  // The negative text has no column of its own: kept with the unmapped fields, it reaches the API's adapter.
+  if (facts.negativeText?.trim()) facts.unmapped['negative text'] = facts.negativeText;
   return facts;
 }

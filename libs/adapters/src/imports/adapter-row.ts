@@ -129,7 +129,8 @@ export function buildAdapterRow(
       triggerWords,
       tags,
     }),
-    notes: existing?.notes ?? null,
+    // Notes a sidecar carries (A1111 `.json`, LoRA-Manager `.metadata.json`) until the user writes their own.
+    notes: keep(AdapterUserField.Notes, clip(facts.notes?.trim(), 20_000), existing?.notes),
     favorite: existing ? existing.favorite : (facts.favorite ?? false),
     active: existing ? existing.active : true,
     ordinal: existing?.ordinal ?? null,

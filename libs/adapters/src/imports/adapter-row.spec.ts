@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { makeTempDir, removeTempDir, writeAdapter } from '../../../../test/support/corpus-builder.js';
+import { inspectAdapterFile } from '../importer/inspect-adapter.js';
+import type { AdapterFacts } from '../importer/merge.js';
+import { AdapterUserField } from '../library/adapter-fields.js';
+import type { AdapterSnapshot } from '../library/adapter.repository.js';
+import { buildAdapterRow } from './adapter-row.js';
+
+let tmp: string;
+const root = () => ({ id: 'root-1', path: tmp, realPath: tmp });
+const file = { relPath: 'a/style.safetensors', name: 'style.safetensors', size: 100, mtimeMs: 1 };
+const now = new Date('2026-11-29T00:00:00Z');
+
+async function factsWith(a1111Notes: string): Promise<AdapterFacts> {
+  await writeAdapter(tmp, {
+    relPath: file.relPath,
+    safetensors: { seed: 'notes' },
+    a1111: { notes: a1111Notes, negativeText: 'blurry' },
+  });
+  return (await inspectAdapterFile({ absPath: join(tmp, file.relPath) }, { hash: false })).facts;
+}
+
+beforeAll(async () => {
+  tmp = await makeTempDir('adapter-row-');
+});
+afterAll(async () => {
+  await removeTempDir(tmp);
+});
+
+describe(buildAdapterRow.name, () => {
+  it('should take notes from a sidecar until the user writes their own, and keep the negative text', async () => {
+    const first = buildAdapterRow(await factsWith('from civitai helper'), file, root(), [], undefined, now);
+    expect(first.notes).toBe('from civitai helper');
+    expect(first.unmapped).toMatchObject({ 'a1111-json': { 'negative text': 'blurry' } });
+
+    const snapshot = (row: typeof first, edited: AdapterUserField[]): AdapterSnapshot => ({
+      ...row,
+      userEdited: edited,
+    });
+    // Not edited: a resync follows the sidecar.
+    const resynced = buildAdapterRow(await factsWith('updated in A1111'), file, root(), [], snapshot(first, []), now);
+    expect(resynced).toMatchObject({ id: first.id, notes: 'updated in A1111' });
+    // Edited through the API: the user's notes stay.
+    const mine = { ...snapshot(first, [AdapterUserField.Notes]), notes: 'my own notes' };
+    expect(buildAdapterRow(await factsWith('changed again'), file, root(), [], mine, now).notes).toBe('my own notes');
+  });
+});
