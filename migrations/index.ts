@@ -20,6 +20,7 @@ import { AdapterFacetCounts1764300000700 } from './1764300000700-adapter-facet-c
 import { AdapterTombstoneSearch1764300000800 } from './1764300000800-adapter-tombstone-search.js';
 import { AdapterSearchTable1764300000900 } from './1764300000900-adapter-search-table.js';
 import { AdapterSortIndexes1764300001000 } from './1764300001000-adapter-sort-indexes.js';
+import { AdapterSha256Verified1764300001100 } from './1764300001100-adapter-sha256-verified.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -45,6 +46,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterTombstoneSearch1764300000800,
   AdapterSearchTable1764300000900,
   AdapterSortIndexes1764300001000,
+  AdapterSha256Verified1764300001100,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

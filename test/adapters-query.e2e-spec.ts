@@ -41,7 +41,7 @@ function fixture(rootId: string): (SeedAdapter & { key: string })[] {
     { key: 'neko', name: 'Кошка Neko', relativePath: 'characters/neko.safetensors', baseModel: 'Illustrious', modelType: 'DoRA', tags: ['character', 'anime'], downloads: 20, likes: 5, rating: 2, fileSize: 4000, nsfwLevel: 16, favorite: true, createdAt: day(5), rootId },
     { key: 'gone', name: 'Missing Style', relativePath: 'styles/gone.safetensors', baseModel: 'SDXL 1.0', tags: ['style'], downloads: 9999, missingSince: day(9), createdAt: day(6), rootId },
     { key: 'dupA', name: 'Dup A', relativePath: 'dups/a.safetensors', sha256: DUP, tags: ['concept'], downloads: 1, likes: 2, rating: 1, fileSize: 600, createdAt: day(7), rootId },
-    { key: 'dupB', name: 'Dup B', relativePath: 'dups/b.safetensors', sha256: DUP, tags: ['concept'], downloads: 2, likes: 3, rating: 1.5, fileSize: 600, createdAt: day(8), rootId },
+    { key: 'dupB', name: 'Dup B', relativePath: 'dups/b.safetensors', sha256: DUP, sha256Verified: true, tags: ['concept'], downloads: 2, likes: 3, rating: 1.5, fileSize: 600, createdAt: day(8), rootId },
     { key: 'dupGone', name: 'Dup Gone', relativePath: 'dups/c.safetensors', sha256: DUP, missingSince: day(9), createdAt: day(9), rootId },
     { key: 'flux', name: 'Inactive Flux Concept', relativePath: 'styles-extra/flux.safetensors', baseModel: 'Flux.1 D', tags: ['concept'], civitaiModelId: 202, active: false, downloads: 300, likes: 30, rating: 4.0, fileSize: 8000, createdAt: day(10), rootId },
     { key: 'evil', name: 'Evil Preview', relativePath: 'evil.safetensors', previewPath: 'evil.png', downloads: 3, fileSize: 10, createdAt: day(11), rootId },
@@ -404,11 +404,18 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       expect(bases.body.reduce((s: number, b: { count: number }) => s + b.count, 0)).toBe(present().length);
     });
 
-    it('should group duplicates by sha256 among present adapters', async () => {
+    it('should group duplicates by sha256 among present adapters, and say which rest on a sidecar’s claim', async () => {
       const res = await get('/api/v1/adapters/duplicates');
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ total: 1, groups: [{ sha256: DUP, count: 2 }] });
-      expect(res.body.groups[0].adapters.map((a: Item) => a.name)).toEqual(['Dup A', 'Dup B']);
+      // Dup A's hash is a sidecar's claim, Dup B's was computed: the group is not proven.
+      expect(res.body).toMatchObject({ total: 1, groups: [{ sha256: DUP, count: 2, verified: false }] });
+      expect(res.body.groups[0].adapters.map((a: Item) => [a.name, a.sha256Verified])).toEqual([
+        ['Dup A', false],
+        ['Dup B', true],
+      ]);
+      // Computed hashes only: one adapter is no group.
+      expect((await get('/api/v1/adapters/duplicates?verified=true')).body).toMatchObject({ total: 0, groups: [] });
+      expect((await get('/api/v1/adapters/duplicates?verified=maybe')).status).toBe(400);
     });
 
     it('should serve the preview with its content type, and refuse files outside the root', async () => {

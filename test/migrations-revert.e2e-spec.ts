@@ -12,8 +12,12 @@ const DIALECTS = [
 ];
 
 const SORT_COLUMNS = ['name', 'created', 'updated', 'downloads', 'likes', 'rating', 'size'];
+/** The search table's migration and every later one, by class name. */
+const REVERTED = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === 'AdapterSearchTable1764300000900')).map(
+  (m) => m.name,
+);
 
-describe.each(DIALECTS)('the search table and sort index migrations on $name', ({ pg }) => {
+describe.each(DIALECTS)('the search table, sort index and later migrations on $name', ({ pg }) => {
   const dir = tempDir(pg ? 'revert-pg' : 'revert-sqlite');
   let drop: (() => Promise<void>) | undefined;
   let ds: DataSource;
@@ -39,6 +43,14 @@ describe.each(DIALECTS)('the search table and sort index migrations on $name', (
     );
     return rows.map((r) => r.name).sort();
   };
+  const hasVerifiedColumn = async (): Promise<boolean> => {
+    const rows = await db.query<{ name: string }>(
+      pg
+        ? `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'adapters' AND column_name = 'sha256_verified'`
+        : `SELECT name FROM pragma_table_info('adapters') WHERE name = 'sha256_verified'`,
+    );
+    return rows.length === 1;
+  };
 
   beforeAll(async () => {
     const created = await createDialectDatabase(pg, 'revert', dir.path);
@@ -57,7 +69,13 @@ describe.each(DIALECTS)('the search table and sort index migrations on $name', (
     dir.remove();
   });
 
-  it('should revert to the one-column sort indexes (and no search table), then apply again', async () => {
+  it('should revert to the one-column sort indexes (no search table, no sha256_verified), then apply again', async () => {
+    expect(REVERTED).toEqual([
+      'AdapterSearchTable1764300000900',
+      'AdapterSortIndexes1764300001000',
+      'AdapterSha256Verified1764300001100',
+    ]);
+    expect(await hasVerifiedColumn()).toBe(true);
     const present = SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`).sort();
     expect(await sortIndexes()).toEqual(present);
     const search = [
@@ -70,17 +88,15 @@ describe.each(DIALECTS)('the search table and sort index migrations on $name', (
     ];
     if (pg) expect(await searchObjects()).toEqual(search);
 
-    await ds.undoLastMigration({ transaction: 'each' });
-    await ds.undoLastMigration({ transaction: 'each' });
+    for (const _ of REVERTED) await ds.undoLastMigration({ transaction: 'each' });
     expect(await sortIndexes()).toEqual(SORT_COLUMNS.map((c) => `idx_adapters_${c}`).sort());
     if (pg) expect(await searchObjects()).toEqual([]);
+    expect(await hasVerifiedColumn()).toBe(false);
 
     // Applied again over existing adapters: the search table is backfilled, tombstones as not present.
-    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual([
-      'AdapterSearchTable1764300000900',
-      'AdapterSortIndexes1764300001000',
-    ]);
+    expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(REVERTED);
     expect(await sortIndexes()).toEqual(present);
+    expect(await hasVerifiedColumn()).toBe(true);
     if (pg) {
       const rows = await db.query<{ present: boolean }>(
         `SELECT s.present FROM adapter_search s JOIN adapters a ON a.id = s.id ORDER BY a.name`,

@@ -23,6 +23,8 @@ export interface SeedAdapter {
   rating?: number | null;
   fileSize?: number;
   sha256?: string | null;
+  /** The hash was computed from the file (default: false, a sidecar's claim). */
+  sha256Verified?: boolean;
   civitaiModelId?: number | null;
   previewPath?: string | null;
   active?: boolean;
@@ -127,6 +129,7 @@ export function adapterColumns(a: SeedAdapter, isPg: boolean): Record<string, un
     file_size: a.fileSize ?? 1000,
     file_mtime_ms: 1_700_000_000_000,
     sha256: a.sha256 ?? null,
+    sha256_verified: bool(a.sha256Verified ?? false),
     name: a.name,
     sort_name: a.name.toLowerCase(),
     creator: a.creator ?? null,

@@ -183,4 +183,10 @@ export class DuplicatesQueryDto {
   @Min(1)
   @Max(200)
   limit?: number;
+
+  /** `true`: only hashes computed from the files (a sidecar's claimed SHA-256 can be wrong). */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  verified?: boolean;
 }

@@ -46,6 +46,8 @@ export class AdapterSummaryDto {
   rating: number | null;
   fileSize: number;
   sha256: string | null;
+  /** `sha256` was computed from the file; false: it is a sidecar's claim (or absent). */
+  sha256Verified: boolean;
   autoV2: string | null;
   hasPreview: boolean;
   preferredWeight: number | null;
@@ -214,6 +216,8 @@ export class BulkResultDto {
 export class DuplicateGroupDto {
   sha256: string;
   count: number;
+  /** Every member's hash was computed from its bytes; false: the group rests on at least one sidecar's claim. */
+  verified: boolean;
   adapters: AdapterSummaryDto[];
 }
 

@@ -28,6 +28,7 @@ export function mapAdapterSummary(a: AdapterEntity): AdapterSummaryDto {
     rating: a.rating,
     fileSize: Number(a.fileSize),
     sha256: a.sha256,
+    sha256Verified: a.sha256Verified,
     autoV2: a.autoV2,
     hasPreview: a.hasPreview,
     preferredWeight: a.preferredWeight,

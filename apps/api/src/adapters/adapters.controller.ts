@@ -56,7 +56,7 @@ export class AdaptersController {
   @Get('duplicates')
   @ApiOkResponse({ type: DuplicatesPageDto })
   async duplicates(@Query() query: DuplicatesQueryDto): Promise<DuplicatesPageDto> {
-    const result = await this.adapters.duplicates(query.page, query.limit);
+    const result = await this.adapters.duplicates(query.page, query.limit, query.verified ?? false);
     return { ...result, groups: result.groups.map((g) => ({ ...g, adapters: g.adapters.map(mapAdapterSummary) })) };
   }
 

@@ -70,6 +70,7 @@ export function buildAdapterRow(
     fileSize: file.size,
     fileMtimeMs: file.mtimeMs,
     sha256: facts.hashes.sha256 ?? null,
+    sha256Verified: facts.sha256Verified,
     autoV2: facts.hashes.autoV2 ?? null,
     autoV3: facts.hashes.autoV3 ?? null,
     autoV1: facts.hashes.autoV1 ?? null,

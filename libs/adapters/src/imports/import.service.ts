@@ -120,6 +120,8 @@ interface Work {
   change: ImportChange;
   from?: string;
   hashes?: FileHashes;
+  /** Hash it whatever the policy: its row had a computed hash, which the change made stale. */
+  rehash?: boolean;
 }
 
 const under = (prefix: string, relPath: string): boolean => prefix === '' || relPath === prefix || relPath.startsWith(`${prefix}/`);
@@ -202,7 +204,8 @@ export class ImportService {
       // to a worker thread copied them and indexed them again (the thread worked half as long again as for the
       // same library in 100 folders).
       const file = { ...w.file, dirListing: companionsOf(indexDirListing(w.file.dirListing), stemOf(w.file.name)) };
-      const task: InspectTask = { file, root: w.root, existing: w.existing, hashes: w.hashes, hash: policy === HashPolicy.Full };
+      const hash = policy === HashPolicy.Full || w.rehash === true;
+      const task: InspectTask = { file, root: w.root, existing: w.existing, hashes: w.hashes, hash };
       workOf.set(task, w);
       return task;
     };
@@ -276,7 +279,9 @@ export class ImportService {
           return;
         }
         const sameFile = state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
-        if (!force && !state.missing && sameFile && (await this.companionsUnchanged(state, file, options.syncIo ?? false))) {
+        // `--hash full` also completes what lazy runs left: an unchanged file whose hash was never computed.
+        const unhashed = policy === HashPolicy.Full && !state.sha256Verified;
+        if (!force && !state.missing && sameFile && !unhashed && (await this.companionsUnchanged(state, file, options.syncIo ?? false))) {
           counts.unchanged++;
           return;
         }
@@ -285,8 +290,8 @@ export class ImportService {
           root: target.root,
           state,
           change: state.missing ? ImportChange.Restored : ImportChange.Updated,
-          // Hashes are cached by (size, mtime): a re-read of an unchanged file reuses them.
-          hashes: undefined,
+          // Hashes are cached by (size, mtime) (see below); a changed file that had a computed hash gets a new one.
+          rehash: !sameFile && state.sha256Verified,
         });
       });
 
@@ -481,7 +486,8 @@ export class ImportService {
   }
 }
 
+/** The row's hashes, when they were computed from the file (a sidecar's claim is never reused as the file's). */
 function cachedHashes(row: AdapterSnapshot): FileHashes | undefined {
-  if (!row.sha256 || !row.autoV2 || !row.autoV1) return undefined;
+  if (!row.sha256Verified || !row.sha256 || !row.autoV2 || !row.autoV1) return undefined;
   return { size: row.fileSize, sha256: row.sha256, autoV2: row.autoV2, autoV1: row.autoV1, autoV3: row.autoV3 ?? undefined };
 }

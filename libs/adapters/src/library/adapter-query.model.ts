@@ -134,5 +134,7 @@ export interface BulkResult {
 export interface DuplicateGroup<T> {
   sha256: string;
   count: number;
+  /** Every member's SHA-256 was computed from its bytes: a proven duplicate, not a sidecar's claim. */
+  verified: boolean;
   adapters: T[];
 }

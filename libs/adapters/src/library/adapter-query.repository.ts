@@ -465,31 +465,45 @@ export class AdapterQueryRepository {
     return this.facetCounts('base_model');
   }
   /** SHA-256 values shared by two or more present adapters, most copies first. */
+  /**
+   * SHA-256 values that two or more present adapters carry, most members first. `verified` (every member's hash
+   * computed from its bytes) tells a proven duplicate from one that rests on a sidecar's claim; `verifiedOnly`
+   * counts computed hashes alone.
+   */
   async duplicateHashes(
     offset: number,
     limit: number,
-  ): Promise<{ total: number; groups: { sha256: string; count: number }[] }> {
-    const base = `SELECT a.sha256 AS sha256, COUNT(*) AS n FROM adapters a WHERE a.sha256 IS NOT NULL AND a.missing_since IS NULL GROUP BY a.sha256 HAVING COUNT(*) >= 2`;
+    verifiedOnly: boolean,
+  ): Promise<{ total: number; groups: { sha256: string; count: number; verified: boolean }[] }> {
+    const allVerified = this.pg ? 'bool_and(a.sha256_verified)' : 'MIN(a.sha256_verified)';
+    const onlyVerified = verifiedOnly ? ` AND a.sha256_verified = ${this.pg ? 'true' : '1'}` : '';
+    const base = `SELECT a.sha256 AS sha256, COUNT(*) AS n, ${allVerified} AS verified FROM adapters a WHERE a.sha256 IS NOT NULL AND a.missing_since IS NULL${onlyVerified} GROUP BY a.sha256 HAVING COUNT(*) >= 2`;
     const totalRows = await this.raw<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (${base}) d`, []);
     const p = new Params(this.pg);
-    const rows = await this.raw<{ sha256: string; n: unknown }>(
+    const rows = await this.raw<{ sha256: string; n: unknown; verified: unknown }>(
       `${base} ORDER BY n DESC, a.sha256 ASC LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`,
       p.values,
     );
-    return { total: toNumber(totalRows[0]?.n), groups: rows.map((r) => ({ sha256: r.sha256, count: toNumber(r.n) })) };
+    return {
+      total: toNumber(totalRows[0]?.n),
+      groups: rows.map((r) => ({
+        sha256: r.sha256,
+        count: toNumber(r.n),
+        verified: r.verified === true || toNumber(r.verified) === 1,
+      })),
+    };
   }
 
-  /** Present adapters carrying one of these hashes, oldest first within a hash. */
-  async findPresentBySha256(hashes: readonly string[]): Promise<AdapterEntity[]> {
+  /** Present adapters carrying one of these hashes (computed ones only with `verifiedOnly`), oldest first within a hash. */
+  async findPresentBySha256(hashes: readonly string[], verifiedOnly: boolean): Promise<AdapterEntity[]> {
     if (hashes.length === 0) return [];
-    return this.dataSource
+    const query = this.dataSource
       .getRepository(AdapterEntity)
       .createQueryBuilder('a')
       .where('a.sha256 IN (:...hashes)', { hashes })
-      .andWhere('a.missingSince IS NULL')
-      .orderBy('a.createdAt', 'ASC')
-      .addOrderBy('a.id', 'ASC')
-      .getMany();
+      .andWhere('a.missingSince IS NULL');
+    if (verifiedOnly) query.andWhere('a.sha256Verified = :verified', { verified: true });
+    return query.orderBy('a.createdAt', 'ASC').addOrderBy('a.id', 'ASC').getMany();
   }
 
   /** Writes a user's edit; when `tags` is given, the adapter's `adapter_tags` rows are rewritten in the same transaction. */

@@ -206,13 +206,23 @@ export class AdapterQueryService {
     return this.repo.baseModelCounts();
   }
 
-  /** Groups of present adapters with the same SHA-256 (two or more members each). */
-  async duplicates(page = 1, limit = DEFAULT_PAGE_LIMIT): Promise<{ total: number; page: number; limit: number; groups: DuplicateGroup<AdapterEntity>[] }> {
+  /**
+   * Groups of present adapters with the same SHA-256 (two or more members each). `verifiedOnly`: only hashes
+   * computed from the files, never a sidecar's claim.
+   */
+  async duplicates(
+    page = 1,
+    limit = DEFAULT_PAGE_LIMIT,
+    verifiedOnly = false,
+  ): Promise<{ total: number; page: number; limit: number; groups: DuplicateGroup<AdapterEntity>[] }> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
     if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
-    const { total, groups } = await this.repo.duplicateHashes((page - 1) * limit, limit);
+    const { total, groups } = await this.repo.duplicateHashes((page - 1) * limit, limit, verifiedOnly);
     if (page > Math.max(Math.ceil(total / limit), 1)) throw invalid('page', `out of range: ${total} group(s)`);
-    const members = await this.repo.findPresentBySha256(groups.map((g) => g.sha256));
+    const members = await this.repo.findPresentBySha256(
+      groups.map((g) => g.sha256),
+      verifiedOnly,
+    );
     return {
       total,
       page,

@@ -105,6 +105,10 @@ export class AdapterEntity {
   @Column({ type: 'varchar', length: 64, nullable: true })
   sha256: string | null;
 
+  /** `sha256` was computed from the file's bytes; false: a sidecar's claim (or none), never trusted as identity. */
+  @Column({ type: 'boolean', name: 'sha256_verified', default: false })
+  sha256Verified: boolean;
+
   @Column({ type: 'varchar', length: 10, nullable: true, name: 'autov2' })
   autoV2: string | null;
 

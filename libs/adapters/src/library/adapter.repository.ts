@@ -16,6 +16,7 @@ export type AdapterSnapshot = Pick<
   | 'fileSize'
   | 'fileMtimeMs'
   | 'sha256'
+  | 'sha256Verified'
   | 'previewPath'
   | 'autoV1'
   | 'autoV2'
@@ -46,6 +47,7 @@ const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [
   'fileSize',
   'fileMtimeMs',
   'sha256',
+  'sha256Verified',
   'autoV1',
   'autoV2',
   'autoV3',
@@ -170,6 +172,7 @@ interface FileStateRow {
   file_size: number | string;
   file_mtime_ms: number | string;
   sha256: string | null;
+  sha256_verified: unknown;
   sidecars: string | AdapterSidecarRef[] | null;
   preview_path: string | null;
   missing_since: unknown;
@@ -183,6 +186,8 @@ export interface AdapterFileState {
   fileSize: number;
   fileMtimeMs: number;
   sha256: string | null;
+  /** `sha256` was computed from the file (not a sidecar's claim). */
+  sha256Verified: boolean;
   /** The sidecars seen last time, as stored (JSON); parsed only when the file itself is unchanged. */
   sidecars: AdapterSidecarRef[];
   /** The preview file's name as stored (it sits beside the LoRA), or null when the row has none. */
@@ -216,7 +221,7 @@ export class AdapterRepository {
     for (const part of chunk(rootIds, 100)) {
       const params = part.map((_, i) => (this.isSqlite ? '?' : `$${i + 1}`)).join(', ');
       const rows = await this.dataSource.query<FileStateRow[]>(
-        `SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sidecars, preview_path, missing_since FROM adapters WHERE root_id IN (${params})`,
+        `SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sha256_verified, sidecars, preview_path, missing_since FROM adapters WHERE root_id IN (${params})`,
         part,
       );
       for (const r of rows) {
@@ -227,6 +232,7 @@ export class AdapterRepository {
           fileSize: Number(r.file_size),
           fileMtimeMs: Number(r.file_mtime_ms),
           sha256: r.sha256,
+          sha256Verified: Boolean(r.sha256_verified),
           sidecars: typeof r.sidecars === 'string' ? (JSON.parse(r.sidecars) as AdapterSidecarRef[]) : (r.sidecars ?? []),
           previewFile: fileNameOf(r.preview_path),
           missing: r.missing_since !== null && r.missing_since !== undefined,
@@ -289,6 +295,7 @@ export class AdapterRepository {
       fileSize: Number(r.fileSize),
       fileMtimeMs: Number(r.fileMtimeMs),
       sha256: r.sha256,
+      sha256Verified: r.sha256Verified,
       sidecars: r.sidecars ?? [],
       previewFile: fileNameOf(r.previewPath),
       missing: r.missingSince !== null,

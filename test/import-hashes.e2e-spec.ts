@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from './support/app-process.js';
+import { writeAdapter, type AdapterSpec } from './support/corpus-builder.js';
+import { queryRows } from './support/db-inspect.js';
+import { createTestDatabase, tempDir } from './support/test-services.js';
+
+interface Summary {
+  counts: Record<'seen' | 'added' | 'updated' | 'unchanged', number>;
+}
+interface HashRow {
+  relative_path: string;
+  sha256: string | null;
+  sha256_verified: unknown;
+  warnings: string | string[];
+}
+
+/** What two sidecars claim, wrongly, for two different files: the false duplicate of LoRA-Manager #221. */
+const CLAIM = 'ab'.repeat(32);
+const claimed = (relPath: string, seed: string): AdapterSpec => ({
+  relPath,
+  safetensors: { seed },
+  civitaiInfo: {
+    id: 1,
+    modelId: 2,
+    files: [{ name: relPath.split('/').pop()!, primary: true, sha256: CLAIM, autoV1: 'ABCDEF12', sizeKB: 1 }],
+  },
+});
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`computed and claimed hashes on ${dialect}`, () => {
+    const dir = tempDir(`import-hashes-${dialect}`);
+    const root = join(dir.path, 'loras');
+    let env: Record<string, string>;
+    let dbUrl: string;
+    let dropDb: (() => Promise<void>) | undefined;
+    const real: Record<string, string> = {};
+
+    const importCli = async (...args: string[]): Promise<Summary> => {
+      const { code, output } = await runCli(['import', '--json', ...args], env);
+      expect({ code, output }).toMatchObject({ code: 0 });
+      return JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
+    };
+    /** Each indexed file's SHA-256, marked `(claimed)` when it was not computed from the file. */
+    const hashes = async () => {
+      const rows = await queryRows<HashRow>(
+        dbUrl,
+        'SELECT relative_path, sha256, sha256_verified, warnings FROM adapters',
+      );
+      return Object.fromEntries(
+        rows.map((r) => [
+          r.relative_path,
+          r.sha256 === null
+            ? null
+            : `${r.sha256}${r.sha256_verified === true || Number(r.sha256_verified) === 1 ? '' : ' (claimed)'}`,
+        ]),
+      );
+    };
+
+    beforeAll(async () => {
+      for (const spec of [
+        { relPath: 'same/a.safetensors', safetensors: { seed: 'same' } },
+        { relPath: 'same/b.safetensors', safetensors: { seed: 'same' } },
+        claimed('claims/x.safetensors', 'x'),
+        claimed('claims/y.safetensors', 'y'),
+      ]) {
+        real[spec.relPath] = (await writeAdapter(root, spec)).sha256;
+      }
+      env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root };
+      if (dialect === 'postgres') {
+        const db = await createTestDatabase('hashes');
+        dropDb = db.drop;
+        dbUrl = db.url;
+        env.DATABASE_URL = db.url;
+        expect((await runCli(['migrate'], env)).code).toBe(0);
+      } else {
+        dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
+      }
+    });
+
+    afterAll(async () => {
+      await dropDb?.();
+      dir.remove();
+    });
+
+    it('should store a lazy import’s sidecar hashes as claims, never as computed', async () => {
+      expect((await importCli()).counts).toMatchObject({ added: 4 });
+      expect(await hashes()).toEqual({
+        'same/a.safetensors': null,
+        'same/b.safetensors': null,
+        'claims/x.safetensors': `${CLAIM} (claimed)`,
+        'claims/y.safetensors': `${CLAIM} (claimed)`,
+      });
+    });
+
+    it('should not take a claim for a cached file hash when it re-reads a file', async () => {
+      // An edited sidecar makes the file "changed": it is re-read, with its size and mtime unchanged.
+      const info = join(root, 'claims', 'x.civitai.info');
+      await utimes(info, new Date(), new Date(Date.now() + 5000));
+      expect((await importCli('--hash', 'full')).counts).toMatchObject({ updated: 4, unchanged: 0 });
+      expect(await hashes()).toEqual({
+        'same/a.safetensors': real['same/a.safetensors'],
+        'same/b.safetensors': real['same/b.safetensors'],
+        'claims/x.safetensors': real['claims/x.safetensors'],
+        'claims/y.safetensors': real['claims/y.safetensors'],
+      });
+      expect(real['same/a.safetensors']).toBe(real['same/b.safetensors']);
+      const warnings = await queryRows<HashRow>(
+        dbUrl,
+        `SELECT relative_path, warnings FROM adapters WHERE relative_path LIKE 'claims/%'`,
+      );
+      for (const row of warnings)
+        expect(JSON.stringify(row.warnings)).toContain(`SHA256 ${CLAIM} differs from the file's`);
+    });
+
+    it('should hash with --hash full only what was never hashed, and re-hash a changed file that had a hash', async () => {
+      expect((await importCli('--hash', 'full')).counts).toMatchObject({ updated: 0, unchanged: 4 });
+      // Lazy: a changed file whose hash was computed gets a new one; a stale hash would make a false duplicate.
+      const changed = await writeAdapter(root, { relPath: 'same/a.safetensors', safetensors: { seed: 'same-v2' } });
+      expect((await importCli()).counts).toMatchObject({ updated: 1, unchanged: 3 });
+      expect((await hashes())['same/a.safetensors']).toBe(changed.sha256);
+      expect(changed.sha256).not.toBe(real['same/b.safetensors']);
+    });
+  });
+}
