@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from './support/app-process.js';
+import { cliDatabase, importJson } from './support/cli-library.js';
 import { writeAdapter, type AdapterSpec } from './support/corpus-builder.js';
 import { queryRows } from './support/db-inspect.js';
-import { createTestDatabase, tempDir } from './support/test-services.js';
-
-interface Summary {
-  counts: Record<'seen' | 'added' | 'updated' | 'unchanged', number>;
-}
+import { tempDir } from './support/test-services.js';
 interface HashRow {
   relative_path: string;
   sha256: string | null;
@@ -37,11 +33,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let dropDb: (() => Promise<void>) | undefined;
     const real: Record<string, string> = {};
 
-    const importCli = async (...args: string[]): Promise<Summary> => {
-      const { code, output } = await runCli(['import', '--json', ...args], env);
-      expect({ code, output }).toMatchObject({ code: 0 });
-      return JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
-    };
+    const importCli = (...args: string[]) => importJson(env, ...args);
     /** Each indexed file's SHA-256, marked `(claimed)` when it was not computed from the file. */
     const hashes = async () => {
       const rows = await queryRows<HashRow>(
@@ -67,16 +59,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       ]) {
         real[spec.relPath] = (await writeAdapter(root, spec)).sha256;
       }
-      env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root };
-      if (dialect === 'postgres') {
-        const db = await createTestDatabase('hashes');
-        dropDb = db.drop;
-        dbUrl = db.url;
-        env.DATABASE_URL = db.url;
-        expect((await runCli(['migrate'], env)).code).toBe(0);
-      } else {
-        dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
-      }
+      const db = await cliDatabase(dialect, 'hashes', join(dir.path, 'data'));
+      ({ dbUrl, drop: dropDb } = db);
+      env = { ...db.env, LORA_ROOTS: root };
     });
 
     afterAll(async () => {

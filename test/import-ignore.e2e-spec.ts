@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
+import { cliDatabase, importJson } from './support/cli-library.js';
 import { writeAdapter } from './support/corpus-builder.js';
 import { queryRows } from './support/db-inspect.js';
-import { createTestDatabase, tempDir } from './support/test-services.js';
-
-interface Summary {
-  counts: Record<'seen' | 'added' | 'unchanged' | 'missing' | 'restored', number>;
-}
+import { tempDir } from './support/test-services.js';
 
 const FILES = ['a/keep.safetensors', 'a/old/skipped.safetensors', 'b/x.safetensors', '.trash/deleted.safetensors'];
 
@@ -19,11 +16,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let dbUrl: string;
     let dropDb: (() => Promise<void>) | undefined;
 
-    const importCli = async (...args: string[]): Promise<Summary> => {
-      const { code, output } = await runCli(['import', '--json', ...args], env);
-      expect({ code, output }).toMatchObject({ code: 0 });
-      return JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
-    };
+    const importCli = (...args: string[]) => importJson(env, ...args);
     /** Indexed paths, each with whether it is present. */
     const indexed = async () =>
       Object.fromEntries(
@@ -38,17 +31,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     beforeAll(async () => {
       for (const [i, relPath] of FILES.entries())
         await writeAdapter(root, { relPath, safetensors: { seed: `ignore-${i}` } });
+      const db = await cliDatabase(dialect, 'ignore', join(dir.path, 'data'));
+      ({ dbUrl, drop: dropDb } = db);
       // The default: everything under an `old` folder, anywhere, and hidden trash folders.
-      env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root, LORA_IGNORE: '**/old/**,**/.trash/**' };
-      if (dialect === 'postgres') {
-        const db = await createTestDatabase('ignore');
-        dropDb = db.drop;
-        dbUrl = db.url;
-        env.DATABASE_URL = db.url;
-        expect((await runCli(['migrate'], env)).code).toBe(0);
-      } else {
-        dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
-      }
+      env = { ...db.env, LORA_ROOTS: root, LORA_IGNORE: '**/old/**,**/.trash/**' };
     });
 
     afterAll(async () => {

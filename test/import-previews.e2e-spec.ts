@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from './support/app-process.js';
+import { cliDatabase, importJson } from './support/cli-library.js';
 import { writeAdapter } from './support/corpus-builder.js';
 import { queryRows } from './support/db-inspect.js';
 import { tinyPng, tinyWebp } from './support/images.js';
-import { createTestDatabase, tempDir } from './support/test-services.js';
-
-interface Summary {
-  counts: Record<'seen' | 'added' | 'updated' | 'unchanged', number>;
-}
+import { tempDir } from './support/test-services.js';
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`previews in a resync on ${dialect}`, () => {
@@ -20,11 +16,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let dbUrl: string;
     let dropDb: (() => Promise<void>) | undefined;
 
-    const importCli = async (): Promise<Summary> => {
-      const { code, output } = await runCli(['import', '--json'], env);
-      expect({ code, output }).toMatchObject({ code: 0 });
-      return JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
-    };
+    const importCli = () => importJson(env);
     /** What the index says of the preview of `styles/ink.safetensors` (the other file has none throughout). */
     const preview = async () => {
       const rows = await queryRows<{ relative_path: string; has_preview: unknown; preview_path: string | null }>(
@@ -39,16 +31,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     beforeAll(async () => {
       await writeAdapter(root, { relPath: 'styles/ink.safetensors', safetensors: { seed: 'ink' } });
       await writeAdapter(root, { relPath: 'styles/plain.safetensors', safetensors: { seed: 'plain' } });
-      env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root };
-      if (dialect === 'postgres') {
-        const db = await createTestDatabase('previews');
-        dropDb = db.drop;
-        dbUrl = db.url;
-        env.DATABASE_URL = db.url;
-        expect((await runCli(['migrate'], env)).code).toBe(0);
-      } else {
-        dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
-      }
+      const db = await cliDatabase(dialect, 'previews', join(dir.path, 'data'));
+      ({ dbUrl, drop: dropDb } = db);
+      env = { ...db.env, LORA_ROOTS: root };
       expect((await importCli()).counts).toMatchObject({ added: 2 });
       expect(await preview()).toEqual({ hasPreview: false, path: null });
     });

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { copyFile, mkdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
+import { cliDatabase, importJson } from './support/cli-library.js';
 import {
   buildSafetensors,
   generateCorpus,
@@ -14,19 +15,10 @@ import {
 } from './support/corpus-builder.js';
 import { queryRows } from './support/db-inspect.js';
 import { countedFacetCounts, keptFacetCounts } from './support/facet-counts.js';
-import { createTestDatabase, tempDir } from './support/test-services.js';
+import { tempDir } from './support/test-services.js';
 
 // The importer's resync as a user meets it: dry runs that write nothing, edits that survive a re-read, moves
 // found by content, hashes reused by (size, mtime), imports of one folder, and the CLI's plain-text output.
-
-interface Summary {
-  runId: string | null;
-  dryRun: boolean;
-  counts: Record<'seen' | 'added' | 'updated' | 'unchanged' | 'moved' | 'missing' | 'restored' | 'failed', number>;
-  failures: { path: string; reason: string }[];
-  failureCount: number;
-  changes?: { path: string; change: string; from?: string }[];
-}
 
 // Response bodies are checked field by field with expect(); a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -64,13 +56,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     /** The CLI, with only this root configured (as a user with one library would run it). */
     const cliEnv = (root: string): Record<string, string> => ({ ...base, LORA_ROOTS: root });
-    const importCli = async (root: string, ...args: string[]): Promise<Summary> => {
-      const { code, output } = await runCli(['import', '--json', ...args], cliEnv(root));
-      expect({ code, output }).toMatchObject({ code: 0 });
-      const line = output.split('\n').find((l) => l.startsWith('{"runId"'));
-      if (!line) throw new Error(`no JSON summary in:\n${output}`);
-      return JSON.parse(line) as Summary;
-    };
+    const importCli = (root: string, ...args: string[]) => importJson(cliEnv(root), ...args);
     const rows = <T = Record<string, unknown>>(root: string, columns = '*'): Promise<T[]> =>
       queryRows<T>(dbUrl, `SELECT ${columns} FROM adapters WHERE root_id = ? ORDER BY relative_path`, [rootIdOf(root)]);
     const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: JsonBody }> => {
@@ -103,16 +89,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     beforeAll(async () => {
       for (const root of ROOTS) await mkdir(root, { recursive: true });
       const port = await freePort();
-      if (dialect === 'postgres') {
-        const db = await createTestDatabase('resync');
-        dropDb = db.drop;
-        dbUrl = db.url;
-        base = { DATA_DIR: join(dir.path, 'data'), DATABASE_URL: db.url };
-        expect((await runCli(['migrate'], base)).code).toBe(0);
-      } else {
-        dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
-        base = { DATA_DIR: join(dir.path, 'data') };
-      }
+      ({ env: base, dbUrl, drop: dropDb } = await cliDatabase(dialect, 'resync', join(dir.path, 'data')));
       api = new AppProcess('api', { ...base, LORA_ROOTS: ROOTS.join(','), PORT: String(port) }, port).start();
       await api.waitReady();
     }, 90_000);

@@ -2,19 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
+import { cliDatabase, importJson } from './support/cli-library.js';
 import { buildEdgeCaseCorpus, EDGE_CASES, generateCorpus, writeAdapter } from './support/corpus-builder.js';
 import { execute, queryRows } from './support/db-inspect.js';
 import { countedFacetCounts, keptFacetCounts } from './support/facet-counts.js';
 import { ProgressClient } from './support/progress-client.js';
-import { createTestDatabase, tempDir } from './support/test-services.js';
-
-interface Summary {
-  runId: string | null;
-  counts: Record<'seen' | 'added' | 'updated' | 'unchanged' | 'moved' | 'missing' | 'restored' | 'failed', number>;
-  failures: { path: string; reason: string }[];
-  failureCount: number;
-  changes?: { path: string; change: string; from?: string }[];
-}
+import { tempDir } from './support/test-services.js';
 
 type Row = { id: string; relative_path: string; missing_since: unknown; notes: string | null; name: string; sha256: string | null };
 
@@ -41,29 +34,16 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let dropDb: (() => Promise<void>) | undefined;
     let dbUrl: string;
 
-    const importCli = async (...args: string[]): Promise<Summary> => {
-      const { code, output } = await runCli(['import', '--json', ...args], env);
-      expect({ code, output }).toMatchObject({ code: 0 });
-      const line = output.split('\n').find((l) => l.startsWith('{"runId"'));
-      if (!line) throw new Error(`no JSON summary in:\n${output}`);
-      return JSON.parse(line) as Summary;
-    };
+    const importCli = (...args: string[]) => importJson(env, ...args);
     const rows = () =>
       queryRows<Row>(dbUrl, 'SELECT id, relative_path, missing_since, notes, name, sha256 FROM adapters ORDER BY relative_path');
     const expectExactFacetCounts = () => expectExactFacetCountsAt(dbUrl);
 
     beforeAll(async () => {
       await buildEdgeCaseCorpus(root);
-      if (dialect === 'postgres') {
-        const db = await createTestDatabase('import');
-        dropDb = db.drop;
-        dbUrl = db.url;
-        env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root, DATABASE_URL: db.url };
-        expect((await runCli(['migrate'], env)).code).toBe(0);
-      } else {
-        dbUrl = `sqlite:${join(dir.path, 'data', 'lora-manager.sqlite')}`;
-        env = { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root };
-      }
+      const db = await cliDatabase(dialect, 'import', join(dir.path, 'data'));
+      ({ dbUrl, drop: dropDb } = db);
+      env = { ...db.env, LORA_ROOTS: root };
     });
 
     afterAll(async () => {
@@ -255,24 +235,6 @@ describe('import runs through the API', () => {
   });
 });
 
-/**
- * A database of its own for one test on this dialect: a fresh PostgreSQL database (migrated), or the SQLite file
- * of `dataDir`. Returns the environment the CLI needs for it, the URL to inspect it and a drop function.
- */
-async function dialectDatabase(
-  dialect: 'sqlite' | 'postgres',
-  label: string,
-  dataDir: string,
-): Promise<{ env: Record<string, string>; dbUrl: string; drop: () => Promise<void> }> {
-  if (dialect === 'sqlite') {
-    return { env: { DATA_DIR: dataDir }, dbUrl: `sqlite:${join(dataDir, 'lora-manager.sqlite')}`, drop: () => Promise.resolve() };
-  }
-  const db = await createTestDatabase(label);
-  const env = { DATA_DIR: dataDir, DATABASE_URL: db.url };
-  expect((await runCli(['migrate'], env)).code).toBe(0);
-  return { env, dbUrl: db.url, drop: db.drop };
-}
-
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`an import killed halfway on ${dialect}`, () => {
     const dir = tempDir(`import-kill-${dialect}`);
@@ -286,7 +248,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('should leave a consistent index that the next run completes', async () => {
       await generateCorpus(root, 3000);
-      const db = await dialectDatabase(dialect, 'import_kill', join(dir.path, 'data'));
+      const db = await cliDatabase(dialect, 'import_kill', join(dir.path, 'data'));
       drop = db.drop;
       const env = { ...db.env, LORA_ROOTS: root };
       const dbUrl = db.dbUrl;
@@ -306,9 +268,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const partial = Number((await queryRows<{ n: number }>(dbUrl, 'SELECT COUNT(*) AS n FROM adapters'))[0].n);
       expect(partial % 500 === 0 || partial === 3000).toBe(true);
 
-      const { code, output } = await runCli(['import', '--json'], env);
-      expect(code).toBe(0);
-      const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary;
+      const summary = await importJson(env);
       expect(summary.counts.added + summary.counts.unchanged).toBe(3000);
       expect(summary.counts.added).toBe(3000 - partial);
       const total = await queryRows<{ n: number; d: number }>(dbUrl, 'SELECT COUNT(*) AS n, COUNT(DISTINCT relative_path) AS d FROM adapters');
@@ -343,7 +303,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const dbOf = async (workers: number) => {
         let db = dbs.get(workers);
         if (!db) {
-          const made = await dialectDatabase(dialect, `import_workers_${workers}`, join(dir.path, `data-${workers}`));
+          const made = await cliDatabase(dialect, `import_workers_${workers}`, join(dir.path, `data-${workers}`));
           drops.push(made.drop);
           db = { env: made.env, dbUrl: made.dbUrl };
           dbs.set(workers, db);
@@ -353,9 +313,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const run = async (workers: number, ...args: string[]) => {
         const { env: dbEnv, dbUrl } = await dbOf(workers);
         const env = { ...dbEnv, LORA_ROOTS: root, IMPORT_WORKERS: String(workers) };
-        const { code, output } = await runCli(['import', '--json', ...args], env);
-        expect({ code, output }).toMatchObject({ code: 0 });
-        const summary = JSON.parse(output.split('\n').find((l) => l.startsWith('{"runId"'))!) as Summary & { workerThreads: number };
+        const summary = await importJson(env, ...args);
         expect(summary.workerThreads).toBe(workers);
         const rows = (await queryRows<Record<string, unknown>>(dbUrl, 'SELECT * FROM adapters ORDER BY relative_path')).map(
           ({ id: _id, created_at: _c, updated_at: _u, last_ingested_at: _l, ...rest }) => rest,

@@ -47,6 +47,25 @@ export class ImportRunRepository {
     await this.repo.update({ id }, { counts });
   }
 
+  /**
+   * Keeps a running run's counts current for `GET /imports/:id`, at most once per `everyMs`. Saves run one at a
+   * time, and `settled()` waits for the last, so a late save never overwrites the counts `finish` writes.
+   */
+  progressSaver(id: string, everyMs = 250): { offer(counts: ImportCounts): void; settled(): Promise<void> } {
+    let last = Date.now();
+    let saving: Promise<void> = Promise.resolve();
+    return {
+      offer: (counts) => {
+        if (Date.now() - last < everyMs) return;
+        last = Date.now();
+        const snapshot = { ...counts };
+        // Progress is best-effort: a failed save must not fail the import (the final counts are written by `finish`).
+        saving = saving.then(() => this.saveProgress(id, snapshot)).catch(() => undefined);
+      },
+      settled: () => saving,
+    };
+  }
+
   async finish(
     id: string,
     fields: { status: ImportRunStatus; counts: ImportCounts; failures: ImportFailure[]; failureCount: number; error?: string | null },

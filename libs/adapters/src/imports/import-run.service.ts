@@ -96,8 +96,14 @@ export class ImportRunService {
         finishedAt: null,
       });
     }
+    const saver = run ? this.runs.progressSaver(run.id) : null;
+    const onProgress = (p: ImportProgress) => {
+      saver?.offer(p.counts);
+      hooks.onProgress?.(p);
+    };
     try {
-      const report = await this.importer.run({ paths, ...options, syncIo: input.syncIo }, hooks);
+      const report = await this.importer.run({ paths, ...options, syncIo: input.syncIo }, { ...hooks, onProgress });
+      await saver?.settled();
       if (run) {
         await this.runs.finish(run.id, {
           status: ImportRunStatus.Completed,
@@ -108,10 +114,11 @@ export class ImportRunService {
       }
       return { run, report };
     } catch (error) {
+      await saver?.settled();
       if (run) {
         await this.runs.finish(run.id, {
           status: ImportRunStatus.Failed,
-          counts: run.counts,
+          counts: (await this.runs.findById(run.id))?.counts ?? run.counts,
           failures: [],
           failureCount: 0,
           error: errorMessage(error),

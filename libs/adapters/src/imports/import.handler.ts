@@ -21,6 +21,7 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
     if (run.status === ImportRunStatus.Completed || run.status === ImportRunStatus.Failed) return { skipped: run.status };
     await this.runs.markRunning(run.id);
     let last = 0;
+    const saver = this.runs.progressSaver(run.id);
     try {
       const report = await this.importer.run(
         {
@@ -33,6 +34,7 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
         {
           signal: context.signal,
           onProgress: (p) => {
+            saver.offer(p.counts);
             const now = Date.now();
             if (now - last < PROGRESS_EVERY_MS) return;
             last = now;
@@ -47,6 +49,7 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
           },
         },
       );
+      await saver.settled();
       await this.runs.finish(run.id, {
         status: ImportRunStatus.Completed,
         counts: report.counts,
@@ -57,6 +60,7 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
       return { counts: report.counts, failureCount: report.failureCount, durationMs: report.durationMs };
     } catch (error) {
       const reason = errorMessage(error);
+      await saver.settled();
       if (context.attempt >= context.maxAttempts || context.signal.aborted) {
         const fresh = await this.runs.findById(run.id);
         await this.runs.finish(run.id, {
