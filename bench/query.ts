@@ -201,6 +201,8 @@ const TAG_WORDS = [
 const TAGS = Array.from({ length: 400 }, (_, i) => (i < TAG_WORDS.length ? TAG_WORDS[i] : `tag${i}`));
 const BASES = ['SD 1.5', 'SDXL 1.0', 'Pony', 'Illustrious', 'Flux.1 D', 'SD 3.5', 'NoobAI', 'SD 2.1'];
 const TYPES = ['LORA', 'LoCon', 'DoRA', 'LyCORIS'];
+/** The top folders of the seeded library: one per base model. */
+const FOLDERS = BASES.map((b) => b.replace(/\W+/g, '_'));
 const CREATORS = Array.from({ length: 2000 }, (_, i) => `creator${i}`);
 
 function adapterSpec(i: number, rootId: string) {
@@ -383,6 +385,17 @@ try {
         seedDb.query(
           `SELECT id FROM adapters WHERE id IN (SELECT adapter_id FROM adapter_tags WHERE tag = ${p(1)}) AND missing_since IS NULL ORDER BY sort_name, ${tie} LIMIT 50`,
           [TAGS[i % 10]],
+        ),
+    },
+    {
+      // A base model's folder and everything under it (1/8 of the library each), sorted by name.
+      label: 'folder and below (~12 %), sort name',
+      service: (q, i) => q.list({ folder: FOLDERS[i % FOLDERS.length] }),
+      baselineLabel: 'folder = ? OR folder LIKE ? LIMIT 50',
+      baseline: (i) =>
+        seedDb.query(
+          `SELECT id FROM adapters WHERE missing_since IS NULL AND (folder = ${p(1)} OR folder LIKE ${p(2)}) ORDER BY sort_name, ${tie} LIMIT 50`,
+          [FOLDERS[i % FOLDERS.length], `${FOLDERS[i % FOLDERS.length]}/%`],
         ),
     },
     {

@@ -21,6 +21,7 @@ import { AdapterTombstoneSearch1764300000800 } from './1764300000800-adapter-tom
 import { AdapterSearchTable1764300000900 } from './1764300000900-adapter-search-table.js';
 import { AdapterSortIndexes1764300001000 } from './1764300001000-adapter-sort-indexes.js';
 import { AdapterSha256Verified1764300001100 } from './1764300001100-adapter-sha256-verified.js';
+import { AdapterFolderPrefixIndex1764300001200 } from './1764300001200-adapter-folder-prefix-index.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -47,6 +48,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterSearchTable1764300000900,
   AdapterSortIndexes1764300001000,
   AdapterSha256Verified1764300001100,
+  AdapterFolderPrefixIndex1764300001200,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

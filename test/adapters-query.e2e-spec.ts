@@ -192,6 +192,8 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       ['folder=characters/anime/', ['eyes']],
       ['folder=styles', ['pixel', 'water']],
       ['folder=styles-extra', ['flux']],
+      // Tombstones live outside the folder index (present adapters only).
+      ['folder=styles&missing=true', ['gone']],
       ['civitaiModelId=202', ['flux']],
       ['q=style&baseModel=SDXL%201.0&favorite=false', ['pixel', 'water']],
     ])('should filter by %s', async (query, keys) => {

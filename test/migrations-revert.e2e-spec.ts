@@ -12,6 +12,7 @@ const DIALECTS = [
 ];
 
 const SORT_COLUMNS = ['name', 'created', 'updated', 'downloads', 'likes', 'rating', 'size'];
+const FOLDER_INDEX = 'idx_adapters_folder_prefix';
 /** The search table's migration and every later one, by class name. */
 const REVERTED = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === 'AdapterSearchTable1764300000900')).map(
   (m) => m.name,
@@ -29,7 +30,10 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
         ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'adapters'`
         : `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'adapters'`,
     );
-    const sorts = new Set(SORT_COLUMNS.flatMap((c) => [`idx_adapters_${c}`, `idx_adapters_${c}_present`]));
+    const sorts = new Set([
+      ...SORT_COLUMNS.flatMap((c) => [`idx_adapters_${c}`, `idx_adapters_${c}_present`]),
+      FOLDER_INDEX,
+    ]);
     return rows
       .map((r) => r.name)
       .filter((n) => sorts.has(n))
@@ -69,14 +73,15 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     dir.remove();
   });
 
-  it('should revert to the one-column sort indexes (no search table, no sha256_verified), then apply again', async () => {
+  it('should revert to the one-column sort indexes (no search table, sha256_verified nor folder index), then apply again', async () => {
     expect(REVERTED).toEqual([
       'AdapterSearchTable1764300000900',
       'AdapterSortIndexes1764300001000',
       'AdapterSha256Verified1764300001100',
+      'AdapterFolderPrefixIndex1764300001200',
     ]);
     expect(await hasVerifiedColumn()).toBe(true);
-    const present = SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`).sort();
+    const present = [...SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`), FOLDER_INDEX].sort();
     expect(await sortIndexes()).toEqual(present);
     const search = [
       'adapter_search',

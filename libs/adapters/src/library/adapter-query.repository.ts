@@ -721,11 +721,23 @@ export class AdapterQueryRepository {
     if (f.hasPreview !== undefined) c.push(`a.has_preview = ${p.add(f.hasPreview)}`);
     if (f.civitaiModelId !== undefined) c.push(`a.civitai_model_id = ${p.add(f.civitaiModelId)}`);
     if (f.rootId !== undefined) c.push(`a.root_id = ${p.add(f.rootId)}`);
-    if (f.folder) c.push(`(a.folder = ${p.add(f.folder)} OR ${this.startsWith(p, 'a.folder', `${f.folder}/`)})`);
+    if (f.folder) c.push(this.folderOrBelow(p, f.folder));
     return c.length ? c.join(' AND ') : NO_CONDITION;
   }
 
   /** An index-friendly prefix test without LIKE wildcards (user text never becomes a pattern). */
+  /**
+   * The folder or anything under it, as one range of `idx_adapters_folder_prefix`, `X <= folder < X0` ('0' is the
+   * byte after '/'), narrowed to `X` and `X/…` inside the index, in byte order ("C" collation on PostgreSQL,
+   * SQLite's BINARY). Two ranges (`= X OR X/ <= folder < X0`) made SQLite fetch every matching row to count them.
+   */
+  private folderOrBelow(p: Params, folder: string): string {
+    const column = this.pg ? 'a.folder COLLATE "C"' : 'a.folder';
+    // One placeholder per use, in order: SQLite's `?` are positional.
+    const range = `${column} >= ${p.add(folder)} AND ${column} < ${p.add(`${folder}0`)}`;
+    return `(${range} AND (${column} = ${p.add(folder)} OR ${column} >= ${p.add(`${folder}/`)}))`;
+  }
+
   private startsWith(p: Params, column: string, prefix: string): string {
     if (this.pg) return `starts_with(${column}, ${p.add(prefix)})`;
     // SQLite compares text bytewise (BINARY): every string with this prefix lies in [prefix, prefix + U+10FFFF).

@@ -57,6 +57,8 @@ export interface AdapterPrimaryFile {
 @Index('idx_adapters_base_model', ['baseModel'])
 @Index('idx_adapters_model_type', ['modelType'])
 @Index('idx_adapters_folder', ['rootId', 'folder'])
+// The folder filter's ranges, bytewise ("C" collation on PostgreSQL; migration 1764300001200): managed there.
+@Index('idx_adapters_folder_prefix', { synchronize: false })
 @Index('idx_adapters_civitai_model', ['civitaiModelId'])
 @Index('idx_adapters_nsfw', ['nsfwMax'])
 @Index('idx_adapters_active', ['active', 'ordinal'])
