@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppProcess, freePort } from './support/app-process.js';
 import { cliDatabase, importJson } from './support/cli-library.js';
-import { writeAdapter } from './support/corpus-builder.js';
+import { tinyPngDataUrl, writeAdapter } from './support/corpus-builder.js';
 import { queryRows } from './support/db-inspect.js';
 import { tinyPng, tinyWebp } from './support/images.js';
 import { tempDir } from './support/test-services.js';
@@ -65,6 +66,74 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await rm(join(folder, 'ink.png'));
       expect((await importCli()).counts).toMatchObject({ updated: 1, unchanged: 1 });
       expect(await preview()).toEqual({ hasPreview: false, path: null });
+    });
+  });
+
+  describe(`a preview embedded in the LoRA on ${dialect}`, () => {
+    const dir = tempDir(`embedded-preview-${dialect}`);
+    const root = join(dir.path, 'loras');
+    let api: AppProcess;
+    let drop: (() => Promise<void>) | undefined;
+
+    const adapterByPath = async (relativePath: string) => {
+      const res = await fetch(`${api.baseUrl}/api/v1/adapters?limit=200`);
+      const items = ((await res.json()) as { items: { id: string; relativePath: string }[] }).items;
+      return items.find((a) => a.relativePath === relativePath)!;
+    };
+    const preview = async (id: string) => {
+      const res = await fetch(`${api.baseUrl}/api/v1/adapters/${id}/preview`);
+      return { status: res.status, type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
+    };
+
+    beforeAll(async () => {
+      await writeAdapter(root, {
+        relPath: 'thumb/inside.safetensors',
+        safetensors: { seed: 'inside', metadata: { 'modelspec.thumbnail': tinyPngDataUrl() } },
+      });
+      await writeAdapter(root, { relPath: 'thumb/none.safetensors', safetensors: { seed: 'none' } });
+      const db = await cliDatabase(dialect, 'embedded', join(dir.path, 'data'));
+      drop = db.drop;
+      expect((await importJson({ ...db.env, LORA_ROOTS: root })).counts).toMatchObject({ added: 2 });
+      const port = await freePort();
+      api = new AppProcess('api', { ...db.env, LORA_ROOTS: root, PORT: String(port) }, port).start();
+      await api.waitReady();
+    }, 90_000);
+
+    afterAll(async () => {
+      await api?.stop();
+      await drop?.();
+      dir.remove();
+    });
+
+    it('should serve the header’s image when no preview file exists, and count it for hasPreview', async () => {
+      const inside = await adapterByPath('thumb/inside.safetensors');
+      const embedded = Buffer.from(tinyPngDataUrl().split(',')[1], 'base64');
+      expect(await preview(inside.id)).toEqual({ status: 200, type: 'image/png', bytes: embedded });
+      const detail = (await (await fetch(`${api.baseUrl}/api/v1/adapters/${inside.id}`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(detail).toMatchObject({ hasPreview: true, previewPath: null, previewEmbedded: 'modelspec.thumbnail' });
+      const withPreview = (await (await fetch(`${api.baseUrl}/api/v1/adapters?hasPreview=true`)).json()) as {
+        items: { relativePath: string }[];
+      };
+      expect(withPreview.items.map((a) => a.relativePath)).toEqual(['thumb/inside.safetensors']);
+      expect((await preview((await adapterByPath('thumb/none.safetensors')).id)).status).toBe(404);
+    });
+
+    it('should prefer a preview file once one is added', async () => {
+      await writeFile(join(root, 'thumb', 'inside.webp'), tinyWebp());
+      const res = await fetch(`${api.baseUrl}/api/v1/adapters`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: 'thumb/inside.safetensors' }),
+      });
+      expect(res.ok).toBe(true);
+      expect(await preview((await adapterByPath('thumb/inside.safetensors')).id)).toEqual({
+        status: 200,
+        type: 'image/webp',
+        bytes: tinyWebp(),
+      });
     });
   });
 }

@@ -13,6 +13,7 @@ const DIALECTS = [
 
 const SORT_COLUMNS = ['name', 'created', 'updated', 'downloads', 'likes', 'rating', 'size'];
 const FOLDER_INDEX = 'idx_adapters_folder_prefix';
+const ADDED_COLUMNS = ['preview_embedded', 'sha256_verified', 'version_description'];
 /** The search table's migration and every later one, by class name. */
 const REVERTED = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === 'AdapterSearchTable1764300000900')).map(
   (m) => m.name,
@@ -47,13 +48,17 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     );
     return rows.map((r) => r.name).sort();
   };
-  const hasVerifiedColumn = async (): Promise<boolean> => {
+  /** The columns migrations 1100 and 1300 add, as far as they exist. */
+  const addedColumns = async (): Promise<string[]> => {
     const rows = await db.query<{ name: string }>(
       pg
-        ? `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'adapters' AND column_name = 'sha256_verified'`
-        : `SELECT name FROM pragma_table_info('adapters') WHERE name = 'sha256_verified'`,
+        ? `SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'adapters'`
+        : `SELECT name FROM pragma_table_info('adapters')`,
     );
-    return rows.length === 1;
+    return rows
+      .map((r) => r.name)
+      .filter((n) => ADDED_COLUMNS.includes(n))
+      .sort();
   };
 
   beforeAll(async () => {
@@ -73,14 +78,15 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     dir.remove();
   });
 
-  it('should revert to the one-column sort indexes (no search table, sha256_verified nor folder index), then apply again', async () => {
+  it('should revert to the one-column sort indexes (no search table, folder index nor added columns), then apply again', async () => {
     expect(REVERTED).toEqual([
       'AdapterSearchTable1764300000900',
       'AdapterSortIndexes1764300001000',
       'AdapterSha256Verified1764300001100',
       'AdapterFolderPrefixIndex1764300001200',
+      'AdapterVersionDescriptionEmbeddedPreview1764300001300',
     ]);
-    expect(await hasVerifiedColumn()).toBe(true);
+    expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     const present = [...SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`), FOLDER_INDEX].sort();
     expect(await sortIndexes()).toEqual(present);
     const search = [
@@ -96,12 +102,12 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     for (const _ of REVERTED) await ds.undoLastMigration({ transaction: 'each' });
     expect(await sortIndexes()).toEqual(SORT_COLUMNS.map((c) => `idx_adapters_${c}`).sort());
     if (pg) expect(await searchObjects()).toEqual([]);
-    expect(await hasVerifiedColumn()).toBe(false);
+    expect(await addedColumns()).toEqual([]);
 
     // Applied again over existing adapters: the search table is backfilled, tombstones as not present.
     expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(REVERTED);
     expect(await sortIndexes()).toEqual(present);
-    expect(await hasVerifiedColumn()).toBe(true);
+    expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     if (pg) {
       const rows = await db.query<{ present: boolean }>(
         `SELECT s.present FROM adapter_search s JOIN adapters a ON a.id = s.id ORDER BY a.name`,

@@ -63,7 +63,10 @@ export class AdapterSummaryDto {
 
 /** One adapter with everything its file and sidecars said. */
 export class AdapterDto extends AdapterSummaryDto {
+  /** The model's description (the version's when the model has none). */
   description: string | null;
+  /** The Civitai version's own notes. */
+  versionDescription: string | null;
   civitaiLookup: string;
   baseModelRaw: string | null;
   activationText: string | null;
@@ -78,6 +81,8 @@ export class AdapterDto extends AdapterSummaryDto {
   crc32: string | null;
   /** Relative to the adapter's root; served by `GET /adapters/{id}/preview`. */
   previewPath: string | null;
+  /** Header key of the image embedded in the LoRA, served by the same route when there is no preview file. */
+  previewEmbedded: string | null;
   /** Remote preview image (Civitai) when known. */
   previewUrl: string | null;
   headerMetadata: Record<string, string>;

@@ -47,6 +47,7 @@ export function mapAdapter(a: AdapterEntity): AdapterDto {
   return {
     ...mapAdapterSummary(a),
     description: a.description,
+    versionDescription: a.versionDescription,
     civitaiLookup: a.civitaiLookup,
     baseModelRaw: a.baseModelRaw,
     activationText: a.activationText,
@@ -60,6 +61,7 @@ export function mapAdapter(a: AdapterEntity): AdapterDto {
     blake3: a.blake3,
     crc32: a.crc32,
     previewPath: a.previewPath,
+    previewEmbedded: a.previewEmbedded,
     previewUrl: a.previewUrl,
     headerMetadata: a.headerMetadata,
     sidecars: a.sidecars.map((s) => ({ ...s })),

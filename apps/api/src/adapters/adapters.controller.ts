@@ -74,13 +74,14 @@ export class AdaptersController {
     return mapAdapter(await this.adapters.get(params.id));
   }
 
-  /** The preview image (or video) from the adapter's library root. */
+  /** The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file. */
   @Get(':id/preview')
   @Header('X-Content-Type-Options', 'nosniff')
   @Header('Cache-Control', 'private, max-age=300')
   @ApiOkResponse({ content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } })
   async preview(@Param() params: AdapterIdParamDto): Promise<StreamableFile> {
     const file = await this.adapters.preview(params.id);
+    if ('bytes' in file) return new StreamableFile(file.bytes, { type: file.contentType, length: file.bytes.length });
     return new StreamableFile(createReadStream(file.absPath), { type: file.contentType, length: file.size });
   }
 

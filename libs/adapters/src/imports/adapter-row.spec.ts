@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir, writeAdapter } from '../../../../test/support/corpus-builder.js';
+import { makeTempDir, removeTempDir, tinyPngDataUrl, writeAdapter } from '../../../../test/support/corpus-builder.js';
 import { inspectAdapterFile } from '../importer/inspect-adapter.js';
 import type { AdapterFacts } from '../importer/merge.js';
 import { AdapterUserField } from '../library/adapter-fields.js';
@@ -44,5 +44,28 @@ describe(buildAdapterRow.name, () => {
     // Edited through the API: the user's notes stay.
     const mine = { ...snapshot(first, [AdapterUserField.Notes]), notes: 'my own notes' };
     expect(buildAdapterRow(await factsWith('changed again'), file, root(), [], mine, now).notes).toBe('my own notes');
+  });
+
+  it('should keep the version’s notes beside the model’s description, and an embedded preview’s key', async () => {
+    const relPath = 'b/thumb.safetensors';
+    await writeAdapter(tmp, {
+      relPath,
+      safetensors: { seed: 'thumb', metadata: { 'modelspec.thumbnail': tinyPngDataUrl() } },
+      civitaiInfo: {
+        id: 5,
+        modelId: 6,
+        description: '<p>Use at 0.7.</p>',
+        model: { name: 'Thumb', description: '<p>A style.</p>' },
+      },
+    });
+    const facts = (await inspectAdapterFile({ absPath: join(tmp, relPath) }, { hash: false })).facts;
+    const row = buildAdapterRow(facts, { ...file, relPath, name: 'thumb.safetensors' }, root(), [], undefined, now);
+    expect(row).toMatchObject({
+      description: '<p>A style.</p>',
+      versionDescription: '<p>Use at 0.7.</p>',
+      previewPath: null,
+      previewEmbedded: 'modelspec.thumbnail',
+      hasPreview: true,
+    });
   });
 });

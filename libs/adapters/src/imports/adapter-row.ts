@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { relative } from 'node:path';
-import type { AdapterFacts } from '../importer/merge.js';
+import { type AdapterFacts, PreviewSource } from '../importer/merge.js';
 import { CIVITAI_TYPE_BY_KIND } from '../importer/lora-kind.js';
 import { type ScannedFile, toPosix } from '../importer/scanner.js';
 // Types only from the entity module: this file also runs in import worker threads, which load no ORM.
@@ -54,6 +54,7 @@ export function buildAdapterRow(
   const nsfwLevel = int(facts.nsfwLevel);
   const nsfwOverride = existing?.nsfwOverride ?? null;
   const previewPath = facts.previewPath ? toPosix(relative(root.realPath, facts.previewPath)) : null;
+  const previewEmbedded = facts.preview?.source === PreviewSource.Embedded ? clip(facts.preview.key, 64) : null;
   const names = loraNamesOf(file.name, facts.headerMetadata);
 
   // A plain object: rows cross from worker threads by structured clone, which keeps no class anyway.
@@ -80,6 +81,7 @@ export function buildAdapterRow(
     sortName: name.toLowerCase(),
     versionName: clip(facts.versionName, 512),
     description: facts.description ?? facts.versionDescription ?? null,
+    versionDescription: facts.versionDescription ?? null,
     creator: clip(facts.creator, 255),
     civitaiModelId: facts.civitai.modelId ?? null,
     civitaiVersionId: facts.civitai.versionId ?? null,
@@ -114,7 +116,8 @@ export function buildAdapterRow(
         }
       : null,
     previewPath,
-    hasPreview: previewPath !== null,
+    previewEmbedded,
+    hasPreview: previewPath !== null || previewEmbedded !== null,
     previewUrl: clip(facts.preview?.url, 2048),
     headerMetadata: facts.headerMetadata,
     sidecars,

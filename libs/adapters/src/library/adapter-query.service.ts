@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '@app/core';
+import { readSafetensorsHeader } from '../importer/safetensors-header.js';
 import { AdapterUserField, nsfwMaxOf, normaliseTag, normaliseTags, searchTextOf } from './adapter-fields.js';
 import { searchTermsOf } from './adapter-search.js';
 import { AdapterEntity } from './adapter.entity.js';
@@ -44,11 +45,8 @@ const PREVIEW_TYPES: Readonly<Record<string, string>> = {
   '.webm': 'video/webm',
 };
 
-export interface AdapterPreviewFile {
-  absPath: string;
-  contentType: string;
-  size: number;
-}
+/** A preview to serve: a file beside the LoRA, or an image embedded in the LoRA's header. */
+export type AdapterPreviewFile = { absPath: string; contentType: string; size: number } | { bytes: Buffer; contentType: string };
 
 const WEIGHT_FIELDS = ['weightMin', 'preferredWeight', 'weightMax'] as const;
 
@@ -231,11 +229,22 @@ export class AdapterQueryService {
     };
   }
 
-  /** The preview file of an adapter, resolved inside its library root (symlinks included); 404 otherwise. */
+  /**
+   * The preview of an adapter: its preview file, resolved inside its library root (symlinks included), else the
+   * image embedded in the LoRA's header, read from the file now; 404 otherwise.
+   */
   async preview(id: string): Promise<AdapterPreviewFile> {
     const adapter = await this.get(id);
     const notFound = new NotFoundError('Preview of adapter', id, 'preview_not_found');
-    if (!adapter.previewPath) throw notFound;
+    if (!adapter.previewPath) {
+      if (!adapter.previewEmbedded) throw notFound;
+      const loraPath = await this.roots.absolutePathOf(adapter.rootId, adapter.relativePath);
+      if (!loraPath) throw notFound;
+      const header = await readSafetensorsHeader(loraPath, { decodeEmbeddedPreview: true }).catch(() => null);
+      const embedded = header?.embeddedPreview;
+      if (!embedded) throw notFound;
+      return { bytes: embedded.bytes, contentType: embedded.contentType };
+    }
     const absPath = await this.roots.absolutePathOf(adapter.rootId, adapter.previewPath);
     if (!absPath) throw notFound;
     const info = await stat(absPath).catch(() => null);

@@ -137,8 +137,13 @@ export class AdapterEntity {
   @Column({ type: 'varchar', length: 512, nullable: true, name: 'version_name' })
   versionName: string | null;
 
+  /** The model's description (the version's when the model has none). */
   @Column({ type: 'text', nullable: true })
   description: string | null;
+
+  /** The Civitai version's own notes. */
+  @Column({ type: 'text', nullable: true, name: 'version_description' })
+  versionDescription: string | null;
 
   @Column({ type: 'varchar', length: 255, nullable: true })
   creator: string | null;
@@ -218,6 +223,11 @@ export class AdapterEntity {
   @Column({ type: 'varchar', length: 2048, nullable: true, name: 'preview_path' })
   previewPath: string | null;
 
+  /** Header key of an image embedded in the LoRA, used when no preview file exists (`modelspec.thumbnail`, …). */
+  @Column({ type: 'varchar', length: 64, nullable: true, name: 'preview_embedded' })
+  previewEmbedded: string | null;
+
+  /** A preview file or an embedded image. */
   @Column({ type: 'boolean', name: 'has_preview', default: false })
   hasPreview: boolean;
 
