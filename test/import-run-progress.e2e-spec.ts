@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { AppProcess } from './support/app-process.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { AppProcess, entryOf } from './support/app-process.js';
 import { cliDatabase } from './support/cli-library.js';
 import { generateCorpus } from './support/corpus-builder.js';
 import { queryRows } from './support/db-inspect.js';
@@ -62,3 +64,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     }, 150_000);
   });
 }
+
+describe('the CLI on a terminal', () => {
+  it('should draw a progress bar, then print the summary table', async () => {
+    // `script` gives the CLI a pseudo-terminal, as a user's shell would.
+    const data = join(dir.path, 'data-tty');
+    const command = `${process.execPath} ${entryOf('cli')} import`;
+    const { stdout } = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: data, LORA_ROOTS: root, LOG_LEVEL: 'warn', TERM: 'xterm' },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 120_000,
+    });
+    // cli-progress redraws one line in place (ANSI): a bar of =/- with the file count, then the final state.
+    expect(stdout).toMatch(new RegExp(`\\x1b\\[1Greading \\[=*-+\\] \\d+/${FILES} files`));
+    expect(stdout).toContain(`[${'='.repeat(40)}] ${FILES}/${FILES} files`);
+    expect(stdout).toMatch(/Import finished in [\d.]+ s/);
+    expect(stdout).toMatch(new RegExp(`added +${FILES}`));
+  }, 150_000);
+});
