@@ -391,12 +391,14 @@ try {
       // A base model's folder and everything under it (1/8 of the library each), sorted by name.
       label: 'folder and below (~12 %), sort name',
       service: (q, i) => q.list({ folder: FOLDERS[i % FOLDERS.length] }),
-      baselineLabel: 'folder = ? OR folder LIKE ? LIMIT 50',
-      baseline: (i) =>
-        seedDb.query(
-          `SELECT id FROM adapters WHERE missing_since IS NULL AND (folder = ${p(1)} OR folder LIKE ${p(2)}) ORDER BY sort_name, ${tie} LIMIT 50`,
-          [FOLDERS[i % FOLDERS.length], `${FOLDERS[i % FOLDERS.length]}/%`],
-        ),
+      baselineLabel: 'folder = ? OR substr(folder) = ? LIMIT 50',
+      baseline: (i) => {
+        const folder = FOLDERS[i % FOLDERS.length];
+        return seedDb.query(
+          `SELECT id FROM adapters WHERE missing_since IS NULL AND (folder = ${p(1)} OR substr(folder, 1, ${p(2)}) = ${p(3)}) ORDER BY sort_name, ${tie} LIMIT 50`,
+          [folder, folder.length + 1, `${folder}/`],
+        );
+      },
     },
     {
       label: 'search + facets (baseModel, tags)',

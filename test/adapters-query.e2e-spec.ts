@@ -418,6 +418,11 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       // Computed hashes only: one adapter is no group.
       expect((await get('/api/v1/adapters/duplicates?verified=true')).body).toMatchObject({ total: 0, groups: [] });
       expect((await get('/api/v1/adapters/duplicates?verified=maybe')).status).toBe(400);
+      // Lists say it too.
+      expect((await list('folder=dups&sort=name')).items.map((a) => [a.name, a.sha256Verified])).toEqual([
+        ['Dup A', false],
+        ['Dup B', true],
+      ]);
     });
 
     it('should serve the preview with its content type, and refuse files outside the root', async () => {

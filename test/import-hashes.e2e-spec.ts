@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { utimes } from 'node:fs/promises';
+import { rename, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cliDatabase, importJson } from './support/cli-library.js';
 import { writeAdapter, type AdapterSpec } from './support/corpus-builder.js';
@@ -77,6 +77,23 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         'claims/x.safetensors': `${CLAIM} (claimed)`,
         'claims/y.safetensors': `${CLAIM} (claimed)`,
       });
+    });
+
+    it('should keep the identity of a renamed file whose sidecar claims a wrong hash', async () => {
+      const idOf = async (path: string) =>
+        (await queryRows<{ id: string }>(dbUrl, 'SELECT id FROM adapters WHERE relative_path = ?', [path]))[0]?.id;
+      const before = await idOf('claims/x.safetensors');
+      const move = async (from: string, to: string) => {
+        for (const ext of ['.safetensors', '.civitai.info'])
+          await rename(join(root, 'claims', from + ext), join(root, 'claims', to + ext));
+      };
+      // The file's real hash disagrees with the claim; its size and mtime (kept by a rename) still identify it.
+      await move('x', 'renamed x');
+      expect((await importCli()).counts).toMatchObject({ moved: 1, added: 0, missing: 0 });
+      expect(await idOf('claims/renamed x.safetensors')).toBe(before);
+      await move('renamed x', 'x');
+      expect((await importCli()).counts).toMatchObject({ moved: 1, added: 0, missing: 0 });
+      expect(await idOf('claims/x.safetensors')).toBe(before);
     });
 
     it('should not take a claim for a cached file hash when it re-reads a file', async () => {

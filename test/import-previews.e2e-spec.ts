@@ -91,9 +91,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         safetensors: { seed: 'inside', metadata: { 'modelspec.thumbnail': tinyPngDataUrl() } },
       });
       await writeAdapter(root, { relPath: 'thumb/none.safetensors', safetensors: { seed: 'none' } });
+      // Script dressed as a thumbnail: never a preview.
+      const html = Buffer.from('<script>alert(1)</script>').toString('base64');
+      await writeAdapter(root, {
+        relPath: 'thumb/evil.safetensors',
+        safetensors: { seed: 'evil', metadata: { 'modelspec.thumbnail': `data:text/html;base64,${html}` } },
+      });
       const db = await cliDatabase(dialect, 'embedded', join(dir.path, 'data'));
       drop = db.drop;
-      expect((await importJson({ ...db.env, LORA_ROOTS: root })).counts).toMatchObject({ added: 2 });
+      expect((await importJson({ ...db.env, LORA_ROOTS: root })).counts).toMatchObject({ added: 3 });
       const port = await freePort();
       api = new AppProcess('api', { ...db.env, LORA_ROOTS: root, PORT: String(port) }, port).start();
       await api.waitReady();
@@ -114,6 +120,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         unknown
       >;
       expect(detail).toMatchObject({ hasPreview: true, previewPath: null, previewEmbedded: 'modelspec.thumbnail' });
+      const res = await fetch(`${api.baseUrl}/api/v1/adapters/${inside.id}/preview`);
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
+      expect((await preview((await adapterByPath('thumb/evil.safetensors')).id)).status).toBe(404);
       const withPreview = (await (await fetch(`${api.baseUrl}/api/v1/adapters?hasPreview=true`)).json()) as {
         items: { relativePath: string }[];
       };

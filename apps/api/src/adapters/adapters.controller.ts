@@ -77,6 +77,8 @@ export class AdaptersController {
   /** The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file. */
   @Get(':id/preview')
   @Header('X-Content-Type-Options', 'nosniff')
+  // Library files are untrusted: nothing served here may run script or load anything, even if opened as a page.
+  @Header('Content-Security-Policy', "default-src 'none'; sandbox")
   @Header('Cache-Control', 'private, max-age=300')
   @ApiOkResponse({ content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } })
   async preview(@Param() params: AdapterIdParamDto): Promise<StreamableFile> {

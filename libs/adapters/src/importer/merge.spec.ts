@@ -292,7 +292,13 @@ describe(mergeFacts.name, () => {
     const embedded = {
       ...header,
       embeddedImages: [
-        { key: 'modelspec.thumbnail', contentType: 'image/png', chars: tinyPngDataUrl().length, oversized: false },
+        {
+          key: 'modelspec.thumbnail',
+          contentType: 'image/png',
+          chars: tinyPngDataUrl().length,
+          oversized: false,
+          usable: true,
+        },
       ],
     };
     expect(mergeFacts(embedded, [civ], hashes).preview).toEqual({

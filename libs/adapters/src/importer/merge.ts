@@ -25,7 +25,7 @@ import { autoV3FromHeader, type FileHashes } from './hasher.js';
 import { asIsoDate, asNumber, splitList, uniqueStrings } from './json-values.js';
 import { CIVITAI_TYPE_BY_KIND, LoraKind } from './lora-kind.js';
 import { isNsfwLevel } from './nsfw.js';
-import type { SafetensorsHeader, TagCount } from './safetensors-header.js';
+import { firstUsableEmbedded, type SafetensorsHeader, type TagCount } from './safetensors-header.js';
 import { stemOf } from './sidecars.js';
 
 export const SIDECAR_PRECEDENCE: readonly SidecarKind[] = [
@@ -616,7 +616,8 @@ export function mergeFacts(
     preview = previewOf(PreviewSource.File, { ...opts.preview, nsfwLevel: previewNsfw });
     fieldSources['preview'] = FactOrigin.PreviewFile;
   } else {
-    const embedded = header?.embeddedImages.find((e) => !e.oversized);
+    // The route serves the key stored here (`decodeEmbeddedPreview`).
+    const embedded = header ? firstUsableEmbedded(header.embeddedImages) : undefined;
     if (embedded) {
       preview = previewOf(PreviewSource.Embedded, { key: embedded.key, contentType: embedded.contentType });
       fieldSources['preview'] = FactOrigin.Header;

@@ -245,6 +245,34 @@ describe(readSafetensorsHeader.name, () => {
     expect(decoded.embeddedPreview?.bytes.equals(tinyPng())).toBe(true);
     expect(decoded.embeddedPreview?.contentType).toBe('image/png');
   });
+
+  it('should only ever decode a real image of a browser-safe type, served as what its bytes are', async () => {
+    const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+    const w = await writeSafetensors(file(), {
+      metadata: {
+        // Script dressed as a thumbnail, an SVG (scriptable), a URL-encoded image, and a PNG that says it is a JPEG.
+        'modelspec.thumbnail': `data:text/html;base64,${b64('<script>alert(1)</script>')}`,
+        'modelspec.preview_image': `data:image/svg+xml;base64,${b64('<svg onload="alert(1)"/>')}`,
+        ssmd_cover_images: JSON.stringify([`data:image/jpeg;base64,${tinyPng().toString('base64')}`]),
+      },
+    });
+    const h = await readSafetensorsHeader(w.path, { decodeEmbeddedPreview: true });
+    expect(h.embeddedImages.map((e) => [e.key, e.usable])).toEqual([
+      ['modelspec.thumbnail', false],
+      ['modelspec.preview_image', false],
+      ['ssmd_cover_images', true],
+    ]);
+    expect(h.embeddedPreview).toMatchObject({ key: 'ssmd_cover_images', contentType: 'image/png' });
+    // A key asked for by name is decoded only if it is usable.
+    expect(
+      (await readSafetensorsHeader(w.path, { decodeEmbeddedPreview: 'modelspec.thumbnail' })).embeddedPreview,
+    ).toBeUndefined();
+    // Bytes that are no image, whatever the data URL claims, are never served.
+    const fake = await writeSafetensors(file(), {
+      metadata: { 'modelspec.thumbnail': `data:image/png;base64,${b64('<html>')}` },
+    });
+    expect((await readSafetensorsHeader(fake.path, { decodeEmbeddedPreview: true })).embeddedPreview).toBeUndefined();
+  });
 });
 
 describe(parseSafetensorsHeader.name, () => {

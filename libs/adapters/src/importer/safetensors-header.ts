@@ -60,6 +60,32 @@ export interface EmbeddedImageRef {
   chars: number;
   /** Longer than SwarmUI's 8 MiB cap: do not use. */
   oversized: boolean;
+  /** Base64 of an image type a browser may be sent as a preview (`PREVIEW_IMAGE_TYPES`), within the size cap. */
+  usable: boolean;
+}
+
+/**
+ * Image types an embedded preview may be served as. A header is untrusted input: a `data:text/html` or SVG
+ * "thumbnail" served from the API's origin could run script there.
+ */
+export const PREVIEW_IMAGE_TYPES: ReadonlySet<string> = new Set([
+  'image/png',
+  'image/jpeg',
+  'image/webp',
+  'image/gif',
+  'image/avif',
+]);
+
+/** The image type the bytes really are (magic numbers), among `PREVIEW_IMAGE_TYPES`; undefined for anything else. */
+export function sniffImageType(bytes: Buffer): string | undefined {
+  const ascii = (from: number, to: number): string => bytes.subarray(from, to).toString('latin1');
+  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.readUInt32BE(4) === 0x0d0a1a0a)
+    return 'image/png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (bytes.length >= 6 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a')) return 'image/gif';
+  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  if (bytes.length >= 12 && ascii(4, 8) === 'ftyp' && ['avif', 'avis'].includes(ascii(8, 12))) return 'image/avif';
+  return undefined;
 }
 
 export interface EmbeddedPreview {
@@ -89,8 +115,11 @@ export interface SafetensorsHeaderOptions {
   maxValueChars?: number;
   /** How many trigger-word suggestions to keep from `ss_tag_frequency`; default 100. */
   maxTagSuggestions?: number;
-  /** Decode the first embedded preview image (≤ 8 MiB of text) into `embeddedPreview`. */
-  decodeEmbeddedPreview?: boolean;
+  /**
+   * Decode an embedded preview image (≤ 8 MiB of text) into `embeddedPreview`: the first usable one, or the one
+   * under this header key. Only bytes that really are a `PREVIEW_IMAGE_TYPES` image are returned.
+   */
+  decodeEmbeddedPreview?: boolean | string;
 }
 
 export interface SafetensorsHeader {
@@ -406,7 +435,8 @@ export function parseSafetensorsHeader(
     warnings,
   };
   if (opts.decodeEmbeddedPreview) {
-    const preview = decodeEmbeddedPreview(rawMetadata, sanitised.embedded);
+    const key = typeof opts.decodeEmbeddedPreview === 'string' ? opts.decodeEmbeddedPreview : undefined;
+    const preview = decodeEmbeddedPreview(rawMetadata, sanitised.embedded, key);
     if (preview) result.embeddedPreview = preview;
   }
   return result;
@@ -569,18 +599,34 @@ function embeddedRef(key: string, v: string): EmbeddedImageRef | undefined {
       if (!Array.isArray(arr) || arr.length === 0 || typeof arr[0] !== 'string' || arr[0].length === 0)
         return undefined;
       const first = arr[0];
-      return {
+      return imageRef(
         key,
-        contentType: first.startsWith('data:') ? dataUrlType(first) : 'image/png',
-        chars: first.length,
-        oversized: first.length > MAX_EMBEDDED_IMAGE_CHARS,
-      };
+        first,
+        first.startsWith('data:') ? dataUrlType(first) : 'image/png',
+        !first.startsWith('data:') || isBase64DataUrl(first),
+      );
     } catch {
       return undefined;
     }
   }
   if (!v.startsWith('data:')) return undefined;
-  return { key, contentType: dataUrlType(v), chars: v.length, oversized: v.length > MAX_EMBEDDED_IMAGE_CHARS };
+  return imageRef(key, v, dataUrlType(v), isBase64DataUrl(v));
+}
+
+function imageRef(key: string, text: string, contentType: string, base64: boolean): EmbeddedImageRef {
+  const oversized = text.length > MAX_EMBEDDED_IMAGE_CHARS;
+  return {
+    key,
+    contentType,
+    chars: text.length,
+    oversized,
+    usable: base64 && !oversized && PREVIEW_IMAGE_TYPES.has(contentType),
+  };
+}
+
+function isBase64DataUrl(v: string): boolean {
+  const comma = v.indexOf(',');
+  return comma > 0 && /;base64$/i.test(v.slice(0, comma));
 }
 
 function dataUrlType(v: string): string {
@@ -588,13 +634,24 @@ function dataUrlType(v: string): string {
   return m ? m[1].toLowerCase() : 'application/octet-stream';
 }
 
+/** The embedded image a preview comes from: the first usable one in key order (`EMBEDDED_KEYS`). */
+export function firstUsableEmbedded(refs: readonly EmbeddedImageRef[]): EmbeddedImageRef | undefined {
+  for (const key of EMBEDDED_KEYS) {
+    const ref = refs.find((r) => r.key === key && r.usable);
+    if (ref) return ref;
+  }
+  return undefined;
+}
+
 function decodeEmbeddedPreview(
   raw: Readonly<Record<string, unknown>>,
   refs: readonly EmbeddedImageRef[],
+  only?: string,
 ): EmbeddedPreview | undefined {
   for (const key of EMBEDDED_KEYS) {
+    if (only !== undefined && key !== only) continue;
     const ref = refs.find((r) => r.key === key);
-    if (!ref || ref.oversized) continue;
+    if (!ref?.usable) continue;
     let text = raw[key];
     if (typeof text !== 'string') continue;
     if (key === 'ssmd_cover_images') {
@@ -610,7 +667,9 @@ function decodeEmbeddedPreview(
     const isBase64 = comma < 0 || /;base64$/i.test(text.slice(0, comma));
     if (!isBase64) continue;
     const bytes = Buffer.from(text.slice(comma + 1), 'base64');
-    if (bytes.length > 0) return { key, contentType: ref.contentType, bytes };
+    // Served as what the bytes are, whatever the data URL says; anything that is no such image is not served.
+    const contentType = sniffImageType(bytes);
+    if (contentType) return { key, contentType, bytes };
   }
   return undefined;
 }

@@ -9,9 +9,12 @@ export enum ImportRunStatus {
 }
 
 export enum HashPolicy {
-  /** Hash only the new files that could be a moved one (a vanished file of the same size); reuse cached hashes. */
+  /**
+   * Hash only what needs it: a new file that could be a moved one (a vanished file of the same size), and a changed
+   * file whose hash had been computed. Computed hashes of unchanged files are reused.
+   */
   Lazy = 'lazy',
-  /** Hash every new or changed file. */
+  /** Hash every new or changed file, and every file whose hash was never computed. */
   Full = 'full',
 }
 

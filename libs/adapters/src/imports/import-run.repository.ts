@@ -43,26 +43,33 @@ export class ImportRunRepository {
     await this.repo.update({ id }, { status: ImportRunStatus.Running, startedAt: new Date(), error: null });
   }
 
+  /** A running run's counts; a run that has finished keeps its final ones. */
   async saveProgress(id: string, counts: ImportCounts): Promise<void> {
-    await this.repo.update({ id }, { counts });
+    await this.repo.update({ id, status: ImportRunStatus.Running }, { counts });
   }
 
   /**
-   * Keeps a running run's counts current for `GET /imports/:id`, at most once per `everyMs`. Saves run one at a
-   * time, and `settled()` waits for the last, so a late save never overwrites the counts `finish` writes.
+   * Keeps a running run's counts current for `GET /imports/:id`: the first offer at once, then at most once per
+   * `everyMs`. Saves run one at a time; `settled()` ends the saver (later offers are dropped: reads still in
+   * flight when an import fails report progress after it) and waits for the last save, so none lands after
+   * `finish` has written the final counts.
    */
   progressSaver(id: string, everyMs = 250): { offer(counts: ImportCounts): void; settled(): Promise<void> } {
-    let last = Date.now();
+    let last = 0;
+    let closed = false;
     let saving: Promise<void> = Promise.resolve();
     return {
       offer: (counts) => {
-        if (Date.now() - last < everyMs) return;
+        if (closed || Date.now() - last < everyMs) return;
         last = Date.now();
         const snapshot = { ...counts };
         // Progress is best-effort: a failed save must not fail the import (the final counts are written by `finish`).
         saving = saving.then(() => this.saveProgress(id, snapshot)).catch(() => undefined);
       },
-      settled: () => saving,
+      settled: () => {
+        closed = true;
+        return saving;
+      },
     };
   }
 

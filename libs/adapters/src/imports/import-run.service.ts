@@ -118,7 +118,7 @@ export class ImportRunService {
       if (run) {
         await this.runs.finish(run.id, {
           status: ImportRunStatus.Failed,
-          counts: (await this.runs.findById(run.id))?.counts ?? run.counts,
+          counts: (await this.runs.findById(run.id).catch(() => null))?.counts ?? run.counts,
           failures: [],
           failureCount: 0,
           error: errorMessage(error),

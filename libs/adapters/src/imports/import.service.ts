@@ -470,10 +470,13 @@ export class ImportService {
     for (const w of fresh) {
       if (!sizes.has(w.file.size)) continue;
       const sameSize = candidates.filter((r) => r.fileSize === w.file.size && !taken.has(r.id));
-      let match = w.hashes ? sameSize.find((r) => r.sha256 === w.hashes!.sha256) : undefined;
+      // A computed hash first; a sidecar's claim that equals the new file's computed hash is evidence too.
+      const sha = w.hashes?.sha256;
+      let match = sha ? (sameSize.find((r) => r.sha256Verified && r.sha256 === sha) ?? sameSize.find((r) => r.sha256 === sha)) : undefined;
       if (!match) {
-        // Rows never hashed (lazy policy): a rename keeps size and mtime; accept only an unambiguous match.
-        const unhashed = sameSize.filter((r) => !r.sha256 && r.fileMtimeMs === w.file.mtimeMs);
+        // Rows whose file was never hashed (lazy policy; a claim may be wrong): a rename keeps size and mtime,
+        // so accept an unambiguous match of both.
+        const unhashed = sameSize.filter((r) => !r.sha256Verified && r.fileMtimeMs === w.file.mtimeMs);
         if (unhashed.length === 1) match = unhashed[0];
       }
       if (match) {

@@ -116,6 +116,7 @@ const SUMMARY_COLUMNS: ReadonlySet<string> = new Set<keyof AdapterEntity>([
   'fileSize',
   'fileMtimeMs',
   'sha256',
+  'sha256Verified',
   'autoV2',
   'autoV3',
   'name',
@@ -464,7 +465,7 @@ export class AdapterQueryRepository {
   baseModelCounts(): Promise<ValueCount[]> {
     return this.facetCounts('base_model');
   }
-  /** SHA-256 values shared by two or more present adapters, most copies first. */
+
   /**
    * SHA-256 values that two or more present adapters carry, most members first. `verified` (every member's hash
    * computed from its bytes) tells a proven duplicate from one that rests on a sidecar's claim; `verifiedOnly`
@@ -725,7 +726,6 @@ export class AdapterQueryRepository {
     return c.length ? c.join(' AND ') : NO_CONDITION;
   }
 
-  /** An index-friendly prefix test without LIKE wildcards (user text never becomes a pattern). */
   /**
    * The folder or anything under it, as one range of `idx_adapters_folder_prefix`, `X <= folder < X0` ('0' is the
    * byte after '/'), narrowed to `X` and `X/…` inside the index, in byte order ("C" collation on PostgreSQL,
@@ -738,6 +738,7 @@ export class AdapterQueryRepository {
     return `(${range} AND (${column} = ${p.add(folder)} OR ${column} >= ${p.add(`${folder}/`)}))`;
   }
 
+  /** An index-friendly prefix test without LIKE wildcards (user text never becomes a pattern). */
   private startsWith(p: Params, column: string, prefix: string): string {
     if (this.pg) return `starts_with(${column}, ${p.add(prefix)})`;
     // SQLite compares text bytewise (BINARY): every string with this prefix lies in [prefix, prefix + U+10FFFF).

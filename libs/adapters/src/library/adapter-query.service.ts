@@ -45,6 +45,9 @@ const PREVIEW_TYPES: Readonly<Record<string, string>> = {
   '.webm': 'video/webm',
 };
 
+/** The largest header read to serve an embedded preview: an image of SwarmUI's 8 MiB cap and the usual metadata. */
+const EMBEDDED_PREVIEW_MAX_HEADER_BYTES = 24 * 1024 * 1024;
+
 /** A preview to serve: a file beside the LoRA, or an image embedded in the LoRA's header. */
 export type AdapterPreviewFile = { absPath: string; contentType: string; size: number } | { bytes: Buffer; contentType: string };
 
@@ -240,7 +243,11 @@ export class AdapterQueryService {
       if (!adapter.previewEmbedded) throw notFound;
       const loraPath = await this.roots.absolutePathOf(adapter.rootId, adapter.relativePath);
       if (!loraPath) throw notFound;
-      const header = await readSafetensorsHeader(loraPath, { decodeEmbeddedPreview: true }).catch(() => null);
+      // The key the import chose; a header far beyond an 8 MiB image is not read for a preview.
+      const header = await readSafetensorsHeader(loraPath, {
+        decodeEmbeddedPreview: adapter.previewEmbedded,
+        maxHeaderBytes: EMBEDDED_PREVIEW_MAX_HEADER_BYTES,
+      }).catch(() => null);
       const embedded = header?.embeddedPreview;
       if (!embedded) throw notFound;
       return { bytes: embedded.bytes, contentType: embedded.contentType };
