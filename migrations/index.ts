@@ -22,7 +22,7 @@ import { AdapterSearchTable1764300000900 } from './1764300000900-adapter-search-
 import { AdapterSortIndexes1764300001000 } from './1764300001000-adapter-sort-indexes.js';
 import { AdapterSha256Verified1764300001100 } from './1764300001100-adapter-sha256-verified.js';
 import { AdapterFolderPrefixIndex1764300001200 } from './1764300001200-adapter-folder-prefix-index.js';
-import { AdapterVersionDescriptionEmbeddedPreview1764300001300 } from './1764300001300-adapter-version-description-embedded-preview.js';
+import { AdapterMoreSidecarFields1764300001300 } from './1764300001300-adapter-more-sidecar-fields.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -50,7 +50,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterSortIndexes1764300001000,
   AdapterSha256Verified1764300001100,
   AdapterFolderPrefixIndex1764300001200,
-  AdapterVersionDescriptionEmbeddedPreview1764300001300,
+  AdapterMoreSidecarFields1764300001300,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

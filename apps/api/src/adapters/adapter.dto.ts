@@ -72,6 +72,8 @@ export class AdapterDto extends AdapterSummaryDto {
   activationText: string | null;
   ratingCount: number | null;
   license: Record<string, unknown> | null;
+  /** Civitai facts without a field of their own: `air` (resource id), `deleted` (gone from Civitai, per LoRA-Manager), `dislikes`, `favorites`, `comments`. */
+  civitaiDetails: Record<string, unknown> | null;
   publishedAt: string | null;
   primaryFile: Record<string, unknown> | null;
   fileMtimeMs: number;

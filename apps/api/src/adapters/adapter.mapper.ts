@@ -53,6 +53,7 @@ export function mapAdapter(a: AdapterEntity): AdapterDto {
     activationText: a.activationText,
     ratingCount: a.ratingCount,
     license: a.license,
+    civitaiDetails: a.civitaiDetails ? { ...a.civitaiDetails } : null,
     publishedAt: iso(a.publishedAt),
     primaryFile: a.primaryFile ? { ...a.primaryFile } : null,
     fileMtimeMs: a.fileMtimeMs,

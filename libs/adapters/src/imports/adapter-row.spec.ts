@@ -46,7 +46,7 @@ describe(buildAdapterRow.name, () => {
     expect(buildAdapterRow(await factsWith('changed again'), file, root(), [], mine, now).notes).toBe('my own notes');
   });
 
-  it('should keep the version’s notes beside the model’s description, and an embedded preview’s key', async () => {
+  it('should keep the version’s notes, the Civitai facts without a column, and an embedded preview’s key', async () => {
     const relPath = 'b/thumb.safetensors';
     await writeAdapter(tmp, {
       relPath,
@@ -56,6 +56,8 @@ describe(buildAdapterRow.name, () => {
         modelId: 6,
         description: '<p>Use at 0.7.</p>',
         model: { name: 'Thumb', description: '<p>A style.</p>' },
+        air: 'urn:air:sdxl:lora:civitai:6@5',
+        stats: { downloadCount: 10, thumbsUpCount: 4, thumbsDownCount: 1, favoriteCount: 3, commentCount: 2 },
       },
     });
     const facts = (await inspectAdapterFile({ absPath: join(tmp, relPath) }, { hash: false })).facts;
@@ -66,6 +68,21 @@ describe(buildAdapterRow.name, () => {
       previewPath: null,
       previewEmbedded: 'modelspec.thumbnail',
       hasPreview: true,
+      downloads: 10,
+      likes: 4,
+      civitaiDetails: { air: 'urn:air:sdxl:lora:civitai:6@5', dislikes: 1, favorites: 3, comments: 2 },
     });
+    // LoRA-Manager's "deleted from Civitai" flag.
+    await writeAdapter(tmp, {
+      relPath: 'c/gone.safetensors',
+      safetensors: { seed: 'gone' },
+      loraManager: { modelName: 'Gone', extra: { civitai_deleted: true } },
+    });
+    const gone = (await inspectAdapterFile({ absPath: join(tmp, 'c/gone.safetensors') }, { hash: false })).facts;
+    expect(
+      buildAdapterRow(gone, { ...file, relPath: 'c/gone.safetensors' }, root(), [], undefined, now).civitaiDetails,
+    ).toEqual({ deleted: true });
+    // Nothing of the kind: no details at all.
+    expect(buildAdapterRow(await factsWith('n'), file, root(), [], undefined, now).civitaiDetails).toBeNull();
   });
 });

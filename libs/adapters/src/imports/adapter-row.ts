@@ -4,7 +4,7 @@ import { type AdapterFacts, PreviewSource } from '../importer/merge.js';
 import { CIVITAI_TYPE_BY_KIND } from '../importer/lora-kind.js';
 import { type ScannedFile, toPosix } from '../importer/scanner.js';
 // Types only from the entity module: this file also runs in import worker threads, which load no ORM.
-import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
+import type { AdapterCivitaiDetails, AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
 import { AdapterUserField, nsfwMaxOf, normaliseTags, searchTextOf } from '../library/adapter-fields.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
 import type { LibraryRoot } from '../library/library-roots.js';
@@ -29,6 +29,19 @@ const toDate = (value: string | undefined): Date | null => {
 const finite = (n: number | undefined): number | null => (typeof n === 'number' && Number.isFinite(n) ? n : null);
 const int = (n: number | undefined): number => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.round(n)) : 0);
 const clip = (s: string | undefined | null, max: number): string | null => (s ? s.slice(0, max) : null);
+
+/** The Civitai facts that have no column, or null when no sidecar gave any. */
+function civitaiDetailsOf(facts: AdapterFacts): AdapterCivitaiDetails | null {
+  const { air, deleted } = facts.civitai;
+  const { dislikes, favorites, comments } = facts.stats ?? {};
+  const details: AdapterCivitaiDetails = {};
+  if (air !== undefined) details.air = air.slice(0, 512);
+  if (deleted !== undefined) details.deleted = deleted;
+  if (dislikes !== undefined) details.dislikes = dislikes;
+  if (favorites !== undefined) details.favorites = favorites;
+  if (comments !== undefined) details.comments = comments;
+  return Object.keys(details).length > 0 ? details : null;
+}
 
 /**
  * One Adapter row from merged file facts. An existing row keeps its id, creation time, tombstone-free state
@@ -104,6 +117,7 @@ export function buildAdapterRow(
     rating: finite(facts.stats?.rating),
     ratingCount: finite(facts.stats?.ratingCount),
     license: facts.license ? { ...facts.license } : null,
+    civitaiDetails: civitaiDetailsOf(facts),
     publishedAt: toDate(facts.publishedAt ?? facts.createdAt),
     primaryFile: facts.primaryFile
       ? {

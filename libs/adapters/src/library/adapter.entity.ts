@@ -41,6 +41,16 @@ export interface AdapterPrimaryFile {
 }
 
 /** One LoRA file of a library root, with everything its header and sidecars say, and the user's own fields. */
+export interface AdapterCivitaiDetails {
+  /** `urn:air:…` resource id. */
+  air?: string;
+  /** LoRA-Manager's flag: the model is gone from Civitai. */
+  deleted?: boolean;
+  dislikes?: number;
+  favorites?: number;
+  comments?: number;
+}
+
 @Entity('adapters')
 @Index('uq_adapters_root_path', ['rootId', 'relativePath'], { unique: true })
 // The sort indexes: (column, id) over present adapters only (migration 1764300001000). TypeORM cannot express
@@ -216,6 +226,10 @@ export class AdapterEntity {
 
   @TimestampColumn({ nullable: true, name: 'published_at' })
   publishedAt: Date | null;
+
+  /** Civitai facts without a column of their own; null when no sidecar gave any. */
+  @JsonColumn({ nullable: true, name: 'civitai_details' })
+  civitaiDetails: AdapterCivitaiDetails | null;
 
   @JsonColumn({ nullable: true, name: 'primary_file' })
   primaryFile: AdapterPrimaryFile | null;
