@@ -14,7 +14,7 @@ import {
   type WrittenSafetensors,
 } from '../../../../test/support/corpus-builder.js';
 import { BaseModel, BaseModelSource } from './base-model.js';
-import { SidecarKind, type SidecarContext } from './facts.js';
+import { SidecarKind, type SidecarContext, type SidecarFacts } from './facts.js';
 import { hashFile, type FileHashes } from './hasher.js';
 import { LoraKind } from './lora-kind.js';
 import { CivitaiLookupState, FactOrigin, PreviewSource, mergeFacts } from './merge.js';
@@ -267,6 +267,20 @@ describe(mergeFacts.name, () => {
     );
     const pony = readCivitaiInfo(version(), ctx);
     expect(mergeFacts(header, [pony], hashes).warnings.join('\n')).not.toMatch(/disagrees/);
+  });
+
+  it('should say when the base model is a guess, ambiguous or outside the vocabulary, and only then', () => {
+    const warningsWith = (metadata: Record<string, string>, sidecars: SidecarFacts[] = []) =>
+      mergeFacts({ ...header, metadata }, sidecars, hashes).warnings.filter((w) => w.startsWith('Base model'));
+    expect(
+      warningsWith({ ss_base_model_version: 'sdxl_base_v1-0', ss_sd_model_name: 'ponyDiffusionV6XL_v6.safetensors' }),
+    ).toEqual([expect.stringMatching(/^Base model Pony is a guess \(/)]);
+    expect(warningsWith({ ss_v2: 'True' })).toEqual([expect.stringMatching(/^Base model SD 2\.1 may be a variant/)]);
+    expect(warningsWith({}, [readCivitaiInfo(version({ baseModel: 'Brand New 9' }), ctx)])).toEqual([
+      'Base model "Brand New 9" is not in the vocabulary; kept as given',
+    ]);
+    expect(warningsWith({}, [readCivitaiInfo(version({ baseModel: 'SDXL 1.0' }), ctx)])).toEqual([]);
+    expect(warningsWith({})).toEqual([]);
   });
 
   it("should use SwarmUI's architecture when nothing else names a base model", () => {

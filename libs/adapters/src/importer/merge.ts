@@ -582,6 +582,11 @@ export function mergeFacts(
           : FactOrigin.Header;
   }
   if (baseModelInfo.value === (BaseModel.Unknown as string)) delete fieldSources['baseModel'];
+  // Say when the base model is less than a fact, so the user knows to check it (and can set it through the API).
+  const bmEvidence = baseModelInfo.evidence ? ` (${baseModelInfo.evidence})` : '';
+  if (baseModelInfo.guessed) warnings.push(`Base model ${baseModelInfo.value} is a guess${bmEvidence}`);
+  else if (baseModelInfo.ambiguous) warnings.push(`Base model ${baseModelInfo.value} may be a variant the source cannot tell apart${bmEvidence}`);
+  else if (!baseModelInfo.known) warnings.push(`Base model "${baseModelInfo.value}" is not in the vocabulary; kept as given`);
   if (bmSidecar && baseModelInfo.source === BaseModelSource.Civitai && header) {
     const fromHeader = normaliseBaseModel({ header: meta });
     if (
