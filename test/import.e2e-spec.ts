@@ -180,6 +180,12 @@ describe('import runs through the API', () => {
       const { id } = (await res.json()) as { id: string };
       const done = await client.waitFor((e) => e.event === 'import.completed' && e.payload.jobId === id, 60_000);
       expect(done.payload).toMatchObject({ status: 'completed', counts: { seen: 300, added: 300, failed: 0 } });
+      // Progress came first: the run's own events, with counts, files processed and (once known) the total.
+      const progress = client.ofJob(id).filter((e) => e.event === 'import.progress');
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress.every((e) => e.at <= done.at)).toBe(true);
+      expect(progress[0].payload).toMatchObject({ jobId: id, counts: { seen: expect.any(Number), added: expect.any(Number) } });
+      for (const e of progress) expect(e.payload).toMatchObject({ processed: expect.any(Number) });
       const run = (await (await fetch(`${api.baseUrl}/api/v1/imports/${id}`)).json()) as Record<string, unknown>;
       expect(run).toMatchObject({ id, status: 'completed', hash: 'full', failureCount: 0, counts: { added: 300 } });
     } finally {
