@@ -49,8 +49,8 @@ export class ImportRunRepository {
   }
 
   /**
-   * Keeps a running run's counts current for `GET /imports/:id`: the first offer at once, then at most once per
-   * `everyMs`. Saves run one at a time; `settled()` ends the saver (later offers are dropped: reads still in
+   * Keeps a running run's counts current for `GET /imports/:id`: the first offer that counts anything at once (a
+   * new run's row already says zero), then at most once per `everyMs`. Saves run one at a time; `settled()` ends the saver (later offers are dropped: reads still in
    * flight when an import fails report progress after it) and waits for the last save, so none lands after
    * `finish` has written the final counts.
    */
@@ -60,7 +60,7 @@ export class ImportRunRepository {
     let saving: Promise<void> = Promise.resolve();
     return {
       offer: (counts) => {
-        if (closed || Date.now() - last < everyMs) return;
+        if (closed || Date.now() - last < everyMs || Object.values(counts).every((n) => n === 0)) return;
         last = Date.now();
         const snapshot = { ...counts };
         // Progress is best-effort: a failed save must not fail the import (the final counts are written by `finish`).
