@@ -17,7 +17,6 @@ export type AdapterSnapshot = Pick<
   | 'fileMtimeMs'
   | 'sha256'
   | 'sha256Verified'
-  | 'previewPath'
   | 'autoV1'
   | 'autoV2'
   | 'autoV3'
@@ -52,7 +51,6 @@ const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [
   'autoV2',
   'autoV3',
   'sidecars',
-  'previewPath',
   'missingSince',
   'userEdited',
   'name',
@@ -195,7 +193,24 @@ export interface AdapterFileState {
   missing: boolean;
 }
 
-const fileNameOf = (path: string | null): string | null => (path === null ? null : path.slice(path.lastIndexOf('/') + 1));
+/** What a resync compares a file with, read raw for speed. */
+const FILE_STATE_SELECT =
+  'SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sha256_verified, sidecars, preview_path, missing_since FROM adapters';
+
+function toFileState(r: FileStateRow): AdapterFileState {
+  return {
+    id: r.id,
+    rootId: r.root_id,
+    relativePath: r.relative_path,
+    fileSize: Number(r.file_size),
+    fileMtimeMs: Number(r.file_mtime_ms),
+    sha256: r.sha256,
+    sha256Verified: Boolean(r.sha256_verified),
+    sidecars: typeof r.sidecars === 'string' ? (JSON.parse(r.sidecars) as AdapterSidecarRef[]) : (r.sidecars ?? []),
+    previewFile: r.preview_path === null ? null : r.preview_path.slice(r.preview_path.lastIndexOf('/') + 1),
+    missing: r.missing_since !== null && r.missing_since !== undefined,
+  };
+}
 
 /**
  * The importer's reads and writes: batched, chunked, one transaction a batch. On SQLite the rows go through
@@ -220,24 +235,8 @@ export class AdapterRepository {
     const out: AdapterFileState[] = [];
     for (const part of chunk(rootIds, 100)) {
       const params = part.map((_, i) => (this.isSqlite ? '?' : `$${i + 1}`)).join(', ');
-      const rows = await this.dataSource.query<FileStateRow[]>(
-        `SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sha256_verified, sidecars, preview_path, missing_since FROM adapters WHERE root_id IN (${params})`,
-        part,
-      );
-      for (const r of rows) {
-        out.push({
-          id: r.id,
-          rootId: r.root_id,
-          relativePath: r.relative_path,
-          fileSize: Number(r.file_size),
-          fileMtimeMs: Number(r.file_mtime_ms),
-          sha256: r.sha256,
-          sha256Verified: Boolean(r.sha256_verified),
-          sidecars: typeof r.sidecars === 'string' ? (JSON.parse(r.sidecars) as AdapterSidecarRef[]) : (r.sidecars ?? []),
-          previewFile: fileNameOf(r.preview_path),
-          missing: r.missing_since !== null && r.missing_since !== undefined,
-        });
-      }
+      const rows = await this.dataSource.query<FileStateRow[]>(`${FILE_STATE_SELECT} WHERE root_id IN (${params})`, part);
+      for (const r of rows) out.push(toFileState(r));
     }
     return out;
   }
@@ -283,23 +282,12 @@ export class AdapterRepository {
 
   /** The file state of one (root, relative path), live or tombstoned. */
   async fileStateAt(rootId: string, relativePath: string): Promise<AdapterFileState | null> {
-    const rows = await this.dataSource
-      .getRepository(AdapterEntity)
-      .find({ select: SNAPSHOT_SELECT, where: { rootId, relativePath }, take: 1 });
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      id: r.id,
-      rootId: r.rootId,
-      relativePath: r.relativePath,
-      fileSize: Number(r.fileSize),
-      fileMtimeMs: Number(r.fileMtimeMs),
-      sha256: r.sha256,
-      sha256Verified: r.sha256Verified,
-      sidecars: r.sidecars ?? [],
-      previewFile: fileNameOf(r.previewPath),
-      missing: r.missingSince !== null,
-    };
+    const [p1, p2] = this.isSqlite ? ['?', '?'] : ['$1', '$2'];
+    const rows = await this.dataSource.query<FileStateRow[]>(
+      `${FILE_STATE_SELECT} WHERE root_id = ${p1} AND relative_path = ${p2}`,
+      [rootId, relativePath],
+    );
+    return rows[0] ? toFileState(rows[0]) : null;
   }
 
   /** Full snapshots (user fields included) of the rows a resync will rewrite. */
