@@ -120,8 +120,6 @@ interface Work {
   change: ImportChange;
   from?: string;
   hashes?: FileHashes;
-  /** Hash it whatever the policy: its row had a computed hash, which the change made stale. */
-  rehash?: boolean;
 }
 
 const under = (prefix: string, relPath: string): boolean => prefix === '' || relPath === prefix || relPath.startsWith(`${prefix}/`);
@@ -204,7 +202,8 @@ export class ImportService {
       // to a worker thread copied them and indexed them again (the thread worked half as long again as for the
       // same library in 100 folders).
       const file = { ...w.file, dirListing: companionsOf(indexDirListing(w.file.dirListing), stemOf(w.file.name)) };
-      const hash = policy === HashPolicy.Full || w.rehash === true;
+      // Whatever the policy, a changed file whose row had a computed hash is hashed again: that hash is stale now.
+      const hash = policy === HashPolicy.Full || (w.state !== undefined && w.state.sha256Verified && !sameFile(w.state, w.file));
       const task: InspectTask = { file, root: w.root, existing: w.existing, hashes: w.hashes, hash };
       workOf.set(task, w);
       return task;
@@ -278,10 +277,9 @@ export class ImportService {
           fresh.push({ file, root: target.root, change: ImportChange.Added });
           return;
         }
-        const sameFile = state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
         // `--hash full` also completes what lazy runs left: an unchanged file whose hash was never computed.
         const unhashed = policy === HashPolicy.Full && !state.sha256Verified;
-        if (!force && !state.missing && sameFile && !unhashed && (await this.companionsUnchanged(state, file, options.syncIo ?? false))) {
+        if (!force && !state.missing && sameFile(state, file) && !unhashed && (await this.companionsUnchanged(state, file, options.syncIo ?? false))) {
           counts.unchanged++;
           return;
         }
@@ -290,8 +288,6 @@ export class ImportService {
           root: target.root,
           state,
           change: state.missing ? ImportChange.Restored : ImportChange.Updated,
-          // Hashes are cached by (size, mtime) (see below); a changed file that had a computed hash gets a new one.
-          rehash: !sameFile && state.sha256Verified,
         });
       });
 
@@ -315,8 +311,8 @@ export class ImportService {
       for (const w of work) {
         if (!w.state) continue;
         w.existing = snapshots.get(w.state.id);
-        const sameFile = w.state.fileSize === w.file.size && w.state.fileMtimeMs === w.file.mtimeMs;
-        if (sameFile && !w.hashes && w.existing) w.hashes = cachedHashes(w.existing);
+        // Hashes are cached by (size, mtime).
+        if (sameFile(w.state, w.file) && !w.hashes && w.existing) w.hashes = cachedHashes(w.existing);
       }
 
       // 4. Read what is left to read: the files found while scanning an empty index that no thread took yet,
@@ -487,6 +483,11 @@ export class ImportService {
       }
     }
   }
+}
+
+/** The file has the size and mtime its row recorded: its content is taken as unchanged. */
+function sameFile(state: AdapterFileState, file: ScannedFile): boolean {
+  return state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
 }
 
 /** The row's hashes, when they were computed from the file (a sidecar's claim is never reused as the file's). */
