@@ -48,31 +48,6 @@ export class ImportRunRepository {
     await this.repo.update({ id, status: ImportRunStatus.Running }, { counts });
   }
 
-  /**
-   * Keeps a running run's counts current for `GET /imports/:id`: the first offer that counts anything at once (a
-   * new run's row already says zero), then at most once per `everyMs`. Saves run one at a time; `settled()` ends the saver (later offers are dropped: reads still in
-   * flight when an import fails report progress after it) and waits for the last save, so none lands after
-   * `finish` has written the final counts.
-   */
-  progressSaver(id: string, everyMs = 250): { offer(counts: ImportCounts): void; settled(): Promise<void> } {
-    let last = 0;
-    let closed = false;
-    let saving: Promise<void> = Promise.resolve();
-    return {
-      offer: (counts) => {
-        if (closed || Date.now() - last < everyMs || Object.values(counts).every((n) => n === 0)) return;
-        last = Date.now();
-        const snapshot = { ...counts };
-        // Progress is best-effort: a failed save must not fail the import (the final counts are written by `finish`).
-        saving = saving.then(() => this.saveProgress(id, snapshot)).catch(() => undefined);
-      },
-      settled: () => {
-        closed = true;
-        return saving;
-      },
-    };
-  }
-
   async finish(
     id: string,
     fields: { status: ImportRunStatus; counts: ImportCounts; failures: ImportFailure[]; failureCount: number; error?: string | null },

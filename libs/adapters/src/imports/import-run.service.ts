@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError, JobName, JobQueue, NotFoundError, errorMessage, ignoreGlobProblem } from '@app/core';
 import { HashPolicy, type ImportRunEntity, type ImportRunOptions, ImportRunStatus } from './import-run.entity.js';
+import { ImportRunRecorder } from './import-run.recorder.js';
 import { ImportRunRepository } from './import-run.repository.js';
 import { emptyCounts, type ImportProgress, type ImportReport, ImportService } from './import.service.js';
 import { LibraryRoots } from '../library/library-roots.js';
@@ -15,14 +16,19 @@ export interface StartImportInput {
   ignore?: string[];
 }
 
-/** The run's own ignore globs, checked: a bad one is a 400 naming it. */
-function checkedIgnore(ignore: string[] | undefined): string[] | undefined {
-  if (!ignore || ignore.length === 0) return undefined;
+/** A run's options with their defaults; its own ignore globs checked (a bad one is a 400 naming it). */
+function runOptions(input: StartImportInput): ImportRunOptions {
+  const ignore = input.ignore ?? [];
   for (const [i, glob] of ignore.entries()) {
     const problem = ignoreGlobProblem(glob);
     if (problem) throw InvalidInputError.field(`ignore[${i}]`, problem, 'bad_ignore_glob');
   }
-  return ignore;
+  return {
+    dryRun: input.dryRun ?? false,
+    forceResync: input.forceResync ?? false,
+    hash: input.hash ?? HashPolicy.Lazy,
+    ...(ignore.length > 0 ? { ignore } : {}),
+  };
 }
 
 /** Import runs as jobs: a row first (the run's state and failures), then a queued job that performs it. */
@@ -39,27 +45,7 @@ export class ImportRunService {
     // Validate paths now, so a bad one is a 400 for the caller rather than a failed job later.
     const paths = input.paths ?? [];
     for (const [i, p] of paths.entries()) await this.roots.resolveInside(p, `paths[${i}]`);
-    const ignore = checkedIgnore(input.ignore);
-    const options: ImportRunOptions = {
-      dryRun: input.dryRun ?? false,
-      forceResync: input.forceResync ?? false,
-      hash: input.hash ?? HashPolicy.Lazy,
-      paths,
-      ...(ignore ? { ignore } : {}),
-    };
-    const run = await this.runs.create({
-      id: randomUUID(),
-      roots: paths.length > 0 ? paths : this.roots.list().map((r) => r.path),
-      options,
-      status: ImportRunStatus.Queued,
-      counts: emptyCounts(),
-      failures: [],
-      failureCount: 0,
-      error: null,
-      createdAt: new Date(),
-      startedAt: null,
-      finishedAt: null,
-    });
+    const run = await this.create(paths, { ...runOptions(input), paths }, ImportRunStatus.Queued);
     await this.jobs.enqueue(JobName.Import, { runId: run.id, paths }, { jobId: run.id });
     return run;
   }
@@ -73,59 +59,39 @@ export class ImportRunService {
     hooks: { onProgress?: (p: ImportProgress) => void; signal?: AbortSignal } = {},
   ): Promise<{ run: ImportRunEntity | null; report: ImportReport }> {
     const paths = input.paths ?? [];
-    const ignore = checkedIgnore(input.ignore);
-    const options: ImportRunOptions = {
-      dryRun: input.dryRun ?? false,
-      forceResync: input.forceResync ?? false,
-      hash: input.hash ?? HashPolicy.Lazy,
-      ...(ignore ? { ignore } : {}),
-    };
-    let run: ImportRunEntity | null = null;
-    if (!options.dryRun) {
-      run = await this.runs.create({
-        id: randomUUID(),
-        roots: paths.length > 0 ? paths : this.roots.list().map((r) => r.path),
-        options,
-        status: ImportRunStatus.Running,
-        counts: emptyCounts(),
-        failures: [],
-        failureCount: 0,
-        error: null,
-        createdAt: new Date(),
-        startedAt: new Date(),
-        finishedAt: null,
-      });
-    }
-    const saver = run ? this.runs.progressSaver(run.id) : null;
+    const options = runOptions(input);
+    const run = options.dryRun ? null : await this.create(paths, options, ImportRunStatus.Running);
+    const recorder = run ? new ImportRunRecorder(this.runs, run.id, run.counts) : null;
     const onProgress = (p: ImportProgress) => {
-      saver?.offer(p.counts);
+      recorder?.progress(p.counts);
       hooks.onProgress?.(p);
     };
     try {
       const report = await this.importer.run({ paths, ...options, syncIo: input.syncIo }, { ...hooks, onProgress });
-      await saver?.settled();
-      if (run) {
-        await this.runs.finish(run.id, {
-          status: ImportRunStatus.Completed,
-          counts: report.counts,
-          failures: report.failures,
-          failureCount: report.failureCount,
-        });
-      }
+      await recorder?.completed(report);
       return { run, report };
     } catch (error) {
-      await saver?.settled();
-      if (run) {
-        await this.runs.finish(run.id, {
-          status: ImportRunStatus.Failed,
-          counts: (await this.runs.findById(run.id).catch(() => null))?.counts ?? run.counts,
-          failures: [],
-          failureCount: 0,
-          error: errorMessage(error),
-        });
-      }
+      await recorder?.failed(errorMessage(error));
       throw error;
     }
+  }
+
+  /** A new run's row: queued for a job, or running at once (the CLI). */
+  private create(paths: string[], options: ImportRunOptions, status: ImportRunStatus): Promise<ImportRunEntity> {
+    const now = new Date();
+    return this.runs.create({
+      id: randomUUID(),
+      roots: paths.length > 0 ? paths : this.roots.list().map((r) => r.path),
+      options,
+      status,
+      counts: emptyCounts(),
+      failures: [],
+      failureCount: 0,
+      error: null,
+      createdAt: now,
+      startedAt: status === ImportRunStatus.Running ? now : null,
+      finishedAt: null,
+    });
   }
 
   async get(id: string): Promise<ImportRunEntity> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type ImportPayload, type JobContext, type JobHandler, JobHandlerFor, JobName, UnrecoverableJobError, errorMessage } from '@app/core';
 import { ImportRunStatus } from './import-run.entity.js';
+import { ImportRunRecorder } from './import-run.recorder.js';
 import { ImportRunRepository } from './import-run.repository.js';
 import { ImportService } from './import.service.js';
 
@@ -21,7 +22,7 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
     if (run.status === ImportRunStatus.Completed || run.status === ImportRunStatus.Failed) return { skipped: run.status };
     await this.runs.markRunning(run.id);
     let last = 0;
-    const saver = this.runs.progressSaver(run.id);
+    const recorder = new ImportRunRecorder(this.runs, run.id, run.counts);
     try {
       const report = await this.importer.run(
         {
@@ -34,7 +35,7 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
         {
           signal: context.signal,
           onProgress: (p) => {
-            saver.offer(p.counts);
+            recorder.progress(p.counts);
             const now = Date.now();
             if (now - last < PROGRESS_EVERY_MS) return;
             last = now;
@@ -49,28 +50,16 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
           },
         },
       );
-      await saver.settled();
-      await this.runs.finish(run.id, {
-        status: ImportRunStatus.Completed,
-        counts: report.counts,
-        failures: report.failures,
-        failureCount: report.failureCount,
-      });
+      await recorder.completed(report);
       await context.emit('import.completed', { jobId: run.id, status: ImportRunStatus.Completed, counts: report.counts });
       return { counts: report.counts, failureCount: report.failureCount, durationMs: report.durationMs };
     } catch (error) {
-      const reason = errorMessage(error);
-      await saver.settled();
       if (context.attempt >= context.maxAttempts || context.signal.aborted) {
-        const fresh = await this.runs.findById(run.id);
-        await this.runs.finish(run.id, {
-          status: ImportRunStatus.Failed,
-          counts: fresh?.counts ?? run.counts,
-          failures: fresh?.failures ?? [],
-          failureCount: fresh?.failureCount ?? 0,
-          error: reason,
-        });
-        await context.emit('import.completed', { jobId: run.id, status: ImportRunStatus.Failed, counts: fresh?.counts ?? run.counts });
+        const counts = await recorder.failed(errorMessage(error));
+        await context.emit('import.completed', { jobId: run.id, status: ImportRunStatus.Failed, counts });
+      } else {
+        // Another attempt follows: the run stays running.
+        await recorder.stop();
       }
       throw error;
     }
