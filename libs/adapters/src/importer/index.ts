@@ -4,6 +4,7 @@ export * from './base-model.js';
 export * from './civitai.js';
 export * from './facts.js';
 export * from './hasher.js';
+export * from './image-type.js';
 export * from './inspect-adapter.js';
 export * from './lora-kind.js';
 export * from './merge.js';

@@ -3,6 +3,7 @@
 
 import { openForRead, type ReadHandle } from './read-handle.js';
 import { errorMessage } from './error-message.js';
+import { imageTypeOf } from './image-type.js';
 import { detectLoraKind, type LoraKindInfo, type TensorShapeInfo } from './lora-kind.js';
 import { isRecord } from './json-values.js';
 
@@ -60,32 +61,8 @@ export interface EmbeddedImageRef {
   chars: number;
   /** Longer than SwarmUI's 8 MiB cap: do not use. */
   oversized: boolean;
-  /** Base64 of an image type a browser may be sent as a preview (`PREVIEW_IMAGE_TYPES`), within the size cap. */
+  /** Within the size cap, base64, and its first bytes really are an image of a type `imageTypeOf` knows. */
   usable: boolean;
-}
-
-/**
- * Image types an embedded preview may be served as. A header is untrusted input: a `data:text/html` or SVG
- * "thumbnail" served from the API's origin could run script there.
- */
-export const PREVIEW_IMAGE_TYPES: ReadonlySet<string> = new Set([
-  'image/png',
-  'image/jpeg',
-  'image/webp',
-  'image/gif',
-  'image/avif',
-]);
-
-/** The image type the bytes really are (magic numbers), among `PREVIEW_IMAGE_TYPES`; undefined for anything else. */
-export function sniffImageType(bytes: Buffer): string | undefined {
-  const ascii = (from: number, to: number): string => bytes.subarray(from, to).toString('latin1');
-  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.readUInt32BE(4) === 0x0d0a1a0a)
-    return 'image/png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  if (bytes.length >= 6 && (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a')) return 'image/gif';
-  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
-  if (bytes.length >= 12 && ascii(4, 8) === 'ftyp' && ['avif', 'avis'].includes(ascii(8, 12))) return 'image/avif';
-  return undefined;
 }
 
 export interface EmbeddedPreview {
@@ -116,8 +93,9 @@ export interface SafetensorsHeaderOptions {
   /** How many trigger-word suggestions to keep from `ss_tag_frequency`; default 100. */
   maxTagSuggestions?: number;
   /**
-   * Decode an embedded preview image (≤ 8 MiB of text) into `embeddedPreview`: the first usable one, or the one
-   * under this header key. Only bytes that really are a `PREVIEW_IMAGE_TYPES` image are returned.
+   * Decode an embedded preview image (≤ 8 MiB of text) into `embeddedPreview`: the first usable one
+   * (`firstUsableEmbedded`), or the one under this header key if it is usable. Only bytes that really are an image
+   * (`imageTypeOf`) are returned, typed as what they are.
    */
   decodeEmbeddedPreview?: boolean | string;
 }
@@ -435,8 +413,10 @@ export function parseSafetensorsHeader(
     warnings,
   };
   if (opts.decodeEmbeddedPreview) {
-    const key = typeof opts.decodeEmbeddedPreview === 'string' ? opts.decodeEmbeddedPreview : undefined;
-    const preview = decodeEmbeddedPreview(rawMetadata, sanitised.embedded, key);
+    const key = opts.decodeEmbeddedPreview;
+    const refs = sanitised.embedded;
+    const ref = typeof key === 'string' ? refs.find((r) => r.key === key && r.usable) : firstUsableEmbedded(refs);
+    const preview = ref ? decodeEmbeddedPreview(rawMetadata, ref.key) : undefined;
     if (preview) result.embeddedPreview = preview;
   }
   return result;
@@ -591,42 +571,48 @@ export function summariseTagFrequency(freq: Readonly<Record<string, unknown>>, l
 }
 
 function embeddedRef(key: string, v: string): EmbeddedImageRef | undefined {
-  if (key === 'ssmd_cover_images') {
-    // A JSON array of base64 PNGs (sd-webui-additional-networks metadata editor).
-    if (!v.trimStart().startsWith('[')) return undefined;
-    try {
-      const arr: unknown = JSON.parse(v);
-      if (!Array.isArray(arr) || arr.length === 0 || typeof arr[0] !== 'string' || arr[0].length === 0)
-        return undefined;
-      const first = arr[0];
-      return imageRef(
-        key,
-        first,
-        first.startsWith('data:') ? dataUrlType(first) : 'image/png',
-        !first.startsWith('data:') || isBase64DataUrl(first),
-      );
-    } catch {
-      return undefined;
-    }
-  }
-  if (!v.startsWith('data:')) return undefined;
-  return imageRef(key, v, dataUrlType(v), isBase64DataUrl(v));
-}
-
-function imageRef(key: string, text: string, contentType: string, base64: boolean): EmbeddedImageRef {
+  const text = imageTextOf(key, v);
+  if (text === undefined) return undefined;
+  const base64 = base64Of(text);
   const oversized = text.length > MAX_EMBEDDED_IMAGE_CHARS;
+  // The first 24 bytes (32 base64 characters) tell the type: an image is usable for what it is, whatever it claims.
+  const sniffed = base64 === undefined ? undefined : imageTypeOf(Buffer.from(base64.slice(0, 32), 'base64'));
+  const claimed = text.startsWith('data:') ? dataUrlType(text) : 'image/png';
   return {
     key,
-    contentType,
+    contentType: sniffed ?? claimed,
     chars: text.length,
     oversized,
-    usable: base64 && !oversized && PREVIEW_IMAGE_TYPES.has(contentType),
+    usable: sniffed !== undefined && !oversized,
   };
 }
 
-function isBase64DataUrl(v: string): boolean {
-  const comma = v.indexOf(',');
-  return comma > 0 && /;base64$/i.test(v.slice(0, comma));
+/**
+ * The image text a header value holds: a `data:` URL, or for `ssmd_cover_images` the first entry of a JSON array
+ * of base64 PNGs (sd-webui-additional-networks metadata editor); undefined when there is none.
+ */
+function imageTextOf(key: string, value: unknown): string | undefined {
+  if (key === 'ssmd_cover_images') {
+    let arr: unknown = value;
+    if (typeof value === 'string') {
+      if (!value.trimStart().startsWith('[')) return undefined;
+      try {
+        arr = JSON.parse(value);
+      } catch {
+        return undefined;
+      }
+    }
+    const first: unknown = Array.isArray(arr) ? arr[0] : undefined;
+    return typeof first === 'string' && first.length > 0 ? first : undefined;
+  }
+  return typeof value === 'string' && value.startsWith('data:') ? value : undefined;
+}
+
+/** The base64 payload of an image text (a base64 `data:` URL, or bare base64), or undefined. */
+function base64Of(text: string): string | undefined {
+  if (!text.startsWith('data:')) return text;
+  const comma = text.indexOf(',');
+  return comma > 0 && /;base64$/i.test(text.slice(0, comma)) ? text.slice(comma + 1) : undefined;
 }
 
 function dataUrlType(v: string): string {
@@ -643,33 +629,12 @@ export function firstUsableEmbedded(refs: readonly EmbeddedImageRef[]): Embedded
   return undefined;
 }
 
-function decodeEmbeddedPreview(
-  raw: Readonly<Record<string, unknown>>,
-  refs: readonly EmbeddedImageRef[],
-  only?: string,
-): EmbeddedPreview | undefined {
-  for (const key of EMBEDDED_KEYS) {
-    if (only !== undefined && key !== only) continue;
-    const ref = refs.find((r) => r.key === key);
-    if (!ref?.usable) continue;
-    let text = raw[key];
-    if (typeof text !== 'string') continue;
-    if (key === 'ssmd_cover_images') {
-      try {
-        const arr: unknown = JSON.parse(text);
-        text = Array.isArray(arr) ? arr[0] : undefined;
-      } catch {
-        continue;
-      }
-      if (typeof text !== 'string') continue;
-    }
-    const comma = text.startsWith('data:') ? text.indexOf(',') : -1;
-    const isBase64 = comma < 0 || /;base64$/i.test(text.slice(0, comma));
-    if (!isBase64) continue;
-    const bytes = Buffer.from(text.slice(comma + 1), 'base64');
-    // Served as what the bytes are, whatever the data URL says; anything that is no such image is not served.
-    const contentType = sniffImageType(bytes);
-    if (contentType) return { key, contentType, bytes };
-  }
-  return undefined;
+/** The image under `key`, decoded, if its bytes really are an image; served as what they are. */
+function decodeEmbeddedPreview(raw: Readonly<Record<string, unknown>>, key: string): EmbeddedPreview | undefined {
+  const text = imageTextOf(key, raw[key]);
+  const base64 = text === undefined ? undefined : base64Of(text);
+  if (base64 === undefined) return undefined;
+  const bytes = Buffer.from(base64, 'base64');
+  const contentType = imageTypeOf(bytes);
+  return contentType ? { key, contentType, bytes } : undefined;
 }
