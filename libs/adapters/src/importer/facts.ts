@@ -179,6 +179,8 @@ export interface SidecarContext {
 
 export enum SidecarErrorReason {
   Io = 'io_error',
+  /** A FIFO, device, socket or directory under a sidecar's name (or a symlink to one): never read. */
+  NotAFile = 'not_a_file',
   TooLarge = 'too_large',
   EmptyFile = 'empty_file',
   InvalidJson = 'invalid_json',

@@ -6,9 +6,11 @@
 // lower-case; Civitai's upper-case values are lower-cased by the sidecar readers).
 
 import { createHash, type Hash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { DEFAULT_MAX_HEADER_BYTES } from './safetensors-header.js';
 import { normaliseHex } from './json-values.js';
+import { openRegularFile } from './read-handle.js';
 
 export const MIN_CHUNK_BYTES = 1 << 20;
 export const DEFAULT_CHUNK_BYTES = 4 << 20;
@@ -62,16 +64,21 @@ export function autoV3(tensorSha256: string): string {
  */
 export async function hashFile(path: string, opts: HashFileOptions = {}): Promise<FileHashes> {
   const chunkBytes = Math.max(MIN_CHUNK_BYTES, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-  const fh = await open(path, 'r');
+  const { fh, stats } = await openRegularFile(path);
   try {
-    return await hashHandle(fh, chunkBytes, opts);
+    return await hashHandle(fh, stats, chunkBytes, opts);
   } finally {
     await fh.close().catch(() => undefined);
   }
 }
 
-async function hashHandle(fh: FileHandle, chunkBytes: number, opts: HashFileOptions): Promise<FileHashes> {
-  const { size } = await fh.stat();
+async function hashHandle(
+  fh: FileHandle,
+  stats: Stats,
+  chunkBytes: number,
+  opts: HashFileOptions,
+): Promise<FileHashes> {
+  const { size } = stats;
   const whole = createHash('sha256');
   const autoV1Hash = createHash('sha256');
   let tensor: Hash | undefined;

@@ -1,5 +1,55 @@
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, holding a thread-pool thread forever.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** A library file that is a FIFO, a device, a socket or a directory: never read (it may never end). */
+export class NotARegularFileError extends Error {
+  override readonly name = 'NotARegularFileError';
+  readonly code = 'ENOTREG';
+
+  constructor(
+    readonly path: string,
+    readonly fileType: string,
+  ) {
+    super(`Not a regular file (${fileType}): ${path}`);
+  }
+}
+
+function fileTypeOf(st: Stats): string {
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSocket()) return 'socket';
+  if (st.isDirectory()) return 'directory';
+  return 'special file';
+}
+
+/** Open `path` for reading without blocking and check the opened file (not the path) is a regular file. */
+export async function openRegularFile(path: string): Promise<{ fh: FileHandle; stats: Stats }> {
+  const fh = await open(path, OPEN_FLAGS);
+  try {
+    const stats = await fh.stat();
+    if (!stats.isFile()) throw new NotARegularFileError(path, fileTypeOf(stats));
+    return { fh, stats };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function openRegularFileSync(path: string): { fd: number; stats: Stats } {
+  const fd = openSync(path, OPEN_FLAGS);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new NotARegularFileError(path, fileTypeOf(stats));
+    return { fd, stats };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
 
 /**
  * The few file operations the header and sidecar readers need, asynchronous or synchronous behind one shape.
@@ -8,42 +58,53 @@ import { open } from 'node:fs/promises';
  * asynchronous form so that an import never stalls its other requests.
  */
 export interface ReadHandle {
-  stat(): Promise<Stats>;
+  /** The opened file's stats (a regular file: `openForRead` refuses anything else). */
+  readonly stats: Stats;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  /** The whole file; `size` (from an earlier `stat`) saves a second one. */
-  readFile(size?: number): Promise<Buffer>;
+  /** The file from its start, but never more than `maxBytes + 1` bytes: a longer result means "too large". */
+  readUpTo(maxBytes: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
+/** Opens a regular file for reading (see `openRegularFile`); throws `NotARegularFileError` for anything else. */
 export async function openForRead(path: string, sync = false): Promise<ReadHandle> {
   if (!sync) {
-    const fh = await open(path, 'r');
-    return {
-      stat: () => fh.stat(),
-      read: (buffer, offset, length, position) => fh.read(buffer, offset, length, position),
-      readFile: () => fh.readFile(),
-      close: () => fh.close(),
-    };
+    const { fh, stats } = await openRegularFile(path);
+    const read = (buffer: Buffer, offset: number, length: number, position: number) =>
+      fh.read(buffer, offset, length, position);
+    return { stats, read, readUpTo: (maxBytes) => readUpTo(read, stats.size, maxBytes), close: () => fh.close() };
   }
-  const fd = openSync(path, 'r');
+  const { fd, stats } = openRegularFileSync(path);
+  const read = (buffer: Buffer, offset: number, length: number, position: number) =>
+    Promise.resolve({ bytesRead: readSync(fd, buffer, offset, length, position) });
   return {
-    stat: () => Promise.resolve(fstatSync(fd)),
-    read: (buffer, offset, length, position) =>
-      Promise.resolve({ bytesRead: readSync(fd, buffer, offset, length, position) }),
-    readFile: (known) => {
-      const size = known ?? fstatSync(fd).size;
-      const buffer = Buffer.allocUnsafe(size);
-      let done = 0;
-      while (done < size) {
-        const n = readSync(fd, buffer, done, size - done, done);
-        if (n === 0) break;
-        done += n;
-      }
-      return Promise.resolve(done === size ? buffer : buffer.subarray(0, done));
-    },
+    stats,
+    read,
+    readUpTo: (maxBytes) => readUpTo(read, stats.size, maxBytes),
     close: () => {
       closeSync(fd);
       return Promise.resolve();
     },
   };
+}
+
+/** Reads until end of file or `maxBytes + 1` bytes, whatever the size said: a file may grow while it is read. */
+async function readUpTo(read: ReadHandle['read'], sizeHint: number, maxBytes: number): Promise<Buffer> {
+  const limit = maxBytes + 1;
+  let buffer = Buffer.allocUnsafe(Math.min(sizeHint + 1, limit));
+  let done = 0;
+  for (;;) {
+    if (done === buffer.length) {
+      if (done >= limit) break;
+      const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit));
+      buffer.copy(bigger, 0, 0, done);
+      buffer = bigger;
+    }
+    const asked = buffer.length - done;
+    const { bytesRead } = await read(buffer, done, asked, done);
+    done += bytesRead;
+    // A short read of a regular file that gave what its size promised is its end: no second read to see 0.
+    if (bytesRead === 0 || (bytesRead < asked && done >= sizeHint)) break;
+  }
+  return buffer.subarray(0, done);
 }

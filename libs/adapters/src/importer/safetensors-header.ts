@@ -1,7 +1,7 @@
 // Reads the header of a `.safetensors` file (LORA-FORMATS §1): the 8-byte length N, then exactly N
 // bytes of JSON. The tensor data is never read; every check of §1.1 is enforced.
 
-import { openForRead, type ReadHandle } from './read-handle.js';
+import { NotARegularFileError, openForRead, type ReadHandle } from './read-handle.js';
 import { errorMessage } from './error-message.js';
 import { imageTypeOf } from './image-type.js';
 import { detectLoraKind, type LoraKindInfo, type TensorShapeInfo } from './lora-kind.js';
@@ -79,11 +79,6 @@ export interface TagCount {
 export interface SafetensorsHeaderOptions {
   /** Read with synchronous calls (one-shot imports; see `read-handle.ts`). */
   syncIo?: boolean;
-  /**
-   * The size of the file, a regular file, when the caller has just stat'ed it (the importer's scan): saves one
-   * `fstat` per file, a tenth of the system calls of a cold import.
-   */
-  knownSize?: number;
   /** Cap on N; default 100,000,000 (reference reader). */
   maxHeaderBytes?: number;
   /** SD.Next's "large" threshold; default 2048 characters. */
@@ -190,13 +185,7 @@ export async function readSafetensorsHeader(
     let size: number;
     let headerBytes: Buffer;
     try {
-      if (opts.knownSize !== undefined) {
-        size = opts.knownSize;
-      } else {
-        const st = await fh.stat();
-        if (!st.isFile()) fail(SafetensorsHeaderErrorReason.NotAFile, 'Not a regular file', path);
-        size = st.size;
-      }
+      size = fh.stats.size;
       // One read covers the prefix and, for most LoRAs, the whole header; a longer header gets a second read.
       const first = await readExactly(fh, Math.min(size, FIRST_READ_BYTES), 0);
       const n = checkPrefix(first, size, maxHeaderBytes, path);
@@ -218,6 +207,13 @@ export async function readSafetensorsHeader(
 }
 
 function ioError(err: unknown, path: string): SafetensorsHeaderError {
+  if (err instanceof NotARegularFileError) {
+    return new SafetensorsHeaderError(
+      SafetensorsHeaderErrorReason.NotAFile,
+      `Not a regular file (${err.fileType})`,
+      path,
+    );
+  }
   const code = isRecord(err) && typeof err['code'] === 'string' ? err['code'] : undefined;
   const reason = code === 'EISDIR' ? SafetensorsHeaderErrorReason.NotAFile : SafetensorsHeaderErrorReason.Io;
   return new SafetensorsHeaderError(reason, `Cannot read file: ${errorMessage(err)}`, path, { code }, { cause: err });

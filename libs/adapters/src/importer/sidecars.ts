@@ -11,7 +11,7 @@ import {
   type SidecarFacts,
 } from './facts.js';
 import { isRecord } from './json-values.js';
-import { openForRead } from './read-handle.js';
+import { NotARegularFileError, openForRead } from './read-handle.js';
 import { looksLikeA1111Json, readA1111Json } from './sidecar-a1111.js';
 import { readCivitaiInfo } from './sidecar-civitai-info.js';
 import { readCmInfo } from './sidecar-cm-info.js';
@@ -142,6 +142,10 @@ export interface ReadSidecarOptions {
 
 export const DEFAULT_MAX_SIDECAR_BYTES = 32 * 1024 * 1024;
 
+function tooLarge(message: string, kind: SidecarKind | undefined, path: string): SidecarError {
+  return new SidecarError(SidecarErrorReason.TooLarge, message, kind, path);
+}
+
 /** Route parsed JSON (or text for descriptions) to the reader of `kind`; `json` is sniffed. Pure. */
 export function parseSidecar(kind: SidecarFileKind | SidecarKind, content: unknown, ctx: SidecarContext): SidecarFacts {
   switch (kind) {
@@ -195,24 +199,28 @@ export async function readSidecar(
   try {
     const fh = await openForRead(path, opts.syncIo);
     try {
-      const st = await fh.stat();
-      size = st.size;
-      mtimeMs = st.mtimeMs;
-      if (size > maxBytes) {
-        throw new SidecarError(
-          SidecarErrorReason.TooLarge,
-          `Sidecar has ${size} bytes (cap ${maxBytes})`,
-          errKind,
-          path,
-        );
-      }
-      text = (await fh.readFile(size)).toString('utf8');
+      size = fh.stats.size;
+      mtimeMs = fh.stats.mtimeMs;
+      if (size > maxBytes) throw tooLarge(`Sidecar has ${size} bytes (cap ${maxBytes})`, errKind, path);
+      const bytes = await fh.readUpTo(maxBytes);
+      if (bytes.length > maxBytes) throw tooLarge(`Sidecar grew past the cap of ${maxBytes} bytes`, errKind, path);
+      text = bytes.toString('utf8');
     } finally {
       await fh.close().catch(() => undefined);
     }
   } catch (err) {
     if (err instanceof SidecarError) throw err;
-    throw new SidecarError(SidecarErrorReason.Io, `Cannot read sidecar: ${errorMessage(err)}`, errKind, path, { cause: err });
+    if (err instanceof NotARegularFileError) {
+      throw new SidecarError(
+        SidecarErrorReason.NotAFile,
+        `Sidecar is not a regular file (${err.fileType})`,
+        errKind,
+        path,
+      );
+    }
+    throw new SidecarError(SidecarErrorReason.Io, `Cannot read sidecar: ${errorMessage(err)}`, errKind, path, {
+      cause: err,
+    });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let content: unknown = text;
@@ -221,9 +229,15 @@ export async function readSidecar(
     try {
       content = JSON.parse(text);
     } catch (err) {
-      throw new SidecarError(SidecarErrorReason.InvalidJson, `Sidecar is not valid JSON: ${errorMessage(err)}`, errKind, path, {
-        cause: err,
-      });
+      throw new SidecarError(
+        SidecarErrorReason.InvalidJson,
+        `Sidecar is not valid JSON: ${errorMessage(err)}`,
+        errKind,
+        path,
+        {
+          cause: err,
+        },
+      );
     }
   }
   let facts: SidecarFacts;

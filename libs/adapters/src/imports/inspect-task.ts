@@ -43,7 +43,7 @@ export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean
   try {
     const result = await inspectAdapterFile(
       { absPath: file.absPath, dirListing: file.dirListing },
-      { hash: task.hash, knownHashes: task.hashes, header: { syncIo, knownSize: file.size }, sidecar: { syncIo } },
+      { hash: task.hash, knownHashes: task.hashes, header: { syncIo }, sidecar: { syncIo } },
     );
     if (result.headerError) {
       failures.push({ path: file.absPath, reason: `${result.headerError.reason}: ${result.headerError.message}` });

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppProcess, freePort } from './support/app-process.js';
+import { importJson } from './support/cli-library.js';
+import { writeAdapter } from './support/corpus-builder.js';
+import { linkToDevZero, makeFifo, releaseFifosLater } from './support/hostile-files.js';
+import { tempDir } from './support/test-services.js';
+
+interface AdapterBody {
+  relativePath: string;
+  warnings: string[];
+}
+
+describe('library files that are not regular files (FIFOs, links to /dev/zero)', () => {
+  const dir = tempDir('hostile-files');
+  const root = join(dir.path, 'loras');
+  const fifos = [
+    join(root, 'ok', 'style.civitai.info'),
+    join(root, 'ok', 'style.metadata.json'),
+    join(root, 'bad', 'pipe.safetensors'),
+  ];
+  let api: AppProcess;
+  let release: ChildProcess | undefined;
+
+  const register = (path: string) =>
+    fetch(`${api.baseUrl}/api/v1/adapters`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  const ready = async () => (await fetch(`${api.baseUrl}/health/ready`, { signal: AbortSignal.timeout(5_000) })).status;
+
+  beforeAll(async () => {
+    await writeAdapter(root, {
+      relPath: 'ok/style.safetensors',
+      safetensors: { seed: 'style', metadata: { ss_output_name: 'style' } },
+    });
+    makeFifo(fifos[0]);
+    makeFifo(fifos[1]);
+    await linkToDevZero(join(root, 'ok', 'style.json'));
+    await mkdir(join(root, 'bad'));
+    makeFifo(fifos[2]);
+    await linkToDevZero(join(root, 'bad', 'zero.safetensors'));
+    const port = await freePort();
+    api = new AppProcess(
+      'api',
+      { DATA_DIR: join(dir.path, 'data'), LORA_ROOTS: root, PORT: String(port) },
+      port,
+    ).start();
+    await api.waitReady();
+  }, 60_000);
+
+  afterAll(async () => {
+    release?.kill();
+    await api?.stop();
+    dir.remove();
+  });
+
+  it('should finish an API import of the folder, with the refusals as failures, and stay ready', async () => {
+    const res = await fetch(`${api.baseUrl}/api/v1/imports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hash: 'full' }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    let run: { status: string; failures?: { path: string; reason: string }[] } = { status: 'queued' };
+    const deadline = Date.now() + 20_000;
+    while (!['completed', 'failed'].includes(run.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      run = (await (await fetch(`${api.baseUrl}/api/v1/imports/${id}`)).json()) as typeof run;
+    }
+    expect(run.status).toBe('completed');
+    const reasons = (run.failures ?? []).map((f) => f.reason).join('\n');
+    expect(reasons.match(/not_a_file/g)).toHaveLength(3);
+    expect(await ready()).toBe(200);
+  });
+
+  it('should register a LoRA whose sidecars are FIFOs and a /dev/zero link, naming each refused sidecar', async () => {
+    // Eight at once: more than the file-I/O thread pool, which blocked FIFO opens used to fill.
+    const answers = await Promise.all(Array.from({ length: 8 }, () => register('ok/style.safetensors')));
+    for (const res of answers)
+      expect({ status: res.status, log: res.status === 201 ? '' : api.text }).toEqual({ status: 201, log: '' });
+    const adapter = (await answers[0].json()) as AdapterBody;
+    expect(adapter.relativePath).toBe('ok/style.safetensors');
+    const refused = adapter.warnings.filter((w) => w.includes('not_a_file: Sidecar is not a regular file'));
+    expect(refused).toHaveLength(3);
+    expect(refused.join('\n')).toMatch(/\(FIFO\).*style\.civitai\.info/);
+    expect(refused.join('\n')).toMatch(/\(character device\).*style\.json/);
+    expect(await ready()).toBe(200);
+  });
+
+  it('should answer 400 quickly for a LoRA path that is a FIFO or a link to /dev/zero', async () => {
+    for (const path of ['bad/pipe.safetensors', 'bad/zero.safetensors']) {
+      const res = await register(path);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ details: [{ field: 'path' }] });
+    }
+    expect(await ready()).toBe(200);
+  });
+
+  it('should finish a CLI import (synchronous reads) of the same folder', async () => {
+    // A regression would block the CLI's only thread in open(): release the FIFOs later so it fails, not hangs.
+    release = releaseFifosLater(fifos, 20_000);
+    const summary = await importJson({ DATA_DIR: join(dir.path, 'cli-data'), LORA_ROOTS: root });
+    expect(summary.counts).toMatchObject({ seen: 1, added: 1 });
+    expect(
+      summary.failures
+        .filter((f) => f.reason.startsWith('not_a_file'))
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual([fifos[0], join(root, 'ok', 'style.json'), fifos[1]].sort());
+  }, 60_000);
+});
