@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const LIBS = ['core', 'adapters', 'composition', 'generation', 'delivery'];
@@ -25,7 +26,17 @@ const boundaries = LIBS.map((lib, i) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'eslint.config.js', 'test/support/*.cjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'data/**',
+      'eslint.config.js',
+      'test/support/*.cjs',
+      'apps/web/src/api/generated/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -44,7 +55,52 @@ export default tseslint.config(
   },
   ...boundaries,
   {
+    files: ['apps/web/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+  },
+  {
+    // The web app reaches the server only through the generated client (configured in src/api/client.ts) and the one
+    // live-events hook; a raw request elsewhere would skip its types, its error shape and its credentials.
+    files: ['apps/web/**/*.{ts,tsx}'],
+    ignores: ['apps/web/src/api/client.ts', 'apps/web/src/api/live-events.ts', 'apps/web/*.config.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'Use the generated client (apps/web/src/api/generated) instead of fetch.' },
+        { name: 'XMLHttpRequest', message: 'Use the generated client (apps/web/src/api/generated).' },
+        { name: 'WebSocket', message: 'Live events come through useLiveEvents (src/api/live-events.ts).' },
+        { name: 'EventSource', message: 'Live events come through useLiveEvents (src/api/live-events.ts).' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'window', property: 'fetch', message: 'Use the generated client instead of fetch.' },
+        { object: 'globalThis', property: 'fetch', message: 'Use the generated client instead of fetch.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['socket.io-client'],
+              message: 'Live events come through useLiveEvents (src/api/live-events.ts).',
+            },
+            { group: ['axios', 'ky', 'ofetch', 'openapi-fetch'], message: 'Use the generated client.' },
+            {
+              group: ['**/api/generated/client', '**/api/generated/client/*'],
+              message: 'Use the generated SDK and query options, configured in src/api/client.ts.',
+            },
+            {
+              group: ['@app/*', '**/libs/**'],
+              message: 'The web app talks to the server over HTTP, never by importing its code.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['apps/**/*.ts'],
+    ignores: ['apps/web/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { serveWebApp } from './web/web-app.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -9,6 +10,7 @@ export function configureApp(app: INestApplication): OpenAPIObject {
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.enableShutdownHooks();
+  serveWebApp(app);
   const config = new DocumentBuilder()
     .setTitle('LoRA Manager')
     .setDescription('Index, search and compose Stable Diffusion LoRA adapters; run generations and deliveries.')

@@ -1,0 +1,2 @@
+/** The pages in the navigation, in order. */
+export const NAV_ITEMS = [{ to: '/', label: 'Dashboard' }] as const;

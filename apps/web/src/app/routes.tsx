@@ -1,0 +1,14 @@
+import { createBrowserRouter } from 'react-router';
+import { Layout } from './layout';
+import { NotFoundPage } from './not-found-page';
+
+/** Each page is its own chunk: the first load carries the shell and the page it opens. */
+export const router = createBrowserRouter([
+  {
+    element: <Layout />,
+    children: [
+      { index: true, lazy: async () => ({ Component: (await import('../dashboard/dashboard-page')).DashboardPage }) },
+      { path: '*', Component: NotFoundPage },
+    ],
+  },
+]);
