@@ -17,12 +17,18 @@ export function asString(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Longer numeric text than any writer produces (a float's repr is at most 24 characters). */
+export const MAX_NUMBER_CHARS = 64;
+/** Digits with at most one point and an exponent; each character has one place to go, so matching is linear. */
+const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /** A finite number; numeric strings ("0.8", "16.0") are accepted, Python's "None"/"NaN" are not. */
 export function asNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'string') {
     const trimmed = value.trim();
-    if (trimmed === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) return undefined;
+    // Bounded before matching: a header or sidecar value may be megabytes long.
+    if (trimmed === '' || trimmed.length > MAX_NUMBER_CHARS || !NUMBER_TEXT.test(trimmed)) return undefined;
     const n = Number(trimmed);
     return Number.isFinite(n) ? n : undefined;
   }
@@ -103,7 +109,7 @@ export function asIsoDate(value: unknown): string | undefined {
     return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
   }
   const s = asString(value);
-  if (s === undefined) return undefined;
+  if (s === undefined || s.length > MAX_NUMBER_CHARS) return undefined;
   if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return undefined;
   const d = new Date(s);
   if (Number.isNaN(d.getTime())) return undefined;

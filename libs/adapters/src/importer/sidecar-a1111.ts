@@ -44,9 +44,17 @@ export function looksLikeA1111Json(json: Record<string, unknown>): boolean {
   return A1111_KEYS.some((k) => k in json) || Object.keys(json).length === 0;
 }
 
-/** Split activation text into trigger words: `,` separates words, ` || ` alternative prompts. */
+/** Split activation text into trigger words: `,` separates words, ` || ` alternative prompts (spaces are trimmed). */
 export function splitActivationText(text: string): string[] {
-  return uniqueStrings(splitList(text, /\s*\|\|\s*|,/));
+  return uniqueStrings(splitList(text, /\|\||,/));
+}
+
+/**
+ * Removes `<…:…>` tokens (`<lora:x:1>`). The part before the colon cannot hold one, so a long run without `>`
+ * is scanned once, not once per colon.
+ */
+export function stripNetworkTokens(text: string): string {
+  return text.replace(/<[^<>:]*:[^<>]*>/g, '');
 }
 
 export function readA1111Json(json: unknown, _ctx: SidecarContext): SidecarFacts {
@@ -68,7 +76,7 @@ export function readA1111Json(json: unknown, _ctx: SidecarContext): SidecarFacts
   if (activation !== undefined) {
     // sd-civitai-browser-plus strips `<…:…>` tokens; do the same for files written by other tools.
     facts.activationText = activation;
-    facts.trainedWords = splitActivationText(activation.replace(/<[^<>]*:[^<>]*>/g, ''));
+    facts.trainedWords = splitActivationText(stripNetworkTokens(activation));
   }
   // 0 means "use the default multiplier" in A1111: not a preference.
   const weight = asNumber(json['preferred weight']);
