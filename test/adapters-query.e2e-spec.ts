@@ -255,7 +255,7 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       },
     );
 
-    it('should page with a stable total and cap the limit at 200', async () => {
+    it('should page with a stable total and refuse a limit above 200', async () => {
       const all: string[] = [];
       const n = present().length;
       for (let p = 1; p <= Math.ceil(n / 3); p++) {
@@ -264,7 +264,11 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
         all.push(...page.items.map((i) => i.id));
       }
       expect(new Set(all).size).toBe(n);
-      expect((await list('limit=500')).limit).toBe(200);
+      expect((await list('limit=200')).limit).toBe(200);
+      expect(await get('/api/v1/adapters?limit=201')).toMatchObject({
+        status: 400,
+        body: { code: 'validation_failed', details: [{ field: 'limit', message: 'limit must not be greater than 200' }] },
+      });
     });
 
     it('should count facets with the same filters as the list', async () => {
@@ -372,6 +376,16 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       ['page=0', 'page'],
       ['limit=0', 'limit'],
       ['limit=abc', 'limit'],
+      ['limit=0x10', 'limit'],
+      ['limit=1e3', 'limit'],
+      ['limit=%2012', 'limit'],
+      ['limit=', 'limit'],
+      ['page=1e20', 'page'],
+      ['page=99999999999999999999', 'page'],
+      ['page=50001', 'page'],
+      ['nsfwMax=0x10', 'nsfwMax'],
+      ['civitaiModelId=1e300', 'civitaiModelId'],
+      ['civitaiModelId=9223372036854775807', 'civitaiModelId'],
       ['nsfwMax=3', 'nsfwMax'],
       ['active=maybe', 'active'],
       ['tagMode=some', 'tagMode'],

@@ -17,6 +17,7 @@ import { AdaptersController } from './adapters/adapters.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { ComposeController } from './compose/compose.controller.js';
 import { ApiKeyGuard } from './common/api-key.guard.js';
+import { DeclaredQueryGuard } from './common/declared-query.guard.js';
 import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
@@ -43,6 +44,7 @@ import { ProgressGateway } from './progress/progress.gateway.js';
   providers: [
     ProgressGateway,
     { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_GUARD, useClass: DeclaredQueryGuard },
     { provide: APP_INTERCEPTOR, useClass: MetricsInterceptor },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -1,12 +1,14 @@
-import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { useJsonBodies } from './common/request-body.js';
+import { answerUnknownPathsWithJson, rejectWrongMethods, RouteTable } from './common/route-fallback.js';
 import { serveWebApp } from './web/web-app.js';
 
 export const API_PREFIX = 'api/v1';
 
-/** Everything main.ts does to the app besides listening; tests call it too so they test the real thing. */
-export function configureApp(app: INestApplication): OpenAPIObject {
+/** Everything main.ts does to the app besides listening (it initialises it); tests call it too so they test the real thing. */
+export async function configureApp(app: NestExpressApplication): Promise<OpenAPIObject> {
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.enableShutdownHooks();
@@ -23,6 +25,10 @@ export function configureApp(app: INestApplication): OpenAPIObject {
     // Stable operation ids: `<Controller>_<method>`.
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
+  app.use(rejectWrongMethods(RouteTable.fromDocument(document)));
+  useJsonBodies(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  await app.init();
+  answerUnknownPathsWithJson(app);
   return document;
 }

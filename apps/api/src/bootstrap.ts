@@ -1,4 +1,5 @@
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@app/core';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module.js';
@@ -6,8 +7,8 @@ import { configureApp } from './app-setup.js';
 
 export async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.create(ApiModule, { bufferLogs: true });
-  configureApp(app);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule, { bufferLogs: true });
+  await configureApp(app);
   await app.listen(config.port, config.host);
   const logger = app.get(Logger);
   const mode = config.redis ? 'scale-out (PostgreSQL/Redis, BullMQ workers)' : 'embedded (in-process jobs)';

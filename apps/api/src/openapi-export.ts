@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 
 /**
  * Writes the OpenAPI document the API serves at `/docs-json` to the file given as the first argument, without
@@ -17,8 +18,8 @@ try {
   const { NestFactory } = await import('@nestjs/core');
   const { ApiModule } = await import('./api.module.js');
   const { configureApp } = await import('./app-setup.js');
-  const app = await NestFactory.create(ApiModule, { logger: false });
-  const document = configureApp(app);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule, { logger: false });
+  const document = await configureApp(app);
   writeFileSync(target, `${JSON.stringify(document, null, 2)}\n`);
   await app.close();
 } finally {

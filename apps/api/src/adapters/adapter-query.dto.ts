@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsBoolean,
@@ -23,6 +23,8 @@ import {
   SortOrder,
   TagMode,
 } from '@app/adapters';
+import { PAGE_BOUNDS } from '../common/page-query.dto.js';
+import { toInteger } from '../common/query-params.js';
 
 /** `a,b` or repeated `?x=a&x=b` → `['a', 'b']`; anything else is left for the validators to refuse. */
 const toList = ({ value }: { value: unknown }): unknown => {
@@ -51,6 +53,9 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
   return value;
 };
 
+/** Civitai ids are 32-bit: the column is an `integer` on both databases. */
+const MAX_CIVITAI_ID = 2_147_483_647;
+
 export class ListAdaptersQueryDto implements AdapterListQuery {
   /** Full-text search over name, trained words, trigger words, tags and creator; each term matches as a prefix. */
   @IsOptional()
@@ -77,7 +82,7 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
 
   /** Hide adapters whose highest NSFW level is above this bit (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX, 32 Blocked); unrated ones stay. */
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsIn([...NSFW_MAX_LEVELS])
   nsfwMax?: number;
 
@@ -115,9 +120,10 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   folder?: string;
 
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
+  @Max(MAX_CIVITAI_ID)
   civitaiModelId?: number;
 
   /** Default: `relevance` with `q`, else `name`. */
@@ -131,16 +137,18 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   order?: SortOrder;
 
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
+  @Max(PAGE_BOUNDS.maxPage)
   page?: number;
 
-  /** Page size, 1 to 200 (larger values are capped at 200). */
+  /** Page size, 1 to 200. */
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
+  @Max(PAGE_BOUNDS.maxLimit)
   limit?: number;
 
   /** Facet counts for the same filters: `baseModel`, `tags` (top 50). */
@@ -163,7 +171,7 @@ export class TagCountsQueryDto {
   prefix?: string;
 
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(1000)
@@ -172,16 +180,17 @@ export class TagCountsQueryDto {
 
 export class DuplicatesQueryDto {
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
+  @Max(PAGE_BOUNDS.maxPage)
   page?: number;
 
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(1)
-  @Max(200)
+  @Max(PAGE_BOUNDS.maxLimit)
   limit?: number;
 
   /** `true`: only hashes computed from the files (a sidecar's claimed SHA-256 can be wrong). */

@@ -13,11 +13,16 @@ import {
   MaxLength,
   Min,
   MinLength,
-  ValidateIf,
 } from 'class-validator';
-import { AdapterBulkAction, type AdapterPatch, AdapterSort, AdapterUserField, MAX_BULK_IDS, SortOrder } from '@app/adapters';
-
-const given = (_: object, value: unknown): boolean => value !== undefined;
+import { IsOptionalNonNull } from '../common/validation.js';
+import {
+  AdapterBulkAction,
+  type AdapterPatch,
+  AdapterSort,
+  AdapterUserField,
+  MAX_BULK_IDS,
+  SortOrder,
+} from '@app/adapters';
 
 /** One adapter in a list: what a library grid or a picker needs. */
 export class AdapterSummaryDto {
@@ -120,14 +125,14 @@ export class AdapterPageDto {
 }
 
 export class PatchAdapterDto implements AdapterPatch {
-  @ValidateIf(given)
+  @IsOptionalNonNull()
   @IsString()
   @MinLength(1)
   @MaxLength(512)
   name?: string;
 
   /** The trigger words chosen for prompts (replaces the list). */
-  @ValidateIf(given)
+  @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })
@@ -157,11 +162,11 @@ export class PatchAdapterDto implements AdapterPatch {
   @MaxLength(20_000)
   notes?: string | null;
 
-  @ValidateIf(given)
+  @IsOptionalNonNull()
   @IsBoolean()
   favorite?: boolean;
 
-  @ValidateIf(given)
+  @IsOptionalNonNull()
   @IsBoolean()
   active?: boolean;
 
@@ -178,14 +183,14 @@ export class PatchAdapterDto implements AdapterPatch {
   @Max(63)
   nsfwOverride?: number | null;
 
-  @ValidateIf(given)
+  @IsOptionalNonNull()
   @IsString()
   @MinLength(1)
   @MaxLength(64)
   baseModel?: string;
 
   /** Replaces the adapter's tags (stored lower-cased). */
-  @ValidateIf(given)
+  @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })
@@ -195,7 +200,7 @@ export class PatchAdapterDto implements AdapterPatch {
 
 export class ActivateAdapterDto {
   /** Position among active adapters. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(0)
   @Max(1_000_000)

@@ -4,7 +4,6 @@ import {
   IsArray,
   IsIn,
   IsNumber,
-  IsOptional,
   IsPositive,
   IsString,
   IsUUID,
@@ -13,6 +12,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsOptionalNonNull } from '../common/validation.js';
 import { CompositionWarningCode, Dialect, TriggerWordPolicy } from '@app/composition';
 
 export class ComposeAdapterDto {
@@ -20,21 +20,21 @@ export class ComposeAdapterDto {
   id: string;
 
   /** Defaults to the adapter's preferred weight, else 1; checked against its min/max. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @Min(-10)
   @Max(10)
   weight?: number;
 
   /** Text-encoder strength when it differs from `weight`. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @Min(-10)
   @Max(10)
   te?: number;
 
   /** UNet strength when it differs from `weight`. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @Min(-10)
   @Max(10)
@@ -43,53 +43,53 @@ export class ComposeAdapterDto {
 
 export class ComposeRequestDto {
   /** Adapters to use; when omitted or empty, the active adapters in their ordinal order. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(100)
   @ValidateNested({ each: true })
   @Type(() => ComposeAdapterDto)
   adapters?: ComposeAdapterDto[];
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(10_000)
   prefix?: string;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(10_000)
   suffix?: string;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(10_000)
   negative?: string;
 
   /** How the target resolves `<lora:NAME>`: `sdnext` (file name, default) or `a1111` (stem or alias). */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(Object.values(Dialect))
   dialect?: Dialect;
 
   /** `none`, `trained` (Civitai trained words) or `chosen` (the user's picks, else trained; default). */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(Object.values(TriggerWordPolicy))
   triggerWords?: TriggerWordPolicy;
 
   /** Upper bound for the sum of absolute weights; above it, weights are scaled down proportionally. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @IsPositive()
   @Max(100)
   weightCap?: number;
 
   /** Base model of the checkpoint in use (e.g. `SDXL 1.0`): adapters for another base get a warning. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   checkpointBaseModel?: string;
 
   /** Check every token against this backend's LoRA list (`sdnext-0`, …) when it is reachable. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   checkBackend?: string;
@@ -130,7 +130,7 @@ export class ParseRequestDto {
   @MaxLength(20_000)
   prompt: string;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(Object.values(Dialect))
   dialect?: Dialect;
 }

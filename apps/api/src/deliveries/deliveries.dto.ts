@@ -12,6 +12,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsOptionalNonNull } from '../common/validation.js';
 import { DeliveryStatus, MAX_DELIVERY_PROMPT } from '@app/delivery';
 import { Role } from '@app/core';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
@@ -24,18 +25,18 @@ export class CreateDeliveryDto {
   mode: string;
 
   /** @example a watercolor fox <lora:Watercolor:0.8> */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(MAX_DELIVERY_PROMPT)
   prompt?: string;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(MAX_DELIVERY_PROMPT)
   negativePrompt?: string;
 
   /** Instead of `prompt`: a composition spec (as `POST /compose` takes), composed now; its prompts are delivered. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @ValidateNested()
   @Type(() => ComposeRequestDto)
   composition?: ComposeRequestDto;
@@ -45,7 +46,7 @@ export class CreateDeliveryDto {
    * `{ command, args?, stdin?, timeoutMs? }` (command exactly one of `DELIVERY_CLI_COMMANDS`; `{prompt}` and
    * `{negative}` in args are replaced by the text). sdnext: txt2img fields (`steps`, `width`, `backend_id`, …).
    */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsObject()
   params?: Record<string, unknown>;
 }
@@ -83,7 +84,7 @@ export class PatchDeliveryDto {
   @Max(5)
   rating?: number | null;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsBoolean()
   favorite?: boolean;
 }
@@ -135,14 +136,14 @@ export class ComposeDeliveryDto {
   mode: string;
 
   /** The backend's parameters, as in `POST /deliveries`. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsObject()
   params?: Record<string, unknown>;
 }
 
 export class ComposeAndDeliverRequestDto extends ComposeRequestDto {
   /** Also create a delivery of the composed prompt (the seed's behaviour). */
-  @IsOptional()
+  @IsOptionalNonNull()
   @ValidateNested()
   @Type(() => ComposeDeliveryDto)
   delivery?: ComposeDeliveryDto;

@@ -1,7 +1,8 @@
 import { OmitType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
+  IsDefined,
   IsIn,
   IsInt,
   IsNumber,
@@ -14,9 +15,17 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { IsOptionalNonNull } from '../common/validation.js';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
-import { type BackendStatus, GENERATION_LIMITS, GenerationMode, GenerationStatus, SdBackendFlavour } from '@app/generation';
+import {
+  type BackendStatus,
+  GENERATION_LIMITS,
+  GenerationMode,
+  GenerationStatus,
+  SdBackendFlavour,
+} from '@app/generation';
 import { OffsetPageQueryDto } from '../common/page-query.dto.js';
+import { toInteger } from '../common/query-params.js';
 
 const L = GENERATION_LIMITS;
 
@@ -27,121 +36,121 @@ export class GenerationRequestDto {
   @MaxLength(20_000)
   prompt: string;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(20_000)
   negative_prompt?: string;
 
   /** Sampling steps (SD.Next default 20). */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.steps.min)
   @Max(L.steps.max)
   steps?: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @Min(L.cfg_scale.min)
   @Max(L.cfg_scale.max)
   cfg_scale?: number;
 
   /** Pixels, a multiple of 8. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.width.min)
   @Max(L.width.max)
   width?: number;
 
   /** Pixels, a multiple of 8. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.height.min)
   @Max(L.height.max)
   height?: number;
 
   /** -1 = random; the seed used is recorded with the result. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.seed.min)
   @Max(L.seed.max)
   seed?: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.subseed.min)
   @Max(L.subseed.max)
   subseed?: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @Min(L.subseed_strength.min)
   @Max(L.subseed_strength.max)
   subseed_strength?: number;
 
   /** @example Euler a */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MinLength(1)
   @MaxLength(300)
   sampler_name?: string;
 
   /** Images per batch. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.batch_size.min)
   @Max(L.batch_size.max)
   batch_size?: number;
 
   /** Batches. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.n_iter.min)
   @Max(L.n_iter.max)
   n_iter?: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.clip_skip.min)
   @Max(L.clip_skip.max)
   clip_skip?: number;
 
   /** Checkpoint title, sent as `override_settings.sd_model_checkpoint`; SD.Next aborts with no images when it is unknown. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MinLength(1)
   @MaxLength(300)
   checkpoint?: string;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsBoolean()
   enable_hr?: boolean;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @Min(L.hr_scale.min)
   @Max(L.hr_scale.max)
   hr_scale?: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MinLength(1)
   @MaxLength(300)
   hr_upscaler?: string;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(L.hr_second_pass_steps.min)
   @Max(L.hr_second_pass_steps.max)
   hr_second_pass_steps?: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber()
   @Min(L.denoising_strength.min)
   @Max(L.denoising_strength.max)
   denoising_strength?: number;
 
   /** Run on this backend only (`sdnext-0`, …); by default the first idle one. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   backend_id?: string;
@@ -156,7 +165,7 @@ export class GenerationImageParamsDto {
   @IsUUID()
   jobId: string;
 
-  @Type(() => Number)
+  @Transform(toInteger)
   @IsInt()
   @Min(0)
   @Max(10_000)
@@ -259,17 +268,18 @@ export class SyncGenerationDto {
 export class ComposeGenerationParamsDto extends OmitType(GenerationRequestDto, ['prompt'] as const) {}
 
 export class ComposeAndGenerateDto {
+  @IsDefined()
   @ValidateNested()
   @Type(() => ComposeRequestDto)
   compose: ComposeRequestDto;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @ValidateNested()
   @Type(() => ComposeGenerationParamsDto)
   generation?: ComposeGenerationParamsDto;
 
   /** Queue the generation and return at once (default), or wait for the images. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsBoolean()
   queued?: boolean;
 }

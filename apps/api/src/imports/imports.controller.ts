@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type ImportRunEntity, ImportRunService } from '@app/adapters';
 import { RequireRole, Role } from '@app/core';
-import { ImportRunDto, StartImportDto } from './imports.dto.js';
+import { ImportIdParamDto, ImportRunDto, StartImportDto } from './imports.dto.js';
 
 export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
   id: run.id,
@@ -42,7 +42,7 @@ export class ImportsController {
 
   @Get(':id')
   @ApiOkResponse({ type: ImportRunDto })
-  async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<ImportRunDto> {
-    return toImportRunDto(await this.runs.get(id));
+  async get(@Param() params: ImportIdParamDto): Promise<ImportRunDto> {
+    return toImportRunDto(await this.runs.get(params.id));
   }
 }

@@ -1,9 +1,10 @@
-import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsNotEmpty, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsOptionalNonNull } from '../common/validation.js';
 import { HashPolicy, ImportRunStatus } from '@app/adapters';
 
 export class StartImportDto {
   /** Library roots or folders inside them (absolute, or relative to a root); all roots when omitted. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })
@@ -11,17 +12,17 @@ export class StartImportDto {
   paths?: string[];
 
   /** Report what would change and write nothing. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsBoolean()
   dryRun?: boolean;
 
   /** Re-read every file and sidecar, even unchanged ones (hashes of unchanged files are reused). */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsBoolean()
   forceResync?: boolean;
 
   /** `lazy` hashes only when needed (moves); `full` hashes every new or changed file. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsEnum(HashPolicy)
   hash?: HashPolicy;
 
@@ -29,13 +30,18 @@ export class StartImportDto {
    * Globs of files and folders to skip in this run, relative to each library root (`old/**`, `**\/*.bak.safetensors`),
    * on top of `LORA_IGNORE`. A file that was indexed and is now skipped becomes a tombstone, like a deleted one.
    */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })
   @IsNotEmpty({ each: true })
   @MaxLength(1000, { each: true })
   ignore?: string[];
+}
+
+export class ImportIdParamDto {
+  @IsUUID()
+  id: string;
 }
 
 export class ImportCountsDto {

@@ -1,4 +1,5 @@
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsOptionalNonNull } from '../common/validation.js';
 import { CancelOutcome, JobName, JobStatus } from '@app/core';
 
 export class CreateDiagnosticJobDto {
@@ -15,18 +16,18 @@ export class CreateDiagnosticJobDto {
   stepMs: number;
 
   /** Fail at this step (for checking retries and failure reporting). */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(1)
   failAtStep?: number;
 
   /** Fail only on the first N attempts. */
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(1)
   failAttempts?: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(200)
   label?: string;

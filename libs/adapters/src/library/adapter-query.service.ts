@@ -70,8 +70,8 @@ export class AdapterQueryService {
     if (sort === AdapterSort.Relevance && !filter.searchTerms) throw invalid('sort', 'relevance needs a search (q)');
     const order = query.order ?? (sort === AdapterSort.Name ? SortOrder.Asc : SortOrder.Desc);
     if (!Object.values(SortOrder).includes(order)) throw invalid('order', 'must be asc or desc');
-    const limit = Math.min(query.limit ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT);
-    if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
     const page = query.page ?? 1;
     if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
 

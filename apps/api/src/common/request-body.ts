@@ -1,0 +1,50 @@
+import { BadRequestException } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import { RequestValidationException } from './validation.js';
+
+/** Larger JSON bodies are refused with 413 before they are parsed; the largest real one (two 20,000-character prompts) fits. */
+export const JSON_BODY_LIMIT = '1mb';
+/** Real bodies nest a few levels; anything deeper is refused before validation, whose recursion it would exhaust. */
+export const MAX_JSON_DEPTH = 32;
+/** Keys that rewrite an object's prototype when a body is copied or merged. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export type BodyProblem = { kind: 'too_deep' } | { kind: 'prototype_key'; path: string };
+
+/** Walks a parsed body without recursion and reports the first thing that must not reach validation. */
+export function bodyProblem(body: unknown, maxDepth = MAX_JSON_DEPTH): BodyProblem | undefined {
+  const pending: { value: unknown; depth: number; path: string }[] = [{ value: body, depth: 1, path: '' }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, depth, path } = next;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > maxDepth) return { kind: 'too_deep' };
+    const isArray = Array.isArray(value);
+    for (const key of Object.keys(value)) {
+      const childPath = isArray ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      if (!isArray && PROTOTYPE_KEYS.has(key)) return { kind: 'prototype_key', path: childPath };
+      pending.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, path: childPath });
+    }
+  }
+  return undefined;
+}
+
+function rejectUnsafeBodies(req: Request, _res: Response, next: NextFunction): void {
+  const problem = bodyProblem(req.body);
+  if (!problem) return next();
+  if (problem.kind === 'too_deep') {
+    return next(
+      new BadRequestException({
+        message: `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+        code: 'body_too_deep',
+      }),
+    );
+  }
+  next(new RequestValidationException([{ field: problem.path, message: 'this key is not allowed' }]));
+}
+
+/** JSON bodies up to the size limit, then the depth and prototype-key check, before any route sees the body. */
+export function useJsonBodies(app: NestExpressApplication): void {
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.use(rejectUnsafeBodies);
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { toInteger } from './query-params.js';
+import { bodyProblem, MAX_JSON_DEPTH } from './request-body.js';
+import { RouteTable } from './route-fallback.js';
+
+const nestedArrays = (levels: number): unknown => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
+const nestedObjects = (levels: number): unknown => JSON.parse('{"a":'.repeat(levels) + '1' + '}'.repeat(levels));
+
+describe('bodyProblem', () => {
+  it('should accept bodies up to the depth limit and refuse one level more', () => {
+    expect(bodyProblem(nestedArrays(MAX_JSON_DEPTH))).toBeUndefined();
+    expect(bodyProblem(nestedArrays(MAX_JSON_DEPTH + 1))).toEqual({ kind: 'too_deep' });
+    expect(bodyProblem(nestedObjects(MAX_JSON_DEPTH))).toBeUndefined();
+    expect(bodyProblem(nestedObjects(MAX_JSON_DEPTH + 1))).toEqual({ kind: 'too_deep' });
+  });
+
+  it('should walk 10,000 levels without exhausting the stack', () => {
+    expect(bodyProblem(nestedArrays(10_000))).toEqual({ kind: 'too_deep' });
+    expect(bodyProblem(nestedObjects(10_000))).toEqual({ kind: 'too_deep' });
+  });
+
+  it('should name the path of a key that rewrites a prototype', () => {
+    expect(bodyProblem(JSON.parse('{"__proto__":{"x":1}}'))).toEqual({ kind: 'prototype_key', path: '__proto__' });
+    expect(bodyProblem(JSON.parse('{"compose":{"adapters":[{"constructor":{"prototype":1}}]}}'))).toEqual({
+      kind: 'prototype_key',
+      path: 'compose.adapters[0].constructor',
+    });
+  });
+
+  it('should accept scalars, empty bodies and ordinary objects', () => {
+    for (const body of [undefined, null, 'text', 3, {}, [], { prompt: 'a', adapters: [{ id: 'x', weight: 1 }] }]) {
+      expect(bodyProblem(body)).toBeUndefined();
+    }
+  });
+});
+
+describe('toInteger', () => {
+  it('should turn only plain decimal digits into numbers', () => {
+    expect(toInteger({ value: '12' })).toBe(12);
+    expect(toInteger({ value: '-3' })).toBe(-3);
+    expect(toInteger({ value: '99999999999999999999' })).toBe(1e20);
+    for (const value of ['0x10', '1e3', ' 12', '12 ', '', '1.5', '+1', 'Infinity', 'NaN']) {
+      expect(toInteger({ value })).toBe(value);
+    }
+    expect(toInteger({ value: ['1', '2'] })).toEqual(['1', '2']);
+  });
+});
+
+describe(RouteTable.name, () => {
+  const document = {
+    openapi: '3.0.0',
+    info: { title: 't', version: '1' },
+    paths: {
+      '/api/v1/adapters/tags': { get: {} },
+      '/api/v1/adapters/{id}': { get: {}, patch: {}, delete: {} },
+      '/api/v1/imports': { get: {}, post: {} },
+      '/health/live': { get: {} },
+    },
+  } as unknown as OpenAPIObject;
+  const table = RouteTable.fromDocument(document);
+
+  it('should list the methods of every template a path matches, HEAD with GET', () => {
+    expect(table.allowedMethods('/api/v1/imports')).toEqual(['GET', 'HEAD', 'POST']);
+    expect(table.allowedMethods('/api/v1/imports/')).toEqual(['GET', 'HEAD', 'POST']);
+    expect(table.allowedMethods('/api/v1/adapters/tags')).toEqual(['DELETE', 'GET', 'HEAD', 'PATCH']);
+    expect(table.allowedMethods('/api/v1/adapters/0b5a1c1e-0000-4000-8000-000000000000')).toEqual([
+      'DELETE',
+      'GET',
+      'HEAD',
+      'PATCH',
+    ]);
+  });
+
+  it('should know no path outside the document', () => {
+    expect(table.allowedMethods('/foo')).toBeUndefined();
+    expect(table.allowedMethods('/health/live/x')).toBeUndefined();
+    expect(table.allowedMethods('/api/v1/adapters/a/b')).toBeUndefined();
+    expect(table.allowedMethods('/api/v1/importsX')).toBeUndefined();
+  });
+});

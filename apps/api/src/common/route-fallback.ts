@@ -1,0 +1,78 @@
+import type { INestApplication } from '@nestjs/common';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorBodyDto } from './error-body.dto.js';
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+interface RouteMethods {
+  pattern: RegExp;
+  methods: ReadonlySet<string>;
+}
+
+/** The methods each path template of the API answers, read once from the OpenAPI document (every controller route). */
+export class RouteTable {
+  private constructor(private readonly routes: readonly RouteMethods[]) {}
+
+  static fromDocument(document: OpenAPIObject): RouteTable {
+    return new RouteTable(
+      Object.entries(document.paths).map(([template, item]) => {
+        const methods = new Set(HTTP_METHODS.filter((m) => item[m] !== undefined).map((m) => m.toUpperCase()));
+        if (methods.has('GET')) methods.add('HEAD');
+        return { pattern: templatePattern(template), methods };
+      }),
+    );
+  }
+
+  /** The methods a path answers (sorted), or undefined when no route has this path. */
+  allowedMethods(path: string): string[] | undefined {
+    const matching = this.routes.filter((r) => r.pattern.test(path));
+    if (matching.length === 0) return undefined;
+    return [...new Set(matching.flatMap((r) => [...r.methods]))].sort();
+  }
+}
+
+/** `/api/v1/adapters/{id}` → a pattern matching one segment per parameter, like Express (case-insensitive, optional trailing slash). */
+function templatePattern(template: string): RegExp {
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => (/^\{[^}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}/?$`, 'i');
+}
+
+const send = (res: Response, body: ErrorBodyDto): void => void res.status(body.statusCode).json(body);
+
+/**
+ * A known path asked with a method it does not answer: 405 with `Allow`. A plain `OPTIONS` gets the `Allow` list
+ * (CORS preflights, which carry `Access-Control-Request-Method`, pass on).
+ */
+export function rejectWrongMethods(table: RouteTable): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const allowed = table.allowedMethods(req.path);
+    if (!allowed || allowed.includes(req.method)) return next();
+    if (req.method === 'OPTIONS') {
+      if (req.headers['access-control-request-method']) return next();
+      res.setHeader('Allow', [...allowed, 'OPTIONS'].join(', '));
+      return void res.status(204).end();
+    }
+    res.setHeader('Allow', allowed.join(', '));
+    send(res, {
+      statusCode: 405,
+      error: 'Method Not Allowed',
+      message: `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`,
+      code: 'method_not_allowed',
+    });
+  };
+}
+
+/**
+ * The last handler: any path no route answered (outside the API prefix too, where Nest's own 404 does not reach)
+ * gets the JSON error body instead of Express's HTML page. Handlers mounted after `init()` and before this one
+ * (a web UI's fallback for `GET` + `Accept: text/html`) take precedence.
+ */
+export function answerUnknownPathsWithJson(app: INestApplication): void {
+  app.use((req: Request, res: Response) =>
+    send(res, { statusCode: 404, error: 'Not Found', message: `Cannot ${req.method} ${req.path}`, code: 'not_found' }),
+  );
+}
