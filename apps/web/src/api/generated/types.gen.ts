@@ -1210,7 +1210,7 @@ export type AdaptersListData = {
     order?: 'asc' | 'desc';
     page?: number;
     /**
-     * Page size, 1 to 200 (larger values are capped at 200).
+     * Page size, 1 to 200.
      */
     limit?: number;
     /**
