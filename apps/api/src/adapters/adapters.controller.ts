@@ -1,11 +1,24 @@
 import { createReadStream } from 'node:fs';
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, StreamableFile } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  StreamableFile,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AdapterQueryService, ImportService } from '@app/adapters';
 import {
   ActivateAdapterDto,
   AdapterDto,
   AdapterPageDto,
+  AdapterSummaryDto,
   BulkAdapterActionDto,
   BulkResultDto,
   DuplicatesPageDto,
@@ -72,6 +85,13 @@ export class AdaptersController {
   @ApiOkResponse({ type: AdapterDto })
   async get(@Param() params: AdapterIdParamDto): Promise<AdapterDto> {
     return mapAdapter(await this.adapters.get(params.id));
+  }
+
+  /** Other present adapters with the same SHA-256: copies of this file elsewhere in the library. */
+  @Get(':id/duplicates')
+  @ApiOkResponse({ type: AdapterSummaryDto, isArray: true })
+  async duplicatesOf(@Param() params: AdapterIdParamDto): Promise<AdapterSummaryDto[]> {
+    return (await this.adapters.duplicatesOf(params.id)).map(mapAdapterSummary);
   }
 
   /** The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file. */

@@ -1,2 +1,5 @@
 /** The pages in the navigation, in order. */
-export const NAV_ITEMS = [{ to: '/', label: 'Dashboard' }] as const;
+export const NAV_ITEMS = [
+  { to: '/', label: 'Dashboard' },
+  { to: '/library', label: 'Library' },
+] as const;

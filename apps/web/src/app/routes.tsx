@@ -8,6 +8,11 @@ export const router = createBrowserRouter([
     element: <Layout />,
     children: [
       { index: true, lazy: async () => ({ Component: (await import('../dashboard/dashboard-page')).DashboardPage }) },
+      { path: 'library', lazy: async () => ({ Component: (await import('../library/library-page')).LibraryPage }) },
+      {
+        path: 'adapters/:id',
+        lazy: async () => ({ Component: (await import('../adapter/adapter-page')).AdapterPage }),
+      },
       { path: '*', Component: NotFoundPage },
     ],
   },

@@ -49,7 +49,8 @@ const PREVIEW_TYPES: Readonly<Record<string, string>> = {
 const EMBEDDED_PREVIEW_MAX_HEADER_BYTES = 24 * 1024 * 1024;
 
 /** A preview to serve: a file beside the LoRA, or an image embedded in the LoRA's header. */
-export type AdapterPreviewFile = { absPath: string; contentType: string; size: number } | { bytes: Buffer; contentType: string };
+export type AdapterPreviewFile =
+  { absPath: string; contentType: string; size: number } | { bytes: Buffer; contentType: string };
 
 const WEIGHT_FIELDS = ['weightMin', 'preferredWeight', 'weightMax'] as const;
 
@@ -66,7 +67,8 @@ export class AdapterQueryService {
   async list(query: AdapterListQuery): Promise<AdapterPage<AdapterEntity>> {
     const filter = this.toFilter(query);
     const sort = query.sort ?? (filter.searchTerms ? AdapterSort.Relevance : AdapterSort.Name);
-    if (!Object.values(AdapterSort).includes(sort)) throw invalid('sort', `must be one of ${Object.values(AdapterSort).join(', ')}`);
+    if (!Object.values(AdapterSort).includes(sort))
+      throw invalid('sort', `must be one of ${Object.values(AdapterSort).join(', ')}`);
     if (sort === AdapterSort.Relevance && !filter.searchTerms) throw invalid('sort', 'relevance needs a search (q)');
     const order = query.order ?? (sort === AdapterSort.Name ? SortOrder.Asc : SortOrder.Desc);
     if (!Object.values(SortOrder).includes(order)) throw invalid('order', 'must be asc or desc');
@@ -75,13 +77,18 @@ export class AdapterQueryService {
     const page = query.page ?? 1;
     if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
 
-    const { total, ids, facets: counted } = await this.repo.listPage(
+    const {
+      total,
+      ids,
+      facets: counted,
+    } = await this.repo.listPage(
       filter,
       { sort, order, offset: (page - 1) * limit, limit },
       query.facets?.length ? TAG_FACET_LIMIT : undefined,
     );
     const pages = Math.ceil(total / limit);
-    if (page > Math.max(pages, 1)) throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
+    if (page > Math.max(pages, 1))
+      throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
     const items = await this.repo.findSummaries(ids);
     const facets: AdapterFacets | undefined = counted && {
       ...(query.facets!.includes(AdapterFacet.BaseModel) ? { baseModel: counted.baseModel } : {}),
@@ -128,7 +135,10 @@ export class AdapterQueryService {
     if (patch.active !== undefined) next.active = patch.active;
     if (patch.ordinal !== undefined) next.ordinal = patch.ordinal;
     if (patch.nsfwOverride !== undefined) {
-      if (patch.nsfwOverride !== null && !(Number.isInteger(patch.nsfwOverride) && patch.nsfwOverride >= 0 && patch.nsfwOverride <= 63)) {
+      if (
+        patch.nsfwOverride !== null &&
+        !(Number.isInteger(patch.nsfwOverride) && patch.nsfwOverride >= 0 && patch.nsfwOverride <= 63)
+      ) {
         throw invalid('nsfwOverride', 'must be a Civitai nsfw bitmask from 0 to 63, or null');
       }
       next.nsfwOverride = patch.nsfwOverride;
@@ -184,11 +194,23 @@ export class AdapterQueryService {
         break;
       case AdapterBulkAction.Activate:
       case AdapterBulkAction.Deactivate:
-        done = await this.repo.setFlag(unique, 'active', action === AdapterBulkAction.Activate, AdapterUserField.Active, now);
+        done = await this.repo.setFlag(
+          unique,
+          'active',
+          action === AdapterBulkAction.Activate,
+          AdapterUserField.Active,
+          now,
+        );
         break;
       case AdapterBulkAction.Favorite:
       case AdapterBulkAction.Unfavorite:
-        done = await this.repo.setFlag(unique, 'favorite', action === AdapterBulkAction.Favorite, AdapterUserField.Favorite, now);
+        done = await this.repo.setFlag(
+          unique,
+          'favorite',
+          action === AdapterBulkAction.Favorite,
+          AdapterUserField.Favorite,
+          now,
+        );
         break;
       default:
         throw invalid('action', `must be one of ${Object.values(AdapterBulkAction).join(', ')}`);
@@ -198,7 +220,8 @@ export class AdapterQueryService {
   }
 
   tags(limit = 100, prefix?: string): Promise<ValueCount[]> {
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit', 'must be an integer from 1 to 1000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw invalid('limit', 'must be an integer from 1 to 1000');
     const p = prefix?.trim() ? normaliseTag(prefix) : undefined;
     return this.repo.tagCounts(limit, p);
   }
@@ -216,7 +239,8 @@ export class AdapterQueryService {
     limit = DEFAULT_PAGE_LIMIT,
     verifiedOnly = false,
   ): Promise<{ total: number; page: number; limit: number; groups: DuplicateGroup<AdapterEntity>[] }> {
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT)
+      throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
     if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
     const { total, groups } = await this.repo.duplicateHashes((page - 1) * limit, limit, verifiedOnly);
     if (page > Math.max(Math.ceil(total / limit), 1)) throw invalid('page', `out of range: ${total} group(s)`);
@@ -230,6 +254,13 @@ export class AdapterQueryService {
       limit,
       groups: groups.map((g) => ({ ...g, adapters: members.filter((m) => m.sha256 === g.sha256) })),
     };
+  }
+
+  /** Other present adapters whose file has the same SHA-256 as this one's (copies of the same file). */
+  async duplicatesOf(id: string): Promise<AdapterEntity[]> {
+    const adapter = await this.get(id);
+    if (!adapter.sha256) return [];
+    return (await this.repo.findPresentBySha256([adapter.sha256], false)).filter((other) => other.id !== adapter.id);
   }
 
   /**
@@ -271,13 +302,19 @@ export class AdapterQueryService {
   private checkWeights(a: Pick<AdapterEntity, 'weightMin' | 'preferredWeight' | 'weightMax'>): void {
     const { weightMin: min, preferredWeight: preferred, weightMax: max } = a;
     if (min !== null && max !== null && min > max) throw invalid('weightMin', `must not exceed weightMax (${max})`);
-    if (preferred !== null && min !== null && preferred < min) throw invalid('preferredWeight', `must be at least weightMin (${min})`);
-    if (preferred !== null && max !== null && preferred > max) throw invalid('preferredWeight', `must not exceed weightMax (${max})`);
+    if (preferred !== null && min !== null && preferred < min)
+      throw invalid('preferredWeight', `must be at least weightMin (${min})`);
+    if (preferred !== null && max !== null && preferred > max)
+      throw invalid('preferredWeight', `must not exceed weightMax (${max})`);
   }
 
   /** Validates and normalises a list request into a repository filter. */
   private toFilter(q: AdapterListQuery): AdapterFilter {
-    const list = (field: string, values: string[] | undefined, normalise: (v: string) => string = (v) => v.trim()): string[] | undefined => {
+    const list = (
+      field: string,
+      values: string[] | undefined,
+      normalise: (v: string) => string = (v) => v.trim(),
+    ): string[] | undefined => {
       if (values === undefined) return undefined;
       const out = [...new Set(values.map(normalise).filter((v) => v.length > 0))];
       if (out.length === 0) throw invalid(field, 'must not be empty');
@@ -289,7 +326,8 @@ export class AdapterQueryService {
       searchTerms = searchTermsOf(q.q);
       if (searchTerms.length === 0) throw invalid('q', 'must contain a letter or a digit');
     }
-    if (q.tagMode !== undefined && !Object.values(TagMode).includes(q.tagMode)) throw invalid('tagMode', 'must be any or all');
+    if (q.tagMode !== undefined && !Object.values(TagMode).includes(q.tagMode))
+      throw invalid('tagMode', 'must be any or all');
     if (q.nsfwMax !== undefined && !(NSFW_MAX_LEVELS as readonly number[]).includes(q.nsfwMax)) {
       throw invalid('nsfwMax', `must be one of ${NSFW_MAX_LEVELS.join(', ')}`);
     }

@@ -12,6 +12,8 @@ import type {
   AdaptersDeactivateData,
   AdaptersDeactivateResponses,
   AdaptersDuplicatesData,
+  AdaptersDuplicatesOfData,
+  AdaptersDuplicatesOfResponses,
   AdaptersDuplicatesResponses,
   AdaptersGetData,
   AdaptersGetResponses,
@@ -407,6 +409,18 @@ export const adaptersPatch = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * Other present adapters with the same SHA-256: copies of this file elsewhere in the library.
+ */
+export const adaptersDuplicatesOf = <ThrowOnError extends boolean = false>(
+  options: Options<AdaptersDuplicatesOfData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<AdaptersDuplicatesOfResponses, unknown, ThrowOnError>({
+    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/adapters/{id}/duplicates',
+    ...options,
   });
 
 /**

@@ -1353,6 +1353,21 @@ export type AdaptersPatchResponses = {
 
 export type AdaptersPatchResponse = AdaptersPatchResponses[keyof AdaptersPatchResponses];
 
+export type AdaptersDuplicatesOfData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/adapters/{id}/duplicates';
+};
+
+export type AdaptersDuplicatesOfResponses = {
+  200: Array<AdapterSummaryDto>;
+};
+
+export type AdaptersDuplicatesOfResponse = AdaptersDuplicatesOfResponses[keyof AdaptersDuplicatesOfResponses];
+
 export type AdaptersPreviewData = {
   body?: never;
   path: {

@@ -15,6 +15,7 @@ import {
   adaptersBulk,
   adaptersDeactivate,
   adaptersDuplicates,
+  adaptersDuplicatesOf,
   adaptersGet,
   adaptersList,
   adaptersPatch,
@@ -60,6 +61,8 @@ import type {
   AdaptersDeactivateData,
   AdaptersDeactivateResponse,
   AdaptersDuplicatesData,
+  AdaptersDuplicatesOfData,
+  AdaptersDuplicatesOfResponse,
   AdaptersDuplicatesResponse,
   AdaptersGetData,
   AdaptersGetResponse,
@@ -833,6 +836,31 @@ export const adaptersPatchMutation = (
   };
   return mutationOptions;
 };
+
+export const adaptersDuplicatesOfQueryKey = (options: Options<AdaptersDuplicatesOfData>) =>
+  createQueryKey('adaptersDuplicatesOf', options);
+
+/**
+ * Other present adapters with the same SHA-256: copies of this file elsewhere in the library.
+ */
+export const adaptersDuplicatesOfOptions = (options: Options<AdaptersDuplicatesOfData>) =>
+  queryOptions<
+    AdaptersDuplicatesOfResponse,
+    DefaultError,
+    AdaptersDuplicatesOfResponse,
+    ReturnType<typeof adaptersDuplicatesOfQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await adaptersDuplicatesOf({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: adaptersDuplicatesOfQueryKey(options),
+  });
 
 export const adaptersPreviewQueryKey = (options: Options<AdaptersPreviewData>) =>
   createQueryKey('adaptersPreview', options);

@@ -1,0 +1,96 @@
+import { Link } from 'react-router';
+import { toProblem } from '../api/client';
+import type { AdapterSummaryDto } from '../api/generated/types.gen';
+import { AdapterPreview } from '../components/adapter-preview';
+import { useAdapterToggle } from './use-library';
+
+interface ItemProps {
+  adapter: AdapterSummaryDto;
+  selected: boolean;
+  onSelect: () => void;
+}
+
+function Toggles({ adapter }: { adapter: AdapterSummaryDto }) {
+  const toggle = useAdapterToggle();
+  const set = (body: { favorite?: boolean; active?: boolean }) => toggle.mutate({ path: { id: adapter.id }, body });
+  return (
+    <span className="row toggles">
+      <button
+        type="button"
+        aria-pressed={adapter.favorite}
+        aria-label={`Favorite ${adapter.name}`}
+        title="Favorite"
+        onClick={() => set({ favorite: !adapter.favorite })}
+      >
+        {adapter.favorite ? '★' : '☆'}
+      </button>
+      <button
+        type="button"
+        aria-pressed={adapter.active}
+        aria-label={`Active ${adapter.name}`}
+        title="Active"
+        onClick={() => set({ active: !adapter.active })}
+      >
+        {adapter.active ? 'Active' : 'Inactive'}
+      </button>
+      {toggle.error && (
+        <span role="alert" className="error-text">
+          {toProblem(toggle.error).message}
+        </span>
+      )}
+    </span>
+  );
+}
+
+function SelectBox({ adapter, selected, onSelect }: ItemProps) {
+  return (
+    <input
+      type="checkbox"
+      checked={selected}
+      onChange={onSelect}
+      aria-label={`Select ${adapter.name}`}
+      className="select-box"
+    />
+  );
+}
+
+export function AdapterCard(props: ItemProps) {
+  const { adapter } = props;
+  return (
+    <article role="listitem" className={`card ${adapter.missingSince ? 'missing' : ''}`} aria-label={adapter.name}>
+      <AdapterPreview adapter={adapter} size={180} />
+      <div className="card-body">
+        <div className="row card-title">
+          <SelectBox {...props} />
+          <Link to={`/adapters/${adapter.id}`} className="card-name">
+            {adapter.name}
+          </Link>
+        </div>
+        <div className="muted small">
+          {adapter.baseModel} · {adapter.modelType}
+          {adapter.missingSince && <span className="badge bad">missing</span>}
+        </div>
+        <div className="small trigger-words" title={adapter.triggerWords.join(', ')}>
+          {adapter.triggerWords.slice(0, 4).join(', ') || <span className="muted">no trigger words</span>}
+        </div>
+        <Toggles adapter={adapter} />
+      </div>
+    </article>
+  );
+}
+
+export function AdapterRow(props: ItemProps) {
+  const { adapter } = props;
+  return (
+    <div role="listitem" className="adapter-row" aria-label={adapter.name}>
+      <SelectBox {...props} />
+      <Link to={`/adapters/${adapter.id}`} className="card-name">
+        {adapter.name}
+      </Link>
+      <span className="muted">{adapter.baseModel}</span>
+      <span className="muted">{adapter.modelType}</span>
+      <span className="small trigger-words">{adapter.triggerWords.slice(0, 3).join(', ')}</span>
+      <Toggles adapter={adapter} />
+    </div>
+  );
+}

@@ -1,0 +1,164 @@
+import { useWindowVirtualizer } from '@tanstack/react-virtual';
+import { useLayoutEffect, useRef, useState } from 'react';
+import type { AdapterSummaryDto } from '../api/generated/types.gen';
+import { ErrorText } from '../components/query-state';
+import { AdapterCard, AdapterRow } from './adapter-card';
+import { BulkBar } from './bulk-bar';
+import { FilterSidebar } from './filter-sidebar';
+import { hasFilters, SORT_KEYS, type SortKey } from './library-filters';
+import { SearchBox } from './search-box';
+import { useLibraryFacets, useLibraryFilters, useLibraryItems } from './use-library';
+
+const CARD_MIN_WIDTH = 210;
+const GAP = 12;
+const CARD_HEIGHT = 330;
+const ROW_HEIGHT = 64;
+
+function useWidth<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  const [width, setWidth] = useState(1024);
+  useLayoutEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer = new ResizeObserver(([entry]) => setWidth(entry.contentRect.width));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width] as const;
+}
+
+export function LibraryPage() {
+  const [filters, setFilters] = useLibraryFilters();
+  const facets = useLibraryFacets(filters);
+  const total = facets.data?.total ?? 0;
+  const [selected, setSelected] = useState<Map<string, AdapterSummaryDto>>(new Map());
+  const [resultsRef, width] = useWidth<HTMLDivElement>();
+  const grid = filters.view === 'grid';
+  const columns = grid ? Math.max(1, Math.floor((width + GAP) / (CARD_MIN_WIDTH + GAP))) : 1;
+  const rowCount = Math.ceil(total / columns);
+  const virtualizer = useWindowVirtualizer({
+    count: rowCount,
+    estimateSize: () => (grid ? CARD_HEIGHT + GAP : ROW_HEIGHT),
+    overscan: 4,
+    scrollMargin: resultsRef.current?.offsetTop ?? 0,
+  });
+  const rows = virtualizer.getVirtualItems();
+  const first = rows.length > 0 ? rows[0].index * columns : 0;
+  const last = rows.length > 0 ? Math.min(total - 1, (rows[rows.length - 1].index + 1) * columns - 1) : -1;
+  const { items, error } = useLibraryItems(filters, first, last);
+
+  const toggleSelected = (adapter: AdapterSummaryDto) =>
+    setSelected((current) => {
+      const next = new Map(current);
+      if (next.has(adapter.id)) next.delete(adapter.id);
+      else next.set(adapter.id, adapter);
+      return next;
+    });
+
+  return (
+    <section className="page library">
+      <div className="library-toolbar">
+        <h1>Library</h1>
+        <SearchBox value={filters.q ?? ''} onSearch={(q) => setFilters({ ...filters, q: q || undefined }, true)} />
+        <label>
+          Sort{' '}
+          <select
+            value={filters.sort ?? ''}
+            onChange={(e) => setFilters({ ...filters, sort: (e.target.value || undefined) as SortKey | undefined })}
+          >
+            <option value="">Default</option>
+            {SORT_KEYS.map((key) => (
+              <option key={key} value={key}>
+                {key}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Order{' '}
+          <select
+            value={filters.order ?? ''}
+            onChange={(e) =>
+              setFilters({ ...filters, order: (e.target.value || undefined) as 'asc' | 'desc' | undefined })
+            }
+          >
+            <option value="">Default</option>
+            <option value="asc">Ascending</option>
+            <option value="desc">Descending</option>
+          </select>
+        </label>
+        <div role="group" aria-label="View" className="row">
+          <button type="button" aria-pressed={grid} onClick={() => setFilters({ ...filters, view: 'grid' })}>
+            Grid
+          </button>
+          <button type="button" aria-pressed={!grid} onClick={() => setFilters({ ...filters, view: 'list' })}>
+            List
+          </button>
+        </div>
+        <output className="muted" aria-live="polite" data-testid="library-total">
+          {facets.isPending ? 'Loading…' : `${total.toLocaleString()} adapters`}
+        </output>
+      </div>
+      <div className="library-body">
+        <FilterSidebar filters={filters} setFilters={setFilters} facets={facets.data?.facets} />
+        <div className="library-results" ref={resultsRef}>
+          <BulkBar selected={selected} onClear={() => setSelected(new Map())} />
+          <ErrorText error={facets.error ?? error} />
+          {!facets.isPending && total === 0 && (
+            <p>
+              No adapter matches.{' '}
+              {hasFilters(filters) && (
+                <button
+                  type="button"
+                  onClick={() => setFilters({ baseModel: [], tags: [], modelType: [], view: filters.view })}
+                >
+                  Clear filters
+                </button>
+              )}
+            </p>
+          )}
+          <div role="list" aria-label="Adapters" style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+            {rows.map((row) => (
+              <div
+                key={row.key}
+                className={grid ? 'grid-row' : 'list-row'}
+                style={{
+                  position: 'absolute',
+                  top: 0,
+                  left: 0,
+                  width: '100%',
+                  transform: `translateY(${row.start - virtualizer.options.scrollMargin}px)`,
+                  gridTemplateColumns: grid ? `repeat(${columns}, minmax(0, 1fr))` : undefined,
+                }}
+              >
+                {Array.from({ length: columns }, (_, column) => {
+                  const index = row.index * columns + column;
+                  if (index >= total) return null;
+                  const adapter = items.get(index);
+                  if (!adapter)
+                    return (
+                      <div
+                        key={index}
+                        role="listitem"
+                        aria-busy="true"
+                        className={grid ? 'card skeleton' : 'skeleton'}
+                      />
+                    );
+                  const Item = grid ? AdapterCard : AdapterRow;
+                  return (
+                    <Item
+                      key={adapter.id}
+                      adapter={adapter}
+                      selected={selected.has(adapter.id)}
+                      onSelect={() => toggleSelected(adapter)}
+                    />
+                  );
+                })}
+              </div>
+            ))}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

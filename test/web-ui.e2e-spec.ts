@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { AppProcess, freePort } from './support/app-process.js';
+import { launchChromium, saveScreenshot, seriousA11yViolations } from './support/browser.js';
+import { FakeSdNext } from './support/fake-sdnext.js';
+import { tempDir } from './support/test-services.js';
+import { DUPLICATE_FILE, WEB_CORPUS, writeWebCorpus } from './support/web-corpus.js';
+
+const EXTRA = 40;
+const TOTAL = WEB_CORPUS.length + 1 + EXTRA;
+
+async function importAll(base: string): Promise<void> {
+  const start = await fetch(`${base}/api/v1/imports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ hash: 'full' }),
+  });
+  expect(start.status).toBe(201);
+  const { id } = (await start.json()) as { id: string };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const run = (await (await fetch(`${base}/api/v1/imports/${id}`)).json()) as { status: string };
+    if (run.status === 'completed') return;
+    if (run.status === 'failed' || Date.now() > deadline) throw new Error(`import ${id} ended ${run.status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('Web UI in a browser (embedded mode)', () => {
+  const dir = tempDir('web-ui');
+  const sdnext = new FakeSdNext({ flavour: 'sdnext', stepMs: 30 });
+  let api: AppProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const shots: string[] = [];
+
+  const expectAccessible = async () => expect(await seriousA11yViolations(page)).toEqual([]);
+  const total = (count: number) =>
+    page
+      .getByTestId('library-total')
+      .filter({ hasText: `${count} adapters` })
+      .waitFor();
+
+  beforeAll(async () => {
+    const root = `${dir.path}/loras`;
+    await writeWebCorpus(root, EXTRA);
+    const [port, sdnextUrl] = await Promise.all([freePort(), sdnext.start()]);
+    api = new AppProcess(
+      'api',
+      { DATA_DIR: `${dir.path}/data`, PORT: String(port), LORA_ROOTS: root, SDNEXT_URL: sdnextUrl },
+      port,
+    );
+    api.start();
+    await api.waitReady();
+    await importAll(api.baseUrl);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.stop();
+    await sdnext.stop();
+    dir.remove();
+    if (shots.length > 0) console.log(`screenshots:\n${shots.join('\n')}`);
+  });
+
+  it('should open the dashboard at / with counts and links to /docs and /metrics', async () => {
+    await page.goto(`${api.baseUrl}/`);
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page
+      .locator('.stat', { hasText: 'Adapters' })
+      .filter({ hasText: String(TOTAL) })
+      .first()
+      .waitFor();
+    expect(await page.getByRole('link', { name: /\/docs/ }).getAttribute('href')).toBe('/docs');
+    expect(await page.getByRole('link', { name: /\/metrics/ }).getAttribute('href')).toBe('/metrics');
+    await page.getByText('sdnext-0').waitFor();
+    shots.push(await saveScreenshot(page, 'dashboard'));
+    await expectAccessible();
+  });
+
+  it('should search as you type and filter by a facet, with the state in the URL and the back button working', async () => {
+    await page.goto(`${api.baseUrl}/library`);
+    await total(TOTAL);
+    shots.push(await saveScreenshot(page, 'library-grid'));
+    await expectAccessible();
+
+    await page.getByRole('searchbox', { name: 'Search adapters' }).fill('dragon');
+    await page.waitForURL(/[?&]q=dragon/);
+    await page.getByRole('listitem', { name: 'Glass Dragon' }).waitFor();
+    const names = await page
+      .locator('[role=list][aria-label=Adapters] [role=listitem]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    expect(names.every((n) => /dragon/i.test(n))).toBe(true);
+
+    await page.getByRole('checkbox', { name: /^SDXL 1\.0/ }).check();
+    await page.waitForURL(/baseModel=SDXL\+1\.0/);
+    await total(2);
+    expect(await page.getByRole('listitem', { name: 'Dragon Knight' }).count()).toBe(1);
+
+    await page.goBack();
+    await page.waitForURL((url) => !url.search.includes('baseModel'));
+    expect(new URL(page.url()).searchParams.get('q')).toBe('dragon');
+    expect(await page.getByRole('checkbox', { name: /^SDXL 1\.0/ }).isChecked()).toBe(false);
+
+    await page.goto(`${api.baseUrl}/library?tags=style&view=list`);
+    await total(3);
+    await page.getByRole('listitem', { name: 'Watercolor Style' }).waitFor();
+    shots.push(await saveScreenshot(page, 'library-list'));
+  });
+
+  it('should open an adapter, show its duplicate, and keep edited trigger words after a reload', async () => {
+    await page.goto(`${api.baseUrl}/library?q=knight`);
+    await page.getByRole('link', { name: 'Dragon Knight' }).click();
+    await page.waitForURL(/\/adapters\/[0-9a-f-]{36}$/);
+    await page.getByRole('heading', { name: 'Dragon Knight', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'dragon-knight-copy' }).or(page.getByText(DUPLICATE_FILE)).first().waitFor();
+
+    const words = page.getByLabel('Trigger words (comma-separated)');
+    await words.fill('dragonknight, red armor');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dragon Knight', level: 1 }).waitFor();
+    expect(await page.getByLabel('Trigger words (comma-separated)').inputValue()).toBe('dragonknight, red armor');
+    const row = page.getByRole('row', { name: /Trigger words/ });
+    expect(await row.textContent()).toContain('you');
+    shots.push(await saveScreenshot(page, 'adapter-detail'));
+    await expectAccessible();
+  });
+
+  it('should show the API message beside the field at fault', async () => {
+    await page.getByLabel('Preferred weight').fill('42');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const error = page.locator('#edit-preferredWeight-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/preferredWeight/);
+  });
+
+  it('should work on a phone-sized screen', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const small = await phone.newPage();
+    await small.goto(`${api.baseUrl}/library`);
+    await small
+      .getByTestId('library-total')
+      .filter({ hasText: `${TOTAL} adapters` })
+      .waitFor();
+    const overflow = (await small.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    expect(overflow).toBeLessThanOrEqual(1);
+    shots.push(await saveScreenshot(small, 'library-phone'));
+    await phone.close();
+  });
+});
