@@ -101,7 +101,8 @@ describe('Web UI in a browser (embedded mode)', () => {
     await page.getByRole('checkbox', { name: /^SDXL 1\.0/ }).check();
     await page.waitForURL(/baseModel=SDXL\+1\.0/);
     await total(2);
-    expect(await page.getByRole('listitem', { name: 'Dragon Knight' }).count()).toBe(1);
+    await page.getByRole('listitem', { name: 'Dragon Knight' }).waitFor();
+    expect(await page.getByRole('listitem', { name: 'Elf Archer' }).count()).toBe(0);
 
     await page.goBack();
     await page.waitForURL((url) => !url.search.includes('baseModel'));
@@ -142,6 +143,16 @@ describe('Web UI in a browser (embedded mode)', () => {
     expect(await error.textContent()).toMatch(/preferredWeight/);
   });
 
+  it("should offer the backend's own samplers and checkpoints", async () => {
+    const res = await fetch(`${api.baseUrl}/api/v1/generation/backends/sdnext-0/options`);
+    expect(res.status).toBe(200);
+    const options = (await res.json()) as { samplers: string[]; checkpoints: { title: string }[] };
+    expect(options.samplers).toContain('Euler a');
+    expect(options.checkpoints.length).toBeGreaterThan(0);
+    const unknown = await fetch(`${api.baseUrl}/api/v1/generation/backends/sdnext-9/options`);
+    expect(unknown.status).toBe(404);
+  });
+
   it('should work on a phone-sized screen', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const small = await phone.newPage();
@@ -150,7 +161,7 @@ describe('Web UI in a browser (embedded mode)', () => {
       .getByTestId('library-total')
       .filter({ hasText: `${TOTAL} adapters` })
       .waitFor();
-    const overflow = (await small.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    const overflow = await small.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(1);
     shots.push(await saveScreenshot(small, 'library-phone'));
     await phone.close();

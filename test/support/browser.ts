@@ -47,9 +47,11 @@ const axeSource = (): string => readFileSync(createRequire(import.meta.url).reso
 export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ content: axeSource() });
   // Runs in the page (a string: this file is compiled without the DOM library).
-  const violations = (await page.evaluate(
+  const violations = await page.evaluate<
+    { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[]
+  >(
     `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((r) => r.violations)`,
-  )) as { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+  );
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => ({

@@ -5,6 +5,8 @@ import { type ComposeOutcome, type ComposeRequest, CompositionService, Dialect }
 import {
   CancelOutcome,
   ConflictError,
+  DomainError,
+  DomainErrorKind,
   EventBus,
   FileStorage,
   InvalidInputError,
@@ -41,6 +43,14 @@ export interface BackendStatus {
   busy: boolean;
   jobId: string | null;
   error: string | null;
+}
+
+/** A backend's real choices for txt2img parameters. */
+export interface BackendOptions {
+  backendId: string;
+  samplers: string[];
+  /** `title` is what `checkpoint` takes. */
+  checkpoints: { title: string; name: string }[];
 }
 
 /** Extra facts that compose-and-generate records with the job. */
@@ -96,6 +106,23 @@ export class GenerationService {
     });
   }
 
+  /** What a backend really offers for a txt2img request: its samplers and checkpoints, asked of SD.Next now. */
+  async backendOptions(backendId: string): Promise<BackendOptions> {
+    if (!this.backends.has(backendId)) throw new NotFoundError('Backend', backendId, 'backend_not_found');
+    const { client } = this.backends.get(backendId);
+    try {
+      const [samplers, models] = await Promise.all([client.samplers(), client.models()]);
+      return {
+        backendId,
+        samplers: samplers.map((s) => s.name),
+        checkpoints: models.map((m) => ({ title: m.title, name: m.modelName })),
+      };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new DomainError(DomainErrorKind.Upstream, 'backend_unreachable', `Backend ${backendId}: ${reason}`);
+    }
+  }
+
   /**
    * Composes the prompt from the library (tokens in the dialect of the target backend unless one is given),
    * then generates with it, synchronously or queued. The composition is recorded with the job.
@@ -108,7 +135,8 @@ export class GenerationService {
     let dialect = compose.dialect;
     if (dialect === undefined) {
       const backendId = request.backend_id ?? this.backends.ids()[0];
-      const probe = backendId && this.backends.has(backendId) ? await this.backends.get(backendId).client.probe() : null;
+      const probe =
+        backendId && this.backends.has(backendId) ? await this.backends.get(backendId).client.probe() : null;
       dialect = probe?.flavour === SdBackendFlavour.A1111 ? Dialect.A1111 : Dialect.SdNext;
     }
     const composition = await this.composition.compose({ ...compose, dialect });
@@ -193,7 +221,10 @@ export class GenerationService {
     if (job.mode === GenerationMode.Queued) {
       const outcome = await this.jobs.cancel(JobName.Generation, id);
       const removed = outcome === CancelOutcome.Removed || outcome === CancelOutcome.NotFound;
-      if (removed && (await this.repository.finish(id, GenerationStatus.Cancelled, { error: 'cancelled before it started' }))) {
+      if (
+        removed &&
+        (await this.repository.finish(id, GenerationStatus.Cancelled, { error: 'cancelled before it started' }))
+      ) {
         this.bus.publish('generation.cancelled', { jobId: id, backendId: null, reason: 'cancelled before it started' });
       }
     }
@@ -224,7 +255,11 @@ export class GenerationService {
       throw new UnavailableError('no_sdnext_backend', 'No SD.Next backend is configured (set SDNEXT_URL)');
     }
     if (request.backend_id !== undefined && !this.backends.has(request.backend_id)) {
-      throw InvalidInputError.field('backend_id', `must be one of ${this.backends.ids().join(', ')}`, 'unknown_backend');
+      throw InvalidInputError.field(
+        'backend_id',
+        `must be one of ${this.backends.ids().join(', ')}`,
+        'unknown_backend',
+      );
     }
     if (extras.jobId !== undefined) {
       const existing = await this.repository.findById(extras.jobId);

@@ -4,6 +4,8 @@ import { GenerationService } from '@app/generation';
 import type { Response } from 'express';
 import {
   BackendDto,
+  BackendOptionsDto,
+  BackendParamsDto,
   ComposeAndGenerateDto,
   ComposeAndGenerateResultDto,
   GenerationImageParamsDto,
@@ -29,6 +31,13 @@ export class GenerationController {
   @ApiOkResponse({ type: BackendDto, isArray: true })
   backends(): Promise<BackendDto[]> {
     return this.generation.listBackends();
+  }
+
+  /** The samplers and checkpoints the backend offers, asked of it now (502 when it does not answer). */
+  @Get('backends/:backendId/options')
+  @ApiOkResponse({ type: BackendOptionsDto })
+  backendOptions(@Param() params: BackendParamsDto): Promise<BackendOptionsDto> {
+    return this.generation.backendOptions(params.backendId);
   }
 
   /** Generates and waits for the images (502 when SD.Next fails, 504 when it does not answer in time). */

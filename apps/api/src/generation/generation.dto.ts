@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   IsUUID,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -18,6 +19,7 @@ import {
 import { IsOptionalNonNull } from '../common/validation.js';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
 import {
+  type BackendOptions,
   type BackendStatus,
   GENERATION_LIMITS,
   GenerationMode,
@@ -192,6 +194,25 @@ export class BackendDto implements BackendStatus {
   busy: boolean;
   jobId: string | null;
   error: string | null;
+}
+
+export class BackendParamsDto {
+  /** @example sdnext-0 */
+  @IsString()
+  @Matches(/^[a-z0-9-]{1,64}$/)
+  backendId: string;
+}
+
+export class CheckpointOptionDto {
+  /** What `checkpoint` takes. */
+  title: string;
+  name: string;
+}
+
+export class BackendOptionsDto implements BackendOptions {
+  backendId: string;
+  samplers: string[];
+  checkpoints: CheckpointOptionDto[];
 }
 
 export class GenerationImageDto {

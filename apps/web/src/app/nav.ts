@@ -2,4 +2,5 @@
 export const NAV_ITEMS = [
   { to: '/', label: 'Dashboard' },
   { to: '/library', label: 'Library' },
+  { to: '/composer', label: 'Composer' },
 ] as const;

@@ -13,6 +13,7 @@ export const router = createBrowserRouter([
         path: 'adapters/:id',
         lazy: async () => ({ Component: (await import('../adapter/adapter-page')).AdapterPage }),
       },
+      { path: 'composer', lazy: async () => ({ Component: (await import('../composer/composer-page')).ComposerPage }) },
       { path: '*', Component: NotFoundPage },
     ],
   },

@@ -14,17 +14,20 @@ const GAP = 12;
 const CARD_HEIGHT = 330;
 const ROW_HEIGHT = 64;
 
-function useWidth<T extends HTMLElement>() {
+/** The element's width and its distance from the top of the page (where the virtual rows start). */
+function useBox<T extends HTMLElement>() {
   const ref = useRef<T>(null);
-  const [width, setWidth] = useState(1024);
+  const [box, setBox] = useState({ width: 1024, top: 0 });
   useLayoutEffect(() => {
     const element = ref.current;
     if (!element) return;
-    const observer = new ResizeObserver(([entry]) => setWidth(entry.contentRect.width));
+    const measure = () =>
+      setBox({ width: element.clientWidth, top: element.getBoundingClientRect().top + window.scrollY });
+    const observer = new ResizeObserver(measure);
     observer.observe(element);
     return () => observer.disconnect();
   }, []);
-  return [ref, width] as const;
+  return [ref, box] as const;
 }
 
 export function LibraryPage() {
@@ -32,7 +35,7 @@ export function LibraryPage() {
   const facets = useLibraryFacets(filters);
   const total = facets.data?.total ?? 0;
   const [selected, setSelected] = useState<Map<string, AdapterSummaryDto>>(new Map());
-  const [resultsRef, width] = useWidth<HTMLDivElement>();
+  const [resultsRef, { width, top }] = useBox<HTMLDivElement>();
   const grid = filters.view === 'grid';
   const columns = grid ? Math.max(1, Math.floor((width + GAP) / (CARD_MIN_WIDTH + GAP))) : 1;
   const rowCount = Math.ceil(total / columns);
@@ -40,7 +43,7 @@ export function LibraryPage() {
     count: rowCount,
     estimateSize: () => (grid ? CARD_HEIGHT + GAP : ROW_HEIGHT),
     overscan: 4,
-    scrollMargin: resultsRef.current?.offsetTop ?? 0,
+    scrollMargin: top,
   });
   const rows = virtualizer.getVirtualItems();
   const first = rows.length > 0 ? rows[0].index * columns : 0;

@@ -45,6 +45,8 @@ import type {
   DeliveriesListResponses,
   DeliveriesPatchData,
   DeliveriesPatchResponses,
+  GenerationBackendOptionsData,
+  GenerationBackendOptionsResponses,
   GenerationBackendsData,
   GenerationBackendsResponses,
   GenerationCancelData,
@@ -142,6 +144,18 @@ export const generationBackends = <ThrowOnError extends boolean = false>(
   (options?.client ?? client).get<GenerationBackendsResponses, unknown, ThrowOnError>({
     security: [{ name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/generation/backends',
+    ...options,
+  });
+
+/**
+ * The samplers and checkpoints the backend offers, asked of it now (502 when it does not answer).
+ */
+export const generationBackendOptions = <ThrowOnError extends boolean = false>(
+  options: Options<GenerationBackendOptionsData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<GenerationBackendOptionsResponses, unknown, ThrowOnError>({
+    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/generation/backends/{backendId}/options',
     ...options,
   });
 

@@ -219,6 +219,20 @@ export type BackendDto = {
   error: string | null;
 };
 
+export type CheckpointOptionDto = {
+  /**
+   * What `checkpoint` takes.
+   */
+  title: string;
+  name: string;
+};
+
+export type BackendOptionsDto = {
+  backendId: string;
+  samplers: Array<string>;
+  checkpoints: Array<CheckpointOptionDto>;
+};
+
 export type GenerationRequestDto = {
   prompt: string;
   negative_prompt?: string;
@@ -948,6 +962,22 @@ export type GenerationBackendsResponses = {
 };
 
 export type GenerationBackendsResponse = GenerationBackendsResponses[keyof GenerationBackendsResponses];
+
+export type GenerationBackendOptionsData = {
+  body?: never;
+  path: {
+    backendId: string;
+  };
+  query?: never;
+  url: '/api/v1/generation/backends/{backendId}/options';
+};
+
+export type GenerationBackendOptionsResponses = {
+  200: BackendOptionsDto;
+};
+
+export type GenerationBackendOptionsResponse =
+  GenerationBackendOptionsResponses[keyof GenerationBackendOptionsResponses];
 
 export type GenerationGenerateData = {
   body: GenerationRequestDto;

@@ -31,6 +31,7 @@ import {
   deliveriesGet,
   deliveriesList,
   deliveriesPatch,
+  generationBackendOptions,
   generationBackends,
   generationCancel,
   generationComposeAndGenerate,
@@ -94,6 +95,8 @@ import type {
   DeliveriesListResponse,
   DeliveriesPatchData,
   DeliveriesPatchResponse,
+  GenerationBackendOptionsData,
+  GenerationBackendOptionsResponse,
   GenerationBackendsData,
   GenerationBackendsResponse,
   GenerationCancelData,
@@ -234,6 +237,31 @@ export const generationBackendsOptions = (options?: Options<GenerationBackendsDa
       return data;
     },
     queryKey: generationBackendsQueryKey(options),
+  });
+
+export const generationBackendOptionsQueryKey = (options: Options<GenerationBackendOptionsData>) =>
+  createQueryKey('generationBackendOptions', options);
+
+/**
+ * The samplers and checkpoints the backend offers, asked of it now (502 when it does not answer).
+ */
+export const generationBackendOptionsOptions = (options: Options<GenerationBackendOptionsData>) =>
+  queryOptions<
+    GenerationBackendOptionsResponse,
+    DefaultError,
+    GenerationBackendOptionsResponse,
+    ReturnType<typeof generationBackendOptionsQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await generationBackendOptions({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: generationBackendOptionsQueryKey(options),
   });
 
 /**
