@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 
@@ -27,16 +26,15 @@ export function wantsWebApp(method: string, path: string, accept: string | undef
  * Serves the built web app at `/`: hashed files under `/assets` cached for a year, `index.html` revalidated on every
  * load (so a deploy is picked up at once), and `index.html` for client-side routes. Absent build: the API runs alone.
  */
-export function serveWebApp(app: INestApplication, dir = webDistDir()): boolean {
+export function serveWebApp(app: NestExpressApplication, dir = webDistDir()): boolean {
   const index = join(dir, 'index.html');
   if (!existsSync(index)) return false;
-  const express = app as NestExpressApplication;
-  express.useStaticAssets(join(dir, 'assets'), { prefix: '/assets', immutable: true, maxAge: '365d', index: false });
-  express.useStaticAssets(dir, {
+  app.useStaticAssets(join(dir, 'assets'), { prefix: '/assets', immutable: true, maxAge: '365d', index: false });
+  app.useStaticAssets(dir, {
     index: 'index.html',
     setHeaders: (res: Response) => res.setHeader('Cache-Control', 'no-cache'),
   });
-  express.use((req: Request, res: Response, next: NextFunction) => {
+  app.use((req: Request, res: Response, next: NextFunction) => {
     if (!wantsWebApp(req.method, req.path, req.headers.accept)) return next();
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
