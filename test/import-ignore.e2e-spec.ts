@@ -73,6 +73,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const bad = await runCli(['import', '--ignore', 'b/**', '--ignore', '/etc/**'], env);
       expect(bad.code).not.toBe(0);
       expect(bad.output).toMatch(/ignore\[1\]: must be relative to the library root/);
+      const slow = await runCli(['import', '--ignore', '*a*a*a*a*a*b'], env);
+      expect(slow.code).not.toBe(0);
+      expect(slow.output).toMatch(/ignore\[0\]: must have at most 2 wildcards \(\*\) in one path segment/);
       const badEnv = await runCli(['import'], { ...env, LORA_IGNORE: 'old/**,../elsewhere/**' });
       expect(badEnv.code).not.toBe(0);
       expect(badEnv.output).toContain('LORA_IGNORE');
@@ -132,6 +135,8 @@ describe('ignore globs of an import run started through the API', () => {
     for (const [ignore, field] of [
       [['ok/**', '/etc/**'], 'ignore[1]'],
       [['../../**'], 'ignore[0]'],
+      [['ok/**', '*a*a*a*a*a*b'], 'ignore[1]'],
+      [['*(a*)b'], 'ignore[0]'],
       [[''], 'ignore'],
       ['old/**', 'ignore'],
     ] as const) {

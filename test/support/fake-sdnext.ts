@@ -28,8 +28,32 @@ export type FakeImageFormat = 'jpeg' | 'png' | 'webp';
  * - `hang`: the request is never answered until `stop()`;
  * - `drop-connection`: the socket is destroyed after the request was read, before any answer.
  */
+/**
+ * `gzip-bomb`: a 200 whose ~64 KB gzip body inflates to 64 MiB; `endless-body`: a 200 that streams bytes until the
+ * client hangs up (hostile or broken servers, for the client's response caps).
+ */
 export type FakeFailure =
-  'empty-images' | 'model-not-found' | 'http-500' | 'type-error-500' | 'rate-limit' | 'hang' | 'drop-connection';
+  | 'empty-images'
+  | 'model-not-found'
+  | 'http-500'
+  | 'type-error-500'
+  | 'rate-limit'
+  | 'hang'
+  | 'drop-connection'
+  | 'gzip-bomb'
+  | 'endless-body';
+
+/** Decompressed size of the `gzip-bomb` answer. */
+export const GZIP_BOMB_BYTES = 64 * 1024 * 1024;
+let gzipBomb: Buffer | undefined;
+
+/** `{"images":["AAAA…"]}` of `GZIP_BOMB_BYTES`, gzipped once per process. */
+function gzipBombBody(): Buffer {
+  gzipBomb ??= gzipSync(
+    Buffer.concat([Buffer.from('{"images":["'), Buffer.alloc(GZIP_BOMB_BYTES - 15, 'A'), Buffer.from('"]}')]),
+  );
+  return gzipBomb;
+}
 
 export interface FakeLora {
   /** Path under the fake LoRA dir, e.g. `chars/alice.v1.safetensors`. */
@@ -575,6 +599,18 @@ export class FakeSdNext {
         case 'rate-limit':
           ctx.rateLimited = true;
           break;
+        case 'gzip-bomb': {
+          const body = gzipBombBody();
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+            'content-length': String(body.length),
+          });
+          res.end(body);
+          return;
+        }
+        case 'endless-body':
+          return this.sendEndless(res);
         default:
           break;
       }
@@ -622,6 +658,18 @@ export class FakeSdNext {
     }
     headers['content-length'] = String(payload.length);
     res.writeHead(status, headers).end(payload);
+  }
+
+  /** Writes 1 MiB chunks, as fast as the client reads them, until it hangs up. */
+  private sendEndless(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(1024 * 1024, ' ');
+    const more = (): void => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', more);
+    };
+    res.on('close', () => res.destroy());
+    more();
   }
 
   private takeFailure(path: string): FakeFailure | undefined {

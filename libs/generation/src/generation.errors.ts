@@ -37,6 +37,8 @@ function codeOf(kind: SdNextErrorKind | undefined): string {
       return 'sdnext_rejected_request';
     case SdNextErrorKind.EmptyResult:
       return 'sdnext_no_images';
+    case SdNextErrorKind.ResponseTooLarge:
+      return 'sdnext_response_too_large';
     default:
       return 'sdnext_failed';
   }

@@ -24,6 +24,7 @@ export class SdNextBackends {
         auth: config.sdnext.auth ?? undefined,
         requestTimeoutMs: config.sdnext.timeoutMs,
         shortTimeoutMs: Math.min(10_000, config.sdnext.timeoutMs),
+        maxResponseBytes: config.sdnext.maxResponseBytes,
       }),
     }));
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DatabaseType, parseConfig, Role } from './app-config.js';
+import { ConfigError, DatabaseType, ignoreGlobProblem, parseConfig, Role } from './app-config.js';
 
 describe('parseConfig', () => {
   it('should give embedded defaults when nothing is set', () => {
@@ -13,7 +13,11 @@ describe('parseConfig', () => {
   });
 
   it('should select scale-out mode from DATABASE_URL and REDIS_URL', () => {
-    const config = parseConfig({ DATABASE_URL: 'postgres://u@h:5432/db', REDIS_URL: 'redis://h:6379', REDIS_PREFIX: 'p1' });
+    const config = parseConfig({
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      REDIS_URL: 'redis://h:6379',
+      REDIS_PREFIX: 'p1',
+    });
     expect(config.database).toEqual({ type: DatabaseType.Postgres, url: 'postgres://u@h:5432/db', schema: undefined });
     expect(config.redis).toEqual({ url: 'redis://h:6379', prefix: 'p1' });
   });
@@ -59,6 +63,26 @@ describe('parseConfig', () => {
     ]);
     for (const bad of ['/data/loras/old/**', '../other/**', 'C:\\loras\\old']) {
       expect(() => parseConfig({ LORA_IGNORE: bad })).toThrow(/LORA_IGNORE/);
+    }
+  });
+
+  it('should refuse ignore globs whose wildcards backtrack, naming the glob and the segment', () => {
+    // `*a*a*a*a*a*b` took 67 s to reject one 100-character name; `*(a*)b` 7 s on 25 characters.
+    for (const [glob, why] of [
+      [
+        '*a*a*a*a*a*b',
+        /"\*a\*a\*a\*a\*a\*b" must have at most 2 wildcards \(\*\) in one path segment \("\*a\*a\*a\*a\*a\*b" has 6\)/,
+      ],
+      ['old/*a*a*b/**', /at most 2 wildcards \(\*\) in one path segment \("\*a\*a\*b" has 3\)/],
+      ['*a*/*a*/*a*', /"\*a\*\/\*a\*\/\*a\*" must have at most 3 wildcards \(\* or \*\*\) in all \(it has 6\)/],
+      ['**/a/**/b/**/c/**', /at most 3 wildcards .* \(it has 4\)/],
+      ['*(a*)b', /must not use the repeating extglobs/],
+      ['x/+(a|aa)', /must not use the repeating extglobs/],
+    ] as const) {
+      expect(() => parseConfig({ LORA_IGNORE: `ok/**,${glob}` })).toThrow(why);
+    }
+    for (const glob of ['**/.trash/**', '**/*.bak.*', '*preview*', 'old/**/*.safetensors', String.raw`a\*\*\*b*`]) {
+      expect(ignoreGlobProblem(glob)).toBeNull();
     }
   });
 

@@ -50,6 +50,8 @@ export interface AppConfig {
     auth: { user: string; password: string } | null;
     /** Longest wait for one txt2img answer before the generation fails (SDNEXT_TIMEOUT_SECONDS, default 900). */
     timeoutMs: number;
+    /** Largest SD.Next answer, as sent and decompressed (SDNEXT_MAX_RESPONSE_MB, default 256). */
+    maxResponseBytes: number;
   };
   apiKeys: ApiKey[];
   delivery: { httpAllow: string[]; cliCommands: string[] };
@@ -92,13 +94,44 @@ export function globList(value: string | undefined): string[] {
   return out.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Why an ignore glob cannot work, or null: globs match paths relative to a root, so they are never absolute. */
+/** Wildcards one path segment of an ignore glob may hold: each more multiplies the matching work by the name length. */
+export const MAX_GLOB_SEGMENT_WILDCARDS = 2;
+/** Wildcards (`*`, or a `**` segment) a whole ignore glob may hold: segments' backtracking multiplies too. */
+export const MAX_GLOB_WILDCARDS = 3;
+
+/**
+ * Why an ignore glob cannot work or would be too slow, or null. Globs match paths relative to a root, so they are
+ * never absolute; picomatch turns each `*` into a lazy loop, and a glob such as `*a*a*a*a*b` backtracks for
+ * a minute on one 100-character name, so wildcards are counted.
+ */
 export function ignoreGlobProblem(glob: string): string | null {
   if (glob.trim() === '') return 'must not be empty';
   if (glob.length > 1000) return 'must be at most 1000 characters';
   if (glob.startsWith('/') || /^[A-Za-z]:[\\/]/.test(glob)) return 'must be relative to the library root, not absolute';
-  if (glob.split('/').includes('..')) return 'must not contain ".." (paths are matched inside the root)';
+  const segments = glob.split('/');
+  if (segments.includes('..')) return 'must not contain ".." (paths are matched inside the root)';
+  if (/[*+]\(/.test(glob)) return 'must not use the repeating extglobs *(…) or +(…)';
+  let total = 0;
+  for (const segment of segments) {
+    const wildcards = segment === '**' ? 1 : wildcardsIn(segment);
+    if (wildcards > MAX_GLOB_SEGMENT_WILDCARDS) {
+      return `must have at most ${MAX_GLOB_SEGMENT_WILDCARDS} wildcards (*) in one path segment ("${segment}" has ${wildcards})`;
+    }
+    total += wildcards;
+  }
+  if (total > MAX_GLOB_WILDCARDS)
+    return `must have at most ${MAX_GLOB_WILDCARDS} wildcards (* or **) in all (it has ${total})`;
   return null;
+}
+
+/** `*` characters of a segment that are not escaped with a backslash. */
+function wildcardsIn(segment: string): number {
+  let count = 0;
+  for (let i = 0; i < segment.length; i++) {
+    if (segment[i] === '\\') i++;
+    else if (segment[i] === '*') count++;
+  }
+  return count;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -152,6 +185,7 @@ const envSchema = z.object({
     .optional()
     .refine((v) => v === undefined || v === '' || /^[^:]+:.+$/.test(v), { message: 'must be user:password' }),
   SDNEXT_TIMEOUT_SECONDS: z.coerce.number().positive().max(86_400).default(900),
+  SDNEXT_MAX_RESPONSE_MB: z.coerce.number().int().min(1).max(4096).default(256),
   API_KEYS: z
     .string()
     .optional()
@@ -184,9 +218,7 @@ export type RawEnv = Record<string, string | undefined>;
 /** Thrown at boot when the environment is invalid; the message names every bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
-    super(
-      `Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`,
-    );
+    super(`Invalid configuration: ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -214,10 +246,16 @@ export function parseConfig(env: RawEnv): AppConfig {
       ? { type: DatabaseType.Postgres, url: dbUrl, schema: e.DATABASE_SCHEMA }
       : {
           type: DatabaseType.Sqlite,
-          path: dbUrl && dbUrl.startsWith('sqlite:') ? resolve(dbUrl.slice('sqlite:'.length).replace(/^\/\//, '')) : resolve(dataDir, 'lora-manager.sqlite'),
+          path:
+            dbUrl && dbUrl.startsWith('sqlite:')
+              ? resolve(dbUrl.slice('sqlite:'.length).replace(/^\/\//, ''))
+              : resolve(dataDir, 'lora-manager.sqlite'),
         };
   const auth = e.SDNEXT_AUTH
-    ? { user: e.SDNEXT_AUTH.slice(0, e.SDNEXT_AUTH.indexOf(':')), password: e.SDNEXT_AUTH.slice(e.SDNEXT_AUTH.indexOf(':') + 1) }
+    ? {
+        user: e.SDNEXT_AUTH.slice(0, e.SDNEXT_AUTH.indexOf(':')),
+        password: e.SDNEXT_AUTH.slice(e.SDNEXT_AUTH.indexOf(':') + 1),
+      }
     : null;
   return {
     port: e.PORT,
@@ -234,6 +272,7 @@ export function parseConfig(env: RawEnv): AppConfig {
       backends: csv(e.SDNEXT_URL).map((url, i) => ({ id: `sdnext-${i}`, url: url.replace(/\/+$/, '') })),
       auth,
       timeoutMs: Math.round(e.SDNEXT_TIMEOUT_SECONDS * 1000),
+      maxResponseBytes: e.SDNEXT_MAX_RESPONSE_MB * 1024 * 1024,
     },
     apiKeys,
     delivery: { httpAllow: csv(e.DELIVERY_HTTP_ALLOW), cliCommands: csv(e.DELIVERY_CLI_COMMANDS) },

@@ -347,4 +347,43 @@ describe(SdNextClient.name, () => {
       expect(() => new SdNextClient({ baseUrl: 'http://127.0.0.1:1', auth: 'no-colon-secret' })).toThrow(SdNextError);
     });
   });
+
+  describe('answers larger than the cap', () => {
+    let fake: FakeSdNext;
+    let client: SdNextClient;
+
+    beforeAll(async () => {
+      fake = new FakeSdNext({ flavour: 'sdnext', stepMs: 1 });
+      client = new SdNextClient({ baseUrl: await fake.start(), maxResponseBytes: 1024 * 1024 });
+    });
+    afterAll(async () => {
+      await fake.stop();
+    });
+
+    it('should stop inflating a gzip bomb at the cap and fail with ResponseTooLarge', async () => {
+      fake.failNext('gzip-bomb');
+      const error = await failure(client.txt2img({ prompt: 'x', steps: 1 }));
+      expect(error).toMatchObject({
+        kind: SdNextErrorKind.ResponseTooLarge,
+        endpoint: 'POST /sdapi/v1/txt2img',
+        status: 200,
+      });
+      expect(error.message).toContain('larger than 1048576 bytes gzip-decoded');
+    });
+
+    it('should hang up on an answer that never ends once it passes the cap', async () => {
+      fake.failNext('endless-body', '/sdapi/v1/options');
+      const probe = await client.probe();
+      expect(probe.error).toMatchObject({ kind: SdNextErrorKind.ResponseTooLarge, status: 200 });
+      expect(probe.error?.message).toContain('larger than 1048576 bytes sent');
+    });
+
+    it('should still take an ordinary answer, and refuse a cap that is not positive', async () => {
+      const result = await client.txt2img({ prompt: 'fine', steps: 1 });
+      expect(result.images).toHaveLength(1);
+      expect(() => new SdNextClient({ baseUrl: 'http://127.0.0.1:1', maxResponseBytes: 0 })).toThrow(
+        /maxResponseBytes/,
+      );
+    });
+  });
 });

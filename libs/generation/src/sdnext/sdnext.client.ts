@@ -24,7 +24,9 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15 * 60_000;
 const DEFAULT_SHORT_TIMEOUT_MS = 10_000;
 const TXT2IMG = '/sdapi/v1/txt2img';
 
-const DECODERS: Record<string, (buf: Buffer) => Promise<Buffer>> = {
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+const DECODERS: Record<string, (buf: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>> = {
   gzip: promisify(gunzip),
   deflate: promisify(inflate),
   br: promisify(brotliDecompress),
@@ -106,6 +108,7 @@ export class SdNextClient {
   private readonly authHeader?: string;
   private readonly requestTimeoutMs: number;
   private readonly shortTimeoutMs: number;
+  private readonly maxResponseBytes: number;
 
   constructor(options: SdNextClientOptions) {
     let url: URL;
@@ -135,6 +138,7 @@ export class SdNextClient {
     }
     this.requestTimeoutMs = positive(options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
     this.shortTimeoutMs = positive(options.shortTimeoutMs, DEFAULT_SHORT_TIMEOUT_MS, 'shortTimeoutMs');
+    this.maxResponseBytes = positive(options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES, 'maxResponseBytes');
   }
 
   /** Health and type check; never throws. A 404 on `/sdapi/v1/version` means A1111 (SDNEXT.md §7.1). */
@@ -411,7 +415,12 @@ export class SdNextClient {
       });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > this.maxResponseBytes) settle(this.tooLargeError(endpoint, res.statusCode, 'sent'));
+          else chunks.push(chunk);
+        });
         res.on('error', (error: NodeJS.ErrnoException) => settle(this.resetError(endpoint, error)));
         res.on('close', () => {
           if (!res.complete) settle(this.resetError(endpoint));
@@ -440,8 +449,11 @@ export class SdNextClient {
     const decode = DECODERS[encoding];
     if (decode && raw.length > 0) {
       try {
-        body = await decode(raw);
+        body = await decode(raw, { maxOutputLength: this.maxResponseBytes });
       } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw this.tooLargeError(endpoint, status, `${encoding}-decoded`);
+        }
         throw new SdNextError(
           SdNextErrorKind.InvalidResponse,
           `${this.where(endpoint)} sent a corrupt ${encoding} body`,
@@ -523,6 +535,14 @@ export class SdNextClient {
       `${this.where(endpoint)}: connection lost after the request was sent` +
         ` (${cause?.code ?? 'closed early'})${generation}`,
       { endpoint, cause },
+    );
+  }
+
+  private tooLargeError(endpoint: string, status: number | undefined, how: string): SdNextError {
+    return new SdNextError(
+      SdNextErrorKind.ResponseTooLarge,
+      `${this.where(endpoint)} sent an answer larger than ${this.maxResponseBytes} bytes ${how}; refused`,
+      { endpoint, status },
     );
   }
 

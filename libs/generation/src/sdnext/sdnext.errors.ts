@@ -22,6 +22,8 @@ export enum SdNextErrorKind {
   EmptyResult = 'empty-result',
   /** A 2xx body that is not what the API documents. */
   InvalidResponse = 'invalid-response',
+  /** An answer larger than `maxResponseBytes`, as sent or once decompressed: refused before it fills memory. */
+  ResponseTooLarge = 'response-too-large',
   /** No complete answer within the timeout; a generation may still be running on the server. */
   Timeout = 'timeout',
   /** The connection broke after the request was sent; a generation may have run. */

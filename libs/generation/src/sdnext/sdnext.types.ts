@@ -30,6 +30,11 @@ export interface SdNextClientOptions {
   requestTimeoutMs?: number;
   /** Whole-request limit for every other call. Default 10 s. */
   shortTimeoutMs?: number;
+  /**
+   * Largest answer accepted, as sent and once decompressed (a gzip body is inflated only up to it). Default 256 MiB:
+   * room for a batch of base64 images.
+   */
+  maxResponseBytes?: number;
 }
 
 /**
