@@ -3,6 +3,7 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { toInteger } from './query-params.js';
 import { bodyProblem, MAX_JSON_DEPTH } from './request-body.js';
 import { RouteTable } from './route-fallback.js';
+import { nulFieldOf } from './validation.js';
 
 const nestedArrays = (levels: number): unknown => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
 const nestedObjects = (levels: number): unknown => JSON.parse('{"a":'.repeat(levels) + '1' + '}'.repeat(levels));
@@ -77,5 +78,15 @@ describe(RouteTable.name, () => {
     expect(table.allowedMethods('/health/live/x')).toBeUndefined();
     expect(table.allowedMethods('/api/v1/adapters/a/b')).toBeUndefined();
     expect(table.allowedMethods('/api/v1/importsX')).toBeUndefined();
+  });
+});
+
+describe('nulFieldOf', () => {
+  it('should name the first value or key holding a NUL character', () => {
+    expect(nulFieldOf('a\0b', 'mode')).toBe('mode');
+    expect(nulFieldOf({ compose: { adapters: [{ id: 'x' }, { id: '\0' }] } })).toBe('compose.adapters[1].id');
+    expect(nulFieldOf({ params: { 'k\0': 1 } })).toBe('params.k\0');
+    expect(nulFieldOf({ prompt: 'fine', tags: ['a', 'b'], steps: 3 })).toBeUndefined();
+    expect(nulFieldOf(undefined)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
 
 export interface FieldError {
@@ -32,9 +32,37 @@ export class RequestValidationException extends BadRequestException {
   }
 }
 
+/** The path of the first string (value or key) holding a NUL character, which no field means and PostgreSQL cannot store. */
+export function nulFieldOf(value: unknown, path = ''): string | undefined {
+  const pending: { value: unknown; path: string }[] = [{ value, path }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value === 'string' && next.value.includes('\0')) return next.path;
+    if (next.value === null || typeof next.value !== 'object') continue;
+    const isArray = Array.isArray(next.value);
+    for (const [key, child] of Object.entries(next.value)) {
+      const childPath = isArray ? `${next.path}[${key}]` : next.path ? `${next.path}.${key}` : key;
+      if (key.includes('\0')) return childPath;
+      pending.push({ value: child, path: childPath });
+    }
+  }
+  return undefined;
+}
+
+/** Refuses NUL characters in the body, query and path before the DTO validation runs. */
+class RequestValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'custom') {
+      const field = nulFieldOf(value, metadata.data ?? '');
+      if (field !== undefined)
+        throw new RequestValidationException([{ field, message: 'must not contain NUL characters' }]);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Unknown fields are a 400, not silently dropped; strings from the query are converted to the DTO's types. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
