@@ -143,6 +143,145 @@ describe('Web UI in a browser (embedded mode)', () => {
     expect(await error.textContent()).toMatch(/preferredWeight/);
   });
 
+  it('should compose two adapters and show their tokens, recomposing as a weight changes', async () => {
+    await page.goto(`${api.baseUrl}/composer`);
+    const search = page.getByRole('searchbox');
+    await search.fill('dragon knight');
+    await page.getByRole('button', { name: 'Add Dragon Knight' }).click();
+    await search.fill('watercolor');
+    await page.getByRole('button', { name: 'Add Watercolor Style' }).click();
+    const tokens = page.getByTestId('composed-tokens').locator('li');
+    await page.waitForFunction("document.querySelectorAll('[data-testid=composed-tokens] li').length === 2");
+    const texts = await tokens.allTextContents();
+    expect(texts.some((t) => t.startsWith('<lora:dragon-knight'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('<lora:watercolor'))).toBe(true);
+    await page.getByLabel('Weight of Watercolor Style value').fill('0.6');
+    await page
+      .getByTestId('composed-prompt')
+      .filter({ hasText: /<lora:watercolor:0\.6>/ })
+      .waitFor();
+    expect(await page.getByTestId('composed-prompt').textContent()).toContain('dragonknight');
+    expect(page.url()).toContain('a=');
+    shots.push(await saveScreenshot(page, 'composer'));
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Send to studio' }).click();
+    await page.waitForURL(/\/studio\?prompt=/);
+    expect(await page.getByLabel('Prompt', { exact: true }).inputValue()).toContain('<lora:watercolor:0.6>');
+  });
+
+  it('should queue a generation with the backend options, follow its progress to 100 % and show the image', async () => {
+    await page.getByRole('option', { name: 'Euler a' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Sampler').selectOption('Euler a');
+    await page.getByLabel('Steps').fill('40');
+    await page.getByRole('button', { name: 'Queue generation' }).click();
+    const queued = await page
+      .getByRole('status')
+      .filter({ hasText: /^Queued/ })
+      .textContent();
+    const shortId = /Queued (\w{8})/.exec(queued ?? '')![1];
+    const row = page.getByRole('listitem', { name: new RegExp(`^Generation ${shortId}`) });
+    await row
+      .getByTestId('progress-text')
+      .filter({ hasText: /step [1-9]\d*\/40/ })
+      .waitFor();
+    await row
+      .getByTestId('progress-text')
+      .filter({ hasText: /^100 %/ })
+      .waitFor();
+    await row.getByRole('img', { name: /Result 1 of generation/ }).waitFor();
+    expect(
+      await row.getByRole('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+    ).toBeGreaterThan(0);
+    shots.push(await saveScreenshot(page, 'studio'));
+    await expectAccessible();
+  });
+
+  it('should cancel a running generation', async () => {
+    sdnext.setStepMs(400);
+    try {
+      await page.getByLabel('Steps').fill('40');
+      const previous = await page
+        .getByRole('status')
+        .filter({ hasText: /^Queued/ })
+        .textContent();
+      await page.getByRole('button', { name: 'Queue generation' }).click();
+      const status = page
+        .getByRole('status')
+        .filter({ hasText: /^Queued/ })
+        .filter({ hasNotText: previous ?? '' });
+      await status.waitFor();
+      const shortId = /Queued (\w{8})/.exec((await status.textContent()) ?? '')![1];
+      const row = page.getByRole('listitem', { name: new RegExp(`^Generation ${shortId}`) });
+      await row
+        .getByTestId('progress-text')
+        .filter({ hasText: /step [1-9]\d*\/40/ })
+        .waitFor();
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByRole('listitem', { name: `Generation ${shortId} cancelled` }).waitFor();
+    } finally {
+      sdnext.setStepMs(30);
+    }
+  });
+
+  it('should list generated images newest first, open one large and reuse its parameters', async () => {
+    await page.goto(`${api.baseUrl}/history`);
+    const first = page.getByRole('button', { name: /^Open image of/ }).first();
+    await first.click();
+    await page.waitForURL(/[?&]job=/);
+    const dialog = page.getByRole('dialog', { name: 'Generated image' });
+    await dialog.getByRole('img').waitFor();
+    expect(await dialog.getByRole('link', { name: 'Download' }).getAttribute('href')).toMatch(
+      /\/api\/v1\/generation\/jobs\/.+\/images\/0$/,
+    );
+    shots.push(await saveScreenshot(page, 'history-viewer'));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.waitForURL((url) => !url.search.includes('job='));
+    shots.push(await saveScreenshot(page, 'history'));
+    await expectAccessible();
+    await page.getByRole('link', { name: 'Reuse parameters' }).first().click();
+    await page.waitForURL(/\/studio\?from=/);
+    await page.getByLabel('Prompt', { exact: true }).filter({ hasText: 'watercolor' }).waitFor();
+    expect(await page.getByLabel('Steps').inputValue()).toBe('40');
+  });
+
+  it('should start an import and watch it finish', async () => {
+    await page.goto(`${api.baseUrl}/imports`);
+    const before = await page.getByRole('listitem', { name: /^Import / }).count();
+    await page.getByLabel('Force resync').check();
+    await page.getByRole('button', { name: 'Start import' }).click();
+    await page.waitForFunction(`document.querySelectorAll('[aria-label^="Import "]').length > ${before}`);
+    const run = page.getByRole('listitem', { name: /^Import / }).first();
+    await run.getByTestId('import-status').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    expect(await run.textContent()).toContain(`seen ${TOTAL}`);
+    shots.push(await saveScreenshot(page, 'imports'));
+    await expectAccessible();
+  });
+
+  it('should create a delivery, rate it and mark it favorite', async () => {
+    await page.goto(`${api.baseUrl}/deliveries?prompt=a%20castle`);
+    await page.getByLabel('Backend').selectOption('sdnext');
+    await page.getByLabel(/^Parameters/).fill('{ "steps": 4 }');
+    await page.getByRole('button', { name: 'Create delivery' }).click();
+    const created = await page
+      .getByRole('status')
+      .filter({ hasText: /^Queued/ })
+      .textContent();
+    const shortId = /Queued (\w{8})/.exec(created ?? '')![1];
+    await page
+      .getByRole('row', { name: /a castle/ })
+      .first()
+      .getByText('succeeded')
+      .waitFor({ timeout: 30_000 });
+    await page.getByLabel(`Rating of delivery ${shortId}`).selectOption('4');
+    await page.getByRole('button', { name: `Favorite delivery ${shortId}` }).click();
+    await page.getByRole('button', { name: `Favorite delivery ${shortId}`, pressed: true }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: `Favorite delivery ${shortId}`, pressed: true }).waitFor();
+    expect(await page.getByLabel(`Rating of delivery ${shortId}`).inputValue()).toBe('4');
+    shots.push(await saveScreenshot(page, 'deliveries'));
+    await expectAccessible();
+  });
+
   it("should offer the backend's own samplers and checkpoints", async () => {
     const res = await fetch(`${api.baseUrl}/api/v1/generation/backends/sdnext-0/options`);
     expect(res.status).toBe(200);

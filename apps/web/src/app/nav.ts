@@ -3,4 +3,8 @@ export const NAV_ITEMS = [
   { to: '/', label: 'Dashboard' },
   { to: '/library', label: 'Library' },
   { to: '/composer', label: 'Composer' },
+  { to: '/studio', label: 'Studio' },
+  { to: '/history', label: 'History' },
+  { to: '/imports', label: 'Imports' },
+  { to: '/deliveries', label: 'Deliveries' },
 ] as const;

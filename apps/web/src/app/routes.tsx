@@ -14,6 +14,13 @@ export const router = createBrowserRouter([
         lazy: async () => ({ Component: (await import('../adapter/adapter-page')).AdapterPage }),
       },
       { path: 'composer', lazy: async () => ({ Component: (await import('../composer/composer-page')).ComposerPage }) },
+      { path: 'studio', lazy: async () => ({ Component: (await import('../studio/studio-page')).StudioPage }) },
+      { path: 'history', lazy: async () => ({ Component: (await import('../history/history-page')).HistoryPage }) },
+      { path: 'imports', lazy: async () => ({ Component: (await import('../imports/imports-page')).ImportsPage }) },
+      {
+        path: 'deliveries',
+        lazy: async () => ({ Component: (await import('../deliveries/deliveries-page')).DeliveriesPage }),
+      },
       { path: '*', Component: NotFoundPage },
     ],
   },

@@ -160,7 +160,7 @@ export function ComposerPage() {
                       type="button"
                       disabled={added}
                       onClick={() => setState(addPicks(state, [a.id]))}
-                      aria-label={`Add ${a.name}`}
+                      aria-label={`${added ? 'Added' : 'Add'} ${a.name}`}
                     >
                       {added ? 'Added' : 'Add'}
                     </button>
