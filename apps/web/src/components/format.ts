@@ -22,3 +22,7 @@ export const NSFW_LEVELS = [
 ] as const;
 
 export const nsfwLabel = (bit: number): string => NSFW_LEVELS.find((l) => l.bit === bit)?.label ?? 'unrated';
+
+/** The prompt a generation ran with: the composed one, else the request's. */
+export const promptOf = (job: { composedPrompt: string | null; request: Record<string, unknown> }): string =>
+  job.composedPrompt ?? (typeof job.request.prompt === 'string' ? job.request.prompt : '');

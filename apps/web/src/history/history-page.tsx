@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { generationGetOptions, generationListOptions } from '../api/generated/@tanstack/react-query.gen';
 import type { GenerationJobDto } from '../api/generated/types.gen';
-import { formatTime } from '../components/format';
+import { formatTime, promptOf } from '../components/format';
 import { QueryState } from '../components/query-state';
 
 const PAGE = 24;
@@ -96,7 +96,7 @@ export function HistoryPage() {
                 <img src={job.images[0].url} alt="" loading="lazy" width={256} height={256} />
               </button>
             )}
-            <p className="small prompt-line">{job.composedPrompt ?? String(job.request.prompt ?? '')}</p>
+            <p className="small prompt-line">{promptOf(job)}</p>
             <Params job={job} />
             {job.adaptersUsed && job.adaptersUsed.length > 0 && (
               <p className="small">

@@ -2,7 +2,7 @@ import { type ReactNode, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { fieldMessage, toProblem } from '../api/client';
 import type { GenerationJobDto } from '../api/generated/types.gen';
-import { formatTime } from '../components/format';
+import { formatTime, promptOf } from '../components/format';
 import { QueryState } from '../components/query-state';
 import { JobProgress } from './job-progress';
 import { EMPTY_FORM, formFromJob, type StudioForm, toGenerationRequest } from './studio-params';
@@ -40,7 +40,7 @@ function JobRow({ job }: { job: GenerationJobDto }) {
           </button>
         )}
       </div>
-      <p className="small prompt-line">{job.composedPrompt ?? String(job.request.prompt ?? '')}</p>
+      <p className="small prompt-line">{promptOf(job)}</p>
       {open && <JobProgress job={job} />}
       {job.status === 'succeeded' && <JobProgress job={job} />}
       {job.error && <p className="error-text small">{job.error}</p>}
