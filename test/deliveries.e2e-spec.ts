@@ -159,7 +159,7 @@ describe('deliveries (embedded)', () => {
     return json as Delivery;
   };
   const get = async (id: string): Promise<Delivery> => {
-    const res = await fetch(`${base}/api/v1/deliveries/${id}`, { headers: headers(VIEWER) });
+    const res = await fetch(`${base}/api/v1/deliveries/${id}`, { headers: headers(ADMIN) });
     expect(res.status).toBe(200);
     return (await res.json()) as Delivery;
   };
@@ -219,7 +219,7 @@ describe('deliveries (embedded)', () => {
   });
 
   it('should list the backends with their allow-lists', async () => {
-    const res = await fetch(`${base}/api/v1/deliveries/backends`, { headers: headers(VIEWER) });
+    const res = await fetch(`${base}/api/v1/deliveries/backends`, { headers: headers(ADMIN) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual([
       { name: 'http', allowList: [`${receiver.base}/hook`], requiredRole: 'editor' },

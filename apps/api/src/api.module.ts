@@ -25,6 +25,7 @@ import { GenerationController } from './generation/generation.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
+import { SessionController } from './session/session.controller.js';
 
 @Module({
   imports: [
@@ -40,7 +41,15 @@ import { ProgressGateway } from './progress/progress.gateway.js';
     GenerationModule,
     DeliveryModule,
   ],
-  controllers: [ComposeController, GenerationController, JobsController, ImportsController, AdaptersController, DeliveriesController],
+  controllers: [
+    ComposeController,
+    GenerationController,
+    JobsController,
+    ImportsController,
+    AdaptersController,
+    DeliveriesController,
+    SessionController,
+  ],
   providers: [
     ProgressGateway,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

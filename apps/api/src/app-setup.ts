@@ -1,7 +1,9 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SESSION_COOKIE, WebAccessPolicy } from '@app/core';
 import { Logger } from 'nestjs-pino';
 import { useJsonBodies } from './common/request-body.js';
+import { webAccessMiddleware } from './common/web-access.middleware.js';
 import { answerUnknownPathsWithJson, rejectWrongMethods, RouteTable } from './common/route-fallback.js';
 import { serveWebApp } from './web/web-app.js';
 
@@ -10,6 +12,9 @@ export const API_PREFIX = 'api/v1';
 /** Everything main.ts does to the app besides listening (it initialises it); tests call it too so they test the real thing. */
 export async function configureApp(app: NestExpressApplication): Promise<OpenAPIObject> {
   app.useLogger(app.get(Logger));
+  // Host/Origin rules and JSON-only bodies before anything else; the app is created with `bodyParser: false`, so the
+  // JSON parser of useJsonBodies is the only one (no form parser).
+  app.use(webAccessMiddleware(app.get(WebAccessPolicy)));
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.enableShutdownHooks();
   serveWebApp(app);
@@ -19,7 +24,9 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
     .setVersion('1')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
     .addBearerAuth()
+    .addCookieAuth(SESSION_COOKIE, { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE }, 'session')
     .addSecurityRequirements('apiKey')
+    .addSecurityRequirements('session')
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     // Stable operation ids: `<Controller>_<method>`.

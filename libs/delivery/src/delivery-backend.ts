@@ -1,4 +1,4 @@
-import type { Principal, Role } from '@app/core';
+import type { FieldProblem, Principal, Role } from '@app/core';
 import type { DeliveryJobEntity, DeliveryResult } from './delivery-job.entity.js';
 
 /** What a backend needs while it delivers one job. */
@@ -34,6 +34,8 @@ export interface DeliveryBackend {
    * (400, fields named `params.<field>`) or `ForbiddenError` (403). Returns the parameters to store.
    */
   validate(params: Record<string, unknown>, principal: Principal): Record<string, unknown>;
+  /** Problems of the final texts with these (validated) parameters, named by field (`prompt`, `negativePrompt`). */
+  textProblems?(params: Record<string, unknown>, prompt: string, negativePrompt: string): FieldProblem[];
   /** Runs the delivery once. Throws {@link DeliveryAttemptError} on failure, {@link DeliveryCancelledError} on cancel. */
   deliver(job: DeliveryJobEntity, context: DeliveryContext): Promise<DeliveryResult>;
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdaptersModule } from '@app/adapters';
 import { GenerationModule } from '@app/generation';
 import type { DeliveryBackend } from './delivery-backend.js';
 import { DELIVERY_BACKENDS, DeliveryBackendRegistry } from './delivery-backend.registry.js';
@@ -6,6 +7,7 @@ import { DeliveryJobHandler } from './delivery-job.handler.js';
 import { DeliveryJobRepository } from './delivery-job.repository.js';
 import { DeliveryQueuedJobSource } from './delivery-queued-job.source.js';
 import { DeliveryService } from './delivery.service.js';
+import { DisclosurePolicy } from './disclosure.policy.js';
 import { CliDeliveryBackend } from './backends/cli.backend.js';
 import { HttpDeliveryBackend } from './backends/http.backend.js';
 import { SdNextDeliveryBackend } from './backends/sdnext.backend.js';
@@ -15,7 +17,7 @@ export const DELIVERY_BACKEND_TYPES = [HttpDeliveryBackend, CliDeliveryBackend, 
 
 /** Deliveries: imported by the API (endpoints, embedded runner) and the worker (queued jobs). */
 @Module({
-  imports: [GenerationModule],
+  imports: [GenerationModule, AdaptersModule],
   providers: [
     ...DELIVERY_BACKEND_TYPES,
     {
@@ -28,7 +30,8 @@ export const DELIVERY_BACKEND_TYPES = [HttpDeliveryBackend, CliDeliveryBackend, 
     DeliveryService,
     DeliveryJobHandler,
     DeliveryQueuedJobSource,
+    DisclosurePolicy,
   ],
-  exports: [DeliveryService],
+  exports: [DeliveryService, DisclosurePolicy],
 })
 export class DeliveryModule {}

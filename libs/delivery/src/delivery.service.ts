@@ -6,12 +6,15 @@ import {
   ConflictError,
   EventBus,
   type FieldProblem,
+  ForbiddenError,
   InvalidInputError,
   JobName,
   JobQueue,
   MetricsService,
   NotFoundError,
   type Principal,
+  Role,
+  roleSatisfies,
 } from '@app/core';
 import { type ComposeRequest, CompositionService } from '@app/composition';
 import type { DeliveryBackendInfo } from './delivery-backend.js';
@@ -74,6 +77,7 @@ export class DeliveryService {
     if (negativePrompt !== undefined && (typeof negativePrompt !== 'string' || negativePrompt.length > MAX_DELIVERY_PROMPT)) {
       problems.push({ field: 'negativePrompt', message: `must be a string of at most ${MAX_DELIVERY_PROMPT} characters` });
     }
+    if (problems.length === 0) problems.push(...(backend.textProblems?.(params, prompt, negativePrompt ?? '') ?? []));
     if (problems.length > 0) {
       throw new InvalidInputError('invalid_delivery', problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
     }
@@ -108,6 +112,22 @@ export class DeliveryService {
     return job;
   }
 
+  /** The least role that may cancel this delivery: the one that may create deliveries of its backend. */
+  async roleToCancel(id: string): Promise<Role> {
+    return this.roleToCancelJob(await this.get(id));
+  }
+
+  private roleToCancelJob(job: DeliveryJobEntity): Role {
+    return this.backends.get(job.mode)?.info().requiredRole ?? Role.Admin;
+  }
+
+  private assertMayCancel(job: DeliveryJobEntity, principal: Principal): void {
+    const required = this.roleToCancelJob(job);
+    if (!roleSatisfies(principal.role, required)) {
+      throw new ForbiddenError('delivery_cancel_forbidden', `Cancelling a ${job.mode} delivery needs the ${required} role`);
+    }
+  }
+
   async get(id: string): Promise<DeliveryJobEntity> {
     const job = await this.repository.findById(id);
     if (!job) throw new NotFoundError('Delivery', id, 'delivery_not_found');
@@ -131,8 +151,9 @@ export class DeliveryService {
    * program's process group killed, its generation cancelled) and ends cancelled. A finished one is a conflict.
    * Waits briefly for the outcome and returns the delivery as it then is.
    */
-  async cancel(id: string): Promise<DeliveryJobEntity> {
+  async cancel(id: string, principal: Principal): Promise<DeliveryJobEntity> {
     const job = await this.get(id);
+    this.assertMayCancel(job, principal);
     if (FINISHED_DELIVERY_STATUSES.includes(job.status)) {
       throw new ConflictError('delivery_finished', `Delivery ${id} has already ended (${job.status})`);
     }

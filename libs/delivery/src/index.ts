@@ -8,3 +8,4 @@ export * from './delivery-job.entity.js';
 export * from './delivery-job.handler.js';
 export * from './delivery.module.js';
 export * from './delivery.service.js';
+export * from './disclosure.policy.js';

@@ -2,6 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { RequestValidationException } from './validation.js';
+import { JSON_MEDIA_TYPES } from './web-access.middleware.js';
 
 /** Larger JSON bodies are refused with 413 before they are parsed; the largest real one (two 20,000-character prompts) fits. */
 export const JSON_BODY_LIMIT = '1mb';
@@ -45,6 +46,6 @@ function rejectUnsafeBodies(req: Request, _res: Response, next: NextFunction): v
 
 /** JSON bodies up to the size limit, then the depth and prototype-key check, before any route sees the body. */
 export function useJsonBodies(app: NestExpressApplication): void {
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: JSON_MEDIA_TYPES });
   app.use(rejectUnsafeBodies);
 }

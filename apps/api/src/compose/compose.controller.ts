@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CompositionService } from '@app/composition';
 import type { Principal } from '@app/core';
-import { DeliveryService } from '@app/delivery';
+import { DeliveryService, DisclosurePolicy } from '@app/delivery';
 import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { ComposeAndDeliverRequestDto, ComposeAndDeliverResultDto } from '../deliveries/deliveries.dto.js';
 import { toDeliveryJobDto } from '../deliveries/deliveries.mapper.js';
@@ -14,6 +14,7 @@ export class ComposeController {
   constructor(
     private readonly composition: CompositionService,
     private readonly deliveries: DeliveryService,
+    private readonly disclosure: DisclosurePolicy,
   ) {}
 
   /**
@@ -34,7 +35,7 @@ export class ComposeController {
       { ...delivery, prompt: result.prompt, negativePrompt: result.negativePrompt || undefined },
       principal,
     );
-    return { ...result, delivery: toDeliveryJobDto(job) };
+    return { ...result, delivery: toDeliveryJobDto(job, this.disclosure, principal.role) };
   }
 
   /** Extracts the `<lora:…>` (and other extra-network) tokens of a prompt, as the dialect reads them. */

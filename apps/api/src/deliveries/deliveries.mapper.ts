@@ -1,8 +1,10 @@
-import type { DeliveryJobEntity } from '@app/delivery';
+import type { Role } from '@app/core';
+import type { DeliveryJobEntity, DisclosurePolicy } from '@app/delivery';
 import type { DeliveryJobDto } from './deliveries.dto.js';
 
-export function toDeliveryJobDto(job: DeliveryJobEntity): DeliveryJobDto {
-  return {
+/** The delivery as the caller's role may read it (URL tokens and CLI details are for admins). */
+export function toDeliveryJobDto(job: DeliveryJobEntity, disclosure: DisclosurePolicy, role: Role): DeliveryJobDto {
+  return disclosure.delivery(role, {
     id: job.id,
     mode: job.mode,
     status: job.status,
@@ -19,5 +21,5 @@ export function toDeliveryJobDto(job: DeliveryJobEntity): DeliveryJobDto {
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
     updatedAt: job.updatedAt.toISOString(),
-  };
+  });
 }

@@ -1,7 +1,9 @@
 import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type ImportRunEntity, ImportRunService } from '@app/adapters';
-import { RequireRole, Role } from '@app/core';
+import { JOB_START_ROLE, JobName, type Principal, RequireRole } from '@app/core';
+import { DisclosurePolicy } from '@app/delivery';
+import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { ImportIdParamDto, ImportRunDto, StartImportDto } from './imports.dto.js';
 
 export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
@@ -24,11 +26,14 @@ export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
 @ApiTags('imports')
 @Controller('imports')
 export class ImportsController {
-  constructor(private readonly runs: ImportRunService) {}
+  constructor(
+    private readonly runs: ImportRunService,
+    private readonly disclosure: DisclosurePolicy,
+  ) {}
 
   /** Starts an import run as a job; follow it with `GET /imports/:id` or the `imports` Socket.IO topic. */
   @Post()
-  @RequireRole(Role.Admin)
+  @RequireRole(JOB_START_ROLE[JobName.Import])
   @ApiCreatedResponse({ type: ImportRunDto })
   async start(@Body() body: StartImportDto): Promise<ImportRunDto> {
     return toImportRunDto(await this.runs.start(body));
@@ -36,13 +41,13 @@ export class ImportsController {
 
   @Get()
   @ApiOkResponse({ type: [ImportRunDto] })
-  async list(): Promise<ImportRunDto[]> {
-    return (await this.runs.list()).map(toImportRunDto);
+  async list(@CurrentPrincipal() principal: Principal): Promise<ImportRunDto[]> {
+    return (await this.runs.list()).map((run) => this.disclosure.value(principal.role, toImportRunDto(run)));
   }
 
   @Get(':id')
   @ApiOkResponse({ type: ImportRunDto })
-  async get(@Param() params: ImportIdParamDto): Promise<ImportRunDto> {
-    return toImportRunDto(await this.runs.get(params.id));
+  async get(@Param() params: ImportIdParamDto, @CurrentPrincipal() principal: Principal): Promise<ImportRunDto> {
+    return this.disclosure.value(principal.role, toImportRunDto(await this.runs.get(params.id)));
   }
 }

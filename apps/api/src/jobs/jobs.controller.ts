@@ -1,6 +1,18 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CancelOutcome, type JobInfo, JobName, JobQueue, RequireRole, Role } from '@app/core';
+import {
+  CancelOutcome,
+  JOB_START_ROLE,
+  type JobInfo,
+  JobName,
+  JobQueue,
+  type Principal,
+  RequireRole,
+  Role,
+  roleSatisfies,
+} from '@app/core';
+import { DeliveryService, DisclosurePolicy } from '@app/delivery';
+import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { CancelResultDto, CreateDiagnosticJobDto, JobCreatedDto, JobDto, JobParamsDto } from './jobs.dto.js';
 
 const toJobDto = (job: JobInfo): JobDto => ({
@@ -12,11 +24,15 @@ const toJobDto = (job: JobInfo): JobDto => ({
 @ApiTags('jobs')
 @Controller('jobs')
 export class JobsController {
-  constructor(private readonly jobs: JobQueue) {}
+  constructor(
+    private readonly jobs: JobQueue,
+    private readonly deliveries: DeliveryService,
+    private readonly disclosure: DisclosurePolicy,
+  ) {}
 
   /** Runs a diagnostic job through the queue: proves that workers run jobs and progress reaches clients. */
   @Post('diagnostic')
-  @RequireRole(Role.Admin)
+  @RequireRole(JOB_START_ROLE[JobName.Diagnostic])
   @ApiCreatedResponse({ type: JobCreatedDto })
   async diagnostic(@Body() body: CreateDiagnosticJobDto): Promise<JobCreatedDto> {
     const { id } = await this.jobs.enqueue(JobName.Diagnostic, body);
@@ -25,17 +41,26 @@ export class JobsController {
 
   @Get(':name/:id')
   @ApiOkResponse({ type: JobDto })
-  async get(@Param() params: JobParamsDto): Promise<JobDto> {
+  async get(@Param() params: JobParamsDto, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
     const job = await this.jobs.get(params.name, params.id);
     if (!job) throw new NotFoundException({ message: `Job ${params.id} not found`, code: 'job_not_found' });
-    return toJobDto(job);
+    return this.disclosure.value(principal.role, toJobDto(job));
   }
 
+  /** Needs the role that may start such a job: admin for diagnostics, imports and CLI deliveries, else editor. */
   @Post(':name/:id/cancel')
   @HttpCode(200)
   @RequireRole(Role.Editor)
   @ApiOkResponse({ type: CancelResultDto })
-  async cancel(@Param() params: JobParamsDto): Promise<CancelResultDto> {
+  async cancel(@Param() params: JobParamsDto, @CurrentPrincipal() principal: Principal): Promise<CancelResultDto> {
+    const required =
+      params.name === JobName.Delivery ? await this.deliveries.roleToCancel(params.id) : JOB_START_ROLE[params.name];
+    if (!roleSatisfies(principal.role, required)) {
+      throw new ForbiddenException({
+        message: `Cancelling a ${params.name} job needs the ${required} role`,
+        code: 'forbidden',
+      });
+    }
     const outcome = await this.jobs.cancel(params.name, params.id);
     if (outcome === CancelOutcome.NotFound) {
       throw new NotFoundException({ message: `Job ${params.id} not found`, code: 'job_not_found' });

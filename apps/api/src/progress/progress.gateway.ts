@@ -1,15 +1,30 @@
-import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
+  type OnGatewayConnection,
   type OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
   WebSocketServer,
 } from '@nestjs/websockets';
-import { ApiKeyService, EventBus, type ProgressMessage, ProgressTopic, topicOf } from '@app/core';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  AuthMethod,
+  EventBus,
+  type Principal,
+  type ProgressMessage,
+  ProgressTopic,
+  RequestAuthenticator,
+  Role,
+  topicOf,
+  WebAccessPolicy,
+} from '@app/core';
+import { DisclosurePolicy } from '@app/delivery';
 import type { Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
+import { factsOf } from '../common/request-facts.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TOPICS = new Set<string>(Object.values(ProgressTopic));
@@ -22,23 +37,38 @@ export interface SubscribeAck {
 
 export const jobRoom = (jobId: string): string => `job:${jobId}`;
 export const topicRoom = (topic: string): string => `topic:${topic}`;
+/** Every connection is in the room of its role, so that each role gets events as it may see them. */
+const roleRoom = (role: Role): string => `role:${role}`;
+const ROLES = Object.values(Role);
+
+const principalOf = (client: Socket): Principal => (client.data as { principal: Principal }).principal;
 
 /**
- * Namespace `/progress`: authenticate in the handshake (`auth: { apiKey }`), then `subscribe` to
- * `{ jobId }` or `{ topic }`. Events go to rooms, never broadcast.
+ * Namespace `/progress`: authenticate in the handshake (`auth: { apiKey }`, a key header or the session cookie), then
+ * `subscribe` to `{ jobId }` or `{ topic }`. Events go to rooms, never broadcast. No CORS: browsers connect from the
+ * service's own pages only.
  */
-@WebSocketGateway({ namespace: '/progress', cors: { origin: true } })
-export class ProgressGateway implements OnGatewayInit, OnModuleInit, OnModuleDestroy {
+@WebSocketGateway({ namespace: '/progress' })
+export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ProgressGateway.name);
   private subscription?: Subscription;
+  private readonly connectionsByKey = new Map<string, number>();
+  private readonly maxJobSubscriptions: number;
+  private readonly maxConnectionsPerKey: number;
 
   @WebSocketServer()
   private readonly server: Namespace;
 
   constructor(
-    private readonly keys: ApiKeyService,
+    private readonly authenticator: RequestAuthenticator,
+    private readonly access: WebAccessPolicy,
+    private readonly disclosure: DisclosurePolicy,
     private readonly bus: EventBus,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.maxJobSubscriptions = config.socket.maxJobSubscriptions;
+    this.maxConnectionsPerKey = config.socket.maxConnectionsPerKey;
+  }
 
   onModuleInit(): void {
     this.subscription = this.bus.messages.subscribe((message) => this.forward(message));
@@ -48,29 +78,62 @@ export class ProgressGateway implements OnGatewayInit, OnModuleInit, OnModuleDes
     this.subscription?.unsubscribe();
   }
 
-  /** Authenticates in the handshake: a client without a valid key gets `connect_error` and never joins. */
+  /**
+   * Checks the handshake like an HTTP request (loopback Host and own Origin without keys; own Origin for the session
+   * cookie), then the key or cookie and the connections per key: a refused client gets `connect_error` and never joins.
+   */
   afterInit(namespace: Namespace): void {
     namespace.use((client, next) => {
-      const auth = client.handshake.auth as { apiKey?: unknown } | undefined;
-      const presented =
-        (typeof auth?.apiKey === 'string' ? auth.apiKey : undefined) ??
-        ApiKeyService.fromHeaders(client.handshake.headers);
-      const principal = this.keys.verify(presented);
-      if (!principal) return next(new Error('unauthorized: a valid API key is required in auth.apiKey'));
-      (client.data as { principal?: unknown }).principal = principal;
+      const facts = factsOf(client.request);
+      const refusal = this.access.refusal(facts, 'GET', '/socket.io/');
+      if (refusal) return next(new Error(`${refusal.code}: ${refusal.message}`));
+      const given = (client.handshake.auth as { apiKey?: unknown } | undefined)?.apiKey;
+      const auth = this.authenticator.authenticate(
+        client.handshake.headers,
+        typeof given === 'string' ? given : undefined,
+      );
+      if (!auth) return next(new Error('unauthorized: a valid API key (auth.apiKey) or session cookie is required'));
+      if (auth.method === AuthMethod.Session) {
+        const csrf = this.access.csrfRefusal(facts);
+        if (csrf) return next(new Error(`${csrf.code}: ${csrf.message}`));
+      }
+      const keyId = auth.principal.keyId;
+      const open = this.connectionsByKey.get(keyId) ?? 0;
+      if (open >= this.maxConnectionsPerKey) {
+        return next(
+          new Error(
+            `too_many_connections: at most ${this.maxConnectionsPerKey} connections per key (SOCKET_MAX_CONNECTIONS_PER_KEY)`,
+          ),
+        );
+      }
+      this.connectionsByKey.set(keyId, open + 1);
+      client.once('disconnect', () => {
+        const left = (this.connectionsByKey.get(keyId) ?? 1) - 1;
+        if (left > 0) this.connectionsByKey.set(keyId, left);
+        else this.connectionsByKey.delete(keyId);
+      });
+      (client.data as { principal?: Principal }).principal = auth.principal;
       next();
     });
   }
 
+  handleConnection(client: Socket): void {
+    void client.join(roleRoom(principalOf(client).role));
+  }
+
   @SubscribeMessage('subscribe')
   subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown): SubscribeAck {
-    const room = this.roomFor(body);
-    if ('error' in room) {
-      client.emit('subscription.error', { error: room.error, request: body ?? null });
-      return { ok: false, error: room.error };
-    }
-    void client.join(room.room);
-    return { ok: true, room: room.room };
+    const target = this.roomFor(body);
+    if ('error' in target) return this.refuse(client, body, target.error);
+    const limit = this.subscriptionLimitError(client, target.room);
+    if (limit !== null) return this.refuse(client, body, limit);
+    void client.join(target.room);
+    return { ok: true, room: target.room };
+  }
+
+  private refuse(client: Socket, request: unknown, error: string): SubscribeAck {
+    client.emit('subscription.error', { error, request: request ?? null });
+    return { ok: false, error };
   }
 
   @SubscribeMessage('unsubscribe')
@@ -79,6 +142,14 @@ export class ProgressGateway implements OnGatewayInit, OnModuleInit, OnModuleDes
     if ('error' in room) return { ok: false, error: room.error };
     void client.leave(room.room);
     return { ok: true, room: room.room };
+  }
+
+  private subscriptionLimitError(client: Socket, room: string): string | null {
+    if (!room.startsWith(jobRoom('')) || client.rooms.has(room)) return null;
+    const jobs = [...client.rooms].filter((r) => r.startsWith(jobRoom(''))).length;
+    return jobs < this.maxJobSubscriptions
+      ? null
+      : `at most ${this.maxJobSubscriptions} job ids per connection (SOCKET_MAX_JOB_SUBSCRIPTIONS); unsubscribe from some first`;
   }
 
   private roomFor(body: unknown): { room: string } | { error: string } {
@@ -100,8 +171,12 @@ export class ProgressGateway implements OnGatewayInit, OnModuleInit, OnModuleDes
   private forward(message: ProgressMessage): void {
     if (!this.server) return;
     const rooms = [jobRoom(message.payload.jobId.toLowerCase()), topicRoom(topicOf(message.event))];
-    // One emit to the union of rooms: a client in both gets the event once.
-    this.server.to(rooms).emit(message.event, message.payload);
+    // One emit per role to the union of rooms: a client in both gets the event once, as its role may see it.
+    for (const role of ROLES) {
+      const others = ROLES.filter((r) => r !== role).map(roleRoom);
+      const seen = this.disclosure.event(role, message);
+      this.server.to(rooms).except(others).emit(seen.event, seen.payload);
+    }
     this.logger.debug?.(`${message.event} → ${rooms.join(', ')}`);
   }
 }

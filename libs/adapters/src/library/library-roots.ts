@@ -34,12 +34,30 @@ function isInside(parent: string, child: string): boolean {
 @Injectable()
 export class LibraryRoots {
   private readonly roots: LibraryRoot[];
+  private pattern: RegExp | null | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.roots = config.loraRoots.map((path) => {
       const realPath = existsSync(path) ? realpathSync(path) : path;
       return { id: rootIdOf(realPath), path, realPath };
     });
+  }
+
+  /**
+   * The text with every library root's absolute path (configured or real) replaced by paths relative to it: a file
+   * inside a root reads `characters/fox.safetensors`, the root itself `.`. What roles below admin are shown.
+   */
+  relativeToRoots(text: string): string {
+    return this.rootPattern ? text.replace(this.rootPattern, (_m, slash: string | undefined) => (slash ? '' : '.')) : text;
+  }
+
+  private get rootPattern(): RegExp | null {
+    if (this.pattern !== undefined) return this.pattern;
+    // Longest first, so a root nested in another is cut whole; a root is matched only up to a path boundary.
+    const paths = [...new Set(this.roots.flatMap((r) => [r.path, r.realPath]))].sort((a, b) => b.length - a.length);
+    const escaped = paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.pattern = paths.length === 0 ? null : new RegExp(`(?:${escaped.join('|')})(?:(/)|(?![^\\s'"\`),;:\\]]))`, 'g');
+    return this.pattern;
   }
 
   list(): LibraryRoot[] {

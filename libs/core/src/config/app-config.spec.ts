@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DatabaseType, ignoreGlobProblem, parseConfig, Role } from './app-config.js';
+import { ConfigError, DatabaseType, ignoreGlobProblem, parseConfig, Role, secretsOf } from './app-config.js';
 
 describe('parseConfig', () => {
   it('should give embedded defaults when nothing is set', () => {
@@ -93,5 +93,42 @@ describe('parseConfig', () => {
       { id: 'sdnext-1', url: 'http://b:7860' },
     ]);
     expect(config.sdnext.auth).toEqual({ user: 'user', password: 'pa:ss' });
+  });
+});
+
+describe('parseConfig: sessions, proxies and Socket.IO limits', () => {
+  it('should default to a per-process session secret, 12-hour sessions, no trusted proxy and 100/20 socket limits', () => {
+    const config = parseConfig({});
+    expect(config.session).toEqual({ secret: null, ttlMs: 12 * 3_600_000 });
+    expect(config.trustProxy).toBe(false);
+    expect(config.socket).toEqual({ maxJobSubscriptions: 100, maxConnectionsPerKey: 20 });
+  });
+
+  it('should read them, and redact the session secret like a key', () => {
+    const secret = 'x'.repeat(32);
+    const config = parseConfig({
+      SESSION_SECRET: secret,
+      SESSION_TTL_HOURS: '0.5',
+      TRUST_PROXY: 'loopback, 10.0.0.0/8',
+      SOCKET_MAX_JOB_SUBSCRIPTIONS: '5',
+      SOCKET_MAX_CONNECTIONS_PER_KEY: '2',
+    });
+    expect(config.session).toEqual({ secret, ttlMs: 1_800_000 });
+    expect(config.trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(config.socket).toEqual({ maxJobSubscriptions: 5, maxConnectionsPerKey: 2 });
+    expect(secretsOf(config)).toContain(secret);
+    expect(parseConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(parseConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  });
+
+  it('should refuse a short secret, a zero lifetime, an unknown proxy value and zero limits, naming each', () => {
+    expect(() =>
+      parseConfig({
+        SESSION_SECRET: 'short',
+        SESSION_TTL_HOURS: '0',
+        TRUST_PROXY: 'everyone',
+        SOCKET_MAX_JOB_SUBSCRIPTIONS: '0',
+      }),
+    ).toThrow(/SESSION_SECRET.*SESSION_TTL_HOURS.*TRUST_PROXY.*SOCKET_MAX_JOB_SUBSCRIPTIONS/);
   });
 });

@@ -54,6 +54,22 @@ export interface AppConfig {
     maxResponseBytes: number;
   };
   apiKeys: ApiKey[];
+  /** Browser sessions (`POST /api/v1/session`): a signed cookie that stands for an API key's role. */
+  session: {
+    /** HMAC key of session tokens (SESSION_SECRET); null: a random one per process, so sessions end on restart. */
+    secret: string | null;
+    /** Lifetime of a session (SESSION_TTL_HOURS, default 12). */
+    ttlMs: number;
+  };
+  /** Express's `trust proxy` (TRUST_PROXY): whose X-Forwarded-Proto/-Host to believe; false believes nobody. */
+  trustProxy: boolean | number | string[];
+  /** Socket.IO limits (`/progress`). */
+  socket: {
+    /** Job ids one connection may subscribe to (SOCKET_MAX_JOB_SUBSCRIPTIONS, default 100). */
+    maxJobSubscriptions: number;
+    /** Connections open at once per API key, sessions included (SOCKET_MAX_CONNECTIONS_PER_KEY, default 20). */
+    maxConnectionsPerKey: number;
+  };
   delivery: { httpAllow: string[]; cliCommands: string[] };
   log: { level: string; format: LogFormat };
   workerPort: number;
@@ -134,6 +150,19 @@ function wildcardsIn(segment: string): number {
   return count;
 }
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** TRUST_PROXY as Express's `trust proxy` takes it, or null when it is not a value Express understands. */
+export function trustProxyOf(value: string | undefined): boolean | number | string[] | null {
+  const v = (value ?? '').trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = csv(v);
+  const address = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
+  return entries.length > 0 && entries.every((e) => PROXY_NAMES.has(e) || address.test(e)) ? entries : null;
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 const roles = new Set<string>(Object.values(Role));
@@ -197,6 +226,21 @@ const envSchema = z.object({
         }),
       { message: 'must be key:role,… with keys of 16+ characters and roles viewer|editor|admin' },
     ),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(12),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || trustProxyOf(v) !== null, {
+      message:
+        'must be true, false, a number of proxy hops, or comma-separated addresses/subnets (loopback, 10.0.0.0/8)',
+    }),
+  SOCKET_MAX_JOB_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(100_000).default(100),
+  SOCKET_MAX_CONNECTIONS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   DELIVERY_HTTP_ALLOW: z
     .string()
     .optional()
@@ -275,6 +319,12 @@ export function parseConfig(env: RawEnv): AppConfig {
       maxResponseBytes: e.SDNEXT_MAX_RESPONSE_MB * 1024 * 1024,
     },
     apiKeys,
+    session: { secret: e.SESSION_SECRET ?? null, ttlMs: Math.round(e.SESSION_TTL_HOURS * 3_600_000) },
+    trustProxy: trustProxyOf(e.TRUST_PROXY) ?? false,
+    socket: {
+      maxJobSubscriptions: e.SOCKET_MAX_JOB_SUBSCRIPTIONS,
+      maxConnectionsPerKey: e.SOCKET_MAX_CONNECTIONS_PER_KEY,
+    },
     delivery: { httpAllow: csv(e.DELIVERY_HTTP_ALLOW), cliCommands: csv(e.DELIVERY_CLI_COMMANDS) },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? LogFormat.Pretty : LogFormat.Json) },
     workerPort: e.WORKER_PORT,
@@ -298,5 +348,6 @@ export function loadConfig(): AppConfig {
 export function secretsOf(config: AppConfig): string[] {
   const secrets = config.apiKeys.map((k) => k.key);
   if (config.sdnext.auth) secrets.push(config.sdnext.auth.password);
+  if (config.session.secret) secrets.push(config.session.secret);
   return secrets.filter((s) => s.length > 0);
 }

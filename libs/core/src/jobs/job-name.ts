@@ -1,3 +1,5 @@
+import { Role } from '../config/app-config.js';
+
 /**
  * Every background job: its name, its payload type and its run options, declared once. Producers call
  * `JobQueue.enqueue(JobName.X, payload)`; nobody names a queue with a string.
@@ -73,6 +75,14 @@ export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   [JobName.Generation]: { attempts: 3, backoffMs: 250, concurrency: 8 },
   // Retried on 5xx, connection errors and timeouts of HTTP deliveries (same Idempotency-Key): 0.5 s, 1 s, 2 s.
   [JobName.Delivery]: { attempts: 4, backoffMs: 500, concurrency: 4 },
+};
+
+/** The least role that may start a job of this name, and so cancel one; a delivery's backend may need more (CLI: admin). */
+export const JOB_START_ROLE: Record<JobName, Role> = {
+  [JobName.Diagnostic]: Role.Admin,
+  [JobName.Generation]: Role.Editor,
+  [JobName.Import]: Role.Admin,
+  [JobName.Delivery]: Role.Editor,
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

@@ -46,6 +46,12 @@ export class ApiKeyService {
     return match;
   }
 
+  /** The principal of the configured key with this id (sessions carry the id, never the key); null when none or ambiguous. */
+  byKeyId(keyId: string): Principal | null {
+    const found = this.keys.filter((k) => k.keyId === keyId);
+    return found.length === 1 ? { role: found[0].role, keyId } : null;
+  }
+
   /** `X-API-Key: <key>` or `Authorization: Bearer <key>`. */
   static fromHeaders(headers: Record<string, string | string[] | undefined>): string | undefined {
     const direct = headers['x-api-key'];

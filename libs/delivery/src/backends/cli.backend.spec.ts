@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { DomainErrorKind, parseConfig, Role } from '@app/core';
-import { CliDeliveryBackend, expandArgs } from './cli.backend.js';
+import { CliDeliveryBackend, expandArgs, optionLikeTextProblems } from './cli.backend.js';
 
 const backend = () => new CliDeliveryBackend(parseConfig({ DELIVERY_CLI_COMMANDS: '/usr/local/bin/deliver' }));
 const admin = { role: Role.Admin, keyId: 'a' };
@@ -35,5 +35,22 @@ describe(CliDeliveryBackend.name, () => {
     expect(() => backend().validate({ command: '/usr/local/bin/deliver', args: 'x', shell: true }, admin)).toThrow(
       /params\.shell: unknown field.*params\.args/,
     );
+  });
+});
+
+describe('optionLikeTextProblems', () => {
+  it('should refuse prompt text that a whole-argument placeholder would turn into an option, naming the field', () => {
+    expect(optionLikeTextProblems(['{prompt}'], '--evil-flag=1', '')).toEqual([
+      { field: 'prompt', message: expect.stringContaining('"--" before "{prompt}"') },
+    ]);
+    expect(optionLikeTextProblems(['-n', '{negative}'], 'ok', '-x').map((p) => p.field)).toEqual(['negativePrompt']);
+    expect(optionLikeTextProblems(['{prompt} and more'], '-rf', '').map((p) => p.field)).toEqual(['prompt']);
+  });
+
+  it('should allow it after "--", inside the template’s own option, and for text without a leading dash', () => {
+    expect(optionLikeTextProblems(['--', '{prompt}'], '--evil-flag=1', '')).toEqual([]);
+    expect(optionLikeTextProblems(['--prompt={prompt}'], '--evil', '')).toEqual([]);
+    expect(optionLikeTextProblems(['{prompt}'], 'a fox -- running', '-n')).toEqual([]);
+    expect(backend().textProblems({ command: '/usr/local/bin/deliver', args: [], stdin: true }, '-x', '')).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig, ForbiddenError, type Principal, Role, roleSatisfies } from '@app/core';
+import { APP_CONFIG, type AppConfig, type FieldProblem, ForbiddenError, type Principal, Role, roleSatisfies } from '@app/core';
 import { BoundedBuffer } from '../bounded-buffer.js';
 import {
   DeliveryAttemptError,
@@ -37,6 +37,24 @@ interface CliParams {
 export function expandArgs(template: readonly string[], prompt: string, negative: string): string[] {
   // One pass with a replacer function: text that itself contains `{negative}` is never expanded again.
   return template.map((arg) => arg.replace(PLACEHOLDER, (m) => (m === '{prompt}' ? prompt : negative)));
+}
+
+/**
+ * Template arguments (before any `--`) that the texts would turn into something starting with `-`: the program would
+ * read prompt text such as `--evil-flag=1` as an option. Arguments the template itself starts with `-` are its own.
+ */
+export function optionLikeTextProblems(template: readonly string[], prompt: string, negative: string): FieldProblem[] {
+  const problems = new Map<string, FieldProblem>();
+  for (const arg of template) {
+    if (arg === '--') break;
+    if (arg.startsWith('-') || !expandArgs([arg], prompt, negative)[0].startsWith('-')) continue;
+    const field = arg.startsWith('{negative}') ? 'negativePrompt' : 'prompt';
+    problems.set(field, {
+      field,
+      message: `starts with "-", so the command would read it as an option: put "--" before "${arg}" in params.args, or pass the prompt on stdin (params.stdin)`,
+    });
+  }
+  return [...problems.values()];
 }
 
 /**
@@ -83,12 +101,18 @@ export class CliDeliveryBackend implements DeliveryBackend {
     return { ...out };
   }
 
+  textProblems(params: Record<string, unknown>, prompt: string, negativePrompt: string): FieldProblem[] {
+    return optionLikeTextProblems((params as unknown as CliParams).args, prompt, negativePrompt);
+  }
+
   async deliver(job: DeliveryJobEntity, context: DeliveryContext): Promise<DeliveryResult> {
     const params = job.params as unknown as CliParams;
     // Re-checked at run time: the allow-list may have shrunk since the job was queued.
     if (!this.commands.includes(params.command)) {
       throw new DeliveryAttemptError('command is no longer allow-listed (DELIVERY_CLI_COMMANDS)', false);
     }
+    const optionLike = optionLikeTextProblems(params.args, job.prompt, job.negativePrompt ?? '');
+    if (optionLike.length > 0) throw new DeliveryAttemptError(`${optionLike[0].field} ${optionLike[0].message}`, false);
     const args = expandArgs(params.args, job.prompt, job.negativePrompt ?? '');
     const timeoutMs = params.timeoutMs ?? CLI_DELIVERY_DEFAULT_TIMEOUT_MS;
     const run = await this.run(params.command, args, params.stdin ? job.prompt : null, job.id, timeoutMs, context.signal);

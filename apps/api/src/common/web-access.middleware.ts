@@ -1,0 +1,44 @@
+import type { AccessRefusal, WebAccessPolicy } from '@app/core';
+import { SAFE_METHODS } from '@app/core';
+import type { NextFunction, Request, Response } from 'express';
+import type { ErrorBodyDto } from './error-body.dto.js';
+import { factsOf } from './request-facts.js';
+
+/** The media types the JSON parser reads: `application/json` and `application/<anything>+json`. */
+export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
+
+const isJsonType = (contentType: string): boolean => {
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
+};
+
+/** Bodies are JSON only: a form or text body (what a foreign page can send without asking) is a 415. */
+export function bodyTypeRefusal(req: Request): AccessRefusal | null {
+  if (SAFE_METHODS.has(req.method)) return null;
+  const contentType = req.headers['content-type'];
+  const length = req.headers['content-length'];
+  const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (contentType === undefined ? !hasBody : isJsonType(contentType)) return null;
+  return {
+    status: 415,
+    code: 'unsupported_media_type',
+    message: 'Request bodies must be JSON (Content-Type: application/json)',
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 415: 'Unsupported Media Type' };
+
+/** Runs before routing, body parsing and static files, so a refused request reaches nothing. */
+export function webAccessMiddleware(policy: WebAccessPolicy) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const refusal = policy.refusal(factsOf(req), req.method, req.path) ?? bodyTypeRefusal(req);
+    if (!refusal) return next();
+    const body: ErrorBodyDto = {
+      statusCode: refusal.status,
+      error: STATUS_TEXT[refusal.status] ?? 'Error',
+      message: refusal.message,
+      code: refusal.code,
+    };
+    res.status(refusal.status).json(body);
+  };
+}
