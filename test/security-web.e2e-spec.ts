@@ -309,7 +309,7 @@ describe('browser sessions with API keys', () => {
     expect(header).toContain('; Path=/');
     expect(header).toContain('; HttpOnly');
     expect(header).toContain('; SameSite=Strict');
-    expect(header).toMatch(/; Max-Age=4319\d; /);
+    expect(header).toContain('; Max-Age=43200; ');
     expect(header).not.toContain('Secure');
     expect(header).not.toContain(VIEWER);
     expect(Buffer.from(cookieOf(res).split('=')[1].split('.')[0], 'base64url').toString()).not.toContain(VIEWER);

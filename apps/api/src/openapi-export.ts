@@ -18,7 +18,7 @@ try {
   const { NestFactory } = await import('@nestjs/core');
   const { ApiModule } = await import('./api.module.js');
   const { configureApp } = await import('./app-setup.js');
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule, { logger: false });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule, { logger: false, bodyParser: false });
   const document = await configureApp(app);
   writeFileSync(target, `${JSON.stringify(document, null, 2)}\n`);
   await app.close();

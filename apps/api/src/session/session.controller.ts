@@ -61,8 +61,7 @@ export class SessionController {
     }
     const opened = this.sessions.open(body.apiKey);
     if (!opened) throw new UnauthorizedException({ message: 'This API key is not valid', code: 'invalid_api_key' });
-    const maxAge = Math.floor((opened.session.expiresAt.getTime() - Date.now()) / 1000);
-    res.setHeader('Set-Cookie', this.cookie(req, opened.token, maxAge));
+    res.setHeader('Set-Cookie', this.cookie(req, opened.token, Math.floor(this.sessions.ttlMs / 1000)));
     return { role: opened.session.principal.role, expiresAt: opened.session.expiresAt.toISOString() };
   }
 

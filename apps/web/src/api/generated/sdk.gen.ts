@@ -84,6 +84,13 @@ import type {
   JobsDiagnosticResponses,
   JobsGetData,
   JobsGetResponses,
+  SessionCloseData,
+  SessionCloseResponses,
+  SessionOpenData,
+  SessionOpenErrors,
+  SessionOpenResponses,
+  SessionStateData,
+  SessionStateResponses,
 } from './types.gen.js';
 
 export type Options<
@@ -112,7 +119,14 @@ export const composeCompose = <ThrowOnError extends boolean = false>(
   options: Options<ComposeComposeData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<ComposeComposeResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/compose',
     ...options,
     headers: {
@@ -126,7 +140,14 @@ export const composeCompose = <ThrowOnError extends boolean = false>(
  */
 export const composeParse = <ThrowOnError extends boolean = false>(options: Options<ComposeParseData, ThrowOnError>) =>
   (options.client ?? client).post<ComposeParseResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/compose/parse',
     ...options,
     headers: {
@@ -142,7 +163,14 @@ export const generationBackends = <ThrowOnError extends boolean = false>(
   options?: Options<GenerationBackendsData, ThrowOnError>,
 ) =>
   (options?.client ?? client).get<GenerationBackendsResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/backends',
     ...options,
   });
@@ -166,7 +194,14 @@ export const generationGenerate = <ThrowOnError extends boolean = false>(
   options: Options<GenerationGenerateData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<GenerationGenerateResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/generate',
     ...options,
     headers: {
@@ -182,7 +217,14 @@ export const generationQueue = <ThrowOnError extends boolean = false>(
   options: Options<GenerationQueueData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<GenerationQueueResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/queue-generation',
     ...options,
     headers: {
@@ -198,7 +240,14 @@ export const generationComposeAndGenerate = <ThrowOnError extends boolean = fals
   options: Options<GenerationComposeAndGenerateData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<GenerationComposeAndGenerateResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/compose-and-generate',
     ...options,
     headers: {
@@ -211,7 +260,14 @@ export const generationProgress = <ThrowOnError extends boolean = false>(
   options: Options<GenerationProgressData, ThrowOnError>,
 ) =>
   (options.client ?? client).get<GenerationProgressResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/progress/{jobId}',
     ...options,
   });
@@ -220,7 +276,14 @@ export const generationList = <ThrowOnError extends boolean = false>(
   options?: Options<GenerationListData, ThrowOnError>,
 ) =>
   (options?.client ?? client).get<GenerationListResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/jobs',
     ...options,
   });
@@ -229,7 +292,14 @@ export const generationGet = <ThrowOnError extends boolean = false>(
   options: Options<GenerationGetData, ThrowOnError>,
 ) =>
   (options.client ?? client).get<GenerationGetResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/jobs/{jobId}',
     ...options,
   });
@@ -241,7 +311,14 @@ export const generationCancel = <ThrowOnError extends boolean = false>(
   options: Options<GenerationCancelData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<GenerationCancelResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/jobs/{jobId}/cancel',
     ...options,
   });
@@ -253,7 +330,14 @@ export const generationImage = <ThrowOnError extends boolean = false>(
   options: Options<GenerationImageData, ThrowOnError>,
 ) =>
   (options.client ?? client).get<GenerationImageResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/jobs/{jobId}/images/{index}',
     ...options,
   });
@@ -265,7 +349,14 @@ export const jobsDiagnostic = <ThrowOnError extends boolean = false>(
   options: Options<JobsDiagnosticData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<JobsDiagnosticResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/jobs/diagnostic',
     ...options,
     headers: {
@@ -276,21 +367,45 @@ export const jobsDiagnostic = <ThrowOnError extends boolean = false>(
 
 export const jobsGet = <ThrowOnError extends boolean = false>(options: Options<JobsGetData, ThrowOnError>) =>
   (options.client ?? client).get<JobsGetResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/jobs/{name}/{id}',
     ...options,
   });
 
+/**
+ * Needs the role that may start such a job: admin for diagnostics, imports and CLI deliveries, else editor.
+ */
 export const jobsCancel = <ThrowOnError extends boolean = false>(options: Options<JobsCancelData, ThrowOnError>) =>
   (options.client ?? client).post<JobsCancelResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/jobs/{name}/{id}/cancel',
     ...options,
   });
 
 export const importsList = <ThrowOnError extends boolean = false>(options?: Options<ImportsListData, ThrowOnError>) =>
   (options?.client ?? client).get<ImportsListResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/imports',
     ...options,
   });
@@ -300,7 +415,14 @@ export const importsList = <ThrowOnError extends boolean = false>(options?: Opti
  */
 export const importsStart = <ThrowOnError extends boolean = false>(options: Options<ImportsStartData, ThrowOnError>) =>
   (options.client ?? client).post<ImportsStartResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/imports',
     ...options,
     headers: {
@@ -311,7 +433,14 @@ export const importsStart = <ThrowOnError extends boolean = false>(options: Opti
 
 export const importsGet = <ThrowOnError extends boolean = false>(options: Options<ImportsGetData, ThrowOnError>) =>
   (options.client ?? client).get<ImportsGetResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/imports/{id}',
     ...options,
   });
@@ -321,7 +450,14 @@ export const importsGet = <ThrowOnError extends boolean = false>(options: Option
  */
 export const adaptersList = <ThrowOnError extends boolean = false>(options?: Options<AdaptersListData, ThrowOnError>) =>
   (options?.client ?? client).get<AdaptersListResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters',
     ...options,
   });
@@ -333,7 +469,14 @@ export const adaptersRegister = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersRegisterData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<AdaptersRegisterResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters',
     ...options,
     headers: {
@@ -347,7 +490,14 @@ export const adaptersRegister = <ThrowOnError extends boolean = false>(
  */
 export const adaptersTags = <ThrowOnError extends boolean = false>(options?: Options<AdaptersTagsData, ThrowOnError>) =>
   (options?.client ?? client).get<AdaptersTagsResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/tags',
     ...options,
   });
@@ -359,7 +509,14 @@ export const adaptersBaseModels = <ThrowOnError extends boolean = false>(
   options?: Options<AdaptersBaseModelsData, ThrowOnError>,
 ) =>
   (options?.client ?? client).get<AdaptersBaseModelsResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/base-models',
     ...options,
   });
@@ -371,7 +528,14 @@ export const adaptersDuplicates = <ThrowOnError extends boolean = false>(
   options?: Options<AdaptersDuplicatesData, ThrowOnError>,
 ) =>
   (options?.client ?? client).get<AdaptersDuplicatesResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/duplicates',
     ...options,
   });
@@ -381,7 +545,14 @@ export const adaptersDuplicates = <ThrowOnError extends boolean = false>(
  */
 export const adaptersBulk = <ThrowOnError extends boolean = false>(options: Options<AdaptersBulkData, ThrowOnError>) =>
   (options.client ?? client).post<AdaptersBulkResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/bulk',
     ...options,
     headers: {
@@ -397,14 +568,28 @@ export const adaptersRemove = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersRemoveData, ThrowOnError>,
 ) =>
   (options.client ?? client).delete<AdaptersRemoveResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/{id}',
     ...options,
   });
 
 export const adaptersGet = <ThrowOnError extends boolean = false>(options: Options<AdaptersGetData, ThrowOnError>) =>
   (options.client ?? client).get<AdaptersGetResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/{id}',
     ...options,
   });
@@ -416,7 +601,14 @@ export const adaptersPatch = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersPatchData, ThrowOnError>,
 ) =>
   (options.client ?? client).patch<AdaptersPatchResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/{id}',
     ...options,
     headers: {
@@ -444,7 +636,14 @@ export const adaptersPreview = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersPreviewData, ThrowOnError>,
 ) =>
   (options.client ?? client).get<AdaptersPreviewResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/{id}/preview',
     ...options,
   });
@@ -453,7 +652,14 @@ export const adaptersActivate = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersActivateData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<AdaptersActivateResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/{id}/activate',
     ...options,
     headers: {
@@ -466,19 +672,33 @@ export const adaptersDeactivate = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersDeactivateData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<AdaptersDeactivateResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/{id}/deactivate',
     ...options,
   });
 
 /**
- * The delivery backends and what each may reach.
+ * The delivery backends; what each may reach (allowed URL prefixes, executables) is listed to admins only.
  */
 export const deliveriesBackends = <ThrowOnError extends boolean = false>(
   options?: Options<DeliveriesBackendsData, ThrowOnError>,
 ) =>
   (options?.client ?? client).get<DeliveriesBackendsResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/deliveries/backends',
     ...options,
   });
@@ -487,7 +707,14 @@ export const deliveriesList = <ThrowOnError extends boolean = false>(
   options?: Options<DeliveriesListData, ThrowOnError>,
 ) =>
   (options?.client ?? client).get<DeliveriesListResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/deliveries',
     ...options,
   });
@@ -499,7 +726,14 @@ export const deliveriesCreate = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesCreateData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<DeliveriesCreateResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/deliveries',
     ...options,
     headers: {
@@ -512,7 +746,14 @@ export const deliveriesGet = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesGetData, ThrowOnError>,
 ) =>
   (options.client ?? client).get<DeliveriesGetResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/deliveries/{id}',
     ...options,
   });
@@ -524,7 +765,14 @@ export const deliveriesPatch = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesPatchData, ThrowOnError>,
 ) =>
   (options.client ?? client).patch<DeliveriesPatchResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/deliveries/{id}',
     ...options,
     headers: {
@@ -535,14 +783,77 @@ export const deliveriesPatch = <ThrowOnError extends boolean = false>(
 
 /**
  * Queued: removed. Running: stopped (request dropped, process group killed, generation cancelled). Finished: 409.
+ * Needs the role that may create deliveries of its backend (admin for CLI deliveries).
  */
 export const deliveriesCancel = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesCancelData, ThrowOnError>,
 ) =>
   (options.client ?? client).post<DeliveriesCancelResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/deliveries/{id}/cancel',
     ...options,
+  });
+
+/**
+ * Clears the cookie (the browser forgets the session; the signed token itself ends at its expiry).
+ */
+export const sessionClose = <ThrowOnError extends boolean = false>(options?: Options<SessionCloseData, ThrowOnError>) =>
+  (options?.client ?? client).delete<SessionCloseResponses, unknown, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/session',
+    ...options,
+  });
+
+/**
+ * Whether sign-in is needed and who the caller is; open, so a page can decide to show the sign-in form.
+ */
+export const sessionState = <ThrowOnError extends boolean = false>(options?: Options<SessionStateData, ThrowOnError>) =>
+  (options?.client ?? client).get<SessionStateResponses, unknown, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/session',
+    ...options,
+  });
+
+/**
+ * Checks the key and sets the `lm_session` cookie (HttpOnly, SameSite=Strict, Secure over TLS); 401 for a wrong key.
+ */
+export const sessionOpen = <ThrowOnError extends boolean = false>(options: Options<SessionOpenData, ThrowOnError>) =>
+  (options.client ?? client).post<SessionOpenResponses, SessionOpenErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/session',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**
@@ -550,7 +861,14 @@ export const deliveriesCancel = <ThrowOnError extends boolean = false>(
  */
 export const healthLive = <ThrowOnError extends boolean = false>(options?: Options<HealthLiveData, ThrowOnError>) =>
   (options?.client ?? client).get<HealthLiveResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/health/live',
     ...options,
   });
@@ -560,7 +878,14 @@ export const healthLive = <ThrowOnError extends boolean = false>(options?: Optio
  */
 export const healthReady = <ThrowOnError extends boolean = false>(options?: Options<HealthReadyData, ThrowOnError>) =>
   (options?.client ?? client).get<HealthReadyResponses, HealthReadyErrors, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/health/ready',
     ...options,
   });
@@ -572,7 +897,14 @@ export const healthMetricsText = <ThrowOnError extends boolean = false>(
   options?: Options<HealthMetricsTextData, ThrowOnError>,
 ) =>
   (options?.client ?? client).get<HealthMetricsTextResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/metrics',
     ...options,
   });

@@ -904,6 +904,49 @@ export type PatchDeliveryDto = {
   favorite?: boolean;
 };
 
+export type SessionStateDto = {
+  /**
+   * API keys are configured: a browser must sign in (`POST /session`) before anything else.
+   */
+  authRequired: boolean;
+  /**
+   * The caller's role (from the session cookie or a key header; `admin` when no keys are configured), or null.
+   */
+  role: 'viewer' | 'editor' | 'admin';
+  /**
+   * When the caller's session ends; null for key headers, open access or no session.
+   */
+  expiresAt: string | null;
+};
+
+export type OpenSessionDto = {
+  /**
+   * One of the configured API keys; the session gets its role. The key is not stored in the cookie.
+   */
+  apiKey: string;
+};
+
+export type SessionOpenedDto = {
+  role: 'viewer' | 'editor' | 'admin';
+  /**
+   * When the session cookie stops being accepted (ISO 8601).
+   */
+  expiresAt: string;
+};
+
+export type ErrorBodyDto = {
+  statusCode: number;
+  error: string;
+  message: string;
+  /**
+   * Stable machine-readable code.
+   */
+  code: string;
+  details?: {
+    [key: string]: unknown;
+  };
+};
+
 export type LiveDto = {
   status: string;
 };
@@ -1535,6 +1578,55 @@ export type DeliveriesCancelResponses = {
 };
 
 export type DeliveriesCancelResponse = DeliveriesCancelResponses[keyof DeliveriesCancelResponses];
+
+export type SessionCloseData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/session';
+};
+
+export type SessionCloseResponses = {
+  204: void;
+};
+
+export type SessionCloseResponse = SessionCloseResponses[keyof SessionCloseResponses];
+
+export type SessionStateData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/session';
+};
+
+export type SessionStateResponses = {
+  200: SessionStateDto;
+};
+
+export type SessionStateResponse = SessionStateResponses[keyof SessionStateResponses];
+
+export type SessionOpenData = {
+  body: OpenSessionDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/session';
+};
+
+export type SessionOpenErrors = {
+  401: ErrorBodyDto;
+  /**
+   * No API keys are configured: nothing to sign in to
+   */
+  409: ErrorBodyDto;
+};
+
+export type SessionOpenError = SessionOpenErrors[keyof SessionOpenErrors];
+
+export type SessionOpenResponses = {
+  201: SessionOpenedDto;
+};
+
+export type SessionOpenResponse = SessionOpenResponses[keyof SessionOpenResponses];
 
 export type HealthLiveData = {
   body?: never;

@@ -51,6 +51,9 @@ import {
   jobsDiagnostic,
   jobsGet,
   type Options,
+  sessionClose,
+  sessionOpen,
+  sessionState,
 } from '../sdk.gen.js';
 import type {
   AdaptersActivateData,
@@ -134,6 +137,13 @@ import type {
   JobsDiagnosticResponse,
   JobsGetData,
   JobsGetResponse,
+  SessionCloseData,
+  SessionCloseResponse,
+  SessionOpenData,
+  SessionOpenError,
+  SessionOpenResponse,
+  SessionStateData,
+  SessionStateResponse,
 } from '../types.gen.js';
 
 /**
@@ -538,6 +548,9 @@ export const jobsGetOptions = (options: Options<JobsGetData>) =>
     queryKey: jobsGetQueryKey(options),
   });
 
+/**
+ * Needs the role that may start such a job: admin for diagnostics, imports and CLI deliveries, else editor.
+ */
 export const jobsCancelMutation = (
   options?: Partial<Options<JobsCancelData>>,
 ): UseMutationOptions<JobsCancelResponse, DefaultError, Options<JobsCancelData>> => {
@@ -955,7 +968,7 @@ export const deliveriesBackendsQueryKey = (options?: Options<DeliveriesBackendsD
   createQueryKey('deliveriesBackends', options);
 
 /**
- * The delivery backends and what each may reach.
+ * The delivery backends; what each may reach (allowed URL prefixes, executables) is listed to admins only.
  */
 export const deliveriesBackendsOptions = (options?: Options<DeliveriesBackendsData>) =>
   queryOptions<
@@ -1088,6 +1101,7 @@ export const deliveriesPatchMutation = (
 
 /**
  * Queued: removed. Running: stopped (request dropped, process group killed, generation cancelled). Finished: 409.
+ * Needs the role that may create deliveries of its backend (admin for CLI deliveries).
  */
 export const deliveriesCancelMutation = (
   options?: Partial<Options<DeliveriesCancelData>>,
@@ -1095,6 +1109,63 @@ export const deliveriesCancelMutation = (
   const mutationOptions: UseMutationOptions<DeliveriesCancelResponse, DefaultError, Options<DeliveriesCancelData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await deliveriesCancel({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Clears the cookie (the browser forgets the session; the signed token itself ends at its expiry).
+ */
+export const sessionCloseMutation = (
+  options?: Partial<Options<SessionCloseData>>,
+): UseMutationOptions<SessionCloseResponse, DefaultError, Options<SessionCloseData>> => {
+  const mutationOptions: UseMutationOptions<SessionCloseResponse, DefaultError, Options<SessionCloseData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await sessionClose({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const sessionStateQueryKey = (options?: Options<SessionStateData>) => createQueryKey('sessionState', options);
+
+/**
+ * Whether sign-in is needed and who the caller is; open, so a page can decide to show the sign-in form.
+ */
+export const sessionStateOptions = (options?: Options<SessionStateData>) =>
+  queryOptions<SessionStateResponse, DefaultError, SessionStateResponse, ReturnType<typeof sessionStateQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await sessionState({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: sessionStateQueryKey(options),
+  });
+
+/**
+ * Checks the key and sets the `lm_session` cookie (HttpOnly, SameSite=Strict, Secure over TLS); 401 for a wrong key.
+ */
+export const sessionOpenMutation = (
+  options?: Partial<Options<SessionOpenData>>,
+): UseMutationOptions<SessionOpenResponse, SessionOpenError, Options<SessionOpenData>> => {
+  const mutationOptions: UseMutationOptions<SessionOpenResponse, SessionOpenError, Options<SessionOpenData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await sessionOpen({
         ...options,
         ...fnOptions,
         throwOnError: true,
