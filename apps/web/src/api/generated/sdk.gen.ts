@@ -182,7 +182,14 @@ export const generationBackendOptions = <ThrowOnError extends boolean = false>(
   options: Options<GenerationBackendOptionsData, ThrowOnError>,
 ) =>
   (options.client ?? client).get<GenerationBackendOptionsResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/generation/backends/{backendId}/options',
     ...options,
   });
@@ -624,7 +631,14 @@ export const adaptersDuplicatesOf = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersDuplicatesOfData, ThrowOnError>,
 ) =>
   (options.client ?? client).get<AdaptersDuplicatesOfResponses, unknown, ThrowOnError>({
-    security: [{ name: 'X-API-Key', type: 'apiKey' }],
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
     url: '/api/v1/adapters/{id}/duplicates',
     ...options,
   });
