@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppProcess, freePort } from './support/app-process.js';
 import { importJson } from './support/cli-library.js';
-import { writeAdapter } from './support/corpus-builder.js';
+import { tinyPng, writeAdapter, writePreview } from './support/corpus-builder.js';
 import { linkToDevZero, makeFifo, releaseFifosLater } from './support/hostile-files.js';
 import { tempDir } from './support/test-services.js';
 
@@ -23,6 +23,7 @@ describe('library files that are not regular files (FIFOs, links to /dev/zero)',
   ];
   let api: AppProcess;
   let release: ChildProcess | undefined;
+  let filePreview: Buffer;
 
   const register = (path: string) =>
     fetch(`${api.baseUrl}/api/v1/adapters`, {
@@ -44,6 +45,19 @@ describe('library files that are not regular files (FIFOs, links to /dev/zero)',
     await mkdir(join(root, 'bad'));
     makeFifo(fifos[2]);
     await linkToDevZero(join(root, 'bad', 'zero.safetensors'));
+    // Previews: one embedded in the header (with a large header around it), one file, one FIFO, one /dev/zero link.
+    const thumbnail = `data:image/png;base64,${tinyPng(3, 2, [1, 2, 3]).toString('base64')}`;
+    const padding = 'x'.repeat(4 * 1024 * 1024);
+    await writeAdapter(root, {
+      relPath: 'pics/embedded.safetensors',
+      safetensors: { seed: 'emb', metadata: { 'modelspec.thumbnail': thumbnail, ss_training_comment: padding } },
+    });
+    await writeAdapter(root, { relPath: 'pics/file.safetensors', safetensors: { seed: 'file' } });
+    filePreview = await writePreview(join(root, 'pics', 'file.png'));
+    await writeAdapter(root, { relPath: 'pics/pipe.safetensors', safetensors: { seed: 'pipe' } });
+    makeFifo(join(root, 'pics', 'pipe.png'));
+    await writeAdapter(root, { relPath: 'pics/zero.safetensors', safetensors: { seed: 'zero' } });
+    await linkToDevZero(join(root, 'pics', 'zero.png'));
     const port = await freePort();
     api = new AppProcess(
       'api',
@@ -102,11 +116,32 @@ describe('library files that are not regular files (FIFOs, links to /dev/zero)',
     expect(await ready()).toBe(200);
   });
 
+  it('should serve 24 concurrent preview requests each the right bytes, and 404 previews that are not files', async () => {
+    const list = (await (await fetch(`${api.baseUrl}/api/v1/adapters?limit=100`)).json()) as {
+      items: { id: string; relativePath: string }[];
+    };
+    const idOf = (path: string) => list.items.find((a) => a.relativePath === path)!.id;
+    const preview = async (path: string) => {
+      const res = await fetch(`${api.baseUrl}/api/v1/adapters/${idOf(path)}/preview`, {
+        signal: AbortSignal.timeout(15_000),
+      });
+      return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
+    };
+    const paths = ['pics/embedded.safetensors', 'pics/file.safetensors'];
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => preview(paths[i % 2])));
+    for (const [i, answer] of answers.entries()) {
+      expect(answer).toEqual({ status: 200, bytes: i % 2 === 0 ? tinyPng(3, 2, [1, 2, 3]) : filePreview });
+    }
+    expect((await preview('pics/pipe.safetensors')).status).toBe(404);
+    expect((await preview('pics/zero.safetensors')).status).toBe(404);
+    expect(await ready()).toBe(200);
+  });
+
   it('should finish a CLI import (synchronous reads) of the same folder', async () => {
     // A regression would block the CLI's only thread in open(): release the FIFOs later so it fails, not hangs.
     release = releaseFifosLater(fifos, 20_000);
     const summary = await importJson({ DATA_DIR: join(dir.path, 'cli-data'), LORA_ROOTS: root });
-    expect(summary.counts).toMatchObject({ seen: 1, added: 1 });
+    expect(summary.counts).toMatchObject({ seen: 5, added: 5 });
     expect(
       summary.failures
         .filter((f) => f.reason.startsWith('not_a_file'))

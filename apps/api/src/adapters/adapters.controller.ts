@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import {
   Body,
   Controller,
@@ -104,7 +103,7 @@ export class AdaptersController {
   async preview(@Param() params: AdapterIdParamDto): Promise<StreamableFile> {
     const file = await this.adapters.preview(params.id);
     if ('bytes' in file) return new StreamableFile(file.bytes, { type: file.contentType, length: file.bytes.length });
-    return new StreamableFile(createReadStream(file.absPath), { type: file.contentType, length: file.size });
+    return new StreamableFile(file.handle.createReadStream(), { type: file.contentType, length: file.size });
   }
 
   /** Changes user fields; each one given is kept across resyncs. */

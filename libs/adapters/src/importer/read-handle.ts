@@ -70,9 +70,7 @@ export interface ReadHandle {
 export async function openForRead(path: string, sync = false): Promise<ReadHandle> {
   if (!sync) {
     const { fh, stats } = await openRegularFile(path);
-    const read = (buffer: Buffer, offset: number, length: number, position: number) =>
-      fh.read(buffer, offset, length, position);
-    return { stats, read, readUpTo: (maxBytes) => readUpTo(read, stats.size, maxBytes), close: () => fh.close() };
+    return readHandleOf(fh, stats);
   }
   const { fd, stats } = openRegularFileSync(path);
   const read = (buffer: Buffer, offset: number, length: number, position: number) =>
@@ -86,6 +84,13 @@ export async function openForRead(path: string, sync = false): Promise<ReadHandl
       return Promise.resolve();
     },
   };
+}
+
+/** A `ReadHandle` over a file already opened with `openRegularFile`; closing it closes `fh`. */
+export function readHandleOf(fh: FileHandle, stats: Stats): ReadHandle {
+  const read = (buffer: Buffer, offset: number, length: number, position: number) =>
+    fh.read(buffer, offset, length, position);
+  return { stats, read, readUpTo: (maxBytes) => readUpTo(read, stats.size, maxBytes), close: () => fh.close() };
 }
 
 /** Reads until end of file or `maxBytes + 1` bytes, whatever the size said: a file may grow while it is read. */

@@ -174,7 +174,6 @@ export async function readSafetensorsHeader(
   path: string,
   opts: SafetensorsHeaderOptions = {},
 ): Promise<SafetensorsHeader> {
-  const maxHeaderBytes = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   let fh: ReadHandle;
   try {
     fh = await openForRead(path, opts.syncIo);
@@ -182,28 +181,37 @@ export async function readSafetensorsHeader(
     throw ioError(err, path);
   }
   try {
-    let size: number;
-    let headerBytes: Buffer;
-    try {
-      size = fh.stats.size;
-      // One read covers the prefix and, for most LoRAs, the whole header; a longer header gets a second read.
-      const first = await readExactly(fh, Math.min(size, FIRST_READ_BYTES), 0);
-      const n = checkPrefix(first, size, maxHeaderBytes, path);
-      headerBytes = first.length >= 8 + n ? first.subarray(8, 8 + n) : await readExactly(fh, n, 8);
-      if (headerBytes.length !== n) {
-        fail(SafetensorsHeaderErrorReason.HeaderTruncated, 'File ended inside the header', path, {
-          expected: n,
-          read: headerBytes.length,
-        });
-      }
-    } catch (err) {
-      if (err instanceof SafetensorsHeaderError) throw err;
-      throw ioError(err, path);
-    }
-    return parseSafetensorsHeader(headerBytes, size, opts, path);
+    return await readSafetensorsHeaderFrom(fh, path, opts);
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/** `readSafetensorsHeader` over a file the caller opened (and closes). */
+export async function readSafetensorsHeaderFrom(
+  fh: ReadHandle,
+  path: string,
+  opts: SafetensorsHeaderOptions = {},
+): Promise<SafetensorsHeader> {
+  const maxHeaderBytes = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const size = fh.stats.size;
+  let headerBytes: Buffer;
+  try {
+    // One read covers the prefix and, for most LoRAs, the whole header; a longer header gets a second read.
+    const first = await readExactly(fh, Math.min(size, FIRST_READ_BYTES), 0);
+    const n = checkPrefix(first, size, maxHeaderBytes, path);
+    headerBytes = first.length >= 8 + n ? first.subarray(8, 8 + n) : await readExactly(fh, n, 8);
+    if (headerBytes.length !== n) {
+      fail(SafetensorsHeaderErrorReason.HeaderTruncated, 'File ended inside the header', path, {
+        expected: n,
+        read: headerBytes.length,
+      });
+    }
+  } catch (err) {
+    if (err instanceof SafetensorsHeaderError) throw err;
+    throw ioError(err, path);
+  }
+  return parseSafetensorsHeader(headerBytes, size, opts, path);
 }
 
 function ioError(err: unknown, path: string): SafetensorsHeaderError {

@@ -1,8 +1,10 @@
-import { stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError, NotFoundError } from '@app/core';
-import { readSafetensorsHeader } from '../importer/safetensors-header.js';
+import { readHandleOf } from '../importer/read-handle.js';
+import { type EmbeddedPreview, readSafetensorsHeaderFrom } from '../importer/safetensors-header.js';
+import { EmbeddedPreviewCache } from './embedded-preview-cache.js';
 import { AdapterUserField, nsfwMaxOf, normaliseTag, normaliseTags, searchTextOf } from './adapter-fields.js';
 import { searchTermsOf } from './adapter-search.js';
 import { AdapterEntity } from './adapter.entity.js';
@@ -48,9 +50,12 @@ const PREVIEW_TYPES: Readonly<Record<string, string>> = {
 /** The largest header read to serve an embedded preview: an image of SwarmUI's 8 MiB cap and the usual metadata. */
 const EMBEDDED_PREVIEW_MAX_HEADER_BYTES = 24 * 1024 * 1024;
 
-/** A preview to serve: a file beside the LoRA, or an image embedded in the LoRA's header. */
+/**
+ * A preview to serve: a file beside the LoRA, opened (stream `handle`; it closes when the stream ends), or an image
+ * embedded in the LoRA's header.
+ */
 export type AdapterPreviewFile =
-  { absPath: string; contentType: string; size: number } | { bytes: Buffer; contentType: string };
+  { handle: FileHandle; contentType: string; size: number } | { bytes: Buffer; contentType: string };
 
 const WEIGHT_FIELDS = ['weightMin', 'preferredWeight', 'weightMax'] as const;
 
@@ -59,6 +64,8 @@ const invalid = (field: string, message: string): InvalidInputError => InvalidIn
 /** The rules of querying and editing the adapter library: validation, derived fields, `userEdited`. */
 @Injectable()
 export class AdapterQueryService {
+  private readonly embeddedPreviews = new EmbeddedPreviewCache();
+
   constructor(
     private readonly repo: AdapterQueryRepository,
     private readonly roots: LibraryRoots,
@@ -73,7 +80,8 @@ export class AdapterQueryService {
     const order = query.order ?? (sort === AdapterSort.Name ? SortOrder.Asc : SortOrder.Desc);
     if (!Object.values(SortOrder).includes(order)) throw invalid('order', 'must be asc or desc');
     const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT)
+      throw invalid('limit', `must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
     const page = query.page ?? 1;
     if (!Number.isInteger(page) || page < 1) throw invalid('page', 'must be an integer of 1 or more');
 
@@ -264,31 +272,45 @@ export class AdapterQueryService {
   }
 
   /**
-   * The preview of an adapter: its preview file, resolved inside its library root (symlinks included), else the
-   * image embedded in the LoRA's header, read from the file now; 404 otherwise.
+   * The preview of an adapter: its preview file, opened once inside its library root and checked on the handle
+   * (symlinks included), else the image embedded in the LoRA's header, decoded once per file version; 404 otherwise.
    */
   async preview(id: string): Promise<AdapterPreviewFile> {
     const adapter = await this.get(id);
     const notFound = new NotFoundError('Preview of adapter', id, 'preview_not_found');
     if (!adapter.previewPath) {
       if (!adapter.previewEmbedded) throw notFound;
-      const loraPath = await this.roots.absolutePathOf(adapter.rootId, adapter.relativePath);
-      if (!loraPath) throw notFound;
-      // The key the import chose; a header far beyond an 8 MiB image is not read for a preview.
-      const header = await readSafetensorsHeader(loraPath, {
-        decodeEmbeddedPreview: adapter.previewEmbedded,
-        maxHeaderBytes: EMBEDDED_PREVIEW_MAX_HEADER_BYTES,
-      }).catch(() => null);
-      const embedded = header?.embeddedPreview;
+      const embedded = await this.embeddedPreview(adapter.rootId, adapter.relativePath, adapter.previewEmbedded);
       if (!embedded) throw notFound;
       return { bytes: embedded.bytes, contentType: embedded.contentType };
     }
-    const absPath = await this.roots.absolutePathOf(adapter.rootId, adapter.previewPath);
-    if (!absPath) throw notFound;
-    const info = await stat(absPath).catch(() => null);
-    if (!info?.isFile()) throw notFound;
-    const contentType = PREVIEW_TYPES[extname(absPath).toLowerCase()] ?? 'application/octet-stream';
-    return { absPath, contentType, size: info.size };
+    const file = await this.roots.openInside(adapter.rootId, adapter.previewPath);
+    if (!file) throw notFound;
+    const contentType = PREVIEW_TYPES[extname(file.realPath).toLowerCase()] ?? 'application/octet-stream';
+    return { handle: file.fh, contentType, size: file.stats.size };
+  }
+
+  /** The image under `key` in a LoRA's header, from the cache while the file keeps its size and mtime. */
+  private async embeddedPreview(
+    rootId: string,
+    relativePath: string,
+    key: string,
+  ): Promise<EmbeddedPreview | undefined> {
+    const lora = await this.roots.openInside(rootId, relativePath);
+    if (!lora) return undefined;
+    try {
+      const { dev, ino, size, mtimeMs } = lora.stats;
+      return await this.embeddedPreviews.get(`${dev}:${ino}:${size}:${mtimeMs}:${key}`, async () => {
+        // The key the import chose; a header far beyond an 8 MiB image is not read for a preview.
+        const header = await readSafetensorsHeaderFrom(readHandleOf(lora.fh, lora.stats), lora.realPath, {
+          decodeEmbeddedPreview: key,
+          maxHeaderBytes: EMBEDDED_PREVIEW_MAX_HEADER_BYTES,
+        }).catch(() => null);
+        return header?.embeddedPreview;
+      });
+    } finally {
+      await lora.fh.close().catch(() => undefined);
+    }
   }
 
   /** Recomputes the fields derived from others after an edit. */

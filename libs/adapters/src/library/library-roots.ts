@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { existsSync, realpathSync, type Stats } from 'node:fs';
+import { type FileHandle, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, InvalidInputError } from '@app/core';
+import { openRegularFile } from '../importer/read-handle.js';
 import { toPosix } from '../importer/scanner.js';
 
 export interface LibraryRoot {
@@ -24,6 +25,54 @@ export interface ResolvedLibraryPath {
 
 export const rootIdOf = (realPath: string): string => createHash('sha256').update(realPath).digest('hex').slice(0, 12);
 
+/** A regular file inside a root, opened once: read it through `fh` (and close it), never by its path again. */
+export interface OpenedLibraryFile {
+  fh: FileHandle;
+  stats: Stats;
+  /** Its real path, inside the root, when it was checked. */
+  realPath: string;
+}
+
+/** The file-system calls `openInsideRoot` makes, replaceable in tests (to swap a folder at a chosen moment). */
+export interface OpenInsideFs {
+  open(path: string): Promise<{ fh: FileHandle; stats: Stats }>;
+  realpath(path: string): Promise<string>;
+  stat(path: string): Promise<Stats>;
+}
+
+const nodeOpenInsideFs: OpenInsideFs = { open: openRegularFile, realpath, stat };
+
+/**
+ * Opens `relativePath` under `rootRealPath` and then checks the opened file, not the path: its real path must lie
+ * inside the root and name the same file (device and inode) as the handle. A folder swapped for a symlink before
+ * or after the open cannot make it serve a file outside the root. Null for anything else (missing, outside, not
+ * a regular file).
+ */
+export async function openInsideRoot(
+  rootRealPath: string,
+  relativePath: string,
+  fs: OpenInsideFs = nodeOpenInsideFs,
+): Promise<OpenedLibraryFile | null> {
+  const candidate = resolve(rootRealPath, relativePath);
+  if (!isInside(rootRealPath, candidate)) return null;
+  let opened: { fh: FileHandle; stats: Stats };
+  try {
+    opened = await fs.open(candidate);
+  } catch {
+    return null;
+  }
+  try {
+    const real = await fs.realpath(candidate);
+    const named = await fs.stat(real);
+    if (isInside(rootRealPath, real) && named.dev === opened.stats.dev && named.ino === opened.stats.ino) {
+      return { ...opened, realPath: real };
+    }
+  } catch {
+    // vanished or swapped meanwhile
+  }
+  await opened.fh.close().catch(() => undefined);
+  return null;
+}
 
 function isInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
@@ -73,7 +122,8 @@ export class LibraryRoots {
    * symlinks that lead outside every root are refused with a 400.
    */
   async resolveInside(input: string, field = 'path'): Promise<ResolvedLibraryPath> {
-    if (this.roots.length === 0) throw InvalidInputError.field(field, 'no library roots are configured (LORA_ROOTS)', 'no_library_roots');
+    if (this.roots.length === 0)
+      throw InvalidInputError.field(field, 'no library roots are configured (LORA_ROOTS)', 'no_library_roots');
     if (input.includes('\0')) throw InvalidInputError.field(field, 'must not contain NUL bytes', 'path_outside_roots');
     const candidates = isAbsolute(input) ? [resolve(input)] : this.roots.map((r) => resolve(r.realPath, input));
     for (const candidate of candidates) {
@@ -88,7 +138,17 @@ export class LibraryRoots {
       if (!isInside(root.realPath, real)) continue;
       return { root, relativePath: toPosix(relative(root.realPath, real)), absPath: real };
     }
-    throw InvalidInputError.field(field, 'must be an existing file inside a configured library root', 'path_outside_roots');
+    throw InvalidInputError.field(
+      field,
+      'must be an existing file inside a configured library root',
+      'path_outside_roots',
+    );
+  }
+
+  /** A stored (root id, relative path) opened for reading, checked on the handle (see `openInsideRoot`). */
+  async openInside(rootId: string, relativePath: string): Promise<OpenedLibraryFile | null> {
+    const root = this.byId(rootId);
+    return root ? openInsideRoot(root.realPath, relativePath) : null;
   }
 
   /** The absolute path of a stored (root id, relative path), checked to stay inside the root; null when it does not. */
