@@ -66,7 +66,6 @@ try {
       metric: '/health/live, first 24 requests (cold)',
       measured: fmt(cold.samples),
       baseline: `idle ${fmt(idle)}`,
-      target: 'max < 1 s',
     },
     { metric: '/health/live, next 24 requests (warm)', measured: fmt(warm.samples), baseline: `idle ${fmt(idle)}` },
     {
@@ -78,7 +77,6 @@ try {
       metric: 'API peak RSS growth (cold round)',
       measured: `+${(rssCold - rssIdle).toFixed(0)} MB`,
       baseline: `${rssIdle.toFixed(0)} MB idle`,
-      target: '< 200 MB',
     },
   ]);
 } catch (error) {
