@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { Link } from 'react-router';
 import { toProblem } from '../api/client';
 import type { AdapterSummaryDto } from '../api/generated/types.gen';
@@ -7,7 +8,7 @@ import { useAdapterToggle } from './use-library';
 interface ItemProps {
   adapter: AdapterSummaryDto;
   selected: boolean;
-  onSelect: () => void;
+  onSelect: (adapter: AdapterSummaryDto) => void;
 }
 
 function Toggles({ adapter }: { adapter: AdapterSummaryDto }) {
@@ -47,14 +48,14 @@ function SelectBox({ adapter, selected, onSelect }: ItemProps) {
     <input
       type="checkbox"
       checked={selected}
-      onChange={onSelect}
+      onChange={() => onSelect(adapter)}
       aria-label={`Select ${adapter.name}`}
       className="select-box"
     />
   );
 }
 
-export function AdapterCard(props: ItemProps) {
+export const AdapterCard = memo(function AdapterCard(props: ItemProps) {
   const { adapter } = props;
   return (
     <article role="listitem" className={`card ${adapter.missingSince ? 'missing' : ''}`} aria-label={adapter.name}>
@@ -77,9 +78,9 @@ export function AdapterCard(props: ItemProps) {
       </div>
     </article>
   );
-}
+});
 
-export function AdapterRow(props: ItemProps) {
+export const AdapterRow = memo(function AdapterRow(props: ItemProps) {
   const { adapter } = props;
   return (
     <div role="listitem" className="adapter-row" aria-label={adapter.name}>
@@ -93,4 +94,4 @@ export function AdapterRow(props: ItemProps) {
       <Toggles adapter={adapter} />
     </div>
   );
-}
+});

@@ -1,5 +1,5 @@
 import { useWindowVirtualizer } from '@tanstack/react-virtual';
-import { useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useLayoutEffect, useRef, useState } from 'react';
 import type { AdapterSummaryDto } from '../api/generated/types.gen';
 import { ErrorText } from '../components/query-state';
 import { AdapterCard, AdapterRow } from './adapter-card';
@@ -7,7 +7,7 @@ import { BulkBar } from './bulk-bar';
 import { FilterSidebar } from './filter-sidebar';
 import { hasFilters, SORT_KEYS, type SortKey } from './library-filters';
 import { SearchBox } from './search-box';
-import { useLibraryFacets, useLibraryFilters, useLibraryItems } from './use-library';
+import { useFirstPage, useLibraryFacets, useLibraryFilters, useLibraryItems } from './use-library';
 
 const CARD_MIN_WIDTH = 210;
 const GAP = 12;
@@ -32,8 +32,11 @@ function useBox<T extends HTMLElement>() {
 
 export function LibraryPage() {
   const [filters, setFilters] = useLibraryFilters();
-  const facets = useLibraryFacets(filters);
-  const total = facets.data?.total ?? 0;
+  // The first page answers before the facet counts on a large library: the grid starts from its total.
+  const firstPage = useFirstPage(filters);
+  const facets = useLibraryFacets(filters, firstPage.data !== undefined);
+  const known = firstPage.data?.total ?? facets.data?.total;
+  const total = known ?? 0;
   const [selected, setSelected] = useState<Map<string, AdapterSummaryDto>>(new Map());
   const [resultsRef, { width, top }] = useBox<HTMLDivElement>();
   const grid = filters.view === 'grid';
@@ -50,13 +53,16 @@ export function LibraryPage() {
   const last = rows.length > 0 ? Math.min(total - 1, (rows[rows.length - 1].index + 1) * columns - 1) : -1;
   const { items, error } = useLibraryItems(filters, first, last);
 
-  const toggleSelected = (adapter: AdapterSummaryDto) =>
-    setSelected((current) => {
-      const next = new Map(current);
-      if (next.has(adapter.id)) next.delete(adapter.id);
-      else next.set(adapter.id, adapter);
-      return next;
-    });
+  const toggleSelected = useCallback(
+    (adapter: AdapterSummaryDto) =>
+      setSelected((current) => {
+        const next = new Map(current);
+        if (next.has(adapter.id)) next.delete(adapter.id);
+        else next.set(adapter.id, adapter);
+        return next;
+      }),
+    [],
+  );
 
   return (
     <section className="page library">
@@ -99,15 +105,15 @@ export function LibraryPage() {
           </button>
         </div>
         <output className="muted" aria-live="polite" data-testid="library-total">
-          {facets.isPending ? 'Loading…' : `${total.toLocaleString()} adapters`}
+          {known === undefined ? 'Loading…' : `${total.toLocaleString()} adapters`}
         </output>
       </div>
       <div className="library-body">
         <FilterSidebar filters={filters} setFilters={setFilters} facets={facets.data?.facets} />
         <div className="library-results" ref={resultsRef}>
           <BulkBar selected={selected} onClear={() => setSelected(new Map())} />
-          <ErrorText error={facets.error ?? error} />
-          {!facets.isPending && total === 0 && (
+          <ErrorText error={firstPage.error ?? facets.error ?? error} />
+          {known === 0 && (
             <p>
               No adapter matches.{' '}
               {hasFilters(filters) && (

@@ -22,10 +22,20 @@ export function useLibraryFilters(): [LibraryFilters, (next: LibraryFilters, rep
   return [filters, setFilters];
 }
 
-/** The total and facet counts for the filters (one small request beside the pages). */
-export function useLibraryFacets(filters: LibraryFilters) {
+/** Facet counts for the filters; asked once the first page is in, so counting never delays the first cards. */
+export function useLibraryFacets(filters: LibraryFilters, enabled: boolean) {
   return useQuery({
     ...adaptersListOptions({ query: { ...toListQuery(filters), limit: 1, facets: ['baseModel', 'tags'] } }),
+    enabled,
+    placeholderData: (previous) => previous,
+  });
+}
+
+/** Page 1 for the filters (the same cache entry the grid reads its first rows from). */
+export function useFirstPage(filters: LibraryFilters) {
+  return useQuery({
+    ...adaptersListOptions({ query: { ...toListQuery(filters), page: 1, limit: PAGE_SIZE } }),
+    staleTime: 30_000,
     placeholderData: (previous) => previous,
   });
 }
