@@ -46,7 +46,12 @@ try {
     const samples: number[] = [];
     let done = false;
     const poll = (async () => {
-      while (!done) samples.push(await live());
+      // A reset socket (keep-alive race under load) is retried, not fatal: a crash here would orphan the API.
+      while (!done)
+        await live().then(
+          (ms) => samples.push(ms),
+          () => undefined,
+        );
     })();
     const { ms } = await time(async () => {
       const bodies = await Promise.all(Array.from({ length: VIEWERS }, () => fetch(url).then((r) => r.arrayBuffer())));
