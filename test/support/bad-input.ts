@@ -29,6 +29,7 @@ interface Parameter {
 }
 
 interface Operation {
+  security?: Record<string, string[]>[];
   parameters?: Parameter[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
 }
@@ -284,7 +285,7 @@ export class BadInputGenerator {
     );
     out.push(json('1.5 MB body', JSON.stringify({ [UNKNOWN]: 'x'.repeat(1_500_000) }), { status: [413] }));
 
-    // Bodies in another media type: refused (415) or, where no parser reads them, validated as empty (400).
+    // Bodies in another media type are refused before parsing, on every route, whatever they hold.
     const foreign: [string, string, string][] = [
       ['text/plain', 'text/plain', '{}'],
       ['form', 'application/x-www-form-urlencoded', `${UNKNOWN}=1`],
@@ -294,18 +295,12 @@ export class BadInputGenerator {
         `--walk\r\nContent-Disposition: form-data; name="${UNKNOWN}"\r\n\r\n1\r\n--walk--\r\n`,
       ],
       ['xml', 'application/xml', '<a/>'],
+      ['no content type', '', '{}'],
     ];
     for (const [label, type, body] of foreign) {
-      if (emptyIsValid && !hasPath) continue;
-      const target = emptyIsValid ? ghostPath : path;
+      const headers: Record<string, string> = type ? { 'content-type': type } : {};
       out.push(
-        this.request(
-          op,
-          `${label} body`,
-          target,
-          { status: emptyIsValid ? undefined : [400, 415] },
-          { headers: { 'content-type': type }, body },
-        ),
+        this.request(op, `${label} body`, path, { status: [415], code: 'unsupported_media_type' }, { headers, body }),
       );
     }
 
