@@ -23,6 +23,7 @@ import { AdapterSortIndexes1764300001000 } from './1764300001000-adapter-sort-in
 import { AdapterSha256Verified1764300001100 } from './1764300001100-adapter-sha256-verified.js';
 import { AdapterFolderPrefixIndex1764300001200 } from './1764300001200-adapter-folder-prefix-index.js';
 import { AdapterMoreSidecarFields1764300001300 } from './1764300001300-adapter-more-sidecar-fields.js';
+import { AdapterFactsDigest1764300002500 } from './1764300002500-adapter-facts-digest.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -51,6 +52,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterSha256Verified1764300001100,
   AdapterFolderPrefixIndex1764300001200,
   AdapterMoreSidecarFields1764300001300,
+  AdapterFactsDigest1764300002500,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -11,7 +11,10 @@ export interface ImportSummary {
   runId: string | null;
   dryRun: boolean;
   workerThreads: number;
-  counts: Record<'seen' | 'added' | 'updated' | 'unchanged' | 'moved' | 'missing' | 'restored' | 'failed', number>;
+  counts: Record<
+    'seen' | 'added' | 'updated' | 'unchanged' | 'moved' | 'missing' | 'restored' | 'failed' | 'hashed',
+    number
+  >;
   failures: { path: string; reason: string }[];
   failureCount: number;
   changes?: { path: string; change: string; from?: string }[];

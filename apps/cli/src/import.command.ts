@@ -9,9 +9,22 @@ interface ImportCommandOptions {
   hash?: HashPolicy;
   ignore?: string[];
   json?: boolean;
+  verbose?: boolean;
 }
 
-const COUNT_ORDER = ['seen', 'added', 'updated', 'unchanged', 'moved', 'missing', 'restored', 'failed'] as const;
+const COUNT_ORDER = [
+  'seen',
+  'added',
+  'updated',
+  'unchanged',
+  'moved',
+  'restored',
+  'failed',
+  'missing',
+  'hashed',
+] as const;
+/** Without a terminal, a progress line at least this often (a pipe or a log file shows the import is alive). */
+const PLAIN_PROGRESS_EVERY_MS = 1000;
 
 @Command({
   name: 'import',
@@ -33,7 +46,10 @@ export class ImportCommand extends CommandRunner {
     return true;
   }
 
-  @Option({ flags: '--hash <policy>', description: 'lazy (hash only to detect moves; default) or full (hash every new or changed file)' })
+  @Option({
+    flags: '--hash <policy>',
+    description: 'lazy (hash only to detect moves; default) or full (hash every new or changed file)',
+  })
   parseHash(value: string): HashPolicy {
     const policy = Object.values(HashPolicy).find((p) => p === (value as HashPolicy));
     if (!policy) throw new Error(`--hash must be lazy or full, not "${value}"`);
@@ -42,7 +58,8 @@ export class ImportCommand extends CommandRunner {
 
   @Option({
     flags: '--ignore <glob>',
-    description: 'Skip files and folders matching this glob, relative to each library root (repeatable; adds to LORA_IGNORE)',
+    description:
+      'Skip files and folders matching this glob, relative to each library root (repeatable; adds to LORA_IGNORE)',
   })
   parseIgnore(value: string, previous: string[] = []): string[] {
     return [...previous, value];
@@ -53,6 +70,11 @@ export class ImportCommand extends CommandRunner {
     return true;
   }
 
+  @Option({ flags: '--verbose', description: 'List every file added, updated, moved, restored or gone missing' })
+  parseVerbose(): boolean {
+    return true;
+  }
+
   async run(paths: string[], options: ImportCommandOptions): Promise<void> {
     const interactive = process.stdout.isTTY && !options.json;
     const bar = interactive
@@ -60,7 +82,13 @@ export class ImportCommand extends CommandRunner {
       : null;
     let barStarted = false;
     let lastLine = 0;
+    let latest: ImportProgress | null = null;
+    const printLine = (p: ImportProgress) => {
+      lastLine = Date.now();
+      process.stdout.write(`${progressLine(p)}\n`);
+    };
     const onProgress = (p: ImportProgress) => {
+      latest = p;
       if (bar) {
         if (p.total === null) return;
         if (!barStarted) {
@@ -69,21 +97,32 @@ export class ImportCommand extends CommandRunner {
         }
         bar.setTotal(p.total);
         bar.update(p.processed, { phase: p.phase });
-      } else if (!options.json && Date.now() - lastLine > 1000) {
-        lastLine = Date.now();
-        process.stdout.write(`${p.phase}: ${p.processed}/${p.total ?? '?'} files, ${p.counts.seen} seen\n`);
-      }
+      } else if (!options.json && Date.now() - lastLine >= PLAIN_PROGRESS_EVERY_MS) printLine(p);
     };
+    // While the import waits (worker threads, a large file being hashed), no progress arrives: repeat the last one.
+    const ticker =
+      bar || options.json
+        ? null
+        : setInterval(() => {
+            if (latest && Date.now() - lastLine >= PLAIN_PROGRESS_EVERY_MS) printLine(latest);
+          }, PLAIN_PROGRESS_EVERY_MS);
     try {
       const { run, report } = await this.runs.runNow(
         // A one-shot process: synchronous small reads are several times faster and block nobody.
-        { paths, dryRun: options.dryRun, forceResync: options.forceResync, hash: options.hash, ignore: options.ignore, syncIo: true },
+        {
+          paths,
+          dryRun: options.dryRun,
+          forceResync: options.forceResync,
+          hash: options.hash,
+          ignore: options.ignore,
+          syncIo: true,
+        },
         { onProgress },
       );
       bar?.stop();
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ runId: run?.id ?? null, dryRun: report.dryRun, durationMs: report.durationMs, workerThreads: report.workerThreads, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.dryRun ? report.changes : undefined })}\n`,
+          `${JSON.stringify({ runId: run?.id ?? null, dryRun: report.dryRun, durationMs: report.durationMs, workerThreads: report.workerThreads, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.changes })}\n`,
         );
         return;
       }
@@ -93,9 +132,10 @@ export class ImportCommand extends CommandRunner {
           `${report.workerThreads > 0 ? ` (files read in ${report.workerThreads} worker threads)` : ''}\n`,
       );
       for (const key of COUNT_ORDER) process.stdout.write(`  ${key.padEnd(width)}  ${report.counts[key]}\n`);
-      if (report.dryRun && report.changes.length > 0) {
-        process.stdout.write('\nWould change:\n');
-        for (const c of report.changes) process.stdout.write(`  ${c.change.padEnd(9)} ${c.path}${c.from ? ` (from ${c.from})` : ''}\n`);
+      if ((report.dryRun || options.verbose) && report.changes.length > 0) {
+        process.stdout.write(report.dryRun ? '\nWould change:\n' : '\nChanged:\n');
+        for (const c of report.changes)
+          process.stdout.write(`  ${c.change.padEnd(9)} ${c.path}${c.from ? ` (from ${c.from})` : ''}\n`);
       }
       if (report.failureCount > 0) {
         process.stdout.write(`\nFailures (${report.failureCount}):\n`);
@@ -106,6 +146,17 @@ export class ImportCommand extends CommandRunner {
       const message = errorMessage(error);
       process.stderr.write(`Import failed: ${message}\n`);
       process.exitCode = error instanceof DomainError ? 2 : 1;
+    } finally {
+      if (ticker) clearInterval(ticker);
     }
   }
+}
+
+/** One plain progress line: the phase, files read of those to read, and the counts so far. */
+function progressLine(p: ImportProgress): string {
+  const c = p.counts;
+  return (
+    `${p.phase}: ${p.processed}/${p.total ?? '?'} files read | seen ${c.seen}, added ${c.added}, updated ${c.updated}, ` +
+    `unchanged ${c.unchanged}, moved ${c.moved}, restored ${c.restored}, failed ${c.failed}, hashed ${c.hashed}`
+  );
 }

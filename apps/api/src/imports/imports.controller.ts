@@ -14,7 +14,8 @@ export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
   forceResync: run.options.forceResync,
   hash: run.options.hash,
   ignore: run.options.ignore ?? [],
-  counts: run.counts,
+  // Runs recorded before `hashed` existed have none.
+  counts: { ...run.counts, hashed: run.counts.hashed ?? 0 },
   failures: run.failures,
   failureCount: run.failureCount,
   error: run.error,

@@ -123,7 +123,27 @@ describe(baseModelFromHeader.name, () => {
       value: 'brand-new-arch',
       known: false,
     });
-    expect(baseModelFromHeader({ ss_output_name: 'x', ss_v2: 'False' })).toBeUndefined();
+    expect(baseModelFromHeader({ ss_output_name: 'x' })).toBeUndefined();
+  });
+
+  it('should read an old kohya header (ss_v2 False, no ss_base_model_version) as SD 1.5', () => {
+    expect(
+      baseModelFromHeader({ ss_v2: 'False', ss_sd_model_name: 'animefull-final-pruned-fp16.safetensors' }),
+    ).toEqual({
+      value: 'SD 1.5',
+      known: true,
+      evidence: 'ss_v2=False; ss_sd_model_name=animefull-final-pruned-fp16.safetensors',
+    });
+    // Without a base checkpoint of the SD 1 family it is still SD 1 (kohya wrote the version key from SDXL on), flagged.
+    expect(baseModelFromHeader({ ss_output_name: 'x', ss_v2: 'False' })).toMatchObject({
+      value: 'SD 1.5',
+      guessed: true,
+    });
+    // A name of a later base rules it out; a version key decides on its own.
+    expect(baseModelFromHeader({ ss_v2: 'False', ss_sd_model_name: 'ponyDiffusionV6XL.safetensors' })).toBeUndefined();
+    expect(baseModelFromHeader({ ss_v2: 'False', ss_base_model_version: 'sdxl_base_v1-0' })).toMatchObject({
+      value: 'SDXL 1.0',
+    });
   });
 });
 

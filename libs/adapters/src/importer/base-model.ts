@@ -176,6 +176,14 @@ const BASE_VERSIONS: ReadonlyArray<[RegExp, BaseModel, boolean?]> = [
   [/^qwen/, BaseModel.Qwen],
 ];
 
+// Base checkpoints of the SD 1 family that trainers name in `ss_sd_model_name` (NovelAI's `animefull`, its
+// merges and the common SD 1.5 fine-tunes).
+const SD1_CHECKPOINT =
+  /v1-[45]|sd[-_ ]?1[._-]?[45]|animefull|novelai|\bnai\b|anything[-_ ]?v?[345]|chilloutmix|orangemix|\baom\d?\b|counterfeit|meinamix|realisticvision|dreamshaper|deliberate|revanimated/;
+
+/** Names of later bases that rule the SD 1 reading out. */
+const LATER_CHECKPOINT = /xl|pony|illustrious|noob|flux|sd3|sd[-_ ]?2|v2-1/;
+
 function str(header: Readonly<Record<string, unknown>>, key: string): string | undefined {
   const v = header[key];
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
@@ -201,8 +209,21 @@ export function baseModelFromHeader(header: Readonly<Record<string, unknown>>): 
   if (guess === undefined && modelName !== undefined && /v1-5|sd[-_ ]?1[._-]?5/.test(modelName)) {
     guess = { value: BaseModel.Sd15, known: true, evidence: `ss_sd_model_name=${modelName}` };
   }
-  if (guess === undefined && str(header, 'ss_v2')?.toLowerCase() === 'true') {
+  const v2 = str(header, 'ss_v2')?.toLowerCase();
+  if (guess === undefined && v2 === 'true') {
     guess = { value: BaseModel.Sd21, known: true, ambiguous: true, evidence: 'ss_v2=True' };
+  }
+  // kohya wrote `ss_v2` before it wrote `ss_base_model_version` (added with SDXL): without the latter, "False" is SD 1.
+  if (
+    guess === undefined &&
+    v2 === 'false' &&
+    version === undefined &&
+    arch === undefined &&
+    !LATER_CHECKPOINT.test(modelName ?? '')
+  ) {
+    guess = SD1_CHECKPOINT.test(modelName ?? '')
+      ? { value: BaseModel.Sd15, known: true, evidence: `ss_v2=False; ss_sd_model_name=${modelName}` }
+      : { value: BaseModel.Sd15, known: true, guessed: true, evidence: 'ss_v2=False, no ss_base_model_version' };
   }
   if (guess === undefined && arch !== undefined) {
     guess = { value: arch.replace(/[/-]lora$/, ''), known: false, evidence: `modelspec.architecture=${arch}` };

@@ -159,13 +159,16 @@ describe('Civitai JSON parsing', () => {
       { url: 'a', nsfwLevel: 4 },
       { url: 'b', nsfw: 'Soft' },
       { url: 'c', nsfw: true },
+      { url: 'd', nsfw: false },
       { nsfwLevel: 1 },
       'junk',
     ]);
+    // The oldest answers' booleans: false is PG, true is R or X (LORA-FORMATS §9).
     expect(imgs.map((i) => [i.url, i.nsfwLevel])).toEqual([
       ['a', 4],
       ['b', 2],
-      ['c', undefined],
+      ['c', 12],
+      ['d', 1],
     ]);
   });
 

@@ -31,7 +31,7 @@ import {
   pickUnmapped,
   type JsonRecord,
 } from './json-values.js';
-import { combineNsfwLevels, nsfwFlag, toNsfwLevel } from './nsfw.js';
+import { combineNsfwLevels, levelOfNsfwFlag, nsfwFlag, toNsfwLevel } from './nsfw.js';
 
 /** File types that are not weights and never match the local LoRA (§5 step 1). */
 const NON_WEIGHT_TYPES = new Set(['vae', 'text encoder', 'training data', 'config', 'archive']);
@@ -88,10 +88,14 @@ export function parseImages(raw: unknown): SidecarImage[] {
     const url = asString(item['url']);
     if (url === undefined) continue;
     const meta = item['meta'];
+    const flag = nsfwFlag(item['nsfw']);
     out.push({
       url,
-      // Old answers: `nsfw` as "None"|"Soft"|"Mature"|"X" (or a boolean, which has no level).
-      nsfwLevel: toNsfwLevel(item['nsfwLevel']) ?? toNsfwLevel(item['nsfw']),
+      // Old answers: `nsfw` as "None"|"Soft"|"Mature"|"X", or in the oldest a boolean.
+      nsfwLevel:
+        toNsfwLevel(item['nsfwLevel']) ??
+        toNsfwLevel(item['nsfw']) ??
+        (flag === undefined ? undefined : levelOfNsfwFlag(flag)),
       width: asCount(item['width']),
       height: asCount(item['height']),
       type: asString(item['type']),
@@ -133,8 +137,8 @@ export function parseLicense(raw: JsonRecord): LicenseFlags | undefined {
 }
 
 function creatorName(raw: unknown): string | undefined {
-  // Some Civitai Helper versions store the user name as a plain string.
-  return isRecord(raw) ? asString(raw['username']) : asString(raw);
+  // Civitai says `username`, LoRA-Manager's copy `name`; some Civitai Helper versions store a plain string.
+  return isRecord(raw) ? (asString(raw['username']) ?? asString(raw['name'])) : asString(raw);
 }
 
 const MODEL_KEYS = new Set([
@@ -346,7 +350,12 @@ function hashRule(file: SidecarFileEntry, local: LocalFile): number {
   const h = file.hashes;
   if (local.sha !== undefined && h.sha256 === local.sha) return 0;
   if (local.blake3 !== undefined && h.blake3 === local.blake3) return 1;
-  if (local.tensor !== undefined && h.autoV3 !== undefined && h.autoV3.length >= 10 && local.tensor.startsWith(h.autoV3))
+  if (
+    local.tensor !== undefined &&
+    h.autoV3 !== undefined &&
+    h.autoV3.length >= 10 &&
+    local.tensor.startsWith(h.autoV3)
+  )
     return 2;
   if (local.sha !== undefined && h.autoV2 !== undefined && h.autoV2.length >= 10 && local.sha.startsWith(h.autoV2))
     return 3;
@@ -435,7 +444,8 @@ export function matchCivitaiFile(
   }
   if (local.size !== undefined) {
     for (const c of candidates) {
-      if (sizeOk(c.file, local.size) === true && !conflicts(c.file, local.sha)) return found(c, MatchStrength.Weak, MatchEvidence.Size);
+      if (sizeOk(c.file, local.size) === true && !conflicts(c.file, local.sha))
+        return found(c, MatchStrength.Weak, MatchEvidence.Size);
     }
   }
   return undefined;

@@ -291,6 +291,13 @@ describe(mergeFacts.name, () => {
     expect(f.fieldSources['baseModel']).toBe(SidecarKind.SwarmJson);
   });
 
+  it('should turn an old boolean nsfw into a level when no sidecar gives one', () => {
+    const old = (nsfw: boolean) =>
+      readCivitaiInfo(civitaiVersionJson({ id: 5, modelId: 6, model: { name: 'old', nsfw } }), ctx);
+    expect(mergeFacts(header, [old(false)], hashes)).toMatchObject({ nsfwLevel: 1, nsfw: false });
+    expect(mergeFacts(header, [old(true)], hashes)).toMatchObject({ nsfwLevel: 12, nsfw: true });
+  });
+
   it('should choose the preview: file, then embedded, then remote with its nsfw level', () => {
     const civ = readCivitaiInfo(version(), ctx);
     const withFile = mergeFacts(header, [civ], hashes, {

@@ -24,7 +24,7 @@ import {
 import { autoV3FromHeader, type FileHashes } from './hasher.js';
 import { asIsoDate, asNumber, splitList, uniqueStrings } from './json-values.js';
 import { CIVITAI_TYPE_BY_KIND, LoraKind } from './lora-kind.js';
-import { isNsfwLevel } from './nsfw.js';
+import { isNsfwLevel, levelOfNsfwFlag } from './nsfw.js';
 import { firstUsableEmbedded, type SafetensorsHeader, type TagCount } from './safetensors-header.js';
 import { stemOf } from './sidecars.js';
 
@@ -473,11 +473,7 @@ export function mergeFacts(
   }
 
   const headerName = headerString(meta, 'modelspec.title', 'ssmd_display_name', 'ss_output_name');
-  let name = fromHeader(
-    'name',
-    picked.name,
-    headerName?.[0],
-  );
+  let name = fromHeader('name', picked.name, headerName?.[0]);
   if (name === undefined) {
     name = opts.fileName
       ? stemOf(opts.fileName)
@@ -491,26 +487,12 @@ export function mergeFacts(
     picked.description,
     headerString(meta, 'modelspec.description', 'ssmd_description', 'ss_training_comment')?.[0],
   );
-  const creator = fromHeader(
-    'creator',
-    picked.creator,
-    headerString(meta, 'modelspec.author', 'ssmd_author')?.[0],
-  );
+  const creator = fromHeader('creator', picked.creator, headerString(meta, 'modelspec.author', 'ssmd_author')?.[0]);
   const headerTags = headerString(meta, 'modelspec.tags', 'ssmd_tags');
-  const tags = uniqueStrings(
-    fromHeader(
-      'tags',
-      picked.tags,
-      headerTags ? splitList(headerTags[0]) : undefined,
-    ) ?? [],
-  );
+  const tags = uniqueStrings(fromHeader('tags', picked.tags, headerTags ? splitList(headerTags[0]) : undefined) ?? []);
   const headerTriggers = headerString(meta, 'modelspec.trigger_phrase', 'ssmd_keywords');
   const trainedWords = uniqueStrings(
-    fromHeader(
-      'trainedWords',
-      picked.trainedWords,
-      headerTriggers ? splitList(headerTriggers[0]) : undefined,
-    ) ?? [],
+    fromHeader('trainedWords', picked.trainedWords, headerTriggers ? splitList(headerTriggers[0]) : undefined) ?? [],
   );
   const preferredWeight = fromHeader(
     'preferredWeight',
@@ -524,7 +506,8 @@ export function mergeFacts(
   const ref = idSource?.civitai;
   // Built in one literal: a spread, or fields written twice, gave each object its own hidden class.
   const civitai: AdapterFacts['civitai'] = {
-    modelId: ref?.modelId ?? (ref ? ordered.find((s) => s.civitai?.modelId !== undefined)?.civitai?.modelId : undefined),
+    modelId:
+      ref?.modelId ?? (ref ? ordered.find((s) => s.civitai?.modelId !== undefined)?.civitai?.modelId : undefined),
     versionId: ref?.versionId,
     air: ref?.air,
     deleted: ref?.deleted,
@@ -585,8 +568,10 @@ export function mergeFacts(
   // Say when the base model is less than a fact, so the user knows to check it (and can set it through the API).
   const bmEvidence = baseModelInfo.evidence ? ` (${baseModelInfo.evidence})` : '';
   if (baseModelInfo.guessed) warnings.push(`Base model ${baseModelInfo.value} is a guess${bmEvidence}`);
-  else if (baseModelInfo.ambiguous) warnings.push(`Base model ${baseModelInfo.value} may be a variant the source cannot tell apart${bmEvidence}`);
-  else if (!baseModelInfo.known) warnings.push(`Base model "${baseModelInfo.value}" is not in the vocabulary; kept as given`);
+  else if (baseModelInfo.ambiguous)
+    warnings.push(`Base model ${baseModelInfo.value} may be a variant the source cannot tell apart${bmEvidence}`);
+  else if (!baseModelInfo.known)
+    warnings.push(`Base model "${baseModelInfo.value}" is not in the vocabulary; kept as given`);
   if (bmSidecar && baseModelInfo.source === BaseModelSource.Civitai && header) {
     const fromHeader = normaliseBaseModel({ header: meta });
     if (
@@ -607,12 +592,13 @@ export function mergeFacts(
     fieldSources['modelType'] = FactOrigin.Header;
   }
 
-  const nsfwLevel = picked.nsfwLevel;
-  const nsfw =
-    picked.nsfw ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
+  // Old answers carry only a boolean: it still says PG or not, which "unrated" would hide.
+  const nsfwLevel = picked.nsfwLevel ?? (picked.nsfw === undefined ? undefined : levelOfNsfwFlag(picked.nsfw));
+  const nsfw = picked.nsfw ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
   let license = picked.license;
   const licenseText = headerString(meta, 'modelspec.license')?.[0];
-  if (licenseText !== undefined && license?.license === undefined) license = licenseFlags({ license: licenseText }, license);
+  if (licenseText !== undefined && license?.license === undefined)
+    license = licenseFlags({ license: licenseText }, license);
 
   // --- Preview: file, then embedded, then remote. ------------------------------------------------
   let preview: AdapterPreview | undefined;

@@ -29,8 +29,9 @@ const LEGACY: Readonly<Record<string, number>> = {
 };
 
 /**
- * A bitmask from a number (0..63), a numeric string, or a deprecated string label. Booleans carry no
- * level and give undefined (see `nsfwFlag`).
+ * A bitmask from a number (0..63), a numeric string, or a deprecated string label. Booleans give undefined
+ * here: a boolean is a weaker fact than a level, so callers fall back to `levelOfNsfwFlag` only when no
+ * level is known.
  */
 export function toNsfwLevel(value: unknown): number | undefined {
   const n = asCount(value);
@@ -41,6 +42,14 @@ export function toNsfwLevel(value: unknown): number | undefined {
 
 export function nsfwFlag(value: unknown): boolean | undefined {
   return typeof value === 'boolean' ? value : undefined;
+}
+
+/**
+ * The level an old Civitai `nsfw: true|false` (or StabilityMatrix `Nsfw`) stands for: false is PG; true is R or
+ * X, both bits, so a "hide above PG-13" threshold hides it and an R or X filter finds it (LORA-FORMATS §9).
+ */
+export function levelOfNsfwFlag(flag: boolean): number {
+  return flag ? NsfwLevel.R | NsfwLevel.X : NsfwLevel.PG;
 }
 
 /** OR of several levels (a version's level is the OR of its images'). Undefined when none is known. */

@@ -104,6 +104,19 @@ describe(readLoraManagerMetadata.name, () => {
     expect(facts.baseModel).toBeUndefined();
   });
 
+  it("should read the creator LoRA-Manager copies as civitai.creator.name, like Civitai's username", () => {
+    const facts = readLoraManagerMetadata(
+      { model_name: 'x', civitai: { id: 1, modelId: 2, creator: { id: 3, name: 'ModelCreator', image: null } } },
+      { fileName: 'x.safetensors' },
+    );
+    expect(facts.creator).toBe('ModelCreator');
+    const both = readLoraManagerMetadata(
+      { model_name: 'x', civitai: { id: 1, creator: { username: 'civitai_name', name: 'other' } } },
+      { fileName: 'x.safetensors' },
+    );
+    expect(both.creator).toBe('civitai_name');
+  });
+
   it('should accept usage_tips as an object and keep an unparsable one raw', () => {
     expect(
       readLoraManagerMetadata({ model_name: 'x', usage_tips: { strength: 1.2 } }, { fileName: 'x' }).preferredWeight,

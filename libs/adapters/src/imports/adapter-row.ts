@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { relative } from 'node:path';
 import { type AdapterFacts, PreviewSource } from '../importer/merge.js';
 import { CIVITAI_TYPE_BY_KIND } from '../importer/lora-kind.js';
@@ -17,7 +17,11 @@ export function loraNamesOf(
   const dot = fileName.lastIndexOf('.');
   const stem = dot > 0 ? fileName.slice(0, dot) : fileName;
   const alias = headerMetadata['ss_output_name']?.trim();
-  return { loraStem: stem.slice(0, 512), loraName: stem.replaceAll('.', '_').slice(0, 512), loraAlias: alias ? alias.slice(0, 512) : null };
+  return {
+    loraStem: stem.slice(0, 512),
+    loraName: stem.replaceAll('.', '_').slice(0, 512),
+    loraAlias: alias ? alias.slice(0, 512) : null,
+  };
 }
 
 const toDate = (value: string | undefined): Date | null => {
@@ -27,7 +31,8 @@ const toDate = (value: string | undefined): Date | null => {
 };
 
 const finite = (n: number | undefined): number | null => (typeof n === 'number' && Number.isFinite(n) ? n : null);
-const int = (n: number | undefined): number => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.round(n)) : 0);
+const int = (n: number | undefined): number =>
+  typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.round(n)) : 0;
 const clip = (s: string | undefined | null, max: number): string | null => (s ? s.slice(0, max) : null);
 
 /** The Civitai facts that have no column, or null when no sidecar gave any. */
@@ -44,6 +49,59 @@ function civitaiDetailsOf(facts: AdapterFacts): AdapterCivitaiDetails | null {
 }
 
 /**
+ * Row fields that are not facts the files state about the adapter: identity and place, file stats, hashes (a
+ * newly computed hash is counted apart, see `ImportCounts.hashed`), the user's own fields and bookkeeping.
+ */
+const NOT_FILE_FACTS = new Set<string>([
+  'id',
+  'rootId',
+  'relativePath',
+  'folder',
+  'fileName',
+  'loraStem',
+  'loraName',
+  'fileMtimeMs',
+  'sha256',
+  'sha256Verified',
+  'autoV2',
+  'autoV3',
+  'autoV1',
+  'blake3',
+  'crc32',
+  'sortName',
+  'searchText',
+  'sidecars',
+  'factsDigest',
+  'triggerWords',
+  'nsfwOverride',
+  'nsfwMax',
+  'favorite',
+  'active',
+  'ordinal',
+  'userEdited',
+  'missingSince',
+  'lastIngestedAt',
+  'createdAt',
+  'updatedAt',
+]);
+
+/**
+ * A digest of what the files say about the adapter: equal digests mean a re-read changed no fact. `fromFiles`
+ * holds the files' values of the fields the user has edited, so an edit never reads as a change in the files.
+ */
+export function factsDigestOf(
+  row: Omit<AdapterEntity, 'searchVector'>,
+  fromFiles: Partial<Record<string, unknown>> = {},
+): string {
+  const json = JSON.stringify(row, function (this: unknown, key: string, value: unknown) {
+    if (this !== row) return value;
+    if (NOT_FILE_FACTS.has(key)) return undefined;
+    return key in fromFiles ? fromFiles[key] : value;
+  });
+  return createHash('sha256').update(json).digest('hex');
+}
+
+/**
  * One Adapter row from merged file facts. An existing row keeps its id, creation time, tombstone-free state
  * and every field its user has edited; a resync never overwrites those.
  */
@@ -56,8 +114,12 @@ export function buildAdapterRow(
   now: Date,
 ): AdapterEntity {
   const edited = new Set(existing?.userEdited ?? []);
-  const keep = <T>(field: AdapterUserField, fromFile: T, fromUser: T | undefined): T =>
-    existing && edited.has(field) && fromUser !== undefined ? fromUser : fromFile;
+  const fromFiles: Partial<Record<string, unknown>> = {};
+  const keep = <T>(field: AdapterUserField, fromFile: T, fromUser: T | undefined): T => {
+    if (!existing || !edited.has(field) || fromUser === undefined) return fromFile;
+    fromFiles[field] = fromFile;
+    return fromUser;
+  };
 
   const folder = file.relPath.includes('/') ? file.relPath.slice(0, file.relPath.lastIndexOf('/')) : '';
   const name = keep(AdapterUserField.Name, (facts.name || file.name).slice(0, 512), existing?.name);
@@ -153,10 +215,12 @@ export function buildAdapterRow(
     active: existing ? existing.active : true,
     ordinal: existing?.ordinal ?? null,
     userEdited: existing?.userEdited ?? [],
+    factsDigest: null,
     missingSince: null,
     lastIngestedAt: now,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };
+  row.factsDigest = factsDigestOf(row, fromFiles);
   return row;
 }

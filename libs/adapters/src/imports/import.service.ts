@@ -76,6 +76,7 @@ export const emptyCounts = (): ImportCounts => ({
   missing: 0,
   restored: 0,
   failed: 0,
+  hashed: 0,
 });
 
 const COUNT_OF: Record<ImportChange, keyof ImportCounts> = {
@@ -101,6 +102,8 @@ const READ_CONCURRENCY = 48;
 /** Files to read below which worker threads would cost more to start than they save. */
 const POOL_MIN_FILES = 500;
 const MAX_LISTED = 1000;
+/** Progress is reported at least this often while files are found, compared or read (a CLI prints it). */
+const PROGRESS_EVERY_MS = 1000;
 
 interface Target {
   root: LibraryRoot;
@@ -122,7 +125,8 @@ interface Work {
   hashes?: FileHashes;
 }
 
-const under = (prefix: string, relPath: string): boolean => prefix === '' || relPath === prefix || relPath.startsWith(`${prefix}/`);
+const under = (prefix: string, relPath: string): boolean =>
+  prefix === '' || relPath === prefix || relPath.startsWith(`${prefix}/`);
 
 /**
  * Imports library roots with smart resync: an unchanged file (same size and mtime, same sidecars) costs a
@@ -155,14 +159,16 @@ export class ImportService {
     const changes: ImportReport['changes'] = [];
     const fail = (path: string, reason: string) => {
       failureCount++;
-      counts.failed++;
       if (failures.length < MAX_LISTED) failures.push({ path, reason });
     };
     const note = (path: string, change: ImportChange, from?: string) => {
       if (changes.length < MAX_LISTED) changes.push(from ? { path, change, from } : { path, change });
     };
-    const progress = (phase: ImportPhase, processed: number, total: number | null, currentPath?: string) =>
+    let progressAt = Date.now();
+    const progress = (phase: ImportPhase, processed: number, total: number | null, currentPath?: string) => {
+      progressAt = Date.now();
       hooks.onProgress?.({ phase, counts: { ...counts }, processed, total, currentPath });
+    };
 
     const targets = await this.targets(options.paths ?? []);
     const now = new Date();
@@ -175,6 +181,11 @@ export class ImportService {
     // batches as they come, one transaction a batch.
     let total: number | null = null;
     let processed = 0;
+    // Long loops report on time too: a batch of slow files, or a scan with synchronous calls, leaves no other turn.
+    const progressIfDue = () => {
+      if (Date.now() - progressAt >= PROGRESS_EVERY_MS)
+        progress(total === null ? ImportPhase.Scanning : ImportPhase.Reading, processed, total);
+    };
     let batch: AdapterEntity[] = [];
     let writing: Promise<void> = Promise.resolve();
     const flush = (): Promise<void> => {
@@ -188,12 +199,22 @@ export class ImportService {
     };
     const take = async (w: Work, outcome: InspectOutcome): Promise<void> => {
       processed++;
+      if (outcome.hashed) counts.hashed++;
       for (const f of outcome.failures) fail(f.path, f.reason);
-      if (!outcome.row) return;
-      counts[COUNT_OF[w.change]]++;
-      note(w.file.relPath, w.change, w.from);
+      if (!outcome.row) {
+        counts.failed++;
+        progressIfDue();
+        return;
+      }
+      // The row is written even when no fact changed: it records the file's new mtime and sidecar stats.
+      if (w.change === ImportChange.Updated && !factsChanged(w.existing, outcome.row)) counts.unchanged++;
+      else {
+        counts[COUNT_OF[w.change]]++;
+        note(w.file.relPath, w.change, w.from);
+      }
       batch.push(outcome.row);
       if (batch.length >= BATCH_ROWS) await flush();
+      else progressIfDue();
     };
     const workOf = new Map<InspectTask, Work>();
     const taskOf = (w: Work): InspectTask => {
@@ -203,7 +224,8 @@ export class ImportService {
       // same library in 100 folders).
       const file = { ...w.file, dirListing: companionsOf(indexDirListing(w.file.dirListing), stemOf(w.file.name)) };
       // Whatever the policy, a changed file whose row had a computed hash is hashed again: that hash is stale now.
-      const hash = policy === HashPolicy.Full || (w.state !== undefined && w.state.sha256Verified && !sameFile(w.state, w.file));
+      const hash =
+        policy === HashPolicy.Full || (w.state !== undefined && w.state.sha256Verified && !sameFile(w.state, w.file));
       const task: InspectTask = { file, root: w.root, existing: w.existing, hashes: w.hashes, hash };
       workOf.set(task, w);
       return task;
@@ -237,10 +259,19 @@ export class ImportService {
       const blind: { rootId: string; prefix: string }[] = [];
       for (const target of targets) {
         progress(ImportPhase.Scanning, processed, null, target.dir);
-        for await (const item of scanRoot(target.dir, { ignore, base: target.prefix, fs: options.syncIo ? SYNC_SCAN_FS : undefined })) {
+        for await (const item of scanRoot(target.dir, {
+          ignore,
+          base: target.prefix,
+          fs: options.syncIo ? SYNC_SCAN_FS : undefined,
+        })) {
           if (hooks.signal?.aborted) throw new Error('import cancelled');
           if (item.type === 'error') {
             fail(item.absPath, `${item.code}: ${item.message}`);
+            // A LoRA file that could not be stat'ed was found and failed; a folder is not a file.
+            if (item.code === ScanErrorCode.StatFailed && item.absPath.toLowerCase().endsWith('.safetensors')) {
+              counts.seen++;
+              counts.failed++;
+            }
             const rel = toPosix(relative(target.root.realPath, item.absPath));
             if (item.code === ScanErrorCode.BadRoot || item.code === ScanErrorCode.UnreadableDir) {
               blind.push({ rootId: target.root.id, prefix: item.code === ScanErrorCode.BadRoot ? target.prefix : rel });
@@ -250,6 +281,7 @@ export class ImportService {
           const relPath = target.prefix ? `${target.prefix}/${item.relPath}` : item.relPath;
           const file = { ...item, relPath };
           counts.seen++;
+          progressIfDue();
           if (!stream) {
             scanned.push({ target, file });
             continue;
@@ -264,6 +296,8 @@ export class ImportService {
         }
       }
 
+      progress(ImportPhase.Scanning, processed, null);
+
       // 2. Compare with the index: an unchanged file costs its stat (and its sidecars'), nothing more.
       const byKey = new Map(states.map((row) => [`${row.rootId}\0${row.relativePath}`, row]));
       const seenKeys = new Set<string>();
@@ -272,6 +306,7 @@ export class ImportService {
       await mapLimit(scanned, 32, async ({ target, file }) => {
         const key = `${target.root.id}\0${file.relPath}`;
         seenKeys.add(key);
+        progressIfDue();
         const state = byKey.get(key);
         if (!state) {
           fresh.push({ file, root: target.root, change: ImportChange.Added });
@@ -279,7 +314,13 @@ export class ImportService {
         }
         // `--hash full` also completes what lazy runs left: an unchanged file whose hash was never computed.
         const unhashed = policy === HashPolicy.Full && !state.sha256Verified;
-        if (!force && !state.missing && sameFile(state, file) && !unhashed && (await this.companionsUnchanged(state, file, options.syncIo ?? false))) {
+        if (
+          !force &&
+          !state.missing &&
+          sameFile(state, file) &&
+          !unhashed &&
+          (await this.companionsUnchanged(state, file, options.syncIo ?? false))
+        ) {
           counts.unchanged++;
           return;
         }
@@ -300,7 +341,10 @@ export class ImportService {
       );
 
       // 3. Moves: a new path whose content matches a vanished (or tombstoned) row keeps that row's identity.
-      await this.matchMoves(fresh, vanished, policy, fail);
+      await this.matchMoves(fresh, vanished, policy, fail, () => {
+        counts.hashed++;
+        progressIfDue();
+      });
       movedIds = new Set(fresh.filter((w) => w.state && w.change === ImportChange.Moved).map((w) => w.state!.id));
       work.push(...fresh);
 
@@ -373,7 +417,10 @@ export class ImportService {
    * Registers (or re-reads) one file given by path, which must resolve inside a library root. A file that
    * cannot be read as a LoRA is a 400 with the reason; nothing is written then.
    */
-  async registerFile(path: string, policy: HashPolicy = HashPolicy.Full): Promise<{ adapter: AdapterEntity; created: boolean }> {
+  async registerFile(
+    path: string,
+    policy: HashPolicy = HashPolicy.Full,
+  ): Promise<{ adapter: AdapterEntity; created: boolean }> {
     const resolved = await this.roots.resolveInside(path, 'path');
     if (!resolved.relativePath.toLowerCase().endsWith('.safetensors')) {
       throw InvalidInputError.field('path', 'must be a .safetensors file', 'not_a_lora_file');
@@ -450,6 +497,7 @@ export class ImportService {
     vanished: AdapterFileState[],
     policy: HashPolicy,
     fail: (path: string, reason: string) => void,
+    onHashed: () => void,
   ): Promise<void> {
     const candidates = vanished.filter((r) => r.fileSize > 0);
     const sizes = new Set(candidates.map((r) => r.fileSize));
@@ -458,6 +506,7 @@ export class ImportService {
     await mapLimit(toHash, 4, async (w) => {
       try {
         w.hashes = await hashFile(w.file.absPath);
+        onHashed();
       } catch (error) {
         fail(w.file.absPath, `hash: ${errorMessage(error)}`);
       }
@@ -468,7 +517,9 @@ export class ImportService {
       const sameSize = candidates.filter((r) => r.fileSize === w.file.size && !taken.has(r.id));
       // A computed hash first; a sidecar's claim that equals the new file's computed hash is evidence too.
       const sha = w.hashes?.sha256;
-      let match = sha ? (sameSize.find((r) => r.sha256Verified && r.sha256 === sha) ?? sameSize.find((r) => r.sha256 === sha)) : undefined;
+      let match = sha
+        ? (sameSize.find((r) => r.sha256Verified && r.sha256 === sha) ?? sameSize.find((r) => r.sha256 === sha))
+        : undefined;
       if (!match) {
         // Rows whose file was never hashed (lazy policy; a claim may be wrong): a rename keeps size and mtime,
         // so accept an unambiguous match of both.
@@ -490,8 +541,26 @@ function sameFile(state: AdapterFileState, file: ScannedFile): boolean {
   return state.fileSize === file.size && state.fileMtimeMs === file.mtimeMs;
 }
 
+/**
+ * A re-read row states something new: its facts differ, or a hash it had is now another (a hash computed for
+ * the first time, or equal to the claim it replaces, changes nothing).
+ */
+function factsChanged(existing: AdapterSnapshot | undefined, row: AdapterEntity): boolean {
+  return (
+    !existing ||
+    existing.factsDigest !== row.factsDigest ||
+    (existing.sha256 !== null && existing.sha256 !== row.sha256)
+  );
+}
+
 /** The row's hashes, when they were computed from the file (a sidecar's claim is never reused as the file's). */
 function cachedHashes(row: AdapterSnapshot): FileHashes | undefined {
   if (!row.sha256Verified || !row.sha256 || !row.autoV2 || !row.autoV1) return undefined;
-  return { size: row.fileSize, sha256: row.sha256, autoV2: row.autoV2, autoV1: row.autoV1, autoV3: row.autoV3 ?? undefined };
+  return {
+    size: row.fileSize,
+    sha256: row.sha256,
+    autoV2: row.autoV2,
+    autoV1: row.autoV1,
+    autoV3: row.autoV3 ?? undefined,
+  };
 }

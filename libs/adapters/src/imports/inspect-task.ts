@@ -29,8 +29,10 @@ export interface InspectTask {
 export interface InspectOutcome {
   /** Null when the file cannot be read as a LoRA (the reason is in `failures`). */
   row: AdapterEntity | null;
-  /** A header failure, sidecars that failed to parse, or an unexpected error; the import records them and goes on. */
+  /** Why the file could not be read (a bad header, an unexpected error); a broken sidecar is a warning on the row. */
   failures: ImportFailure[];
+  /** The file's hashes were computed by this read. */
+  hashed: boolean;
 }
 
 /**
@@ -45,11 +47,11 @@ export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean
       { absPath: file.absPath, dirListing: file.dirListing },
       { hash: task.hash, knownHashes: task.hashes, header: { syncIo }, sidecar: { syncIo } },
     );
+    const hashed = result.hashes !== undefined && task.hashes === undefined;
     if (result.headerError) {
       failures.push({ path: file.absPath, reason: `${result.headerError.reason}: ${result.headerError.message}` });
-      return { row: null, failures };
+      return { row: null, failures, hashed };
     }
-    for (const e of result.sidecarErrors) failures.push({ path: e.path ?? file.absPath, reason: `${e.reason}: ${e.message}` });
     const dir = dirname(file.absPath);
     const sidecars: AdapterSidecarRef[] = result.sidecars
       .filter((s) => s.file)
@@ -59,14 +61,19 @@ export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean
       if (!e.path) continue;
       try {
         const s = syncIo ? statSync(e.path) : await stat(e.path);
-        sidecars.push({ kind: e.kind ?? 'unknown', fileName: resolve(e.path).slice(dir.length + 1), size: s.size, mtimeMs: s.mtimeMs });
+        sidecars.push({
+          kind: e.kind ?? 'unknown',
+          fileName: resolve(e.path).slice(dir.length + 1),
+          size: s.size,
+          mtimeMs: s.mtimeMs,
+        });
       } catch {
         // gone meanwhile
       }
     }
-    return { row: buildAdapterRow(result.facts, file, task.root, sidecars, task.existing, now), failures };
+    return { row: buildAdapterRow(result.facts, file, task.root, sidecars, task.existing, now), failures, hashed };
   } catch (error) {
     failures.push({ path: file.absPath, reason: errorMessage(error) });
-    return { row: null, failures };
+    return { row: null, failures, hashed: false };
   }
 }

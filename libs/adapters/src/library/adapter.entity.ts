@@ -263,6 +263,10 @@ export class AdapterEntity {
   @JsonColumn({ name: 'warnings' })
   warnings: string[];
 
+  /** SHA-256 of what the files say about this adapter (`factsDigestOf`): a re-read that changes none of it is no update. */
+  @Column({ type: 'varchar', length: 64, nullable: true, name: 'facts_digest' })
+  factsDigest: string | null;
+
   /** Text the full-text index covers: name, words, tags, creator. */
   @Column({ type: 'text', name: 'search_text' })
   searchText: string;

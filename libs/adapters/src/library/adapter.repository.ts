@@ -21,6 +21,7 @@ export type AdapterSnapshot = Pick<
   | 'autoV2'
   | 'autoV3'
   | 'sidecars'
+  | 'factsDigest'
   | 'missingSince'
   | 'userEdited'
   | 'name'
@@ -51,6 +52,7 @@ const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [
   'autoV2',
   'autoV3',
   'sidecars',
+  'factsDigest',
   'missingSince',
   'userEdited',
   'name',
@@ -133,23 +135,33 @@ class SqliteStatements {
     return this.cached(
       this.tombstones,
       ids,
-      () => `UPDATE "adapters" SET "missing_since" = ?, "updated_at" = ? WHERE "missing_since" IS NULL AND "id" IN (${Array(ids).fill('?').join(', ')})`,
+      () =>
+        `UPDATE "adapters" SET "missing_since" = ?, "updated_at" = ? WHERE "missing_since" IS NULL AND "id" IN (${Array(ids).fill('?').join(', ')})`,
     );
   }
 
   upsert(rows: number): RawStatement {
-    return this.cached(this.upserts, rows, () => this.insertHead + Array(rows).fill(this.rowValues).join(', ') + this.updateTail);
+    return this.cached(
+      this.upserts,
+      rows,
+      () => this.insertHead + Array(rows).fill(this.rowValues).join(', ') + this.updateTail,
+    );
   }
 
   deleteTags(ids: number): RawStatement {
-    return this.cached(this.tagDeletes, ids, () => `DELETE FROM "adapter_tags" WHERE "adapter_id" IN (${Array(ids).fill('?').join(', ')})`);
+    return this.cached(
+      this.tagDeletes,
+      ids,
+      () => `DELETE FROM "adapter_tags" WHERE "adapter_id" IN (${Array(ids).fill('?').join(', ')})`,
+    );
   }
 
   insertTags(pairs: number): RawStatement {
     return this.cached(
       this.tagInserts,
       pairs,
-      () => `INSERT OR IGNORE INTO "adapter_tags" ("adapter_id", "tag") VALUES ${Array(pairs).fill('(?, ?)').join(', ')}`,
+      () =>
+        `INSERT OR IGNORE INTO "adapter_tags" ("adapter_id", "tag") VALUES ${Array(pairs).fill('(?, ?)').join(', ')}`,
     );
   }
 
@@ -235,7 +247,10 @@ export class AdapterRepository {
     const out: AdapterFileState[] = [];
     for (const part of chunk(rootIds, 100)) {
       const params = part.map((_, i) => (this.isSqlite ? '?' : `$${i + 1}`)).join(', ');
-      const rows = await this.dataSource.query<FileStateRow[]>(`${FILE_STATE_SELECT} WHERE root_id IN (${params})`, part);
+      const rows = await this.dataSource.query<FileStateRow[]>(
+        `${FILE_STATE_SELECT} WHERE root_id IN (${params})`,
+        part,
+      );
       for (const r of rows) out.push(toFileState(r));
     }
     return out;
@@ -273,7 +288,9 @@ export class AdapterRepository {
         .getRepository(AdapterEntity)
         .createQueryBuilder('a')
         .where('a.missing_since IS NULL')
-        .andWhere('(a.lora_stem IN (:...names) OR a.lora_name IN (:...names) OR a.lora_alias IN (:...names))', { names: part })
+        .andWhere('(a.lora_stem IN (:...names) OR a.lora_name IN (:...names) OR a.lora_alias IN (:...names))', {
+          names: part,
+        })
         .getMany();
       for (const r of rows) out.set(r.id, r);
     }
@@ -294,7 +311,9 @@ export class AdapterRepository {
   async snapshotsByIds(ids: string[]): Promise<AdapterSnapshot[]> {
     const out: AdapterSnapshot[] = [];
     for (const part of chunk([...new Set(ids)], 500)) {
-      const rows = await this.dataSource.getRepository(AdapterEntity).find({ select: SNAPSHOT_SELECT, where: { id: In(part) } });
+      const rows = await this.dataSource
+        .getRepository(AdapterEntity)
+        .find({ select: SNAPSHOT_SELECT, where: { id: In(part) } });
       for (const r of rows) {
         r.fileSize = Number(r.fileSize);
         r.fileMtimeMs = Number(r.fileMtimeMs);
@@ -334,12 +353,16 @@ export class AdapterRepository {
     };
     const db = driver.databaseConnection;
     const columns = metadata.columns;
-    const statements = (this.sqliteStatements ??= new SqliteStatements(db, columns.map((c) => c.databaseName)));
+    const statements = (this.sqliteStatements ??= new SqliteStatements(
+      db,
+      columns.map((c) => c.databaseName),
+    ));
     const toSqlite = (value: unknown): unknown => (typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null));
     // TypeORM's conversion (JSON, dates, booleans) only where a column needs one: plain text and numbers go
     // as they are, which saves ~40 driver calls a row.
     const values = (this.sqliteValues ??= columns.map((c): ((row: AdapterEntity) => unknown) => {
-      const plain = typeof c.type === 'string' && PLAIN_SQLITE_TYPES.has(c.type) && !c.transformer && !c.embeddedMetadata;
+      const plain =
+        typeof c.type === 'string' && PLAIN_SQLITE_TYPES.has(c.type) && !c.transformer && !c.embeddedMetadata;
       if (plain) return (row) => (row as unknown as Record<string, unknown>)[c.propertyName] ?? null;
       return (row) => toSqlite(driver.preparePersistentValue(c.getEntityValue(row), c));
     }));
@@ -359,7 +382,8 @@ export class AdapterRepository {
       }
       if (missing) {
         const at = driver.preparePersistentValue(missing.at, metadata.findColumnWithPropertyName('missingSince'));
-        for (const ids of chunksForStatements(missing.ids, IDS_PER_STATEMENT)) statements.markMissing(ids.length).run(at, at, ...ids);
+        for (const ids of chunksForStatements(missing.ids, IDS_PER_STATEMENT))
+          statements.markMissing(ids.length).run(at, at, ...ids);
       }
     })();
   }
@@ -371,13 +395,27 @@ export class AdapterRepository {
       .map((c) => c.databaseName)
       .filter((name) => name !== 'id' && name !== 'created_at');
     for (const part of chunk(rows, ROWS_PER_STATEMENT)) {
-      await em.createQueryBuilder().insert().into(AdapterEntity).values(part as QueryDeepPartialEntity<AdapterEntity>[]).orUpdate(updateColumns, ['id']).updateEntity(false).execute();
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(AdapterEntity)
+        .values(part as QueryDeepPartialEntity<AdapterEntity>[])
+        .orUpdate(updateColumns, ['id'])
+        .updateEntity(false)
+        .execute();
     }
     const ids = rows.map((r) => r.id);
     for (const part of chunk(ids, 500)) await em.delete(AdapterTagEntity, { adapterId: In(part) });
     const tags = rows.flatMap((r) => r.tags.map((tag) => ({ adapterId: r.id, tag })));
     for (const part of chunk(tags, 2000)) {
-      await em.createQueryBuilder().insert().into(AdapterTagEntity).values(part).orIgnore().updateEntity(false).execute();
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(AdapterTagEntity)
+        .values(part)
+        .orIgnore()
+        .updateEntity(false)
+        .execute();
     }
   }
 

@@ -55,6 +55,11 @@ export interface DeliveryUpdatedPayload {
   error?: string | null;
 }
 
+/**
+ * What an import run did with the files it found: `seen` = `added + updated + unchanged + moved + restored +
+ * failed`. `updated` counts files whose facts changed; `missing` counts rows whose file is gone (not seen);
+ * `hashed` counts files whose hashes this run computed, whatever else happened to them.
+ */
 export interface ImportCounts {
   seen: number;
   added: number;
@@ -64,6 +69,7 @@ export interface ImportCounts {
   missing: number;
   restored: number;
   failed: number;
+  hashed: number;
 }
 
 export interface ImportProgressPayload {
