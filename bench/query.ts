@@ -24,6 +24,7 @@ const { dataSourceOptions } = await import('../migrations/index.js');
 const { AdapterQueryService, AdapterSort, AdapterFacet, LibraryRoots, fts5QueryOf, tsQueryOf } =
   await import('../libs/adapters/src/index.js');
 const { AdapterQueryRepository } = await import('../libs/adapters/src/library/adapter-query.repository.js');
+const { AdapterRepository } = await import('../libs/adapters/src/library/adapter.repository.js');
 const { DataSource } = await import('typeorm');
 const { openSeedDb, seedAdapters } = await import('../test/support/adapter-seed.js');
 
@@ -283,10 +284,12 @@ try {
   // column shows the same queries answered from the SQLite read cache while the library is unchanged.
   const service = new AdapterQueryService(
     new AdapterQueryRepository(dataSource, { queryCacheEntries: 0 }),
+    new AdapterRepository(dataSource),
     new LibraryRoots(config),
   );
   const cachedService = new AdapterQueryService(
     new AdapterQueryRepository(dataSource, config),
+    new AdapterRepository(dataSource),
     new LibraryRoots(config),
   );
   // Two of the terms are prefixes, as a user types them.

@@ -1,6 +1,7 @@
 export * from './adapters.module.js';
 export * from './importer/index.js';
 export * from './imports/adapter-row.js';
+export * from './imports/import-report.js';
 export * from './imports/import-run.entity.js';
 export * from './imports/import-run.service.js';
 export * from './imports/import.service.js';

@@ -1,20 +1,19 @@
 import { Column, Entity, Index } from 'typeorm';
-import { JsonColumn, TimestampColumn, UuidColumn, UuidPrimaryColumn } from '@app/core';
+import {
+  FINISHED_JOB_ROW_STATUSES,
+  JobRowStatus,
+  JobRowTimestamps,
+  JsonColumn,
+  TimestampColumn,
+  UuidColumn,
+  UuidPrimaryColumn,
+} from '@app/core';
 
-/** Life of a delivery; stored, so a string enum. */
-export enum DeliveryStatus {
-  Queued = 'queued',
-  Running = 'running',
-  Succeeded = 'succeeded',
-  Failed = 'failed',
-  Cancelled = 'cancelled',
-}
+/** Life of a delivery: the shared job-row statuses. */
+export const DeliveryStatus = JobRowStatus;
+export type DeliveryStatus = JobRowStatus;
 
-export const FINISHED_DELIVERY_STATUSES: readonly DeliveryStatus[] = [
-  DeliveryStatus.Succeeded,
-  DeliveryStatus.Failed,
-  DeliveryStatus.Cancelled,
-];
+export const FINISHED_DELIVERY_STATUSES = FINISHED_JOB_ROW_STATUSES;
 
 /** The built-in backends; the stored `mode` is the name of the backend that runs the delivery. */
 export enum DeliveryMode {
@@ -31,7 +30,7 @@ export type DeliveryResult = Record<string, unknown>;
 @Index('idx_delivery_jobs_mode', ['mode'])
 @Index('idx_delivery_jobs_favorite', ['favorite'])
 @Index('idx_delivery_jobs_created_at', ['createdAt'])
-export class DeliveryJobEntity {
+export class DeliveryJobEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
   id: string;
 
@@ -71,15 +70,6 @@ export class DeliveryJobEntity {
   /** The generation that an `sdnext` delivery created; set before it is awaited, so a rerun waits for the same one. */
   @UuidColumn({ name: 'generation_job_id', nullable: true })
   generationJobId: string | null;
-
-  @TimestampColumn({ name: 'created_at' })
-  createdAt: Date;
-
-  @TimestampColumn({ name: 'started_at', nullable: true })
-  startedAt: Date | null;
-
-  @TimestampColumn({ name: 'finished_at', nullable: true })
-  finishedAt: Date | null;
 
   @TimestampColumn({ name: 'updated_at' })
   updatedAt: Date;

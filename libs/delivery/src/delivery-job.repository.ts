@@ -1,13 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { UNFINISHED_JOB_ROW_STATUSES } from '@app/core';
 import { DataSource, type FindOptionsWhere, In, LessThan, MoreThan, type Repository } from 'typeorm';
-import {
-  DeliveryJobEntity,
-  DeliveryStatus,
-  FINISHED_DELIVERY_STATUSES,
-} from './delivery-job.entity.js';
-
-const UNFINISHED = [DeliveryStatus.Queued, DeliveryStatus.Running];
+import { DeliveryJobEntity, DeliveryStatus, FINISHED_DELIVERY_STATUSES } from './delivery-job.entity.js';
 
 export interface DeliveryListFilter {
   status?: DeliveryStatus;
@@ -67,7 +62,7 @@ export class DeliveryJobRepository {
   async markRunning(id: string, attempts: number): Promise<boolean> {
     const now = new Date();
     const result = await this.repo.update(
-      { id, status: In(UNFINISHED) },
+      { id, status: In(UNFINISHED_JOB_ROW_STATUSES) },
       { status: DeliveryStatus.Running, attempts, startedAt: now, updatedAt: now },
     );
     return result.affected === 1;
@@ -95,7 +90,7 @@ export class DeliveryJobRepository {
     if (!FINISHED_DELIVERY_STATUSES.includes(status)) throw new Error(`${status} is not a final status`);
     const now = new Date();
     const result = await this.repo.update(
-      { id, status: In(UNFINISHED) },
+      { id, status: In(UNFINISHED_JOB_ROW_STATUSES) },
       { status, result: fields.result ?? null, error: fields.error ?? null, finishedAt: now, updatedAt: now },
     );
     return result.affected === 1;

@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AdaptersModule } from '@app/adapters';
+import { JobName, rowIdQueuedJobSource } from '@app/core';
 import { GenerationModule } from '@app/generation';
 import type { DeliveryBackend } from './delivery-backend.js';
 import { DELIVERY_BACKENDS, DeliveryBackendRegistry } from './delivery-backend.registry.js';
 import { DeliveryJobHandler } from './delivery-job.handler.js';
 import { DeliveryJobRepository } from './delivery-job.repository.js';
-import { DeliveryQueuedJobSource } from './delivery-queued-job.source.js';
 import { DeliveryService } from './delivery.service.js';
 import { DisclosurePolicy } from './disclosure.policy.js';
 import { CliDeliveryBackend } from './backends/cli.backend.js';
@@ -29,7 +29,7 @@ export const DELIVERY_BACKEND_TYPES = [HttpDeliveryBackend, CliDeliveryBackend, 
     DeliveryJobRepository,
     DeliveryService,
     DeliveryJobHandler,
-    DeliveryQueuedJobSource,
+    rowIdQueuedJobSource(JobName.Delivery, DeliveryJobRepository),
     DisclosurePolicy,
   ],
   exports: [DeliveryService, DisclosurePolicy],

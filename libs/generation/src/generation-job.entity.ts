@@ -1,20 +1,19 @@
 import { Column, Entity, Index } from 'typeorm';
-import { columnTypes, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+import {
+  columnTypes,
+  FINISHED_JOB_ROW_STATUSES,
+  JobRowStatus,
+  JobRowTimestamps,
+  JsonColumn,
+  TimestampColumn,
+  UuidPrimaryColumn,
+} from '@app/core';
 
-/** Life of a generation; stored, so a string enum. */
-export enum GenerationStatus {
-  Queued = 'queued',
-  Running = 'running',
-  Succeeded = 'succeeded',
-  Failed = 'failed',
-  Cancelled = 'cancelled',
-}
+/** Life of a generation: the shared job-row statuses. */
+export const GenerationStatus = JobRowStatus;
+export type GenerationStatus = JobRowStatus;
 
-export const FINISHED_GENERATION_STATUSES: readonly GenerationStatus[] = [
-  GenerationStatus.Succeeded,
-  GenerationStatus.Failed,
-  GenerationStatus.Cancelled,
-];
+export const FINISHED_GENERATION_STATUSES = FINISHED_JOB_ROW_STATUSES;
 
 /** How the job was asked for: `generate` waits in the request, `queue-generation` runs it as a background job. */
 export enum GenerationMode {
@@ -48,7 +47,7 @@ const seedTransformer = {
 @Index('idx_generation_jobs_status', ['status'])
 @Index('idx_generation_jobs_backend', ['backendId'])
 @Index('idx_generation_jobs_created_at', ['createdAt'])
-export class GenerationJobEntity {
+export class GenerationJobEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
   id: string;
 
@@ -112,15 +111,6 @@ export class GenerationJobEntity {
   /** Set by a cancel; every runner polls it, whichever process it lives in. */
   @TimestampColumn({ name: 'cancel_requested_at', nullable: true })
   cancelRequestedAt: Date | null;
-
-  @TimestampColumn({ name: 'created_at' })
-  createdAt: Date;
-
-  @TimestampColumn({ name: 'started_at', nullable: true })
-  startedAt: Date | null;
-
-  @TimestampColumn({ name: 'finished_at', nullable: true })
-  finishedAt: Date | null;
 
   @TimestampColumn({ name: 'updated_at' })
   updatedAt: Date;

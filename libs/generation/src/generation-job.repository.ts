@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { UNFINISHED_JOB_ROW_STATUSES } from '@app/core';
 import { DataSource, In, IsNull, LessThan, MoreThan, type Repository } from 'typeorm';
 import {
   type GenerationImageRef,
@@ -8,8 +9,6 @@ import {
   FINISHED_GENERATION_STATUSES,
   GenerationMode,
 } from './generation-job.entity.js';
-
-const UNFINISHED = [GenerationStatus.Queued, GenerationStatus.Running];
 
 export interface GenerationProgressFields {
   progress: number;
@@ -101,7 +100,7 @@ export class GenerationJobRepository {
   /** Back to the queue after a failure that provably never reached SD.Next. */
   async requeue(id: string, error: string): Promise<void> {
     await this.repo.update(
-      { id, status: In(UNFINISHED) },
+      { id, status: In(UNFINISHED_JOB_ROW_STATUSES) },
       { status: GenerationStatus.Queued, backendId: null, requestSentAt: null, error, updatedAt: new Date() },
     );
   }
@@ -111,7 +110,7 @@ export class GenerationJobRepository {
     if (!FINISHED_GENERATION_STATUSES.includes(status)) throw new Error(`${status} is not a final status`);
     const now = new Date();
     const result = await this.repo.update(
-      { id, status: In(UNFINISHED) },
+      { id, status: In(UNFINISHED_JOB_ROW_STATUSES) },
       {
         status,
         error: fields.error ?? null,
@@ -130,7 +129,10 @@ export class GenerationJobRepository {
   /** Flags an unfinished job for cancellation; false when it had already ended. */
   async requestCancel(id: string): Promise<boolean> {
     const now = new Date();
-    const result = await this.repo.update({ id, status: In(UNFINISHED) }, { cancelRequestedAt: now, updatedAt: now });
+    const result = await this.repo.update(
+      { id, status: In(UNFINISHED_JOB_ROW_STATUSES) },
+      { cancelRequestedAt: now, updatedAt: now },
+    );
     return result.affected === 1;
   }
 

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
+import { JobName, rowIdQueuedJobSource } from '@app/core';
 import { BackendLeaseRepository } from './backend-lease.repository.js';
 import { BackendLeaseService } from './backend-lease.service.js';
 import { GenerationJobHandler } from './generation-job.handler.js';
 import { GenerationJobRepository } from './generation-job.repository.js';
-import { GenerationQueuedJobSource } from './generation-queued-job.source.js';
 import { GenerationRunner } from './generation.runner.js';
 import { GenerationService } from './generation.service.js';
 import { CompositionModule } from '@app/composition';
@@ -19,7 +19,7 @@ import { SdNextBackendsModule } from './sdnext-backends.module.js';
     GenerationRunner,
     GenerationService,
     GenerationJobHandler,
-    GenerationQueuedJobSource,
+    rowIdQueuedJobSource(JobName.Generation, GenerationJobRepository),
   ],
   exports: [GenerationService, CompositionModule],
 })

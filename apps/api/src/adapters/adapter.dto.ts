@@ -17,11 +17,15 @@ import {
 import { IsOptionalNonNull } from '../common/validation.js';
 import {
   AdapterBulkAction,
+  type AdapterFacets,
   type AdapterPatch,
   AdapterSort,
   AdapterUserField,
+  type BulkResult,
+  type DuplicateGroup,
   MAX_BULK_IDS,
   SortOrder,
+  type ValueCount,
 } from '@app/adapters';
 
 /** One adapter in a list: what a library grid or a picker needs. */
@@ -103,12 +107,12 @@ export class AdapterDto extends AdapterSummaryDto {
   lastIngestedAt: string;
 }
 
-export class ValueCountDto {
+export class ValueCountDto implements ValueCount {
   value: string;
   count: number;
 }
 
-export class AdapterFacetsDto {
+export class AdapterFacetsDto implements AdapterFacets {
   baseModel?: ValueCountDto[];
   tags?: ValueCountDto[];
 }
@@ -218,14 +222,14 @@ export class BulkAdapterActionDto {
   ids: string[];
 }
 
-export class BulkResultDto {
+export class BulkResultDto implements BulkResult {
   action: AdapterBulkAction;
   affected: number;
   /** Ids that matched no adapter. */
   notFound: string[];
 }
 
-export class DuplicateGroupDto {
+export class DuplicateGroupDto implements DuplicateGroup<AdapterSummaryDto> {
   sha256: string;
   count: number;
   /** Every member's hash was computed from its bytes; false: the group rests on at least one sidecar's claim. */

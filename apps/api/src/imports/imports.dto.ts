@@ -1,6 +1,7 @@
 import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsNotEmpty, IsString, IsUUID, MaxLength } from 'class-validator';
 import { IsOptionalNonNull } from '../common/validation.js';
-import { HashPolicy, ImportRunStatus } from '@app/adapters';
+import { HashPolicy, type ImportFailure, ImportRunStatus } from '@app/adapters';
+import type { ImportCounts } from '@app/core';
 
 export class StartImportDto {
   /** Library roots or folders inside them (absolute, or relative to a root); all roots when omitted. */
@@ -44,7 +45,7 @@ export class ImportIdParamDto {
   id: string;
 }
 
-export class ImportCountsDto {
+export class ImportCountsDto implements ImportCounts {
   /** Files found: added + updated + unchanged + moved + restored + failed. */
   seen: number;
   added: number;
@@ -61,7 +62,7 @@ export class ImportCountsDto {
   hashed: number;
 }
 
-export class ImportFailureDto {
+export class ImportFailureDto implements ImportFailure {
   path: string;
   reason: string;
 }

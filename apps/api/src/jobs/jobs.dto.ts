@@ -1,6 +1,6 @@
 import { IsIn, IsInt, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { IsOptionalNonNull } from '../common/validation.js';
-import { CancelOutcome, JobName, JobStatus } from '@app/core';
+import { CancelOutcome, type JobInfo, JobName, JobStatus } from '@app/core';
 
 export class CreateDiagnosticJobDto {
   /** Number of steps, each reporting progress. */
@@ -46,7 +46,8 @@ export class JobCreatedDto {
   name: JobName;
 }
 
-export class JobDto {
+/** A `JobInfo` with its times as ISO strings. */
+export class JobDto implements Omit<JobInfo, 'createdAt' | 'finishedAt'> {
   id: string;
   name: JobName;
   status: JobStatus;

@@ -203,11 +203,9 @@ export class SidecarError extends Error {
   }
 }
 
-// One shape per kind of object. Each constructor below writes every field of its type, undefined or not, in one
-// order, and the readers assign fields instead of adding them. The objects of a 10,000-file import then share one
-// hidden class per type, so the code that reads them (merging, matching, building rows) stays optimised: objects
-// built field by field, each sidecar in its own order, gave V8 dozens of shapes, and it threw its optimised code
-// away and compiled it again ("wrong map" deopts) while reading the first thousand files.
+// One shape per kind of object: each constructor below writes every field of its type, undefined or not, in one
+// order, and readers assign fields instead of adding them, so the objects of an import share one hidden class per
+// type and the code that reads them (merging, matching, building rows) stays optimised.
 
 export function emptyFacts(kind: SidecarKind): SidecarFacts {
   return {

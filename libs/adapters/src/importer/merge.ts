@@ -228,9 +228,8 @@ function everyHashKey<T>(): { [K in keyof AdapterHashes]: T | undefined } {
 
 /**
  * Every field the sidecars may give, in one pass: the sidecars are visited from the lowest precedence to the
- * highest, so the last present value written is the highest-precedence one. One loop of plain property reads
- * (every `SidecarFacts` has one shape). A getter closure and a loop per field, inlined two dozen times into
- * `mergeFacts`, made it the importer's costliest function for V8 to optimise.
+ * highest, so the last present value written is the highest-precedence one. Written out field by field: one
+ * loop of plain property reads keeps this hot function cheap for V8 to optimise (a getter per field did not).
  */
 function pickFields(
   ordered: readonly SidecarFacts[],
@@ -388,25 +387,29 @@ function pickFields(
   return p;
 }
 
-export function mergeFacts(
-  header: SafetensorsHeader | null | undefined,
-  sidecars: readonly SidecarFacts[],
-  fileHashes?: FileHashes | null,
-  opts: MergeOptions = {},
-): AdapterFacts {
+/** The sidecars in precedence order, highest first. */
+function byPrecedence(sidecars: readonly SidecarFacts[]): SidecarFacts[] {
   const rank = (k: SidecarKind): number => {
     const i = SIDECAR_PRECEDENCE.indexOf(k);
     return i < 0 ? SIDECAR_PRECEDENCE.length : i;
   };
-  const ordered = [...sidecars].sort((a, b) => rank(a.kind) - rank(b.kind));
-  const meta = header?.metadata ?? {};
-  const warnings: string[] = [];
-  const fieldSources: Partial<Record<string, FactSource>> = {};
+  return [...sidecars].sort((a, b) => rank(a.kind) - rank(b.kind));
+}
 
-  for (const w of header?.warnings ?? []) warnings.push(`header: ${w}`);
-  for (const s of ordered) for (const w of s.warnings) warnings.push(`${s.kind}: ${w}`);
+interface MergedHashes {
+  hashes: AdapterHashes;
+  hashSources: AdapterFacts['hashSources'];
+  /** Sidecars whose SHA256 contradicts the file's: none of their file entry is taken. */
+  contradicted: Set<SidecarFacts>;
+}
 
-  // --- Hashes: the file wins over every claim. ---------------------------------------------------
+/** Hashes: the file wins over every claim; a sidecar that contradicts it gives none, and a warning. */
+function mergeHashes(
+  meta: Readonly<Record<string, string>>,
+  ordered: readonly SidecarFacts[],
+  fileHashes: FileHashes | null | undefined,
+  warnings: string[],
+): MergedHashes {
   const headerHash = autoV3FromHeader(meta);
   const computedTensor = fileHashes?.tensorSha256;
   const contradicted = new Set<SidecarFacts>();
@@ -463,48 +466,84 @@ export function mergeFacts(
   }
   if (hashes.sha256 !== undefined && hashes.autoV2 === undefined)
     setHash('autoV2', hashes.sha256.slice(0, 10), hashSources.sha256 ?? FactOrigin.Computed);
+  return { hashes, hashSources, contradicted };
+}
 
-  // --- Field picking in precedence order. --------------------------------------------------------
-  const picked = pickFields(ordered, contradicted, fieldSources);
-  function fromHeader<T>(field: string, current: T | undefined, value: T | undefined): T | undefined {
-    if (present(current) || !present(value)) return current;
-    fieldSources[field] = FactOrigin.Header;
-    return value;
-  }
+/** A sidecar's value, else the header's (recorded as the field's source), else nothing. */
+function fromHeader<T>(
+  fieldSources: Partial<Record<string, FactSource>>,
+  field: string,
+  current: T | undefined,
+  value: T | undefined,
+): T | undefined {
+  if (present(current) || !present(value)) return current;
+  fieldSources[field] = FactOrigin.Header;
+  return value;
+}
 
-  const headerName = headerString(meta, 'modelspec.title', 'ssmd_display_name', 'ss_output_name');
-  let name = fromHeader('name', picked.name, headerName?.[0]);
+/** The descriptive fields a header can give when no sidecar does; the name falls back to the file's. */
+function describedFields(
+  picked: PickedFields,
+  header: SafetensorsHeader | null | undefined,
+  fileName: string | undefined,
+  fieldSources: Partial<Record<string, FactSource>>,
+): Pick<AdapterFacts, 'name' | 'description' | 'creator' | 'tags' | 'trainedWords' | 'preferredWeight'> {
+  const meta = header?.metadata ?? {};
+  let name = fromHeader(
+    fieldSources,
+    'name',
+    picked.name,
+    headerString(meta, 'modelspec.title', 'ssmd_display_name', 'ss_output_name')?.[0],
+  );
   if (name === undefined) {
-    name = opts.fileName
-      ? stemOf(opts.fileName)
-      : header?.path
-        ? stemOf(header.path.split(/[\\/]/).pop() ?? '')
-        : 'unnamed';
+    name = fileName ? stemOf(fileName) : header?.path ? stemOf(header.path.split(/[\\/]/).pop() ?? '') : 'unnamed';
     fieldSources['name'] = FactOrigin.FileName;
   }
   const description = fromHeader(
+    fieldSources,
     'description',
     picked.description,
     headerString(meta, 'modelspec.description', 'ssmd_description', 'ss_training_comment')?.[0],
   );
-  const creator = fromHeader('creator', picked.creator, headerString(meta, 'modelspec.author', 'ssmd_author')?.[0]);
+  const creator = fromHeader(
+    fieldSources,
+    'creator',
+    picked.creator,
+    headerString(meta, 'modelspec.author', 'ssmd_author')?.[0],
+  );
   const headerTags = headerString(meta, 'modelspec.tags', 'ssmd_tags');
-  const tags = uniqueStrings(fromHeader('tags', picked.tags, headerTags ? splitList(headerTags[0]) : undefined) ?? []);
+  const tags = uniqueStrings(
+    fromHeader(fieldSources, 'tags', picked.tags, headerTags ? splitList(headerTags[0]) : undefined) ?? [],
+  );
   const headerTriggers = headerString(meta, 'modelspec.trigger_phrase', 'ssmd_keywords');
   const trainedWords = uniqueStrings(
-    fromHeader('trainedWords', picked.trainedWords, headerTriggers ? splitList(headerTriggers[0]) : undefined) ?? [],
+    fromHeader(
+      fieldSources,
+      'trainedWords',
+      picked.trainedWords,
+      headerTriggers ? splitList(headerTriggers[0]) : undefined,
+    ) ?? [],
   );
   const preferredWeight = fromHeader(
+    fieldSources,
     'preferredWeight',
     picked.preferredWeight,
     asNumber(meta['modelspec.lora_default_weight']),
   );
+  return { name, description, creator, tags, trainedWords, preferredWeight };
+}
 
-  // Civitai ids: version and model from the same sidecar where possible.
+/** The Civitai reference: version and model from the same sidecar where possible; disagreements are warnings. */
+function civitaiReference(
+  ordered: readonly SidecarFacts[],
+  picked: PickedFields,
+  fieldSources: Partial<Record<string, FactSource>>,
+  warnings: string[],
+): AdapterFacts['civitai'] {
   const idSource =
     ordered.find((s) => s.civitai?.versionId !== undefined) ?? ordered.find((s) => s.civitai?.modelId !== undefined);
   const ref = idSource?.civitai;
-  // Built in one literal: a spread, or fields written twice, gave each object its own hidden class.
+  // One literal: a spread, or fields written twice, would give each object its own hidden class (see facts.ts).
   const civitai: AdapterFacts['civitai'] = {
     modelId:
       ref?.modelId ?? (ref ? ordered.find((s) => s.civitai?.modelId !== undefined)?.civitai?.modelId : undefined),
@@ -528,28 +567,35 @@ export function mergeFacts(
       }
     }
   }
-  const deleted = picked.civitaiDeleted;
-  if (deleted !== undefined) civitai.deleted = deleted;
-  const air = picked.air;
-  if (air !== undefined) civitai.air ??= air;
+  if (picked.civitaiDeleted !== undefined) civitai.deleted = picked.civitaiDeleted;
+  if (picked.air !== undefined) civitai.air ??= picked.air;
+  return civitai;
+}
 
-  // Base model: Civitai-spelled sidecar values, then A1111's hint, then the header, then SwarmUI's architecture.
-  const civitaiKinds = [
-    SidecarKind.LoraManagerMetadata,
-    SidecarKind.CmInfo,
-    SidecarKind.CivitaiInfo,
-    SidecarKind.SdnextJson,
-  ];
-  const bmSidecar = ordered.find((s) => civitaiKinds.includes(s.kind) && present(s.baseModelRaw));
+const CIVITAI_SPELLING_KINDS: readonly SidecarKind[] = [
+  SidecarKind.LoraManagerMetadata,
+  SidecarKind.CmInfo,
+  SidecarKind.CivitaiInfo,
+  SidecarKind.SdnextJson,
+];
+
+/**
+ * The base model: Civitai-spelled sidecar values, then A1111's hint, then the header, then SwarmUI's
+ * architecture. When it is less than a fact, a warning says so (the user can set it through the API).
+ */
+function mergeBaseModel(
+  ordered: readonly SidecarFacts[],
+  header: SafetensorsHeader | null | undefined,
+  fieldSources: Partial<Record<string, FactSource>>,
+  warnings: string[],
+): NormalisedBaseModel {
+  const meta = header?.metadata ?? {};
+  const bmSidecar = ordered.find((s) => CIVITAI_SPELLING_KINDS.includes(s.kind) && present(s.baseModelRaw));
   const a1111 = ordered.find((s) => s.kind === SidecarKind.A1111Json && present(s.baseModelRaw));
-  let baseModelInfo = normaliseBaseModel({
-    civitai: bmSidecar?.baseModelRaw,
-    sdVersion: a1111?.baseModelRaw,
-    header: meta,
-  });
+  let info = normaliseBaseModel({ civitai: bmSidecar?.baseModelRaw, sdVersion: a1111?.baseModelRaw, header: meta });
   const swarm = ordered.find((s) => s.kind === SidecarKind.SwarmJson && present(s.baseModel));
-  if (baseModelInfo.source === BaseModelSource.None && swarm?.baseModel) {
-    baseModelInfo = {
+  if (info.source === BaseModelSource.None && swarm?.baseModel) {
+    info = {
       value: swarm.baseModel,
       known: true,
       source: BaseModelSource.Header,
@@ -558,32 +604,73 @@ export function mergeFacts(
     fieldSources['baseModel'] = SidecarKind.SwarmJson;
   } else {
     fieldSources['baseModel'] =
-      baseModelInfo.source === BaseModelSource.Civitai && bmSidecar
+      info.source === BaseModelSource.Civitai && bmSidecar
         ? bmSidecar.kind
-        : baseModelInfo.source === BaseModelSource.SdVersionHint
+        : info.source === BaseModelSource.SdVersionHint
           ? SidecarKind.A1111Json
           : FactOrigin.Header;
   }
-  if (baseModelInfo.value === (BaseModel.Unknown as string)) delete fieldSources['baseModel'];
-  // Say when the base model is less than a fact, so the user knows to check it (and can set it through the API).
-  const bmEvidence = baseModelInfo.evidence ? ` (${baseModelInfo.evidence})` : '';
-  if (baseModelInfo.guessed) warnings.push(`Base model ${baseModelInfo.value} is a guess${bmEvidence}`);
-  else if (baseModelInfo.ambiguous)
-    warnings.push(`Base model ${baseModelInfo.value} may be a variant the source cannot tell apart${bmEvidence}`);
-  else if (!baseModelInfo.known)
-    warnings.push(`Base model "${baseModelInfo.value}" is not in the vocabulary; kept as given`);
-  if (bmSidecar && baseModelInfo.source === BaseModelSource.Civitai && header) {
-    const fromHeader = normaliseBaseModel({ header: meta });
+  if (info.value === (BaseModel.Unknown as string)) delete fieldSources['baseModel'];
+  const evidence = info.evidence ? ` (${info.evidence})` : '';
+  if (info.guessed) warnings.push(`Base model ${info.value} is a guess${evidence}`);
+  else if (info.ambiguous)
+    warnings.push(`Base model ${info.value} may be a variant the source cannot tell apart${evidence}`);
+  else if (!info.known) warnings.push(`Base model "${info.value}" is not in the vocabulary; kept as given`);
+  if (bmSidecar && info.source === BaseModelSource.Civitai && header) {
+    const headerSays = normaliseBaseModel({ header: meta });
     if (
-      fromHeader.known &&
-      fromHeader.source === BaseModelSource.Header &&
-      baseModelFamily(fromHeader.value) !== baseModelFamily(baseModelInfo.value)
+      headerSays.known &&
+      headerSays.source === BaseModelSource.Header &&
+      baseModelFamily(headerSays.value) !== baseModelFamily(info.value)
     ) {
-      warnings.push(
-        `Base model ${baseModelInfo.value} (${bmSidecar.kind}) disagrees with the header's ${fromHeader.value}`,
-      );
+      warnings.push(`Base model ${info.value} (${bmSidecar.kind}) disagrees with the header's ${headerSays.value}`);
     }
   }
+  return info;
+}
+
+/** The preview: a file beside the LoRA, then an image embedded in the header, then a sidecar's remote image. */
+function choosePreview(
+  header: SafetensorsHeader | null | undefined,
+  ordered: readonly SidecarFacts[],
+  picked: PickedFields,
+  file: MergeOptions['preview'],
+  fieldSources: Partial<Record<string, FactSource>>,
+): AdapterPreview | undefined {
+  if (file) {
+    fieldSources['preview'] = FactOrigin.PreviewFile;
+    return previewOf(PreviewSource.File, { ...file, nsfwLevel: picked.previewNsfwLevel });
+  }
+  // The route serves the key stored here (`decodeEmbeddedPreview`).
+  const embedded = header ? firstUsableEmbedded(header.embeddedImages) : undefined;
+  if (embedded) {
+    fieldSources['preview'] = FactOrigin.Header;
+    return previewOf(PreviewSource.Embedded, { key: embedded.key, contentType: embedded.contentType });
+  }
+  const url = picked.previewUrl;
+  if (url === undefined) return undefined;
+  const img = ordered.flatMap((s) => s.images ?? []).find((i) => i.url === url);
+  return previewOf(PreviewSource.Remote, { url, nsfwLevel: img?.nsfwLevel });
+}
+
+export function mergeFacts(
+  header: SafetensorsHeader | null | undefined,
+  sidecars: readonly SidecarFacts[],
+  fileHashes?: FileHashes | null,
+  opts: MergeOptions = {},
+): AdapterFacts {
+  const ordered = byPrecedence(sidecars);
+  const meta = header?.metadata ?? {};
+  const warnings: string[] = [];
+  const fieldSources: Partial<Record<string, FactSource>> = {};
+  for (const w of header?.warnings ?? []) warnings.push(`header: ${w}`);
+  for (const s of ordered) for (const w of s.warnings) warnings.push(`${s.kind}: ${w}`);
+
+  const { hashes, hashSources, contradicted } = mergeHashes(meta, ordered, fileHashes, warnings);
+  const picked = pickFields(ordered, contradicted, fieldSources);
+  const described = describedFields(picked, header, opts.fileName, fieldSources);
+  const civitai = civitaiReference(ordered, picked, fieldSources, warnings);
+  const baseModelInfo = mergeBaseModel(ordered, header, fieldSources, warnings);
 
   const loraKind = header?.loraKind.kind ?? LoraKind.Unknown;
   let modelType = picked.modelType;
@@ -591,7 +678,6 @@ export function mergeFacts(
     modelType = CIVITAI_TYPE_BY_KIND[loraKind];
     fieldSources['modelType'] = FactOrigin.Header;
   }
-
   // Old answers carry only a boolean: it still says PG or not, which "unrated" would hide.
   const nsfwLevel = picked.nsfwLevel ?? (picked.nsfw === undefined ? undefined : levelOfNsfwFlag(picked.nsfw));
   const nsfw = picked.nsfw ?? (nsfwLevel !== undefined && nsfwLevel !== 0 ? isNsfwLevel(nsfwLevel) : undefined);
@@ -599,40 +685,67 @@ export function mergeFacts(
   const licenseText = headerString(meta, 'modelspec.license')?.[0];
   if (licenseText !== undefined && license?.license === undefined)
     license = licenseFlags({ license: licenseText }, license);
-
-  // --- Preview: file, then embedded, then remote. ------------------------------------------------
-  let preview: AdapterPreview | undefined;
-  const previewNsfw = picked.previewNsfwLevel;
-  if (opts.preview) {
-    preview = previewOf(PreviewSource.File, { ...opts.preview, nsfwLevel: previewNsfw });
-    fieldSources['preview'] = FactOrigin.PreviewFile;
-  } else {
-    // The route serves the key stored here (`decodeEmbeddedPreview`).
-    const embedded = header ? firstUsableEmbedded(header.embeddedImages) : undefined;
-    if (embedded) {
-      preview = previewOf(PreviewSource.Embedded, { key: embedded.key, contentType: embedded.contentType });
-      fieldSources['preview'] = FactOrigin.Header;
-    } else {
-      const url = picked.previewUrl;
-      if (url !== undefined) {
-        const img = ordered.flatMap((s) => s.images ?? []).find((i) => i.url === url);
-        preview = previewOf(PreviewSource.Remote, { url, nsfwLevel: img?.nsfwLevel });
-      }
-    }
-  }
-
+  const preview = choosePreview(header, ordered, picked, opts.preview, fieldSources);
   const trainedAt =
     asIsoDate(meta['ss_training_started_at']) ??
     (meta['modelspec.date'] !== undefined ? asIsoDate(meta['modelspec.date']) : undefined);
+  return assembleFacts(header, ordered, fileHashes, {
+    picked,
+    described,
+    civitai,
+    baseModelInfo,
+    loraKind,
+    modelType,
+    nsfwLevel,
+    nsfw,
+    license,
+    preview,
+    trainedAt,
+    hashes,
+    hashSources,
+    fieldSources,
+    warnings,
+  });
+}
 
+/** What the steps of `mergeFacts` found, for `assembleFacts`. */
+interface MergedParts extends Pick<
+  AdapterFacts,
+  | 'civitai'
+  | 'baseModelInfo'
+  | 'loraKind'
+  | 'modelType'
+  | 'nsfwLevel'
+  | 'nsfw'
+  | 'license'
+  | 'preview'
+  | 'trainedAt'
+  | 'hashes'
+  | 'hashSources'
+  | 'fieldSources'
+  | 'warnings'
+> {
+  picked: PickedFields;
+  described: ReturnType<typeof describedFields>;
+}
+
+/** The facts in their one shape: every field written, in one order, whatever the sources (see facts.ts). */
+function assembleFacts(
+  header: SafetensorsHeader | null | undefined,
+  ordered: readonly SidecarFacts[],
+  fileHashes: FileHashes | null | undefined,
+  parts: MergedParts,
+): AdapterFacts {
+  const { picked, described, civitai, baseModelInfo, loraKind, hashes, hashSources, fieldSources, warnings } = parts;
+  const meta = header?.metadata ?? {};
   const facts: AdapterFacts = {
-    name,
+    name: described.name,
     civitai,
     baseModel: baseModelInfo.value,
     baseModelInfo,
     loraKind,
-    tags,
-    trainedWords,
+    tags: described.tags,
+    trainedWords: described.trainedWords,
     triggerSuggestions: header?.tagFrequency ?? [],
     hashes,
     hashSources,
@@ -650,49 +763,49 @@ export function mergeFacts(
     fieldSources,
     warnings,
   };
-  // Every optional field is set, undefined or not: one object shape for every file, so the code that reads
-  // the facts stays optimised (objects of changing shapes made V8 throw its optimised code away and compile
-  // it again).
+  // Every optional field is set, undefined or not: one object shape for every file keeps its readers optimised.
   const optional: Partial<AdapterFacts> = {
     versionName: picked.versionName,
-    description,
+    description: described.description,
     versionDescription: picked.versionDescription,
-    creator,
+    creator: described.creator,
     notes: picked.notes,
-    modelType,
+    modelType: parts.modelType,
     activationText: picked.activationText,
     negativeText: picked.negativeText,
-    preferredWeight,
+    preferredWeight: described.preferredWeight,
     weightMin: picked.weightMin,
     weightMax: picked.weightMax,
-    nsfwLevel,
-    nsfw,
+    nsfwLevel: parts.nsfwLevel,
+    nsfw: parts.nsfw,
     stats: picked.stats,
-    license,
+    license: parts.license,
     favorite: picked.favorite,
     createdAt: picked.createdAt,
     publishedAt: picked.publishedAt,
     updatedAt: picked.updatedAt,
-    trainedAt,
+    trainedAt: parts.trainedAt,
     primaryFile: picked.primaryFile,
-    preview,
-    previewPath: preview?.source === PreviewSource.File ? preview.path : undefined,
+    preview: parts.preview,
+    previewPath: parts.preview?.source === PreviewSource.File ? parts.preview.path : undefined,
     header: undefined,
   };
   Object.assign(facts, optional);
-  if (header) {
-    facts.header = {
-      headerLength: header.headerLength,
-      dataOffset: header.dataOffset,
-      tensorCount: header.tensorCount,
-      dtypes: header.dtypes,
-      networkModule: header.loraKind.networkModule,
-      networkDim: asNumber(meta['ss_network_dim']),
-      networkAlpha: asNumber(meta['ss_network_alpha']),
-    };
-  }
+  if (header) facts.header = headerSummary(header);
   for (const s of ordered) {
     if (Object.keys(s.unmapped).length > 0) facts.unmapped[s.kind] = { ...facts.unmapped[s.kind], ...s.unmapped };
   }
   return facts;
+}
+
+function headerSummary(header: SafetensorsHeader): NonNullable<AdapterFacts['header']> {
+  return {
+    headerLength: header.headerLength,
+    dataOffset: header.dataOffset,
+    tensorCount: header.tensorCount,
+    dtypes: header.dtypes,
+    networkModule: header.loraKind.networkModule,
+    networkDim: asNumber(header.metadata['ss_network_dim']),
+    networkAlpha: asNumber(header.metadata['ss_network_alpha']),
+  };
 }

@@ -1,7 +1,7 @@
 import type { ImportCounts } from '@app/core';
 import { ImportRunStatus } from './import-run.entity.js';
 import type { ImportRunRepository } from './import-run.repository.js';
-import type { ImportReport } from './import.service.js';
+import type { ImportReport } from './import-report.js';
 
 /** How often, at most, a running run's counts are saved. */
 const SAVE_EVERY_MS = 250;

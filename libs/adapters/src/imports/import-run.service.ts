@@ -4,7 +4,8 @@ import { InvalidInputError, JobName, JobQueue, NotFoundError, errorMessage, igno
 import { HashPolicy, type ImportRunEntity, type ImportRunOptions, ImportRunStatus } from './import-run.entity.js';
 import { ImportRunRecorder } from './import-run.recorder.js';
 import { ImportRunRepository } from './import-run.repository.js';
-import { emptyCounts, type ImportProgress, type ImportReport, ImportService } from './import.service.js';
+import { emptyCounts, type ImportProgress, type ImportReport } from './import-report.js';
+import { ImportService } from './import.service.js';
 import { LibraryRoots } from '../library/library-roots.js';
 
 export interface StartImportInput {

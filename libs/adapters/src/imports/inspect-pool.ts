@@ -10,10 +10,8 @@ export const INSPECT_WORKER_URL = new URL('./inspect.worker.js', import.meta.url
 /** Files a worker reads per message: large enough to amortise a message, small enough to keep every thread busy. */
 const TASKS_PER_MESSAGE = 200;
 /**
- * Messages queued per worker, so it never waits for the main thread. That thread hands out chunks only between
- * its synchronous batch writes (500 rows, 120-150 ms on a 2-core VM), while a worker reads a chunk of 200 files
- * in ~55 ms: with 2 queued, the worker sat idle through every long write. With 6 (1,200 files), a cold CLI
- * import of 10,000 adapters took 2.35-2.39 s against 2.40-2.51 s (medians of 6-8 interleaved runs).
+ * Messages queued per worker, so it never waits for the main thread, which hands out chunks only between its
+ * synchronous batch writes (a write lasts a few chunk reads).
  */
 const IN_FLIGHT_PER_WORKER = 6;
 

@@ -1,6 +1,9 @@
 // The query vocabulary of the adapter library: shared by the service (rules), the repository (SQL) and the
 // API's DTOs. String enums, because every value travels over the wire.
 
+import type { AdapterUserField } from './adapter-fields.js';
+import type { AdapterEntity } from './adapter.entity.js';
+
 export enum AdapterSort {
   Relevance = 'relevance',
   Name = 'name',
@@ -109,21 +112,8 @@ export interface AdapterPage<T> {
   facets?: AdapterFacets;
 }
 
-/** User-editable fields; `null` clears a nullable one. */
-export interface AdapterPatch {
-  name?: string;
-  triggerWords?: string[];
-  preferredWeight?: number | null;
-  weightMin?: number | null;
-  weightMax?: number | null;
-  notes?: string | null;
-  favorite?: boolean;
-  active?: boolean;
-  ordinal?: number | null;
-  nsfwOverride?: number | null;
-  baseModel?: string;
-  tags?: string[];
-}
+/** User-editable fields (`AdapterUserField`, with the entity's types); `null` clears a nullable one. */
+export type AdapterPatch = Partial<Pick<AdapterEntity, `${AdapterUserField}`>>;
 
 export interface BulkResult {
   action: AdapterBulkAction;

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { APP_CONFIG, type AppConfig, chunk, toNumber } from '@app/core';
 import { fts5QueryOf, tsQueryOf } from './adapter-search.js';
-import type { AdapterUserField } from './adapter-fields.js';
 import { AdapterEntity } from './adapter.entity.js';
 import {
   type AdapterFacets,
@@ -14,7 +13,6 @@ import {
   TagMode,
   type ValueCount,
 } from './adapter-query.model.js';
-import { AdapterTagEntity } from './adapter-tag.entity.js';
 import { SqliteReadCache } from './sqlite-read-cache.js';
 
 /** Collects bound parameters in text order: `?` on SQLite, `$n` on PostgreSQL. Values are never interpolated. */
@@ -83,29 +81,6 @@ interface Source {
   table: 'a' | 's';
 }
 
-/** The columns a user's edit may change: user fields and the values derived from them. */
-export type AdapterEditableColumns = Pick<
-  AdapterEntity,
-  | 'name'
-  | 'sortName'
-  | 'baseModel'
-  | 'triggerWords'
-  | 'tags'
-  | 'preferredWeight'
-  | 'weightMin'
-  | 'weightMax'
-  | 'notes'
-  | 'favorite'
-  | 'active'
-  | 'ordinal'
-  | 'nsfwOverride'
-  | 'nsfwMax'
-  | 'searchText'
-  | 'userEdited'
-  | 'updatedAt'
->;
-
-/** The read side of the adapter library: lists, facets, counts, and the user's edits. SQL is hand-built and parameterised. */
 /** Every column except the large JSON ones a list page never shows. */
 const SUMMARY_COLUMNS: ReadonlySet<string> = new Set<keyof AdapterEntity>([
   'id',
@@ -152,6 +127,10 @@ const SUMMARY_COLUMNS: ReadonlySet<string> = new Set<keyof AdapterEntity>([
   'updatedAt',
 ]);
 
+/**
+ * The read side of the adapter library: lists, facets, counts and lookups; it writes nothing (edits and imports go
+ * through `AdapterRepository`). SQL is hand-built and parameterised.
+ */
 @Injectable()
 export class AdapterQueryRepository {
   private readonly pg: boolean;
@@ -250,8 +229,7 @@ export class AdapterQueryRepository {
     let orderBy: string;
     let source: Source;
     if (sort === AdapterSort.Relevance && search && !this.pg && !filter.missing && this.conditionCount(filter) === 1) {
-      // A search alone: rank inside the full-text index and join only the best rows, instead of joining every
-      // match to its adapter row first (half the time for a term that matches 14 % of the library). The inner
+      // A search alone: rank inside the full-text index and join only the best rows, not every match. The inner
       // limit leaves room for tombstoned matches; both levels order by (rank, rowid), so pages never overlap.
       const tombstoned = await this.missingMatches(filter);
       const sql =
@@ -292,10 +270,9 @@ export class AdapterQueryRepository {
   }
 
   /**
-   * PostgreSQL, relevance order: the total and one page from a single pass over the matches. Counting them and
-   * ranking them each visited every match's heap page (a GIN index keeps no visibility, and tsquery matches are
-   * rechecked on the row), so (id, rank) is collected once and both answers come from it ("style", 14 % of
-   * 100,000 adapters: count 21 ms + page 36 ms → 38-41 ms).
+   * PostgreSQL, relevance order: the total and one page from a single pass over the matches, because counting and
+   * ranking would each visit every match's heap page (a GIN index keeps no visibility, and tsquery matches are
+   * rechecked on the row).
    */
   private async rankedPageWithTotal(
     filter: AdapterFilter,
@@ -331,8 +308,7 @@ export class AdapterQueryRepository {
   /**
    * PostgreSQL: one page of the CTE `m` (id, rank r), most relevant first for `desc`, ties by id; `position`
    * adds each row's place in the whole order as a column of that name. The id stays a uuid here, and callers
-   * turn only the page's ids into text: a cast in this list ran on every match before the top-N sort (~2 ms for
-   * 13,800 matches).
+   * turn only the page's ids into text (a cast here would run on every match before the top-N sort).
    */
   private pgRankedPage(p: Params, order: SortOrder, offset: number, limit: number, position: string): string {
     const by = `m.r ${order === SortOrder.Asc ? 'ASC' : 'DESC'}, m.id ${order === SortOrder.Asc ? 'ASC' : 'DESC'}`;
@@ -357,8 +333,8 @@ export class AdapterQueryRepository {
   /**
    * List-page entities by id, in the order of `ids`: only the columns a list page shows (the big JSON columns,
    * header metadata, Civitai images, unmapped sidecar fields, cost far more to load than the query). One plain
-   * statement, each value converted as TypeORM converts it (`prepareHydratedValue`): the repository's `find`
-   * spent 3-4 ms on 50 rows building its query and mapping its generic result.
+   * statement, each value converted as TypeORM converts it (`prepareHydratedValue`), without `find`'s generic
+   * query building and result mapping.
    */
   async findSummaries(ids: readonly string[]): Promise<AdapterEntity[]> {
     if (ids.length === 0) return [];
@@ -389,11 +365,9 @@ export class AdapterQueryRepository {
    * The base-model and tag facets of a filter, and its total (every adapter has exactly one base model, so the
    * base-model counts add up to it). One statement collects the counted rows once and groups them twice; the
    * tags come from each row's own `tags` list, which every write keeps equal to its `adapter_tags` rows.
-   * Separate facet statements each ran the match again and probed `adapter_tags` once per matched row (a search
-   * matching 2,400 of 100,000 adapters: 18 ms → 7 ms). A filter that keeps most of the library is counted
-   * the other way round: the whole library's counts (`adapter_facet_counts`) minus those of the present rows
-   * it leaves out, so the work follows the smaller side (a filter keeping 89,000 of 100,000 adapters: 500 ms over
-   * the kept rows, 80-117 ms over the rest; plain GROUP BYs over `adapter_tags` take 1.8-2 s).
+   * (Separate statements would each run the match again and probe `adapter_tags` once per matched row.) A filter
+   * that keeps most of the library is counted the other way round: the whole library's counts
+   * (`adapter_facet_counts`) minus those of the present rows it leaves out, so the work follows the smaller side.
    */
   private async facets(
     filter: AdapterFilter,
@@ -505,82 +479,6 @@ export class AdapterQueryRepository {
       .andWhere('a.missingSince IS NULL');
     if (verifiedOnly) query.andWhere('a.sha256Verified = :verified', { verified: true });
     return query.orderBy('a.createdAt', 'ASC').addOrderBy('a.id', 'ASC').getMany();
-  }
-
-  /** Writes a user's edit; when `tags` is given, the adapter's `adapter_tags` rows are rewritten in the same transaction. */
-  async saveEdit(id: string, values: AdapterEditableColumns, tags: string[] | undefined): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await m.getRepository(AdapterEntity).update({ id }, values);
-      if (tags) await this.replaceTags(m, id, tags);
-    });
-  }
-
-  /** Deletes adapters and their tag rows; returns the ids that existed. */
-  async deleteMany(ids: readonly string[]): Promise<string[]> {
-    return this.dataSource.transaction(async (m) => {
-      const existing = await this.existing(m, ids);
-      for (const part of chunk(
-        existing.map((e) => e.id),
-        IN_CHUNK,
-      )) {
-        await m.getRepository(AdapterTagEntity).delete({ adapterId: In(part) });
-        await m.getRepository(AdapterEntity).delete({ id: In(part) });
-      }
-      return existing.map((e) => e.id);
-    });
-  }
-
-  /**
-   * Sets a boolean user field on many adapters in one transaction and records it in `userEdited`. Rows are
-   * grouped by their resulting `userEdited` list, so the update costs a few statements, not one per row.
-   */
-  async setFlag(
-    ids: readonly string[],
-    field: 'active' | 'favorite',
-    value: boolean,
-    edited: AdapterUserField,
-    now: Date,
-  ): Promise<string[]> {
-    return this.dataSource.transaction(async (m) => {
-      const existing = await this.existing(m, ids);
-      const groups = new Map<string, { userEdited: AdapterUserField[]; ids: string[] }>();
-      for (const row of existing) {
-        const userEdited = row.userEdited.includes(edited) ? row.userEdited : [...row.userEdited, edited];
-        const key = JSON.stringify(userEdited);
-        const group = groups.get(key) ?? { userEdited, ids: [] };
-        group.ids.push(row.id);
-        groups.set(key, group);
-      }
-      for (const group of groups.values()) {
-        for (const part of chunk(group.ids, IN_CHUNK)) {
-          await m
-            .getRepository(AdapterEntity)
-            .update({ id: In(part) }, { [field]: value, userEdited: group.userEdited, updatedAt: now });
-        }
-      }
-      return existing.map((e) => e.id);
-    });
-  }
-
-  private async existing(
-    m: EntityManager,
-    ids: readonly string[],
-  ): Promise<Pick<AdapterEntity, 'id' | 'userEdited'>[]> {
-    const out: Pick<AdapterEntity, 'id' | 'userEdited'>[] = [];
-    for (const part of chunk(ids, IN_CHUNK)) {
-      out.push(
-        ...(await m
-          .getRepository(AdapterEntity)
-          .find({ select: { id: true, userEdited: true }, where: { id: In(part) } })),
-      );
-    }
-    return out;
-  }
-
-  private async replaceTags(m: EntityManager, adapterId: string, tags: string[]): Promise<void> {
-    const repo = m.getRepository(AdapterTagEntity);
-    await repo.delete({ adapterId });
-    for (const part of chunk(tags, IN_CHUNK)) await repo.insert(part.map((tag) => ({ adapterId, tag })));
   }
 
   /** A search and nothing else. */

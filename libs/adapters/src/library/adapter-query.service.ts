@@ -30,6 +30,7 @@ import {
   type ValueCount,
 } from './adapter-query.model.js';
 import { AdapterQueryRepository } from './adapter-query.repository.js';
+import { AdapterRepository } from './adapter.repository.js';
 import { LibraryRoots } from './library-roots.js';
 
 const PREVIEW_TYPES: Readonly<Record<string, string>> = {
@@ -68,6 +69,7 @@ export class AdapterQueryService {
 
   constructor(
     private readonly repo: AdapterQueryRepository,
+    private readonly edits: AdapterRepository,
     private readonly roots: LibraryRoots,
   ) {}
 
@@ -155,7 +157,7 @@ export class AdapterQueryService {
     next.userEdited = [...new Set([...adapter.userEdited, ...fields.map((f) => f as AdapterUserField)])];
     this.derive(next);
     next.updatedAt = now;
-    await this.repo.saveEdit(
+    await this.edits.saveEdit(
       id,
       {
         name: next.name,
@@ -182,7 +184,7 @@ export class AdapterQueryService {
   }
 
   async remove(id: string): Promise<void> {
-    const deleted = await this.repo.deleteMany([id]);
+    const deleted = await this.edits.deleteMany([id]);
     if (deleted.length === 0) throw new NotFoundError('Adapter', id);
   }
 
@@ -198,11 +200,11 @@ export class AdapterQueryService {
     let done: string[];
     switch (action) {
       case AdapterBulkAction.Delete:
-        done = await this.repo.deleteMany(unique);
+        done = await this.edits.deleteMany(unique);
         break;
       case AdapterBulkAction.Activate:
       case AdapterBulkAction.Deactivate:
-        done = await this.repo.setFlag(
+        done = await this.edits.setFlag(
           unique,
           'active',
           action === AdapterBulkAction.Activate,
@@ -212,7 +214,7 @@ export class AdapterQueryService {
         break;
       case AdapterBulkAction.Favorite:
       case AdapterBulkAction.Unfavorite:
-        done = await this.repo.setFlag(
+        done = await this.edits.setFlag(
           unique,
           'favorite',
           action === AdapterBulkAction.Favorite,

@@ -3,43 +3,18 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { chunk } from '@app/core';
 import { DataSource, type EntityManager, type FindOptionsSelect, In, IsNull } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { AdapterUserField } from './adapter-fields.js';
 import { AdapterTagEntity } from './adapter-tag.entity.js';
 import { AdapterEntity, type AdapterSidecarRef } from './adapter.entity.js';
 
-/** Columns a resync reads for every known file: enough to decide "unchanged" with no further I/O. */
-export type AdapterSnapshot = Pick<
+/** The columns a user's edit may change: the user fields (`AdapterUserField`) and the values derived from them. */
+export type AdapterEditableColumns = Pick<
   AdapterEntity,
-  | 'id'
-  | 'rootId'
-  | 'relativePath'
-  | 'fileName'
-  | 'fileSize'
-  | 'fileMtimeMs'
-  | 'sha256'
-  | 'sha256Verified'
-  | 'autoV1'
-  | 'autoV2'
-  | 'autoV3'
-  | 'sidecars'
-  | 'factsDigest'
-  | 'missingSince'
-  | 'userEdited'
-  | 'name'
-  | 'triggerWords'
-  | 'preferredWeight'
-  | 'weightMin'
-  | 'weightMax'
-  | 'notes'
-  | 'favorite'
-  | 'active'
-  | 'ordinal'
-  | 'nsfwOverride'
-  | 'baseModel'
-  | 'tags'
-  | 'createdAt'
+  `${AdapterUserField}` | 'sortName' | 'nsfwMax' | 'searchText' | 'userEdited' | 'updatedAt'
 >;
 
-const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [
+/** What a resync reads of a row besides its user fields: enough to decide "unchanged" with no further I/O. */
+const FILE_SNAPSHOT_COLUMNS = [
   'id',
   'rootId',
   'relativePath',
@@ -55,20 +30,13 @@ const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [
   'factsDigest',
   'missingSince',
   'userEdited',
-  'name',
-  'triggerWords',
-  'preferredWeight',
-  'weightMin',
-  'weightMax',
-  'notes',
-  'favorite',
-  'active',
-  'ordinal',
-  'nsfwOverride',
-  'baseModel',
-  'tags',
   'createdAt',
-];
+] as const satisfies readonly (keyof AdapterEntity)[];
+
+/** The columns a resync reads of a row it rewrites: its file state and every user field, so no edit is lost. */
+export type AdapterSnapshot = Pick<AdapterEntity, (typeof FILE_SNAPSHOT_COLUMNS)[number] | `${AdapterUserField}`>;
+
+const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [...FILE_SNAPSHOT_COLUMNS, ...Object.values(AdapterUserField)];
 
 const SNAPSHOT_SELECT = Object.fromEntries(SNAPSHOT_COLUMNS.map((c) => [c, true])) as FindOptionsSelect<AdapterEntity>;
 
@@ -225,9 +193,9 @@ function toFileState(r: FileStateRow): AdapterFileState {
 }
 
 /**
- * The importer's reads and writes: batched, chunked, one transaction a batch. On SQLite the rows go through
- * prepared multi-row statements on the driver's connection (TypeORM's query builder costs ~0.4 ms a row in
- * parameter handling, which would dominate a 10,000-file import); on PostgreSQL through chunked multi-row
+ * The library's writes (the importer's batches, the user's edits) and the reads they need. Imports are batched,
+ * chunked, one transaction a batch: on SQLite through prepared multi-row statements on the driver's connection
+ * (TypeORM's per-row parameter handling would dominate a large import), on PostgreSQL through chunked multi-row
  * upserts.
  */
 @Injectable()
@@ -340,10 +308,9 @@ export class AdapterRepository {
   }
 
   /**
-   * SQLite: multi-row statements on the driver's connection. One statement a chunk of rows, not one a row:
-   * FTS5 flushes its pending index data at the start of every statement inside a transaction (a statement
-   * savepoint), so row-at-a-time upserts, each firing the FTS trigger, wrote one tiny index segment per row
-   * and spent most of a cold import merging them (10,000 rows: 1.55 s → 0.8 s).
+   * SQLite: multi-row statements on the driver's connection, one a chunk of rows: FTS5 flushes its pending index
+   * data at the start of every statement inside a transaction, so a statement a row would write (and then merge)
+   * one index segment a row.
    */
   private writeBatchSqlite(rows: AdapterEntity[], missing: { ids: string[]; at: Date } | null): void {
     const metadata = this.dataSource.getMetadata(AdapterEntity);
@@ -423,5 +390,81 @@ export class AdapterRepository {
     for (const part of chunk(ids, 500)) {
       await em.update(AdapterEntity, { id: In(part), missingSince: IsNull() }, { missingSince: at, updatedAt: at });
     }
+  }
+
+  /** Writes a user's edit; when `tags` is given, the adapter's `adapter_tags` rows are rewritten in the same transaction. */
+  async saveEdit(id: string, values: AdapterEditableColumns, tags: string[] | undefined): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await m.getRepository(AdapterEntity).update({ id }, values);
+      if (tags) await this.replaceTags(m, id, tags);
+    });
+  }
+
+  /** Deletes adapters and their tag rows; returns the ids that existed. */
+  async deleteMany(ids: readonly string[]): Promise<string[]> {
+    return this.dataSource.transaction(async (m) => {
+      const existing = await this.existing(m, ids);
+      for (const part of chunk(
+        existing.map((e) => e.id),
+        IDS_PER_STATEMENT,
+      )) {
+        await m.getRepository(AdapterTagEntity).delete({ adapterId: In(part) });
+        await m.getRepository(AdapterEntity).delete({ id: In(part) });
+      }
+      return existing.map((e) => e.id);
+    });
+  }
+
+  /**
+   * Sets a boolean user field on many adapters in one transaction and records it in `userEdited`. Rows are
+   * grouped by their resulting `userEdited` list, so the update costs a few statements, not one per row.
+   */
+  async setFlag(
+    ids: readonly string[],
+    field: 'active' | 'favorite',
+    value: boolean,
+    edited: AdapterUserField,
+    now: Date,
+  ): Promise<string[]> {
+    return this.dataSource.transaction(async (m) => {
+      const existing = await this.existing(m, ids);
+      const groups = new Map<string, { userEdited: AdapterUserField[]; ids: string[] }>();
+      for (const row of existing) {
+        const userEdited = row.userEdited.includes(edited) ? row.userEdited : [...row.userEdited, edited];
+        const key = JSON.stringify(userEdited);
+        const group = groups.get(key) ?? { userEdited, ids: [] };
+        group.ids.push(row.id);
+        groups.set(key, group);
+      }
+      for (const group of groups.values()) {
+        for (const part of chunk(group.ids, IDS_PER_STATEMENT)) {
+          await m
+            .getRepository(AdapterEntity)
+            .update({ id: In(part) }, { [field]: value, userEdited: group.userEdited, updatedAt: now });
+        }
+      }
+      return existing.map((e) => e.id);
+    });
+  }
+
+  private async existing(
+    m: EntityManager,
+    ids: readonly string[],
+  ): Promise<Pick<AdapterEntity, 'id' | 'userEdited'>[]> {
+    const out: Pick<AdapterEntity, 'id' | 'userEdited'>[] = [];
+    for (const part of chunk(ids, IDS_PER_STATEMENT)) {
+      out.push(
+        ...(await m
+          .getRepository(AdapterEntity)
+          .find({ select: { id: true, userEdited: true }, where: { id: In(part) } })),
+      );
+    }
+    return out;
+  }
+
+  private async replaceTags(m: EntityManager, adapterId: string, tags: string[]): Promise<void> {
+    const repo = m.getRepository(AdapterTagEntity);
+    await repo.delete({ adapterId });
+    for (const part of chunk(tags, IDS_PER_STATEMENT)) await repo.insert(part.map((tag) => ({ adapterId, tag })));
   }
 }

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 
 /**
  * Rows of read statements kept in memory while an SQLite database is unchanged: a repeated search, count or
- * facet (a common term's relevance ranking costs ~15 ms at 100,000 adapters) is answered from memory until
+ * facet (a common term's relevance ranking is the costliest read of a large library) is answered from memory until
  * the next write. The version is the connection's `total_changes()` (every row its statements and their
  * triggers changed, committed or not) with `data_version` (commits of any other connection, e.g. a CLI
  * import); rows are kept only if the version did not move while they were read. Inside a transaction of the
@@ -51,7 +51,10 @@ export class SqliteReadCache {
   }
 
   private async currentVersion(): Promise<string> {
-    const [row] = await this.query<{ c: number; v: number }>(`SELECT total_changes() AS c, data_version AS v FROM pragma_data_version`, []);
+    const [row] = await this.query<{ c: number; v: number }>(
+      `SELECT total_changes() AS c, data_version AS v FROM pragma_data_version`,
+      [],
+    );
     return `${row?.c}:${row?.v}`;
   }
 }

@@ -1,4 +1,4 @@
-import { SetMetadata } from '@nestjs/common';
+import { Inject, Injectable, SetMetadata, type Type } from '@nestjs/common';
 import type { JobName, JobPayloads } from './job-name.js';
 
 /** One row waiting in a feature's table: the id of its queue job and the payload that job carries. */
@@ -37,3 +37,42 @@ export const QueuedJobSourceFor =
   (target: abstract new (...args: never[]) => QueuedJobSource<N>): void => {
     SetMetadata(QUEUED_JOB_SOURCE_METADATA, name)(target);
   };
+
+/** A job whose payload is only its row's id (`{ jobId }`, the queue job's id too). */
+export type RowIdJobName = {
+  [N in JobName]: JobPayloads[N] extends { jobId: string }
+    ? { jobId: string } extends JobPayloads[N]
+      ? N
+      : never
+    : never;
+}[JobName];
+
+/** A repository that finds the ids of its long-`queued` rows, in id order (see `QueuedJobQuery`). */
+export interface QueuedIdsRepository {
+  findQueuedIds(olderThan: Date, afterId: string | undefined, limit: number): Promise<string[]>;
+}
+
+/**
+ * The queued-job source of a table whose job carries only the row's id: one class for every such table. Nest
+ * injects `repository`; register the returned class as a provider of the feature's module.
+ */
+export function rowIdQueuedJobSource<N extends RowIdJobName>(
+  name: N,
+  repository: Type<QueuedIdsRepository>,
+): Type<QueuedJobSource<N>> {
+  @Injectable()
+  @QueuedJobSourceFor(name)
+  class RowIdQueuedJobSource extends QueuedJobSource<N> {
+    readonly jobName = name;
+
+    constructor(@Inject(repository) private readonly rows: QueuedIdsRepository) {
+      super();
+    }
+
+    async findQueued({ olderThan, afterId, limit }: QueuedJobQuery): Promise<QueuedJobRef<N>[]> {
+      const ids = await this.rows.findQueuedIds(olderThan, afterId, limit);
+      return ids.map((jobId) => ({ jobId, payload: { jobId } }));
+    }
+  }
+  return RowIdQueuedJobSource;
+}

@@ -1,12 +1,13 @@
 import { Column, Entity, Index } from 'typeorm';
 import { JsonColumn, TimestampColumn, UuidPrimaryColumn } from '../database/columns.js';
 import { JobStatus } from './job-name.js';
+import { JobRowTimestamps } from './job-row.js';
 
 /** A job of the in-process runner (embedded mode). The row is written before the job runs: that makes it durable. */
 @Entity('queued_jobs')
 @Index('idx_queued_jobs_claim', ['status', 'runAfter'])
 @Index('idx_queued_jobs_name', ['name'])
-export class QueuedJobEntity {
+export class QueuedJobEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
   id: string;
 
@@ -36,13 +37,4 @@ export class QueuedJobEntity {
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
-
-  @TimestampColumn({ name: 'created_at' })
-  createdAt: Date;
-
-  @TimestampColumn({ name: 'started_at', nullable: true })
-  startedAt: Date | null;
-
-  @TimestampColumn({ name: 'finished_at', nullable: true })
-  finishedAt: Date | null;
 }
