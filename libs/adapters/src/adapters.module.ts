@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { ImportJobHandler } from './imports/import.handler.js';
-import { ImportQueuedJobSource } from './imports/import-queued-job.source.js';
-import { ImportRunRepository } from './imports/import-run.repository.js';
-import { ImportRunService } from './imports/import-run.service.js';
-import { ImportService } from './imports/import.service.js';
+import { ImportJobHandler } from './import-runs/import.handler.js';
+import { ImportQueuedJobSource } from './import-runs/import-queued-job.source.js';
+import { ImportRunRepository } from './import-runs/import-run.repository.js';
+import { ImportRunService } from './import-runs/import-run.service.js';
+import { ImportService } from './import-runs/import.service.js';
 import { AdapterQueryRepository } from './library/adapter-query.repository.js';
 import { AdapterQueryService } from './library/adapter-query.service.js';
 import { AdapterRepository } from './library/adapter.repository.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EmbeddedPreview } from '../importer/safetensors-header.js';
+import type { EmbeddedPreview } from '../reading/safetensors-header.js';
 import { EmbeddedPreviewCache } from './embedded-preview-cache.js';
 
 const image = (key: string, size = 10): EmbeddedPreview => ({

@@ -1,4 +1,4 @@
-import type { EmbeddedPreview } from '../importer/safetensors-header.js';
+import type { EmbeddedPreview } from '../reading/safetensors-header.js';
 
 /** Decoded images kept, in bytes: a few dozen thumbnails of a page of results. */
 export const EMBEDDED_PREVIEW_CACHE_BYTES = 64 * 1024 * 1024;

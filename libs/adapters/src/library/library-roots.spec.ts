@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '../../../../test/support/corpus-builder.js';
 import { makeFifo } from '../../../../test/support/hostile-files.js';
-import { openRegularFile } from '../importer/read-handle.js';
+import { openRegularFile } from '../reading/read-handle.js';
 import { openInsideRoot, type OpenInsideFs } from './library-roots.js';
 import { realpath, stat } from 'node:fs/promises';
 

@@ -4,8 +4,8 @@ import { type FileHandle, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, InvalidInputError } from '@app/core';
-import { openRegularFile } from '../importer/read-handle.js';
-import { toPosix } from '../importer/scanner.js';
+import { openRegularFile } from '../reading/read-handle.js';
+import { toPosix } from '../reading/scanner.js';
 
 export interface LibraryRoot {
   /** Stable id derived from the root's real path: survives reordering `LORA_ROOTS`. */

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, InvalidInputError, errorMessage } from '@app/core';
-import type { ScannedFile } from '../importer/scanner.js';
+import type { ScannedFile } from '../reading/scanner.js';
 import type { AdapterEntity } from '../library/adapter.entity.js';
 import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
 import { AdapterRepository } from '../library/adapter.repository.js';

@@ -5,10 +5,10 @@
 import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { errorMessage } from '../importer/error-message.js';
-import type { FileHashes } from '../importer/hasher.js';
-import { inspectAdapterFile } from '../importer/inspect-adapter.js';
-import type { ScannedFile } from '../importer/scanner.js';
+import { errorMessage } from '../reading/error-message.js';
+import type { FileHashes } from '../reading/hasher.js';
+import { inspectAdapterFile } from '../reading/inspect-adapter.js';
+import type { ScannedFile } from '../reading/scanner.js';
 import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
 import type { LibraryRoot } from '../library/library-roots.js';

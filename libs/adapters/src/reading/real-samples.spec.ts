@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildSafetensors, makeTempDir, removeTempDir } from '../../../../test/support/corpus-builder.js';
-import { buildAdapterRow } from '../imports/adapter-row.js';
+import { buildAdapterRow } from '../import-runs/adapter-row.js';
 import type { AdapterEntity } from '../library/adapter.entity.js';
 import { inspectAdapterFile } from './inspect-adapter.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir, tinyPngDataUrl, writeAdapter } from '../../../../test/support/corpus-builder.js';
-import { inspectAdapterFile } from '../importer/inspect-adapter.js';
-import type { AdapterFacts } from '../importer/merge.js';
+import { inspectAdapterFile } from '../reading/inspect-adapter.js';
+import type { AdapterFacts } from '../reading/merge.js';
 import { AdapterUserField } from '../library/adapter-fields.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
 import { buildAdapterRow } from './adapter-row.js';

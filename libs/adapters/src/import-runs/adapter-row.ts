@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { relative } from 'node:path';
-import { type AdapterFacts, PreviewSource } from '../importer/merge.js';
-import { CIVITAI_TYPE_BY_KIND } from '../importer/lora-kind.js';
-import { type ScannedFile, toPosix } from '../importer/scanner.js';
+import { type AdapterFacts, PreviewSource } from '../reading/merge.js';
+import { CIVITAI_TYPE_BY_KIND } from '../reading/lora-kind.js';
+import { type ScannedFile, toPosix } from '../reading/scanner.js';
 // Types only from the entity module: this file also runs in import worker threads, which load no ORM.
 import type { AdapterCivitaiDetails, AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
 import { AdapterUserField, nsfwMaxOf, normaliseTags, searchTextOf } from '../library/adapter-fields.js';
