@@ -15,6 +15,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
+# HOST=0.0.0.0 so that a published port reaches the API: it then needs API_KEYS (or ALLOW_OPEN_NETWORK=true) to start.
 ENV NODE_ENV=production LOG_FORMAT=json DATA_DIR=/data HOST=0.0.0.0
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules

@@ -52,7 +52,7 @@ describe('API in embedded mode', () => {
     expect(body.details.database.status).toBe('up');
     expect(body.details.storage.status).toBe('up');
     expect(body.details.redis).toBeUndefined();
-    expect(api.text).toContain('listens on 127.0.0.1 only');
+    expect(api.text).toContain('auth      open (no API_KEYS), listening on 127.0.0.1 only');
   });
 
   it('should publish an OpenAPI document in which every operation has a response schema', async () => {

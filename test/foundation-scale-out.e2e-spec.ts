@@ -39,7 +39,7 @@ describe('API and worker in scale-out mode (PostgreSQL + Redis + BullMQ)', () =>
       const res = await fetch(`${app.baseUrl}/health/ready`);
       const body = (await res.json()) as { details: Record<string, { status: string }> };
       expect(res.status).toBe(200);
-      expect(Object.keys(body.details).sort()).toEqual(['database', 'redis', 'storage']);
+      expect(Object.keys(body.details).sort()).toEqual(['database', 'migrations', 'redis', 'storage']);
     }
     const migrations = await runCli(['migrate', '--check'], env);
     expect(migrations.output).toContain('Database is up to date.');

@@ -1,7 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { SESSION_COOKIE, WebAccessPolicy } from '@app/core';
-import { Logger } from 'nestjs-pino';
+import { AppLogger, SESSION_COOKIE, WebAccessPolicy } from '@app/core';
 import { useJsonBodies } from './common/request-body.js';
 import { webAccessMiddleware } from './common/web-access.middleware.js';
 import { answerUnknownPathsWithJson, rejectWrongMethods, RouteTable } from './common/route-fallback.js';
@@ -11,7 +10,7 @@ export const API_PREFIX = 'api/v1';
 
 /** Everything main.ts does to the app besides listening (it initialises it); tests call it too so they test the real thing. */
 export async function configureApp(app: NestExpressApplication): Promise<OpenAPIObject> {
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   // Host/Origin rules and JSON-only bodies before anything else; the app is created with `bodyParser: false`, so the
   // JSON parser of useJsonBodies is the only one (no form parser).
   app.use(webAccessMiddleware(app.get(WebAccessPolicy)));

@@ -6,9 +6,10 @@ try {
   const { bootstrap } = await import('./bootstrap.js');
   await bootstrap();
 } catch (error) {
-  if (error instanceof Error && error.name === 'ConfigError') {
+  // A bad environment (exit 2) or a database that cannot be used (exit 1): one message saying what to fix, no stack.
+  if (error instanceof Error && (error.name === 'ConfigError' || error.name === 'StartupError')) {
     process.stderr.write(`${error.message}\n`);
-    process.exit(2);
+    process.exit(error.name === 'ConfigError' ? 2 : 1);
   }
   throw error;
 }

@@ -1,9 +1,11 @@
 import { CommandFactory } from 'nest-commander';
-import { loadConfig } from '@app/core';
+import { assertDatabaseReachable, loadConfig } from '@app/core';
 import { CliModule } from './cli.module.js';
 
 export async function bootstrap(): Promise<void> {
-  loadConfig();
+  const config = loadConfig();
+  const args = process.argv.slice(2);
+  if (!args.some((a) => a === '--help' || a === '-h')) await assertDatabaseReachable(config);
   await CommandFactory.run(CliModule.forRoot({ migrateOnBoot: process.argv[2] !== 'migrate' }), {
     logger: ['error', 'warn'],
     errorHandler: (error) => {

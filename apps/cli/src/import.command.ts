@@ -1,5 +1,6 @@
 import { HashPolicy, type ImportProgress, ImportRunService } from '@app/adapters';
-import { DomainError, errorMessage } from '@app/core';
+import { Inject } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig, databaseLocation, DomainError, errorMessage } from '@app/core';
 import { SingleBar } from 'cli-progress';
 import { Command, CommandRunner, Option } from 'nest-commander';
 
@@ -32,7 +33,10 @@ const PLAIN_PROGRESS_EVERY_MS = 1000;
   description: 'Import LoRA files and their sidecars from the library roots (or the given folders inside them)',
 })
 export class ImportCommand extends CommandRunner {
-  constructor(private readonly runs: ImportRunService) {
+  constructor(
+    private readonly runs: ImportRunService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     super();
   }
 
@@ -122,14 +126,15 @@ export class ImportCommand extends CommandRunner {
       bar?.stop();
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ runId: run?.id ?? null, dryRun: report.dryRun, durationMs: report.durationMs, workerThreads: report.workerThreads, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.changes })}\n`,
+          `${JSON.stringify({ runId: run?.id ?? null, database: databaseLocation(this.config), dryRun: report.dryRun, durationMs: report.durationMs, workerThreads: report.workerThreads, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.changes })}\n`,
         );
         return;
       }
       const width = Math.max(...COUNT_ORDER.map((k) => k.length));
       process.stdout.write(
         `\n${report.dryRun ? 'Dry run (nothing written)' : 'Import finished'} in ${(report.durationMs / 1000).toFixed(1)} s` +
-          `${report.workerThreads > 0 ? ` (files read in ${report.workerThreads} worker threads)` : ''}\n`,
+          `${report.workerThreads > 0 ? ` (files read in ${report.workerThreads} worker threads)` : ''}\n` +
+          `  ${'database'.padEnd(width)}  ${databaseLocation(this.config)}\n`,
       );
       for (const key of COUNT_ORDER) process.stdout.write(`  ${key.padEnd(width)}  ${report.counts[key]}\n`);
       if ((report.dryRun || options.verbose) && report.changes.length > 0) {

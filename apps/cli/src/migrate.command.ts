@@ -1,5 +1,7 @@
+import { Inject } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig, databaseLocation, pendingMigrations } from '@app/core';
 import { DataSource } from 'typeorm';
 
 interface MigrateOptions {
@@ -8,7 +10,10 @@ interface MigrateOptions {
 
 @Command({ name: 'migrate', description: 'Apply pending database migrations (or list them with --check)' })
 export class MigrateCommand extends CommandRunner {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     super();
   }
 
@@ -18,10 +23,15 @@ export class MigrateCommand extends CommandRunner {
   }
 
   async run(_params: string[], options: MigrateOptions): Promise<void> {
+    process.stdout.write(`Database: ${databaseLocation(this.config)}\n`);
     if (options.check) {
-      const pending = await this.dataSource.showMigrations();
-      process.stdout.write(pending ? 'Pending migrations exist.\n' : 'Database is up to date.\n');
-      if (pending) process.exitCode = 1;
+      const pending = await pendingMigrations(this.dataSource);
+      if (pending.length === 0) {
+        process.stdout.write('Database is up to date.\n');
+        return;
+      }
+      process.stdout.write(`${pending.length} pending migration(s):\n${pending.map((name) => `  ${name}\n`).join('')}`);
+      process.exitCode = 1;
       return;
     }
     const applied = await this.dataSource.runMigrations({ transaction: 'each' });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@app/core';
-import { SdNextClient } from './sdnext/index.js';
+import { APP_CONFIG, type AppConfig, type BackendReachability } from '@app/core';
+import { SdBackendFlavour, SdNextClient } from './sdnext/index.js';
 
 /** How long a backend that refused a connection is passed over when another one is free. */
 const DOWN_FOR_MS = 30_000;
@@ -16,7 +16,7 @@ export class SdNextBackends {
   private readonly backends: SdNextBackend[];
   private readonly downUntil = new Map<string, number>();
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.backends = config.sdnext.backends.map((b) => ({
       id: b.id,
       client: new SdNextClient({
@@ -27,6 +27,34 @@ export class SdNextBackends {
         maxResponseBytes: config.sdnext.maxResponseBytes,
       }),
     }));
+  }
+
+  /** Every backend probed at once with a short timeout per request, for the boot summary. */
+  async reachability(timeoutMs: number): Promise<BackendReachability[]> {
+    return Promise.all(
+      this.config.sdnext.backends.map(async (b) => {
+        const client = new SdNextClient({
+          baseUrl: b.url,
+          auth: this.config.sdnext.auth ?? undefined,
+          shortTimeoutMs: timeoutMs,
+        });
+        const probe = await client.probe();
+        const reachable = probe.reachable && !probe.error;
+        const flavour = {
+          [SdBackendFlavour.SdNext]: 'SD.Next',
+          [SdBackendFlavour.A1111]: 'A1111',
+          [SdBackendFlavour.Unknown]: 'unknown API',
+        };
+        return {
+          id: b.id,
+          url: client.displayUrl,
+          reachable,
+          detail: reachable
+            ? flavour[probe.flavour]
+            : (probe.error?.message.replace(`SD.Next ${client.displayUrl} `, '') ?? 'no answer'),
+        };
+      }),
+    );
   }
 
   all(): readonly SdNextBackend[] {

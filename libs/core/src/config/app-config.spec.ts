@@ -1,5 +1,22 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, DatabaseType, ignoreGlobProblem, parseConfig, Role, secretsOf } from './app-config.js';
+import {
+  ApiExposure,
+  apiExposure,
+  ConfigError,
+  databaseLocation,
+  DatabaseType,
+  ignoreGlobProblem,
+  isLoopbackHost,
+  openNetworkRefusal,
+  parseConfig,
+  Role,
+  secretsOf,
+} from './app-config.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..', '..', '..');
 
 describe('parseConfig', () => {
   it('should give embedded defaults when nothing is set', () => {
@@ -130,5 +147,55 @@ describe('parseConfig: sessions, proxies and Socket.IO limits', () => {
         SOCKET_MAX_JOB_SUBSCRIPTIONS: '0',
       }),
     ).toThrow(/SESSION_SECRET.*SESSION_TTL_HOURS.*TRUST_PROXY.*SOCKET_MAX_JOB_SUBSCRIPTIONS/);
+  });
+});
+
+describe('parseConfig: data directory and network exposure', () => {
+  it('should put the default data directory in the installation, whatever the current directory', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'lm-cwd-'));
+    const cwd = process.cwd();
+    try {
+      process.chdir(elsewhere);
+      const config = parseConfig({});
+      expect(config.dataDir).toBe(join(REPO, 'data'));
+      expect(config.database).toEqual({ type: DatabaseType.Sqlite, path: join(REPO, 'data', 'lora-manager.sqlite') });
+      // A DATA_DIR given relative is the operator's own choice: relative to where they run it, shown absolute.
+      expect(parseConfig({ DATA_DIR: 'here' }).dataDir).toBe(join(process.cwd(), 'here'));
+    } finally {
+      process.chdir(cwd);
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('should refuse an open API on a network interface unless ALLOW_OPEN_NETWORK says it is intended', () => {
+    const keys = 'aaaaaaaaaaaaaaaa1:admin';
+    expect(apiExposure(parseConfig({}))).toBe(ApiExposure.OpenLoopback);
+    expect(apiExposure(parseConfig({ HOST: '::1' }))).toBe(ApiExposure.OpenLoopback);
+    expect(apiExposure(parseConfig({ HOST: '0.0.0.0', API_KEYS: keys }))).toBe(ApiExposure.Keys);
+    expect(apiExposure(parseConfig({ HOST: '0.0.0.0', ALLOW_OPEN_NETWORK: 'true' }))).toBe(ApiExposure.OpenNetwork);
+    for (const host of ['0.0.0.0', '::', '192.168.1.20', 'myhost.lan']) {
+      const refusal = openNetworkRefusal(parseConfig({ HOST: host }));
+      expect(refusal).toBeInstanceOf(ConfigError);
+      expect(refusal?.message).toContain(`HOST: ${host} is reachable from the network but no API_KEYS are set`);
+      expect(refusal?.message).toContain('ALLOW_OPEN_NETWORK=true');
+    }
+    expect(openNetworkRefusal(parseConfig({ HOST: '0.0.0.0', ALLOW_OPEN_NETWORK: 'false' }))).toBeInstanceOf(
+      ConfigError,
+    );
+    expect(() => parseConfig({ ALLOW_OPEN_NETWORK: 'yes please' })).toThrow(/ALLOW_OPEN_NETWORK/);
+  });
+
+  it('should tell loopback addresses from the rest', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])
+      expect({ host, loopback: isLoopbackHost(host) }).toEqual({ host, loopback: true });
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.org'])
+      expect({ host, loopback: isLoopbackHost(host) }).toEqual({ host, loopback: false });
+  });
+
+  it('should describe where the data lives without the database password', () => {
+    expect(databaseLocation(parseConfig({ DATA_DIR: '/srv/lora' }))).toBe('/srv/lora/lora-manager.sqlite');
+    expect(
+      databaseLocation(parseConfig({ DATABASE_URL: 'postgres://lora:s3cret@db:5432/lora', DATABASE_SCHEMA: 'tenant' })),
+    ).toBe('postgres://lora@db:5432/lora (schema tenant)');
   });
 });

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** Roles in increasing power; a route needs a role at least as strong as the one it declares. */
@@ -35,6 +37,9 @@ export interface AppConfig {
   host: string;
   /** True when HOST was not given and no API keys exist: the API binds to loopback only. */
   loopbackOnly: boolean;
+  /** ALLOW_OPEN_NETWORK: the operator means to serve the API without keys on a non-loopback interface. */
+  allowOpenNetwork: boolean;
+  /** Absolute; by default `data/` in the installation, whatever the current directory. */
   dataDir: string;
   database: { type: DatabaseType.Sqlite; path: string } | { type: DatabaseType.Postgres; url: string; schema?: string };
   redis: { url: string; prefix: string } | null;
@@ -165,6 +170,19 @@ export function trustProxyOf(value: string | undefined): boolean | number | stri
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** The folder holding the product's package.json (the repository, or an installed copy of `dist/`'s parent). */
+export function installationRoot(from: string = import.meta.dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(resolve(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
+}
+
+/** DATA_DIR when it is not set: `data/` in the installation, so that a CLI run from another folder finds the same database. */
+export const defaultDataDir = (): string => resolve(installationRoot(), 'data');
+
 const roles = new Set<string>(Object.values(Role));
 
 /** The environment schema: every variable the product reads, with its default. */
@@ -172,7 +190,8 @@ const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).optional(),
   WORKER_PORT: port.default(3001),
-  DATA_DIR: z.string().min(1).default('./data'),
+  DATA_DIR: z.string().min(1).optional(),
+  ALLOW_OPEN_NETWORK: bool.default(false),
   DATABASE_URL: z
     .string()
     .optional()
@@ -279,7 +298,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     throw new ConfigError(problems);
   }
   const e = result.data;
-  const dataDir = resolve(e.DATA_DIR);
+  const dataDir = e.DATA_DIR ? resolve(e.DATA_DIR) : defaultDataDir();
   const apiKeys = csv(e.API_KEYS).map((entry) => {
     const i = entry.lastIndexOf(':');
     return { key: entry.slice(0, i), role: entry.slice(i + 1) as Role };
@@ -305,6 +324,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     port: e.PORT,
     host: e.HOST ?? (apiKeys.length === 0 ? '127.0.0.1' : '0.0.0.0'),
     loopbackOnly: !e.HOST && apiKeys.length === 0,
+    allowOpenNetwork: e.ALLOW_OPEN_NETWORK,
     dataDir,
     database,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
@@ -334,6 +354,57 @@ export function parseConfig(env: RawEnv): AppConfig {
       reconcileIntervalMs: Math.round(e.JOB_RECONCILE_INTERVAL_SECONDS * 1000),
     },
   };
+}
+
+/** `127.0.0.1`, `::1`, `localhost` and the rest of 127.0.0.0/8: addresses no other machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+export enum ApiExposure {
+  /** API keys guard every route but health and metrics. */
+  Keys = 'keys',
+  /** No keys, bound to loopback: only this machine reaches it. */
+  OpenLoopback = 'open-loopback',
+  /** No keys on a network interface, because ALLOW_OPEN_NETWORK says so. */
+  OpenNetwork = 'open-network',
+  /** No keys on a network interface without the opt-in: the API refuses to start. */
+  Refused = 'refused',
+}
+
+export function apiExposure(config: AppConfig): ApiExposure {
+  if (config.apiKeys.length > 0) return ApiExposure.Keys;
+  if (isLoopbackHost(config.host)) return ApiExposure.OpenLoopback;
+  return config.allowOpenNetwork ? ApiExposure.OpenNetwork : ApiExposure.Refused;
+}
+
+/** The ConfigError an API without keys on a network interface stops with, or null when it may start. */
+export function openNetworkRefusal(config: AppConfig): ConfigError | null {
+  if (apiExposure(config) !== ApiExposure.Refused) return null;
+  return new ConfigError([
+    {
+      variable: 'HOST',
+      message:
+        `${config.host} is reachable from the network but no API_KEYS are set, so anyone there could use the admin API. ` +
+        'Set API_KEYS (key:role,…), listen on 127.0.0.1, or set ALLOW_OPEN_NETWORK=true if an open API on the network is intended',
+    },
+  ]);
+}
+
+/** Where the data lives, for boot logs and CLI summaries: the SQLite file's absolute path, or the PostgreSQL URL without password. */
+export function databaseLocation(config: AppConfig): string {
+  if (config.database.type === DatabaseType.Sqlite) return config.database.path;
+  try {
+    const url = new URL(config.database.url);
+    url.password = '';
+    const schema = config.database.schema ? ` (schema ${config.database.schema})` : '';
+    return `${url.toString()}${schema}`;
+  } catch {
+    return 'postgres (unparsable DATABASE_URL)';
+  }
 }
 
 let cached: AppConfig | undefined;

@@ -22,7 +22,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** The database answers, Redis answers when configured, and storage is writable; 503 otherwise. */
+  /** The database answers and has every migration, Redis answers when configured, storage is writable; 503 otherwise. */
   @Get('health/ready')
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: HealthDto })

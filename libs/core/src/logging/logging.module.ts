@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
 import { LogFormat, loadConfig, secretsOf } from '../config/app-config.js';
+import { PinoLoggerModule } from './pino-logger.module.js';
 
 /** Replaces every configured secret in a log line, wherever it appears. */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
@@ -23,7 +23,7 @@ export class LoggingModule {
     return {
       module: LoggingModule,
       imports: [
-        LoggerModule.forRoot({
+        PinoLoggerModule.forRoot({
           pinoHttp: {
             name: `lora-manager-${app}`,
             level: config.log.level,
@@ -61,7 +61,7 @@ export class LoggingModule {
           },
         }),
       ],
-      exports: [LoggerModule],
+      exports: [PinoLoggerModule],
     };
   }
 }
