@@ -9,7 +9,7 @@ import {
   databaseLocation,
   DatabaseType,
   ignoreGlobProblem,
-  isLoopbackHost,
+  isLoopbackAddress,
   openNetworkRefusal,
   parseConfig,
   Role,
@@ -187,9 +187,9 @@ describe('parseConfig: data directory and network exposure', () => {
 
   it('should tell loopback addresses from the rest', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])
-      expect({ host, loopback: isLoopbackHost(host) }).toEqual({ host, loopback: true });
+      expect({ host, loopback: isLoopbackAddress(host) }).toEqual({ host, loopback: true });
     for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.org'])
-      expect({ host, loopback: isLoopbackHost(host) }).toEqual({ host, loopback: false });
+      expect({ host, loopback: isLoopbackAddress(host) }).toEqual({ host, loopback: false });
   });
 
   it('should describe where the data lives without the database password', () => {

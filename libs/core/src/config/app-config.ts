@@ -357,7 +357,7 @@ export function parseConfig(env: RawEnv): AppConfig {
 }
 
 /** `127.0.0.1`, `::1`, `localhost` and the rest of 127.0.0.0/8: addresses no other machine can reach. */
-export function isLoopbackHost(host: string): boolean {
+export function isLoopbackAddress(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   if (h === 'localhost' || h === '::1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
@@ -377,7 +377,7 @@ export enum ApiExposure {
 
 export function apiExposure(config: AppConfig): ApiExposure {
   if (config.apiKeys.length > 0) return ApiExposure.Keys;
-  if (isLoopbackHost(config.host)) return ApiExposure.OpenLoopback;
+  if (isLoopbackAddress(config.host)) return ApiExposure.OpenLoopback;
   return config.allowOpenNetwork ? ApiExposure.OpenNetwork : ApiExposure.Refused;
 }
 
