@@ -1,10 +1,11 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { AppLogger, SESSION_COOKIE, WebAccessPolicy } from '@app/core';
+import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { AppLogger, WebAccessPolicy } from '@app/core';
 import { useJsonBodies } from './common/request-body.js';
 import { webAccessMiddleware } from './common/web-access.middleware.js';
 import { answerUnknownPathsWithJson, rejectWrongMethods, RouteTable } from './common/route-fallback.js';
 import { serveWebApp } from './web/web-app.js';
+import { buildOpenApiDocument } from './common/openapi.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -17,20 +18,7 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.enableShutdownHooks();
   serveWebApp(app);
-  const config = new DocumentBuilder()
-    .setTitle('LoRA Manager')
-    .setDescription('Index, search and compose Stable Diffusion LoRA adapters; run generations and deliveries.')
-    .setVersion('1')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
-    .addBearerAuth()
-    .addCookieAuth(SESSION_COOKIE, { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE }, 'session')
-    .addSecurityRequirements('apiKey')
-    .addSecurityRequirements('session')
-    .build();
-  const document = SwaggerModule.createDocument(app, config, {
-    // Stable operation ids: `<Controller>_<method>`.
-    operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
-  });
+  const document = buildOpenApiDocument(app);
   app.use(rejectWrongMethods(RouteTable.fromDocument(document)));
   useJsonBodies(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -15,6 +15,7 @@ import {
   MinLength,
 } from 'class-validator';
 import { IsOptionalNonNull } from '../common/validation.js';
+import { ApiProperty } from '@nestjs/swagger';
 import {
   AdapterBulkAction,
   type AdapterFacets,
@@ -27,9 +28,11 @@ import {
   SortOrder,
   type ValueCount,
 } from '@app/adapters';
+import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
 
 /** One adapter in a list: what a library grid or a picker needs. */
 export class AdapterSummaryDto {
+  @ApiUuid()
   id: string;
   name: string;
   versionName: string | null;
@@ -43,16 +46,24 @@ export class AdapterSummaryDto {
   tags: string[];
   trainedWords: string[];
   triggerWords: string[];
+  @ApiInteger({ nullable: true })
   civitaiModelId: number | null;
+  @ApiInteger({ nullable: true })
   civitaiVersionId: number | null;
   /** Civitai bitmask (1 PG … 32 Blocked), 0 = unrated. */
+  @ApiInteger({ minimum: 0, maximum: 63 })
   nsfwLevel: number;
+  @ApiInteger({ minimum: 0, maximum: 63, nullable: true })
   nsfwOverride: number | null;
   /** Highest level bit of the override, else of the level. */
+  @ApiInteger({ minimum: 0, maximum: 32 })
   nsfwMax: number;
+  @ApiInteger({ minimum: 0 })
   downloads: number;
+  @ApiInteger({ minimum: 0 })
   likes: number;
   rating: number | null;
+  @ApiInteger({ minimum: 0 })
   fileSize: number;
   sha256: string | null;
   /** `sha256` was computed from the file; false: it is a sidecar's claim (or absent). */
@@ -64,9 +75,13 @@ export class AdapterSummaryDto {
   weightMax: number | null;
   favorite: boolean;
   active: boolean;
+  @ApiInteger({ minimum: 0, nullable: true })
   ordinal: number | null;
+  @ApiDateTime({ nullable: true })
   missingSince: string | null;
+  @ApiDateTime()
   createdAt: string;
+  @ApiDateTime()
   updatedAt: string;
 }
 
@@ -79,10 +94,12 @@ export class AdapterDto extends AdapterSummaryDto {
   civitaiLookup: string;
   baseModelRaw: string | null;
   activationText: string | null;
+  @ApiInteger({ minimum: 0, nullable: true })
   ratingCount: number | null;
   license: Record<string, unknown> | null;
   /** Civitai facts without a field of their own: `air` (resource id), `deleted` (gone from Civitai, per LoRA-Manager), `dislikes`, `favorites`, `comments`. */
   civitaiDetails: Record<string, unknown> | null;
+  @ApiDateTime({ nullable: true })
   publishedAt: string | null;
   primaryFile: Record<string, unknown> | null;
   fileMtimeMs: number;
@@ -104,11 +121,13 @@ export class AdapterDto extends AdapterSummaryDto {
   notes: string | null;
   /** Fields the user set; a resync never overwrites them. */
   userEdited: AdapterUserField[];
+  @ApiDateTime()
   lastIngestedAt: string;
 }
 
 export class ValueCountDto implements ValueCount {
   value: string;
+  @ApiInteger({ minimum: 0 })
   count: number;
 }
 
@@ -119,9 +138,13 @@ export class AdapterFacetsDto implements AdapterFacets {
 
 export class AdapterPageDto {
   items: AdapterSummaryDto[];
+  @ApiInteger({ minimum: 0 })
   total: number;
+  @ApiInteger({ minimum: 1 })
   page: number;
+  @ApiInteger({ minimum: 1, maximum: 200 })
   limit: number;
+  @ApiInteger({ minimum: 0 })
   pages: number;
   sort: AdapterSort;
   order: SortOrder;
@@ -224,13 +247,16 @@ export class BulkAdapterActionDto {
 
 export class BulkResultDto implements BulkResult {
   action: AdapterBulkAction;
+  @ApiInteger({ minimum: 0 })
   affected: number;
   /** Ids that matched no adapter. */
+  @ApiProperty({ type: 'string', format: 'uuid', isArray: true })
   notFound: string[];
 }
 
 export class DuplicateGroupDto implements DuplicateGroup<AdapterSummaryDto> {
   sha256: string;
+  @ApiInteger({ minimum: 2 })
   count: number;
   /** Every member's hash was computed from its bytes; false: the group rests on at least one sidecar's claim. */
   verified: boolean;
@@ -238,8 +264,11 @@ export class DuplicateGroupDto implements DuplicateGroup<AdapterSummaryDto> {
 }
 
 export class DuplicatesPageDto {
+  @ApiInteger({ minimum: 0 })
   total: number;
+  @ApiInteger({ minimum: 1 })
   page: number;
+  @ApiInteger({ minimum: 1, maximum: 200 })
   limit: number;
   groups: DuplicateGroupDto[];
 }

@@ -27,6 +27,7 @@ import {
 } from './adapter.dto.js';
 import { mapAdapter, mapAdapterPage, mapAdapterSummary } from './adapter.mapper.js';
 import { AdapterIdParamDto, DuplicatesQueryDto, ListAdaptersQueryDto, TagCountsQueryDto } from './adapter-query.dto.js';
+import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 
 @ApiTags('adapters')
 @Controller('adapters')
@@ -39,6 +40,7 @@ export class AdaptersController {
   /** Registers one file by path (inside a library root): reads its header, sidecars and hashes now. */
   @Post()
   @ApiCreatedResponse({ type: AdapterDto })
+  @ApiWriteErrors(404)
   async register(@Body() body: RegisterAdapterDto): Promise<AdapterDto> {
     return mapAdapter((await this.importer.registerFile(body.path)).adapter);
   }
@@ -46,6 +48,7 @@ export class AdaptersController {
   /** Search, filter, sort and page the library; optional facet counts for the same filters. */
   @Get()
   @ApiOkResponse({ type: AdapterPageDto })
+  @ApiReadErrors()
   async list(@Query() query: ListAdaptersQueryDto): Promise<AdapterPageDto> {
     return mapAdapterPage(await this.adapters.list(query));
   }
@@ -53,6 +56,7 @@ export class AdaptersController {
   /** Tags of present adapters with their counts, most used first. */
   @Get('tags')
   @ApiOkResponse({ type: ValueCountDto, isArray: true })
+  @ApiReadErrors()
   tags(@Query() query: TagCountsQueryDto): Promise<ValueCountDto[]> {
     return this.adapters.tags(query.limit, query.prefix);
   }
@@ -60,6 +64,7 @@ export class AdaptersController {
   /** Base models of present adapters with their counts. */
   @Get('base-models')
   @ApiOkResponse({ type: ValueCountDto, isArray: true })
+  @ApiReadErrors()
   baseModels(): Promise<ValueCountDto[]> {
     return this.adapters.baseModels();
   }
@@ -67,6 +72,7 @@ export class AdaptersController {
   /** Groups of present adapters sharing one SHA-256. */
   @Get('duplicates')
   @ApiOkResponse({ type: DuplicatesPageDto })
+  @ApiReadErrors()
   async duplicates(@Query() query: DuplicatesQueryDto): Promise<DuplicatesPageDto> {
     const result = await this.adapters.duplicates(query.page, query.limit, query.verified ?? false);
     return { ...result, groups: result.groups.map((g) => ({ ...g, adapters: g.adapters.map(mapAdapterSummary) })) };
@@ -76,12 +82,15 @@ export class AdaptersController {
   @Post('bulk')
   @HttpCode(200)
   @ApiOkResponse({ type: BulkResultDto })
+  @ApiWriteErrors()
   bulk(@Body() body: BulkAdapterActionDto): Promise<BulkResultDto> {
     return this.adapters.bulk(body.action, body.ids);
   }
 
+  /** One adapter with everything its file and sidecars said. */
   @Get(':id')
   @ApiOkResponse({ type: AdapterDto })
+  @ApiReadErrors(404)
   async get(@Param() params: AdapterIdParamDto): Promise<AdapterDto> {
     return mapAdapter(await this.adapters.get(params.id));
   }
@@ -100,6 +109,7 @@ export class AdaptersController {
   @Header('Content-Security-Policy', "default-src 'none'; sandbox")
   @Header('Cache-Control', 'private, max-age=300')
   @ApiOkResponse({ content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiReadErrors(404)
   async preview(@Param() params: AdapterIdParamDto): Promise<StreamableFile> {
     const file = await this.adapters.preview(params.id);
     if ('bytes' in file) return new StreamableFile(file.bytes, { type: file.contentType, length: file.bytes.length });
@@ -109,6 +119,7 @@ export class AdaptersController {
   /** Changes user fields; each one given is kept across resyncs. */
   @Patch(':id')
   @ApiOkResponse({ type: AdapterDto })
+  @ApiWriteErrors(404)
   async patch(@Param() params: AdapterIdParamDto, @Body() body: PatchAdapterDto): Promise<AdapterDto> {
     return mapAdapter(await this.adapters.patch(params.id, body));
   }
@@ -117,20 +128,25 @@ export class AdaptersController {
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiReadErrors(404)
   async remove(@Param() params: AdapterIdParamDto): Promise<void> {
     await this.adapters.remove(params.id);
   }
 
+  /** Adds the adapter to the active set (the default selection of `POST /compose`), optionally at a position. */
   @Post(':id/activate')
   @HttpCode(200)
   @ApiOkResponse({ type: AdapterDto })
+  @ApiWriteErrors(404)
   async activate(@Param() params: AdapterIdParamDto, @Body() body: ActivateAdapterDto): Promise<AdapterDto> {
     return mapAdapter(await this.adapters.setActive(params.id, true, body.ordinal));
   }
 
+  /** Removes the adapter from the active set. */
   @Post(':id/deactivate')
   @HttpCode(200)
   @ApiOkResponse({ type: AdapterDto })
+  @ApiWriteErrors(404)
   async deactivate(@Param() params: AdapterIdParamDto): Promise<AdapterDto> {
     return mapAdapter(await this.adapters.setActive(params.id, false));
   }

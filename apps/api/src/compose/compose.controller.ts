@@ -7,6 +7,7 @@ import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { ComposeAndDeliverRequestDto, ComposeAndDeliverResultDto } from '../deliveries/deliveries.dto.js';
 import { toDeliveryJobDto } from '../deliveries/deliveries.mapper.js';
 import { ParseRequestDto, ParseResultDto } from './compose.dto.js';
+import { ApiErrorResponses, ApiWriteErrors } from '../common/api-docs.js';
 
 @ApiTags('compose')
 @Controller('compose')
@@ -24,6 +25,7 @@ export class ComposeController {
   @Post()
   @HttpCode(200)
   @ApiOkResponse({ type: ComposeAndDeliverResultDto })
+  @ApiWriteErrors()
   async compose(
     @Body() body: ComposeAndDeliverRequestDto,
     @CurrentPrincipal() principal: Principal,
@@ -42,6 +44,7 @@ export class ComposeController {
   @Post('parse')
   @HttpCode(200)
   @ApiOkResponse({ type: ParseResultDto })
+  @ApiErrorResponses(400, 401, 403, 413, 415)
   parse(@Body() body: ParseRequestDto): ParseResultDto {
     return this.composition.parse(body.prompt, body.dialect);
   }

@@ -13,7 +13,17 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOptionalNonNull } from '../common/validation.js';
-import { CompositionWarningCode, Dialect, TriggerWordPolicy } from '@app/composition';
+import { ApiExtraModels, ApiProperty, type ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
+import {
+  CompositionWarningCode,
+  Dialect,
+  type ParsedTag,
+  type ParseWarning,
+  ParseWarningCode,
+  type StepSchedule,
+  TriggerWordPolicy,
+} from '@app/composition';
+import { ApiInteger, ApiUuid } from '../common/api-docs.js';
 
 export class ComposeAdapterDto {
   @IsUUID()
@@ -98,10 +108,12 @@ export class ComposeRequestDto {
 export class ComposeWarningDto {
   code: CompositionWarningCode;
   message: string;
+  @ApiProperty({ type: 'string', format: 'uuid', required: false })
   adapterId?: string;
 }
 
 export class ComposedAdapterDto {
+  @ApiUuid()
   id: string;
   /** The name written in the token. */
   name: string;
@@ -135,26 +147,54 @@ export class ParseRequestDto {
   dialect?: Dialect;
 }
 
-export class ParsedTokenDto {
+export class StepPointDto {
+  weight: number;
+  /** A step number, or a fraction of the run when ≤ 1. */
+  step: number;
+}
+
+/** An SD.Next step schedule `v@step[,v@step…]`. */
+export class StepScheduleDto implements StepSchedule {
+  raw: string;
+  /** Sorted by step. */
+  points: StepPointDto[];
+}
+
+/** A strength: a number, or (SD.Next) a step schedule; null when the server cannot read it. */
+const multiplier = (description: string): ApiPropertyOptions => ({
+  // OpenAPI 3.0 puts `nullable` beside a `type`, so null is allowed by the number branch.
+  oneOf: [{ type: 'number', nullable: true }, { $ref: getSchemaPath(StepScheduleDto) }],
+  description,
+});
+
+@ApiExtraModels(StepScheduleDto)
+export class ParsedTokenDto implements ParsedTag {
   /** `lora`, `lyco`, `hypernet`, … */
   type: string;
   name: string;
   isLora: boolean;
-  /** Strength as the dialect reads it; null when the server cannot read it. */
-  weight: unknown;
-  te: unknown;
-  unet: unknown;
+  @ApiProperty(multiplier('Strength as the dialect reads it (1 when absent); null when unreadable.'))
+  weight: number | StepSchedule | null;
+  @ApiProperty(multiplier('Effective text-encoder strength.'))
+  te: number | StepSchedule | null;
+  @ApiProperty(multiplier('Effective UNet strength.'))
+  unet: number | StepSchedule | null;
+  /** `dyn` when given (A1111); null when the server cannot read it. */
+  dyn?: number | null;
   named: Record<string, string>;
   positional: string[];
   raw: string;
+  @ApiInteger({ minimum: 0 })
   start: number;
+  @ApiInteger({ minimum: 0 })
   end: number;
 }
 
-export class ParseWarningDto {
-  code: string;
+export class ParseWarningDto implements ParseWarning {
+  code: ParseWarningCode;
   message: string;
-  tokenIndex?: number;
+  @ApiInteger({ minimum: 0 })
+  tokenIndex: number;
 }
 
 export class ParseResultDto {

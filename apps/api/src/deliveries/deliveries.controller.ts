@@ -13,6 +13,7 @@ import {
   PatchDeliveryDto,
 } from './deliveries.dto.js';
 import { toDeliveryJobDto } from './deliveries.mapper.js';
+import { ApiConfigReadErrors, ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 
 @ApiTags('deliveries')
 @Controller('deliveries')
@@ -25,6 +26,7 @@ export class DeliveriesController {
   /** The delivery backends; what each may reach (allowed URL prefixes, executables) is listed to admins only. */
   @Get('backends')
   @ApiOkResponse({ type: DeliveryBackendDto, isArray: true })
+  @ApiConfigReadErrors()
   backends(@CurrentPrincipal() principal: Principal): DeliveryBackendDto[] {
     return this.disclosure.backends(principal.role, this.deliveries.backendInfo());
   }
@@ -32,12 +34,15 @@ export class DeliveriesController {
   /** Checks and queues a delivery; 400 names the bad field, 403 when the backend needs a stronger role. */
   @Post()
   @ApiCreatedResponse({ type: DeliveryJobDto })
+  @ApiWriteErrors()
   async create(@Body() body: CreateDeliveryDto, @CurrentPrincipal() principal: Principal): Promise<DeliveryJobDto> {
     return toDeliveryJobDto(await this.deliveries.create(body, principal), this.disclosure, principal.role);
   }
 
+  /** Deliveries, newest first, filtered by status, mode and favorite. */
   @Get()
   @ApiOkResponse({ type: DeliveryJobListDto })
+  @ApiReadErrors()
   async list(
     @Query() query: ListDeliveriesQueryDto,
     @CurrentPrincipal() principal: Principal,
@@ -59,8 +64,10 @@ export class DeliveriesController {
     };
   }
 
+  /** One delivery with its parameters and result. */
   @Get(':id')
   @ApiOkResponse({ type: DeliveryJobDto })
+  @ApiReadErrors(404)
   async get(@Param() params: DeliveryParamsDto, @CurrentPrincipal() principal: Principal): Promise<DeliveryJobDto> {
     return toDeliveryJobDto(await this.deliveries.get(params.id), this.disclosure, principal.role);
   }
@@ -68,6 +75,7 @@ export class DeliveriesController {
   /** Rating (0–5, null clears) and favorite. */
   @Patch(':id')
   @ApiOkResponse({ type: DeliveryJobDto })
+  @ApiWriteErrors(404)
   async patch(
     @Param() params: DeliveryParamsDto,
     @Body() body: PatchDeliveryDto,
@@ -83,6 +91,7 @@ export class DeliveriesController {
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOkResponse({ type: DeliveryJobDto })
+  @ApiWriteErrors(404, 409)
   async cancel(@Param() params: DeliveryParamsDto, @CurrentPrincipal() principal: Principal): Promise<DeliveryJobDto> {
     return toDeliveryJobDto(await this.deliveries.cancel(params.id, principal), this.disclosure, principal.role);
   }

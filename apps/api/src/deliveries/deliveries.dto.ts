@@ -13,13 +13,25 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOptionalNonNull } from '../common/validation.js';
-import { DeliveryStatus, MAX_DELIVERY_PROMPT } from '@app/delivery';
+import type { Type as Class } from '@nestjs/common';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
+import {
+  CLI_DELIVERY_MAX_TIMEOUT_MS,
+  DeliveryMode,
+  DeliveryStatus,
+  HTTP_DELIVERY_MAX_TIMEOUT_MS,
+  MAX_DELIVERY_PROMPT,
+} from '@app/delivery';
 import { Role } from '@app/core';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
 import { OffsetPageQueryDto } from '../common/page-query.dto.js';
+import { registerDiscriminatedUnion } from '../common/openapi.js';
+import { GenerationRequestDto } from '../generation/generation.dto.js';
+import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
 
 export class CreateDeliveryDto {
   /** The backend: `http`, `cli` (admin only) or `sdnext`; `GET /deliveries/backends` lists them. */
+  @ApiProperty({ enum: DeliveryMode })
   @IsString()
   @MaxLength(32)
   mode: string;
@@ -65,6 +77,7 @@ export class ListDeliveriesQueryDto extends OffsetPageQueryDto {
   status?: DeliveryStatus;
 
   @IsOptional()
+  @ApiProperty({ enum: DeliveryMode, required: false })
   @IsString()
   @MaxLength(32)
   mode?: string;
@@ -90,8 +103,10 @@ export class PatchDeliveryDto {
 }
 
 export class DeliveryJobDto {
+  @ApiUuid()
   id: string;
   /** The backend that runs it. */
+  @ApiProperty({ enum: DeliveryMode })
   mode: string;
   status: DeliveryStatus;
   prompt: string;
@@ -102,20 +117,30 @@ export class DeliveryJobDto {
   result: Record<string, unknown> | null;
   /** Why it failed or was cancelled, or why the last attempt failed while a retry waits. */
   error: string | null;
+  @ApiInteger({ minimum: 0 })
   attempts: number;
+  @ApiInteger({ minimum: 0, maximum: 5, nullable: true })
   rating: number | null;
   favorite: boolean;
+  @ApiUuid({ nullable: true })
   generationJobId: string | null;
+  @ApiDateTime()
   createdAt: string;
+  @ApiDateTime({ nullable: true })
   startedAt: string | null;
+  @ApiDateTime({ nullable: true })
   finishedAt: string | null;
+  @ApiDateTime()
   updatedAt: string;
 }
 
 export class DeliveryJobListDto {
   items: DeliveryJobDto[];
+  @ApiInteger({ minimum: 0 })
   total: number;
+  @ApiInteger({ minimum: 1, maximum: 200 })
   limit: number;
+  @ApiInteger({ minimum: 0 })
   offset: number;
 }
 
@@ -131,6 +156,7 @@ export class DeliveryBackendDto {
 /** The `delivery` block of `POST /compose`: the composed prompt is also delivered with this backend. */
 export class ComposeDeliveryDto {
   /** `http`, `cli` (admin only) or `sdnext`. */
+  @ApiProperty({ enum: DeliveryMode })
   @IsString()
   @MaxLength(32)
   mode: string;
@@ -153,3 +179,70 @@ export class ComposeAndDeliverResultDto extends ComposeResultDto {
   /** The delivery created from the `delivery` block, when one was given. */
   delivery?: DeliveryJobDto;
 }
+
+/** `params` of an `http` delivery. */
+export class HttpDeliveryParamsDto {
+  /** Where to POST `{ prompt, negativePrompt, params, deliveryId }`: under a `DELIVERY_HTTP_ALLOW` prefix. */
+  @ApiProperty({ maxLength: 2048 })
+  url: string;
+  @ApiProperty({ type: 'integer', minimum: 100, maximum: HTTP_DELIVERY_MAX_TIMEOUT_MS, required: false })
+  timeoutMs?: number;
+}
+
+/** `params` of a `cli` delivery. */
+export class CliDeliveryParamsDto {
+  /** Exactly one of `DELIVERY_CLI_COMMANDS`. */
+  @ApiProperty({ maxLength: 4096 })
+  command: string;
+  /** Arguments; `{prompt}` and `{negative}` inside one are replaced by the text. */
+  @ApiProperty({ type: 'string', isArray: true, maxItems: 64, maxLength: 4096, required: false })
+  args?: string[];
+  /** Also write the prompt to the program's standard input. */
+  stdin?: boolean;
+  @ApiProperty({ type: 'integer', minimum: 100, maximum: CLI_DELIVERY_MAX_TIMEOUT_MS, required: false })
+  timeoutMs?: number;
+}
+
+/** `params` of an `sdnext` delivery: txt2img fields; the prompts come from the delivery. */
+export class SdNextDeliveryParamsDto extends OmitType(GenerationRequestDto, ['prompt', 'negative_prompt'] as const) {}
+
+const PARAMS_BY_MODE: Record<DeliveryMode, { type: Class<unknown>; required: boolean }> = {
+  [DeliveryMode.Http]: { type: HttpDeliveryParamsDto, required: true },
+  [DeliveryMode.Cli]: { type: CliDeliveryParamsDto, required: true },
+  [DeliveryMode.SdNext]: { type: SdNextDeliveryParamsDto, required: false },
+};
+
+const MODE_LABELS: Record<DeliveryMode, string> = {
+  [DeliveryMode.Http]: 'Http',
+  [DeliveryMode.Cli]: 'Cli',
+  [DeliveryMode.SdNext]: 'SdNext',
+};
+
+/**
+ * In the OpenAPI document, a model with `mode` and `params` is a `oneOf` of one model per mode, each with its
+ * `params` schema; the server keeps one class and each backend validates its own params.
+ */
+function documentPerMode(
+  base: Class<{ mode: string; params?: Record<string, unknown> | null }>,
+  name: string,
+  paramsAlways = false,
+): void {
+  const mapping = Object.fromEntries(
+    Object.values(DeliveryMode).map((mode) => {
+      const params = PARAMS_BY_MODE[mode];
+      class Variant extends OmitType(base, ['mode', 'params'] as const) {
+        @ApiProperty({ enum: [mode] })
+        mode: string;
+        @ApiProperty({ type: params.type, required: paramsAlways || params.required })
+        params: unknown;
+      }
+      Object.defineProperty(Variant, 'name', { value: `${MODE_LABELS[mode]}${name}` });
+      return [mode, Variant];
+    }),
+  );
+  registerDiscriminatedUnion({ schema: name, propertyName: 'mode', mapping });
+}
+
+documentPerMode(CreateDeliveryDto, 'CreateDeliveryDto');
+documentPerMode(ComposeDeliveryDto, 'ComposeDeliveryDto');
+documentPerMode(DeliveryJobDto, 'DeliveryJobDto', true);

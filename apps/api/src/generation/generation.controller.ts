@@ -18,6 +18,7 @@ import {
   SyncGenerationDto,
 } from './generation.dto.js';
 import { toGenerationJobDto, toGenerationProgressDto, toSyncGenerationDto } from './generation.mapper.js';
+import { ApiConfigReadErrors, ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 
 const binary = { schema: { type: 'string', format: 'binary' } };
 
@@ -29,6 +30,7 @@ export class GenerationController {
   /** Configured SD.Next backends: reachability, SD.Next or A1111, version, loaded model, busy. */
   @Get('backends')
   @ApiOkResponse({ type: BackendDto, isArray: true })
+  @ApiConfigReadErrors()
   backends(): Promise<BackendDto[]> {
     return this.generation.listBackends();
   }
@@ -44,6 +46,7 @@ export class GenerationController {
   @Post('generate')
   @HttpCode(200)
   @ApiOkResponse({ type: SyncGenerationDto })
+  @ApiWriteErrors(404, 409, 502, 504)
   async generate(@Body() body: GenerationRequestDto): Promise<SyncGenerationDto> {
     return toSyncGenerationDto(await this.generation.generate(body));
   }
@@ -51,6 +54,7 @@ export class GenerationController {
   /** Queues a generation and returns its job at once; follow it on Socket.IO or with `progress/:jobId`. */
   @Post('queue-generation')
   @ApiCreatedResponse({ type: GenerationJobDto })
+  @ApiWriteErrors()
   async queue(@Body() body: GenerationRequestDto): Promise<GenerationJobDto> {
     return toGenerationJobDto(await this.generation.queue(body));
   }
@@ -58,6 +62,7 @@ export class GenerationController {
   /** Composes the prompt from the library, then generates with it (queued by default, or synchronously). */
   @Post('compose-and-generate')
   @ApiCreatedResponse({ type: ComposeAndGenerateResultDto })
+  @ApiWriteErrors(404, 409, 502, 504)
   async composeAndGenerate(@Body() body: ComposeAndGenerateDto): Promise<ComposeAndGenerateResultDto> {
     const result = await this.generation.composeAndGenerate(body.compose, body.generation ?? {}, body.queued ?? true);
     return {
@@ -67,14 +72,18 @@ export class GenerationController {
     };
   }
 
+  /** A generation's progress: status, step of steps, ETA. */
   @Get('progress/:jobId')
   @ApiOkResponse({ type: GenerationProgressDto })
+  @ApiReadErrors(404)
   async progress(@Param() params: GenerationJobParamsDto): Promise<GenerationProgressDto> {
     return toGenerationProgressDto(await this.generation.get(params.jobId));
   }
 
+  /** Generation jobs, newest first, optionally of one status. */
   @Get('jobs')
   @ApiOkResponse({ type: GenerationJobListDto })
+  @ApiReadErrors()
   async list(@Query() query: ListGenerationJobsQueryDto): Promise<GenerationJobListDto> {
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
@@ -82,8 +91,10 @@ export class GenerationController {
     return { items: page.items.map(toGenerationJobDto), total: page.total, limit, offset };
   }
 
+  /** One generation job with its request, images and outcome. */
   @Get('jobs/:jobId')
   @ApiOkResponse({ type: GenerationJobDto })
+  @ApiReadErrors(404)
   async get(@Param() params: GenerationJobParamsDto): Promise<GenerationJobDto> {
     return toGenerationJobDto(await this.generation.get(params.jobId));
   }
@@ -92,6 +103,7 @@ export class GenerationController {
   @Post('jobs/:jobId/cancel')
   @HttpCode(200)
   @ApiOkResponse({ type: GenerationJobDto })
+  @ApiWriteErrors(404, 409)
   async cancel(@Param() params: GenerationJobParamsDto): Promise<GenerationJobDto> {
     return toGenerationJobDto(await this.generation.cancel(params.jobId));
   }
@@ -102,6 +114,7 @@ export class GenerationController {
     description: 'The image',
     content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'application/octet-stream': binary },
   })
+  @ApiReadErrors(404)
   async image(
     @Param() params: GenerationImageParamsDto,
     @Res({ passthrough: true }) res: Response,

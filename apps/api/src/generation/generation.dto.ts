@@ -1,4 +1,4 @@
-import { OmitType } from '@nestjs/swagger';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
@@ -28,6 +28,7 @@ import {
 } from '@app/generation';
 import { OffsetPageQueryDto } from '../common/page-query.dto.js';
 import { toInteger } from '../common/query-params.js';
+import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
 
 const L = GENERATION_LIMITS;
 
@@ -192,6 +193,7 @@ export class BackendDto implements BackendStatus {
   currentModel: string | null;
   /** A generation holds this backend now. */
   busy: boolean;
+  @ApiUuid({ nullable: true })
   jobId: string | null;
   error: string | null;
 }
@@ -216,21 +218,25 @@ export class BackendOptionsDto implements BackendOptions {
 }
 
 export class GenerationImageDto {
+  @ApiInteger({ minimum: 0 })
   index: number;
   /** Where to fetch the stored bytes. */
   url: string;
   /** Sniffed from the bytes (SD.Next sends JPEG by default). */
   contentType: string;
+  @ApiInteger({ minimum: 0 })
   size: number;
 }
 
 export class GenerationAdapterDto {
+  @ApiProperty({ type: 'string', format: 'uuid', required: false })
   id?: string;
   name: string;
   weight?: number;
 }
 
 export class GenerationJobDto {
+  @ApiUuid()
   id: string;
   status: GenerationStatus;
   mode: GenerationMode;
@@ -241,36 +247,49 @@ export class GenerationJobDto {
   adaptersUsed: GenerationAdapterDto[] | null;
   /** 0..1 */
   progress: number;
+  @ApiInteger({ minimum: 0 })
   step: number;
+  @ApiInteger({ minimum: 0 })
   steps: number;
   etaSeconds: number | null;
   images: GenerationImageDto[];
   /** SD.Next's `info`, parsed. */
   info: Record<string, unknown> | null;
+  @ApiInteger({ nullable: true })
   seed: number | null;
   /** Why it failed or was cancelled. */
   error: string | null;
+  @ApiInteger({ minimum: 0 })
   attempts: number;
   cancelRequested: boolean;
+  @ApiDateTime()
   createdAt: string;
+  @ApiDateTime({ nullable: true })
   startedAt: string | null;
+  @ApiDateTime({ nullable: true })
   finishedAt: string | null;
 }
 
 export class GenerationJobListDto {
   items: GenerationJobDto[];
+  @ApiInteger({ minimum: 0 })
   total: number;
+  @ApiInteger({ minimum: 1, maximum: 200 })
   limit: number;
+  @ApiInteger({ minimum: 0 })
   offset: number;
 }
 
 export class GenerationProgressDto {
+  @ApiUuid()
   jobId: string;
   status: GenerationStatus;
   backendId: string | null;
   /** 0..1; reaches 1 only when the images are stored. */
   progress: number;
+  @ApiInteger({ minimum: 0 })
   step: number;
+  @ApiInteger({ minimum: 0 })
   steps: number;
   etaSeconds: number | null;
 }

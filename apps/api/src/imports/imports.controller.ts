@@ -5,6 +5,7 @@ import { JOB_START_ROLE, JobName, type Principal, RequireRole } from '@app/core'
 import { DisclosurePolicy } from '@app/delivery';
 import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { ImportIdParamDto, ImportRunDto, StartImportDto } from './imports.dto.js';
+import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 
 export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
   id: run.id,
@@ -36,18 +37,23 @@ export class ImportsController {
   @Post()
   @RequireRole(JOB_START_ROLE[JobName.Import])
   @ApiCreatedResponse({ type: ImportRunDto })
+  @ApiWriteErrors()
   async start(@Body() body: StartImportDto): Promise<ImportRunDto> {
     return toImportRunDto(await this.runs.start(body));
   }
 
+  /** Recent import runs, newest first. */
   @Get()
   @ApiOkResponse({ type: [ImportRunDto] })
+  @ApiReadErrors()
   async list(@CurrentPrincipal() principal: Principal): Promise<ImportRunDto[]> {
     return (await this.runs.list()).map((run) => this.disclosure.value(principal.role, toImportRunDto(run)));
   }
 
+  /** One import run with its counts and failures. */
   @Get(':id')
   @ApiOkResponse({ type: ImportRunDto })
+  @ApiReadErrors(404)
   async get(@Param() params: ImportIdParamDto, @CurrentPrincipal() principal: Principal): Promise<ImportRunDto> {
     return this.disclosure.value(principal.role, toImportRunDto(await this.runs.get(params.id)));
   }

@@ -2,6 +2,7 @@ import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsNotEmpty, IsString, IsUUID,
 import { IsOptionalNonNull } from '../common/validation.js';
 import { HashPolicy, type ImportFailure, ImportRunStatus } from '@app/adapters';
 import type { ImportCounts } from '@app/core';
+import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
 
 export class StartImportDto {
   /** Library roots or folders inside them (absolute, or relative to a root); all roots when omitted. */
@@ -47,18 +48,27 @@ export class ImportIdParamDto {
 
 export class ImportCountsDto implements ImportCounts {
   /** Files found: added + updated + unchanged + moved + restored + failed. */
+  @ApiInteger({ minimum: 0 })
   seen: number;
+  @ApiInteger({ minimum: 0 })
   added: number;
   /** Files whose facts changed (a re-read that changed nothing counts as unchanged). */
+  @ApiInteger({ minimum: 0 })
   updated: number;
+  @ApiInteger({ minimum: 0 })
   unchanged: number;
+  @ApiInteger({ minimum: 0 })
   moved: number;
   /** Indexed files that are gone (not part of `seen`). */
+  @ApiInteger({ minimum: 0 })
   missing: number;
+  @ApiInteger({ minimum: 0 })
   restored: number;
   /** Files that could not be read as a LoRA (a broken sidecar is a warning on the adapter instead). */
+  @ApiInteger({ minimum: 0 })
   failed: number;
   /** Files whose hashes this run computed. */
+  @ApiInteger({ minimum: 0 })
   hashed: number;
 }
 
@@ -68,6 +78,7 @@ export class ImportFailureDto implements ImportFailure {
 }
 
 export class ImportRunDto {
+  @ApiUuid()
   id: string;
   status: ImportRunStatus;
   roots: string[];
@@ -79,9 +90,13 @@ export class ImportRunDto {
   counts: ImportCountsDto;
   /** The first failures (up to 1,000), each with path and reason. */
   failures: ImportFailureDto[];
+  @ApiInteger({ minimum: 0 })
   failureCount: number;
   error: string | null;
+  @ApiDateTime()
   createdAt: string;
+  @ApiDateTime({ nullable: true })
   startedAt: string | null;
+  @ApiDateTime({ nullable: true })
   finishedAt: string | null;
 }

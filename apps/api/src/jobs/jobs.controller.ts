@@ -14,9 +14,12 @@ import {
 import { DeliveryService, DisclosurePolicy } from '@app/delivery';
 import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { CancelResultDto, CreateDiagnosticJobDto, JobCreatedDto, JobDto, JobParamsDto } from './jobs.dto.js';
+import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 
 const toJobDto = (job: JobInfo): JobDto => ({
   ...job,
+  // Handlers return objects (see each JobHandler); nothing until the job completes.
+  result: (job.result ?? null) as Record<string, unknown> | null,
   createdAt: job.createdAt?.toISOString() ?? null,
   finishedAt: job.finishedAt?.toISOString() ?? null,
 });
@@ -34,13 +37,16 @@ export class JobsController {
   @Post('diagnostic')
   @RequireRole(JOB_START_ROLE[JobName.Diagnostic])
   @ApiCreatedResponse({ type: JobCreatedDto })
+  @ApiWriteErrors()
   async diagnostic(@Body() body: CreateDiagnosticJobDto): Promise<JobCreatedDto> {
     const { id } = await this.jobs.enqueue(JobName.Diagnostic, body);
     return { id, name: JobName.Diagnostic };
   }
 
+  /** A queue job's status, progress, attempts and result. */
   @Get(':name/:id')
   @ApiOkResponse({ type: JobDto })
+  @ApiReadErrors(404)
   async get(@Param() params: JobParamsDto, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
     const job = await this.jobs.get(params.name, params.id);
     if (!job) throw new NotFoundException({ message: `Job ${params.id} not found`, code: 'job_not_found' });
@@ -52,6 +58,7 @@ export class JobsController {
   @HttpCode(200)
   @RequireRole(Role.Editor)
   @ApiOkResponse({ type: CancelResultDto })
+  @ApiWriteErrors(404)
   async cancel(@Param() params: JobParamsDto, @CurrentPrincipal() principal: Principal): Promise<CancelResultDto> {
     const required =
       params.name === JobName.Delivery ? await this.deliveries.roleToCancel(params.id) : JOB_START_ROLE[params.name];

@@ -20,6 +20,7 @@ import {
 } from '@nestjs/swagger';
 import { Public, RequestAuthenticator, SESSION_COOKIE, SessionService, WebAccessPolicy } from '@app/core';
 import type { Request, Response } from 'express';
+import { ApiErrorResponses } from '../common/api-docs.js';
 import { ErrorBodyDto } from '../common/error-body.dto.js';
 import { factsOf } from '../common/request-facts.js';
 import { OpenSessionDto, SessionOpenedDto, SessionStateDto } from './session.dto.js';
@@ -52,6 +53,7 @@ export class SessionController {
   @ApiCreatedResponse({ type: SessionOpenedDto })
   @ApiUnauthorizedResponse({ type: ErrorBodyDto })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'No API keys are configured: nothing to sign in to' })
+  @ApiErrorResponses(413, 415)
   open(@Body() body: OpenSessionDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): SessionOpenedDto {
     if (!this.authenticator.authRequired) {
       throw new ConflictException({

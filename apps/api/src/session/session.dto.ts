@@ -1,5 +1,6 @@
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { Role } from '@app/core';
+import { ApiDateTime } from '../common/api-docs.js';
 
 export class OpenSessionDto {
   /** One of the configured API keys; the session gets its role. The key is not stored in the cookie. */
@@ -12,6 +13,7 @@ export class OpenSessionDto {
 export class SessionOpenedDto {
   role: Role;
   /** When the session cookie stops being accepted (ISO 8601). */
+  @ApiDateTime()
   expiresAt: string;
 }
 
@@ -21,5 +23,6 @@ export class SessionStateDto {
   /** The caller's role (from the session cookie or a key header; `admin` when no keys are configured), or null. */
   role: Role | null;
   /** When the caller's session ends; null for key headers, open access or no session. */
+  @ApiDateTime({ nullable: true })
   expiresAt: string | null;
 }
