@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { basename, resolve } from 'node:path';
+import { contractRecording, freePortSync, RecordingProxy } from './contract-recorder.js';
 
 // The repository root, from test/support (Jest) or from dist/test/support (benchmarks run from dist).
 const UP = resolve(import.meta.dirname, '..', '..');
@@ -29,6 +30,7 @@ export class AppProcess {
   readonly output: string[] = [];
   private child?: ChildProcess;
   private exited?: Promise<number | null>;
+  private proxy?: RecordingProxy;
 
   constructor(
     readonly app: AppName,
@@ -49,13 +51,27 @@ export class AppProcess {
   }
 
   start(args: string[] = []): this {
+    const env = { ...this.env };
+    // Under Jest the API listens on a port of its own behind a proxy on `port` that records every response for the
+    // contract check (test/support/contract-setup.ts).
+    if (this.app === 'api' && this.port && env.PORT === String(this.port) && contractRecording.enabled) {
+      env.PORT = String(freePortSync());
+      this.proxy = new RecordingProxy(this.port, Number(env.PORT));
+      const key = env.API_KEYS?.split(',')[0]?.replace(/:[a-z]+$/, '');
+      if (key) contractRecording.docsHeaders = { 'x-api-key': key };
+    }
     const child = spawn(process.execPath, [entryOf(this.app), ...args], {
-      env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...this.env },
+      env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
     child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
-    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+    this.exited = new Promise((r) =>
+      child.on('exit', (code) => {
+        this.proxy?.close();
+        r(code);
+      }),
+    );
     this.child = child;
     return this;
   }
@@ -88,7 +104,8 @@ export class AppProcess {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return this.child?.exitCode ?? null;
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
+      return this.child?.exitCode ?? null;
     this.child.kill(signal);
     try {
       return await this.exitCode(timeoutMs);

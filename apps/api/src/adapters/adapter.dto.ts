@@ -114,8 +114,10 @@ export class AdapterDto extends AdapterSummaryDto {
   /** Remote preview image (Civitai) when known. */
   previewUrl: string | null;
   headerMetadata: Record<string, string>;
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true } })
   sidecars: Record<string, unknown>[];
   unmapped: Record<string, unknown>;
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true } })
   images: Record<string, unknown>[];
   warnings: string[];
   notes: string | null;

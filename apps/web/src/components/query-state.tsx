@@ -2,7 +2,7 @@ import type { UseQueryResult } from '@tanstack/react-query';
 import { toProblem } from '../api/client';
 
 /** Loading and error lines for a query: nothing fails silently. */
-export function QueryState({ query, label }: { query: UseQueryResult<unknown>; label?: string }) {
+export function QueryState({ query, label }: { query: UseQueryResult<unknown, unknown>; label?: string }) {
   if (query.isPending && query.fetchStatus !== 'idle')
     return (
       <p className="muted" role="status">
