@@ -7,12 +7,12 @@ type JsonObject = { [key: string]: Json };
 
 interface OpenApiOperation {
   operationId?: string;
-  responses: Record<string, { content?: Record<string, { schema?: JsonObject }> }>;
+  responses: Record<string, { content?: Record<string, { schema?: object }> }>;
 }
 
 export interface OpenApiDocument {
   paths: Record<string, Record<string, OpenApiOperation>>;
-  components?: { schemas?: Record<string, JsonObject> };
+  components?: { schemas?: Record<string, object> };
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -66,7 +66,7 @@ export class ContractValidator {
     this.ajv = new Ajv({ strict: false, allErrors: true, discriminator: true });
     addFormats(this.ajv);
     this.ajv.addFormat('binary', true);
-    this.ajv.addSchema({ components: toJsonSchema(document.components ?? {}) }, 'openapi');
+    this.ajv.addSchema({ components: toJsonSchema((document.components ?? {}) as Json) }, 'openapi');
     this.routes = Object.keys(document.paths)
       .map((template) => ({
         template,
@@ -125,7 +125,7 @@ export class ContractValidator {
     if (!declaredType) return [`${where}: content type ${mediaType || '(none)'} is not one of ${types.join(', ')}`];
     const schema = content[declaredType].schema;
     if (!schema || !/\bjson\b/.test(declaredType)) return [];
-    return this.checkBody(where, `${r.method} ${matched.template} ${r.status}`, schema, r);
+    return this.checkBody(where, `${r.method} ${matched.template} ${r.status}`, schema as JsonObject, r);
   }
 
   private checkBody(where: string, key: string, schema: JsonObject, r: RecordedResponse): string[] {

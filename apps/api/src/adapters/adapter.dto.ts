@@ -17,9 +17,12 @@ import {
 import { IsOptionalNonNull } from '../common/validation.js';
 import { ApiProperty } from '@nestjs/swagger';
 import {
+  type AdapterFacets,
   AdapterBulkAction,
   type AdapterFacets,
   type AdapterPatch,
+  type BulkResult,
+  type ValueCount,
   AdapterSort,
   AdapterUserField,
   type BulkResult,

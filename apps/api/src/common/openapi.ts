@@ -15,6 +15,7 @@ import {
 } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
 import { SESSION_COOKIE } from '@app/core';
+import { ErrorBodyDto } from './error-body.dto.js';
 
 /** Security scheme names; every protected operation accepts any of them. */
 export const SECURITY_SCHEMES = { apiKey: 'apiKey', bearer: 'bearer', session: 'session' } as const;
@@ -83,6 +84,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (controllerKey, methodKey) => operationIdOf(controllerKey, methodKey),
   });
   declareSecurity(document);
+  declareUnknownQueryRefusal(document);
   declareIntegers(document, app);
   declareUnions(document);
   return document;
@@ -109,6 +111,16 @@ function declareSecurity(document: OpenAPIObject): void {
     const open =
       op.security?.some((requirement: Record<string, string[]>) => Object.keys(requirement).length === 0) ?? false;
     op.security = open ? [] : accepted;
+  }
+}
+
+/** The declared-query guard runs on every route, open ones included: any operation can answer 400. */
+function declareUnknownQueryRefusal(document: OpenAPIObject): void {
+  for (const op of operationsOf(document)) {
+    op.responses['400'] ??= {
+      description: 'A query parameter the route does not declare, or a bad value',
+      content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } },
+    };
   }
 }
 

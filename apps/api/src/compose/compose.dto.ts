@@ -15,6 +15,9 @@ import {
 import { IsOptionalNonNull } from '../common/validation.js';
 import { ApiExtraModels, ApiProperty, type ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import {
+  type ComposedAdapter,
+  type CompositionResult,
+  type CompositionWarning,
   CompositionWarningCode,
   Dialect,
   type ParsedTag,
@@ -105,14 +108,14 @@ export class ComposeRequestDto {
   checkBackend?: string;
 }
 
-export class ComposeWarningDto {
+export class ComposeWarningDto implements CompositionWarning {
   code: CompositionWarningCode;
   message: string;
   @ApiProperty({ type: 'string', format: 'uuid', required: false })
   adapterId?: string;
 }
 
-export class ComposedAdapterDto {
+export class ComposedAdapterDto implements ComposedAdapter {
   @ApiUuid()
   id: string;
   /** The name written in the token. */
@@ -125,7 +128,7 @@ export class ComposedAdapterDto {
   unet: number;
 }
 
-export class ComposeResultDto {
+export class ComposeResultDto implements CompositionResult {
   dialect: Dialect;
   prompt: string;
   negativePrompt: string;

@@ -17,6 +17,7 @@ import type { Type as Class } from '@nestjs/common';
 import { ApiProperty, OmitType } from '@nestjs/swagger';
 import {
   CLI_DELIVERY_MAX_TIMEOUT_MS,
+  type DeliveryBackendInfo,
   DeliveryMode,
   DeliveryStatus,
   HTTP_DELIVERY_MAX_TIMEOUT_MS,
@@ -144,7 +145,7 @@ export class DeliveryJobListDto {
   offset: number;
 }
 
-export class DeliveryBackendDto {
+export class DeliveryBackendDto implements DeliveryBackendInfo {
   /** @example http */
   name: string;
   /** URL prefixes (http), executables (cli) or SD.Next backend ids (sdnext). */

@@ -650,6 +650,12 @@ export type AdapterDto = {
   updatedAt: string;
   ratingCount: number | null;
   publishedAt: string | null;
+  sidecars: Array<{
+    [key: string]: unknown;
+  }>;
+  images: Array<{
+    [key: string]: unknown;
+  }>;
   lastIngestedAt: string;
   /**
    * The model's description (the version's when the model has none).
@@ -694,15 +700,9 @@ export type AdapterDto = {
   headerMetadata: {
     [key: string]: string;
   };
-  sidecars: Array<{
-    [key: string]: unknown;
-  }>;
   unmapped: {
     [key: string]: unknown;
   };
-  images: Array<{
-    [key: string]: unknown;
-  }>;
   warnings: Array<string>;
   notes: string | null;
   /**
@@ -2814,6 +2814,15 @@ export type HealthLiveData = {
   url: '/health/live';
 };
 
+export type HealthLiveErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
+};
+
+export type HealthLiveError = HealthLiveErrors[keyof HealthLiveErrors];
+
 export type HealthLiveResponses = {
   200: LiveDto;
 };
@@ -2828,6 +2837,10 @@ export type HealthReadyData = {
 };
 
 export type HealthReadyErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
   503: HealthDto;
 };
 
@@ -2845,6 +2858,15 @@ export type HealthMetricsTextData = {
   query?: never;
   url: '/metrics';
 };
+
+export type HealthMetricsTextErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
+};
+
+export type HealthMetricsTextError = HealthMetricsTextErrors[keyof HealthMetricsTextErrors];
 
 export type HealthMetricsTextResponses = {
   /**
