@@ -124,18 +124,20 @@ describe('OpenAPI contract', () => {
     expect(Object.keys(error.properties ?? {}).sort()).toEqual(['code', 'details', 'error', 'message', 'statusCode']);
   });
 
-  it('should declare health and metrics open and every other operation behind either key scheme', () => {
+  it('should declare health, metrics and sign-in open and every other operation behind any credential', () => {
     const schemes = doc.components.securitySchemes;
     expect(schemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
     expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(schemes.bearer.bearerFormat).toBeUndefined();
+    expect(schemes.session).toMatchObject({ type: 'apiKey', in: 'cookie' });
     const bad: string[] = [];
     for (const { method, path, op } of operations) {
-      const open = path.startsWith('/health/') || path === '/metrics';
+      // Probes, metrics and the sign-in routes need no credentials.
+      const open = path.startsWith('/health/') || path === '/metrics' || path === '/api/v1/session';
       if (open && op.security?.length !== 0) bad.push(`${method} ${path}: not open`);
       const names = (op.security ?? []).flatMap((r) => Object.keys(r));
-      if (!open && !(names.includes('apiKey') && names.includes('bearer')))
-        bad.push(`${method} ${path}: ${names.join(',')}`);
+      const all = ['apiKey', 'bearer', 'session'].every((n) => names.includes(n));
+      if (!open && !all) bad.push(`${method} ${path}: ${names.join(',')}`);
     }
     expect(bad).toEqual([]);
   });

@@ -9,7 +9,7 @@ import {
   deliveriesListOptions,
   deliveriesPatchMutation,
 } from '../api/generated/@tanstack/react-query.gen';
-import type { DeliveryJobDto } from '../api/generated/types.gen';
+import type { CreateDeliveryDto, DeliveryJobDto } from '../api/generated/types.gen';
 import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
 
@@ -45,7 +45,14 @@ function CreateForm() {
           setJsonError('Parameters must be a JSON object');
           return;
         }
-        create.mutate({ body: { mode: chosen, prompt, negativePrompt: negative || undefined, params: parsed } });
+        // The parameters are JSON typed by the user; the server checks them against the chosen mode's schema.
+        const body = {
+          mode: chosen,
+          prompt,
+          negativePrompt: negative || undefined,
+          params: parsed,
+        } as CreateDeliveryDto;
+        create.mutate({ body });
       }}
     >
       <h2 id="new-h">New delivery</h2>

@@ -4,92 +4,133 @@ import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
 import type {
   AdaptersActivateData,
+  AdaptersActivateErrors,
   AdaptersActivateResponses,
   AdaptersBaseModelsData,
+  AdaptersBaseModelsErrors,
   AdaptersBaseModelsResponses,
   AdaptersBulkData,
+  AdaptersBulkErrors,
   AdaptersBulkResponses,
   AdaptersDeactivateData,
+  AdaptersDeactivateErrors,
   AdaptersDeactivateResponses,
   AdaptersDuplicatesData,
+  AdaptersDuplicatesErrors,
   AdaptersDuplicatesOfData,
+  AdaptersDuplicatesOfErrors,
   AdaptersDuplicatesOfResponses,
   AdaptersDuplicatesResponses,
   AdaptersGetData,
+  AdaptersGetErrors,
   AdaptersGetResponses,
   AdaptersListData,
+  AdaptersListErrors,
   AdaptersListResponses,
   AdaptersPatchData,
+  AdaptersPatchErrors,
   AdaptersPatchResponses,
   AdaptersPreviewData,
+  AdaptersPreviewErrors,
   AdaptersPreviewResponses,
   AdaptersRegisterData,
+  AdaptersRegisterErrors,
   AdaptersRegisterResponses,
   AdaptersRemoveData,
+  AdaptersRemoveErrors,
   AdaptersRemoveResponses,
   AdaptersTagsData,
+  AdaptersTagsErrors,
   AdaptersTagsResponses,
   ComposeComposeData,
+  ComposeComposeErrors,
   ComposeComposeResponses,
   ComposeParseData,
+  ComposeParseErrors,
   ComposeParseResponses,
   DeliveriesBackendsData,
+  DeliveriesBackendsErrors,
   DeliveriesBackendsResponses,
   DeliveriesCancelData,
+  DeliveriesCancelErrors,
   DeliveriesCancelResponses,
   DeliveriesCreateData,
+  DeliveriesCreateErrors,
   DeliveriesCreateResponses,
   DeliveriesGetData,
+  DeliveriesGetErrors,
   DeliveriesGetResponses,
   DeliveriesListData,
+  DeliveriesListErrors,
   DeliveriesListResponses,
   DeliveriesPatchData,
+  DeliveriesPatchErrors,
   DeliveriesPatchResponses,
   GenerationBackendOptionsData,
+  GenerationBackendOptionsErrors,
   GenerationBackendOptionsResponses,
   GenerationBackendsData,
+  GenerationBackendsErrors,
   GenerationBackendsResponses,
   GenerationCancelData,
+  GenerationCancelErrors,
   GenerationCancelResponses,
   GenerationComposeAndGenerateData,
+  GenerationComposeAndGenerateErrors,
   GenerationComposeAndGenerateResponses,
   GenerationGenerateData,
+  GenerationGenerateErrors,
   GenerationGenerateResponses,
   GenerationGetData,
+  GenerationGetErrors,
   GenerationGetResponses,
   GenerationImageData,
+  GenerationImageErrors,
   GenerationImageResponses,
   GenerationListData,
+  GenerationListErrors,
   GenerationListResponses,
   GenerationProgressData,
+  GenerationProgressErrors,
   GenerationProgressResponses,
   GenerationQueueData,
+  GenerationQueueErrors,
   GenerationQueueResponses,
   HealthLiveData,
+  HealthLiveErrors,
   HealthLiveResponses,
   HealthMetricsTextData,
+  HealthMetricsTextErrors,
   HealthMetricsTextResponses,
   HealthReadyData,
   HealthReadyErrors,
   HealthReadyResponses,
   ImportsGetData,
+  ImportsGetErrors,
   ImportsGetResponses,
   ImportsListData,
+  ImportsListErrors,
   ImportsListResponses,
   ImportsStartData,
+  ImportsStartErrors,
   ImportsStartResponses,
   JobsCancelData,
+  JobsCancelErrors,
   JobsCancelResponses,
   JobsDiagnosticData,
+  JobsDiagnosticErrors,
   JobsDiagnosticResponses,
   JobsGetData,
+  JobsGetErrors,
   JobsGetResponses,
   SessionCloseData,
+  SessionCloseErrors,
   SessionCloseResponses,
   SessionOpenData,
   SessionOpenErrors,
   SessionOpenResponses,
   SessionStateData,
+  SessionStateErrors,
   SessionStateResponses,
 } from './types.gen.js';
 
@@ -118,9 +159,10 @@ export type Options<
 export const composeCompose = <ThrowOnError extends boolean = false>(
   options: Options<ComposeComposeData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<ComposeComposeResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<ComposeComposeResponses, ComposeComposeErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -139,9 +181,10 @@ export const composeCompose = <ThrowOnError extends boolean = false>(
  * Extracts the `<lora:…>` (and other extra-network) tokens of a prompt, as the dialect reads them.
  */
 export const composeParse = <ThrowOnError extends boolean = false>(options: Options<ComposeParseData, ThrowOnError>) =>
-  (options.client ?? client).post<ComposeParseResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<ComposeParseResponses, ComposeParseErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -162,9 +205,10 @@ export const composeParse = <ThrowOnError extends boolean = false>(options: Opti
 export const generationBackends = <ThrowOnError extends boolean = false>(
   options?: Options<GenerationBackendsData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).get<GenerationBackendsResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<GenerationBackendsResponses, GenerationBackendsErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -181,9 +225,10 @@ export const generationBackends = <ThrowOnError extends boolean = false>(
 export const generationBackendOptions = <ThrowOnError extends boolean = false>(
   options: Options<GenerationBackendOptionsData, ThrowOnError>,
 ) =>
-  (options.client ?? client).get<GenerationBackendOptionsResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<GenerationBackendOptionsResponses, GenerationBackendOptionsErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -200,9 +245,10 @@ export const generationBackendOptions = <ThrowOnError extends boolean = false>(
 export const generationGenerate = <ThrowOnError extends boolean = false>(
   options: Options<GenerationGenerateData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<GenerationGenerateResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<GenerationGenerateResponses, GenerationGenerateErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -223,9 +269,10 @@ export const generationGenerate = <ThrowOnError extends boolean = false>(
 export const generationQueue = <ThrowOnError extends boolean = false>(
   options: Options<GenerationQueueData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<GenerationQueueResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<GenerationQueueResponses, GenerationQueueErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -246,9 +293,14 @@ export const generationQueue = <ThrowOnError extends boolean = false>(
 export const generationComposeAndGenerate = <ThrowOnError extends boolean = false>(
   options: Options<GenerationComposeAndGenerateData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<GenerationComposeAndGenerateResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<
+    GenerationComposeAndGenerateResponses,
+    GenerationComposeAndGenerateErrors,
+    ThrowOnError
+  >({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -263,12 +315,16 @@ export const generationComposeAndGenerate = <ThrowOnError extends boolean = fals
     },
   });
 
+/**
+ * A generation's progress: status, step of steps, ETA.
+ */
 export const generationProgress = <ThrowOnError extends boolean = false>(
   options: Options<GenerationProgressData, ThrowOnError>,
 ) =>
-  (options.client ?? client).get<GenerationProgressResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<GenerationProgressResponses, GenerationProgressErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -279,12 +335,16 @@ export const generationProgress = <ThrowOnError extends boolean = false>(
     ...options,
   });
 
+/**
+ * Generation jobs, newest first, optionally of one status.
+ */
 export const generationList = <ThrowOnError extends boolean = false>(
   options?: Options<GenerationListData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).get<GenerationListResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<GenerationListResponses, GenerationListErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -295,12 +355,16 @@ export const generationList = <ThrowOnError extends boolean = false>(
     ...options,
   });
 
+/**
+ * One generation job with its request, images and outcome.
+ */
 export const generationGet = <ThrowOnError extends boolean = false>(
   options: Options<GenerationGetData, ThrowOnError>,
 ) =>
-  (options.client ?? client).get<GenerationGetResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<GenerationGetResponses, GenerationGetErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -317,9 +381,10 @@ export const generationGet = <ThrowOnError extends boolean = false>(
 export const generationCancel = <ThrowOnError extends boolean = false>(
   options: Options<GenerationCancelData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<GenerationCancelResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<GenerationCancelResponses, GenerationCancelErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -336,9 +401,10 @@ export const generationCancel = <ThrowOnError extends boolean = false>(
 export const generationImage = <ThrowOnError extends boolean = false>(
   options: Options<GenerationImageData, ThrowOnError>,
 ) =>
-  (options.client ?? client).get<GenerationImageResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<GenerationImageResponses, GenerationImageErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -355,9 +421,10 @@ export const generationImage = <ThrowOnError extends boolean = false>(
 export const jobsDiagnostic = <ThrowOnError extends boolean = false>(
   options: Options<JobsDiagnosticData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<JobsDiagnosticResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<JobsDiagnosticResponses, JobsDiagnosticErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -372,10 +439,14 @@ export const jobsDiagnostic = <ThrowOnError extends boolean = false>(
     },
   });
 
+/**
+ * A queue job's status, progress, attempts and result.
+ */
 export const jobsGet = <ThrowOnError extends boolean = false>(options: Options<JobsGetData, ThrowOnError>) =>
-  (options.client ?? client).get<JobsGetResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<JobsGetResponses, JobsGetErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -390,9 +461,10 @@ export const jobsGet = <ThrowOnError extends boolean = false>(options: Options<J
  * Needs the role that may start such a job: admin for diagnostics, imports and CLI deliveries, else editor.
  */
 export const jobsCancel = <ThrowOnError extends boolean = false>(options: Options<JobsCancelData, ThrowOnError>) =>
-  (options.client ?? client).post<JobsCancelResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<JobsCancelResponses, JobsCancelErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -403,10 +475,14 @@ export const jobsCancel = <ThrowOnError extends boolean = false>(options: Option
     ...options,
   });
 
+/**
+ * Recent import runs, newest first.
+ */
 export const importsList = <ThrowOnError extends boolean = false>(options?: Options<ImportsListData, ThrowOnError>) =>
-  (options?.client ?? client).get<ImportsListResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<ImportsListResponses, ImportsListErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -421,9 +497,10 @@ export const importsList = <ThrowOnError extends boolean = false>(options?: Opti
  * Starts an import run as a job; follow it with `GET /imports/:id` or the `imports` Socket.IO topic.
  */
 export const importsStart = <ThrowOnError extends boolean = false>(options: Options<ImportsStartData, ThrowOnError>) =>
-  (options.client ?? client).post<ImportsStartResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<ImportsStartResponses, ImportsStartErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -438,10 +515,14 @@ export const importsStart = <ThrowOnError extends boolean = false>(options: Opti
     },
   });
 
+/**
+ * One import run with its counts and failures.
+ */
 export const importsGet = <ThrowOnError extends boolean = false>(options: Options<ImportsGetData, ThrowOnError>) =>
-  (options.client ?? client).get<ImportsGetResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<ImportsGetResponses, ImportsGetErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -456,9 +537,10 @@ export const importsGet = <ThrowOnError extends boolean = false>(options: Option
  * Search, filter, sort and page the library; optional facet counts for the same filters.
  */
 export const adaptersList = <ThrowOnError extends boolean = false>(options?: Options<AdaptersListData, ThrowOnError>) =>
-  (options?.client ?? client).get<AdaptersListResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<AdaptersListResponses, AdaptersListErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -475,9 +557,10 @@ export const adaptersList = <ThrowOnError extends boolean = false>(options?: Opt
 export const adaptersRegister = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersRegisterData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<AdaptersRegisterResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<AdaptersRegisterResponses, AdaptersRegisterErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -496,9 +579,10 @@ export const adaptersRegister = <ThrowOnError extends boolean = false>(
  * Tags of present adapters with their counts, most used first.
  */
 export const adaptersTags = <ThrowOnError extends boolean = false>(options?: Options<AdaptersTagsData, ThrowOnError>) =>
-  (options?.client ?? client).get<AdaptersTagsResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<AdaptersTagsResponses, AdaptersTagsErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -515,9 +599,10 @@ export const adaptersTags = <ThrowOnError extends boolean = false>(options?: Opt
 export const adaptersBaseModels = <ThrowOnError extends boolean = false>(
   options?: Options<AdaptersBaseModelsData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).get<AdaptersBaseModelsResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<AdaptersBaseModelsResponses, AdaptersBaseModelsErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -534,9 +619,10 @@ export const adaptersBaseModels = <ThrowOnError extends boolean = false>(
 export const adaptersDuplicates = <ThrowOnError extends boolean = false>(
   options?: Options<AdaptersDuplicatesData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).get<AdaptersDuplicatesResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<AdaptersDuplicatesResponses, AdaptersDuplicatesErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -551,9 +637,10 @@ export const adaptersDuplicates = <ThrowOnError extends boolean = false>(
  * One action on up to 1,000 adapters, in one transaction.
  */
 export const adaptersBulk = <ThrowOnError extends boolean = false>(options: Options<AdaptersBulkData, ThrowOnError>) =>
-  (options.client ?? client).post<AdaptersBulkResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<AdaptersBulkResponses, AdaptersBulkErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -574,9 +661,10 @@ export const adaptersBulk = <ThrowOnError extends boolean = false>(options: Opti
 export const adaptersRemove = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersRemoveData, ThrowOnError>,
 ) =>
-  (options.client ?? client).delete<AdaptersRemoveResponses, unknown, ThrowOnError>({
+  (options.client ?? client).delete<AdaptersRemoveResponses, AdaptersRemoveErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -587,10 +675,14 @@ export const adaptersRemove = <ThrowOnError extends boolean = false>(
     ...options,
   });
 
+/**
+ * One adapter with everything its file and sidecars said.
+ */
 export const adaptersGet = <ThrowOnError extends boolean = false>(options: Options<AdaptersGetData, ThrowOnError>) =>
-  (options.client ?? client).get<AdaptersGetResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<AdaptersGetResponses, AdaptersGetErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -607,9 +699,10 @@ export const adaptersGet = <ThrowOnError extends boolean = false>(options: Optio
 export const adaptersPatch = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersPatchData, ThrowOnError>,
 ) =>
-  (options.client ?? client).patch<AdaptersPatchResponses, unknown, ThrowOnError>({
+  (options.client ?? client).patch<AdaptersPatchResponses, AdaptersPatchErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -630,9 +723,10 @@ export const adaptersPatch = <ThrowOnError extends boolean = false>(
 export const adaptersDuplicatesOf = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersDuplicatesOfData, ThrowOnError>,
 ) =>
-  (options.client ?? client).get<AdaptersDuplicatesOfResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<AdaptersDuplicatesOfResponses, AdaptersDuplicatesOfErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -649,9 +743,10 @@ export const adaptersDuplicatesOf = <ThrowOnError extends boolean = false>(
 export const adaptersPreview = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersPreviewData, ThrowOnError>,
 ) =>
-  (options.client ?? client).get<AdaptersPreviewResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<AdaptersPreviewResponses, AdaptersPreviewErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -662,12 +757,16 @@ export const adaptersPreview = <ThrowOnError extends boolean = false>(
     ...options,
   });
 
+/**
+ * Adds the adapter to the active set (the default selection of `POST /compose`), optionally at a position.
+ */
 export const adaptersActivate = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersActivateData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<AdaptersActivateResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<AdaptersActivateResponses, AdaptersActivateErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -682,12 +781,16 @@ export const adaptersActivate = <ThrowOnError extends boolean = false>(
     },
   });
 
+/**
+ * Removes the adapter from the active set.
+ */
 export const adaptersDeactivate = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersDeactivateData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<AdaptersDeactivateResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<AdaptersDeactivateResponses, AdaptersDeactivateErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -704,9 +807,10 @@ export const adaptersDeactivate = <ThrowOnError extends boolean = false>(
 export const deliveriesBackends = <ThrowOnError extends boolean = false>(
   options?: Options<DeliveriesBackendsData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).get<DeliveriesBackendsResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<DeliveriesBackendsResponses, DeliveriesBackendsErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -717,12 +821,16 @@ export const deliveriesBackends = <ThrowOnError extends boolean = false>(
     ...options,
   });
 
+/**
+ * Deliveries, newest first, filtered by status, mode and favorite.
+ */
 export const deliveriesList = <ThrowOnError extends boolean = false>(
   options?: Options<DeliveriesListData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).get<DeliveriesListResponses, unknown, ThrowOnError>({
+  (options?.client ?? client).get<DeliveriesListResponses, DeliveriesListErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -739,9 +847,10 @@ export const deliveriesList = <ThrowOnError extends boolean = false>(
 export const deliveriesCreate = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesCreateData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<DeliveriesCreateResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<DeliveriesCreateResponses, DeliveriesCreateErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -756,12 +865,16 @@ export const deliveriesCreate = <ThrowOnError extends boolean = false>(
     },
   });
 
+/**
+ * One delivery with its parameters and result.
+ */
 export const deliveriesGet = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesGetData, ThrowOnError>,
 ) =>
-  (options.client ?? client).get<DeliveriesGetResponses, unknown, ThrowOnError>({
+  (options.client ?? client).get<DeliveriesGetResponses, DeliveriesGetErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -778,9 +891,10 @@ export const deliveriesGet = <ThrowOnError extends boolean = false>(
 export const deliveriesPatch = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesPatchData, ThrowOnError>,
 ) =>
-  (options.client ?? client).patch<DeliveriesPatchResponses, unknown, ThrowOnError>({
+  (options.client ?? client).patch<DeliveriesPatchResponses, DeliveriesPatchErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -802,9 +916,10 @@ export const deliveriesPatch = <ThrowOnError extends boolean = false>(
 export const deliveriesCancel = <ThrowOnError extends boolean = false>(
   options: Options<DeliveriesCancelData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<DeliveriesCancelResponses, unknown, ThrowOnError>({
+  (options.client ?? client).post<DeliveriesCancelResponses, DeliveriesCancelErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
       {
         in: 'cookie',
         name: 'lm_session',
@@ -819,15 +934,7 @@ export const deliveriesCancel = <ThrowOnError extends boolean = false>(
  * Clears the cookie (the browser forgets the session; the signed token itself ends at its expiry).
  */
 export const sessionClose = <ThrowOnError extends boolean = false>(options?: Options<SessionCloseData, ThrowOnError>) =>
-  (options?.client ?? client).delete<SessionCloseResponses, unknown, ThrowOnError>({
-    security: [
-      { name: 'X-API-Key', type: 'apiKey' },
-      {
-        in: 'cookie',
-        name: 'lm_session',
-        type: 'apiKey',
-      },
-    ],
+  (options?.client ?? client).delete<SessionCloseResponses, SessionCloseErrors, ThrowOnError>({
     url: '/api/v1/session',
     ...options,
   });
@@ -836,15 +943,7 @@ export const sessionClose = <ThrowOnError extends boolean = false>(options?: Opt
  * Whether sign-in is needed and who the caller is; open, so a page can decide to show the sign-in form.
  */
 export const sessionState = <ThrowOnError extends boolean = false>(options?: Options<SessionStateData, ThrowOnError>) =>
-  (options?.client ?? client).get<SessionStateResponses, unknown, ThrowOnError>({
-    security: [
-      { name: 'X-API-Key', type: 'apiKey' },
-      {
-        in: 'cookie',
-        name: 'lm_session',
-        type: 'apiKey',
-      },
-    ],
+  (options?.client ?? client).get<SessionStateResponses, SessionStateErrors, ThrowOnError>({
     url: '/api/v1/session',
     ...options,
   });
@@ -854,14 +953,6 @@ export const sessionState = <ThrowOnError extends boolean = false>(options?: Opt
  */
 export const sessionOpen = <ThrowOnError extends boolean = false>(options: Options<SessionOpenData, ThrowOnError>) =>
   (options.client ?? client).post<SessionOpenResponses, SessionOpenErrors, ThrowOnError>({
-    security: [
-      { name: 'X-API-Key', type: 'apiKey' },
-      {
-        in: 'cookie',
-        name: 'lm_session',
-        type: 'apiKey',
-      },
-    ],
     url: '/api/v1/session',
     ...options,
     headers: {
@@ -874,15 +965,7 @@ export const sessionOpen = <ThrowOnError extends boolean = false>(options: Optio
  * The process is up.
  */
 export const healthLive = <ThrowOnError extends boolean = false>(options?: Options<HealthLiveData, ThrowOnError>) =>
-  (options?.client ?? client).get<HealthLiveResponses, unknown, ThrowOnError>({
-    security: [
-      { name: 'X-API-Key', type: 'apiKey' },
-      {
-        in: 'cookie',
-        name: 'lm_session',
-        type: 'apiKey',
-      },
-    ],
+  (options?.client ?? client).get<HealthLiveResponses, HealthLiveErrors, ThrowOnError>({
     url: '/health/live',
     ...options,
   });
@@ -892,14 +975,6 @@ export const healthLive = <ThrowOnError extends boolean = false>(options?: Optio
  */
 export const healthReady = <ThrowOnError extends boolean = false>(options?: Options<HealthReadyData, ThrowOnError>) =>
   (options?.client ?? client).get<HealthReadyResponses, HealthReadyErrors, ThrowOnError>({
-    security: [
-      { name: 'X-API-Key', type: 'apiKey' },
-      {
-        in: 'cookie',
-        name: 'lm_session',
-        type: 'apiKey',
-      },
-    ],
     url: '/health/ready',
     ...options,
   });
@@ -910,15 +985,7 @@ export const healthReady = <ThrowOnError extends boolean = false>(options?: Opti
 export const healthMetricsText = <ThrowOnError extends boolean = false>(
   options?: Options<HealthMetricsTextData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).get<HealthMetricsTextResponses, unknown, ThrowOnError>({
-    security: [
-      { name: 'X-API-Key', type: 'apiKey' },
-      {
-        in: 'cookie',
-        name: 'lm_session',
-        type: 'apiKey',
-      },
-    ],
+  (options?.client ?? client).get<HealthMetricsTextResponses, HealthMetricsTextErrors, ThrowOnError>({
     url: '/metrics',
     ...options,
   });

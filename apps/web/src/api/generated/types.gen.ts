@@ -919,6 +919,10 @@ export type PatchDeliveryDto = {
 
 export type SessionStateDto = {
   /**
+   * When the caller's session ends; null for key headers, open access or no session.
+   */
+  expiresAt: string | null;
+  /**
    * API keys are configured: a browser must sign in (`POST /session`) before anything else.
    */
   authRequired: boolean;
@@ -926,10 +930,6 @@ export type SessionStateDto = {
    * The caller's role (from the session cookie or a key header; `admin` when no keys are configured), or null.
    */
   role: 'viewer' | 'editor' | 'admin';
-  /**
-   * When the caller's session ends; null for key headers, open access or no session.
-   */
-  expiresAt: string | null;
 };
 
 export type OpenSessionDto = {
@@ -940,24 +940,11 @@ export type OpenSessionDto = {
 };
 
 export type SessionOpenedDto = {
-  role: 'viewer' | 'editor' | 'admin';
   /**
    * When the session cookie stops being accepted (ISO 8601).
    */
   expiresAt: string;
-};
-
-export type ErrorBodyDto = {
-  statusCode: number;
-  error: string;
-  message: string;
-  /**
-   * Stable machine-readable code.
-   */
-  code: string;
-  details?: {
-    [key: string]: unknown;
-  };
+  role: 'viewer' | 'editor' | 'admin';
 };
 
 export type LiveDto = {
@@ -1296,6 +1283,15 @@ export type GenerationBackendOptionsData = {
   query?: never;
   url: '/api/v1/generation/backends/{backendId}/options';
 };
+
+export type GenerationBackendOptionsErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
+};
+
+export type GenerationBackendOptionsError = GenerationBackendOptionsErrors[keyof GenerationBackendOptionsErrors];
 
 export type GenerationBackendOptionsResponses = {
   200: BackendOptionsDto;
@@ -2361,6 +2357,15 @@ export type AdaptersDuplicatesOfData = {
   url: '/api/v1/adapters/{id}/duplicates';
 };
 
+export type AdaptersDuplicatesOfErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
+};
+
+export type AdaptersDuplicatesOfError = AdaptersDuplicatesOfErrors[keyof AdaptersDuplicatesOfErrors];
+
 export type AdaptersDuplicatesOfResponses = {
   200: Array<AdapterSummaryDto>;
 };
@@ -2765,6 +2770,15 @@ export type SessionCloseData = {
   url: '/api/v1/session';
 };
 
+export type SessionCloseErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
+};
+
+export type SessionCloseError = SessionCloseErrors[keyof SessionCloseErrors];
+
 export type SessionCloseResponses = {
   204: void;
 };
@@ -2777,6 +2791,15 @@ export type SessionStateData = {
   query?: never;
   url: '/api/v1/session';
 };
+
+export type SessionStateErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
+};
+
+export type SessionStateError = SessionStateErrors[keyof SessionStateErrors];
 
 export type SessionStateResponses = {
   200: SessionStateDto;
@@ -2792,11 +2815,23 @@ export type SessionOpenData = {
 };
 
 export type SessionOpenErrors = {
+  /**
+   * A query parameter the route does not declare, or a bad value
+   */
+  400: ErrorBodyDto;
   401: ErrorBodyDto;
   /**
    * No API keys are configured: nothing to sign in to
    */
   409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
 };
 
 export type SessionOpenError = SessionOpenErrors[keyof SessionOpenErrors];

@@ -51,66 +51,97 @@ import {
 } from '../sdk.gen.js';
 import type {
   AdaptersActivateData,
+  AdaptersActivateError,
   AdaptersActivateResponse,
   AdaptersBaseModelsData,
+  AdaptersBaseModelsError,
   AdaptersBaseModelsResponse,
   AdaptersBulkData,
+  AdaptersBulkError,
   AdaptersBulkResponse,
   AdaptersDeactivateData,
+  AdaptersDeactivateError,
   AdaptersDeactivateResponse,
   AdaptersDuplicatesData,
+  AdaptersDuplicatesError,
   AdaptersDuplicatesOfData,
+  AdaptersDuplicatesOfError,
   AdaptersDuplicatesOfResponse,
   AdaptersDuplicatesResponse,
   AdaptersGetData,
+  AdaptersGetError,
   AdaptersGetResponse,
   AdaptersListData,
+  AdaptersListError,
   AdaptersListResponse,
   AdaptersPatchData,
+  AdaptersPatchError,
   AdaptersPatchResponse,
   AdaptersPreviewData,
+  AdaptersPreviewError,
   AdaptersPreviewResponse,
   AdaptersRegisterData,
+  AdaptersRegisterError,
   AdaptersRegisterResponse,
   AdaptersRemoveData,
+  AdaptersRemoveError,
   AdaptersRemoveResponse,
   AdaptersTagsData,
+  AdaptersTagsError,
   AdaptersTagsResponse,
   ComposeComposeData,
+  ComposeComposeError,
   ComposeComposeResponse,
   ComposeParseData,
+  ComposeParseError,
   ComposeParseResponse,
   DeliveriesBackendsData,
+  DeliveriesBackendsError,
   DeliveriesBackendsResponse,
   DeliveriesCancelData,
+  DeliveriesCancelError,
   DeliveriesCancelResponse,
   DeliveriesCreateData,
+  DeliveriesCreateError,
   DeliveriesCreateResponse,
   DeliveriesGetData,
+  DeliveriesGetError,
   DeliveriesGetResponse,
   DeliveriesListData,
+  DeliveriesListError,
   DeliveriesListResponse,
   DeliveriesPatchData,
+  DeliveriesPatchError,
   DeliveriesPatchResponse,
   GenerationBackendOptionsData,
+  GenerationBackendOptionsError,
   GenerationBackendOptionsResponse,
   GenerationBackendsData,
+  GenerationBackendsError,
   GenerationBackendsResponse,
   GenerationCancelData,
+  GenerationCancelError,
   GenerationCancelResponse,
   GenerationComposeAndGenerateData,
+  GenerationComposeAndGenerateError,
   GenerationComposeAndGenerateResponse,
   GenerationGenerateData,
+  GenerationGenerateError,
   GenerationGenerateResponse,
   GenerationGetData,
+  GenerationGetError,
   GenerationGetResponse,
   GenerationImageData,
+  GenerationImageError,
   GenerationImageResponse,
   GenerationListData,
+  GenerationListError,
   GenerationListResponse,
   GenerationProgressData,
+  GenerationProgressError,
   GenerationProgressResponse,
   GenerationQueueData,
+  GenerationQueueError,
   GenerationQueueResponse,
   HealthLiveData,
   HealthLiveError,
@@ -122,23 +153,31 @@ import type {
   HealthReadyError,
   HealthReadyResponse,
   ImportsGetData,
+  ImportsGetError,
   ImportsGetResponse,
   ImportsListData,
+  ImportsListError,
   ImportsListResponse,
   ImportsStartData,
+  ImportsStartError,
   ImportsStartResponse,
   JobsCancelData,
+  JobsCancelError,
   JobsCancelResponse,
   JobsDiagnosticData,
+  JobsDiagnosticError,
   JobsDiagnosticResponse,
   JobsGetData,
+  JobsGetError,
   JobsGetResponse,
   SessionCloseData,
+  SessionCloseError,
   SessionCloseResponse,
   SessionOpenData,
   SessionOpenError,
   SessionOpenResponse,
   SessionStateData,
+  SessionStateError,
   SessionStateResponse,
 } from '../types.gen.js';
 
@@ -148,8 +187,12 @@ import type {
  */
 export const composeComposeMutation = (
   options?: Partial<Options<ComposeComposeData>>,
-): UseMutationOptions<ComposeComposeResponse, DefaultError, Options<ComposeComposeData>> => {
-  const mutationOptions: UseMutationOptions<ComposeComposeResponse, DefaultError, Options<ComposeComposeData>> = {
+): UseMutationOptions<ComposeComposeResponse, ComposeComposeError, Options<ComposeComposeData>> => {
+  const mutationOptions: UseMutationOptions<
+    ComposeComposeResponse,
+    ComposeComposeError,
+    Options<ComposeComposeData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await composeCompose({
         ...options,
@@ -167,8 +210,8 @@ export const composeComposeMutation = (
  */
 export const composeParseMutation = (
   options?: Partial<Options<ComposeParseData>>,
-): UseMutationOptions<ComposeParseResponse, DefaultError, Options<ComposeParseData>> => {
-  const mutationOptions: UseMutationOptions<ComposeParseResponse, DefaultError, Options<ComposeParseData>> = {
+): UseMutationOptions<ComposeParseResponse, ComposeParseError, Options<ComposeParseData>> => {
+  const mutationOptions: UseMutationOptions<ComposeParseResponse, ComposeParseError, Options<ComposeParseData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await composeParse({
         ...options,
@@ -229,7 +272,7 @@ export const generationBackendsQueryKey = (options?: Options<GenerationBackendsD
 export const generationBackendsOptions = (options?: Options<GenerationBackendsData>) =>
   queryOptions<
     GenerationBackendsResponse,
-    DefaultError,
+    GenerationBackendsError,
     GenerationBackendsResponse,
     ReturnType<typeof generationBackendsQueryKey>
   >({
@@ -254,7 +297,7 @@ export const generationBackendOptionsQueryKey = (options: Options<GenerationBack
 export const generationBackendOptionsOptions = (options: Options<GenerationBackendOptionsData>) =>
   queryOptions<
     GenerationBackendOptionsResponse,
-    DefaultError,
+    GenerationBackendOptionsError,
     GenerationBackendOptionsResponse,
     ReturnType<typeof generationBackendOptionsQueryKey>
   >({
@@ -275,10 +318,10 @@ export const generationBackendOptionsOptions = (options: Options<GenerationBacke
  */
 export const generationGenerateMutation = (
   options?: Partial<Options<GenerationGenerateData>>,
-): UseMutationOptions<GenerationGenerateResponse, DefaultError, Options<GenerationGenerateData>> => {
+): UseMutationOptions<GenerationGenerateResponse, GenerationGenerateError, Options<GenerationGenerateData>> => {
   const mutationOptions: UseMutationOptions<
     GenerationGenerateResponse,
-    DefaultError,
+    GenerationGenerateError,
     Options<GenerationGenerateData>
   > = {
     mutationFn: async (fnOptions) => {
@@ -298,8 +341,12 @@ export const generationGenerateMutation = (
  */
 export const generationQueueMutation = (
   options?: Partial<Options<GenerationQueueData>>,
-): UseMutationOptions<GenerationQueueResponse, DefaultError, Options<GenerationQueueData>> => {
-  const mutationOptions: UseMutationOptions<GenerationQueueResponse, DefaultError, Options<GenerationQueueData>> = {
+): UseMutationOptions<GenerationQueueResponse, GenerationQueueError, Options<GenerationQueueData>> => {
+  const mutationOptions: UseMutationOptions<
+    GenerationQueueResponse,
+    GenerationQueueError,
+    Options<GenerationQueueData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await generationQueue({
         ...options,
@@ -319,12 +366,12 @@ export const generationComposeAndGenerateMutation = (
   options?: Partial<Options<GenerationComposeAndGenerateData>>,
 ): UseMutationOptions<
   GenerationComposeAndGenerateResponse,
-  DefaultError,
+  GenerationComposeAndGenerateError,
   Options<GenerationComposeAndGenerateData>
 > => {
   const mutationOptions: UseMutationOptions<
     GenerationComposeAndGenerateResponse,
-    DefaultError,
+    GenerationComposeAndGenerateError,
     Options<GenerationComposeAndGenerateData>
   > = {
     mutationFn: async (fnOptions) => {
@@ -342,10 +389,13 @@ export const generationComposeAndGenerateMutation = (
 export const generationProgressQueryKey = (options: Options<GenerationProgressData>) =>
   createQueryKey('generationProgress', options);
 
+/**
+ * A generation's progress: status, step of steps, ETA.
+ */
 export const generationProgressOptions = (options: Options<GenerationProgressData>) =>
   queryOptions<
     GenerationProgressResponse,
-    DefaultError,
+    GenerationProgressError,
     GenerationProgressResponse,
     ReturnType<typeof generationProgressQueryKey>
   >({
@@ -364,21 +414,27 @@ export const generationProgressOptions = (options: Options<GenerationProgressDat
 export const generationListQueryKey = (options?: Options<GenerationListData>) =>
   createQueryKey('generationList', options);
 
+/**
+ * Generation jobs, newest first, optionally of one status.
+ */
 export const generationListOptions = (options?: Options<GenerationListData>) =>
-  queryOptions<GenerationListResponse, DefaultError, GenerationListResponse, ReturnType<typeof generationListQueryKey>>(
-    {
-      queryFn: async ({ queryKey, signal }) => {
-        const { data } = await generationList({
-          ...options,
-          ...queryKey[0],
-          signal,
-          throwOnError: true,
-        });
-        return data;
-      },
-      queryKey: generationListQueryKey(options),
+  queryOptions<
+    GenerationListResponse,
+    GenerationListError,
+    GenerationListResponse,
+    ReturnType<typeof generationListQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await generationList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
     },
-  );
+    queryKey: generationListQueryKey(options),
+  });
 
 const createInfiniteParams = <K extends Pick<QueryKey<Options>[0], 'body' | 'headers' | 'path' | 'query'>>(
   queryKey: QueryKey<Options>,
@@ -416,10 +472,13 @@ export const generationListInfiniteQueryKey = (
   options?: Options<GenerationListData>,
 ): QueryKey<Options<GenerationListData>> => createQueryKey('generationList', options, true);
 
+/**
+ * Generation jobs, newest first, optionally of one status.
+ */
 export const generationListInfiniteOptions = (options?: Options<GenerationListData>) =>
   infiniteQueryOptions<
     GenerationListResponse,
-    DefaultError,
+    GenerationListError,
     InfiniteData<GenerationListResponse>,
     QueryKey<Options<GenerationListData>>,
     number | Pick<QueryKey<Options<GenerationListData>>[0], 'body' | 'headers' | 'path' | 'query'>
@@ -451,8 +510,16 @@ export const generationListInfiniteOptions = (options?: Options<GenerationListDa
 
 export const generationGetQueryKey = (options: Options<GenerationGetData>) => createQueryKey('generationGet', options);
 
+/**
+ * One generation job with its request, images and outcome.
+ */
 export const generationGetOptions = (options: Options<GenerationGetData>) =>
-  queryOptions<GenerationGetResponse, DefaultError, GenerationGetResponse, ReturnType<typeof generationGetQueryKey>>({
+  queryOptions<
+    GenerationGetResponse,
+    GenerationGetError,
+    GenerationGetResponse,
+    ReturnType<typeof generationGetQueryKey>
+  >({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await generationGet({
         ...options,
@@ -470,8 +537,12 @@ export const generationGetOptions = (options: Options<GenerationGetData>) =>
  */
 export const generationCancelMutation = (
   options?: Partial<Options<GenerationCancelData>>,
-): UseMutationOptions<GenerationCancelResponse, DefaultError, Options<GenerationCancelData>> => {
-  const mutationOptions: UseMutationOptions<GenerationCancelResponse, DefaultError, Options<GenerationCancelData>> = {
+): UseMutationOptions<GenerationCancelResponse, GenerationCancelError, Options<GenerationCancelData>> => {
+  const mutationOptions: UseMutationOptions<
+    GenerationCancelResponse,
+    GenerationCancelError,
+    Options<GenerationCancelData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await generationCancel({
         ...options,
@@ -493,7 +564,7 @@ export const generationImageQueryKey = (options: Options<GenerationImageData>) =
 export const generationImageOptions = (options: Options<GenerationImageData>) =>
   queryOptions<
     GenerationImageResponse,
-    DefaultError,
+    GenerationImageError,
     GenerationImageResponse,
     ReturnType<typeof generationImageQueryKey>
   >({
@@ -514,8 +585,12 @@ export const generationImageOptions = (options: Options<GenerationImageData>) =>
  */
 export const jobsDiagnosticMutation = (
   options?: Partial<Options<JobsDiagnosticData>>,
-): UseMutationOptions<JobsDiagnosticResponse, DefaultError, Options<JobsDiagnosticData>> => {
-  const mutationOptions: UseMutationOptions<JobsDiagnosticResponse, DefaultError, Options<JobsDiagnosticData>> = {
+): UseMutationOptions<JobsDiagnosticResponse, JobsDiagnosticError, Options<JobsDiagnosticData>> => {
+  const mutationOptions: UseMutationOptions<
+    JobsDiagnosticResponse,
+    JobsDiagnosticError,
+    Options<JobsDiagnosticData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await jobsDiagnostic({
         ...options,
@@ -530,8 +605,11 @@ export const jobsDiagnosticMutation = (
 
 export const jobsGetQueryKey = (options: Options<JobsGetData>) => createQueryKey('jobsGet', options);
 
+/**
+ * A queue job's status, progress, attempts and result.
+ */
 export const jobsGetOptions = (options: Options<JobsGetData>) =>
-  queryOptions<JobsGetResponse, DefaultError, JobsGetResponse, ReturnType<typeof jobsGetQueryKey>>({
+  queryOptions<JobsGetResponse, JobsGetError, JobsGetResponse, ReturnType<typeof jobsGetQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await jobsGet({
         ...options,
@@ -549,8 +627,8 @@ export const jobsGetOptions = (options: Options<JobsGetData>) =>
  */
 export const jobsCancelMutation = (
   options?: Partial<Options<JobsCancelData>>,
-): UseMutationOptions<JobsCancelResponse, DefaultError, Options<JobsCancelData>> => {
-  const mutationOptions: UseMutationOptions<JobsCancelResponse, DefaultError, Options<JobsCancelData>> = {
+): UseMutationOptions<JobsCancelResponse, JobsCancelError, Options<JobsCancelData>> => {
+  const mutationOptions: UseMutationOptions<JobsCancelResponse, JobsCancelError, Options<JobsCancelData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await jobsCancel({
         ...options,
@@ -565,8 +643,11 @@ export const jobsCancelMutation = (
 
 export const importsListQueryKey = (options?: Options<ImportsListData>) => createQueryKey('importsList', options);
 
+/**
+ * Recent import runs, newest first.
+ */
 export const importsListOptions = (options?: Options<ImportsListData>) =>
-  queryOptions<ImportsListResponse, DefaultError, ImportsListResponse, ReturnType<typeof importsListQueryKey>>({
+  queryOptions<ImportsListResponse, ImportsListError, ImportsListResponse, ReturnType<typeof importsListQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await importsList({
         ...options,
@@ -584,8 +665,8 @@ export const importsListOptions = (options?: Options<ImportsListData>) =>
  */
 export const importsStartMutation = (
   options?: Partial<Options<ImportsStartData>>,
-): UseMutationOptions<ImportsStartResponse, DefaultError, Options<ImportsStartData>> => {
-  const mutationOptions: UseMutationOptions<ImportsStartResponse, DefaultError, Options<ImportsStartData>> = {
+): UseMutationOptions<ImportsStartResponse, ImportsStartError, Options<ImportsStartData>> => {
+  const mutationOptions: UseMutationOptions<ImportsStartResponse, ImportsStartError, Options<ImportsStartData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await importsStart({
         ...options,
@@ -600,8 +681,11 @@ export const importsStartMutation = (
 
 export const importsGetQueryKey = (options: Options<ImportsGetData>) => createQueryKey('importsGet', options);
 
+/**
+ * One import run with its counts and failures.
+ */
 export const importsGetOptions = (options: Options<ImportsGetData>) =>
-  queryOptions<ImportsGetResponse, DefaultError, ImportsGetResponse, ReturnType<typeof importsGetQueryKey>>({
+  queryOptions<ImportsGetResponse, ImportsGetError, ImportsGetResponse, ReturnType<typeof importsGetQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await importsGet({
         ...options,
@@ -620,7 +704,7 @@ export const adaptersListQueryKey = (options?: Options<AdaptersListData>) => cre
  * Search, filter, sort and page the library; optional facet counts for the same filters.
  */
 export const adaptersListOptions = (options?: Options<AdaptersListData>) =>
-  queryOptions<AdaptersListResponse, DefaultError, AdaptersListResponse, ReturnType<typeof adaptersListQueryKey>>({
+  queryOptions<AdaptersListResponse, AdaptersListError, AdaptersListResponse, ReturnType<typeof adaptersListQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await adaptersList({
         ...options,
@@ -643,7 +727,7 @@ export const adaptersListInfiniteQueryKey = (
 export const adaptersListInfiniteOptions = (options?: Options<AdaptersListData>) =>
   infiniteQueryOptions<
     AdaptersListResponse,
-    DefaultError,
+    AdaptersListError,
     InfiniteData<AdaptersListResponse>,
     QueryKey<Options<AdaptersListData>>,
     number | Pick<QueryKey<Options<AdaptersListData>>[0], 'body' | 'headers' | 'path' | 'query'>
@@ -678,8 +762,12 @@ export const adaptersListInfiniteOptions = (options?: Options<AdaptersListData>)
  */
 export const adaptersRegisterMutation = (
   options?: Partial<Options<AdaptersRegisterData>>,
-): UseMutationOptions<AdaptersRegisterResponse, DefaultError, Options<AdaptersRegisterData>> => {
-  const mutationOptions: UseMutationOptions<AdaptersRegisterResponse, DefaultError, Options<AdaptersRegisterData>> = {
+): UseMutationOptions<AdaptersRegisterResponse, AdaptersRegisterError, Options<AdaptersRegisterData>> => {
+  const mutationOptions: UseMutationOptions<
+    AdaptersRegisterResponse,
+    AdaptersRegisterError,
+    Options<AdaptersRegisterData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await adaptersRegister({
         ...options,
@@ -698,7 +786,7 @@ export const adaptersTagsQueryKey = (options?: Options<AdaptersTagsData>) => cre
  * Tags of present adapters with their counts, most used first.
  */
 export const adaptersTagsOptions = (options?: Options<AdaptersTagsData>) =>
-  queryOptions<AdaptersTagsResponse, DefaultError, AdaptersTagsResponse, ReturnType<typeof adaptersTagsQueryKey>>({
+  queryOptions<AdaptersTagsResponse, AdaptersTagsError, AdaptersTagsResponse, ReturnType<typeof adaptersTagsQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await adaptersTags({
         ...options,
@@ -720,7 +808,7 @@ export const adaptersBaseModelsQueryKey = (options?: Options<AdaptersBaseModelsD
 export const adaptersBaseModelsOptions = (options?: Options<AdaptersBaseModelsData>) =>
   queryOptions<
     AdaptersBaseModelsResponse,
-    DefaultError,
+    AdaptersBaseModelsError,
     AdaptersBaseModelsResponse,
     ReturnType<typeof adaptersBaseModelsQueryKey>
   >({
@@ -745,7 +833,7 @@ export const adaptersDuplicatesQueryKey = (options?: Options<AdaptersDuplicatesD
 export const adaptersDuplicatesOptions = (options?: Options<AdaptersDuplicatesData>) =>
   queryOptions<
     AdaptersDuplicatesResponse,
-    DefaultError,
+    AdaptersDuplicatesError,
     AdaptersDuplicatesResponse,
     ReturnType<typeof adaptersDuplicatesQueryKey>
   >({
@@ -771,7 +859,7 @@ export const adaptersDuplicatesInfiniteQueryKey = (
 export const adaptersDuplicatesInfiniteOptions = (options?: Options<AdaptersDuplicatesData>) =>
   infiniteQueryOptions<
     AdaptersDuplicatesResponse,
-    DefaultError,
+    AdaptersDuplicatesError,
     InfiniteData<AdaptersDuplicatesResponse>,
     QueryKey<Options<AdaptersDuplicatesData>>,
     number | Pick<QueryKey<Options<AdaptersDuplicatesData>>[0], 'body' | 'headers' | 'path' | 'query'>
@@ -806,8 +894,8 @@ export const adaptersDuplicatesInfiniteOptions = (options?: Options<AdaptersDupl
  */
 export const adaptersBulkMutation = (
   options?: Partial<Options<AdaptersBulkData>>,
-): UseMutationOptions<AdaptersBulkResponse, DefaultError, Options<AdaptersBulkData>> => {
-  const mutationOptions: UseMutationOptions<AdaptersBulkResponse, DefaultError, Options<AdaptersBulkData>> = {
+): UseMutationOptions<AdaptersBulkResponse, AdaptersBulkError, Options<AdaptersBulkData>> => {
+  const mutationOptions: UseMutationOptions<AdaptersBulkResponse, AdaptersBulkError, Options<AdaptersBulkData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await adaptersBulk({
         ...options,
@@ -825,8 +913,12 @@ export const adaptersBulkMutation = (
  */
 export const adaptersRemoveMutation = (
   options?: Partial<Options<AdaptersRemoveData>>,
-): UseMutationOptions<AdaptersRemoveResponse, DefaultError, Options<AdaptersRemoveData>> => {
-  const mutationOptions: UseMutationOptions<AdaptersRemoveResponse, DefaultError, Options<AdaptersRemoveData>> = {
+): UseMutationOptions<AdaptersRemoveResponse, AdaptersRemoveError, Options<AdaptersRemoveData>> => {
+  const mutationOptions: UseMutationOptions<
+    AdaptersRemoveResponse,
+    AdaptersRemoveError,
+    Options<AdaptersRemoveData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await adaptersRemove({
         ...options,
@@ -841,8 +933,11 @@ export const adaptersRemoveMutation = (
 
 export const adaptersGetQueryKey = (options: Options<AdaptersGetData>) => createQueryKey('adaptersGet', options);
 
+/**
+ * One adapter with everything its file and sidecars said.
+ */
 export const adaptersGetOptions = (options: Options<AdaptersGetData>) =>
-  queryOptions<AdaptersGetResponse, DefaultError, AdaptersGetResponse, ReturnType<typeof adaptersGetQueryKey>>({
+  queryOptions<AdaptersGetResponse, AdaptersGetError, AdaptersGetResponse, ReturnType<typeof adaptersGetQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await adaptersGet({
         ...options,
@@ -860,8 +955,8 @@ export const adaptersGetOptions = (options: Options<AdaptersGetData>) =>
  */
 export const adaptersPatchMutation = (
   options?: Partial<Options<AdaptersPatchData>>,
-): UseMutationOptions<AdaptersPatchResponse, DefaultError, Options<AdaptersPatchData>> => {
-  const mutationOptions: UseMutationOptions<AdaptersPatchResponse, DefaultError, Options<AdaptersPatchData>> = {
+): UseMutationOptions<AdaptersPatchResponse, AdaptersPatchError, Options<AdaptersPatchData>> => {
+  const mutationOptions: UseMutationOptions<AdaptersPatchResponse, AdaptersPatchError, Options<AdaptersPatchData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await adaptersPatch({
         ...options,
@@ -883,7 +978,7 @@ export const adaptersDuplicatesOfQueryKey = (options: Options<AdaptersDuplicates
 export const adaptersDuplicatesOfOptions = (options: Options<AdaptersDuplicatesOfData>) =>
   queryOptions<
     AdaptersDuplicatesOfResponse,
-    DefaultError,
+    AdaptersDuplicatesOfError,
     AdaptersDuplicatesOfResponse,
     ReturnType<typeof adaptersDuplicatesOfQueryKey>
   >({
@@ -908,7 +1003,7 @@ export const adaptersPreviewQueryKey = (options: Options<AdaptersPreviewData>) =
 export const adaptersPreviewOptions = (options: Options<AdaptersPreviewData>) =>
   queryOptions<
     AdaptersPreviewResponse,
-    DefaultError,
+    AdaptersPreviewError,
     AdaptersPreviewResponse,
     ReturnType<typeof adaptersPreviewQueryKey>
   >({
@@ -924,10 +1019,17 @@ export const adaptersPreviewOptions = (options: Options<AdaptersPreviewData>) =>
     queryKey: adaptersPreviewQueryKey(options),
   });
 
+/**
+ * Adds the adapter to the active set (the default selection of `POST /compose`), optionally at a position.
+ */
 export const adaptersActivateMutation = (
   options?: Partial<Options<AdaptersActivateData>>,
-): UseMutationOptions<AdaptersActivateResponse, DefaultError, Options<AdaptersActivateData>> => {
-  const mutationOptions: UseMutationOptions<AdaptersActivateResponse, DefaultError, Options<AdaptersActivateData>> = {
+): UseMutationOptions<AdaptersActivateResponse, AdaptersActivateError, Options<AdaptersActivateData>> => {
+  const mutationOptions: UseMutationOptions<
+    AdaptersActivateResponse,
+    AdaptersActivateError,
+    Options<AdaptersActivateData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await adaptersActivate({
         ...options,
@@ -940,12 +1042,15 @@ export const adaptersActivateMutation = (
   return mutationOptions;
 };
 
+/**
+ * Removes the adapter from the active set.
+ */
 export const adaptersDeactivateMutation = (
   options?: Partial<Options<AdaptersDeactivateData>>,
-): UseMutationOptions<AdaptersDeactivateResponse, DefaultError, Options<AdaptersDeactivateData>> => {
+): UseMutationOptions<AdaptersDeactivateResponse, AdaptersDeactivateError, Options<AdaptersDeactivateData>> => {
   const mutationOptions: UseMutationOptions<
     AdaptersDeactivateResponse,
-    DefaultError,
+    AdaptersDeactivateError,
     Options<AdaptersDeactivateData>
   > = {
     mutationFn: async (fnOptions) => {
@@ -969,7 +1074,7 @@ export const deliveriesBackendsQueryKey = (options?: Options<DeliveriesBackendsD
 export const deliveriesBackendsOptions = (options?: Options<DeliveriesBackendsData>) =>
   queryOptions<
     DeliveriesBackendsResponse,
-    DefaultError,
+    DeliveriesBackendsError,
     DeliveriesBackendsResponse,
     ReturnType<typeof deliveriesBackendsQueryKey>
   >({
@@ -988,30 +1093,39 @@ export const deliveriesBackendsOptions = (options?: Options<DeliveriesBackendsDa
 export const deliveriesListQueryKey = (options?: Options<DeliveriesListData>) =>
   createQueryKey('deliveriesList', options);
 
+/**
+ * Deliveries, newest first, filtered by status, mode and favorite.
+ */
 export const deliveriesListOptions = (options?: Options<DeliveriesListData>) =>
-  queryOptions<DeliveriesListResponse, DefaultError, DeliveriesListResponse, ReturnType<typeof deliveriesListQueryKey>>(
-    {
-      queryFn: async ({ queryKey, signal }) => {
-        const { data } = await deliveriesList({
-          ...options,
-          ...queryKey[0],
-          signal,
-          throwOnError: true,
-        });
-        return data;
-      },
-      queryKey: deliveriesListQueryKey(options),
+  queryOptions<
+    DeliveriesListResponse,
+    DeliveriesListError,
+    DeliveriesListResponse,
+    ReturnType<typeof deliveriesListQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await deliveriesList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
     },
-  );
+    queryKey: deliveriesListQueryKey(options),
+  });
 
 export const deliveriesListInfiniteQueryKey = (
   options?: Options<DeliveriesListData>,
 ): QueryKey<Options<DeliveriesListData>> => createQueryKey('deliveriesList', options, true);
 
+/**
+ * Deliveries, newest first, filtered by status, mode and favorite.
+ */
 export const deliveriesListInfiniteOptions = (options?: Options<DeliveriesListData>) =>
   infiniteQueryOptions<
     DeliveriesListResponse,
-    DefaultError,
+    DeliveriesListError,
     InfiniteData<DeliveriesListResponse>,
     QueryKey<Options<DeliveriesListData>>,
     number | Pick<QueryKey<Options<DeliveriesListData>>[0], 'body' | 'headers' | 'path' | 'query'>
@@ -1046,8 +1160,12 @@ export const deliveriesListInfiniteOptions = (options?: Options<DeliveriesListDa
  */
 export const deliveriesCreateMutation = (
   options?: Partial<Options<DeliveriesCreateData>>,
-): UseMutationOptions<DeliveriesCreateResponse, DefaultError, Options<DeliveriesCreateData>> => {
-  const mutationOptions: UseMutationOptions<DeliveriesCreateResponse, DefaultError, Options<DeliveriesCreateData>> = {
+): UseMutationOptions<DeliveriesCreateResponse, DeliveriesCreateError, Options<DeliveriesCreateData>> => {
+  const mutationOptions: UseMutationOptions<
+    DeliveriesCreateResponse,
+    DeliveriesCreateError,
+    Options<DeliveriesCreateData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await deliveriesCreate({
         ...options,
@@ -1062,8 +1180,16 @@ export const deliveriesCreateMutation = (
 
 export const deliveriesGetQueryKey = (options: Options<DeliveriesGetData>) => createQueryKey('deliveriesGet', options);
 
+/**
+ * One delivery with its parameters and result.
+ */
 export const deliveriesGetOptions = (options: Options<DeliveriesGetData>) =>
-  queryOptions<DeliveriesGetResponse, DefaultError, DeliveriesGetResponse, ReturnType<typeof deliveriesGetQueryKey>>({
+  queryOptions<
+    DeliveriesGetResponse,
+    DeliveriesGetError,
+    DeliveriesGetResponse,
+    ReturnType<typeof deliveriesGetQueryKey>
+  >({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await deliveriesGet({
         ...options,
@@ -1081,8 +1207,12 @@ export const deliveriesGetOptions = (options: Options<DeliveriesGetData>) =>
  */
 export const deliveriesPatchMutation = (
   options?: Partial<Options<DeliveriesPatchData>>,
-): UseMutationOptions<DeliveriesPatchResponse, DefaultError, Options<DeliveriesPatchData>> => {
-  const mutationOptions: UseMutationOptions<DeliveriesPatchResponse, DefaultError, Options<DeliveriesPatchData>> = {
+): UseMutationOptions<DeliveriesPatchResponse, DeliveriesPatchError, Options<DeliveriesPatchData>> => {
+  const mutationOptions: UseMutationOptions<
+    DeliveriesPatchResponse,
+    DeliveriesPatchError,
+    Options<DeliveriesPatchData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await deliveriesPatch({
         ...options,
@@ -1101,8 +1231,12 @@ export const deliveriesPatchMutation = (
  */
 export const deliveriesCancelMutation = (
   options?: Partial<Options<DeliveriesCancelData>>,
-): UseMutationOptions<DeliveriesCancelResponse, DefaultError, Options<DeliveriesCancelData>> => {
-  const mutationOptions: UseMutationOptions<DeliveriesCancelResponse, DefaultError, Options<DeliveriesCancelData>> = {
+): UseMutationOptions<DeliveriesCancelResponse, DeliveriesCancelError, Options<DeliveriesCancelData>> => {
+  const mutationOptions: UseMutationOptions<
+    DeliveriesCancelResponse,
+    DeliveriesCancelError,
+    Options<DeliveriesCancelData>
+  > = {
     mutationFn: async (fnOptions) => {
       const { data } = await deliveriesCancel({
         ...options,
@@ -1120,8 +1254,8 @@ export const deliveriesCancelMutation = (
  */
 export const sessionCloseMutation = (
   options?: Partial<Options<SessionCloseData>>,
-): UseMutationOptions<SessionCloseResponse, DefaultError, Options<SessionCloseData>> => {
-  const mutationOptions: UseMutationOptions<SessionCloseResponse, DefaultError, Options<SessionCloseData>> = {
+): UseMutationOptions<SessionCloseResponse, SessionCloseError, Options<SessionCloseData>> => {
+  const mutationOptions: UseMutationOptions<SessionCloseResponse, SessionCloseError, Options<SessionCloseData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await sessionClose({
         ...options,
@@ -1140,7 +1274,7 @@ export const sessionStateQueryKey = (options?: Options<SessionStateData>) => cre
  * Whether sign-in is needed and who the caller is; open, so a page can decide to show the sign-in form.
  */
 export const sessionStateOptions = (options?: Options<SessionStateData>) =>
-  queryOptions<SessionStateResponse, DefaultError, SessionStateResponse, ReturnType<typeof sessionStateQueryKey>>({
+  queryOptions<SessionStateResponse, SessionStateError, SessionStateResponse, ReturnType<typeof sessionStateQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
       const { data } = await sessionState({
         ...options,
