@@ -156,7 +156,7 @@ describe('OpenAPI contract', () => {
           if (p.name === 'limit' && paged && (p.schema.maximum ?? Infinity) > 200)
             bad.push(`${where}: limit above 200`);
         }
-        if (p.in === 'path' && /(^id$|Id$)/.test(p.name) && p.schema.format !== 'uuid')
+        if (p.in === 'path' && /(^id$|Id$)/.test(p.name) && p.name !== 'backendId' && p.schema.format !== 'uuid')
           bad.push(`${where}: not a uuid`);
       }
     }

@@ -98,6 +98,7 @@ export class AdaptersController {
   /** Other present adapters with the same SHA-256: copies of this file elsewhere in the library. */
   @Get(':id/duplicates')
   @ApiOkResponse({ type: AdapterSummaryDto, isArray: true })
+  @ApiReadErrors(404)
   async duplicatesOf(@Param() params: AdapterIdParamDto): Promise<AdapterSummaryDto[]> {
     return (await this.adapters.duplicatesOf(params.id)).map(mapAdapterSummary);
   }

@@ -18,7 +18,7 @@ import {
   SyncGenerationDto,
 } from './generation.dto.js';
 import { toGenerationJobDto, toGenerationProgressDto, toSyncGenerationDto } from './generation.mapper.js';
-import { ApiConfigReadErrors, ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { ApiConfigReadErrors, ApiErrorResponses, ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 
 const binary = { schema: { type: 'string', format: 'binary' } };
 
@@ -38,6 +38,7 @@ export class GenerationController {
   /** The samplers and checkpoints the backend offers, asked of it now (502 when it does not answer). */
   @Get('backends/:backendId/options')
   @ApiOkResponse({ type: BackendOptionsDto })
+  @ApiErrorResponses(400, 401, 403, 404, 502, 503, 504)
   backendOptions(@Param() params: BackendParamsDto): Promise<BackendOptionsDto> {
     return this.generation.backendOptions(params.backendId);
   }

@@ -1286,9 +1286,33 @@ export type GenerationBackendOptionsData = {
 
 export type GenerationBackendOptionsErrors = {
   /**
-   * A query parameter the route does not declare, or a bad value
+   * Invalid input; `details` names each field at fault
    */
   400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * SD.Next failed or answered something unusable
+   */
+  502: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+  /**
+   * SD.Next did not answer in time
+   */
+  504: ErrorBodyDto;
 };
 
 export type GenerationBackendOptionsError = GenerationBackendOptionsErrors[keyof GenerationBackendOptionsErrors];
@@ -2359,9 +2383,25 @@ export type AdaptersDuplicatesOfData = {
 
 export type AdaptersDuplicatesOfErrors = {
   /**
-   * A query parameter the route does not declare, or a bad value
+   * Invalid input; `details` names each field at fault
    */
   400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
 };
 
 export type AdaptersDuplicatesOfError = AdaptersDuplicatesOfErrors[keyof AdaptersDuplicatesOfErrors];
