@@ -17,12 +17,9 @@ import {
 import { IsOptionalNonNull } from '../common/validation.js';
 import { ApiProperty } from '@nestjs/swagger';
 import {
-  type AdapterFacets,
   AdapterBulkAction,
   type AdapterFacets,
   type AdapterPatch,
-  type BulkResult,
-  type ValueCount,
   AdapterSort,
   AdapterUserField,
   type BulkResult,

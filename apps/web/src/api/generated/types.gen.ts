@@ -583,14 +583,30 @@ export type StartImportDto = {
 };
 
 export type ImportCountsDto = {
+  /**
+   * Files found: added + updated + unchanged + moved + restored + failed.
+   */
   seen: number;
   added: number;
+  /**
+   * Files whose facts changed (a re-read that changed nothing counts as unchanged).
+   */
   updated: number;
   unchanged: number;
   moved: number;
+  /**
+   * Indexed files that are gone (not part of `seen`).
+   */
   missing: number;
   restored: number;
+  /**
+   * Files that could not be read as a LoRA (a broken sidecar is a warning on the adapter instead).
+   */
   failed: number;
+  /**
+   * Files whose hashes this run computed.
+   */
+  hashed: number;
 };
 
 export type ImportFailureDto = {
