@@ -971,7 +971,7 @@ export const healthLive = <ThrowOnError extends boolean = false>(options?: Optio
   });
 
 /**
- * The database answers, Redis answers when configured, and storage is writable; 503 otherwise.
+ * The database answers and has every migration, Redis answers when configured, storage is writable; 503 otherwise.
  */
 export const healthReady = <ThrowOnError extends boolean = false>(options?: Options<HealthReadyData, ThrowOnError>) =>
   (options?.client ?? client).get<HealthReadyResponses, HealthReadyErrors, ThrowOnError>({

@@ -1328,7 +1328,7 @@ export const healthLiveOptions = (options?: Options<HealthLiveData>) =>
 export const healthReadyQueryKey = (options?: Options<HealthReadyData>) => createQueryKey('healthReady', options);
 
 /**
- * The database answers, Redis answers when configured, and storage is writable; 503 otherwise.
+ * The database answers and has every migration, Redis answers when configured, storage is writable; 503 otherwise.
  */
 export const healthReadyOptions = (options?: Options<HealthReadyData>) =>
   queryOptions<HealthReadyResponse, HealthReadyError, HealthReadyResponse, ReturnType<typeof healthReadyQueryKey>>({
