@@ -935,6 +935,10 @@ export type PatchDeliveryDto = {
 
 export type SessionStateDto = {
   /**
+   * The caller's role (from the session cookie or a key header; `admin` when no keys are configured), or null.
+   */
+  role: 'viewer' | 'editor' | 'admin' | null;
+  /**
    * When the caller's session ends; null for key headers, open access or no session.
    */
   expiresAt: string | null;
@@ -942,10 +946,6 @@ export type SessionStateDto = {
    * API keys are configured: a browser must sign in (`POST /session`) before anything else.
    */
   authRequired: boolean;
-  /**
-   * The caller's role (from the session cookie or a key header; `admin` when no keys are configured), or null.
-   */
-  role: 'viewer' | 'editor' | 'admin';
 };
 
 export type OpenSessionDto = {
