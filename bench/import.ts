@@ -48,16 +48,25 @@ try {
       const env = { DATA_DIR: join(dir.path, `${name}-${i}`), LORA_ROOTS: roots, LOG_LEVEL: 'warn' };
       const run = await time(() => runCli(['import', '--json', '--hash', 'lazy'], env, 300_000));
       const line = run.value.output.split('\n').find((l) => l.startsWith('{"runId"'));
-      if (run.value.code !== 0 || !line) throw new Error(`CLI import failed (exit ${run.value.code}):\n${run.value.output}`);
+      if (run.value.code !== 0 || !line)
+        throw new Error(`CLI import failed (exit ${run.value.code}):\n${run.value.output}`);
       const summary = JSON.parse(line) as { durationMs: number; workerThreads: number; counts: { added: number } };
-      out.push({ importMs: summary.durationMs, processMs: run.ms, added: summary.counts.added, workerThreads: summary.workerThreads });
+      out.push({
+        importMs: summary.durationMs,
+        processMs: run.ms,
+        added: summary.counts.added,
+        workerThreads: summary.workerThreads,
+      });
     }
     const ms = out.map((r) => r.importMs);
     return {
       runs: out,
       median: percentile(ms, 50),
       range: `${(Math.min(...ms) / 1000).toFixed(2)}–${(Math.max(...ms) / 1000).toFixed(2)} s`,
-      process: percentile(out.map((r) => r.processMs), 50),
+      process: percentile(
+        out.map((r) => r.processMs),
+        50,
+      ),
     };
   };
   const cli = await cliImports(process.env.LORA_ROOTS, CLI_RUNS, 'cli');

@@ -30,7 +30,10 @@ export class CreateQueuedJobs1764300000000 implements MigrationInterface {
       'queued_jobs',
       new TableIndex({ name: 'idx_queued_jobs_claim', columnNames: ['status', 'run_after'] }),
     );
-    await queryRunner.createIndex('queued_jobs', new TableIndex({ name: 'idx_queued_jobs_name', columnNames: ['name'] }));
+    await queryRunner.createIndex(
+      'queued_jobs',
+      new TableIndex({ name: 'idx_queued_jobs_name', columnNames: ['name'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

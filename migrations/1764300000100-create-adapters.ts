@@ -107,7 +107,10 @@ export class CreateAdapters1764300000100 implements MigrationInterface {
         columns: [c.uuid('adapter_id', { isPrimary: true }), c.varchar('tag', { length: '255', isPrimary: true })],
       }),
     );
-    await queryRunner.createIndex('adapter_tags', new TableIndex({ name: 'idx_adapter_tags_tag', columnNames: ['tag'] }));
+    await queryRunner.createIndex(
+      'adapter_tags',
+      new TableIndex({ name: 'idx_adapter_tags_tag', columnNames: ['tag'] }),
+    );
 
     await queryRunner.createTable(
       new Table({
@@ -127,7 +130,10 @@ export class CreateAdapters1764300000100 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('import_runs', new TableIndex({ name: 'idx_import_runs_created', columnNames: ['created_at'] }));
+    await queryRunner.createIndex(
+      'import_runs',
+      new TableIndex({ name: 'idx_import_runs_created', columnNames: ['created_at'] }),
+    );
 
     // Full-text search: an index, never LIKE scans. TypeORM does not manage these objects.
     if (c.pg) {

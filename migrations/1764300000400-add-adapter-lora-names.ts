@@ -28,9 +28,18 @@ export class AddAdapterLoraNames1764300000400 implements MigrationInterface {
     await queryRunner.query(
       `UPDATE "adapters" SET "lora_stem" = substr("file_name", 1, length("file_name") - 12), "lora_name" = replace(substr("file_name", 1, length("file_name") - 12), '.', '_')`,
     );
-    await queryRunner.createIndex('adapters', new TableIndex({ name: 'idx_adapters_lora_stem', columnNames: ['lora_stem'] }));
-    await queryRunner.createIndex('adapters', new TableIndex({ name: 'idx_adapters_lora_name', columnNames: ['lora_name'] }));
-    await queryRunner.createIndex('adapters', new TableIndex({ name: 'idx_adapters_lora_alias', columnNames: ['lora_alias'] }));
+    await queryRunner.createIndex(
+      'adapters',
+      new TableIndex({ name: 'idx_adapters_lora_stem', columnNames: ['lora_stem'] }),
+    );
+    await queryRunner.createIndex(
+      'adapters',
+      new TableIndex({ name: 'idx_adapters_lora_name', columnNames: ['lora_name'] }),
+    );
+    await queryRunner.createIndex(
+      'adapters',
+      new TableIndex({ name: 'idx_adapters_lora_alias', columnNames: ['lora_alias'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -22,7 +22,10 @@ export class AdapterQueryIndexes1764300000500 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const c = new MigrationColumns(queryRunner);
     await queryRunner.dropIndex('adapter_tags', 'idx_adapter_tags_tag');
-    await queryRunner.createIndex('adapter_tags', new TableIndex({ name: 'idx_adapter_tags_tag_adapter', columnNames: ['tag', 'adapter_id'] }));
+    await queryRunner.createIndex(
+      'adapter_tags',
+      new TableIndex({ name: 'idx_adapter_tags_tag_adapter', columnNames: ['tag', 'adapter_id'] }),
+    );
     if (!c.pg) {
       for (const sql of FTS_TRIGGERS) await queryRunner.query(sql);
       await queryRunner.query(`INSERT INTO "adapters_fts"("adapters_fts") VALUES ('rebuild')`);
@@ -32,6 +35,9 @@ export class AdapterQueryIndexes1764300000500 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropIndex('adapter_tags', 'idx_adapter_tags_tag_adapter');
-    await queryRunner.createIndex('adapter_tags', new TableIndex({ name: 'idx_adapter_tags_tag', columnNames: ['tag'] }));
+    await queryRunner.createIndex(
+      'adapter_tags',
+      new TableIndex({ name: 'idx_adapter_tags_tag', columnNames: ['tag'] }),
+    );
   }
 }

@@ -28,7 +28,9 @@ export class AdapterSearchVector1764300000600 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     if (!new MigrationColumns(queryRunner).pg) return;
-    await queryRunner.query(`CREATE INDEX IF NOT EXISTS "idx_adapters_fts" ON "adapters" USING gin (to_tsvector('simple', "search_text"))`);
+    await queryRunner.query(
+      `CREATE INDEX IF NOT EXISTS "idx_adapters_fts" ON "adapters" USING gin (to_tsvector('simple', "search_text"))`,
+    );
     await queryRunner.query(`DROP INDEX IF EXISTS "idx_adapters_search_vector"`);
     await queryRunner.query(`DROP TRIGGER IF EXISTS "adapters_search_vector_tg" ON "adapters"`);
     await queryRunner.query(`DROP FUNCTION IF EXISTS "adapters_search_vector_fn"()`);

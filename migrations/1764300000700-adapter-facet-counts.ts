@@ -27,7 +27,14 @@ export const SQLITE_FACET_TRIGGERS = [
   'afc_tags_au',
 ] as const;
 
-const PG_FUNCTIONS = ['afc_adapters_ins', 'afc_adapters_del', 'afc_adapters_upd', 'afc_tags_ins', 'afc_tags_del', 'afc_tags_upd'];
+const PG_FUNCTIONS = [
+  'afc_adapters_ins',
+  'afc_adapters_del',
+  'afc_adapters_upd',
+  'afc_tags_ins',
+  'afc_tags_del',
+  'afc_tags_upd',
+];
 
 /** SQLite upsert of one delta row per SELECTed (value, delta). */
 const bump = (select: string): string =>
@@ -112,14 +119,18 @@ const PG_TRIGGERS = [
     'adapter_tags',
     'INSERT',
     'NEW TABLE AS new_rows',
-    append(`SELECT 'tag'::varchar AS facet, r.tag::varchar AS value, 1 AS n FROM new_rows r JOIN adapters a ON a.id = r.adapter_id WHERE a.missing_since IS NULL`),
+    append(
+      `SELECT 'tag'::varchar AS facet, r.tag::varchar AS value, 1 AS n FROM new_rows r JOIN adapters a ON a.id = r.adapter_id WHERE a.missing_since IS NULL`,
+    ),
   ),
   ...pgTrigger(
     'afc_tags_del',
     'adapter_tags',
     'DELETE',
     'OLD TABLE AS old_rows',
-    append(`SELECT 'tag'::varchar AS facet, r.tag::varchar AS value, -1 AS n FROM old_rows r JOIN adapters a ON a.id = r.adapter_id WHERE a.missing_since IS NULL`),
+    append(
+      `SELECT 'tag'::varchar AS facet, r.tag::varchar AS value, -1 AS n FROM old_rows r JOIN adapters a ON a.id = r.adapter_id WHERE a.missing_since IS NULL`,
+    ),
   ),
   ...pgTrigger(
     'afc_tags_upd',
@@ -162,7 +173,9 @@ export class AdapterFacetCounts1764300000700 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     if (new MigrationColumns(queryRunner).pg) {
       for (const fn of PG_FUNCTIONS) {
-        await queryRunner.query(`DROP TRIGGER IF EXISTS "${fn}_tg" ON "${fn.startsWith('afc_tags') ? 'adapter_tags' : 'adapters'}"`);
+        await queryRunner.query(
+          `DROP TRIGGER IF EXISTS "${fn}_tg" ON "${fn.startsWith('afc_tags') ? 'adapter_tags' : 'adapters'}"`,
+        );
         await queryRunner.query(`DROP FUNCTION IF EXISTS "${fn}"()`);
       }
     } else {

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { adapterSpec, openSeedDb, type SeedAdapter, type SeedDb, seedAdapters, TOMBSTONED } from './support/adapter-seed.js';
+import {
+  adapterSpec,
+  openSeedDb,
+  type SeedAdapter,
+  type SeedDb,
+  seedAdapters,
+  TOMBSTONED,
+} from './support/adapter-seed.js';
 import { countedFacetCounts, type FacetName, keptFacetCounts } from './support/facet-counts.js';
 import { createDialectDatabase, dataSourceAt, runMigrationsAt, tempDir } from './support/test-services.js';
 
@@ -41,7 +48,12 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
   beforeAll(async () => {
     ({ url, drop } = await createDialectDatabase(pg, 'facet_counts', dir.path));
     // Rows written before the counts existed are backfilled by the migration.
-    await migrate(MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name === 'AdapterFacetCounts1764300000700')));
+    await migrate(
+      MIGRATIONS.slice(
+        0,
+        MIGRATIONS.findIndex((m) => m.name === 'AdapterFacetCounts1764300000700'),
+      ),
+    );
     db = await openSeedDb(url);
     const seeded = await seedAdapters(db, [
       spec('a', 'SDXL 1.0', ['style', 'anime']),
@@ -111,7 +123,10 @@ describe.each(DIALECTS)('adapter_facet_counts on $name', ({ pg }) => {
       pg ? '2025-07-01T00:00:00Z' : '2025-07-01 00:00:00.000',
       ids.b,
     ]);
-    await db.exec(`UPDATE adapters SET missing_since = NULL, base_model = 'Illustrious' WHERE id IN (${p(1)}, ${p(2)})`, [ids.gone, ids.d]);
+    await db.exec(
+      `UPDATE adapters SET missing_since = NULL, base_model = 'Illustrious' WHERE id IN (${p(1)}, ${p(2)})`,
+      [ids.gone, ids.d],
+    );
     counts = await expectExact();
     expect(counts.tags).toEqual({ style: 2, anime: 1, 'new tag': 1, character: 1, old: 1 });
     expect(counts.bases).toEqual({ 'SD 1.5': 2, Illustrious: 2 });

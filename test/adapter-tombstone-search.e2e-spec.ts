@@ -21,13 +21,16 @@ describe('the tombstones’ search index on SQLite', () => {
   const gone = TOMBSTONED;
 
   const migrate = (migrations: typeof MIGRATIONS): Promise<void> => runMigrationsAt(url, [...migrations]);
-  const n = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: unknown }>(sql, params))[0].n);
+  const n = async (sql: string, params: unknown[] = []): Promise<number> =>
+    Number((await db.query<{ n: unknown }>(sql, params))[0].n);
 
   /** Per term: tombstoned matches in their own index, and counted from scratch through the main index. */
   const expectExact = async (): Promise<Record<string, number>> => {
     const counts: Record<string, number> = {};
     for (const term of TERMS) {
-      const stored = await n(`SELECT COUNT(*) AS n FROM adapters_fts_missing WHERE adapters_fts_missing MATCH ?`, [term]);
+      const stored = await n(`SELECT COUNT(*) AS n FROM adapters_fts_missing WHERE adapters_fts_missing MATCH ?`, [
+        term,
+      ]);
       const truth = await n(
         `SELECT COUNT(*) AS n FROM adapters WHERE missing_since IS NOT NULL AND rowid IN (SELECT rowid FROM adapters_fts WHERE adapters_fts MATCH ?)`,
         [term],
@@ -40,14 +43,22 @@ describe('the tombstones’ search index on SQLite', () => {
         [term],
       );
       const repo = new AdapterQueryRepository(ds, { queryCacheEntries: 0 });
-      expect({ term, total: await repo.count({ searchTerms: [term], tagMode: TagMode.Any, missing: false }) }).toEqual({ term, total: present });
+      expect({ term, total: await repo.count({ searchTerms: [term], tagMode: TagMode.Any, missing: false }) }).toEqual({
+        term,
+        total: present,
+      });
     }
     return counts;
   };
 
   beforeAll(async () => {
     // Tombstones written before the index existed are backfilled by the migration.
-    await migrate(MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name === 'AdapterTombstoneSearch1764300000800')));
+    await migrate(
+      MIGRATIONS.slice(
+        0,
+        MIGRATIONS.findIndex((m) => m.name === 'AdapterTombstoneSearch1764300000800'),
+      ),
+    );
     db = await openSeedDb(url);
     const seeded = await seedAdapters(db, [
       spec('a', ['style', 'anime']),

@@ -34,18 +34,169 @@ interface Page {
 /** The fixture library: every filter and sort has something to tell apart. */
 function fixture(rootId: string): (SeedAdapter & { key: string })[] {
   return [
-    { key: 'pixel', name: 'Pixel Art Style', relativePath: 'styles/pixel_art.safetensors', baseModel: 'SDXL 1.0', tags: ['style', 'Pixel Art'], trainedWords: ['pixelart'], creator: 'alice', downloads: 500, likes: 50, rating: 4.5, fileSize: 3000, civitaiModelId: 101, previewPath: 'styles/pixel_art.png', createdAt: day(1), rootId },
-    { key: 'eyes', name: 'Anime Eyes', relativePath: 'characters/anime/eyes.safetensors', baseModel: 'SD 1.5', modelType: 'LoCon', tags: ['anime', 'eyes'], trainedWords: ['animeeyes'], creator: 'bob', downloads: 1500, likes: 10, rating: 4.8, fileSize: 1000, nsfwLevel: 3, previewPath: 'characters/anime/eyes.webp', createdAt: day(2), rootId },
-    { key: 'water', name: 'Watercolor Dream', relativePath: 'styles/paint/watercolor.safetensors', baseModel: 'SDXL 1.0', tags: ['style', 'watercolor'], triggerWords: ['wcdream'], creator: 'carol', downloads: 50, likes: 70, rating: null, fileSize: 5000, createdAt: day(3), rootId },
-    { key: 'cafe', name: 'Café Ünïcode Ñame', relativePath: 'characters/cafe.safetensors', baseModel: 'Pony', tags: ['character'], creator: 'Zoë', downloads: 5, likes: 1, rating: 3.1, fileSize: 2000, nsfwLevel: 8, createdAt: day(4), rootId },
-    { key: 'neko', name: 'Кошка Neko', relativePath: 'characters/neko.safetensors', baseModel: 'Illustrious', modelType: 'DoRA', tags: ['character', 'anime'], downloads: 20, likes: 5, rating: 2, fileSize: 4000, nsfwLevel: 16, favorite: true, createdAt: day(5), rootId },
-    { key: 'gone', name: 'Missing Style', relativePath: 'styles/gone.safetensors', baseModel: 'SDXL 1.0', tags: ['style'], downloads: 9999, missingSince: day(9), createdAt: day(6), rootId },
-    { key: 'dupA', name: 'Dup A', relativePath: 'dups/a.safetensors', sha256: DUP, tags: ['concept'], downloads: 1, likes: 2, rating: 1, fileSize: 600, createdAt: day(7), rootId },
-    { key: 'dupB', name: 'Dup B', relativePath: 'dups/b.safetensors', sha256: DUP, sha256Verified: true, tags: ['concept'], downloads: 2, likes: 3, rating: 1.5, fileSize: 600, createdAt: day(8), rootId },
-    { key: 'dupGone', name: 'Dup Gone', relativePath: 'dups/c.safetensors', sha256: DUP, missingSince: day(9), createdAt: day(9), rootId },
-    { key: 'flux', name: 'Inactive Flux Concept', relativePath: 'styles-extra/flux.safetensors', baseModel: 'Flux.1 D', tags: ['concept'], civitaiModelId: 202, active: false, downloads: 300, likes: 30, rating: 4.0, fileSize: 8000, createdAt: day(10), rootId },
-    { key: 'evil', name: 'Evil Preview', relativePath: 'evil.safetensors', previewPath: 'evil.png', downloads: 3, fileSize: 10, createdAt: day(11), rootId },
-    { key: 'dotdot', name: 'Dotdot Preview', relativePath: 'dotdot.safetensors', previewPath: '../outside/secret.png', downloads: 4, fileSize: 11, createdAt: day(12), rootId },
+    {
+      key: 'pixel',
+      name: 'Pixel Art Style',
+      relativePath: 'styles/pixel_art.safetensors',
+      baseModel: 'SDXL 1.0',
+      tags: ['style', 'Pixel Art'],
+      trainedWords: ['pixelart'],
+      creator: 'alice',
+      downloads: 500,
+      likes: 50,
+      rating: 4.5,
+      fileSize: 3000,
+      civitaiModelId: 101,
+      previewPath: 'styles/pixel_art.png',
+      createdAt: day(1),
+      rootId,
+    },
+    {
+      key: 'eyes',
+      name: 'Anime Eyes',
+      relativePath: 'characters/anime/eyes.safetensors',
+      baseModel: 'SD 1.5',
+      modelType: 'LoCon',
+      tags: ['anime', 'eyes'],
+      trainedWords: ['animeeyes'],
+      creator: 'bob',
+      downloads: 1500,
+      likes: 10,
+      rating: 4.8,
+      fileSize: 1000,
+      nsfwLevel: 3,
+      previewPath: 'characters/anime/eyes.webp',
+      createdAt: day(2),
+      rootId,
+    },
+    {
+      key: 'water',
+      name: 'Watercolor Dream',
+      relativePath: 'styles/paint/watercolor.safetensors',
+      baseModel: 'SDXL 1.0',
+      tags: ['style', 'watercolor'],
+      triggerWords: ['wcdream'],
+      creator: 'carol',
+      downloads: 50,
+      likes: 70,
+      rating: null,
+      fileSize: 5000,
+      createdAt: day(3),
+      rootId,
+    },
+    {
+      key: 'cafe',
+      name: 'Café Ünïcode Ñame',
+      relativePath: 'characters/cafe.safetensors',
+      baseModel: 'Pony',
+      tags: ['character'],
+      creator: 'Zoë',
+      downloads: 5,
+      likes: 1,
+      rating: 3.1,
+      fileSize: 2000,
+      nsfwLevel: 8,
+      createdAt: day(4),
+      rootId,
+    },
+    {
+      key: 'neko',
+      name: 'Кошка Neko',
+      relativePath: 'characters/neko.safetensors',
+      baseModel: 'Illustrious',
+      modelType: 'DoRA',
+      tags: ['character', 'anime'],
+      downloads: 20,
+      likes: 5,
+      rating: 2,
+      fileSize: 4000,
+      nsfwLevel: 16,
+      favorite: true,
+      createdAt: day(5),
+      rootId,
+    },
+    {
+      key: 'gone',
+      name: 'Missing Style',
+      relativePath: 'styles/gone.safetensors',
+      baseModel: 'SDXL 1.0',
+      tags: ['style'],
+      downloads: 9999,
+      missingSince: day(9),
+      createdAt: day(6),
+      rootId,
+    },
+    {
+      key: 'dupA',
+      name: 'Dup A',
+      relativePath: 'dups/a.safetensors',
+      sha256: DUP,
+      tags: ['concept'],
+      downloads: 1,
+      likes: 2,
+      rating: 1,
+      fileSize: 600,
+      createdAt: day(7),
+      rootId,
+    },
+    {
+      key: 'dupB',
+      name: 'Dup B',
+      relativePath: 'dups/b.safetensors',
+      sha256: DUP,
+      sha256Verified: true,
+      tags: ['concept'],
+      downloads: 2,
+      likes: 3,
+      rating: 1.5,
+      fileSize: 600,
+      createdAt: day(8),
+      rootId,
+    },
+    {
+      key: 'dupGone',
+      name: 'Dup Gone',
+      relativePath: 'dups/c.safetensors',
+      sha256: DUP,
+      missingSince: day(9),
+      createdAt: day(9),
+      rootId,
+    },
+    {
+      key: 'flux',
+      name: 'Inactive Flux Concept',
+      relativePath: 'styles-extra/flux.safetensors',
+      baseModel: 'Flux.1 D',
+      tags: ['concept'],
+      civitaiModelId: 202,
+      active: false,
+      downloads: 300,
+      likes: 30,
+      rating: 4.0,
+      fileSize: 8000,
+      createdAt: day(10),
+      rootId,
+    },
+    {
+      key: 'evil',
+      name: 'Evil Preview',
+      relativePath: 'evil.safetensors',
+      previewPath: 'evil.png',
+      downloads: 3,
+      fileSize: 10,
+      createdAt: day(11),
+      rootId,
+    },
+    {
+      key: 'dotdot',
+      name: 'Dotdot Preview',
+      relativePath: 'dotdot.safetensors',
+      previewPath: '../outside/secret.png',
+      downloads: 4,
+      fileSize: 11,
+      createdAt: day(12),
+      rootId,
+    },
   ];
 }
 
@@ -71,7 +222,11 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
     return { status: res.status, body: await res.json().catch(() => null) };
   };
   const send = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: JsonBody }> => {
-    const res = await fetch(`${base}${path}`, { method, headers: json, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: json,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
@@ -121,7 +276,11 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
     it('should list present adapters by name with a total, and hide tombstones by default', async () => {
       const page = await list('');
       expect(page.total).toBe(present().length);
-      expect(names(page)).toEqual(present().map((r) => r.name).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)));
+      expect(names(page)).toEqual(
+        present()
+          .map((r) => r.name)
+          .sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)),
+      );
       expect(page).toMatchObject({ page: 1, limit: 50, pages: 1, sort: 'name', order: 'asc' });
       expect(names(await list('missing=true')).sort()).toEqual(byName('gone', 'dupGone'));
     });
@@ -219,34 +378,48 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
     };
     // Ties: by id on PostgreSQL, by the order rows were written (rowid, the fixture's order) on SQLite.
     const tieBreak = (a: SeedAdapter & { id: string }, b: SeedAdapter & { id: string }): number =>
-      isPg ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : rows.indexOf(a as (typeof rows)[number]) - rows.indexOf(b as (typeof rows)[number]);
-    it.each(Object.keys(columnOf).flatMap((sort) => [[sort, 'asc'], [sort, 'desc']]))(
-      'should sort by %s %s with a stable tie-break',
-      async (sort, order) => {
-        const value = columnOf[sort];
-        const sign = order === 'asc' ? 1 : -1;
-        const cmp = (a: unknown, b: unknown): number => {
-          // NULL ratings are the lowest value on both databases.
-          if (a === b) return 0;
-          if (a === null) return -1;
-          if (b === null) return 1;
-          return (a as number) < (b as number) ? -1 : 1;
-        };
-        const expected = [...present()]
-          .sort((a, b) => sign * (cmp(value(a), value(b)) || tieBreak(a, b)))
-          .map((r) => r.id);
-        const page = await list(`sort=${sort}&order=${order}`);
-        expect(page.items.map((i) => i.id)).toEqual(expected);
-      },
-    );
+      isPg
+        ? a.id < b.id
+          ? -1
+          : a.id > b.id
+            ? 1
+            : 0
+        : rows.indexOf(a as (typeof rows)[number]) - rows.indexOf(b as (typeof rows)[number]);
+    it.each(
+      Object.keys(columnOf).flatMap((sort) => [
+        [sort, 'asc'],
+        [sort, 'desc'],
+      ]),
+    )('should sort by %s %s with a stable tie-break', async (sort, order) => {
+      const value = columnOf[sort];
+      const sign = order === 'asc' ? 1 : -1;
+      const cmp = (a: unknown, b: unknown): number => {
+        // NULL ratings are the lowest value on both databases.
+        if (a === b) return 0;
+        if (a === null) return -1;
+        if (b === null) return 1;
+        return (a as number) < (b as number) ? -1 : 1;
+      };
+      const expected = [...present()]
+        .sort((a, b) => sign * (cmp(value(a), value(b)) || tieBreak(a, b)))
+        .map((r) => r.id);
+      const page = await list(`sort=${sort}&order=${order}`);
+      expect(page.items.map((i) => i.id)).toEqual(expected);
+    });
 
-    it.each(Object.keys(columnOf).flatMap((sort) => [[sort, 'asc'], [sort, 'desc']]))(
+    it.each(
+      Object.keys(columnOf).flatMap((sort) => [
+        [sort, 'asc'],
+        [sort, 'desc'],
+      ]),
+    )(
       'should page by %s %s one row at a time in the order of the whole list, tombstones apart',
       async (sort, order) => {
         // Early pages walk the sort index (present adapters only), later ones collect and sort: the same order.
         const whole = (await list(`sort=${sort}&order=${order}&limit=200`)).items.map((i) => i.id);
         const paged: string[] = [];
-        for (let p = 1; p <= whole.length; p++) paged.push(...(await list(`sort=${sort}&order=${order}&limit=1&page=${p}`)).items.map((i) => i.id));
+        for (let p = 1; p <= whole.length; p++)
+          paged.push(...(await list(`sort=${sort}&order=${order}&limit=1&page=${p}`)).items.map((i) => i.id));
         expect(paged).toEqual(whole);
         const tombstones = rows.filter((r) => r.missingSince).map((r) => r.id);
         const gone = (await list(`missing=true&sort=${sort}&order=${order}&limit=1`)).items.map((i) => i.id);
@@ -267,7 +440,10 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       expect((await list('limit=200')).limit).toBe(200);
       expect(await get('/api/v1/adapters?limit=201')).toMatchObject({
         status: 400,
-        body: { code: 'validation_failed', details: [{ field: 'limit', message: 'limit must not be greater than 200' }] },
+        body: {
+          code: 'validation_failed',
+          details: [{ field: 'limit', message: 'limit must not be greater than 200' }],
+        },
       });
     });
 
@@ -344,7 +520,10 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       const pixel = rows.find((r) => r.key === 'pixel')!;
       const p = (n: number): string => (isPg ? `$${n}` : '?');
       // A tombstone written outside the API (as a CLI import would): every cached answer must see it.
-      await db.exec(`UPDATE adapters SET missing_since = ${p(1)} WHERE id = ${p(2)}`, [isPg ? '2025-06-01T00:00:00Z' : '2025-06-01 00:00:00.000', pixel.id]);
+      await db.exec(`UPDATE adapters SET missing_since = ${p(1)} WHERE id = ${p(2)}`, [
+        isPg ? '2025-06-01T00:00:00Z' : '2025-06-01 00:00:00.000',
+        pixel.id,
+      ]);
       try {
         const after = await list('facets=baseModel,tags&q=style');
         expect(after.total).toBe(before.total - 1);
@@ -356,7 +535,10 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
         const allAfter = await list('facets=baseModel,tags');
         expect(allAfter.total).toBe(all.total - 1);
         expect(allAfter.facets!.baseModel!.reduce((s, f) => s + f.count, 0)).toBe(allAfter.total);
-        expect(allAfter.facets!.baseModel!.find((b) => b.value === 'SDXL 1.0')).toEqual({ value: 'SDXL 1.0', count: 1 });
+        expect(allAfter.facets!.baseModel!.find((b) => b.value === 'SDXL 1.0')).toEqual({
+          value: 'SDXL 1.0',
+          count: 1,
+        });
         expect(allAfter.facets!.tags!.find((t) => t.value === 'pixel art')).toBeUndefined();
         expect((await get('/api/v1/adapters/tags')).body).toContainEqual({ value: 'style', count: 1 });
       } finally {
@@ -404,7 +586,13 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
     it('should get one with its details, and 404 an unknown id, 400 a bad one', async () => {
       const res = await get(`/api/v1/adapters/${ids.pixel}`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: ids.pixel, name: 'Pixel Art Style', tags: ['style', 'pixel art'], userEdited: [], folder: 'styles' });
+      expect(res.body).toMatchObject({
+        id: ids.pixel,
+        name: 'Pixel Art Style',
+        tags: ['style', 'pixel art'],
+        userEdited: [],
+        folder: 'styles',
+      });
       expect((await get(`/api/v1/adapters/${randomUUID()}`)).status).toBe(404);
       expect((await get('/api/v1/adapters/not-a-uuid')).status).toBe(400);
     });
@@ -471,8 +659,24 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
         notes: 'soft',
       });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ name: 'Aquarelle Dream', tags: ['painting', 'style'], triggerWords: ['aquadream'], nsfwOverride: 12, nsfwMax: 8, notes: 'soft' });
-      expect([...res.body.userEdited].sort()).toEqual(['name', 'notes', 'nsfwOverride', 'preferredWeight', 'tags', 'triggerWords', 'weightMax', 'weightMin']);
+      expect(res.body).toMatchObject({
+        name: 'Aquarelle Dream',
+        tags: ['painting', 'style'],
+        triggerWords: ['aquadream'],
+        nsfwOverride: 12,
+        nsfwMax: 8,
+        notes: 'soft',
+      });
+      expect([...res.body.userEdited].sort()).toEqual([
+        'name',
+        'notes',
+        'nsfwOverride',
+        'preferredWeight',
+        'tags',
+        'triggerWords',
+        'weightMax',
+        'weightMin',
+      ]);
       expect(names(await list('q=aquadream'))).toEqual(['Aquarelle Dream']);
       expect(names(await list('q=aqua'))).toEqual(['Aquarelle Dream']);
       expect((await list('q=wcdream')).total).toBe(0);
@@ -517,13 +721,25 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
 
     it('should run bulk actions in one go and report unknown ids', async () => {
       const unknown = randomUUID();
-      const fav = await send('POST', '/api/v1/adapters/bulk', { action: 'favorite', ids: [ids.pixel, ids.eyes, unknown] });
+      const fav = await send('POST', '/api/v1/adapters/bulk', {
+        action: 'favorite',
+        ids: [ids.pixel, ids.eyes, unknown],
+      });
       expect(fav).toMatchObject({ status: 200, body: { action: 'favorite', affected: 2, notFound: [unknown] } });
-      expect(names(await list('favorite=true')).sort()).toEqual(['Anime Eyes', 'Aquarelle Dream', 'Pixel Art Style', 'Кошка Neko']);
+      expect(names(await list('favorite=true')).sort()).toEqual([
+        'Anime Eyes',
+        'Aquarelle Dream',
+        'Pixel Art Style',
+        'Кошка Neko',
+      ]);
       expect((await get(`/api/v1/adapters/${ids.pixel}`)).body.userEdited).toEqual(['favorite']);
       await send('POST', '/api/v1/adapters/bulk', { action: 'unfavorite', ids: [ids.pixel, ids.eyes] });
       await send('POST', '/api/v1/adapters/bulk', { action: 'deactivate', ids: [ids.pixel, ids.cafe] });
-      expect(names(await list('active=false')).sort()).toEqual(['Café Ünïcode Ñame', 'Inactive Flux Concept', 'Pixel Art Style']);
+      expect(names(await list('active=false')).sort()).toEqual([
+        'Café Ünïcode Ñame',
+        'Inactive Flux Concept',
+        'Pixel Art Style',
+      ]);
       await send('POST', '/api/v1/adapters/bulk', { action: 'activate', ids: [ids.pixel, ids.cafe] });
       expect((await list('active=false')).total).toBe(1);
       const del = await send('POST', '/api/v1/adapters/bulk', { action: 'delete', ids: [ids.dupA, ids.dupB] });

@@ -74,13 +74,18 @@ describe('composition against the generators that resolve the tokens', () => {
         queued: false,
       });
       expect(res.status).toBe(201);
-      const composition = res.body.composition as { dialect: string; tokens: string[]; warnings: { code: string; message: string }[] };
+      const composition = res.body.composition as {
+        dialect: string;
+        tokens: string[];
+        warnings: { code: string; message: string }[];
+      };
       expect(composition.dialect).toBe(flavour);
       const fake = fakes[flavour]!;
       const generation = fake.generations.at(-1)!;
       expect(generation.unresolved).toEqual([]);
       // The server loaded the very files we meant, the two same-named files included.
-      for (const path of Object.keys(ids).filter((p) => !p.startsWith('stems/'))) expect(generation.files).toContain(path);
+      for (const path of Object.keys(ids).filter((p) => !p.startsWith('stems/')))
+        expect(generation.files).toContain(path);
       if (flavour === 'sdnext') {
         expect(generation.files).toContain(EDGE_CASES.sameStemA);
         expect(generation.files).toContain(EDGE_CASES.sameStemB);
@@ -94,7 +99,9 @@ describe('composition against the generators that resolve the tokens', () => {
 
   it('should write SD.Next names for dotted, unicode and spaced file names, and the folder form for a shared stem', async () => {
     const res = await post('/compose', {
-      adapters: [EDGE_CASES.dots, EDGE_CASES.unicode, EDGE_CASES.spaces, EDGE_CASES.sameStemA].map((p) => ({ id: ids[p] })),
+      adapters: [EDGE_CASES.dots, EDGE_CASES.unicode, EDGE_CASES.spaces, EDGE_CASES.sameStemA].map((p) => ({
+        id: ids[p],
+      })),
       triggerWords: 'none',
     });
     expect(res.status).toBe(200);
@@ -107,17 +114,26 @@ describe('composition against the generators that resolve the tokens', () => {
   });
 
   it('should check tokens against the backend LoRA list when asked', async () => {
-    const res = await post('/compose', { adapters: [{ id: ids[EDGE_CASES.good], weight: 0.8 }], checkBackend: 'sdnext-0' });
+    const res = await post('/compose', {
+      adapters: [{ id: ids[EDGE_CASES.good], weight: 0.8 }],
+      checkBackend: 'sdnext-0',
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ checkedAgainst: 'sdnext-0', tokens: ['<lora:my_style_v1:0.8>'] });
-    const unknownBackend = await post('/compose', { adapters: [{ id: ids[EDGE_CASES.good] }], checkBackend: 'sdnext-9' });
+    const unknownBackend = await post('/compose', {
+      adapters: [{ id: ids[EDGE_CASES.good] }],
+      checkBackend: 'sdnext-9',
+    });
     expect(unknownBackend.status).toBe(400);
     expect(unknownBackend.body).toMatchObject({ details: [{ field: 'checkBackend' }] });
   });
 
   it('should parse the tokens of a composed prompt back to the same names and weights', async () => {
     const composed = await post('/compose', {
-      adapters: [{ id: ids[EDGE_CASES.dots], weight: 0.35 }, { id: ids[EDGE_CASES.good], weight: -0.5, te: 0.2 }],
+      adapters: [
+        { id: ids[EDGE_CASES.dots], weight: 0.35 },
+        { id: ids[EDGE_CASES.good], weight: -0.5, te: 0.2 },
+      ],
       prefix: 'a fox',
     });
     const parsed = await post('/compose/parse', { prompt: composed.body.prompt });

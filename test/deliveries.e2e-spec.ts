@@ -230,13 +230,38 @@ describe('deliveries (embedded)', () => {
 
   it.each([
     ['an unknown mode', { mode: 'ftp', prompt: 'x', params: {} }, 'mode', ADMIN],
-    ['a URL off the allow-list (look-alike host)', { mode: 'http', prompt: 'x', params: { url: 'http://127.0.0.1.evil.com/hook' } }, 'params.url', EDITOR],
-    ['a URL off the allow-list (path)', { mode: 'http', prompt: 'x', params: { url: `http://127.0.0.1:1/hookx` } }, 'params.url', EDITOR],
-    ['a command off the allow-list', { mode: 'cli', prompt: 'x', params: { command: '/bin/sh', args: ['-c', 'touch /tmp/x'] } }, 'params.command', ADMIN],
+    [
+      'a URL off the allow-list (look-alike host)',
+      { mode: 'http', prompt: 'x', params: { url: 'http://127.0.0.1.evil.com/hook' } },
+      'params.url',
+      EDITOR,
+    ],
+    [
+      'a URL off the allow-list (path)',
+      { mode: 'http', prompt: 'x', params: { url: `http://127.0.0.1:1/hookx` } },
+      'params.url',
+      EDITOR,
+    ],
+    [
+      'a command off the allow-list',
+      { mode: 'cli', prompt: 'x', params: { command: '/bin/sh', args: ['-c', 'touch /tmp/x'] } },
+      'params.command',
+      ADMIN,
+    ],
     ['a missing prompt', { mode: 'http', params: { url: 'URL' } }, 'prompt', EDITOR],
     ['an unknown top-level field', { mode: 'http', prompt: 'x', params: { url: 'URL' }, shell: true }, 'shell', EDITOR],
-    ['an unknown params field', { mode: 'http', prompt: 'x', params: { url: 'URL', method: 'DELETE' } }, 'params.method', EDITOR],
-    ['an unknown sdnext field', { mode: 'sdnext', prompt: 'x', params: { steps: 2, script: 'x' } }, 'params.script', EDITOR],
+    [
+      'an unknown params field',
+      { mode: 'http', prompt: 'x', params: { url: 'URL', method: 'DELETE' } },
+      'params.method',
+      EDITOR,
+    ],
+    [
+      'an unknown sdnext field',
+      { mode: 'sdnext', prompt: 'x', params: { steps: 2, script: 'x' } },
+      'params.script',
+      EDITOR,
+    ],
   ])('should refuse %s with a 400 naming the field, and run nothing', async (_label, body, field, key) => {
     const b = JSON.parse(JSON.stringify(body).replace('"URL"', JSON.stringify(`${receiver.base}/hook/ok`)));
     const before = receiver.requests.length;
@@ -245,7 +270,9 @@ describe('deliveries (embedded)', () => {
     const err = (await res.json()) as { message: string; details: { field: string }[] };
     expect(err.details.map((d) => d.field)).toContain(field);
     expect(err.message).toContain(field);
-    const list = (await (await fetch(`${base}/api/v1/deliveries?limit=200`, { headers: headers(VIEWER) })).json()) as { items: Delivery[] };
+    const list = (await (await fetch(`${base}/api/v1/deliveries?limit=200`, { headers: headers(VIEWER) })).json()) as {
+      items: Delivery[];
+    };
     expect(list.items.some((d) => d.prompt === 'x')).toBe(false);
     expect(receiver.requests.length).toBe(before);
   });
@@ -254,7 +281,9 @@ describe('deliveries (embedded)', () => {
     const cli = { mode: 'cli', prompt: 'role check', params: { command: echo, args: ['{prompt}'] } };
     expect((await create(cli, EDITOR)).status).toBe(403);
     expect((await create(cli, VIEWER)).status).toBe(403);
-    expect((await create({ mode: 'http', prompt: 'viewer', params: { url: `${receiver.base}/hook/ok` } }, VIEWER)).status).toBe(403);
+    expect(
+      (await create({ mode: 'http', prompt: 'viewer', params: { url: `${receiver.base}/hook/ok` } }, VIEWER)).status,
+    ).toBe(403);
     expect((await create({ mode: 'cli', prompt: 'x', params: {} })).status).toBe(403);
     expect((await settle((await created(cli, ADMIN)).id)).status).toBe('succeeded');
   });
@@ -264,16 +293,35 @@ describe('deliveries (embedded)', () => {
     try {
       await client.connected();
       await client.subscribe({ topic: 'deliveries' });
-      const d = await created({ mode: 'http', prompt: 'a fox', negativePrompt: 'blurry', params: { url: `${receiver.base}/hook/ok?token=t` } });
+      const d = await created({
+        mode: 'http',
+        prompt: 'a fox',
+        negativePrompt: 'blurry',
+        params: { url: `${receiver.base}/hook/ok?token=t` },
+      });
       expect(d.status).toBe('queued');
       const done = await settle(d.id);
       expect(done).toMatchObject({ status: 'succeeded', attempts: 1, error: null });
       expect(done.result).toMatchObject({ status: 200, body: '{"received":true}', truncated: false });
       const got = receiver.of(d.id);
       expect(got).toHaveLength(1);
-      expect(got[0].body).toEqual({ prompt: 'a fox', negativePrompt: 'blurry', params: { url: `${receiver.base}/hook/ok?token=t` }, deliveryId: d.id });
-      await client.waitFor((e) => e.event === 'delivery.updated' && e.payload.jobId === d.id && (e.payload as { status: string }).status === 'succeeded');
-      expect(client.ofJob(d.id).map((e) => (e.payload as { status: string }).status)).toEqual(['queued', 'running', 'succeeded']);
+      expect(got[0].body).toEqual({
+        prompt: 'a fox',
+        negativePrompt: 'blurry',
+        params: { url: `${receiver.base}/hook/ok?token=t` },
+        deliveryId: d.id,
+      });
+      await client.waitFor(
+        (e) =>
+          e.event === 'delivery.updated' &&
+          e.payload.jobId === d.id &&
+          (e.payload as { status: string }).status === 'succeeded',
+      );
+      expect(client.ofJob(d.id).map((e) => (e.payload as { status: string }).status)).toEqual([
+        'queued',
+        'running',
+        'succeeded',
+      ]);
     } finally {
       client.close();
     }
@@ -292,7 +340,9 @@ describe('deliveries (embedded)', () => {
   });
 
   it('should fail a 4xx at once without a retry, keeping the status and body', async () => {
-    const done = await settle((await created({ mode: 'http', prompt: 'nope', params: { url: `${receiver.base}/hook/missing` } })).id);
+    const done = await settle(
+      (await created({ mode: 'http', prompt: 'nope', params: { url: `${receiver.base}/hook/missing` } })).id,
+    );
     expect(done).toMatchObject({ status: 'failed', attempts: 1 });
     expect(done.error).toContain('HTTP 404');
     expect(done.result).toMatchObject({ status: 404, body: 'no such hook' });
@@ -300,14 +350,19 @@ describe('deliveries (embedded)', () => {
   });
 
   it('should time out a slow receiver, retry it, and fail with the reason', async () => {
-    const done = await settle((await created({ mode: 'http', prompt: 'slow', params: { url: `${receiver.base}/hook/slow`, timeoutMs: 300 } })).id);
+    const done = await settle(
+      (await created({ mode: 'http', prompt: 'slow', params: { url: `${receiver.base}/hook/slow`, timeoutMs: 300 } }))
+        .id,
+    );
     expect(done).toMatchObject({ status: 'failed', attempts: 4 });
     expect(done.error).toContain('no answer within 300 ms');
     expect(receiver.of(done.id)).toHaveLength(4);
   });
 
   it('should stop reading a huge response at the cap and say it was truncated', async () => {
-    const done = await settle((await created({ mode: 'http', prompt: 'huge', params: { url: `${receiver.base}/hook/huge` } })).id);
+    const done = await settle(
+      (await created({ mode: 'http', prompt: 'huge', params: { url: `${receiver.base}/hook/huge` } })).id,
+    );
     expect(done.status).toBe('succeeded');
     expect(done.result?.truncated).toBe(true);
     expect(done.result?.body?.length).toBe(64 * 1024);
@@ -319,14 +374,24 @@ describe('deliveries (embedded)', () => {
     const prompt = `a fox $(touch ${marker}) \`touch ${marker}2\`; touch ${marker}3 && echo "double" 'single' \\ back\nnew line {negative}`;
     const negative = `no $(touch ${marker}4) | cat`;
     const d = await created(
-      { mode: 'cli', prompt, negativePrompt: negative, params: { command: echo, args: ['--prompt', '{prompt}', '--neg={negative}', '*'], stdin: true } },
+      {
+        mode: 'cli',
+        prompt,
+        negativePrompt: negative,
+        params: { command: echo, args: ['--prompt', '{prompt}', '--neg={negative}', '*'], stdin: true },
+      },
       ADMIN,
     );
     const done = await settle(d.id);
     expect(done.status).toBe('succeeded');
     expect(done.result).toMatchObject({ exitCode: 0, stdoutTruncated: false, timedOut: false });
     const out = JSON.parse(done.result?.stdout ?? '');
-    expect(out).toEqual({ argv: ['--prompt', prompt, `--neg=${negative}`, '*'], stdin: prompt, id: d.id, apiKeys: null });
+    expect(out).toEqual({
+      argv: ['--prompt', prompt, `--neg=${negative}`, '*'],
+      stdin: prompt,
+      id: d.id,
+      apiKeys: null,
+    });
     for (const suffix of ['', '2', '3', '4']) expect(existsSync(`${marker}${suffix}`)).toBe(false);
   });
 
@@ -340,7 +405,14 @@ describe('deliveries (embedded)', () => {
   it('should kill a program that ignores SIGTERM, and its children, at the timeout', async () => {
     const pidFile = join(dir.path, 'stubborn');
     const started = Date.now();
-    const done = await settle((await created({ mode: 'cli', prompt: 'x', params: { command: stubborn, args: [pidFile], timeoutMs: 500 } }, ADMIN)).id);
+    const done = await settle(
+      (
+        await created(
+          { mode: 'cli', prompt: 'x', params: { command: stubborn, args: [pidFile], timeoutMs: 500 } },
+          ADMIN,
+        )
+      ).id,
+    );
     expect(done).toMatchObject({ status: 'failed', attempts: 1 });
     expect(done.result).toMatchObject({ timedOut: true, exitCode: null, signal: 'SIGKILL' });
     expect(done.error).toContain('did not finish within 500 ms');
@@ -365,57 +437,114 @@ describe('deliveries (embedded)', () => {
 
   it('should deliver to SD.Next through a generation and finish when it does', async () => {
     const before = sd.generations.length;
-    const d = await created({ mode: 'sdnext', prompt: 'a fox on sdnext', negativePrompt: 'blurry', params: { steps: 3, seed: 7 } });
+    const d = await created({
+      mode: 'sdnext',
+      prompt: 'a fox on sdnext',
+      negativePrompt: 'blurry',
+      params: { steps: 3, seed: 7 },
+    });
     const done = await settle(d.id);
     expect(done.status).toBe('succeeded');
     expect(done.generationJobId).toEqual(expect.any(String));
     expect(done.result).toMatchObject({ generationJobId: done.generationJobId, seed: 7, backendId: 'sdnext-0' });
     expect(done.result?.images).toHaveLength(1);
-    const gen = (await (await fetch(`${base}/api/v1/generation/jobs/${done.generationJobId}`, { headers: headers(VIEWER) })).json()) as { status: string };
+    const gen = (await (
+      await fetch(`${base}/api/v1/generation/jobs/${done.generationJobId}`, { headers: headers(VIEWER) })
+    ).json()) as { status: string };
     expect(gen.status).toBe('succeeded');
     expect(sd.generations.slice(before)).toHaveLength(1);
     expect(sd.generations.at(-1)).toMatchObject({ prompt: 'a fox on sdnext', negativePrompt: 'blurry' });
   });
 
   it('should patch rating and favorite, and filter and page the list', async () => {
-    const list0 = (await (await fetch(`${base}/api/v1/deliveries?mode=cli&limit=200`, { headers: headers(VIEWER) })).json()) as { items: Delivery[]; total: number };
+    const list0 = (await (
+      await fetch(`${base}/api/v1/deliveries?mode=cli&limit=200`, { headers: headers(VIEWER) })
+    ).json()) as { items: Delivery[]; total: number };
     expect(list0.total).toBeGreaterThanOrEqual(4);
     expect(list0.items.every((d) => d.mode === 'cli')).toBe(true);
     const id = list0.items[0].id;
-    const patch = await fetch(`${base}/api/v1/deliveries/${id}`, { method: 'PATCH', headers: headers(EDITOR), body: JSON.stringify({ rating: 4, favorite: true }) });
+    const patch = await fetch(`${base}/api/v1/deliveries/${id}`, {
+      method: 'PATCH',
+      headers: headers(EDITOR),
+      body: JSON.stringify({ rating: 4, favorite: true }),
+    });
     expect(patch.status).toBe(200);
     expect(await patch.json()).toMatchObject({ rating: 4, favorite: true });
-    expect((await fetch(`${base}/api/v1/deliveries/${id}`, { method: 'PATCH', headers: headers(EDITOR), body: JSON.stringify({ rating: 6 }) })).status).toBe(400);
-    expect((await fetch(`${base}/api/v1/deliveries/${id}`, { method: 'PATCH', headers: headers(VIEWER), body: JSON.stringify({ rating: 1 }) })).status).toBe(403);
-    const favs = (await (await fetch(`${base}/api/v1/deliveries?favorite=true`, { headers: headers(VIEWER) })).json()) as { items: Delivery[]; total: number };
+    expect(
+      (
+        await fetch(`${base}/api/v1/deliveries/${id}`, {
+          method: 'PATCH',
+          headers: headers(EDITOR),
+          body: JSON.stringify({ rating: 6 }),
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await fetch(`${base}/api/v1/deliveries/${id}`, {
+          method: 'PATCH',
+          headers: headers(VIEWER),
+          body: JSON.stringify({ rating: 1 }),
+        })
+      ).status,
+    ).toBe(403);
+    const favs = (await (
+      await fetch(`${base}/api/v1/deliveries?favorite=true`, { headers: headers(VIEWER) })
+    ).json()) as { items: Delivery[]; total: number };
     expect(favs.items.map((d) => d.id)).toEqual([id]);
-    const failed = (await (await fetch(`${base}/api/v1/deliveries?status=failed&limit=2&offset=1`, { headers: headers(VIEWER) })).json()) as { items: Delivery[]; total: number; offset: number };
+    const failed = (await (
+      await fetch(`${base}/api/v1/deliveries?status=failed&limit=2&offset=1`, { headers: headers(VIEWER) })
+    ).json()) as { items: Delivery[]; total: number; offset: number };
     expect(failed.items).toHaveLength(2);
     expect(failed.total).toBeGreaterThanOrEqual(3);
     expect(failed.items.every((d) => d.status === 'failed')).toBe(true);
     expect((await fetch(`${base}/api/v1/deliveries?status=nope`, { headers: headers(VIEWER) })).status).toBe(400);
-    expect((await fetch(`${base}/api/v1/deliveries/00000000-0000-4000-8000-000000000000`, { headers: headers(VIEWER) })).status).toBe(404);
+    expect(
+      (await fetch(`${base}/api/v1/deliveries/00000000-0000-4000-8000-000000000000`, { headers: headers(VIEWER) }))
+        .status,
+    ).toBe(404);
   });
 
   it('should compose a prompt on the fly for a delivery, and deliver from POST /compose with a delivery block', async () => {
-    const adapters = (await (await fetch(`${base}/api/v1/adapters?limit=100`, { headers: headers(VIEWER) })).json()) as {
+    const adapters = (await (
+      await fetch(`${base}/api/v1/adapters?limit=100`, { headers: headers(VIEWER) })
+    ).json()) as {
       items: { id: string; relativePath: string }[];
     };
     const good = adapters.items.find((a) => a.relativePath === EDGE_CASES.good);
     expect(good).toBeDefined();
-    const composition = { adapters: [{ id: good!.id, weight: 0.7 }], prefix: 'composed fox', negative: 'blurry', triggerWords: 'none' };
+    const composition = {
+      adapters: [{ id: good!.id, weight: 0.7 }],
+      prefix: 'composed fox',
+      negative: 'blurry',
+      triggerWords: 'none',
+    };
     const d = await created({ mode: 'http', composition, params: { url: `${receiver.base}/hook/ok` } });
     const done = await settle(d.id);
     expect(done.status).toBe('succeeded');
     expect(done.prompt).toContain('composed fox');
     expect(done.prompt).toMatch(/<lora:[^>]+:0\.7>/);
     expect(receiver.of(d.id)[0].body).toMatchObject({ prompt: done.prompt, negativePrompt: 'blurry' });
-    expect((await create({ mode: 'http', prompt: 'x', composition, params: { url: `${receiver.base}/hook/ok` } })).status).toBe(400);
-    expect((await create({ mode: 'http', composition: { ...composition, bogus: 1 }, params: { url: `${receiver.base}/hook/ok` } })).status).toBe(400);
+    expect(
+      (await create({ mode: 'http', prompt: 'x', composition, params: { url: `${receiver.base}/hook/ok` } })).status,
+    ).toBe(400);
+    expect(
+      (
+        await create({
+          mode: 'http',
+          composition: { ...composition, bogus: 1 },
+          params: { url: `${receiver.base}/hook/ok` },
+        })
+      ).status,
+    ).toBe(400);
 
     const compose = (body: unknown, key = EDITOR) =>
       fetch(`${base}/api/v1/compose`, { method: 'POST', headers: headers(key), body: JSON.stringify(body) });
-    const res = await compose({ ...composition, prefix: 'seed style', delivery: { mode: 'http', params: { url: `${receiver.base}/hook/ok` } } });
+    const res = await compose({
+      ...composition,
+      prefix: 'seed style',
+      delivery: { mode: 'http', params: { url: `${receiver.base}/hook/ok` } },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { prompt: string; delivery: Delivery };
     expect(body.prompt).toContain('seed style');
@@ -425,7 +554,10 @@ describe('deliveries (embedded)', () => {
     const plain = (await (await compose({ ...composition, prefix: 'no delivery' })).json()) as { delivery?: unknown };
     expect(plain.delivery).toBeUndefined();
     expect((await compose({ ...composition, delivery: { mode: 'cli', params: { command: echo } } })).status).toBe(403);
-    expect((await compose({ ...composition, delivery: { mode: 'http', params: { url: 'http://elsewhere.example/' } } })).status).toBe(400);
+    expect(
+      (await compose({ ...composition, delivery: { mode: 'http', params: { url: 'http://elsewhere.example/' } } }))
+        .status,
+    ).toBe(400);
   });
 
   it('should finish a delivery that was running when the API was killed, once, after a restart', async () => {
@@ -440,7 +572,9 @@ describe('deliveries (embedded)', () => {
     const got = receiver.of(d.id);
     expect(got).toHaveLength(2);
     expect(got.every((r) => r.key === d.id)).toBe(true);
-    const list = (await (await fetch(`${base}/api/v1/deliveries?limit=200`, { headers: headers(VIEWER) })).json()) as { items: Delivery[] };
+    const list = (await (await fetch(`${base}/api/v1/deliveries?limit=200`, { headers: headers(VIEWER) })).json()) as {
+      items: Delivery[];
+    };
     expect(list.items.filter((x) => x.prompt === 'survives')).toHaveLength(1);
   });
 });

@@ -6,7 +6,11 @@ import { tempDir } from './support/test-services.js';
 const json = { 'content-type': 'application/json' };
 
 async function enqueueDiagnostic(base: string, body: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${base}/api/v1/jobs/diagnostic`, { method: 'POST', headers: json, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/api/v1/jobs/diagnostic`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -59,18 +63,27 @@ describe('API in embedded mode', () => {
     const res = await fetch(`${api.baseUrl}/docs-json`);
     expect(res.status).toBe(200);
     const doc = (await res.json()) as {
-      paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { operationId: string; responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }
+        >
+      >;
     };
     const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => ({ path, method, op })),
     );
     expect(operations.length).toBeGreaterThan(3);
     const missing = operations
-      .filter(({ op }) =>
-        !Object.entries(op.responses).some(
-          // A documented 204 has, by definition, no body to describe.
-          ([code, r]) => code === '204' || (code.startsWith('2') && Object.values(r.content ?? {}).some((c) => c.schema !== undefined)),
-        ),
+      .filter(
+        ({ op }) =>
+          !Object.entries(op.responses).some(
+            // A documented 204 has, by definition, no body to describe.
+            ([code, r]) =>
+              code === '204' ||
+              (code.startsWith('2') && Object.values(r.content ?? {}).some((c) => c.schema !== undefined)),
+          ),
       )
       .map(({ path, method }) => `${method.toUpperCase()} ${path}`);
     expect(missing).toEqual([]);
@@ -87,7 +100,9 @@ describe('API in embedded mode', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/jobs\/:name\/:id",status="404"\} 1/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/jobs\/:name\/:id",status="404"\} 1/,
+    );
     expect(text).toContain('# TYPE jobs_total counter');
     expect(text).toContain('process_cpu_user_seconds_total');
   });
@@ -99,7 +114,10 @@ describe('API in embedded mode', () => {
       expect(await client.subscribe({ topic: 'jobs' })).toEqual({ ok: true, room: 'topic:jobs' });
       const id = await enqueueDiagnostic(api.baseUrl, { steps: 4, stepMs: 50 });
       const completed = await client.waitFor((e) => e.event === 'job.completed' && e.payload.jobId === id);
-      const progress = client.ofJob(id).filter((e) => e.event === 'job.progress').map((e) => (e.payload as { progress: number }).progress);
+      const progress = client
+        .ofJob(id)
+        .filter((e) => e.event === 'job.progress')
+        .map((e) => (e.payload as { progress: number }).progress);
       expect(progress).toEqual([0.25, 0.5, 0.75, 1]);
       expect(client.ofJob(id).indexOf(completed)).toBe(4);
       const state = await jobState(api.baseUrl, id);
@@ -180,7 +198,11 @@ describe('API in embedded mode', () => {
     const body = (await bad.json()) as { code: string; details: { field: string }[] };
     expect(body.code).toBe('validation_failed');
     expect(body.details.map((d) => d.field).sort()).toEqual(['extra', 'steps']);
-    const notJson = await fetch(`${api.baseUrl}/api/v1/jobs/diagnostic`, { method: 'POST', headers: json, body: '{oops' });
+    const notJson = await fetch(`${api.baseUrl}/api/v1/jobs/diagnostic`, {
+      method: 'POST',
+      headers: json,
+      body: '{oops',
+    });
     expect(notJson.status).toBe(400);
     const badName = await fetch(`${api.baseUrl}/api/v1/jobs/nothing/00000000-0000-4000-8000-000000000000`);
     expect(badName.status).toBe(400);

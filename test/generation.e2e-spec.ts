@@ -110,9 +110,20 @@ function generationSuite(label: string, startStack: (backends: Backends) => Prom
     it('should list the backends with reachability, flavour, version and model', async () => {
       const res = await fetch(`${base}/api/v1/generation/backends`);
       expect(res.status).toBe(200);
-      const list = (await res.json()) as { id: string; reachable: boolean; flavour: string; version: string | null; currentModel: string | null }[];
+      const list = (await res.json()) as {
+        id: string;
+        reachable: boolean;
+        flavour: string;
+        version: string | null;
+        currentModel: string | null;
+      }[];
       expect(list.map((b) => b.id)).toEqual(['sdnext-0', 'sdnext-1', 'sdnext-2']);
-      expect(list[0]).toMatchObject({ reachable: true, flavour: 'sdnext', version: '058a7f0cf', currentModel: backends.a.currentCheckpoint });
+      expect(list[0]).toMatchObject({
+        reachable: true,
+        flavour: 'sdnext',
+        version: '058a7f0cf',
+        currentModel: backends.a.currentCheckpoint,
+      });
       expect(list[2].reachable).toBe(false);
     });
 
@@ -126,7 +137,9 @@ function generationSuite(label: string, startStack: (backends: Backends) => Prom
         const completed = await client.waitFor((e) => e.event === 'generation.completed' && e.payload.jobId === id);
         backends.a.setStepMs(5);
         const events = client.ofJob(id);
-        const progress = events.filter((e) => e.event === 'generation.progress').map((e) => e.payload as { step: number; steps: number; progress: number });
+        const progress = events
+          .filter((e) => e.event === 'generation.progress')
+          .map((e) => e.payload as { step: number; steps: number; progress: number });
         expect(progress.length).toBeGreaterThanOrEqual(2);
         expect(progress.some((p) => p.step > 0 && p.steps === 30 && p.progress > 0 && p.progress < 1)).toBe(true);
         expect(events.at(-1)).toBe(completed);
@@ -141,7 +154,10 @@ function generationSuite(label: string, startStack: (backends: Backends) => Prom
         expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
         expect(bytes.length).toBe(state.images[0].size);
         expect((await fetch(`${base}/api/v1/generation/jobs/${id}/images/1`)).status).toBe(404);
-        const polled = (await (await fetch(`${base}/api/v1/generation/progress/${id}`)).json()) as { status: string; progress: number };
+        const polled = (await (await fetch(`${base}/api/v1/generation/progress/${id}`)).json()) as {
+          status: string;
+          progress: number;
+        };
         expect(polled).toMatchObject({ status: 'succeeded', progress: 1 });
       } finally {
         client.close();
@@ -151,7 +167,9 @@ function generationSuite(label: string, startStack: (backends: Backends) => Prom
     it('should never run two jobs at once on one backend', async () => {
       const before = backends.a.generations.length;
       backends.a.setStepMs(10);
-      const ids = await Promise.all([1, 2, 3, 4].map((n) => queue({ prompt: `one at a time ${n}`, steps: 8, backend_id: 'sdnext-0' })));
+      const ids = await Promise.all(
+        [1, 2, 3, 4].map((n) => queue({ prompt: `one at a time ${n}`, steps: 8, backend_id: 'sdnext-0' })),
+      );
       const sync = post('generate', { prompt: 'sync in between', steps: 8, backend_id: 'sdnext-0' });
       const states = await Promise.all(ids.map((id) => settle(id)));
       expect((await sync).status).toBe(200);
@@ -251,14 +269,23 @@ function generationSuite(label: string, startStack: (backends: Backends) => Prom
     });
 
     it('should generate synchronously and return the images, and 502 on a backend error', async () => {
-      const res = await post('generate', { prompt: 'sync', steps: 3, batch_size: 2, checkpoint: backends.a.currentCheckpoint, backend_id: 'sdnext-0' });
+      const res = await post('generate', {
+        prompt: 'sync',
+        steps: 3,
+        batch_size: 2,
+        checkpoint: backends.a.currentCheckpoint,
+        backend_id: 'sdnext-0',
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { job: JobBody; images: { base64: string; contentType: string }[] };
       expect(body.job.status).toBe('succeeded');
       expect(body.images).toHaveLength(2);
       expect(body.images[0].contentType).toBe('image/jpeg');
       expect([...Buffer.from(body.images[0].base64, 'base64').subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
-      expect(backends.a.generations.at(-1)?.params).toMatchObject({ batch_size: 2, override_settings: { sd_model_checkpoint: backends.a.currentCheckpoint } });
+      expect(backends.a.generations.at(-1)?.params).toMatchObject({
+        batch_size: 2,
+        override_settings: { sd_model_checkpoint: backends.a.currentCheckpoint },
+      });
       backends.a.failNext('http-500');
       const failed = await post('generate', { prompt: 'sync 500', steps: 2, backend_id: 'sdnext-0' });
       expect(failed.status).toBe(502);

@@ -23,7 +23,9 @@ describe('migrations on SQLite', () => {
     const db = new Database(process.env.DATABASE_URL!.replace(/^sqlite:/, ''), { readonly: true });
     try {
       const triggers = db
-        .prepare(`SELECT tbl_name || '.' || name AS name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('adapters', 'adapter_tags') ORDER BY tbl_name, name`)
+        .prepare(
+          `SELECT tbl_name || '.' || name AS name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('adapters', 'adapter_tags') ORDER BY tbl_name, name`,
+        )
         .all() as { name: string }[];
       expect(triggers.map((t) => t.name)).toEqual([
         'adapter_tags.afc_tags_ad',
@@ -44,4 +46,3 @@ describe('migrations on SQLite', () => {
     }
   });
 });
-

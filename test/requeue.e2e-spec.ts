@@ -67,11 +67,16 @@ describe('scale-out: jobs lost by Redis are re-queued from their rows', () => {
     return w;
   };
   const post = async (path: string, body: unknown): Promise<Row> => {
-    const res = await fetch(`${api.baseUrl}/api/v1/${path}`, { method: 'POST', headers: json, body: JSON.stringify(body) });
+    const res = await fetch(`${api.baseUrl}/api/v1/${path}`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(201);
     return (await res.json()) as Row;
   };
-  const get = async (path: string): Promise<Row> => (await (await fetch(`${api.baseUrl}/api/v1/${path}`)).json()) as Row;
+  const get = async (path: string): Promise<Row> =>
+    (await (await fetch(`${api.baseUrl}/api/v1/${path}`)).json()) as Row;
   const settle = async (path: string, timeoutMs = 20_000): Promise<Row> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -129,7 +134,11 @@ describe('scale-out: jobs lost by Redis are re-queued from their rows', () => {
     await worker?.stop();
     worker = undefined;
     const generation = await post('generation/queue-generation', { prompt: 'lost in redis', steps: 3 });
-    const delivery = await post('deliveries', { mode: 'http', prompt: 'delivered after loss', params: { url: receiver.url } });
+    const delivery = await post('deliveries', {
+      mode: 'http',
+      prompt: 'delivered after loss',
+      params: { url: receiver.url },
+    });
     expect([generation.status, delivery.status]).toEqual(['queued', 'queued']);
     expect(await redis.exists(jobKey('generation', generation.id), jobKey('delivery', delivery.id))).toBe(2);
     expect(await redis.hget(`${redisPrefix.prefix}:import:meta`, 'concurrency')).toBe('1');
@@ -139,7 +148,10 @@ describe('scale-out: jobs lost by Redis are re-queued from their rows', () => {
     expect(await redis.exists(jobKey('generation', generation.id), jobKey('delivery', delivery.id))).toBe(0);
 
     // The API (no worker is running) puts both jobs back under their own ids, and the import limit with them.
-    await waitFor('the jobs to be re-queued', async () => (await metric('generation')) >= 1 && (await metric('delivery')) >= 1);
+    await waitFor(
+      'the jobs to be re-queued',
+      async () => (await metric('generation')) >= 1 && (await metric('delivery')) >= 1,
+    );
     expect(await redis.exists(jobKey('generation', generation.id), jobKey('delivery', delivery.id))).toBe(2);
     expect(await redis.hget(`${redisPrefix.prefix}:import:meta`, 'concurrency')).toBe('1');
     expect(api.text).toMatch(/Re-queued 1 \\?"generation\\?" job/);
@@ -158,16 +170,24 @@ describe('scale-out: jobs lost by Redis are re-queued from their rows', () => {
   it('should leave alone a queued row whose job Redis holds as completed', async () => {
     const generation = await post('generation/queue-generation', { prompt: 'completed once', steps: 2 });
     expect((await settle(`generation/jobs/${generation.id}`)).status).toBe('succeeded');
-    await waitFor('the job to complete in Redis', async () => (await redis.zscore(`${redisPrefix.prefix}:generation:completed`, generation.id)) !== null);
+    await waitFor(
+      'the job to complete in Redis',
+      async () => (await redis.zscore(`${redisPrefix.prefix}:generation:completed`, generation.id)) !== null,
+    );
     // A row back in `queued` with a finished job (which should never happen): re-adding that id is a no-op.
     const client = new pg.Client({ connectionString: dbUrl });
     await client.connect();
     try {
-      await client.query(`UPDATE generation_jobs SET status = 'queued', updated_at = now() - interval '1 hour' WHERE id = $1`, [generation.id]);
+      await client.query(
+        `UPDATE generation_jobs SET status = 'queued', updated_at = now() - interval '1 hour' WHERE id = $1`,
+        [generation.id],
+      );
     } finally {
       await client.end();
     }
-    await waitFor('the reconciler to report it', () => Promise.resolve(/Redis holds their job as finished/.test(api.text)));
+    await waitFor('the reconciler to report it', () =>
+      Promise.resolve(/Redis holds their job as finished/.test(api.text)),
+    );
     // And BullMQ itself ignores an add under the id of a completed job.
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const queue = new Queue('generation', { connection, prefix: redisPrefix.prefix });

@@ -193,7 +193,9 @@ describe('scale-out: 2 APIs + 2 workers on PostgreSQL and Redis, faults survived
     a.setStepMs(10);
     // More jobs than one worker's concurrency (8): both workers must hold some of them.
     const ids = await Promise.all(
-      Array.from({ length: 12 }, (_, n) => queueGeneration(apis[n % 2], { prompt: `one backend ${n}`, steps: 6, backend_id: 'sdnext-0' })),
+      Array.from({ length: 12 }, (_, n) =>
+        queueGeneration(apis[n % 2], { prompt: `one backend ${n}`, steps: 6, backend_id: 'sdnext-0' }),
+      ),
     );
     const states = await Promise.all(ids.map((id) => settleGeneration(apis[0], id, 30_000)));
     a.setStepMs(5);
@@ -207,7 +209,9 @@ describe('scale-out: 2 APIs + 2 workers on PostgreSQL and Redis, faults survived
     const [beforeA, beforeB] = [a.generations.length, b.generations.length];
     a.setStepMs(30);
     b.setStepMs(30);
-    const pair = await Promise.all([1, 2].map((n) => queueGeneration(apis[n - 1], { prompt: `parallel ${n}`, steps: 15 })));
+    const pair = await Promise.all(
+      [1, 2].map((n) => queueGeneration(apis[n - 1], { prompt: `parallel ${n}`, steps: 15 })),
+    );
     const done = await Promise.all(pair.map((id) => settleGeneration(apis[0], id)));
     a.setStepMs(5);
     b.setStepMs(5);
@@ -229,7 +233,9 @@ describe('scale-out: 2 APIs + 2 workers on PostgreSQL and Redis, faults survived
     const genId = await queueGeneration(api2, { prompt: 'killed mid-generation', steps: 60, backend_id: 'sdnext-1' });
     await c.waitFor((e) => e.event === 'job.progress' && e.payload.jobId === diagId);
     await b.waitForStep(2); // SD.Next has the request
-    const victims = [...new Set([await processedBy('diagnostic', diagId), await processedBy('generation', genId)])].map(workerByPid);
+    const victims = [...new Set([await processedBy('diagnostic', diagId), await processedBy('generation', genId)])].map(
+      workerByPid,
+    );
     const killedAt = Date.now();
     await Promise.all(victims.map((v) => v.kill9()));
     workers = workers.filter((w) => !victims.includes(w));
@@ -253,7 +259,9 @@ describe('scale-out: 2 APIs + 2 workers on PostgreSQL and Redis, faults survived
     expect(count(c.ofJob(genId), 'generation.completed')).toBe(0);
     expect(count(c.ofJob(diagId), 'job.completed')).toBe(1);
     expect(count(c.ofJob(diagId), 'job.failed')).toBe(0);
-    process.stdout.write(`scale-out: SIGKILLed worker's diagnostic job completed elsewhere ${recoveredAfterMs} ms after the kill\n`);
+    process.stdout.write(
+      `scale-out: SIGKILLed worker's diagnostic job completed elsewhere ${recoveredAfterMs} ms after the kill\n`,
+    );
   }, 90_000);
 
   it('should let a worker stopped with SIGTERM finish its running job before it exits', async () => {
@@ -295,7 +303,8 @@ describe('scale-out: 2 APIs + 2 workers on PostgreSQL and Redis, faults survived
     const duringId = ((await duringRes.json()) as { id: string }).id;
     const after = await diagnostic(api2, 3, 20);
     const genId = await queueGeneration(api2, { prompt: 'after redis restart', steps: 4, backend_id: 'sdnext-0' });
-    for (const id of [duringId, after]) await c.waitFor((e) => e.event === 'job.completed' && e.payload.jobId === id, 30_000);
+    for (const id of [duringId, after])
+      await c.waitFor((e) => e.event === 'job.completed' && e.payload.jobId === id, 30_000);
     expect((await settleGeneration(api1, genId, 30_000)).status).toBe('succeeded');
     await c.waitFor((e) => e.event === 'generation.completed' && e.payload.jobId === genId, 10_000);
     for (const id of [duringId, after]) expect(count(c.ofJob(id), 'job.completed')).toBe(1);
@@ -372,10 +381,12 @@ describe('scale-out: 2 APIs + 2 workers on PostgreSQL and Redis, faults survived
     while (!done) {
       const page = await query('limit=20&sort=name');
       if (page.total < lastTotal) errors.push(`total went back from ${lastTotal} to ${page.total}`);
-      if (page.items.length !== Math.min(20, page.total)) errors.push(`${page.items.length} items for total ${page.total}`);
+      if (page.items.length !== Math.min(20, page.total))
+        errors.push(`${page.items.length} items for total ${page.total}`);
       lastTotal = page.total;
       const search = await query('q=lora&limit=10');
-      if (search.items.length > Math.min(10, search.total)) errors.push(`search: ${search.items.length} items for ${search.total}`);
+      if (search.items.length > Math.min(10, search.total))
+        errors.push(`search: ${search.items.length} items for ${search.total}`);
     }
     const completed = c.events.find((e) => e.event === 'import.completed' && e.payload.jobId === runId);
     expect(completed?.payload).toMatchObject({ status: 'completed', counts: { added: CORPUS, failed: 0 } });

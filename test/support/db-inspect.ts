@@ -2,7 +2,11 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 
 /** Reads rows straight from the product's database, as an operator would, to check what the app wrote. */
-export async function queryRows<T = Record<string, unknown>>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function queryRows<T = Record<string, unknown>>(
+  databaseUrl: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   if (databaseUrl.startsWith('postgres')) {
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
@@ -29,7 +33,10 @@ export async function execute(databaseUrl: string, sql: string, params: unknown[
     await client.connect();
     try {
       let i = 0;
-      await client.query(sql.replace(/\?/g, () => `$${++i}`), params);
+      await client.query(
+        sql.replace(/\?/g, () => `$${++i}`),
+        params,
+      );
     } finally {
       await client.end();
     }

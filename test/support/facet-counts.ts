@@ -11,7 +11,9 @@ const byValue = (rows: Array<{ value: string; n: unknown }>): FacetCounts =>
 /** What `adapter_facet_counts` keeps for one facet: the sum of each value's rows, zero sums left out. */
 export async function keptFacetCounts(rows: Rows, facet: FacetName): Promise<FacetCounts> {
   return byValue(
-    await rows(`SELECT value, SUM(n) AS n FROM adapter_facet_counts WHERE facet = '${facet}' GROUP BY value HAVING SUM(n) <> 0`),
+    await rows(
+      `SELECT value, SUM(n) AS n FROM adapter_facet_counts WHERE facet = '${facet}' GROUP BY value HAVING SUM(n) <> 0`,
+    ),
   );
 }
 

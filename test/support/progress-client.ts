@@ -43,10 +43,7 @@ export class ProgressClient {
     return this.socket.timeout(5000).emitWithAck('subscribe', body);
   }
 
-  async waitFor(
-    predicate: (e: ReceivedEvent) => boolean,
-    timeoutMs = 15_000,
-  ): Promise<ReceivedEvent> {
+  async waitFor(predicate: (e: ReceivedEvent) => boolean, timeoutMs = 15_000): Promise<ReceivedEvent> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const found = this.events.find(predicate);

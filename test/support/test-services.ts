@@ -48,7 +48,10 @@ export function dataSourceAt(url: string, migrations: NonNullable<DataSourceOpti
 }
 
 /** Runs these migrations (and no entity) against a `postgres://…` or `sqlite:…` URL, each in its own transaction. */
-export async function runMigrationsAt(url: string, migrations: NonNullable<DataSourceOptions['migrations']>): Promise<void> {
+export async function runMigrationsAt(
+  url: string,
+  migrations: NonNullable<DataSourceOptions['migrations']>,
+): Promise<void> {
   const ds = dataSourceAt(url, migrations);
   await ds.initialize();
   try {

@@ -113,7 +113,10 @@ export class JobProcessor implements OnApplicationBootstrap, OnApplicationShutdo
       case JobOutcome.Failed:
         throw new UnrecoverableError(execution.error ?? 'failed');
       case JobOutcome.Retried:
-        await send({ event: 'job.failed', payload: { jobId, name, error: execution.error ?? 'failed', willRetry: true } });
+        await send({
+          event: 'job.failed',
+          payload: { jobId, name, error: execution.error ?? 'failed', willRetry: true },
+        });
         throw new Error(execution.error ?? 'failed');
     }
   }

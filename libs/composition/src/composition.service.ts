@@ -75,7 +75,10 @@ export class CompositionService {
     let checkedAgainst: string | null = null;
     if (request.checkBackend !== undefined) {
       if (!this.names || !this.names.backendIds().includes(request.checkBackend)) {
-        throw InvalidInputError.field('checkBackend', `unknown backend; configured: ${this.names?.backendIds().join(', ') || 'none'}`);
+        throw InvalidInputError.field(
+          'checkBackend',
+          `unknown backend; configured: ${this.names?.backendIds().join(', ') || 'none'}`,
+        );
       }
       backendLoraNames = await this.names.loraNames(request.checkBackend);
       if (backendLoraNames) checkedAgainst = request.checkBackend;

@@ -63,10 +63,13 @@ export class DeliveryJobHandler implements JobHandler<JobName.Delivery> {
 
     let result: DeliveryResult;
     try {
-      result = await backend.deliver({ ...job, status: DeliveryStatus.Running, attempts: context.attempt }, {
-        signal: context.signal,
-        attempt: context.attempt,
-      });
+      result = await backend.deliver(
+        { ...job, status: DeliveryStatus.Running, attempts: context.attempt },
+        {
+          signal: context.signal,
+          attempt: context.attempt,
+        },
+      );
     } catch (error) {
       if (error instanceof DeliveryCancelledError || context.signal.aborted) {
         const partial = error instanceof DeliveryCancelledError ? error.result : null;
@@ -78,7 +81,11 @@ export class DeliveryJobHandler implements JobHandler<JobName.Delivery> {
           : new DeliveryAttemptError(errorMessage(error), backend.safeToRerun);
       if (failure.retryable && context.attempt < context.maxAttempts) {
         if (await this.repository.markRetrying(job.id, failure.message, failure.result)) {
-          await context.emit('delivery.updated', { jobId: job.id, status: DeliveryStatus.Queued, error: failure.message });
+          await context.emit('delivery.updated', {
+            jobId: job.id,
+            status: DeliveryStatus.Queued,
+            error: failure.message,
+          });
         }
         this.metrics.deliveries.inc({ backend: job.mode, outcome: RETRIED });
         throw new Error(failure.message, { cause: error });

@@ -58,7 +58,11 @@ export class DeliveryService {
   async create(input: CreateDeliveryInput, principal: Principal): Promise<DeliveryJobEntity> {
     const backend = this.backends.get(input.mode);
     if (!backend) {
-      throw InvalidInputError.field('mode', `must be one of ${this.backends.names().join(', ')}`, 'unknown_delivery_mode');
+      throw InvalidInputError.field(
+        'mode',
+        `must be one of ${this.backends.names().join(', ')}`,
+        'unknown_delivery_mode',
+      );
     }
     const params = backend.validate(input.params ?? {}, principal);
     if (input.composition !== undefined && input.prompt !== undefined) {
@@ -73,13 +77,24 @@ export class DeliveryService {
     }
     const problems: FieldProblem[] = [];
     if (prompt.trim() === '') problems.push({ field: 'prompt', message: 'is required (or a composition spec)' });
-    else if (prompt.length > MAX_DELIVERY_PROMPT) problems.push({ field: 'prompt', message: `must be at most ${MAX_DELIVERY_PROMPT} characters` });
-    if (negativePrompt !== undefined && (typeof negativePrompt !== 'string' || negativePrompt.length > MAX_DELIVERY_PROMPT)) {
-      problems.push({ field: 'negativePrompt', message: `must be a string of at most ${MAX_DELIVERY_PROMPT} characters` });
+    else if (prompt.length > MAX_DELIVERY_PROMPT)
+      problems.push({ field: 'prompt', message: `must be at most ${MAX_DELIVERY_PROMPT} characters` });
+    if (
+      negativePrompt !== undefined &&
+      (typeof negativePrompt !== 'string' || negativePrompt.length > MAX_DELIVERY_PROMPT)
+    ) {
+      problems.push({
+        field: 'negativePrompt',
+        message: `must be a string of at most ${MAX_DELIVERY_PROMPT} characters`,
+      });
     }
     if (problems.length === 0) problems.push(...(backend.textProblems?.(params, prompt, negativePrompt ?? '') ?? []));
     if (problems.length > 0) {
-      throw new InvalidInputError('invalid_delivery', problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
+      throw new InvalidInputError(
+        'invalid_delivery',
+        problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+        problems,
+      );
     }
     const now = new Date();
     const job = new DeliveryJobEntity();
@@ -124,7 +139,10 @@ export class DeliveryService {
   private assertMayCancel(job: DeliveryJobEntity, principal: Principal): void {
     const required = this.roleToCancelJob(job);
     if (!roleSatisfies(principal.role, required)) {
-      throw new ForbiddenError('delivery_cancel_forbidden', `Cancelling a ${job.mode} delivery needs the ${required} role`);
+      throw new ForbiddenError(
+        'delivery_cancel_forbidden',
+        `Cancelling a ${job.mode} delivery needs the ${required} role`,
+      );
     }
   }
 
@@ -139,7 +157,11 @@ export class DeliveryService {
   }
 
   async patch(id: string, fields: { rating?: number | null; favorite?: boolean }): Promise<DeliveryJobEntity> {
-    if (fields.rating !== undefined && fields.rating !== null && (!Number.isInteger(fields.rating) || fields.rating < 0 || fields.rating > 5)) {
+    if (
+      fields.rating !== undefined &&
+      fields.rating !== null &&
+      (!Number.isInteger(fields.rating) || fields.rating < 0 || fields.rating > 5)
+    ) {
       throw InvalidInputError.field('rating', 'must be an integer from 0 to 5, or null');
     }
     if (!(await this.repository.patch(id, fields))) throw new NotFoundError('Delivery', id, 'delivery_not_found');

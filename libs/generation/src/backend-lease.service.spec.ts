@@ -66,8 +66,18 @@ describe(BackendLeaseService.name, () => {
     expect([first.backendId, second.backendId].sort()).toEqual(['sdnext-0', 'sdnext-1']);
     expect(await processes[0].held()).toEqual(
       new Map([
-        ['sdnext-0', first.backendId === 'sdnext-0' ? '00000000-0000-4000-8000-000000000101' : '00000000-0000-4000-8000-000000000102'],
-        ['sdnext-1', first.backendId === 'sdnext-1' ? '00000000-0000-4000-8000-000000000101' : '00000000-0000-4000-8000-000000000102'],
+        [
+          'sdnext-0',
+          first.backendId === 'sdnext-0'
+            ? '00000000-0000-4000-8000-000000000101'
+            : '00000000-0000-4000-8000-000000000102',
+        ],
+        [
+          'sdnext-1',
+          first.backendId === 'sdnext-1'
+            ? '00000000-0000-4000-8000-000000000101'
+            : '00000000-0000-4000-8000-000000000102',
+        ],
       ]),
     );
     await Promise.all([first.release(), second.release()]);
@@ -92,7 +102,9 @@ describe(BackendLeaseService.name, () => {
 
   it('should take over the expired lease of a crashed holder', async () => {
     // A holder that stopped renewing: its lease ran out a second ago.
-    expect(await repository.tryAcquire('sdnext-0', '00000000-0000-4000-8000-000000000301', 'dead/1/x', -1000)).toBe(true);
+    expect(await repository.tryAcquire('sdnext-0', '00000000-0000-4000-8000-000000000301', 'dead/1/x', -1000)).toBe(
+      true,
+    );
     const lease = await processes[0].acquire('00000000-0000-4000-8000-000000000302', { candidates: ['sdnext-0'] });
     expect(lease.backendId).toBe('sdnext-0');
     await lease.release();

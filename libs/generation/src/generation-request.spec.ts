@@ -5,7 +5,14 @@ import { type GenerationRequest, toTxt2ImgParams } from './generation-request.js
 describe(toTxt2ImgParams.name, () => {
   it('should build the txt2img body in SD.Next wire names with the checkpoint as an override', () => {
     expect(
-      toTxt2ImgParams({ prompt: 'a fox', steps: 12, seed: -1, batch_size: 2, checkpoint: 'sdxl [abc]', backend_id: 'sdnext-1' }),
+      toTxt2ImgParams({
+        prompt: 'a fox',
+        steps: 12,
+        seed: -1,
+        batch_size: 2,
+        checkpoint: 'sdxl [abc]',
+        backend_id: 'sdnext-1',
+      }),
     ).toEqual({
       prompt: 'a fox',
       steps: 12,

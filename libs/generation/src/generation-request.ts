@@ -68,8 +68,12 @@ export function toTxt2ImgParams(request: GenerationRequest): Txt2ImgParams {
   const problems: FieldProblem[] = [];
   const r = request as unknown as Record<string, unknown>;
   if (typeof r.prompt !== 'string') problems.push({ field: 'prompt', message: 'must be a string' });
-  else if (r.prompt.length > MAX_PROMPT) problems.push({ field: 'prompt', message: `must be at most ${MAX_PROMPT} characters` });
-  if (r.negative_prompt !== undefined && (typeof r.negative_prompt !== 'string' || r.negative_prompt.length > MAX_PROMPT)) {
+  else if (r.prompt.length > MAX_PROMPT)
+    problems.push({ field: 'prompt', message: `must be at most ${MAX_PROMPT} characters` });
+  if (
+    r.negative_prompt !== undefined &&
+    (typeof r.negative_prompt !== 'string' || r.negative_prompt.length > MAX_PROMPT)
+  ) {
     problems.push({ field: 'negative_prompt', message: `must be a string of at most ${MAX_PROMPT} characters` });
   }
   for (const field of ['sampler_name', 'checkpoint', 'hr_upscaler', 'backend_id'] as const) {
@@ -78,14 +82,17 @@ export function toTxt2ImgParams(request: GenerationRequest): Txt2ImgParams {
       problems.push({ field, message: `must be a non-empty string of at most ${MAX_NAME} characters` });
     }
   }
-  if (r.enable_hr !== undefined && typeof r.enable_hr !== 'boolean') problems.push({ field: 'enable_hr', message: 'must be a boolean' });
+  if (r.enable_hr !== undefined && typeof r.enable_hr !== 'boolean')
+    problems.push({ field: 'enable_hr', message: 'must be a boolean' });
   for (const [field, rule] of Object.entries(GENERATION_LIMITS) as [NumberField, NumberRule][]) {
     const v = r[field];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v)) problems.push({ field, message: 'must be a number' });
     else if (rule.integer && !Number.isInteger(v)) problems.push({ field, message: 'must be an integer' });
-    else if (v < rule.min || v > rule.max) problems.push({ field, message: `must be between ${rule.min} and ${rule.max}` });
-    else if (rule.multipleOf && v % rule.multipleOf !== 0) problems.push({ field, message: `must be a multiple of ${rule.multipleOf}` });
+    else if (v < rule.min || v > rule.max)
+      problems.push({ field, message: `must be between ${rule.min} and ${rule.max}` });
+    else if (rule.multipleOf && v % rule.multipleOf !== 0)
+      problems.push({ field, message: `must be a multiple of ${rule.multipleOf}` });
   }
   if (problems.length > 0) {
     throw new InvalidInputError(

@@ -147,13 +147,20 @@ export class GenerationRunner {
     });
     while (!settled) {
       const pause = new AbortController();
-      await Promise.race([answer, sleep(PROGRESS_POLL_MS, undefined, { signal: pause.signal }).catch(() => undefined), aborted]);
+      await Promise.race([
+        answer,
+        sleep(PROGRESS_POLL_MS, undefined, { signal: pause.signal }).catch(() => undefined),
+        aborted,
+      ]);
       pause.abort();
       if (settled) break;
-      if (!interrupting && (ctx.signal?.aborted || (await this.repository.isCancelRequested(job.id)))) interrupting = true;
+      if (!interrupting && (ctx.signal?.aborted || (await this.repository.isCancelRequested(job.id))))
+        interrupting = true;
       if (interrupting) {
         // Repeated while the answer is pending: an interrupt that lands before SD.Next began the job is lost.
-        await client.interrupt().catch((error: unknown) => this.logger.warn(`Interrupt on ${backendId} failed: ${String(error)}`));
+        await client
+          .interrupt()
+          .catch((error: unknown) => this.logger.warn(`Interrupt on ${backendId} failed: ${String(error)}`));
         continue;
       }
       const reading = await client.progress().catch(() => null);
@@ -164,7 +171,12 @@ export class GenerationRunner {
       last = key;
       const fields = { progress, step: reading.step, steps: reading.steps || steps, etaSeconds: reading.etaSeconds };
       await this.repository.setProgress(job.id, fields);
-      await ctx.emit('generation.progress', { jobId: job.id, backendId, ...fields, emittedAt: new Date().toISOString() });
+      await ctx.emit('generation.progress', {
+        jobId: job.id,
+        backendId,
+        ...fields,
+        emittedAt: new Date().toISOString(),
+      });
     }
     const outcome = await answer;
 
@@ -211,7 +223,11 @@ export class GenerationRunner {
     await ctx.emit('generation.completed', {
       jobId: job.id,
       backendId,
-      images: refs.map((r) => ({ index: r.index, url: generationImagePath(job.id, r.index), contentType: r.contentType })),
+      images: refs.map((r) => ({
+        index: r.index,
+        url: generationImagePath(job.id, r.index),
+        contentType: r.contentType,
+      })),
       seed: result.seed,
     });
     return { kind: 'succeeded', job: row, images: result.images };

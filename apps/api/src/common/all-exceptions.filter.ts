@@ -39,8 +39,9 @@ function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; message?: string; name?: string };
   const code = e?.code ?? '';
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY'].includes(code) ||
-    /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e?.message ?? '')
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY'].includes(
+      code,
+    ) || /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e?.message ?? '')
   );
 }
 
@@ -72,7 +73,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (exception instanceof DomainError) {
       const statusCode = statusByKind[exception.kind];
-      return { statusCode, error: reason(statusCode), message: exception.message, code: exception.code, details: exception.details };
+      return {
+        statusCode,
+        error: reason(statusCode),
+        message: exception.message,
+        code: exception.code,
+        details: exception.details,
+      };
     }
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
@@ -90,7 +97,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return { statusCode, error: reason(statusCode), message, code };
     }
     if (isDatabaseUnavailable(exception)) {
-      return { statusCode: 503, error: 'Service Unavailable', message: 'The database is not reachable; try again shortly', code: 'database_unavailable' };
+      return {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'The database is not reachable; try again shortly',
+        code: 'database_unavailable',
+      };
     }
     // A JSON body that does not parse comes from body-parser as a plain error with a status.
     const status = (exception as { status?: unknown; type?: unknown })?.status;
@@ -103,6 +115,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
         code: type === 'entity.parse.failed' ? 'invalid_json' : (codeByStatus[status] ?? 'bad_request'),
       };
     }
-    return { statusCode: 500, error: 'Internal Server Error', message: 'An unexpected error occurred', code: 'internal_error' };
+    return {
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'An unexpected error occurred',
+      code: 'internal_error',
+    };
   }
 }

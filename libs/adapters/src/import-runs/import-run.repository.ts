@@ -26,7 +26,11 @@ export class ImportRunRepository {
   }
 
   /** Runs `queued` since before `olderThan`, by id, after `afterId`: the reconciler re-enqueues them. */
-  findQueued(olderThan: Date, afterId: string | undefined, limit: number): Promise<Pick<ImportRunEntity, 'id' | 'roots' | 'options'>[]> {
+  findQueued(
+    olderThan: Date,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<Pick<ImportRunEntity, 'id' | 'roots' | 'options'>[]> {
     return this.repo.find({
       select: { id: true, roots: true, options: true },
       where: {
@@ -50,7 +54,13 @@ export class ImportRunRepository {
 
   async finish(
     id: string,
-    fields: { status: ImportRunStatus; counts: ImportCounts; failures: ImportFailure[]; failureCount: number; error?: string | null },
+    fields: {
+      status: ImportRunStatus;
+      counts: ImportCounts;
+      failures: ImportFailure[];
+      failureCount: number;
+      error?: string | null;
+    },
   ): Promise<void> {
     await this.repo.update({ id }, { ...fields, error: fields.error ?? null, finishedAt: new Date() });
   }

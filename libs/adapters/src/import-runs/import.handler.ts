@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { type ImportPayload, type JobContext, type JobHandler, JobHandlerFor, JobName, UnrecoverableJobError, errorMessage } from '@app/core';
+import {
+  type ImportPayload,
+  type JobContext,
+  type JobHandler,
+  JobHandlerFor,
+  JobName,
+  UnrecoverableJobError,
+  errorMessage,
+} from '@app/core';
 import { ImportRunStatus } from './import-run.entity.js';
 import { ImportRunRecorder } from './import-run.recorder.js';
 import { ImportRunRepository } from './import-run.repository.js';
@@ -19,7 +27,8 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
   async handle(payload: ImportPayload, context: JobContext): Promise<unknown> {
     const run = await this.runs.findById(payload.runId);
     if (!run) throw new UnrecoverableJobError(`import run ${payload.runId} does not exist`);
-    if (run.status === ImportRunStatus.Completed || run.status === ImportRunStatus.Failed) return { skipped: run.status };
+    if (run.status === ImportRunStatus.Completed || run.status === ImportRunStatus.Failed)
+      return { skipped: run.status };
     await this.runs.markRunning(run.id);
     let last = 0;
     const recorder = new ImportRunRecorder(this.runs, run.id, run.counts);
@@ -51,7 +60,11 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
         },
       );
       await recorder.completed(report);
-      await context.emit('import.completed', { jobId: run.id, status: ImportRunStatus.Completed, counts: report.counts });
+      await context.emit('import.completed', {
+        jobId: run.id,
+        status: ImportRunStatus.Completed,
+        counts: report.counts,
+      });
       return { counts: report.counts, failureCount: report.failureCount, durationMs: report.durationMs };
     } catch (error) {
       if (context.attempt >= context.maxAttempts || context.signal.aborted) {

@@ -45,7 +45,13 @@ const tasks = (n: number): InspectTask[] =>
   }));
 
 /** One run, as the import service drives it: start, submit, finish. */
-const run = (pool: InspectPool, input: InspectTask[], now: Date, onChunk: ChunkHandler, signal?: AbortSignal): Promise<void> => {
+const run = (
+  pool: InspectPool,
+  input: InspectTask[],
+  now: Date,
+  onChunk: ChunkHandler,
+  signal?: AbortSignal,
+): Promise<void> => {
   pool.start(now, onChunk, signal);
   pool.submit(input);
   return pool.finish();
@@ -107,7 +113,11 @@ describe('InspectPool', () => {
   it.each([
     ['throws while loading', 'throw new Error("bad build");', /import worker failed: bad build/],
     ['exits', 'parentPort.on("message", () => process.exit(3));', /import worker exited with code 3/],
-    ['answers with an error', 'parentPort.on("message", ({ id }) => parentPort.postMessage({ id, error: "disk on fire" }));', /import worker failed: disk on fire/],
+    [
+      'answers with an error',
+      'parentPort.on("message", ({ id }) => parentPort.postMessage({ id, error: "disk on fire" }));',
+      /import worker failed: disk on fire/,
+    ],
   ])('should fail the import with the reason when a worker %s', async (name, body, reason) => {
     const pool = InspectPool.open({ size: 2, workerUrl: script(name.replaceAll(' ', '-'), body) })!;
     try {

@@ -23,7 +23,10 @@ if (port) {
         for (const task of request.tasks) outcomes.push(await inspectToRow(task, now, true));
         port.postMessage({ id: request.id, outcomes } satisfies InspectReply);
       } catch (error) {
-        port.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) } satisfies InspectReply);
+        port.postMessage({
+          id: request.id,
+          error: error instanceof Error ? error.message : String(error),
+        } satisfies InspectReply);
       }
     })();
   });

@@ -16,7 +16,6 @@ export enum AdapterUserField {
   Tags = 'tags',
 }
 
-
 /** The highest level bit of a Civitai NSFW bitmask: what a "hide above" threshold compares. */
 export function highestNsfwBit(level: number | null | undefined): number {
   if (!level || level <= 0) return 0;
@@ -49,7 +48,16 @@ export interface SearchableFields {
 export function searchTextOf(f: SearchableFields): string {
   const stem = f.fileName.replace(/\.safetensors$/i, '');
   const stemWords = stem.replace(/[._-]+/g, ' ');
-  return [f.name, f.versionName ?? '', stem, stemWords, f.creator ?? '', ...f.trainedWords, ...f.triggerWords, ...f.tags]
+  return [
+    f.name,
+    f.versionName ?? '',
+    stem,
+    stemWords,
+    f.creator ?? '',
+    ...f.trainedWords,
+    ...f.triggerWords,
+    ...f.tags,
+  ]
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .join(' \n ');

@@ -8,7 +8,11 @@ export const MAX_SEARCH_TERMS = 16;
  * (quotes, operators, punctuation) separates terms, as both databases' tokenizers do.
  */
 export function searchTermsOf(q: string): string[] {
-  const terms = q.normalize('NFC').toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+  const terms =
+    q
+      .normalize('NFC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
   return [...new Set(terms)].slice(0, MAX_SEARCH_TERMS);
 }
 

@@ -5,7 +5,11 @@ import { columnTypes } from '@app/core';
 @Entity('adapter_tags')
 @Index('idx_adapter_tags_tag_adapter', ['tag', 'adapterId'])
 export class AdapterTagEntity {
-  @PrimaryColumn({ type: columnTypes.uuid(), length: columnTypes.uuid() === 'uuid' ? undefined : 36, name: 'adapter_id' })
+  @PrimaryColumn({
+    type: columnTypes.uuid(),
+    length: columnTypes.uuid() === 'uuid' ? undefined : 36,
+    name: 'adapter_id',
+  })
   adapterId: string;
 
   @PrimaryColumn({ type: 'varchar', length: 255 })

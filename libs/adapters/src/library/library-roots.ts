@@ -97,7 +97,9 @@ export class LibraryRoots {
    * inside a root reads `characters/fox.safetensors`, the root itself `.`. What roles below admin are shown.
    */
   relativeToRoots(text: string): string {
-    return this.rootPattern ? text.replace(this.rootPattern, (_m, slash: string | undefined) => (slash ? '' : '.')) : text;
+    return this.rootPattern
+      ? text.replace(this.rootPattern, (_m, slash: string | undefined) => (slash ? '' : '.'))
+      : text;
   }
 
   private get rootPattern(): RegExp | null {

@@ -50,8 +50,9 @@ export function previewContentType(fileName: string): string | undefined {
 }
 
 /** Every name after a stem that is a preview, best first. */
-const PREVIEW_SUFFIXES: ReadonlyArray<{ suffix: string; tier: PreviewTier; contentType: string }> = TIERS.flatMap(([tier, infix]) =>
-  PREVIEW_CONTENT_TYPES.map(([ext, contentType]) => ({ suffix: `${infix}.${ext}`, tier, contentType })),
+const PREVIEW_SUFFIXES: ReadonlyArray<{ suffix: string; tier: PreviewTier; contentType: string }> = TIERS.flatMap(
+  ([tier, infix]) =>
+    PREVIEW_CONTENT_TYPES.map(([ext, contentType]) => ({ suffix: `${infix}.${ext}`, tier, contentType })),
 );
 
 /** Every preview file present for `stem`, best first. */

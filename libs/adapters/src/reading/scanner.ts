@@ -94,7 +94,6 @@ function errCode(err: unknown): string | undefined {
     : undefined;
 }
 
-
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

@@ -104,7 +104,8 @@ export function readLoraManagerMetadata(json: unknown, ctx: SidecarContext): Sid
       }
       facts.primaryFile.hashes = hashSet({ ...facts.primaryFile.hashes, sha256, autoV2: sha256.slice(0, 10) });
     }
-    if (autoV3 !== undefined) facts.primaryFile.hashes = hashSet({ ...facts.primaryFile.hashes, autoV3: autoV3.slice(0, 12) });
+    if (autoV3 !== undefined)
+      facts.primaryFile.hashes = hashSet({ ...facts.primaryFile.hashes, autoV3: autoV3.slice(0, 12) });
   } else if (json['sha256'] !== undefined && json['sha256'] !== '' && json['sha256'] !== null) {
     facts.warnings.push('sha256 is not 64 hex characters; ignored');
   }

@@ -248,7 +248,7 @@ describe('composePrompt', () => {
           const files = table.lookup(tag.name);
           expect(files).toHaveLength(1);
           expect(namesAcceptedBy(dialect, files[0]).has(tag.name)).toBe(true);
-          return { id: (files[0]).id, te: tag.te, unet: tag.unet };
+          return { id: files[0].id, te: tag.te, unet: tag.unet };
         });
         expect(back).toEqual(composed.adapters.map(({ id, te, unet }) => ({ id, te, unet })));
       },

@@ -20,6 +20,10 @@ export const cancelChannel = (prefix: string): string => `${prefix}:job-cancel`;
 export const CANCELLED_REASON = 'cancelled:';
 
 /** Connection options for BullMQ objects that open their own (blocking) connection. */
-export function bullConnection(url: string): { url: string; maxRetriesPerRequest: null; retryStrategy: (times: number) => number } {
+export function bullConnection(url: string): {
+  url: string;
+  maxRetriesPerRequest: null;
+  retryStrategy: (times: number) => number;
+} {
   return { url, maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 200, 2000) };
 }

@@ -78,7 +78,11 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
     return queue;
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}): Promise<{ id: string }> {
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options: EnqueueOptions = {},
+  ): Promise<{ id: string }> {
     const run = JOB_RUN_OPTIONS[name];
     const job = await this.queue(name).add(name, payload, {
       jobId: options.jobId ?? randomUUID(),

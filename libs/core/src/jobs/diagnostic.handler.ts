@@ -7,7 +7,10 @@ import { type DiagnosticPayload, JobName } from './job-name.js';
 @Injectable()
 @JobHandlerFor(JobName.Diagnostic)
 export class DiagnosticJobHandler implements JobHandler<JobName.Diagnostic> {
-  async handle(payload: DiagnosticPayload, context: JobContext): Promise<{ steps: number; attempt: number; pid: number }> {
+  async handle(
+    payload: DiagnosticPayload,
+    context: JobContext,
+  ): Promise<{ steps: number; attempt: number; pid: number }> {
     for (let step = 1; step <= payload.steps; step++) {
       if (context.signal.aborted) throw new JobCancelledError();
       await sleep(payload.stepMs, undefined, { signal: context.signal }).catch(() => {

@@ -59,7 +59,11 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), grace]);
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}): Promise<{ id: string }> {
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options: EnqueueOptions = {},
+  ): Promise<{ id: string }> {
     const now = new Date();
     const job = await this.repository.insertIfAbsent({
       id: options.jobId ?? randomUUID(),

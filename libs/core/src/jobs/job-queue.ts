@@ -30,7 +30,11 @@ export enum CancelOutcome {
 
 /** The one producer facade and job-state reader. Embedded and scale-out modes implement it. */
 export abstract class JobQueue {
-  abstract enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: EnqueueOptions): Promise<{ id: string }>;
+  abstract enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options?: EnqueueOptions,
+  ): Promise<{ id: string }>;
   abstract get(name: JobName, id: string): Promise<JobInfo | null>;
   abstract cancel(name: JobName, id: string): Promise<CancelOutcome>;
   /** Readiness probe of the queue's backing store. */

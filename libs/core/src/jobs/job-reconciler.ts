@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -73,7 +79,9 @@ export class JobReconciler implements OnApplicationBootstrap, BeforeApplicationS
       }
       if (finished > 0) {
         report.finished[source.jobName] = finished;
-        this.logger.warn(`${finished} "${source.jobName}" row(s) are queued but Redis holds their job as finished; left alone`);
+        this.logger.warn(
+          `${finished} "${source.jobName}" row(s) are queued but Redis holds their job as finished; left alone`,
+        );
       }
     }
     return report;

@@ -38,7 +38,11 @@ export class JobsModule {
         QueuedJobRepository,
         DiagnosticJobHandler,
         ...(useBullmq
-          ? [BullmqJobQueue, { provide: JobQueue, useExisting: BullmqJobQueue }, ...(options.forwardEvents ? [JobReconciler] : [])]
+          ? [
+              BullmqJobQueue,
+              { provide: JobQueue, useExisting: BullmqJobQueue },
+              ...(options.forwardEvents ? [JobReconciler] : []),
+            ]
           : [{ provide: JobQueue, useClass: InProcessJobQueue }]),
       ],
       exports: [JobQueue, EventBus, MetricsService, JobHandlerRegistry, JOBS_OPTIONS],

@@ -41,7 +41,8 @@ export class QueuedJobRepository {
         { id: job.id, status: JobStatus.Queued },
         { status: JobStatus.Running, startedAt: now, attempts: job.attempts + 1 },
       );
-      if (claimed.affected === 1) return { ...job, status: JobStatus.Running, startedAt: now, attempts: job.attempts + 1 };
+      if (claimed.affected === 1)
+        return { ...job, status: JobStatus.Running, startedAt: now, attempts: job.attempts + 1 };
     }
     return null;
   }

@@ -32,7 +32,12 @@ export class LoggingModule {
                 ? { target: 'pino-pretty', options: { singleLine: true, colorize: true } }
                 : undefined,
             redact: {
-              paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+              paths: [
+                'req.headers["x-api-key"]',
+                'req.headers.authorization',
+                'req.headers.cookie',
+                'res.headers["set-cookie"]',
+              ],
               censor: '[redacted]',
             },
             genReqId: (req: IncomingMessage, res: ServerResponse) => {
@@ -41,7 +46,9 @@ export class LoggingModule {
               res.setHeader('X-Request-Id', id);
               return id;
             },
-            autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') || req.url === '/metrics' },
+            autoLogging: {
+              ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') || req.url === '/metrics',
+            },
             serializers: {
               // The query string can carry a key (`?apiKey=`); log the path only.
               req: (req: { id: unknown; method: string; url: string }) => ({

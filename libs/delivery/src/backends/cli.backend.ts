@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig, type FieldProblem, ForbiddenError, type Principal, Role, roleSatisfies } from '@app/core';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  type FieldProblem,
+  ForbiddenError,
+  type Principal,
+  Role,
+  roleSatisfies,
+} from '@app/core';
 import { BoundedBuffer } from '../bounded-buffer.js';
 import {
   DeliveryAttemptError,
@@ -115,7 +123,14 @@ export class CliDeliveryBackend implements DeliveryBackend {
     if (optionLike.length > 0) throw new DeliveryAttemptError(`${optionLike[0].field} ${optionLike[0].message}`, false);
     const args = expandArgs(params.args, job.prompt, job.negativePrompt ?? '');
     const timeoutMs = params.timeoutMs ?? CLI_DELIVERY_DEFAULT_TIMEOUT_MS;
-    const run = await this.run(params.command, args, params.stdin ? job.prompt : null, job.id, timeoutMs, context.signal);
+    const run = await this.run(
+      params.command,
+      args,
+      params.stdin ? job.prompt : null,
+      job.id,
+      timeoutMs,
+      context.signal,
+    );
     const result: DeliveryResult = {
       exitCode: run.exitCode,
       signal: run.signal,
@@ -127,12 +142,18 @@ export class CliDeliveryBackend implements DeliveryBackend {
       durationMs: run.durationMs,
     };
     if (run.spawnError) throw new DeliveryAttemptError(`could not start the command: ${run.spawnError}`, false, result);
-    if (run.cancelled) throw new DeliveryCancelledError('cancelled while the command ran; its process group was killed', result);
+    if (run.cancelled)
+      throw new DeliveryCancelledError('cancelled while the command ran; its process group was killed', result);
     if (run.timedOut) {
-      throw new DeliveryAttemptError(`the command did not finish within ${timeoutMs} ms; its process group was killed`, false, result);
+      throw new DeliveryAttemptError(
+        `the command did not finish within ${timeoutMs} ms; its process group was killed`,
+        false,
+        result,
+      );
     }
     if (run.exitCode !== 0) {
-      const how = run.exitCode === null ? `was killed by ${run.signal ?? 'a signal'}` : `exited with code ${run.exitCode}`;
+      const how =
+        run.exitCode === null ? `was killed by ${run.signal ?? 'a signal'}` : `exited with code ${run.exitCode}`;
       throw new DeliveryAttemptError(`the command ${how}`, false, result);
     }
     return result;

@@ -153,7 +153,12 @@ function post(url: string, body: Buffer, key: string, timeoutMs: number, signal:
       const buffer = new BoundedBuffer(HTTP_DELIVERY_MAX_RESPONSE_BYTES);
       const done = (): void =>
         finish(() =>
-          resolve({ status: res.statusCode ?? 0, body: buffer.text(), truncated: buffer.truncated, bytes: buffer.bytesSeen }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: buffer.text(),
+            truncated: buffer.truncated,
+            bytes: buffer.bytesSeen,
+          }),
         );
       res.on('data', (chunk: Buffer) => {
         if (!buffer.push(chunk)) {

@@ -97,9 +97,13 @@ export class SdNextDeliveryBackend implements DeliveryBackend {
     }
     const backendId = params.backend_id;
     if (typeof backendId === 'string' && !this.backendIds.includes(backendId)) {
-      problems.push({ field: 'params.backend_id', message: `must be one of ${this.backendIds.join(', ') || '(none configured)'}` });
+      problems.push({
+        field: 'params.backend_id',
+        message: `must be one of ${this.backendIds.join(', ') || '(none configured)'}`,
+      });
     }
-    if (this.backendIds.length === 0) problems.push({ field: 'mode', message: 'no SD.Next backend is configured (SDNEXT_URL)' });
+    if (this.backendIds.length === 0)
+      problems.push({ field: 'mode', message: 'no SD.Next backend is configured (SDNEXT_URL)' });
     if (problems.length > 0) {
       throw new InvalidInputError(
         'invalid_delivery_params',
@@ -145,8 +149,13 @@ export class SdNextDeliveryBackend implements DeliveryBackend {
       case GenerationStatus.Succeeded:
         return result;
       case GenerationStatus.Cancelled:
-        if (context.signal.aborted) throw new DeliveryCancelledError(`the generation was cancelled: ${generation.error ?? ''}`.trim(), result);
-        throw new DeliveryAttemptError(`the generation was cancelled: ${generation.error ?? 'no reason'}`, false, result);
+        if (context.signal.aborted)
+          throw new DeliveryCancelledError(`the generation was cancelled: ${generation.error ?? ''}`.trim(), result);
+        throw new DeliveryAttemptError(
+          `the generation was cancelled: ${generation.error ?? 'no reason'}`,
+          false,
+          result,
+        );
       default:
         throw new DeliveryAttemptError(`the generation failed: ${generation.error ?? 'no reason'}`, false, result);
     }
@@ -164,7 +173,8 @@ export class SdNextDeliveryBackend implements DeliveryBackend {
           const now = await this.generation.cancel(id);
           if (FINISHED_GENERATION_STATUSES.includes(now.status)) return now;
         } catch (error) {
-          if (!(error instanceof ConflictError)) this.logger.warn(`Cancel of generation ${id} failed: ${errorMessage(error)}`);
+          if (!(error instanceof ConflictError))
+            this.logger.warn(`Cancel of generation ${id} failed: ${errorMessage(error)}`);
         }
         continue;
       }
