@@ -79,8 +79,7 @@ export class ListDeliveriesQueryDto extends OffsetPageQueryDto {
 
   @IsOptional()
   @ApiProperty({ enum: DeliveryMode, required: false })
-  @IsString()
-  @MaxLength(32)
+  @IsIn(Object.values(DeliveryMode))
   mode?: string;
 
   /** `true` or `false`. */
@@ -192,12 +191,12 @@ export class HttpDeliveryParamsDto {
 
 /** `params` of a `cli` delivery. */
 export class CliDeliveryParamsDto {
-  /** Exactly one of `DELIVERY_CLI_COMMANDS`. */
-  @ApiProperty({ maxLength: 4096 })
-  command: string;
-  /** Arguments; `{prompt}` and `{negative}` inside one are replaced by the text. */
-  @ApiProperty({ type: 'string', isArray: true, maxItems: 64, maxLength: 4096, required: false })
-  args?: string[];
+  /** Exactly one of `DELIVERY_CLI_COMMANDS`. Null in answers to roles below admin (redacted). */
+  @ApiProperty({ type: 'string', maxLength: 4096, nullable: true })
+  command: string | null;
+  /** Arguments; `{prompt}` and `{negative}` inside one are replaced by the text. Null when redacted. */
+  @ApiProperty({ type: 'string', isArray: true, maxItems: 64, maxLength: 4096, required: false, nullable: true })
+  args?: string[] | null;
   /** Also write the prompt to the program's standard input. */
   stdin?: boolean;
   @ApiProperty({ type: 'integer', minimum: 100, maximum: CLI_DELIVERY_MAX_TIMEOUT_MS, required: false })

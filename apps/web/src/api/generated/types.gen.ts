@@ -1004,13 +1004,13 @@ export type HttpCreateDeliveryDto = {
 
 export type CliDeliveryParamsDto = {
   /**
-   * Exactly one of `DELIVERY_CLI_COMMANDS`.
+   * Exactly one of `DELIVERY_CLI_COMMANDS`. Null in answers to roles below admin (redacted).
    */
-  command: string;
+  command: string | null;
   /**
-   * Arguments; `{prompt}` and `{negative}` inside one are replaced by the text.
+   * Arguments; `{prompt}` and `{negative}` inside one are replaced by the text. Null when redacted.
    */
-  args?: Array<string>;
+  args?: Array<string> | null;
   timeoutMs?: number;
   /**
    * Also write the prompt to the program's standard input.
