@@ -114,13 +114,18 @@ function declareSecurity(document: OpenAPIObject): void {
   }
 }
 
-/** The declared-query guard runs on every route, open ones included: any operation can answer 400. */
+/**
+ * The declared-query guard and the web access policy run on every route, open ones included: any operation can
+ * answer 400, and 403 (a non-loopback Host or a foreign Origin in keyless mode).
+ */
 function declareUnknownQueryRefusal(document: OpenAPIObject): void {
+  const errorBody = { 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } };
   for (const op of operationsOf(document)) {
     op.responses['400'] ??= {
       description: 'A query parameter the route does not declare, or a bad value',
-      content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorBodyDto) } } },
+      content: errorBody,
     };
+    op.responses['403'] ??= { description: 'A Host or Origin the service does not accept', content: errorBody };
   }
 }
 

@@ -2831,6 +2831,10 @@ export type SessionCloseErrors = {
    * A query parameter the route does not declare, or a bad value
    */
   400: ErrorBodyDto;
+  /**
+   * A Host or Origin the service does not accept
+   */
+  403: ErrorBodyDto;
 };
 
 export type SessionCloseError = SessionCloseErrors[keyof SessionCloseErrors];
@@ -2853,6 +2857,10 @@ export type SessionStateErrors = {
    * A query parameter the route does not declare, or a bad value
    */
   400: ErrorBodyDto;
+  /**
+   * A Host or Origin the service does not accept
+   */
+  403: ErrorBodyDto;
 };
 
 export type SessionStateError = SessionStateErrors[keyof SessionStateErrors];
@@ -2876,6 +2884,10 @@ export type SessionOpenErrors = {
    */
   400: ErrorBodyDto;
   401: ErrorBodyDto;
+  /**
+   * A Host or Origin the service does not accept
+   */
+  403: ErrorBodyDto;
   /**
    * No API keys are configured: nothing to sign in to
    */
@@ -2910,6 +2922,10 @@ export type HealthLiveErrors = {
    * A query parameter the route does not declare, or a bad value
    */
   400: ErrorBodyDto;
+  /**
+   * A Host or Origin the service does not accept
+   */
+  403: ErrorBodyDto;
 };
 
 export type HealthLiveError = HealthLiveErrors[keyof HealthLiveErrors];
@@ -2932,6 +2948,10 @@ export type HealthReadyErrors = {
    * A query parameter the route does not declare, or a bad value
    */
   400: ErrorBodyDto;
+  /**
+   * A Host or Origin the service does not accept
+   */
+  403: ErrorBodyDto;
   503: HealthDto;
 };
 
@@ -2955,6 +2975,10 @@ export type HealthMetricsTextErrors = {
    * A query parameter the route does not declare, or a bad value
    */
   400: ErrorBodyDto;
+  /**
+   * A Host or Origin the service does not accept
+   */
+  403: ErrorBodyDto;
 };
 
 export type HealthMetricsTextError = HealthMetricsTextErrors[keyof HealthMetricsTextErrors];
