@@ -253,9 +253,9 @@ describe('Web UI in a browser (embedded mode)', () => {
     await page.getByLabel('Force resync').check();
     await page.getByRole('button', { name: 'Start import' }).click();
     await page.waitForFunction(`document.querySelectorAll('[aria-label^="Import "]').length > ${before}`);
-    // Every earlier run had completed: the new one has when one more says so.
+    // The new run is the first of the list; it has finished when its label says so.
     await page.waitForFunction(
-      `document.querySelectorAll('[aria-label^="Import "][aria-label$=" completed"]').length > ${before}`,
+      `document.querySelector('[aria-label^="Import "]')?.getAttribute('aria-label')?.endsWith(' completed') === true`,
       undefined,
       {
         timeout: 60_000,

@@ -101,6 +101,8 @@ export class ContractValidator {
     const operation = matched?.operations[r.method.toLowerCase()];
     // OPTIONS on a known path is HTTP's own answer (204 with `Allow`), not an operation of the document.
     if (matched && r.method === 'OPTIONS' && r.status === 204) return [];
+    // A browser's conditional GET answered 304 Not Modified carries no body: HTTP caching, not the operation's.
+    if (operation && r.method === 'GET' && r.status === 304) return [];
     if (!matched || !operation || !METHODS.includes(r.method.toLowerCase())) {
       // Outside the document's operations (unknown path, wrong method): only an error with the error body is right.
       if (r.status < 400) return [`${where}: no operation in the document for this method and path`];
