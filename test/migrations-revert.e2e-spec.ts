@@ -13,7 +13,7 @@ const DIALECTS = [
 
 const SORT_COLUMNS = ['name', 'created', 'updated', 'downloads', 'likes', 'rating', 'size'];
 const FOLDER_INDEX = 'idx_adapters_folder_prefix';
-const ADDED_COLUMNS = ['civitai_details', 'preview_embedded', 'sha256_verified', 'version_description'];
+const ADDED_COLUMNS = ['civitai_details', 'facts_digest', 'preview_embedded', 'sha256_verified', 'version_description'];
 /** The search table's migration and every later one, by class name. */
 const REVERTED = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === 'AdapterSearchTable1764300000900')).map(
   (m) => m.name,
@@ -85,6 +85,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterSha256Verified1764300001100',
       'AdapterFolderPrefixIndex1764300001200',
       'AdapterMoreSidecarFields1764300001300',
+      'AdapterFactsDigest1764300002500',
     ]);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     const present = [...SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`), FOLDER_INDEX].sort();
