@@ -57,6 +57,12 @@ interface Matched {
 }
 
 /** Validates recorded responses against the schema the document declares for their route and status. */
+/**
+ * HTTP's own answers on a known path, not operations of the document: OPTIONS → 204 with `Allow`, and a
+ * browser's conditional GET → 304 Not Modified (no body).
+ */
+const PROTOCOL_ANSWERS = new Set(['OPTIONS 204', 'GET 304']);
+
 export class ContractValidator {
   private readonly ajv: Ajv;
   private readonly compiled = new Map<string, ValidateFunction>();
@@ -99,10 +105,7 @@ export class ContractValidator {
     const where = `${r.method} ${r.path} → ${r.status}`;
     const matched = this.match(r.path);
     const operation = matched?.operations[r.method.toLowerCase()];
-    // OPTIONS on a known path is HTTP's own answer (204 with `Allow`), not an operation of the document.
-    if (matched && r.method === 'OPTIONS' && r.status === 204) return [];
-    // A browser's conditional GET answered 304 Not Modified carries no body: HTTP caching, not the operation's.
-    if (operation && r.method === 'GET' && r.status === 304) return [];
+    if (matched && PROTOCOL_ANSWERS.has(`${r.method} ${r.status}`)) return [];
     if (!matched || !operation || !METHODS.includes(r.method.toLowerCase())) {
       // Outside the document's operations (unknown path, wrong method): only an error with the error body is right.
       if (r.status < 400) return [`${where}: no operation in the document for this method and path`];
