@@ -145,26 +145,34 @@ export class GenerationRunner {
       if (ctx.signal?.aborted) resolve();
       ctx.signal?.addEventListener('abort', () => resolve(), { once: true });
     });
+    const interrupt = () =>
+      client
+        .interrupt()
+        .catch((error: unknown) => this.logger.warn(`Interrupt on ${backendId} failed: ${String(error)}`));
     while (!settled) {
       const pause = new AbortController();
+      // Once interrupting, the fired signal must leave the race: it would end every pass at once.
       await Promise.race([
         answer,
         sleep(PROGRESS_POLL_MS, undefined, { signal: pause.signal }).catch(() => undefined),
-        aborted,
+        ...(interrupting ? [] : [aborted]),
       ]);
       pause.abort();
       if (settled) break;
-      if (!interrupting && (ctx.signal?.aborted || (await this.repository.isCancelRequested(job.id))))
+      if (!interrupting && (ctx.signal?.aborted || (await this.repository.isCancelRequested(job.id)))) {
         interrupting = true;
-      if (interrupting) {
-        // Repeated while the answer is pending: an interrupt that lands before SD.Next began the job is lost.
-        await client
-          .interrupt()
-          .catch((error: unknown) => this.logger.warn(`Interrupt on ${backendId} failed: ${String(error)}`));
+        await interrupt();
         continue;
       }
       const reading = await client.progress().catch(() => null);
-      if (settled || !reading || reading.job === '') continue; // idle or between phases: not this job's progress
+      if (settled || !reading) continue;
+      if (interrupting) {
+        // An interrupt that lands before SD.Next began the job is lost (begin() clears the flag): send it again
+        // only when SD.Next is seen running this job with the flag clear.
+        if (reading.job !== '' && !reading.interrupted) await interrupt();
+        continue;
+      }
+      if (reading.job === '') continue; // idle or between phases: not this job's progress
       const progress = Math.min(0.99, Math.max(0, reading.progress)); // only the answer means done
       const key = `${reading.step}/${reading.steps}/${progress.toFixed(3)}`;
       if (key === last) continue;
