@@ -34,6 +34,7 @@ export default tseslint.config(
       'data/**',
       'eslint.config.js',
       'test/support/*.cjs',
+      'scripts/*.mjs',
       'apps/web/src/api/generated/**',
     ],
   },
