@@ -39,6 +39,7 @@ interface Delivery {
 interface Received {
   path: string;
   key: string | undefined;
+  headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
 }
 
@@ -78,7 +79,7 @@ class Receiver {
     for await (const c of req) chunks.push(c as Buffer);
     const key = req.headers['idempotency-key'] as string | undefined;
     const path = req.url ?? '';
-    this.requests.push({ path, key, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') });
+    this.requests.push({ path, key, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') });
     const k = `${path}#${key}`;
     if (path.startsWith('/hook/flaky')) {
       const left = this.failuresLeft.get(k) ?? 2;
@@ -122,6 +123,22 @@ class Receiver {
   }
 }
 
+/** The example request of an HTTP delivery in the README (the `http` block under "What an HTTP target receives"). */
+function documentedHttpDelivery(): { headers: Record<string, string>; body: Record<string, unknown> } {
+  const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('What an HTTP target receives'));
+  const block = /```http\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error('README has no http example of a delivery request');
+  const [head, body] = block.split('\n\n');
+  const headers = Object.fromEntries(
+    head
+      .split('\n')
+      .slice(1)
+      .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
+  return { headers, body: JSON.parse(body) as Record<string, unknown> };
+}
+
 /** Running (a zombie left for a PID 1 that does not reap counts as gone: it was killed, only its entry remains). */
 function isAlive(pid: number): boolean {
   try {
@@ -148,6 +165,7 @@ describe('deliveries (embedded)', () => {
   const failing = join(dir.path, 'fail.sh');
   const stubborn = join(dir.path, 'stubborn.sh');
   const notListed = join(dir.path, 'not-listed.sh');
+  const saveStdin = join(dir.path, 'save-stdin.sh');
 
   const headers = (key: string) => ({ 'content-type': 'application/json', 'x-api-key': key });
   const create = (body: unknown, key = EDITOR) =>
@@ -191,7 +209,8 @@ describe('deliveries (embedded)', () => {
       `#!/bin/sh\ntrap '' TERM\nsh -c 'trap "" TERM; echo $$ > "$1.child"; while true; do sleep 1; done' child "$1" &\necho $$ > "$1.parent"\nwhile true; do sleep 1; done\n`,
     );
     writeFileSync(notListed, '#!/bin/sh\ntouch "$0.ran"\n');
-    for (const f of [echo, failing, stubborn, notListed]) chmodSync(f, 0o755);
+    writeFileSync(saveStdin, '#!/bin/sh\ncat > "$1"\n');
+    for (const f of [echo, failing, stubborn, notListed, saveStdin]) chmodSync(f, 0o755);
     const port = await freePort();
     env = {
       DATA_DIR: dir.path,
@@ -199,7 +218,7 @@ describe('deliveries (embedded)', () => {
       HOST: '127.0.0.1',
       API_KEYS: `${ADMIN}:admin,${EDITOR}:editor,${VIEWER}:viewer`,
       DELIVERY_HTTP_ALLOW: `${receiver.base}/hook`,
-      DELIVERY_CLI_COMMANDS: [echo, failing, stubborn].join(','),
+      DELIVERY_CLI_COMMANDS: [echo, failing, stubborn, saveStdin].join(','),
       SDNEXT_URL: sdUrl,
       LORA_ROOTS: join(dir.path, 'loras'),
     };
@@ -223,7 +242,7 @@ describe('deliveries (embedded)', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual([
       { name: 'http', allowList: [`${receiver.base}/hook`], requiredRole: 'editor' },
-      { name: 'cli', allowList: [echo, failing, stubborn], requiredRole: 'admin' },
+      { name: 'cli', allowList: [echo, failing, stubborn, saveStdin], requiredRole: 'admin' },
       { name: 'sdnext', allowList: ['sdnext-0'], requiredRole: 'editor' },
     ]);
   });
@@ -311,6 +330,20 @@ describe('deliveries (embedded)', () => {
         params: { url: `${receiver.base}/hook/ok?token=t` },
         deliveryId: d.id,
       });
+      // The README's example request is what a target receives: the same headers and the same body fields.
+      const documented = documentedHttpDelivery();
+      expect(got[0].headers).toMatchObject({
+        'content-type': documented.headers['content-type'],
+        'idempotency-key': d.id,
+        'user-agent': documented.headers['user-agent'],
+      });
+      expect(Object.keys(got[0].headers)).toEqual(expect.arrayContaining(Object.keys(documented.headers)));
+      expect(Object.keys(got[0].body).sort()).toEqual(Object.keys(documented.body).sort());
+      expect(got[0].body.params).toEqual(
+        expect.objectContaining(
+          Object.fromEntries(Object.keys(documented.body.params as object).map((k) => [k, expect.anything()])),
+        ),
+      );
       await client.waitFor(
         (e) =>
           e.event === 'delivery.updated' &&
@@ -393,6 +426,25 @@ describe('deliveries (embedded)', () => {
       apiKeys: null,
     });
     for (const suffix of ['', '2', '3', '4']) expect(existsSync(`${marker}${suffix}`)).toBe(false);
+  });
+
+  it('should write the prompt to the standard input of a command whose args do not carry it', async () => {
+    const out = join(dir.path, 'stdin.txt');
+    const prompt = 'a fox in the snow <lora:Watercolor:0.8>\nsecond line';
+    const done = await settle(
+      (await created({ mode: 'cli', prompt, params: { command: saveStdin, args: [out] } }, ADMIN)).id,
+    );
+    expect(done).toMatchObject({ status: 'succeeded', params: { stdin: true } });
+    expect(readFileSync(out, 'utf8')).toBe(prompt);
+    const refused = await create(
+      { mode: 'cli', prompt, params: { command: saveStdin, args: [out], stdin: false } },
+      ADMIN,
+    );
+    expect(refused.status).toBe(400);
+    const error = (await refused.json()) as { details: { field: string; message: string }[] };
+    expect(error.details).toEqual([
+      { field: 'params.stdin', message: expect.stringContaining('would never get the prompt') },
+    ]);
   });
 
   it('should fail on a non-zero exit with the exit code and stderr', async () => {

@@ -57,7 +57,7 @@ export class CreateDeliveryDto {
   /**
    * The backend's parameters. http: `{ url, timeoutMs? }` (url under a `DELIVERY_HTTP_ALLOW` prefix). cli:
    * `{ command, args?, stdin?, timeoutMs? }` (command exactly one of `DELIVERY_CLI_COMMANDS`; `{prompt}` and
-   * `{negative}` in args are replaced by the text). sdnext: txt2img fields (`steps`, `width`, `backend_id`, …).
+   * `{negative}` in args are replaced by the text; the prompt goes to stdin unless an argument holds `{prompt}`). sdnext: txt2img fields (`steps`, `width`, `backend_id`, …).
    */
   @IsOptionalNonNull()
   @IsObject()
@@ -197,7 +197,10 @@ export class CliDeliveryParamsDto {
   /** Arguments; `{prompt}` and `{negative}` inside one are replaced by the text. Null when redacted. */
   @ApiProperty({ type: 'string', isArray: true, maxItems: 64, maxLength: 4096, required: false, nullable: true })
   args?: string[] | null;
-  /** Also write the prompt to the program's standard input. */
+  /**
+   * Write the prompt to the program's standard input. Default: true unless an argument holds `{prompt}`; false with
+   * no such argument is refused (the program would never get the prompt).
+   */
   stdin?: boolean;
   @ApiProperty({ type: 'integer', minimum: 100, maximum: CLI_DELIVERY_MAX_TIMEOUT_MS, required: false })
   timeoutMs?: number;

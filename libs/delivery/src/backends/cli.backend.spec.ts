@@ -36,6 +36,15 @@ describe(CliDeliveryBackend.name, () => {
       /params\.shell: unknown field.*params\.args/,
     );
   });
+
+  it('should send the prompt on stdin unless an argument carries it, and refuse a delivery that would drop it', () => {
+    const command = '/usr/local/bin/deliver';
+    expect(backend().validate({ command }, admin)).toEqual({ command, args: [], stdin: true });
+    expect(backend().validate({ command, args: ['--out', 'x.txt'] }, admin)).toMatchObject({ stdin: true });
+    expect(backend().validate({ command, args: ['--p={prompt}'], stdin: true }, admin)).toMatchObject({ stdin: true });
+    expect(() => backend().validate({ command, stdin: false }, admin)).toThrow(/params\.stdin: is false.*\{prompt\}/);
+    expect(() => backend().validate({ command, args: ['{negative}'], stdin: false }, admin)).toThrow(/params\.stdin/);
+  });
 });
 
 describe('optionLikeTextProblems', () => {

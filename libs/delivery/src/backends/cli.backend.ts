@@ -101,7 +101,16 @@ export class CliDeliveryBackend implements DeliveryBackend {
       );
     }
     const args = reader.stringArray('args', { maxItems: 64, maxLength: 4096 }) ?? [];
-    const stdin = reader.bool('stdin') ?? false;
+    const argsCarryPrompt = args.some((arg) => arg.includes('{prompt}'));
+    const stdinAsked = reader.bool('stdin');
+    if (stdinAsked === false && !argsCarryPrompt) {
+      reader.problem(
+        'stdin',
+        'is false and no argument holds "{prompt}", so the command would never get the prompt: leave stdin out (the prompt then goes to its standard input) or put "{prompt}" in params.args',
+      );
+    }
+    // The prompt must reach the program: on stdin unless an argument carries it.
+    const stdin = stdinAsked ?? !argsCarryPrompt;
     const timeoutMs = reader.int('timeoutMs', { min: 100, max: CLI_DELIVERY_MAX_TIMEOUT_MS });
     reader.done();
     const out: CliParams = { command: command as string, args, stdin };

@@ -1013,7 +1013,8 @@ export type CliDeliveryParamsDto = {
   args?: Array<string> | null;
   timeoutMs?: number;
   /**
-   * Also write the prompt to the program's standard input.
+   * Write the prompt to the program's standard input. Default: true unless an argument holds `{prompt}`; false with
+   * no such argument is refused (the program would never get the prompt).
    */
   stdin?: boolean;
 };
