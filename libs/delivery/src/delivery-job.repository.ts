@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { UNFINISHED_JOB_ROW_STATUSES } from '@app/core';
-import { DataSource, type FindOptionsWhere, In, LessThan, MoreThan, type Repository } from 'typeorm';
+import { JobRowRepository, UNFINISHED_JOB_ROW_STATUSES } from '@app/core';
+import { DataSource, type FindOptionsWhere, In } from 'typeorm';
 import { DeliveryJobEntity, DeliveryStatus, FINISHED_DELIVERY_STATUSES } from './delivery-job.entity.js';
 
 export interface DeliveryListFilter {
@@ -13,49 +13,22 @@ export interface DeliveryListFilter {
 }
 
 @Injectable()
-export class DeliveryJobRepository {
-  private readonly repo: Repository<DeliveryJobEntity>;
-
+export class DeliveryJobRepository extends JobRowRepository<DeliveryJobEntity> {
   constructor(@InjectDataSource() dataSource: DataSource) {
-    this.repo = dataSource.getRepository(DeliveryJobEntity);
+    super(dataSource, DeliveryJobEntity);
   }
 
-  async insert(job: DeliveryJobEntity): Promise<DeliveryJobEntity> {
-    await this.repo.insert(job);
-    return job;
-  }
-
-  findById(id: string): Promise<DeliveryJobEntity | null> {
-    return this.repo.findOneBy({ id });
-  }
-
-  async list(filter: DeliveryListFilter): Promise<{ items: DeliveryJobEntity[]; total: number }> {
+  list(filter: DeliveryListFilter): Promise<{ items: DeliveryJobEntity[]; total: number }> {
     const where: FindOptionsWhere<DeliveryJobEntity> = {};
     if (filter.status !== undefined) where.status = filter.status;
     if (filter.mode !== undefined) where.mode = filter.mode;
     if (filter.favorite !== undefined) where.favorite = filter.favorite;
-    const [items, total] = await this.repo.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: filter.limit,
-      skip: filter.offset,
-    });
-    return { items, total };
+    return this.pageNewestFirst(where, filter);
   }
 
-  /** Ids of deliveries `queued` (last changed) before `olderThan`, by id, after `afterId`: the reconciler re-enqueues them. */
-  async findQueuedIds(olderThan: Date, afterId: string | undefined, limit: number): Promise<string[]> {
-    const rows = await this.repo.find({
-      select: { id: true },
-      where: {
-        status: DeliveryStatus.Queued,
-        updatedAt: LessThan(olderThan),
-        ...(afterId === undefined ? {} : { id: MoreThan(afterId) }),
-      },
-      order: { id: 'ASC' },
-      take: limit,
-    });
-    return rows.map((r) => r.id);
+  /** Ids of deliveries waiting in the queue since before `olderThan`: the reconciler re-enqueues them. */
+  findQueuedIds(olderThan: Date, afterId: string | undefined, limit: number): Promise<string[]> {
+    return this.queuedIdsBefore({}, olderThan, afterId, limit);
   }
 
   /** Queued (or running, after a crash) → running, counting the attempt. False when it had already ended. */

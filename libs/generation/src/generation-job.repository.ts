@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { UNFINISHED_JOB_ROW_STATUSES } from '@app/core';
-import { DataSource, In, IsNull, LessThan, MoreThan, type Repository } from 'typeorm';
+import { JobRowRepository, UNFINISHED_JOB_ROW_STATUSES } from '@app/core';
+import { DataSource, In, IsNull } from 'typeorm';
 import {
   type GenerationImageRef,
   GenerationJobEntity,
@@ -25,52 +25,24 @@ export interface GenerationFinishFields {
 }
 
 @Injectable()
-export class GenerationJobRepository {
-  private readonly repo: Repository<GenerationJobEntity>;
-
+export class GenerationJobRepository extends JobRowRepository<GenerationJobEntity> {
   constructor(@InjectDataSource() dataSource: DataSource) {
-    this.repo = dataSource.getRepository(GenerationJobEntity);
+    super(dataSource, GenerationJobEntity);
   }
 
-  async insert(job: GenerationJobEntity): Promise<GenerationJobEntity> {
-    await this.repo.insert(job);
-    return job;
-  }
-
-  findById(id: string): Promise<GenerationJobEntity | null> {
-    return this.repo.findOneBy({ id });
-  }
-
-  async list(filter: { status?: GenerationStatus; limit: number; offset: number }): Promise<{
+  list(filter: { status?: GenerationStatus; limit: number; offset: number }): Promise<{
     items: GenerationJobEntity[];
     total: number;
   }> {
-    const [items, total] = await this.repo.findAndCount({
-      where: filter.status ? { status: filter.status } : {},
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: filter.limit,
-      skip: filter.offset,
-    });
-    return { items, total };
+    return this.pageNewestFirst(filter.status ? { status: filter.status } : {}, filter);
   }
 
   /**
-   * Ids of queue-mode jobs `queued` (last changed) before `olderThan`, by id, after `afterId`: the reconciler
-   * re-enqueues them. Sync-mode rows wait inside an API request, never in the queue, and are left out.
+   * Ids of queue-mode jobs waiting since before `olderThan`: the reconciler re-enqueues them. Sync-mode rows wait
+   * inside an API request, never in the queue, and are left out.
    */
-  async findQueuedIds(olderThan: Date, afterId: string | undefined, limit: number): Promise<string[]> {
-    const rows = await this.repo.find({
-      select: { id: true },
-      where: {
-        status: GenerationStatus.Queued,
-        mode: GenerationMode.Queued,
-        updatedAt: LessThan(olderThan),
-        ...(afterId === undefined ? {} : { id: MoreThan(afterId) }),
-      },
-      order: { id: 'ASC' },
-      take: limit,
-    });
-    return rows.map((r) => r.id);
+  findQueuedIds(olderThan: Date, afterId: string | undefined, limit: number): Promise<string[]> {
+    return this.queuedIdsBefore({ mode: GenerationMode.Queued }, olderThan, afterId, limit);
   }
 
   /** Queued → running on `backendId`, stamping the moment txt2img is about to be sent. False when it was cancelled. */

@@ -26,6 +26,7 @@ import {
 import { Role } from '@app/core';
 import { ComposeRequestDto, ComposeResultDto } from '../compose/compose.dto.js';
 import { OffsetPageQueryDto } from '../common/page-query.dto.js';
+import { JobTimesDto, OffsetPageDto } from '../common/list-page.dto.js';
 import { registerDiscriminatedUnion } from '../common/openapi.js';
 import { GenerationRequestDto } from '../generation/generation.dto.js';
 import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
@@ -102,7 +103,7 @@ export class PatchDeliveryDto {
   favorite?: boolean;
 }
 
-export class DeliveryJobDto {
+export class DeliveryJobDto extends JobTimesDto {
   @ApiUuid()
   id: string;
   /** The backend that runs it. */
@@ -125,23 +126,11 @@ export class DeliveryJobDto {
   @ApiUuid({ nullable: true })
   generationJobId: string | null;
   @ApiDateTime()
-  createdAt: string;
-  @ApiDateTime({ nullable: true })
-  startedAt: string | null;
-  @ApiDateTime({ nullable: true })
-  finishedAt: string | null;
-  @ApiDateTime()
   updatedAt: string;
 }
 
-export class DeliveryJobListDto {
+export class DeliveryJobListDto extends OffsetPageDto {
   items: DeliveryJobDto[];
-  @ApiInteger({ minimum: 0 })
-  total: number;
-  @ApiInteger({ minimum: 1, maximum: 200 })
-  limit: number;
-  @ApiInteger({ minimum: 0 })
-  offset: number;
 }
 
 export class DeliveryBackendDto implements DeliveryBackendInfo {

@@ -27,8 +27,9 @@ import {
   SdBackendFlavour,
 } from '@app/generation';
 import { OffsetPageQueryDto } from '../common/page-query.dto.js';
+import { JobTimesDto, OffsetPageDto } from '../common/list-page.dto.js';
 import { toInteger } from '../common/query-params.js';
-import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
+import { ApiInteger, ApiUuid } from '../common/api-docs.js';
 
 const L = GENERATION_LIMITS;
 
@@ -235,7 +236,7 @@ export class GenerationAdapterDto {
   weight?: number;
 }
 
-export class GenerationJobDto {
+export class GenerationJobDto extends JobTimesDto {
   @ApiUuid()
   id: string;
   status: GenerationStatus;
@@ -262,22 +263,10 @@ export class GenerationJobDto {
   @ApiInteger({ minimum: 0 })
   attempts: number;
   cancelRequested: boolean;
-  @ApiDateTime()
-  createdAt: string;
-  @ApiDateTime({ nullable: true })
-  startedAt: string | null;
-  @ApiDateTime({ nullable: true })
-  finishedAt: string | null;
 }
 
-export class GenerationJobListDto {
+export class GenerationJobListDto extends OffsetPageDto {
   items: GenerationJobDto[];
-  @ApiInteger({ minimum: 0 })
-  total: number;
-  @ApiInteger({ minimum: 1, maximum: 200 })
-  limit: number;
-  @ApiInteger({ minimum: 0 })
-  offset: number;
 }
 
 export class GenerationProgressDto {

@@ -2,7 +2,8 @@ import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsNotEmpty, IsString, IsUUID,
 import { IsOptionalNonNull } from '../common/validation.js';
 import { HashPolicy, type ImportFailure, ImportRunStatus } from '@app/adapters';
 import type { ImportCounts } from '@app/core';
-import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
+import { ApiInteger, ApiUuid } from '../common/api-docs.js';
+import { JobTimesDto } from '../common/list-page.dto.js';
 
 export class StartImportDto {
   /** Library roots or folders inside them (absolute, or relative to a root); all roots when omitted. */
@@ -77,7 +78,7 @@ export class ImportFailureDto implements ImportFailure {
   reason: string;
 }
 
-export class ImportRunDto {
+export class ImportRunDto extends JobTimesDto {
   @ApiUuid()
   id: string;
   status: ImportRunStatus;
@@ -93,10 +94,4 @@ export class ImportRunDto {
   @ApiInteger({ minimum: 0 })
   failureCount: number;
   error: string | null;
-  @ApiDateTime()
-  createdAt: string;
-  @ApiDateTime({ nullable: true })
-  startedAt: string | null;
-  @ApiDateTime({ nullable: true })
-  finishedAt: string | null;
 }

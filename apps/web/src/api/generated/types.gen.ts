@@ -320,14 +320,14 @@ export type GenerationImageDto = {
 };
 
 export type GenerationJobDto = {
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
   id: string;
   step: number;
   steps: number;
   seed: number | null;
   attempts: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   mode: 'sync' | 'queued';
   backendId: string | null;
@@ -615,11 +615,11 @@ export type ImportFailureDto = {
 };
 
 export type ImportRunDto = {
-  id: string;
-  failureCount: number;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  id: string;
+  failureCount: number;
   status: 'queued' | 'running' | 'completed' | 'failed';
   roots: Array<string>;
   dryRun: boolean;
@@ -1102,13 +1102,13 @@ export type SdNextComposeDeliveryDto = {
 };
 
 export type HttpDeliveryJobDto = {
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
   id: string;
   attempts: number;
   rating: number | null;
   generationJobId: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
   updatedAt: string;
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   prompt: string;
@@ -1129,13 +1129,13 @@ export type HttpDeliveryJobDto = {
 };
 
 export type CliDeliveryJobDto = {
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
   id: string;
   attempts: number;
   rating: number | null;
   generationJobId: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
   updatedAt: string;
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   prompt: string;
@@ -1156,13 +1156,13 @@ export type CliDeliveryJobDto = {
 };
 
 export type SdNextDeliveryJobDto = {
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
   id: string;
   attempts: number;
   rating: number | null;
   generationJobId: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
   updatedAt: string;
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   prompt: string;
