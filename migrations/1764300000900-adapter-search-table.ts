@@ -6,17 +6,12 @@ import { MigrationColumns } from '@app/core';
  * search_vector)`, one row per adapter, with its own GIN index. Statement-level triggers keep it in step with
  * `adapters`, copying the vector the row trigger of migration 1764300000600 computed (a text is tokenised once).
  *
- * Why: a search has to visit every match's row to check its visibility and to rank it. An `adapters` row is
- * ~800 bytes (10 to a page), and its vector is the last of 60 columns. A term found in 14 % of 100,000 adapters
- * visited 7,800 pages there, and PostgreSQL decoded every column up to the vector for each row: count + ranked
- * page took 29-34 ms. Here a row is ~240 bytes (34 to a page), the same search visits 2,900 pages and decodes
- * three columns: 10-14 ms (psql, same database). `present` (= `missing_since IS NULL`) lets a search alone
- * leave out tombstones without reading `adapters`.
+ * Why: a search visits every match's row to check visibility and rank it; a narrow row (~240 bytes, three
+ * columns) costs a third of the pages of an `adapters` row (~800 bytes, vector last of 60 columns). `present`
+ * (= `missing_since IS NULL`) lets a search alone leave out tombstones without reading `adapters`.
  *
- * `adapters.search_vector` stays: a search combined with other filters, or with facets, needs the adapter's own
- * columns for every match, and reads them in the same pass (a bitmap AND with the other indexes). Joining this
- * table to `adapters` instead cost one primary-key probe per match ("search + base model, sort by downloads":
- * p95 9 ms → 72 ms; "search + facets": 17 → 38 ms).
+ * `adapters.search_vector` stays: a search combined with other filters or facets needs the adapter's own columns
+ * for every match and reads them in the same pass; joining this table instead costs a key probe per match.
  *
  * Adapter ids never change (a moved file keeps its id), so the triggers match rows by id. No entity maps this
  * table: only hand-written SQL reads it. SQLite's FTS5 tables need nothing like it.

@@ -17,12 +17,9 @@ const SORT_INDEXES = [
  * NULL`), in the exact order of a list page, tie-break included: `(column, id)` on PostgreSQL, and `(column)` on
  * SQLite, whose every index entry ends with the rowid, which is SQLite's tie-break (`AdapterQueryRepository`).
  *
- * The one-column indexes knew neither the tie-break nor the tombstones, so page N read N × 50 adapter rows to
- * test `missing_since` and order the ties. At 100,000 adapters, page 1,000 took 54 ms on SQLite and 380-430 ms
- * on PostgreSQL. Now both count off the offset inside the index (PostgreSQL by an index-only scan once VACUUM
- * has marked the pages): ~1.4 ms and ~3.6 ms for the bare SQL at offset 50,000. SQLite's tie-break is the rowid,
- * not the id, because a 36-character id in seven indexes made a cold import's writes 60 % slower (0.85 → 1.37 s
- * for 10,000 rows); PostgreSQL stores ids in 16 bytes and has no stable rowid.
+ * A one-column index knows neither the tie-break nor the tombstones, so page N would read N × 50 rows; these
+ * count off the offset inside the index. SQLite's tie-break is the rowid, not the 36-character id, which in seven
+ * indexes would slow a cold import's writes by more than half; PostgreSQL stores ids in 16 bytes.
  *
  * Unrated adapters sort lowest (NULLS FIRST ascending, NULLS LAST descending). SQLite orders NULL lowest
  * already, and PostgreSQL's rating index says so, so that one index serves both directions.
