@@ -25,6 +25,7 @@ import { GenerationController } from './generation/generation.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
+import { ProgressReplay } from './progress/progress-replay.js';
 import { SessionController } from './session/session.controller.js';
 
 @Module({
@@ -52,6 +53,7 @@ import { SessionController } from './session/session.controller.js';
   ],
   providers: [
     ProgressGateway,
+    ProgressReplay,
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_GUARD, useClass: DeclaredQueryGuard },
     { provide: APP_INTERCEPTOR, useClass: MetricsInterceptor },

@@ -25,6 +25,7 @@ import { DisclosurePolicy } from '@app/delivery';
 import type { Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
 import { factsOf } from '../common/request-facts.js';
+import { type JobState, ProgressReplay } from './progress-replay.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TOPICS = new Set<string>(Object.values(ProgressTopic));
@@ -33,6 +34,8 @@ export interface SubscribeAck {
   ok: boolean;
   room?: string;
   error?: string;
+  /** On a job subscription: where the job stands now (absent for an id that names no job yet). */
+  state?: JobState;
 }
 
 export const jobRoom = (jobId: string): string => `job:${jobId}`;
@@ -64,6 +67,7 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     private readonly access: WebAccessPolicy,
     private readonly disclosure: DisclosurePolicy,
     private readonly bus: EventBus,
+    private readonly replay: ProgressReplay,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.maxJobSubscriptions = config.socket.maxJobSubscriptions;
@@ -121,14 +125,31 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     void client.join(roleRoom(principalOf(client).role));
   }
 
+  /**
+   * Joins the room, then replays a job's current state to this client alone (the event a subscriber would have seen
+   * last, as its role may see it): a client that subscribes after queueing misses nothing. Joining first means an
+   * event may arrive twice, never not at all.
+   */
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown): SubscribeAck {
+  async subscribe(@ConnectedSocket() client: Socket, @MessageBody() body: unknown): Promise<SubscribeAck> {
     const target = this.roomFor(body);
     if ('error' in target) return this.refuse(client, body, target.error);
     const limit = this.subscriptionLimitError(client, target.room);
     if (limit !== null) return this.refuse(client, body, limit);
-    void client.join(target.room);
-    return { ok: true, room: target.room };
+    await client.join(target.room);
+    const jobId = target.jobId;
+    if (jobId === undefined) return { ok: true, room: target.room };
+    const replay = await this.replay.of(jobId).catch((error: unknown) => {
+      this.logger.warn(`No replay of job ${jobId}: ${String(error)}`);
+      return null;
+    });
+    if (!replay) return { ok: true, room: target.room };
+    const role = principalOf(client).role;
+    for (const message of replay.events) {
+      const seen = this.disclosure.event(role, message);
+      client.emit(seen.event, seen.payload);
+    }
+    return { ok: true, room: target.room, state: replay.state };
   }
 
   private refuse(client: Socket, request: unknown, error: string): SubscribeAck {
@@ -152,12 +173,12 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       : `at most ${this.maxJobSubscriptions} job ids per connection (SOCKET_MAX_JOB_SUBSCRIPTIONS); unsubscribe from some first`;
   }
 
-  private roomFor(body: unknown): { room: string } | { error: string } {
+  private roomFor(body: unknown): { room: string; jobId?: string } | { error: string } {
     if (typeof body !== 'object' || body === null) return { error: 'subscribe needs { jobId } or { topic }' };
     const { jobId, topic } = body as { jobId?: unknown; topic?: unknown };
     if (jobId !== undefined) {
       if (typeof jobId !== 'string' || !UUID.test(jobId)) return { error: 'jobId must be a UUID' };
-      return { room: jobRoom(jobId.toLowerCase()) };
+      return { room: jobRoom(jobId.toLowerCase()), jobId: jobId.toLowerCase() };
     }
     if (topic !== undefined) {
       if (typeof topic !== 'string' || !TOPICS.has(topic)) {
