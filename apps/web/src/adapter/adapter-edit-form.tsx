@@ -4,6 +4,8 @@ import type { AdapterDto } from '../api/generated/types.gen';
 import { NSFW_LEVELS } from '../components/format';
 import { editValuesOf, type EditValues, patchOf } from './edit-fields';
 import { usePatchAdapter } from './use-adapter';
+import { RoleNote } from '../session/role-note';
+import { useAllowed } from '../session/use-session';
 
 function Field({ id, label, error, children }: { id: string; label: string; error?: string; children: ReactNode }) {
   return (
@@ -25,6 +27,7 @@ export function AdapterEditForm({ adapter }: { adapter: AdapterDto }) {
   const [values, setValues] = useState<EditValues>(initial);
   const [saved, setSaved] = useState(false);
   const patch = usePatchAdapter();
+  const canEdit = useAllowed('editor');
   const problem = patch.error ? toProblem(patch.error) : null;
   const set = (key: keyof EditValues) => (e: { target: { value: string } }) => {
     setSaved(false);
@@ -69,65 +72,69 @@ export function AdapterEditForm({ adapter }: { adapter: AdapterDto }) {
       }}
     >
       <h2 id="edit-h">Edit</h2>
-      {text('name', 'Name')}
-      <Field
-        id="edit-triggerWords"
-        label="Trigger words (comma-separated)"
-        error={fieldMessage(problem, 'triggerWords')}
-      >
-        <textarea id="edit-triggerWords" rows={2} value={values.triggerWords} onChange={set('triggerWords')} />
-      </Field>
-      <div className="row">
-        {text('preferredWeight', 'Preferred weight', { inputMode: 'decimal', size: 6 })}
-        {text('weightMin', 'Weight min', { inputMode: 'decimal', size: 6 })}
-        {text('weightMax', 'Weight max', { inputMode: 'decimal', size: 6 })}
-      </div>
-      {text('tags', 'Tags (comma-separated)')}
-      {text('baseModel', 'Base model')}
-      <Field id="edit-nsfwOverride" label="NSFW override" error={fieldMessage(problem, 'nsfwOverride')}>
-        <select id="edit-nsfwOverride" value={values.nsfwOverride} onChange={set('nsfwOverride')}>
-          <option value="">From the source</option>
-          <option value="0">Unrated</option>
-          {NSFW_LEVELS.map((l) => (
-            <option key={l.bit} value={l.bit}>
-              {l.label}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <div className="row">
-        <label>
-          <input
-            type="checkbox"
-            checked={values.favorite}
-            onChange={(e) => setValues({ ...values, favorite: e.target.checked })}
-          />{' '}
-          Favorite
-        </label>
-        <label>
-          <input
-            type="checkbox"
-            checked={values.active}
-            onChange={(e) => setValues({ ...values, active: e.target.checked })}
-          />{' '}
-          Active
-        </label>
-        {text('ordinal', 'Ordinal', { inputMode: 'numeric', size: 6 })}
-      </div>
-      <Field id="edit-notes" label="Notes" error={fieldMessage(problem, 'notes')}>
-        <textarea id="edit-notes" rows={3} value={values.notes} onChange={set('notes')} />
-      </Field>
-      <div className="row">
-        <button type="submit" className="primary" disabled={unchanged || patch.isPending}>
-          {patch.isPending ? 'Saving…' : 'Save'}
-        </button>
-        {saved && <span role="status">Saved.</span>}
-        {problem && problem.fields.length === 0 && (
-          <span role="alert" className="error-text">
-            {problem.message}
-          </span>
-        )}
-      </div>
+      <RoleNote need="editor" action="editing" />
+      <fieldset className="plain-fieldset" disabled={!canEdit}>
+        <legend className="sr-only">User fields</legend>
+        {text('name', 'Name')}
+        <Field
+          id="edit-triggerWords"
+          label="Trigger words (comma-separated)"
+          error={fieldMessage(problem, 'triggerWords')}
+        >
+          <textarea id="edit-triggerWords" rows={2} value={values.triggerWords} onChange={set('triggerWords')} />
+        </Field>
+        <div className="row">
+          {text('preferredWeight', 'Preferred weight', { inputMode: 'decimal', size: 6 })}
+          {text('weightMin', 'Weight min', { inputMode: 'decimal', size: 6 })}
+          {text('weightMax', 'Weight max', { inputMode: 'decimal', size: 6 })}
+        </div>
+        {text('tags', 'Tags (comma-separated)')}
+        {text('baseModel', 'Base model')}
+        <Field id="edit-nsfwOverride" label="NSFW override" error={fieldMessage(problem, 'nsfwOverride')}>
+          <select id="edit-nsfwOverride" value={values.nsfwOverride} onChange={set('nsfwOverride')}>
+            <option value="">From the source</option>
+            <option value="0">Unrated</option>
+            {NSFW_LEVELS.map((l) => (
+              <option key={l.bit} value={l.bit}>
+                {l.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <div className="row">
+          <label>
+            <input
+              type="checkbox"
+              checked={values.favorite}
+              onChange={(e) => setValues({ ...values, favorite: e.target.checked })}
+            />{' '}
+            Favorite
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              checked={values.active}
+              onChange={(e) => setValues({ ...values, active: e.target.checked })}
+            />{' '}
+            Active
+          </label>
+          {text('ordinal', 'Ordinal', { inputMode: 'numeric', size: 6 })}
+        </div>
+        <Field id="edit-notes" label="Notes" error={fieldMessage(problem, 'notes')}>
+          <textarea id="edit-notes" rows={3} value={values.notes} onChange={set('notes')} />
+        </Field>
+        <div className="row">
+          <button type="submit" className="primary" disabled={unchanged || patch.isPending}>
+            {patch.isPending ? 'Saving…' : 'Save'}
+          </button>
+          {saved && <span role="status">Saved.</span>}
+          {problem && problem.fields.length === 0 && (
+            <span role="alert" className="error-text" id="edit-error">
+              {problem.message}
+            </span>
+          )}
+        </div>
+      </fieldset>
     </form>
   );
 }

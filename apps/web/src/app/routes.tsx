@@ -1,9 +1,14 @@
 import { createBrowserRouter } from 'react-router';
 import { Layout } from './layout';
 import { NotFoundPage } from './not-found-page';
+import { SIGN_IN_PATH } from '../session/sign-in-url';
 
 /** Each page is its own chunk: the first load carries the shell and the page it opens. */
 export const router = createBrowserRouter([
+  {
+    path: SIGN_IN_PATH,
+    lazy: async () => ({ Component: (await import('../session/sign-in-page')).SignInPage }),
+  },
   {
     element: <Layout />,
     children: [

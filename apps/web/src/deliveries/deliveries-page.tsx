@@ -12,6 +12,8 @@ import {
 import type { CreateDeliveryDto, DeliveryJobDto } from '../api/generated/types.gen';
 import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
+import { RoleNote } from '../session/role-note';
+import { useAllowed } from '../session/use-session';
 
 function useInvalidateDeliveries() {
   const queries = useQueryClient();
@@ -28,6 +30,7 @@ function CreateForm() {
   const [jsonError, setJsonError] = useState<string | null>(null);
   const invalidate = useInvalidateDeliveries();
   const create = useMutation({ ...deliveriesCreateMutation(), onSuccess: invalidate });
+  const canCreate = useAllowed('editor');
   const problem = create.error ? toProblem(create.error) : null;
   const chosen = mode || backends.data?.[0]?.name || '';
   const backend = backends.data?.find((b) => b.name === chosen);
@@ -94,9 +97,10 @@ function CreateForm() {
         )}
       </div>
       <div className="row">
-        <button type="submit" className="primary" disabled={create.isPending || !chosen}>
+        <button type="submit" className="primary" disabled={!canCreate || create.isPending || !chosen}>
           Create delivery
         </button>
+        <RoleNote need="editor" action="creating a delivery" />
         {create.data && <span role="status">Queued {create.data.id.slice(0, 8)}.</span>}
         {problem && (problem.fields.length === 0 || !['prompt', 'params'].some((f) => fieldMessage(problem, f))) && (
           <span role="alert" className="error-text">
@@ -113,6 +117,7 @@ function DeliveryRow({ delivery }: { delivery: DeliveryJobDto }) {
   const patch = useMutation({ ...deliveriesPatchMutation(), onSettled: invalidate });
   const cancel = useMutation({ ...deliveriesCancelMutation(), onSettled: invalidate });
   const open = delivery.status === 'queued' || delivery.status === 'running';
+  const canEdit = useAllowed('editor');
   const error = patch.error ?? cancel.error;
   return (
     <tr>
@@ -129,6 +134,7 @@ function DeliveryRow({ delivery }: { delivery: DeliveryJobDto }) {
         <select
           aria-label={`Rating of delivery ${delivery.id.slice(0, 8)}`}
           value={delivery.rating ?? ''}
+          disabled={!canEdit}
           onChange={(e) =>
             patch.mutate({
               path: { id: delivery.id },
@@ -148,6 +154,7 @@ function DeliveryRow({ delivery }: { delivery: DeliveryJobDto }) {
         <button
           type="button"
           aria-pressed={delivery.favorite}
+          disabled={!canEdit}
           aria-label={`Favorite delivery ${delivery.id.slice(0, 8)}`}
           onClick={() => patch.mutate({ path: { id: delivery.id }, body: { favorite: !delivery.favorite } })}
         >
@@ -156,7 +163,7 @@ function DeliveryRow({ delivery }: { delivery: DeliveryJobDto }) {
       </td>
       <td>
         {open && (
-          <button type="button" onClick={() => cancel.mutate({ path: { id: delivery.id } })}>
+          <button type="button" disabled={!canEdit} onClick={() => cancel.mutate({ path: { id: delivery.id } })}>
             Cancel
           </button>
         )}

@@ -7,6 +7,8 @@ import type { ImportRunDto, StartImportDto } from '../api/generated/types.gen';
 import { useLiveEvent } from '../api/live-events';
 import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
+import { RoleNote } from '../session/role-note';
+import { useAllowed } from '../session/use-session';
 
 const COUNT_KEYS = ['seen', 'added', 'updated', 'unchanged', 'moved', 'missing', 'restored', 'failed'] as const;
 const lines = (text: string): string[] =>
@@ -38,6 +40,7 @@ function StartForm() {
   const [forceResync, setForceResync] = useState(false);
   const [hash, setHash] = useState<'lazy' | 'full'>('lazy');
   const start = useStartImport();
+  const canStart = useAllowed('admin');
   const problem = start.error ? toProblem(start.error) : null;
   return (
     <form
@@ -83,10 +86,11 @@ function StartForm() {
             <option value="full">full (every new or changed file)</option>
           </select>
         </label>
-        <button type="submit" className="primary" disabled={start.isPending}>
+        <button type="submit" className="primary" disabled={!canStart || start.isPending}>
           Start import
         </button>
       </div>
+      <RoleNote need="admin" action="starting an import" />
       {problem && problem.fields.length === 0 && (
         <p role="alert" className="error-text">
           {problem.message}

@@ -3,6 +3,7 @@ import { Link } from 'react-router';
 import { toProblem } from '../api/client';
 import type { AdapterSummaryDto } from '../api/generated/types.gen';
 import { AdapterPreview } from '../components/adapter-preview';
+import { useAllowed } from '../session/use-session';
 import { useAdapterToggle } from './use-library';
 
 interface ItemProps {
@@ -13,6 +14,7 @@ interface ItemProps {
 
 function Toggles({ adapter }: { adapter: AdapterSummaryDto }) {
   const toggle = useAdapterToggle();
+  const canEdit = useAllowed('editor');
   const set = (body: { favorite?: boolean; active?: boolean }) => toggle.mutate({ path: { id: adapter.id }, body });
   return (
     <span className="row toggles">
@@ -20,7 +22,8 @@ function Toggles({ adapter }: { adapter: AdapterSummaryDto }) {
         type="button"
         aria-pressed={adapter.favorite}
         aria-label={`Favorite ${adapter.name}`}
-        title="Favorite"
+        title={canEdit ? 'Favorite' : 'Favorite (needs the editor role)'}
+        disabled={!canEdit}
         onClick={() => set({ favorite: !adapter.favorite })}
       >
         {adapter.favorite ? '★' : '☆'}
@@ -29,7 +32,8 @@ function Toggles({ adapter }: { adapter: AdapterSummaryDto }) {
         type="button"
         aria-pressed={adapter.active}
         aria-label={`Active ${adapter.name}`}
-        title="Active"
+        title={canEdit ? 'Active' : 'Active (needs the editor role)'}
+        disabled={!canEdit}
         onClick={() => set({ active: !adapter.active })}
       >
         {adapter.active ? 'Active' : 'Inactive'}

@@ -3,6 +3,8 @@ import { useNavigate } from 'react-router';
 import { toProblem } from '../api/client';
 import type { AdapterSummaryDto, BulkAdapterActionDto } from '../api/generated/types.gen';
 import { composerUrlWith } from '../composer/composer-state';
+import { RoleNote } from '../session/role-note';
+import { useAllowed } from '../session/use-session';
 import { useAddTag, useBulkAction } from './use-library';
 
 const ACTIONS: { action: BulkAdapterActionDto['action']; label: string }[] = [
@@ -18,6 +20,7 @@ export function BulkBar({ selected, onClear }: { selected: Map<string, AdapterSu
   const addTag = useAddTag();
   const navigate = useNavigate();
   const [tag, setTag] = useState('');
+  const canEdit = useAllowed('editor');
   const [result, setResult] = useState<string | null>(null);
   if (selected.size === 0) return null;
   const ids = [...selected.keys()];
@@ -36,7 +39,7 @@ export function BulkBar({ selected, onClear }: { selected: Map<string, AdapterSu
     <div className="bulk-bar panel" role="region" aria-label="Selected adapters">
       <strong>{selected.size} selected</strong>
       {ACTIONS.map(({ action, label }) => (
-        <button key={action} type="button" disabled={bulk.isPending} onClick={() => void run(action)}>
+        <button key={action} type="button" disabled={!canEdit || bulk.isPending} onClick={() => void run(action)}>
           {label}
         </button>
       ))}
@@ -51,7 +54,7 @@ export function BulkBar({ selected, onClear }: { selected: Map<string, AdapterSu
           <span className="sr-only">Tag to add</span>
           <input value={tag} onChange={(e) => setTag(e.target.value)} placeholder="tag" size={10} />
         </label>
-        <button type="submit" disabled={addTag.isPending}>
+        <button type="submit" disabled={!canEdit || addTag.isPending}>
           Add tag
         </button>
       </form>
@@ -61,6 +64,7 @@ export function BulkBar({ selected, onClear }: { selected: Map<string, AdapterSu
       <button type="button" onClick={onClear}>
         Clear selection
       </button>
+      <RoleNote need="editor" action="changing adapters" />
       <span role="status">{result}</span>
       {error && (
         <span role="alert" className="error-text">

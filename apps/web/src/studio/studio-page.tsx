@@ -4,6 +4,8 @@ import { fieldMessage, toProblem } from '../api/client';
 import type { GenerationJobDto } from '../api/generated/types.gen';
 import { formatTime, promptOf } from '../components/format';
 import { QueryState } from '../components/query-state';
+import { RoleNote } from '../session/role-note';
+import { useAllowed } from '../session/use-session';
 import { JobProgress } from './job-progress';
 import { EMPTY_FORM, formFromJob, type StudioForm, toGenerationRequest } from './studio-params';
 import {
@@ -19,6 +21,7 @@ type TextKey = Exclude<keyof StudioForm, 'enable_hr'>;
 
 function JobRow({ job }: { job: GenerationJobDto }) {
   const cancel = useCancelGeneration();
+  const canCancel = useAllowed('editor');
   const open = job.status === 'queued' || job.status === 'running';
   return (
     <li className="panel job" aria-label={`Generation ${job.id.slice(0, 8)} ${job.status}`}>
@@ -34,7 +37,7 @@ function JobRow({ job }: { job: GenerationJobDto }) {
           <button
             type="button"
             onClick={() => cancel.mutate({ path: { jobId: job.id } })}
-            disabled={cancel.isPending || job.cancelRequested}
+            disabled={!canCancel || cancel.isPending || job.cancelRequested}
           >
             Cancel
           </button>
@@ -73,6 +76,7 @@ function StudioFormPanel({ initial }: { initial: StudioForm }) {
   const backendId = form.backend_id || backends.data?.[0]?.id;
   const options = useBackendOptions(backendId);
   const queue = useQueueGeneration();
+  const canQueue = useAllowed('editor');
   const problem = queue.error ? toProblem(queue.error) : null;
   const set = (key: TextKey) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const field = (key: TextKey, label: string, control?: ReactNode) => {
@@ -180,9 +184,10 @@ function StudioFormPanel({ initial }: { initial: StudioForm }) {
         </div>
       )}
       <div className="row">
-        <button type="submit" className="primary" disabled={queue.isPending}>
+        <button type="submit" className="primary" disabled={!canQueue || queue.isPending}>
           Queue generation
         </button>
+        <RoleNote need="editor" action="queueing a generation" />
         {queue.data && <span role="status">Queued {queue.data.id.slice(0, 8)}.</span>}
         {problem && problem.fields.length === 0 && (
           <span role="alert" className="error-text">
