@@ -3,6 +3,7 @@ import {
   type GenerationPayload,
   JobCancelledError,
   type JobContext,
+  JobHandedBackError,
   type JobHandler,
   JobHandlerFor,
   JobName,
@@ -19,6 +20,7 @@ export class GenerationJobHandler implements JobHandler<JobName.Generation> {
   async handle(payload: GenerationPayload, context: JobContext): Promise<{ status: string; images?: number }> {
     const outcome = await this.runner.run(payload.jobId, {
       signal: context.signal,
+      handBack: context.handBack,
       attempt: context.attempt,
       maxAttempts: context.maxAttempts,
       emit: (event, body) => context.emit(event, body),
@@ -32,6 +34,8 @@ export class GenerationJobHandler implements JobHandler<JobName.Generation> {
         throw new UnrecoverableJobError(`generation job ${payload.jobId} does not exist`);
       case 'cancelled':
         throw new JobCancelledError(outcome.reason);
+      case 'handedBack':
+        throw new JobHandedBackError();
       case 'retry':
         throw new Error(outcome.reason);
       case 'failed':

@@ -29,6 +29,8 @@ export type GenerationEmit = <E extends ProgressEventName>(event: E, payload: Pr
 export interface RunContext {
   /** Fires on a cancel that reaches this process (queue signal); the row's cancel flag is polled as well. */
   signal?: AbortSignal;
+  /** Fires when this process stops: a job still waiting for a backend gives its slot back (`handedBack`). */
+  handBack?: AbortSignal;
   attempt: number;
   maxAttempts: number;
   emit: GenerationEmit;
@@ -42,6 +44,8 @@ export type RunOutcome =
   | { kind: 'retry'; reason: string }
   /** The job had already ended (a duplicate delivery of the queue job): nothing was done. */
   | { kind: 'skipped'; job: GenerationJobEntity }
+  /** The process is stopping and the job had not got a backend: left queued, for another process. */
+  | { kind: 'handedBack' }
   | { kind: 'missing' };
 
 const EXTENSIONS: Record<SdImageContentType, string> = {
@@ -94,14 +98,17 @@ export class GenerationRunner {
 
     let lease: BackendLease;
     try {
+      const signals = [ctx.signal, ctx.handBack].filter((s): s is AbortSignal => s !== undefined);
       lease = await this.leases.acquire(jobId, {
         candidates: job.requestedBackendId ? [job.requestedBackendId] : undefined,
-        signal: ctx.signal,
+        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
         isCancelled: () => this.repository.isCancelRequested(jobId),
       });
     } catch (error) {
-      if (error instanceof LeaseWaitAbortedError) return this.cancel(job, null, 'cancelled before it started', ctx);
-      throw error;
+      if (!(error instanceof LeaseWaitAbortedError)) throw error;
+      const cancelled = ctx.signal?.aborted || (await this.repository.isCancelRequested(jobId));
+      if (!cancelled && ctx.handBack?.aborted) return { kind: 'handedBack' };
+      return this.cancel(job, null, 'cancelled before it started', ctx);
     }
     try {
       const started = new Date();

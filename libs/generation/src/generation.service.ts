@@ -190,6 +190,9 @@ export class GenerationService {
           throw new ConflictError('generation_finished', `Generation ${job.id} already ended ${outcome.job.status}`);
         case 'missing':
           throw new NotFoundError('Generation job', job.id);
+        case 'handedBack':
+          // Not given a hand-back signal: a synchronous generation waits in its request, it is never queued elsewhere.
+          throw new Error(`Generation ${job.id} was handed back without a queue to take it`);
       }
     }
   }

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { EventBus } from '../events/event-bus.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { JOBS_OPTIONS, type JobsOptions } from './jobs-options.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
-import { executeAttempt, JobOutcome } from './job-executor.js';
+import { executeAttempt, JobOutcome, JobRunLog } from './job-executor.js';
+import { onSecondSignal, signalExitCode } from './shutdown-signals.js';
 import { ALL_JOB_NAMES, JOB_RUN_OPTIONS, type JobName, type JobPayloads, JobStatus } from './job-name.js';
 import { CancelOutcome, type EnqueueOptions, type JobInfo, JobQueue } from './job-queue.js';
 import type { QueuedJobEntity } from './queued-job.entity.js';
@@ -18,10 +25,13 @@ const POLL_MS = 1000;
  * `running` row at start-up.
  */
 @Injectable()
-export class InProcessJobQueue extends JobQueue implements OnApplicationBootstrap, OnApplicationShutdown {
+export class InProcessJobQueue extends JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly mode = 'in-process' as const;
   private readonly logger = new Logger(InProcessJobQueue.name);
-  private readonly running = new Map<string, { name: JobName; controller: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<
+    string,
+    { name: JobName; controller: AbortController; handBack: AbortController; done: Promise<void> }
+  >();
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
@@ -50,13 +60,30 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
     this.kick();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Runs before the database closes: takes no new job, hands back the jobs that have not begun, and lets the running
+   * ones finish. A second SIGTERM or SIGINT stops at once; the rows still `running` are queued again (now, and by the
+   * next start in any case).
+   */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
-    // Let running jobs finish their current step; anything still running after the grace period is
-    // re-queued by the next start.
-    const grace = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-    await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), grace]);
+    if (!this.started) return;
+    this.logger.log(`${signal ?? 'Shutdown'}: finishing ${this.running.size} job(s); no new job is started`);
+    const stop = onSecondSignal((second) => void this.abandon(second));
+    for (const r of this.running.values()) r.handBack.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    stop();
+  }
+
+  private async abandon(signal: NodeJS.Signals): Promise<void> {
+    this.logger.warn(`${signal} again: handing back ${this.running.size} running job(s) and exiting now`);
+    const requeued = await Promise.race([
+      this.repository.requeueRunning().catch(() => 0),
+      new Promise<number>((resolve) => setTimeout(() => resolve(0), 2_000).unref()),
+    ]);
+    this.logger.warn(`Handed back ${requeued} job(s)`);
+    process.exit(signalExitCode(signal));
   }
 
   async enqueue<N extends JobName>(
@@ -164,20 +191,27 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
   private start(job: QueuedJobEntity): void {
     const name = job.name as JobName;
     const controller = new AbortController();
-    const done = this.run(job, name, controller).finally(() => {
+    const handBack = new AbortController();
+    const done = this.run(job, name, controller, handBack).finally(() => {
       this.running.delete(job.id);
       this.kick();
     });
-    this.running.set(job.id, { name, controller, done });
+    this.running.set(job.id, { name, controller, handBack, done });
   }
 
-  private async run(job: QueuedJobEntity, name: JobName, controller: AbortController): Promise<void> {
-    const started = Date.now();
+  private async run(
+    job: QueuedJobEntity,
+    name: JobName,
+    controller: AbortController,
+    handBack: AbortController,
+  ): Promise<void> {
+    const attempt = { id: job.id, name, attempt: job.attempts, maxAttempts: job.maxAttempts };
+    const log = new JobRunLog(this.logger, attempt);
     const handler = this.registry.get(name);
     const execution = await executeAttempt(
       handler,
-      { id: job.id, name, payload: job.payload, attempt: job.attempts, maxAttempts: job.maxAttempts },
-      controller.signal,
+      { ...attempt, payload: job.payload },
+      { cancel: controller.signal, handBack: handBack.signal },
       {
         progress: async (progress, message) => {
           await this.repository.setProgress(job.id, progress);
@@ -189,8 +223,9 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
         },
       },
     );
+    log.ended(execution);
     this.metrics.jobs.inc({ name, outcome: execution.outcome });
-    this.metrics.jobDuration.observe({ name }, (Date.now() - started) / 1000);
+    this.metrics.jobDuration.observe({ name }, log.durationMs / 1000);
     switch (execution.outcome) {
       case JobOutcome.Completed:
         await this.repository.finish(job.id, JobStatus.Completed, { result: execution.result });
@@ -202,8 +237,10 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
         return;
       case JobOutcome.Failed:
         await this.repository.finish(job.id, JobStatus.Failed, { error: execution.error });
-        this.logger.warn(`Job ${name} ${job.id} failed: ${execution.error}`);
         this.bus.publish('job.failed', { jobId: job.id, name, error: execution.error ?? 'failed', willRetry: false });
+        return;
+      case JobOutcome.HandedBack:
+        await this.repository.handBack(job.id, job.attempts - 1);
         return;
       case JobOutcome.Retried: {
         const delay = JOB_RUN_OPTIONS[name].backoffMs * 2 ** (job.attempts - 1);

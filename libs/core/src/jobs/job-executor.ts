@@ -1,5 +1,11 @@
 import type { ProgressEventMap, ProgressEventName } from '../events/progress-events.js';
-import { JobCancelledError, type JobContext, type JobHandler, UnrecoverableJobError } from './job-handler.js';
+import {
+  JobCancelledError,
+  type JobContext,
+  type JobHandler,
+  JobHandedBackError,
+  UnrecoverableJobError,
+} from './job-handler.js';
 import type { JobName } from './job-name.js';
 
 export enum JobOutcome {
@@ -7,6 +13,8 @@ export enum JobOutcome {
   Failed = 'failed',
   Retried = 'retried',
   Cancelled = 'cancelled',
+  /** It had not begun when its process began stopping: queued again for another process, no attempt spent. */
+  HandedBack = 'handed_back',
 }
 
 export interface ExecutionResult {
@@ -33,15 +41,17 @@ export function reasonOf(error: unknown): string {
 export async function executeAttempt(
   handler: JobHandler,
   job: { id: string; name: JobName; payload: unknown; attempt: number; maxAttempts: number },
-  signal: AbortSignal,
+  signals: { cancel: AbortSignal; handBack: AbortSignal },
   sinks: ExecutionSinks,
 ): Promise<ExecutionResult> {
+  const signal = signals.cancel;
   const context: JobContext = {
     jobId: job.id,
     name: job.name,
     attempt: job.attempt,
     maxAttempts: job.maxAttempts,
     signal,
+    handBack: signals.handBack,
     progress: (p, message) => sinks.progress(Math.max(0, Math.min(1, p)), message),
     emit: (event, payload) => sinks.emit(event, payload),
   };
@@ -53,9 +63,48 @@ export async function executeAttempt(
     if (error instanceof JobCancelledError || signal.aborted) {
       return { outcome: JobOutcome.Cancelled, error: reasonOf(error) };
     }
+    if (error instanceof JobHandedBackError) return { outcome: JobOutcome.HandedBack, error: reasonOf(error) };
     if (error instanceof UnrecoverableJobError || job.attempt >= job.maxAttempts) {
       return { outcome: JobOutcome.Failed, error: reasonOf(error) };
     }
     return { outcome: JobOutcome.Retried, error: reasonOf(error) };
+  }
+}
+
+/** One log line per job start and end, the same in the worker and in the embedded runner. */
+export class JobRunLog {
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly logger: { log(message: string): void; warn(message: string): void },
+    private readonly job: { id: string; name: JobName; attempt: number; maxAttempts: number },
+  ) {
+    logger.log(`Job ${job.name} ${job.id} started (attempt ${job.attempt}/${job.maxAttempts})`);
+  }
+
+  get durationMs(): number {
+    return Date.now() - this.started;
+  }
+
+  ended(execution: ExecutionResult): void {
+    const what = `Job ${this.job.name} ${this.job.id}`;
+    const after = `after ${(this.durationMs / 1000).toFixed(2)} s`;
+    switch (execution.outcome) {
+      case JobOutcome.Completed:
+        this.logger.log(`${what} completed in ${(this.durationMs / 1000).toFixed(2)} s`);
+        return;
+      case JobOutcome.Cancelled:
+        this.logger.log(`${what} cancelled ${after}`);
+        return;
+      case JobOutcome.HandedBack:
+        this.logger.log(`${what} handed back ${after}: not started, queued again for another process`);
+        return;
+      case JobOutcome.Failed:
+        this.logger.warn(`${what} failed ${after}: ${execution.error ?? 'failed'}`);
+        return;
+      case JobOutcome.Retried:
+        this.logger.warn(`${what} failed ${after}, will retry: ${execution.error ?? 'failed'}`);
+        return;
+    }
   }
 }

@@ -10,6 +10,12 @@ export interface JobContext {
   maxAttempts: number;
   /** Aborted when the job is cancelled; handlers check it between steps and stop with `JobCancelledError`. */
   signal: AbortSignal;
+  /**
+   * Aborted when this process is stopping: a handler that has not begun its real work yet (a generation still waiting
+   * for a backend) stops with `JobHandedBackError`, and the job goes back to the queue for another process. Work that
+   * has begun ignores it and finishes.
+   */
+  handBack: AbortSignal;
   /** Reports overall progress (0..1); becomes a `job.progress` event. */
   progress(progress: number, message?: string): Promise<void>;
   /** Sends a feature event (e.g. `generation.progress`) to the clients subscribed to this job or its topic. */
@@ -25,6 +31,14 @@ export class JobCancelledError extends Error {
   constructor(message = 'cancelled') {
     super(message);
     this.name = 'JobCancelledError';
+  }
+}
+
+/** Thrown by a handler that saw `handBack` before it began: the job is queued again as it was, no attempt spent. */
+export class JobHandedBackError extends Error {
+  constructor(message = 'handed back before it started: this process is stopping') {
+    super(message);
+    this.name = 'JobHandedBackError';
   }
 }
 

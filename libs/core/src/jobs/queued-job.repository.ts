@@ -78,6 +78,14 @@ export class QueuedJobRepository {
     await this.repo.update({ id }, { status: JobStatus.Queued, runAfter, error, startedAt: null });
   }
 
+  /** A claimed job that never began goes back to the queue as it was: the claim's attempt is given back. */
+  async handBack(id: string, attemptsBefore: number): Promise<void> {
+    await this.repo.update(
+      { id, status: JobStatus.Running },
+      { status: JobStatus.Queued, startedAt: null, attempts: attemptsBefore },
+    );
+  }
+
   /** Cancels a job that has not started; false when it was claimed meanwhile. */
   async cancelQueued(id: string): Promise<boolean> {
     const result = await this.repo.update(
