@@ -1,6 +1,6 @@
 import { type QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type { ProgressEventMap, ProgressEventName } from '../../../../libs/core/src/events/progress-events';
 
 export type LiveEventMap = ProgressEventMap;
@@ -33,17 +33,24 @@ export function useLiveEvents(enabled: boolean): void {
   const queries = useQueryClient();
   useEffect(() => {
     if (!enabled) return;
-    const socket = io('/progress', { transports: ['websocket'], withCredentials: true });
-    socket.on('connect', () => {
-      for (const topic of TOPICS) socket.emit('subscribe', { topic });
-    });
-    socket.onAny((event: string, payload: unknown) => {
-      if (typeof payload === 'object' && payload !== null && 'jobId' in payload) {
-        apply(queries, event as ProgressEventName, payload as ProgressEventMap[ProgressEventName]);
-      }
+    let socket: Socket | undefined;
+    let closed = false;
+    // Loaded after the first render: the Socket.IO client is not on the path to the first cards.
+    void import('socket.io-client').then(({ io }) => {
+      if (closed) return;
+      socket = io('/progress', { transports: ['websocket'], withCredentials: true });
+      socket.on('connect', () => {
+        for (const topic of TOPICS) socket?.emit('subscribe', { topic });
+      });
+      socket.onAny((event: string, payload: unknown) => {
+        if (typeof payload === 'object' && payload !== null && 'jobId' in payload) {
+          apply(queries, event as ProgressEventName, payload as ProgressEventMap[ProgressEventName]);
+        }
+      });
     });
     return () => {
-      socket.disconnect();
+      closed = true;
+      socket?.disconnect();
     };
   }, [enabled, queries]);
 }

@@ -4,6 +4,7 @@ import { SessionMenu } from '../session/session-menu';
 import { signInUrl } from '../session/sign-in-url';
 import { useSession, useSessionExpiry } from '../session/use-session';
 import { NAV_ITEMS } from './nav';
+import { preloadPage } from './pages';
 import { SettingsMenu } from './settings-menu';
 
 /**
@@ -31,7 +32,12 @@ export function Layout() {
           <ul>
             {NAV_ITEMS.map((item) => (
               <li key={item.to}>
-                <NavLink to={item.to} end={item.to === '/'}>
+                <NavLink
+                  to={item.to}
+                  end={item.to === '/'}
+                  onPointerEnter={preloadPage(item.to)}
+                  onFocus={preloadPage(item.to)}
+                >
                   {item.label}
                 </NavLink>
               </li>

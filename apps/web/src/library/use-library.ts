@@ -7,9 +7,8 @@ import {
   adaptersPatchMutation,
 } from '../api/generated/@tanstack/react-query.gen';
 import type { AdapterSummaryDto, BulkAdapterActionDto } from '../api/generated/types.gen';
+import { firstPageOptions, PAGE_SIZE } from './first-page';
 import { type LibraryFilters, parseFilters, toListQuery, toSearchParams } from './library-filters';
-
-export const PAGE_SIZE = 100;
 
 /** The filters held in the URL, and a setter that writes them back (typing replaces the entry, clicks push one). */
 export function useLibraryFilters(): [LibraryFilters, (next: LibraryFilters, replace?: boolean) => void] {
@@ -33,11 +32,7 @@ export function useLibraryFacets(filters: LibraryFilters, enabled: boolean) {
 
 /** Page 1 for the filters (the same cache entry the grid reads its first rows from). */
 export function useFirstPage(filters: LibraryFilters) {
-  return useQuery({
-    ...adaptersListOptions({ query: { ...toListQuery(filters), page: 1, limit: PAGE_SIZE } }),
-    staleTime: 30_000,
-    placeholderData: (previous) => previous,
-  });
+  return useQuery({ ...firstPageOptions(filters), placeholderData: (previous) => previous });
 }
 
 /**
