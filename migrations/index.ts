@@ -24,6 +24,8 @@ import { AdapterSha256Verified1764300001100 } from './1764300001100-adapter-sha2
 import { AdapterFolderPrefixIndex1764300001200 } from './1764300001200-adapter-folder-prefix-index.js';
 import { AdapterMoreSidecarFields1764300001300 } from './1764300001300-adapter-more-sidecar-fields.js';
 import { AdapterFactsDigest1764300002500 } from './1764300002500-adapter-facts-digest.js';
+import { AdapterInactiveByDefault1764300003000 } from './1764300003000-adapter-inactive-by-default.js';
+import { AdapterHasWarnings1764300003010 } from './1764300003010-adapter-has-warnings.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -53,6 +55,8 @@ export const MIGRATIONS: MigrationList = [
   AdapterFolderPrefixIndex1764300001200,
   AdapterMoreSidecarFields1764300001300,
   AdapterFactsDigest1764300002500,
+  AdapterInactiveByDefault1764300003000,
+  AdapterHasWarnings1764300003010,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

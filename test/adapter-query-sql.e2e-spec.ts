@@ -35,6 +35,10 @@ const PLANS: { plan: string; run: (repo: Repo) => Promise<unknown> }[] = [
       r.count(filter({ baseModels: ['SDXL 1.0'], tags: ['style', 'anime'], tagMode: TagMode.All, favorite: true })),
   },
   { plan: 'count, folder and below', run: (r) => r.count(filter({ folder: 'styles', nsfwMax: 4 })) },
+  {
+    plan: 'count, adapters with import warnings of some base models',
+    run: (r) => r.count(filter({ hasWarnings: true, baseModels: ['SDXL 1.0', 'sdxl'] })),
+  },
   { plan: 'page by name', run: (r) => r.listPage(filter(), page()) },
   {
     plan: 'page by rating, descending',

@@ -215,7 +215,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         weightMax: 0.9,
         notes: 'best at 0.65 with a pen prompt',
         favorite: true,
-        active: false,
+        active: true, // imports start inactive: the edit must differ from what the files give
         ordinal: 7,
         nsfwOverride: 4,
         baseModel: 'Pony',

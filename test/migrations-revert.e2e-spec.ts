@@ -13,7 +13,14 @@ const DIALECTS = [
 
 const SORT_COLUMNS = ['name', 'created', 'updated', 'downloads', 'likes', 'rating', 'size'];
 const FOLDER_INDEX = 'idx_adapters_folder_prefix';
-const ADDED_COLUMNS = ['civitai_details', 'facts_digest', 'preview_embedded', 'sha256_verified', 'version_description'];
+const ADDED_COLUMNS = [
+  'civitai_details',
+  'facts_digest',
+  'has_warnings',
+  'preview_embedded',
+  'sha256_verified',
+  'version_description',
+];
 /** The search table's migration and every later one, by class name. */
 const REVERTED = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === 'AdapterSearchTable1764300000900')).map(
   (m) => m.name,
@@ -48,7 +55,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     );
     return rows.map((r) => r.name).sort();
   };
-  /** The columns migrations 1100 and 1300 add, as far as they exist. */
+  /** The columns later migrations add, as far as they exist. */
   const addedColumns = async (): Promise<string[]> => {
     const rows = await db.query<{ name: string }>(
       pg
@@ -86,6 +93,8 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterFolderPrefixIndex1764300001200',
       'AdapterMoreSidecarFields1764300001300',
       'AdapterFactsDigest1764300002500',
+      'AdapterInactiveByDefault1764300003000',
+      'AdapterHasWarnings1764300003010',
     ]);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     const present = [...SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`), FOLDER_INDEX].sort();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AppProcess, freePort } from './support/app-process.js';
 import { launchChromium, saveScreenshot, seriousA11yViolations } from './support/browser.js';
@@ -47,6 +48,8 @@ describe('Web UI in a browser (embedded mode)', () => {
   beforeAll(async () => {
     const root = `${dir.path}/loras`;
     await writeWebCorpus(root, EXTRA);
+    // One adapter whose sidecar cannot be read: the import keeps it, with a warning.
+    writeFileSync(`${root}/misc/extra-0000.civitai.info`, '{"id": 1, "files": [');
     const [port, sdnextUrl] = await Promise.all([freePort(), sdnext.start()]);
     api = new AppProcess(
       'api',
@@ -116,6 +119,30 @@ describe('Web UI in a browser (embedded mode)', () => {
     await total(3);
     await page.getByRole('listitem', { name: 'Watercolor Style' }).waitFor();
     shots.push(await saveScreenshot(page, 'library-list'));
+  });
+
+  it('should filter by import warnings and take base-model aliases, saying when a base model is unknown', async () => {
+    await page.goto(`${api.baseUrl}/library`);
+    await total(TOTAL);
+    await page.locator('label.tri-state', { hasText: 'Import warnings' }).locator('select').selectOption('true');
+    await page.waitForURL(/[?&]hasWarnings=true/);
+    await total(1);
+    await page.goBack();
+    await page.waitForURL((url) => !url.search.includes('hasWarnings'));
+    await total(TOTAL);
+
+    const sdxl = (await (await fetch(`${api.baseUrl}/api/v1/adapters?baseModel=SDXL%201.0&limit=1`)).json()) as {
+      total: number;
+    };
+    expect(sdxl.total).toBeGreaterThan(0);
+    await page.goto(`${api.baseUrl}/library?baseModel=sdxl`);
+    await total(sdxl.total);
+    expect(await page.getByTestId('library-warning').count()).toBe(0);
+
+    await page.goto(`${api.baseUrl}/library?baseModel=sdxxl`);
+    await total(0);
+    await page.getByTestId('library-warning').filter({ hasText: '"sdxxl"' }).waitFor();
+    await expectAccessible();
   });
 
   it('should open an adapter, show its duplicate, and keep edited trigger words after a reload', async () => {

@@ -27,6 +27,8 @@ export interface SeedAdapter {
   sha256Verified?: boolean;
   civitaiModelId?: number | null;
   previewPath?: string | null;
+  /** Import warnings; when given, `has_warnings` is written too (a column since migration 1764300003010). */
+  warnings?: string[];
   active?: boolean;
   favorite?: boolean;
   ordinal?: number | null;
@@ -153,7 +155,8 @@ export function adapterColumns(a: SeedAdapter, isPg: boolean): Record<string, un
     sidecars: json([]),
     unmapped: json({}),
     images: json([]),
-    warnings: json([]),
+    warnings: json(a.warnings ?? []),
+    ...(a.warnings === undefined ? {} : { has_warnings: bool(a.warnings.length > 0) }),
     search_text: searchTextOf({
       name: a.name,
       fileName,

@@ -2,13 +2,19 @@ import { Injectable, Optional } from '@nestjs/common';
 import { type AdapterEntity, AdapterRepository } from '@app/adapters';
 import { InvalidInputError } from '@app/core';
 import type { ComposableAdapter } from './composer/composable-adapter.js';
-import { type AdapterSelection, type CompositionResult, composePrompt } from './composer/composer.js';
+import {
+  type AdapterSelection,
+  type CompositionResult,
+  type CompositionWarning,
+  CompositionWarningCode,
+  composePrompt,
+} from './composer/composer.js';
 import { Dialect, parseDialect } from './composer/dialect.js';
 import { type ParsedPrompt, parsePrompt } from './composer/parser.js';
 import { LoraNameSource } from './lora-name-source.js';
 
 export interface ComposeRequest {
-  /** Explicit adapters; when empty, the active adapters in ordinal order (the seed's behaviour). */
+  /** Explicit adapters; when empty, the active adapters in ordinal order (at most `MAX_ACTIVE_COMPOSED`). */
   adapters?: AdapterSelection[];
   prefix?: string;
   suffix?: string;
@@ -27,7 +33,7 @@ export interface ComposeOutcome extends CompositionResult {
 }
 
 /** Most active adapters a default composition takes; a prompt with more LoRAs than this is not useful. */
-const MAX_ACTIVE = 100;
+export const MAX_ACTIVE_COMPOSED = 100;
 
 export function toComposable(a: AdapterEntity): ComposableAdapter {
   return {
@@ -63,7 +69,8 @@ export class CompositionService {
     const chosen =
       selected.length > 0
         ? await this.adapters.findByIds(selected.map((s) => s.id))
-        : await this.adapters.findActiveInOrder(MAX_ACTIVE);
+        : await this.adapters.findActiveInOrder(MAX_ACTIVE_COMPOSED);
+    const truncation = selected.length === 0 ? await this.activeSetTruncation(chosen.length) : undefined;
     // Every live file that claims the same token name, so ambiguous names are caught.
     const claimants = await this.adapters.findNameClaimants(
       chosen.flatMap((a) => [a.loraStem, a.loraName, ...(a.loraAlias ? [a.loraAlias] : [])]),
@@ -99,7 +106,20 @@ export class CompositionService {
       },
       [...library.values()],
     );
-    return { ...result, checkedAgainst };
+    return { ...result, warnings: truncation ? [...result.warnings, truncation] : result.warnings, checkedAgainst };
+  }
+
+  /** A warning when the active set holds more adapters than a composition takes (`taken` = the limit). */
+  private async activeSetTruncation(taken: number): Promise<CompositionWarning | undefined> {
+    if (taken < MAX_ACTIVE_COMPOSED) return undefined;
+    const active = await this.adapters.countActive();
+    if (active <= taken) return undefined;
+    return {
+      code: CompositionWarningCode.ActiveSetTruncated,
+      message:
+        `${active} adapters are active; a composition without \`adapters\` takes the first ${MAX_ACTIVE_COMPOSED} ` +
+        `in their order, so ${active - taken} were left out: pass \`adapters\`, or deactivate some`,
+    };
   }
 
   parse(prompt: string, dialect?: string): ParsedPrompt & { dialect: Dialect } {

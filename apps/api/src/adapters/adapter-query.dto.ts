@@ -63,7 +63,10 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   @MaxLength(200)
   q?: string;
 
-  /** One or more base models (comma-separated or repeated), e.g. `SDXL 1.0,Pony`. */
+  /**
+   * One or more base models (comma-separated or repeated), e.g. `SDXL 1.0,Pony`: any case, or an alias such as
+   * `sdxl`, `pony`, `sd15`, `flux`; a value that names no base model is reported in the response's `warnings`.
+   */
   @StringListParam(64)
   baseModel?: string[];
 
@@ -100,6 +103,12 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   @Transform(toBoolean)
   @IsBoolean()
   hasPreview?: boolean;
+
+  /** `true`: adapters whose import left warnings (a broken sidecar, a hash that disagrees, …); `false`: the others. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  hasWarnings?: boolean;
 
   /** `true`: only adapters whose file vanished (tombstones); default `false`. */
   @IsOptional()

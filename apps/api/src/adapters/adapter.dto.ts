@@ -19,6 +19,8 @@ import { ApiProperty } from '@nestjs/swagger';
 import {
   AdapterBulkAction,
   type AdapterFacets,
+  type AdapterListWarning,
+  AdapterListWarningCode,
   type AdapterPatch,
   AdapterSort,
   AdapterUserField,
@@ -70,6 +72,8 @@ export class AdapterSummaryDto {
   sha256Verified: boolean;
   autoV2: string | null;
   hasPreview: boolean;
+  /** The import left warnings on this adapter (listed in `warnings` of `GET /adapters/{id}`). */
+  hasWarnings: boolean;
   preferredWeight: number | null;
   weightMin: number | null;
   weightMax: number | null;
@@ -138,6 +142,16 @@ export class AdapterFacetsDto implements AdapterFacets {
   tags?: ValueCountDto[];
 }
 
+/** A list request was answered, but part of it matched nothing the library knows. */
+export class AdapterListWarningDto implements AdapterListWarning {
+  code: AdapterListWarningCode;
+  /** The query parameter at fault, e.g. `baseModel`. */
+  field: string;
+  /** Its value at fault, as sent. */
+  value: string;
+  message: string;
+}
+
 export class AdapterPageDto {
   items: AdapterSummaryDto[];
   @ApiInteger({ minimum: 0 })
@@ -151,6 +165,8 @@ export class AdapterPageDto {
   sort: AdapterSort;
   order: SortOrder;
   facets?: AdapterFacetsDto;
+  /** E.g. a `baseModel` value that is no known base model (by name, in any case, or alias) and no adapter has. */
+  warnings: AdapterListWarningDto[];
 }
 
 export class PatchAdapterDto implements AdapterPatch {

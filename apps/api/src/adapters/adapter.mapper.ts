@@ -31,6 +31,7 @@ export function mapAdapterSummary(a: AdapterEntity): AdapterSummaryDto {
     sha256Verified: a.sha256Verified,
     autoV2: a.autoV2,
     hasPreview: a.hasPreview,
+    hasWarnings: a.hasWarnings,
     preferredWeight: a.preferredWeight,
     weightMin: a.weightMin,
     weightMax: a.weightMax,
@@ -76,5 +77,5 @@ export function mapAdapter(a: AdapterEntity): AdapterDto {
 }
 
 export function mapAdapterPage(page: AdapterPage<AdapterEntity>): AdapterPageDto {
-  return { ...page, items: page.items.map(mapAdapterSummary) };
+  return { ...page, items: page.items.map(mapAdapterSummary), warnings: page.warnings.map((w) => ({ ...w })) };
 }

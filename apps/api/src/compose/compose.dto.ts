@@ -55,7 +55,10 @@ export class ComposeAdapterDto {
 }
 
 export class ComposeRequestDto {
-  /** Adapters to use; when omitted or empty, the active adapters in their ordinal order. */
+  /**
+   * Adapters to use; when omitted or empty, the active adapters in their ordinal order: at most 100 (more are left
+   * out with an `active_set_truncated` warning), and a 400 `no_active_adapters` when none is active.
+   */
   @IsOptionalNonNull()
   @IsArray()
   @ArrayMaxSize(100)

@@ -28,15 +28,20 @@ function Toggles({ adapter }: { adapter: AdapterSummaryDto }) {
       >
         {adapter.favorite ? '★' : '☆'}
       </button>
+      {/* The visible state is part of the name (imported adapters start inactive); the name tells cards apart. */}
       <button
         type="button"
         aria-pressed={adapter.active}
-        aria-label={`Active ${adapter.name}`}
-        title={canEdit ? 'Active' : 'Active (needs the editor role)'}
+        title={
+          canEdit
+            ? 'In the active set, the default selection of a composition'
+            : 'In the active set (changing it needs the editor role)'
+        }
         disabled={!canEdit}
         onClick={() => set({ active: !adapter.active })}
       >
         {adapter.active ? 'Active' : 'Inactive'}
+        <span className="sr-only"> {adapter.name}</span>
       </button>
       {toggle.error && (
         <span role="alert" className="error-text">

@@ -13,7 +13,7 @@ const empty: LibraryFilters = { baseModel: [], tags: [], modelType: [], view: 'g
 describe('library filters ↔ URL', () => {
   it('should read every filter from the URL and write the same URL back', () => {
     const url =
-      'q=girl+armor&folder=characters&baseModel=SDXL+1.0&baseModel=Pony&tags=anime&tags=style&tagMode=all&nsfwMax=4&active=true&favorite=false&hasPreview=true&sort=downloads&order=asc&view=list';
+      'q=girl+armor&folder=characters&baseModel=SDXL+1.0&baseModel=Pony&tags=anime&tags=style&tagMode=all&nsfwMax=4&active=true&favorite=false&hasPreview=true&hasWarnings=false&sort=downloads&order=asc&view=list';
     const filters = parseFilters(new URLSearchParams(url));
     expect(filters).toEqual({
       ...empty,
@@ -26,6 +26,7 @@ describe('library filters ↔ URL', () => {
       active: true,
       favorite: false,
       hasPreview: true,
+      hasWarnings: false,
       sort: 'downloads',
       order: 'asc',
       view: 'list',
@@ -47,8 +48,10 @@ describe('library filters ↔ URL', () => {
   });
 
   it('should build the API query with lists and booleans typed', () => {
-    const query = toListQuery(parseFilters(new URLSearchParams('tags=a&tags=b&missing=true&nsfwMax=0&view=list')));
-    expect(query).toEqual({ tags: ['a', 'b'], missing: true, nsfwMax: 0 });
+    const query = toListQuery(
+      parseFilters(new URLSearchParams('tags=a&tags=b&missing=true&hasWarnings=true&nsfwMax=0&view=list')),
+    );
+    expect(query).toEqual({ tags: ['a', 'b'], missing: true, hasWarnings: true, nsfwMax: 0 });
   });
 
   it('should toggle list values and tell whether anything filters the library', () => {

@@ -28,6 +28,7 @@ export interface LibraryFilters {
   active?: boolean;
   favorite?: boolean;
   hasPreview?: boolean;
+  hasWarnings?: boolean;
   missing?: boolean;
   folder?: string;
   root?: string;
@@ -37,7 +38,7 @@ export interface LibraryFilters {
 }
 
 const LISTS = ['baseModel', 'tags', 'modelType'] as const;
-const FLAGS = ['active', 'favorite', 'hasPreview', 'missing'] as const;
+const FLAGS = ['active', 'favorite', 'hasPreview', 'hasWarnings', 'missing'] as const;
 const TEXTS = ['q', 'folder', 'root'] as const;
 
 const flag = (value: string | null): boolean | undefined =>

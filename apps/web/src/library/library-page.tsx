@@ -113,6 +113,11 @@ export function LibraryPage() {
         <div className="library-results" ref={resultsRef}>
           <BulkBar selected={selected} onClear={() => setSelected(new Map())} />
           <ErrorText error={firstPage.error ?? facets.error ?? error} />
+          {(firstPage.data?.warnings ?? []).map((w) => (
+            <p key={`${w.field}:${w.value}`} className="muted" role="status" data-testid="library-warning">
+              {w.message}
+            </p>
+          ))}
           {known === 0 && (
             <p>
               No adapter matches.{' '}

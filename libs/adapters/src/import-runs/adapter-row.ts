@@ -72,6 +72,8 @@ const NOT_FILE_FACTS = new Set<string>([
   'searchText',
   'sidecars',
   'factsDigest',
+  // Derived from `warnings`, which the digest covers.
+  'hasWarnings',
   'triggerWords',
   'nsfwOverride',
   'nsfwMax',
@@ -200,6 +202,7 @@ export function buildAdapterRow(
     unmapped: facts.unmapped,
     images: facts.images,
     warnings: facts.warnings,
+    hasWarnings: facts.warnings.length > 0,
     searchText: searchTextOf({
       name,
       versionName: facts.versionName,
@@ -212,7 +215,8 @@ export function buildAdapterRow(
     // Notes a sidecar carries (A1111 `.json`, LoRA-Manager `.metadata.json`) until the user writes their own.
     notes: keep(AdapterUserField.Notes, clip(facts.notes?.trim(), 20_000), existing?.notes),
     favorite: existing ? existing.favorite : (facts.favorite ?? false),
-    active: existing ? existing.active : true,
+    // Activation is the user's choice: a new file never joins the default composition on its own.
+    active: existing ? existing.active : false,
     ordinal: existing?.ordinal ?? null,
     userEdited: existing?.userEdited ?? [],
     factsDigest: null,

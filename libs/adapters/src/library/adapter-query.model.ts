@@ -60,6 +60,8 @@ export interface AdapterListQuery {
   active?: boolean;
   favorite?: boolean;
   hasPreview?: boolean;
+  /** true: adapters whose import left warnings (a broken sidecar, a hash that disagrees, …); false: the others. */
+  hasWarnings?: boolean;
   /** true: only tombstoned adapters; false (default): only present ones. */
   missing?: boolean;
   /** Library root id; with `folder`, the prefix is taken within that root. */
@@ -85,6 +87,7 @@ export interface AdapterFilter {
   active?: boolean;
   favorite?: boolean;
   hasPreview?: boolean;
+  hasWarnings?: boolean;
   missing: boolean;
   rootId?: string;
   folder?: string;
@@ -101,6 +104,21 @@ export interface AdapterFacets {
   tags?: ValueCount[];
 }
 
+export enum AdapterListWarningCode {
+  /** A `baseModel` value is neither a known base model (name or alias) nor one any adapter has. */
+  UnknownBaseModel = 'unknown_base_model',
+}
+
+/** Something about a list request the client should know, though the request was answered. */
+export interface AdapterListWarning {
+  code: AdapterListWarningCode;
+  /** The query parameter at fault. */
+  field: string;
+  /** Its value at fault. */
+  value: string;
+  message: string;
+}
+
 export interface AdapterPage<T> {
   items: T[];
   total: number;
@@ -110,6 +128,7 @@ export interface AdapterPage<T> {
   sort: AdapterSort;
   order: SortOrder;
   facets?: AdapterFacets;
+  warnings: AdapterListWarning[];
 }
 
 /** User-editable fields (`AdapterUserField`, with the entity's types); `null` clears a nullable one. */

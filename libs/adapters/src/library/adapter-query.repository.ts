@@ -117,6 +117,7 @@ const SUMMARY_COLUMNS: ReadonlySet<string> = new Set<keyof AdapterEntity>([
   'rating',
   'ratingCount',
   'hasPreview',
+  'hasWarnings',
   'previewPath',
   'notes',
   'favorite',
@@ -513,6 +514,7 @@ export class AdapterQueryRepository {
       f.active !== undefined,
       f.favorite !== undefined,
       f.hasPreview !== undefined,
+      f.hasWarnings !== undefined,
       f.civitaiModelId !== undefined,
       f.rootId !== undefined,
       f.folder,
@@ -618,6 +620,7 @@ export class AdapterQueryRepository {
     if (f.active !== undefined) c.push(`a.active = ${p.add(f.active)}`);
     if (f.favorite !== undefined) c.push(`a.favorite = ${p.add(f.favorite)}`);
     if (f.hasPreview !== undefined) c.push(`a.has_preview = ${p.add(f.hasPreview)}`);
+    if (f.hasWarnings !== undefined) c.push(`a.has_warnings = ${p.add(f.hasWarnings)}`);
     if (f.civitaiModelId !== undefined) c.push(`a.civitai_model_id = ${p.add(f.civitaiModelId)}`);
     if (f.rootId !== undefined) c.push(`a.root_id = ${p.add(f.rootId)}`);
     if (f.folder) c.push(this.folderOrBelow(p, f.folder));

@@ -7,6 +7,7 @@ import { type EmbeddedPreview, readSafetensorsHeaderFrom } from '../reading/safe
 import { EmbeddedPreviewCache } from './embedded-preview-cache.js';
 import { AdapterUserField, nsfwMaxOf, normaliseTag, normaliseTags, searchTextOf } from './adapter-fields.js';
 import { searchTermsOf } from './adapter-search.js';
+import { resolveBaseModelFilter } from './base-model-filter.js';
 import { AdapterEntity } from './adapter.entity.js';
 import {
   AdapterBulkAction,
@@ -14,6 +15,8 @@ import {
   type AdapterFacets,
   type AdapterFilter,
   type AdapterListQuery,
+  type AdapterListWarning,
+  AdapterListWarningCode,
   type AdapterPage,
   type AdapterPatch,
   AdapterSort,
@@ -75,6 +78,7 @@ export class AdapterQueryService {
 
   async list(query: AdapterListQuery): Promise<AdapterPage<AdapterEntity>> {
     const filter = this.toFilter(query);
+    const warnings = await this.resolveBaseModels(filter);
     const sort = query.sort ?? (filter.searchTerms ? AdapterSort.Relevance : AdapterSort.Name);
     if (!Object.values(AdapterSort).includes(sort))
       throw invalid('sort', `must be one of ${Object.values(AdapterSort).join(', ')}`);
@@ -104,7 +108,26 @@ export class AdapterQueryService {
       ...(query.facets!.includes(AdapterFacet.BaseModel) ? { baseModel: counted.baseModel } : {}),
       ...(query.facets!.includes(AdapterFacet.Tags) ? { tags: counted.tags } : {}),
     };
-    return { items, total, page, limit, pages, sort, order, ...(facets ? { facets } : {}) };
+    return { items, total, page, limit, pages, sort, order, ...(facets ? { facets } : {}), warnings };
+  }
+
+  /**
+   * Turns the filter's base models into the spellings the library stores (any case, aliases such as `sdxl` or
+   * `pony`), and warns of each value that names no base model at all.
+   */
+  private async resolveBaseModels(filter: AdapterFilter): Promise<AdapterListWarning[]> {
+    if (!filter.baseModels) return [];
+    const stored = (await this.repo.baseModelCounts()).map((c) => c.value);
+    const { baseModels, unmatched } = resolveBaseModelFilter(filter.baseModels, stored);
+    filter.baseModels = baseModels;
+    return unmatched.map((value) => ({
+      code: AdapterListWarningCode.UnknownBaseModel,
+      field: 'baseModel',
+      value,
+      message:
+        `baseModel ${JSON.stringify(value)} is no known base model and no adapter has it, so it matches nothing; ` +
+        'use a name from GET /api/v1/adapters/base-models (any case) or an alias such as sdxl, pony, sd15, flux',
+    }));
   }
 
   async get(id: string): Promise<AdapterEntity> {
@@ -375,6 +398,7 @@ export class AdapterQueryService {
       active: q.active,
       favorite: q.favorite,
       hasPreview: q.hasPreview,
+      hasWarnings: q.hasWarnings,
       missing: q.missing ?? false,
       rootId: q.root,
       folder: folder || undefined,

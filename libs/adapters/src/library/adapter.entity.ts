@@ -75,6 +75,7 @@ export interface AdapterCivitaiDetails {
 @Index('idx_adapters_favorite', ['favorite'])
 @Index('idx_adapters_missing', ['missingSince'])
 @Index('idx_adapters_has_preview', ['hasPreview'])
+@Index('idx_adapters_has_warnings', ['hasWarnings'])
 @Index('idx_adapters_lora_stem', ['loraStem'])
 @Index('idx_adapters_lora_name', ['loraName'])
 @Index('idx_adapters_lora_alias', ['loraAlias'])
@@ -263,6 +264,10 @@ export class AdapterEntity {
   @JsonColumn({ name: 'warnings' })
   warnings: string[];
 
+  /** `warnings` is not empty: what the `hasWarnings` filter reads (migration 1764300003010). */
+  @Column({ type: 'boolean', name: 'has_warnings', default: false })
+  hasWarnings: boolean;
+
   /** SHA-256 of what the files say about this adapter (`factsDigestOf`): a re-read that changes none of it is no update. */
   @Column({ type: 'varchar', length: 64, nullable: true, name: 'facts_digest' })
   factsDigest: string | null;
@@ -282,7 +287,8 @@ export class AdapterEntity {
   @Column({ type: 'boolean', default: false })
   favorite: boolean;
 
-  @Column({ type: 'boolean', default: true })
+  /** In the active set, the default selection of `POST /compose`; new adapters start inactive (migration 1764300003000). */
+  @Column({ type: 'boolean', default: false })
   active: boolean;
 
   @Column({ type: 'integer', nullable: true })

@@ -247,6 +247,16 @@ export class AdapterRepository {
       .getMany();
   }
 
+  /** How many present adapters are active (the whole active set, of which a composition takes the first ones). */
+  async countActive(): Promise<number> {
+    return this.dataSource
+      .getRepository(AdapterEntity)
+      .createQueryBuilder('a')
+      .where('a.active = :active', { active: true })
+      .andWhere('a.missing_since IS NULL')
+      .getCount();
+  }
+
   /** Every live file a generator could take for one of these token names (stem, mangled stem or alias). */
   async findNameClaimants(names: string[]): Promise<AdapterEntity[]> {
     const unique = [...new Set(names.filter((n) => n.length > 0))];

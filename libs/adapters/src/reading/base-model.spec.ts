@@ -43,6 +43,18 @@ describe(normaliseCivitaiBaseModel.name, () => {
     ['Flux.1 Dev', BaseModel.Flux1D],
     ['flux.1 schnell', BaseModel.Flux1S],
     ['  SD   3.5  ', BaseModel.Sd35],
+    // What users type in a filter.
+    ['sdxl', BaseModel.Sdxl10],
+    ['SD15', BaseModel.Sd15],
+    ['sd1', BaseModel.Sd15],
+    ['pony', BaseModel.Pony],
+    ['PDXL', BaseModel.Pony],
+    ['flux', BaseModel.Flux1D],
+    ['IL', BaseModel.Illustrious],
+    ['noob', BaseModel.NoobAI],
+    ['sd2', BaseModel.Sd20],
+    ['sd3', BaseModel.Sd3],
+    ['sd35', BaseModel.Sd35],
   ])('should map the alias %j to %s', (raw, value) => {
     expect(normaliseCivitaiBaseModel(raw)).toEqual({ value, known: true });
   });

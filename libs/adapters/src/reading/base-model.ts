@@ -91,17 +91,18 @@ export interface BaseModelInput {
 
 const BY_LOWER = new Map<string, BaseModel>(BASE_MODELS.map((b) => [b.toLowerCase(), b]));
 
-// Spellings seen in sidecars (LoRA-Manager, StabilityMatrix, hand-written files) → Civitai's.
+// Spellings seen in sidecars (LoRA-Manager, StabilityMatrix, hand-written files) and typed in filters → Civitai's.
+// The one alias table: the importer normalises with it, and the `baseModel` filter resolves what users type by it.
 const ALIASES: ReadonlyArray<[RegExp, BaseModel]> = [
   [/^(sd|stable[ _-]?diffusion)[ _-]?v?1[._-]?5$|^sd1$|^sd-v1-5$/, BaseModel.Sd15],
   [/^(sd|stable[ _-]?diffusion)[ _-]?v?1[._-]?4$/, BaseModel.Sd14],
   [/^(sd|stable[ _-]?diffusion)[ _-]?v?2[._-]?1$|^sd-v2-1$/, BaseModel.Sd21],
   [/^(sd|stable[ _-]?diffusion)[ _-]?v?2([._-]?0)?$/, BaseModel.Sd20],
   [/^(sd[ _-]?)?xl([ _-]?(1\.0|base))?$|^sdxl[ _-]?1$|^stable[ _-]?diffusion[ _-]?xl$/, BaseModel.Sdxl10],
-  [/^pony([ _-]?(diffusion|xl|v6))*$/, BaseModel.Pony],
+  [/^pony([ _-]?(diffusion|xl|v6))*$|^pdxl$/, BaseModel.Pony],
   [/^pony[ _-]?v?7$/, BaseModel.PonyV7],
   [/^(illustrious|il)([ _-]?xl)?$/, BaseModel.Illustrious],
-  [/^noob[ _-]?ai([ _-]?xl)?$/, BaseModel.NoobAI],
+  [/^noob([ _-]?ai)?([ _-]?xl)?$/, BaseModel.NoobAI],
   [/^flux(\.?1)?[ _-]?(d|dev)$|^flux\.?1$|^flux$/, BaseModel.Flux1D],
   [/^flux(\.?1)?[ _-]?(s|schnell)$/, BaseModel.Flux1S],
   [/^flux\.?2([ _-]?(d|dev))?$/, BaseModel.Flux2D],

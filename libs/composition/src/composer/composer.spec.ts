@@ -3,7 +3,7 @@ import type { ComposableAdapter } from './composable-adapter.js';
 import { CompositionWarningCode, composePrompt, type CompositionInput } from './composer.js';
 import {
   CompositionError,
-  EmptyCompositionError,
+  NoActiveAdaptersError,
   InvalidCompositionOptionError,
   UnknownAdapterError,
   UnknownDialectError,
@@ -117,9 +117,12 @@ describe('composePrompt', () => {
       expect((error as UnknownDialectError).field).toBe('dialect');
     });
 
-    it('should reject an empty composition', () => {
-      expect(() => composePrompt({ adapters: [], activeInOrder: [] }, library)).toThrow(EmptyCompositionError);
-      expect(() => composePrompt({}, library)).toThrow(EmptyCompositionError);
+    it('should reject a composition with no adapters and none active, saying how to give some', () => {
+      expect(() => composePrompt({ adapters: [], activeInOrder: [] }, library)).toThrow(NoActiveAdaptersError);
+      const error = thrown(() => composePrompt({}, library));
+      expect(error).toBeInstanceOf(NoActiveAdaptersError);
+      expect(error).toMatchObject({ code: 'no_active_adapters', field: 'adapters' });
+      expect((error as NoActiveAdaptersError).message).toMatch(/pass `adapters`, or activate some/);
     });
 
     it('should reject a bad weight cap or trigger-word policy', () => {

@@ -1,5 +1,5 @@
 import type { ComposableAdapter } from './composable-adapter.js';
-import { EmptyCompositionError, UnknownAdapterError } from './composition-error.js';
+import { NoActiveAdaptersError, UnknownAdapterError } from './composition-error.js';
 import { Dialect, parseDialect } from './dialect.js';
 import { resolveTokenNames, serverListName, type ResolvedName } from './name-resolution.js';
 import { joinPromptParts } from './prompt-text.js';
@@ -17,6 +17,8 @@ export enum CompositionWarningCode {
   WeightCapExceeded = 'weight_cap_exceeded',
   /** Ambiguous name, name that cannot be written in a token, or a name the server does not list. */
   UnresolvedName = 'unresolved_name',
+  /** No `adapters` given and more adapters are active than a composition takes: the rest were left out. */
+  ActiveSetTruncated = 'active_set_truncated',
 }
 
 export interface CompositionWarning {
@@ -219,7 +221,7 @@ function selectAdapters(
       keepFirst({ adapter, weight: defaultWeight(adapter), te: null, unet: null }, `activeInOrder[${i}]`),
     );
   } else {
-    throw new EmptyCompositionError('adapters');
+    throw new NoActiveAdaptersError('adapters');
   }
   return picks;
 }

@@ -8,7 +8,8 @@ export enum CompositionErrorCode {
   UnknownAdapter = 'unknown_adapter',
   WeightOutOfRange = 'weight_out_of_range',
   UnknownDialect = 'unknown_dialect',
-  EmptyComposition = 'empty_composition',
+  /** No `adapters` given and the active set is empty: nothing to compose. */
+  NoActiveAdapters = 'no_active_adapters',
   InvalidOption = 'invalid_composition_option',
 }
 
@@ -66,9 +67,14 @@ export class UnknownDialectError extends CompositionError {
   }
 }
 
-export class EmptyCompositionError extends CompositionError {
+export class NoActiveAdaptersError extends CompositionError {
   constructor(field = 'adapters') {
-    super(CompositionErrorCode.EmptyComposition, field, 'no adapters were given and none are active');
+    super(
+      CompositionErrorCode.NoActiveAdapters,
+      field,
+      'no adapters were given and none are active: pass `adapters`, or activate some first ' +
+        '(POST /api/v1/adapters/{id}/activate, or POST /api/v1/adapters/bulk with action `activate`)',
+    );
   }
 }
 

@@ -50,6 +50,7 @@ export type {
   ActivateAdapterDto,
   AdapterDto,
   AdapterFacetsDto,
+  AdapterListWarningDto,
   AdapterPageDto,
   AdaptersActivateData,
   AdaptersActivateError,

@@ -37,7 +37,8 @@ export type ComposeAndDeliverRequestDto = {
    */
   delivery?: ComposeDeliveryDto;
   /**
-   * Adapters to use; when omitted or empty, the active adapters in their ordinal order.
+   * Adapters to use; when omitted or empty, the active adapters in their ordinal order: at most 100 (more are left
+   * out with an `active_set_truncated` warning), and a 400 `no_active_adapters` when none is active.
    */
   adapters?: Array<ComposeAdapterDto>;
   prefix?: string;
@@ -101,7 +102,8 @@ export type ComposeWarningDto = {
     | 'nsfw_adapter'
     | 'duplicate_adapter'
     | 'weight_cap_exceeded'
-    | 'unresolved_name';
+    | 'unresolved_name'
+    | 'active_set_truncated';
   message: string;
 };
 
@@ -382,7 +384,8 @@ export type SyncGenerationDto = {
 
 export type ComposeRequestDto = {
   /**
-   * Adapters to use; when omitted or empty, the active adapters in their ordinal order.
+   * Adapters to use; when omitted or empty, the active adapters in their ordinal order: at most 100 (more are left
+   * out with an `active_set_truncated` warning), and a 400 `no_active_adapters` when none is active.
    */
   adapters?: Array<ComposeAdapterDto>;
   prefix?: string;
@@ -758,6 +761,10 @@ export type AdapterDto = {
   sha256Verified: boolean;
   autoV2: string | null;
   hasPreview: boolean;
+  /**
+   * The import left warnings on this adapter (listed in `warnings` of `GET /adapters/{id}`).
+   */
+  hasWarnings: boolean;
   preferredWeight: number | null;
   weightMin: number | null;
   weightMax: number | null;
@@ -805,6 +812,10 @@ export type AdapterSummaryDto = {
   sha256Verified: boolean;
   autoV2: string | null;
   hasPreview: boolean;
+  /**
+   * The import left warnings on this adapter (listed in `warnings` of `GET /adapters/{id}`).
+   */
+  hasWarnings: boolean;
   preferredWeight: number | null;
   weightMin: number | null;
   weightMax: number | null;
@@ -822,6 +833,19 @@ export type AdapterFacetsDto = {
   tags?: Array<ValueCountDto>;
 };
 
+export type AdapterListWarningDto = {
+  code: 'unknown_base_model';
+  /**
+   * The query parameter at fault, e.g. `baseModel`.
+   */
+  field: string;
+  /**
+   * Its value at fault, as sent.
+   */
+  value: string;
+  message: string;
+};
+
 export type AdapterPageDto = {
   total: number;
   page: number;
@@ -831,6 +855,10 @@ export type AdapterPageDto = {
   sort: 'relevance' | 'name' | 'created' | 'updated' | 'downloads' | 'rating' | 'likes' | 'size';
   order: 'asc' | 'desc';
   facets?: AdapterFacetsDto;
+  /**
+   * E.g. a `baseModel` value that is no known base model (by name, in any case, or alias) and no adapter has.
+   */
+  warnings: Array<AdapterListWarningDto>;
 };
 
 export type DuplicateGroupDto = {
@@ -1972,7 +2000,8 @@ export type AdaptersListData = {
      */
     q?: string;
     /**
-     * One or more base models (comma-separated or repeated), e.g. `SDXL 1.0,Pony`.
+     * One or more base models (comma-separated or repeated), e.g. `SDXL 1.0,Pony`: any case, or an alias such as
+     * `sdxl`, `pony`, `sd15`, `flux`; a value that names no base model is reported in the response's `warnings`.
      */
     baseModel?: Array<string>;
     /**
@@ -1994,6 +2023,10 @@ export type AdaptersListData = {
     active?: boolean;
     favorite?: boolean;
     hasPreview?: boolean;
+    /**
+     * `true`: adapters whose import left warnings (a broken sidecar, a hash that disagrees, …); `false`: the others.
+     */
+    hasWarnings?: boolean;
     /**
      * `true`: only adapters whose file vanished (tombstones); default `false`.
      */
