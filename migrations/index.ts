@@ -1,4 +1,4 @@
-import { AdapterEntity, AdapterTagEntity, ImportRunEntity } from '@app/adapters';
+import { AdapterEntity, AdapterTagEntity, HashRunEntity, ImportRunEntity } from '@app/adapters';
 import {
   type AppConfig,
   buildDataSourceOptions,
@@ -26,6 +26,7 @@ import { AdapterMoreSidecarFields1764300001300 } from './1764300001300-adapter-m
 import { AdapterFactsDigest1764300002500 } from './1764300002500-adapter-facts-digest.js';
 import { AdapterInactiveByDefault1764300003000 } from './1764300003000-adapter-inactive-by-default.js';
 import { AdapterHasWarnings1764300003010 } from './1764300003010-adapter-has-warnings.js';
+import { CreateHashRuns1764300003300 } from './1764300003300-create-hash-runs.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -33,6 +34,7 @@ export const ENTITIES: EntityList = [
   AdapterEntity,
   AdapterTagEntity,
   ImportRunEntity,
+  HashRunEntity,
   GenerationJobEntity,
   BackendLeaseEntity,
   DeliveryJobEntity,
@@ -57,6 +59,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterFactsDigest1764300002500,
   AdapterInactiveByDefault1764300003000,
   AdapterHasWarnings1764300003010,
+  CreateHashRuns1764300003300,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

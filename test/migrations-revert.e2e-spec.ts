@@ -95,7 +95,17 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterFactsDigest1764300002500',
       'AdapterInactiveByDefault1764300003000',
       'AdapterHasWarnings1764300003010',
+      'CreateHashRuns1764300003300',
     ]);
+    const hashRuns = async () => {
+      const runner = ds.createQueryRunner();
+      try {
+        return await runner.hasTable('hash_runs');
+      } finally {
+        await runner.release();
+      }
+    };
+    expect(await hashRuns()).toBe(true);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     const present = [...SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`), FOLDER_INDEX].sort();
     expect(await sortIndexes()).toEqual(present);
@@ -113,6 +123,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     expect(await sortIndexes()).toEqual(SORT_COLUMNS.map((c) => `idx_adapters_${c}`).sort());
     if (pg) expect(await searchObjects()).toEqual([]);
     expect(await addedColumns()).toEqual([]);
+    expect(await hashRuns()).toBe(false);
 
     // Applied again over existing adapters: the search table is backfilled, tombstones as not present.
     expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(REVERTED);

@@ -22,6 +22,7 @@ import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { GenerationController } from './generation/generation.controller.js';
+import { HashesController } from './hashes/hashes.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
@@ -47,6 +48,7 @@ import { SessionController } from './session/session.controller.js';
     GenerationController,
     JobsController,
     ImportsController,
+    HashesController,
     AdaptersController,
     DeliveriesController,
     SessionController,

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { AdaptersModule } from '@app/adapters';
 import { ConfigModule, DatabaseModule, JobsModule, SecurityModule, StorageModule } from '@app/core';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
+import { HashCommand } from './hash.command.js';
 import { ImportCommand } from './import.command.js';
 import { MigrateCommand } from './migrate.command.js';
 
@@ -20,7 +21,7 @@ export class CliModule {
         SecurityModule,
         AdaptersModule,
       ],
-      providers: [MigrateCommand, ImportCommand],
+      providers: [MigrateCommand, ImportCommand, HashCommand],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { HashPolicy, type ImportProgress, ImportRunService } from '@app/adapters';
+import { HashPolicy, HashRunService, type ImportProgress, ImportRunService } from '@app/adapters';
 import { Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, databaseLocation, DomainError, errorMessage } from '@app/core';
 import { SingleBar } from 'cli-progress';
@@ -35,6 +35,7 @@ const PLAIN_PROGRESS_EVERY_MS = 1000;
 export class ImportCommand extends CommandRunner {
   constructor(
     private readonly runs: ImportRunService,
+    private readonly hashRuns: HashRunService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -124,9 +125,11 @@ export class ImportCommand extends CommandRunner {
         { onProgress },
       );
       bar?.stop();
+      // Files left unhashed (lazy hashing) are hashed in the background by the API or the workers.
+      const hashRun = report.dryRun ? null : await this.hashRuns.startAfterImport();
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ runId: run?.id ?? null, database: databaseLocation(this.config), dryRun: report.dryRun, durationMs: report.durationMs, workerThreads: report.workerThreads, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.changes })}\n`,
+          `${JSON.stringify({ runId: run?.id ?? null, hashRunId: hashRun?.id ?? null, database: databaseLocation(this.config), dryRun: report.dryRun, durationMs: report.durationMs, workerThreads: report.workerThreads, counts: report.counts, failureCount: report.failureCount, failures: report.failures, changes: report.changes })}\n`,
         );
         return;
       }
@@ -137,6 +140,10 @@ export class ImportCommand extends CommandRunner {
           `  ${'database'.padEnd(width)}  ${databaseLocation(this.config)}\n`,
       );
       for (const key of COUNT_ORDER) process.stdout.write(`  ${key.padEnd(width)}  ${report.counts[key]}\n`);
+      if (hashRun)
+        process.stdout.write(
+          `\nHash run ${hashRun.id} ${hashRun.status}: files left unhashed are hashed in the background (\`hash --wait\` does it here)\n`,
+        );
       if ((report.dryRun || options.verbose) && report.changes.length > 0) {
         process.stdout.write(report.dryRun ? '\nWould change:\n' : '\nChanged:\n');
         for (const c of report.changes)

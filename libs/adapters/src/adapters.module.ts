@@ -1,4 +1,8 @@
 import { Module } from '@nestjs/common';
+import { JobName, rowIdQueuedJobSource } from '@app/core';
+import { HashJobHandler } from './hashing/hash.handler.js';
+import { HashRunRepository } from './hashing/hash-run.repository.js';
+import { HashRunService } from './hashing/hash-run.service.js';
 import { ImportJobHandler } from './import-runs/import.handler.js';
 import { ImportQueuedJobSource } from './import-runs/import-queued-job.source.js';
 import { ImportRunRepository } from './import-runs/import-run.repository.js';
@@ -21,7 +25,11 @@ import { LibraryRoots } from './library/library-roots.js';
     ImportQueuedJobSource,
     AdapterQueryRepository,
     AdapterQueryService,
+    HashRunRepository,
+    HashRunService,
+    HashJobHandler,
+    rowIdQueuedJobSource(JobName.Hash, HashRunRepository),
   ],
-  exports: [LibraryRoots, AdapterRepository, ImportService, ImportRunService, AdapterQueryService],
+  exports: [LibraryRoots, AdapterRepository, ImportService, ImportRunService, AdapterQueryService, HashRunService],
 })
 export class AdaptersModule {}

@@ -13,3 +13,5 @@ export * from './library/adapter-tag.entity.js';
 export * from './library/adapter.entity.js';
 export * from './library/adapter.repository.js';
 export * from './library/library-roots.js';
+export * from './hashing/hash-run.entity.js';
+export * from './hashing/hash-run.service.js';

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   type ImportPayload,
   type JobContext,
@@ -8,6 +8,7 @@ import {
   UnrecoverableJobError,
   errorMessage,
 } from '@app/core';
+import { HashRunService } from '../hashing/hash-run.service.js';
 import { ImportRunStatus } from './import-run.entity.js';
 import { ImportRunRecorder } from './import-run.recorder.js';
 import { ImportRunRepository } from './import-run.repository.js';
@@ -19,9 +20,12 @@ const PROGRESS_EVERY_MS = 250;
 @Injectable()
 @JobHandlerFor(JobName.Import)
 export class ImportJobHandler implements JobHandler<JobName.Import> {
+  private readonly logger = new Logger(ImportJobHandler.name);
+
   constructor(
     private readonly runs: ImportRunRepository,
     private readonly importer: ImportService,
+    private readonly hashRuns: HashRunService,
   ) {}
 
   async handle(payload: ImportPayload, context: JobContext): Promise<unknown> {
@@ -65,7 +69,19 @@ export class ImportJobHandler implements JobHandler<JobName.Import> {
         status: ImportRunStatus.Completed,
         counts: report.counts,
       });
-      return { counts: report.counts, failureCount: report.failureCount, durationMs: report.durationMs };
+      // Files this run left unhashed (lazy hashing) get their hashes in the background.
+      const hashRun = run.options.dryRun
+        ? null
+        : await this.hashRuns.startAfterImport().catch((error: unknown) => {
+            this.logger.warn(`Could not start a hash run after import ${run.id}: ${errorMessage(error)}`);
+            return null;
+          });
+      return {
+        counts: report.counts,
+        failureCount: report.failureCount,
+        durationMs: report.durationMs,
+        hashRunId: hashRun?.id ?? null,
+      };
     } catch (error) {
       if (context.attempt >= context.maxAttempts || context.signal.aborted) {
         const counts = await recorder.failed(errorMessage(error));

@@ -173,6 +173,14 @@ export interface AdapterFileState {
   missing: boolean;
 }
 
+/** A present file whose hash was never computed. */
+export interface UnhashedFile {
+  id: string;
+  rootId: string;
+  relativePath: string;
+  fileSize: number;
+}
+
 /** What a resync compares a file with, read raw for speed. */
 const FILE_STATE_SELECT =
   'SELECT id, root_id, relative_path, file_size, file_mtime_ms, sha256, sha256_verified, sidecars, preview_path, missing_since FROM adapters';
@@ -222,6 +230,34 @@ export class AdapterRepository {
       for (const r of rows) out.push(toFileState(r));
     }
     return out;
+  }
+
+  /**
+   * Present files whose hash was never computed, newest first (by when they were indexed, then by mtime): what a
+   * hash run works through.
+   */
+  async unhashedFiles(): Promise<UnhashedFile[]> {
+    const rows = await this.dataSource.query<
+      { id: string; root_id: string; relative_path: string; file_size: number | string }[]
+    >(
+      `SELECT id, root_id, relative_path, file_size FROM adapters WHERE missing_since IS NULL AND sha256_verified = ${
+        this.isSqlite ? '0' : 'false'
+      } ORDER BY created_at DESC, file_mtime_ms DESC, id`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      rootId: r.root_id,
+      relativePath: r.relative_path,
+      fileSize: Number(r.file_size),
+    }));
+  }
+
+  /** How many present adapters there are and how many of them have a hash computed from their file. */
+  async hashCounts(): Promise<{ present: number; verified: number }> {
+    const rows = await this.dataSource.query<{ present: number | string; verified: number | string | null }[]>(
+      `SELECT COUNT(*) AS present, SUM(CASE WHEN sha256_verified THEN 1 ELSE 0 END) AS verified FROM adapters WHERE missing_since IS NULL`,
+    );
+    return { present: Number(rows[0]?.present ?? 0), verified: Number(rows[0]?.verified ?? 0) };
   }
 
   /** Live or tombstoned adapters by id, for composing prompts. */

@@ -48,6 +48,8 @@ export interface HashFileOptions {
   signal?: AbortSignal;
   /** Called after each chunk with the bytes hashed so far. */
   onProgress?: (bytesDone: number, size: number) => void;
+  /** Awaited after each chunk (the next read is already under way): a rate cap waits here. */
+  pace?: (bytesDone: number) => Promise<void>;
 }
 
 export function autoV2(sha256: string): string {
@@ -134,6 +136,7 @@ async function hashHandle(
     const v1To = Math.min(AUTOV1_OFFSET + AUTOV1_LENGTH, pos);
     if (v1From < v1To) autoV1Hash.update(chunk.subarray(v1From - chunkPos, v1To - chunkPos));
     opts.onProgress?.(pos, size);
+    if (opts.pace) await opts.pace(pos);
   }
   if (pending) await pending.catch(() => undefined);
   if (pos !== size) throw new Error(`File changed while hashing: read ${pos} of ${size} bytes`);

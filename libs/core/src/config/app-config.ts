@@ -50,6 +50,13 @@ export interface AppConfig {
   importWorkers: number;
   /** SQLite: list, count and facet results kept in memory until the next write (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
   queryCacheEntries: number;
+  /** The background hash job (`hash_runs`). */
+  hashJob: {
+    /** Read rate cap in bytes per second (HASH_JOB_MAX_MBPS; default 0 = no cap). */
+    maxBytesPerSecond: number | null;
+    /** Start a hash run after each import that left files unhashed (HASH_AFTER_IMPORT, default true). */
+    afterImport: boolean;
+  };
   sdnext: {
     backends: SdNextBackendConfig[];
     auth: { user: string; password: string } | null;
@@ -222,6 +229,8 @@ const envSchema = z.object({
     }),
   IMPORT_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   QUERY_CACHE_ENTRIES: z.coerce.number().int().min(0).max(100_000).default(256),
+  HASH_JOB_MAX_MBPS: z.coerce.number().min(0).max(100_000).default(0),
+  HASH_AFTER_IMPORT: bool.default(true),
   SDNEXT_URL: z
     .string()
     .optional()
@@ -332,6 +341,10 @@ export function parseConfig(env: RawEnv): AppConfig {
     loraIgnore: globList(e.LORA_IGNORE),
     importWorkers: e.IMPORT_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
     queryCacheEntries: e.QUERY_CACHE_ENTRIES,
+    hashJob: {
+      maxBytesPerSecond: e.HASH_JOB_MAX_MBPS > 0 ? Math.round(e.HASH_JOB_MAX_MBPS * 1024 * 1024) : null,
+      afterImport: e.HASH_AFTER_IMPORT,
+    },
     sdnext: {
       backends: csv(e.SDNEXT_URL).map((url, i) => ({ id: `sdnext-${i}`, url: url.replace(/\/+$/, '') })),
       auth,

@@ -87,6 +87,33 @@ export interface ImportCompletedPayload {
   counts: ImportCounts;
 }
 
+/** What a hash run did: `total` files to hash when it started, of which `hashed` were, `failed` could not be. */
+export interface HashRunCounts {
+  total: number;
+  hashed: number;
+  failed: number;
+  /** Files whose sidecars claimed another SHA-256 than the file's (the file wins; the adapter carries a warning). */
+  mismatched: number;
+  /** Files skipped because they changed or vanished since they were listed (the next import reads them). */
+  skipped: number;
+  /** Bytes read. */
+  bytes: number;
+}
+
+export interface HashProgressPayload {
+  jobId: string;
+  counts: HashRunCounts;
+  /** The file being hashed, relative to its library root. */
+  currentPath?: string;
+}
+
+export interface HashCompletedPayload {
+  jobId: string;
+  status: string;
+  counts: HashRunCounts;
+  error?: string | null;
+}
+
 export interface ProgressEventMap {
   'job.progress': JobProgressPayload;
   'job.completed': JobCompletedPayload;
@@ -99,6 +126,8 @@ export interface ProgressEventMap {
   'delivery.updated': DeliveryUpdatedPayload;
   'import.progress': ImportProgressPayload;
   'import.completed': ImportCompletedPayload;
+  'hash.progress': HashProgressPayload;
+  'hash.completed': HashCompletedPayload;
 }
 
 export type ProgressEventName = keyof ProgressEventMap;
@@ -113,6 +142,7 @@ export enum ProgressTopic {
   Imports = 'imports',
   Generations = 'generations',
   Deliveries = 'deliveries',
+  Hashes = 'hashes',
 }
 
 const topicByPrefix: Record<string, ProgressTopic> = {
@@ -120,6 +150,7 @@ const topicByPrefix: Record<string, ProgressTopic> = {
   import: ProgressTopic.Imports,
   generation: ProgressTopic.Generations,
   delivery: ProgressTopic.Deliveries,
+  hash: ProgressTopic.Hashes,
 };
 
 export function topicOf(event: ProgressEventName): ProgressTopic {
@@ -138,6 +169,8 @@ export const PROGRESS_EVENT_NAMES: readonly ProgressEventName[] = [
   'delivery.updated',
   'import.progress',
   'import.completed',
+  'hash.progress',
+  'hash.completed',
 ];
 
 export function isProgressMessage(value: unknown): value is ProgressMessage {

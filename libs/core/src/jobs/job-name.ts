@@ -13,6 +13,8 @@ export enum JobName {
   Import = 'import',
   /** Runs one delivery (the row in `delivery_jobs` holds the prompt, the backend's params and the outcome). */
   Delivery = 'delivery',
+  /** Hashes every present file whose hash was never computed (the row in `hash_runs` holds its counts). */
+  Hash = 'hash',
 }
 
 export interface ImportPayload {
@@ -40,11 +42,17 @@ export interface DeliveryPayload {
   jobId: string;
 }
 
+export interface HashPayload {
+  /** Id of the `hash_runs` row; the queue job has the same id. */
+  jobId: string;
+}
+
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
   [JobName.Import]: ImportPayload;
   [JobName.Generation]: GenerationPayload;
   [JobName.Delivery]: DeliveryPayload;
+  [JobName.Hash]: HashPayload;
 }
 
 export enum JobStatus {
@@ -75,6 +83,9 @@ export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   [JobName.Generation]: { attempts: 3, backoffMs: 250, concurrency: 8 },
   // Retried on 5xx, connection errors and timeouts of HTTP deliveries (same Idempotency-Key): 0.5 s, 1 s, 2 s.
   [JobName.Delivery]: { attempts: 4, backoffMs: 500, concurrency: 4 },
+  // One hash run at a time across every process; a retry resumes where the last attempt stopped (files it hashed
+  // are written as it goes).
+  [JobName.Hash]: { attempts: 3, backoffMs: 5000, concurrency: 1, globalConcurrency: 1 },
 };
 
 /** The least role that may start a job of this name, and so cancel one; a delivery's backend may need more (CLI: admin). */
@@ -83,6 +94,7 @@ export const JOB_START_ROLE: Record<JobName, Role> = {
   [JobName.Generation]: Role.Editor,
   [JobName.Import]: Role.Admin,
   [JobName.Delivery]: Role.Editor,
+  [JobName.Hash]: Role.Admin,
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

@@ -96,6 +96,21 @@ import type {
   GenerationQueueData,
   GenerationQueueErrors,
   GenerationQueueResponses,
+  HashesCancelData,
+  HashesCancelErrors,
+  HashesCancelResponses,
+  HashesGetData,
+  HashesGetErrors,
+  HashesGetResponses,
+  HashesListData,
+  HashesListErrors,
+  HashesListResponses,
+  HashesStartData,
+  HashesStartErrors,
+  HashesStartResponses,
+  HashesStatusData,
+  HashesStatusErrors,
+  HashesStatusResponses,
   HealthLiveData,
   HealthLiveErrors,
   HealthLiveResponses,
@@ -530,6 +545,97 @@ export const importsGet = <ThrowOnError extends boolean = false>(options: Option
       },
     ],
     url: '/api/v1/imports/{id}',
+    ...options,
+  });
+
+/**
+ * How many present adapters have a hash computed from their file, and the active and last hash runs.
+ */
+export const hashesStatus = <ThrowOnError extends boolean = false>(options?: Options<HashesStatusData, ThrowOnError>) =>
+  (options?.client ?? client).get<HashesStatusResponses, HashesStatusErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/hashes',
+    ...options,
+  });
+
+/**
+ * Recent hash runs, newest first.
+ */
+export const hashesList = <ThrowOnError extends boolean = false>(options?: Options<HashesListData, ThrowOnError>) =>
+  (options?.client ?? client).get<HashesListResponses, HashesListErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/hashes/runs',
+    ...options,
+  });
+
+/**
+ * Starts a hash run over every present file whose hash was never computed (newest first), or returns the one
+ * already queued or running. Follow it with `GET /hashes/runs/:id` or the `hashes` Socket.IO topic.
+ */
+export const hashesStart = <ThrowOnError extends boolean = false>(options?: Options<HashesStartData, ThrowOnError>) =>
+  (options?.client ?? client).post<HashesStartResponses, HashesStartErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/hashes/runs',
+    ...options,
+  });
+
+/**
+ * One hash run with its counts and failures.
+ */
+export const hashesGet = <ThrowOnError extends boolean = false>(options: Options<HashesGetData, ThrowOnError>) =>
+  (options.client ?? client).get<HashesGetResponses, HashesGetErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/hashes/runs/{id}',
+    ...options,
+  });
+
+/**
+ * Cancels a hash run: a queued one ends at once, a running one after the file it is hashing.
+ */
+export const hashesCancel = <ThrowOnError extends boolean = false>(options: Options<HashesCancelData, ThrowOnError>) =>
+  (options.client ?? client).post<HashesCancelResponses, HashesCancelErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/hashes/runs/{id}/cancel',
     ...options,
   });
 

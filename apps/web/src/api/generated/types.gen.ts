@@ -533,7 +533,7 @@ export type CreateDiagnosticJobDto = {
 
 export type JobCreatedDto = {
   id: string;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery';
+  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
 };
 
 export type JobDto = {
@@ -547,7 +547,7 @@ export type JobDto = {
   } | null;
   createdAt: string | null;
   finishedAt: string | null;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery';
+  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
   status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
   /**
    * 0..1
@@ -638,6 +638,87 @@ export type ImportRunDto = {
    */
   failures: Array<ImportFailureDto>;
   error: string | null;
+};
+
+export type HashRunCountsDto = {
+  /**
+   * Files without a computed hash when the run started.
+   */
+  total: number;
+  /**
+   * Files hashed and written.
+   */
+  hashed: number;
+  /**
+   * Files that could not be read or hashed (listed in `failures`).
+   */
+  failed: number;
+  /**
+   * Hashed files whose sidecars claimed another SHA-256: the file wins and the adapter carries a warning.
+   */
+  mismatched: number;
+  /**
+   * Files that changed, vanished or were re-read while the run went on (the next import reads them).
+   */
+  skipped: number;
+  /**
+   * Bytes read.
+   */
+  bytes: number;
+};
+
+export type HashRunDto = {
+  id: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  /**
+   * Who started it: an import that left files unhashed, the API or the CLI.
+   */
+  trigger: 'import' | 'api' | 'cli';
+  counts: HashRunCountsDto;
+  /**
+   * The first failures (up to 1,000): path relative to its library root, and the reason.
+   */
+  failures: Array<ImportFailureDto>;
+  error: string | null;
+};
+
+export type HashStatusDto = {
+  /**
+   * Present adapters.
+   */
+  adapters: number;
+  /**
+   * Present adapters whose SHA-256 was computed from their file (not a sidecar's claim).
+   */
+  verified: number;
+  /**
+   * Present adapters still without a computed hash.
+   */
+  unverified: number;
+  /**
+   * The run queued or running, if any.
+   */
+  active: HashRunDto | null;
+  /**
+   * The newest run that has ended, if any.
+   */
+  last: HashRunDto | null;
+};
+
+export type HashRunStartedDto = {
+  run: HashRunDto;
+  /**
+   * False when a run was already queued or running: that one is returned.
+   */
+  created: boolean;
+};
+
+export type HashRunCancelDto = {
+  run: HashRunDto;
+  outcome: 'removed' | 'signalled' | 'already_finished' | 'not_found';
 };
 
 export type RegisterAdapterDto = {
@@ -1788,7 +1869,7 @@ export type JobsDiagnosticResponse = JobsDiagnosticResponses[keyof JobsDiagnosti
 export type JobsGetData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery';
+    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
     id: string;
   };
   query?: never;
@@ -1829,7 +1910,7 @@ export type JobsGetResponse = JobsGetResponses[keyof JobsGetResponses];
 export type JobsCancelData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery';
+    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
     id: string;
   };
   query?: never;
@@ -1990,6 +2071,204 @@ export type ImportsGetResponses = {
 };
 
 export type ImportsGetResponse = ImportsGetResponses[keyof ImportsGetResponses];
+
+export type HashesStatusData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/hashes';
+};
+
+export type HashesStatusErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type HashesStatusError = HashesStatusErrors[keyof HashesStatusErrors];
+
+export type HashesStatusResponses = {
+  200: HashStatusDto;
+};
+
+export type HashesStatusResponse = HashesStatusResponses[keyof HashesStatusResponses];
+
+export type HashesListData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/hashes/runs';
+};
+
+export type HashesListErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type HashesListError = HashesListErrors[keyof HashesListErrors];
+
+export type HashesListResponses = {
+  200: Array<HashRunDto>;
+};
+
+export type HashesListResponse = HashesListResponses[keyof HashesListResponses];
+
+export type HashesStartData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/hashes/runs';
+};
+
+export type HashesStartErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type HashesStartError = HashesStartErrors[keyof HashesStartErrors];
+
+export type HashesStartResponses = {
+  201: HashRunStartedDto;
+};
+
+export type HashesStartResponse = HashesStartResponses[keyof HashesStartResponses];
+
+export type HashesGetData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/hashes/runs/{id}';
+};
+
+export type HashesGetErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type HashesGetError = HashesGetErrors[keyof HashesGetErrors];
+
+export type HashesGetResponses = {
+  200: HashRunDto;
+};
+
+export type HashesGetResponse = HashesGetResponses[keyof HashesGetResponses];
+
+export type HashesCancelData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/hashes/runs/{id}/cancel';
+};
+
+export type HashesCancelErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type HashesCancelError = HashesCancelErrors[keyof HashesCancelErrors];
+
+export type HashesCancelResponses = {
+  200: HashRunCancelDto;
+};
+
+export type HashesCancelResponse = HashesCancelResponses[keyof HashesCancelResponses];
 
 export type AdaptersListData = {
   body?: never;

@@ -35,6 +35,11 @@ import {
   generationList,
   generationProgress,
   generationQueue,
+  hashesCancel,
+  hashesGet,
+  hashesList,
+  hashesStart,
+  hashesStatus,
   healthLive,
   healthMetricsText,
   healthReady,
@@ -143,6 +148,21 @@ import type {
   GenerationQueueData,
   GenerationQueueError,
   GenerationQueueResponse,
+  HashesCancelData,
+  HashesCancelError,
+  HashesCancelResponse,
+  HashesGetData,
+  HashesGetError,
+  HashesGetResponse,
+  HashesListData,
+  HashesListError,
+  HashesListResponse,
+  HashesStartData,
+  HashesStartError,
+  HashesStartResponse,
+  HashesStatusData,
+  HashesStatusError,
+  HashesStatusResponse,
   HealthLiveData,
   HealthLiveError,
   HealthLiveResponse,
@@ -697,6 +717,102 @@ export const importsGetOptions = (options: Options<ImportsGetData>) =>
     },
     queryKey: importsGetQueryKey(options),
   });
+
+export const hashesStatusQueryKey = (options?: Options<HashesStatusData>) => createQueryKey('hashesStatus', options);
+
+/**
+ * How many present adapters have a hash computed from their file, and the active and last hash runs.
+ */
+export const hashesStatusOptions = (options?: Options<HashesStatusData>) =>
+  queryOptions<HashesStatusResponse, HashesStatusError, HashesStatusResponse, ReturnType<typeof hashesStatusQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await hashesStatus({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: hashesStatusQueryKey(options),
+  });
+
+export const hashesListQueryKey = (options?: Options<HashesListData>) => createQueryKey('hashesList', options);
+
+/**
+ * Recent hash runs, newest first.
+ */
+export const hashesListOptions = (options?: Options<HashesListData>) =>
+  queryOptions<HashesListResponse, HashesListError, HashesListResponse, ReturnType<typeof hashesListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await hashesList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: hashesListQueryKey(options),
+  });
+
+/**
+ * Starts a hash run over every present file whose hash was never computed (newest first), or returns the one
+ * already queued or running. Follow it with `GET /hashes/runs/:id` or the `hashes` Socket.IO topic.
+ */
+export const hashesStartMutation = (
+  options?: Partial<Options<HashesStartData>>,
+): UseMutationOptions<HashesStartResponse, HashesStartError, Options<HashesStartData>> => {
+  const mutationOptions: UseMutationOptions<HashesStartResponse, HashesStartError, Options<HashesStartData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await hashesStart({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const hashesGetQueryKey = (options: Options<HashesGetData>) => createQueryKey('hashesGet', options);
+
+/**
+ * One hash run with its counts and failures.
+ */
+export const hashesGetOptions = (options: Options<HashesGetData>) =>
+  queryOptions<HashesGetResponse, HashesGetError, HashesGetResponse, ReturnType<typeof hashesGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await hashesGet({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: hashesGetQueryKey(options),
+  });
+
+/**
+ * Cancels a hash run: a queued one ends at once, a running one after the file it is hashing.
+ */
+export const hashesCancelMutation = (
+  options?: Partial<Options<HashesCancelData>>,
+): UseMutationOptions<HashesCancelResponse, HashesCancelError, Options<HashesCancelData>> => {
+  const mutationOptions: UseMutationOptions<HashesCancelResponse, HashesCancelError, Options<HashesCancelData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await hashesCancel({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
 
 export const adaptersListQueryKey = (options?: Options<AdaptersListData>) => createQueryKey('adaptersList', options);
 
