@@ -168,6 +168,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(done.payload).toMatchObject({ status: 'completed', counts: { hashed: 2 } });
       expect(progress.events.some((e) => e.event === 'hash.progress' && e.payload.jobId === id)).toBe(true);
       progress.close();
+      // A client that subscribes late gets the run's state and its last event.
+      const late = new ProgressClient(api!.baseUrl);
+      await late.connected();
+      expect(await late.subscribe({ jobId: id })).toMatchObject({
+        ok: true,
+        state: { name: 'hash', status: 'completed', progress: 1 },
+      });
+      expect((await late.waitFor((e) => e.event === 'hash.completed')).payload).toMatchObject({ jobId: id });
+      late.close();
 
       const byPath = Object.fromEntries((await rows()).map((r) => [r.relative_path, r]));
       expect(byPath['new/d.safetensors']).toMatchObject({ name: 'My own name', sha256: real['new/d.safetensors'] });

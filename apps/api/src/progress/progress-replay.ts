@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { type ImportRunEntity, ImportRunService, ImportRunStatus } from '@app/adapters';
+import {
+  type HashRunEntity,
+  HashRunService,
+  HashRunStatus,
+  type ImportRunEntity,
+  ImportRunService,
+  ImportRunStatus,
+} from '@app/adapters';
 import {
   FINISHED_JOB_ROW_STATUSES,
   type JobInfo,
@@ -37,6 +44,7 @@ export class ProgressReplay {
     private readonly generations: GenerationService,
     private readonly deliveries: DeliveryService,
     private readonly imports: ImportRunService,
+    private readonly hashes: HashRunService,
     private readonly jobs: JobQueue,
   ) {}
 
@@ -47,6 +55,8 @@ export class ProgressReplay {
     if (delivery) return deliveryReplay(delivery);
     const run = await orNull(this.imports.get(jobId));
     if (run) return importReplay(run);
+    const hashRun = await orNull(this.hashes.get(jobId));
+    if (hashRun) return hashReplay(hashRun);
     const diagnostic = await this.jobs.get(JobName.Diagnostic, jobId);
     return diagnostic ? queueJobReplay(diagnostic) : null;
   }
@@ -114,6 +124,26 @@ function importReplay(run: ImportRunEntity): JobReplay {
   }
   const payload = { jobId: run.id, counts: run.counts, processed: run.counts.seen, total: null };
   return { state, events: run.status === ImportRunStatus.Running ? [{ event: 'import.progress', payload }] : [] };
+}
+
+function hashReplay(run: HashRunEntity): JobReplay {
+  const { counts } = run;
+  const done = counts.hashed + counts.failed + counts.skipped;
+  const active = run.status === HashRunStatus.Queued || run.status === HashRunStatus.Running;
+  const state = {
+    name: JobName.Hash,
+    status: run.status,
+    progress: active ? (counts.total > 0 ? done / counts.total : 0) : 1,
+  };
+  if (!active) {
+    const payload = { jobId: run.id, status: run.status, counts, error: run.error };
+    return { state, events: [{ event: 'hash.completed', payload }] };
+  }
+  return {
+    state,
+    events:
+      run.status === HashRunStatus.Running ? [{ event: 'hash.progress', payload: { jobId: run.id, counts } }] : [],
+  };
 }
 
 function queueJobReplay(job: JobInfo): JobReplay {
