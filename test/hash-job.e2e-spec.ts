@@ -185,8 +185,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         adapters: 7,
         verified: 7,
         unverified: 0,
-        active: null,
-        last: { id, status: 'completed' },
+        activeRunId: null,
+        lastRunId: id,
+        lastRunStatus: 'completed',
       });
       // Every file hashed: the duplicate group is proven.
       expect((await http('GET', '/api/v1/adapters/duplicates?verified=true')).body).toMatchObject({
@@ -203,7 +204,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         await new Promise((r) => setTimeout(r, 200));
         status = (await http('GET', '/api/v1/hashes')).body;
       }
-      expect(status).toMatchObject({ adapters: 8, verified: 8, last: { trigger: 'import', status: 'completed' } });
+      expect(status).toMatchObject({ adapters: 8, verified: 8, lastRunStatus: 'completed' });
+      const last = (await http('GET', `/api/v1/hashes/runs/${status.lastRunId as string}`)).body;
+      expect(last).toMatchObject({ trigger: 'import', status: 'completed', counts: { total: 1, hashed: 1 } });
     }, 120_000);
 
     it('should stop at a cancel, keep what it hashed, and resume after a crash', async () => {

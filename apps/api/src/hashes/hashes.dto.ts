@@ -69,8 +69,12 @@ export class HashStatusDto {
   /** Present adapters still without a computed hash. */
   @ApiInteger({ minimum: 0 })
   unverified: number;
-  /** The run queued or running, if any. */
-  active: HashRunDto | null;
+  /** The run queued or running, if any (`GET /hashes/runs/:id`). */
+  @ApiUuid({ nullable: true })
+  activeRunId: string | null;
   /** The newest run that has ended, if any. */
-  last: HashRunDto | null;
+  @ApiUuid({ nullable: true })
+  lastRunId: string | null;
+  /** How the newest ended run ended (`completed`, `failed`, `cancelled`), if any. */
+  lastRunStatus: string | null;
 }

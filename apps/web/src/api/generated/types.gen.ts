@@ -640,6 +640,33 @@ export type ImportRunDto = {
   error: string | null;
 };
 
+export type HashStatusDto = {
+  /**
+   * Present adapters.
+   */
+  adapters: number;
+  /**
+   * Present adapters whose SHA-256 was computed from their file (not a sidecar's claim).
+   */
+  verified: number;
+  /**
+   * Present adapters still without a computed hash.
+   */
+  unverified: number;
+  /**
+   * The run queued or running, if any (`GET /hashes/runs/:id`).
+   */
+  activeRunId: string | null;
+  /**
+   * The newest run that has ended, if any.
+   */
+  lastRunId: string | null;
+  /**
+   * How the newest ended run ended (`completed`, `failed`, `cancelled`), if any.
+   */
+  lastRunStatus: string | null;
+};
+
 export type HashRunCountsDto = {
   /**
    * Files without a computed hash when the run started.
@@ -683,29 +710,6 @@ export type HashRunDto = {
    */
   failures: Array<ImportFailureDto>;
   error: string | null;
-};
-
-export type HashStatusDto = {
-  /**
-   * Present adapters.
-   */
-  adapters: number;
-  /**
-   * Present adapters whose SHA-256 was computed from their file (not a sidecar's claim).
-   */
-  verified: number;
-  /**
-   * Present adapters still without a computed hash.
-   */
-  unverified: number;
-  /**
-   * The run queued or running, if any.
-   */
-  active: HashRunDto | null;
-  /**
-   * The newest run that has ended, if any.
-   */
-  last: HashRunDto | null;
 };
 
 export type HashRunStartedDto = {
