@@ -164,6 +164,13 @@ describe('Web UI sign-in (API keys configured)', () => {
     expect(await page.getByLabel('Trigger words (comma-separated)').inputValue()).toBe(before);
     shots.push(await saveScreenshot(page, 'adapter-detail-viewer'));
     await expectAccessible();
+
+    await page.getByRole('link', { name: 'Studio' }).click();
+    await page.getByText('Signed in as viewer: queueing a generation needs the editor role.').waitFor();
+    expect(await page.getByRole('button', { name: 'Queue generation' }).isDisabled()).toBe(true);
+    await page.getByRole('link', { name: 'Imports' }).click();
+    await page.getByText('Signed in as viewer: starting an import needs the admin role.').waitFor();
+    expect(await page.getByRole('button', { name: 'Start import' }).isDisabled()).toBe(true);
   });
 
   it('should let an admin session start an import and see it finish live over the session-authenticated socket', async () => {

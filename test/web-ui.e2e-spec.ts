@@ -98,6 +98,12 @@ describe('Web UI in a browser (embedded mode)', () => {
     await page.getByRole('searchbox', { name: 'Search adapters' }).fill('dragon');
     await page.waitForURL(/[?&]q=dragon/);
     await page.getByRole('listitem', { name: 'Glass Dragon' }).waitFor();
+    // Glass Dragon is on the unfiltered first page too: wait until the list shown is the search's answer.
+    await page.waitForFunction(`(() => {
+      const names = [...document.querySelectorAll('[role=list][aria-label=Adapters] [role=listitem]')]
+        .map((e) => e.getAttribute('aria-label') ?? '');
+      return names.length >= 2 && names.every((n) => /dragon/i.test(n));
+    })()`);
     const names = await page
       .locator('[role=list][aria-label=Adapters] [role=listitem]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));

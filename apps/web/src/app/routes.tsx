@@ -6,6 +6,13 @@ import { queryClient } from './query-client';
 import { NotFoundPage } from './not-found-page';
 import { SIGN_IN_PATH } from '../session/sign-in-url';
 
+/** Shown while the first page's code (and its loader) is on its way. */
+const LOADING = (
+  <p className="muted page-loading" role="status">
+    Loading…
+  </p>
+);
+
 /**
  * Each page is its own chunk: the first load carries the shell and the page it opens. Created once the client is
  * configured: the router starts the first route's loaders (and their requests) as soon as it exists.
@@ -14,10 +21,12 @@ export const createRouter = () =>
   createBrowserRouter([
     {
       path: SIGN_IN_PATH,
+      hydrateFallbackElement: LOADING,
       lazy: async () => ({ Component: (await import('../session/sign-in-page')).SignInPage }),
     },
     {
       element: <Layout />,
+      hydrateFallbackElement: LOADING,
       children: [
         { index: true, lazy: async () => ({ Component: (await loadPage['/']()).DashboardPage }) },
         {

@@ -5,6 +5,7 @@ import { fieldMessage, toProblem } from '../api/client';
 import { adaptersBaseModelsOptions, generationBackendsOptions } from '../api/generated/@tanstack/react-query.gen';
 import type { AdapterDto } from '../api/generated/types.gen';
 import { CopyButton } from '../components/copy-button';
+import { RoleNote } from '../session/role-note';
 import { type ComposerState, type PickedAdapter, addPicks, removePick, updatePick } from './composer-state';
 import { useAdapterSearch, useComposerState, useComposition, usePickedAdapters } from './use-composer';
 
@@ -138,6 +139,7 @@ export function ComposerPage() {
   return (
     <section className="page">
       <h1>Composer</h1>
+      <RoleNote need="editor" action="composing (POST /compose)" />
       <div className="composer-layout">
         <div className="adapter-main">
           <section className="panel" aria-labelledby="pick-h">
