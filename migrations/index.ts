@@ -4,6 +4,7 @@ import {
   buildDataSourceOptions,
   type EntityList,
   type MigrationList,
+  ProcessLeaseEntity,
   QueuedJobEntity,
 } from '@app/core';
 import { DeliveryJobEntity } from '@app/delivery';
@@ -27,6 +28,7 @@ import { AdapterFactsDigest1764300002500 } from './1764300002500-adapter-facts-d
 import { AdapterInactiveByDefault1764300003000 } from './1764300003000-adapter-inactive-by-default.js';
 import { AdapterHasWarnings1764300003010 } from './1764300003010-adapter-has-warnings.js';
 import { CreateHashRuns1764300003300 } from './1764300003300-create-hash-runs.js';
+import { CreateProcessLeases1764300003500 } from './1764300003500-create-process-leases.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -38,6 +40,7 @@ export const ENTITIES: EntityList = [
   GenerationJobEntity,
   BackendLeaseEntity,
   DeliveryJobEntity,
+  ProcessLeaseEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -60,6 +63,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterInactiveByDefault1764300003000,
   AdapterHasWarnings1764300003010,
   CreateHashRuns1764300003300,
+  CreateProcessLeases1764300003500,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

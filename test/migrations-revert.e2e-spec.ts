@@ -96,6 +96,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterInactiveByDefault1764300003000',
       'AdapterHasWarnings1764300003010',
       'CreateHashRuns1764300003300',
+      'CreateProcessLeases1764300003500',
     ]);
     const hashRuns = async () => {
       const runner = ds.createQueryRunner();

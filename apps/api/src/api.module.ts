@@ -9,7 +9,7 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
-import { AdaptersModule } from '@app/adapters';
+import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
@@ -39,6 +39,7 @@ import { SessionController } from './session/session.controller.js';
     StorageModule,
     SecurityModule,
     AdaptersModule,
+    LibraryWatchModule.forApp(WatchHostApp.Api),
     HealthModule,
     GenerationModule,
     DeliveryModule,

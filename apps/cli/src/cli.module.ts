@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AdaptersModule } from '@app/adapters';
+import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { ConfigModule, DatabaseModule, JobsModule, SecurityModule, StorageModule } from '@app/core';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { HashCommand } from './hash.command.js';
@@ -20,6 +20,7 @@ export class CliModule {
         StorageModule,
         SecurityModule,
         AdaptersModule,
+        LibraryWatchModule.forApp(WatchHostApp.Cli),
       ],
       providers: [MigrateCommand, ImportCommand, HashCommand],
     };

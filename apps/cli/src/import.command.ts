@@ -1,4 +1,11 @@
-import { HashPolicy, HashRunService, type ImportProgress, ImportRunService } from '@app/adapters';
+import {
+  HashPolicy,
+  HashRunService,
+  type ImportProgress,
+  type ImportReport,
+  ImportRunService,
+  LibraryWatchService,
+} from '@app/adapters';
 import { Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, databaseLocation, DomainError, errorMessage } from '@app/core';
 import { SingleBar } from 'cli-progress';
@@ -11,6 +18,7 @@ interface ImportCommandOptions {
   ignore?: string[];
   json?: boolean;
   verbose?: boolean;
+  watch?: boolean;
 }
 
 const COUNT_ORDER = [
@@ -36,6 +44,7 @@ export class ImportCommand extends CommandRunner {
   constructor(
     private readonly runs: ImportRunService,
     private readonly hashRuns: HashRunService,
+    private readonly watcher: LibraryWatchService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -80,7 +89,51 @@ export class ImportCommand extends CommandRunner {
     return true;
   }
 
+  @Option({
+    flags: '--watch',
+    description: 'After the import, keep watching the library roots and import the folders that change (Ctrl-C stops)',
+  })
+  parseWatch(): boolean {
+    return true;
+  }
+
   async run(paths: string[], options: ImportCommandOptions): Promise<void> {
+    if (options.watch && options.dryRun) {
+      process.stderr.write('--watch cannot be combined with --dry-run\n');
+      process.exitCode = 2;
+      return;
+    }
+    await this.importOnce(paths, options);
+    if (options.watch && !process.exitCode) await this.watchUntilStopped(options);
+  }
+
+  /**
+   * Watches until SIGINT or SIGTERM, importing touched folders in this process and printing one line per import.
+   * Another process may hold the watch already (an API with LORA_WATCH=true): this one then takes over when it stops.
+   */
+  private async watchUntilStopped(options: ImportCommandOptions): Promise<void> {
+    const say = (line: string) =>
+      process.stdout.write(options.json ? `${JSON.stringify({ watch: line })}\n` : `${line}\n`);
+    const handle = this.watcher.watchWhileElected(
+      async (folders) => {
+        const { report } = await this.runs.runNow({ paths: folders, hash: options.hash, ignore: options.ignore });
+        await this.hashRuns.startAfterImport();
+        if (options.json) process.stdout.write(`${JSON.stringify({ folders, counts: report.counts })}\n`);
+        else say(`${new Date().toISOString()} ${watchLine(folders, report)}`);
+      },
+      {
+        watching: () => say('Watching the library roots for changes (Ctrl-C to stop)'),
+        standingBy: (holder) => say(`Another process watches the library (${holder}); this one takes over if it stops`),
+      },
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await handle.stop();
+  }
+
+  private async importOnce(paths: string[], options: ImportCommandOptions): Promise<void> {
     const interactive = process.stdout.isTTY && !options.json;
     const bar = interactive
       ? new SingleBar({ format: '{phase} [{bar}] {value}/{total} files | {eta_formatted} left', hideCursor: true })
@@ -162,6 +215,17 @@ export class ImportCommand extends CommandRunner {
       if (ticker) clearInterval(ticker);
     }
   }
+}
+
+/** One line per watcher import: the folders and what changed. */
+function watchLine(folders: string[], report: ImportReport): string {
+  const c = report.counts;
+  const shown =
+    folders.length <= 3 ? folders.join(', ') : `${folders.slice(0, 3).join(', ')} and ${folders.length - 3} more`;
+  return (
+    `imported ${shown} in ${(report.durationMs / 1000).toFixed(1)} s: added ${c.added}, updated ${c.updated}, ` +
+    `moved ${c.moved}, restored ${c.restored}, missing ${c.missing}, failed ${c.failed}`
+  );
 }
 
 /** One plain progress line: the phase, files read of those to read, and the counts so far. */

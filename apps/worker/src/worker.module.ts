@@ -8,7 +8,7 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
-import { AdaptersModule } from '@app/adapters';
+import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
@@ -23,6 +23,7 @@ import { JobProcessor } from './job.processor.js';
     StorageModule,
     SecurityModule,
     AdaptersModule,
+    LibraryWatchModule.forApp(WatchHostApp.Worker),
     HealthModule,
     GenerationModule,
     DeliveryModule,

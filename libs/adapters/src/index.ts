@@ -15,3 +15,5 @@ export * from './library/adapter.repository.js';
 export * from './library/library-roots.js';
 export * from './hashing/hash-run.entity.js';
 export * from './hashing/hash-run.service.js';
+export * from './watching/library-watch.module.js';
+export * from './watching/library-watch.service.js';

@@ -45,3 +45,7 @@ export * from './security/session.service.js';
 export * from './security/web-access.policy.js';
 export * from './storage/file-storage.js';
 export * from './storage/storage.module.js';
+export * from './leases/process-lease.entity.js';
+export * from './leases/process-lease.repository.js';
+export * from './leases/process-lease.service.js';
+export * from './leases/leases.module.js';

@@ -321,6 +321,14 @@ export class AdapterRepository {
     return rows[0] ? toFileState(rows[0]) : null;
   }
 
+  /** Whether the index holds a file of this root that is not a tombstone. */
+  async hasLiveFiles(rootId: string): Promise<boolean> {
+    const row = await this.dataSource
+      .getRepository(AdapterEntity)
+      .findOne({ select: { id: true }, where: { rootId, missingSince: IsNull() } });
+    return row !== null;
+  }
+
   /** Full snapshots (user fields included) of the rows a resync will rewrite. */
   async snapshotsByIds(ids: string[]): Promise<AdapterSnapshot[]> {
     const out: AdapterSnapshot[] = [];

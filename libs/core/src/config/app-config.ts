@@ -86,6 +86,18 @@ export interface AppConfig {
   log: { level: string; format: LogFormat };
   workerPort: number;
   storageDir: string;
+  /** The folder watcher (LORA_WATCH…): file-system events on every library root, debounced into imports. */
+  watch: {
+    enabled: boolean;
+    /** LORA_WATCH_POLL_SECONDS: poll folders at this interval instead of waiting for events (network shares); null = events. */
+    pollMs: number | null;
+    /** LORA_WATCH_DEBOUNCE_SECONDS (default 2): quiet time after the last change before the touched folders are imported. */
+    debounceMs: number;
+    /** LORA_WATCH_SETTLE_SECONDS (default 2): a changed file must keep its size and mtime this long to be imported. */
+    settleMs: number;
+  };
+  /** IMPORT_ON_START: an incremental import of every root when the process starts (the API embedded, one worker scaled out). */
+  importOnStart: boolean;
   /** Scale-out mode's job reconciler (see `JobReconciler`). */
   jobs: {
     /** A row `queued` for longer than this is re-enqueued with its own job id (JOB_REQUEUE_AFTER_SECONDS, default 60). */
@@ -231,6 +243,11 @@ const envSchema = z.object({
   QUERY_CACHE_ENTRIES: z.coerce.number().int().min(0).max(100_000).default(256),
   HASH_JOB_MAX_MBPS: z.coerce.number().min(0).max(100_000).default(0),
   HASH_AFTER_IMPORT: bool.default(true),
+  LORA_WATCH: bool.default(false),
+  LORA_WATCH_POLL_SECONDS: z.coerce.number().min(0).max(86_400).default(0),
+  LORA_WATCH_DEBOUNCE_SECONDS: z.coerce.number().min(0.05).max(3_600).default(2),
+  LORA_WATCH_SETTLE_SECONDS: z.coerce.number().min(0.05).max(3_600).default(2),
+  IMPORT_ON_START: bool.default(false),
   SDNEXT_URL: z
     .string()
     .optional()
@@ -362,6 +379,13 @@ export function parseConfig(env: RawEnv): AppConfig {
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? LogFormat.Pretty : LogFormat.Json) },
     workerPort: e.WORKER_PORT,
     storageDir: resolve(dataDir, 'storage'),
+    watch: {
+      enabled: e.LORA_WATCH,
+      pollMs: e.LORA_WATCH_POLL_SECONDS > 0 ? Math.round(e.LORA_WATCH_POLL_SECONDS * 1000) : null,
+      debounceMs: Math.round(e.LORA_WATCH_DEBOUNCE_SECONDS * 1000),
+      settleMs: Math.round(e.LORA_WATCH_SETTLE_SECONDS * 1000),
+    },
+    importOnStart: e.IMPORT_ON_START,
     jobs: {
       requeueAfterMs: Math.round(e.JOB_REQUEUE_AFTER_SECONDS * 1000),
       reconcileIntervalMs: Math.round(e.JOB_RECONCILE_INTERVAL_SECONDS * 1000),
