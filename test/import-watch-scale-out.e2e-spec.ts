@@ -96,6 +96,7 @@ describe('folder watcher scaled out (2 workers + API on PostgreSQL and Redis)', 
     const runs = await lib.idle();
     expect(runs).toHaveLength(before + 1);
     expect(runs[0]).toMatchObject({ status: 'completed', roots: [join(root, 'd0001')] });
+    expect(runs[0].counts).toMatchObject({ added: 1, unchanged: 10, seen: 11, missing: 0 });
   });
 
   it('should hand the watch to the other worker when the watching one dies', async () => {

@@ -130,7 +130,7 @@ export class ImportPass {
     let vanished: AdapterFileState[];
     let moved: ReadonlySet<string>;
     try {
-      const states = await this.adapters.fileStates([...new Set(targets.map((t) => t.root.id))]);
+      const states = await this.statesOf(targets);
       this.streaming = states.length === 0;
       const { scanned, unreadable } = await this.scan(targets);
       const comparison = await this.compare(targets, scanned, unreadable, states);
@@ -145,6 +145,20 @@ export class ImportPass {
     }
     await this.tombstone(vanished, moved);
     return this.finish();
+  }
+
+  /**
+   * What the index knows of the targets: only rows under them can be compared, moved from or tombstoned, so a
+   * folder's import reads that folder's rows, not the whole library's.
+   */
+  private async statesOf(targets: ImportTarget[]): Promise<AdapterFileState[]> {
+    const wholeRoots = [...new Set(targets.filter((t) => t.prefix === '').map((t) => t.root.id))];
+    const states = await this.adapters.fileStates(wholeRoots);
+    const byId = new Map(states.map((s) => [s.id, s]));
+    for (const t of targets.filter((t) => t.prefix !== '' && !wholeRoots.includes(t.root.id))) {
+      for (const s of await this.adapters.fileStatesUnder(t.root.id, t.prefix)) byId.set(s.id, s);
+    }
+    return [...byId.values()];
   }
 
   /**

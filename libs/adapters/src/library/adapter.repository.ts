@@ -260,6 +260,18 @@ export class AdapterRepository {
     return { present: Number(rows[0]?.present ?? 0), verified: Number(rows[0]?.verified ?? 0) };
   }
 
+  /** The file states of one root's files in `folder` (relative, posix) or below it; '' is the whole root. */
+  async fileStatesUnder(rootId: string, folder: string): Promise<AdapterFileState[]> {
+    if (folder === '') return this.fileStates([rootId]);
+    const [p1, p2, p3, p4] = this.isSqlite ? ['?', '?', '?', '?'] : ['$1', '$2', '$3', '$4'];
+    // substr, not LIKE: SQLite's LIKE ignores case, and a folder may hold % or _.
+    const rows = await this.dataSource.query<FileStateRow[]>(
+      `${FILE_STATE_SELECT} WHERE root_id = ${p1} AND (folder = ${p2} OR substr(folder, 1, ${p3}) = ${p4})`,
+      [rootId, folder, [...folder].length + 1, `${folder}/`],
+    );
+    return rows.map(toFileState);
+  }
+
   /** Live or tombstoned adapters by id, for composing prompts. */
   async findByIds(ids: string[]): Promise<AdapterEntity[]> {
     const out: AdapterEntity[] = [];

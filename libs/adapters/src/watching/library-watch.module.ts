@@ -1,11 +1,11 @@
 import {
+  type BeforeApplicationShutdown,
   type DynamicModule,
   Inject,
   Injectable,
   Logger,
   Module,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, errorMessage, LeasesModule } from '@app/core';
 import { AdaptersModule } from '../adapters.module.js';
@@ -22,7 +22,7 @@ const WATCH_HOST_APP = Symbol('WATCH_HOST_APP');
 
 /** Starts `IMPORT_ON_START` and `LORA_WATCH` with the app that hosts them in this mode, and stops the watcher with it. */
 @Injectable()
-export class LibraryWatchStarter implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LibraryWatchStarter implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(LibraryWatchStarter.name);
   private handle: WatchHandle | null = null;
 
@@ -43,7 +43,8 @@ export class LibraryWatchStarter implements OnApplicationBootstrap, OnApplicatio
     if (this.config.watch.enabled) this.handle = this.watch.watchWhileElected();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes: the lease is handed back, so another process takes over at once. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.handle?.stop();
   }
 }

@@ -20,8 +20,11 @@ export interface WatchEvents {
   standingBy?: (holder: string) => void;
 }
 
-/** Imports the given folders and resolves once the import is over. */
-export type FolderImporter = (folders: string[]) => Promise<void>;
+/**
+ * Imports the given folders and resolves once the import is over, or once `stopping` fires (the watcher stops: a
+ * queued import then goes on without it).
+ */
+export type FolderImporter = (folders: string[], stopping: AbortSignal) => Promise<void>;
 
 export interface WatchHandle {
   stop(): Promise<void>;
@@ -47,11 +50,19 @@ export class LibraryWatchService {
   /** Watches the roots while this process holds the lease, importing touched folders with `importFolders`. */
   watchWhileElected(importFolders: FolderImporter = this.importAsJob, events: WatchEvents = {}): WatchHandle {
     let watcher: LibraryWatcher | null = null;
+    let term = new AbortController();
     let announced = false;
+    const stopWatching = async () => {
+      term.abort();
+      await watcher?.stop();
+      watcher = null;
+    };
     const campaign = this.leases.campaign(ProcessLeaseName.LibraryWatch, {
       ttlMs: WATCH_LEASE_TTL_MS,
       onElected: async () => {
-        watcher = this.watcher(importFolders);
+        term = new AbortController();
+        const { signal } = term;
+        watcher = this.watcher((folders) => importFolders(folders, signal));
         await watcher.start();
         const { pollMs } = this.config.watch;
         this.logger.log(
@@ -59,10 +70,7 @@ export class LibraryWatchService {
         );
         events.watching?.();
       },
-      onDeposed: async () => {
-        await watcher?.stop();
-        watcher = null;
-      },
+      onDeposed: stopWatching,
     });
     // Say once who watches when it is not this process.
     const standby = setTimeout(() => {
@@ -79,16 +87,16 @@ export class LibraryWatchService {
     return {
       stop: async () => {
         clearTimeout(standby);
-        await watcher?.stop();
+        await stopWatching();
         await campaign.stop();
       },
     };
   }
 
   /** Imports the folders as an import job (run by this process when embedded, by a worker when scaled out). */
-  readonly importAsJob: FolderImporter = async (folders) => {
+  readonly importAsJob: FolderImporter = async (folders, stopping) => {
     const run = await this.runs.start({ paths: folders });
-    await this.settled(run.id);
+    await this.settled(run.id, stopping);
   };
 
   /**
@@ -105,7 +113,7 @@ export class LibraryWatchService {
     return run;
   }
 
-  private watcher(importFolders: FolderImporter): LibraryWatcher {
+  private watcher(importFolders: (folders: string[]) => Promise<void>): LibraryWatcher {
     const { pollMs, debounceMs, settleMs } = this.config.watch;
     return new LibraryWatcher({
       roots: this.roots.list(),
@@ -119,8 +127,8 @@ export class LibraryWatchService {
     });
   }
 
-  private async settled(runId: string): Promise<void> {
-    for (;;) {
+  private async settled(runId: string, stopping: AbortSignal): Promise<void> {
+    while (!stopping.aborted) {
       const run = await this.runs.get(runId);
       if (run.status === ImportRunStatus.Completed || run.status === ImportRunStatus.Failed) return;
       await new Promise((resolve) => setTimeout(resolve, RUN_POLL_MS));
