@@ -193,3 +193,47 @@ describe('Web UI sign-in (API keys configured)', () => {
     expect(await runs.first().textContent()).toContain(`seen ${TOTAL}`);
   });
 });
+
+describe('Web UI sign-in: a session that runs out', () => {
+  const dir = tempDir('web-session-expiry');
+  let api: AppProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    api = new AppProcess(
+      'api',
+      {
+        DATA_DIR: dir.path,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        API_KEYS: `${EDITOR}:editor`,
+        SESSION_TTL_HOURS: '0.001', // 3.6 s
+      },
+      port,
+    );
+    api.start();
+    await api.waitReady();
+    browser = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.stop();
+    dir.remove();
+  });
+
+  it('should return to sign-in by itself when the session expires, saying so', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${api.baseUrl}/history`);
+    await page.getByLabel('API key').fill(EDITOR);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('session-role').filter({ hasText: 'Signed in as editor' }).waitFor();
+    const signedInAt = Date.now();
+    await page.getByRole('status').filter({ hasText: 'Your session has ended' }).waitFor({ timeout: 15_000 });
+    expect(Date.now() - signedInAt).toBeGreaterThan(2_000);
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/history');
+    // The server agrees: the cookie no longer opens anything.
+    expect(await page.evaluate<number>(`fetch('/api/v1/adapters').then((r) => r.status)`)).toBe(401);
+  });
+});

@@ -50,13 +50,13 @@ export function markSignedOut(queries: QueryClient, reason: SignInReason = 'expi
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Asks the server again when the session's time is up, so an expired session ends on screen too. */
+/** Ends the session on screen when its time is up (the browser drops the cookie then too), without a request. */
 export function useSessionExpiry(expiresAt: string | null | undefined): void {
   const queries = useQueryClient();
   useEffect(() => {
     if (!expiresAt) return;
-    const ms = Math.min(Math.max(Date.parse(expiresAt) - Date.now() + 1_000, 0), MAX_TIMER_MS);
-    const timer = setTimeout(() => void queries.invalidateQueries({ queryKey: sessionStateQueryKey() }), ms);
+    const ms = Math.min(Math.max(Date.parse(expiresAt) - Date.now(), 0), MAX_TIMER_MS);
+    const timer = setTimeout(() => markSignedOut(queries, 'expired'), ms);
     return () => clearTimeout(timer);
   }, [expiresAt, queries]);
 }
