@@ -1,5 +1,4 @@
-import type { Role } from './use-session';
-import { useAllowed, useSession } from './use-session';
+import { type Role, useAllowed, useSession } from './use-session';
 
 /** Says why the controls beside it are disabled: the signed-in role may not do this. */
 export function RoleNote({ need, action }: { need: Role; action: string }) {
