@@ -57,6 +57,7 @@ describe('folder watcher scaled out (2 workers + API on PostgreSQL and Redis)', 
       IMPORT_ON_START: 'true',
       LORA_WATCH_DEBOUNCE_SECONDS: '0.5',
       LORA_WATCH_SETTLE_SECONDS: '0.5',
+      HASH_AFTER_IMPORT: 'false',
     };
     expect((await runCli(['migrate'], env)).code).toBe(0);
     workers = await Promise.all([start('worker', env), start('worker', env)]);

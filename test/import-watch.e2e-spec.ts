@@ -33,6 +33,8 @@ describe('folder watcher on SQLite (embedded API, LORA_WATCH=true)', () => {
         IMPORT_ON_START: 'true',
         LORA_WATCH_DEBOUNCE_SECONDS: '0.5',
         LORA_WATCH_SETTLE_SECONDS: '1.5',
+        // Background hashing of the 5,000 burst files would only slow these tests down.
+        HASH_AFTER_IMPORT: 'false',
       },
       port,
     ).start();
@@ -159,6 +161,7 @@ describe('npm run cli -- import --watch', () => {
       LORA_ROOTS: root,
       LORA_WATCH_DEBOUNCE_SECONDS: '0.3',
       LORA_WATCH_SETTLE_SECONDS: '0.3',
+      HASH_AFTER_IMPORT: 'false',
     }).start(['import', '--watch']);
     const watching = () => cli!.text.includes('Watching the library roots for changes');
     await waitFor('the CLI to watch', watching, 30_000, 100);

@@ -48,6 +48,27 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ JOB_REQUEUE_AFTER_SECONDS: '0' })).toThrow(/JOB_REQUEUE_AFTER_SECONDS/);
   });
 
+  it('should leave the watcher and the start-up import off by default, and read their timings in seconds', () => {
+    expect(parseConfig({})).toMatchObject({
+      watch: { enabled: false, pollMs: null, debounceMs: 2000, settleMs: 2000 },
+      importOnStart: false,
+    });
+    const config = parseConfig({
+      LORA_WATCH: 'true',
+      LORA_WATCH_POLL_SECONDS: '30',
+      LORA_WATCH_DEBOUNCE_SECONDS: '0.5',
+      LORA_WATCH_SETTLE_SECONDS: '1.5',
+      IMPORT_ON_START: '1',
+    });
+    expect(config).toMatchObject({
+      watch: { enabled: true, pollMs: 30_000, debounceMs: 500, settleMs: 1500 },
+      importOnStart: true,
+    });
+    expect(() =>
+      parseConfig({ LORA_WATCH: 'yes', LORA_WATCH_POLL_SECONDS: '-1', LORA_WATCH_SETTLE_SECONDS: '0' }),
+    ).toThrow(/LORA_WATCH: .*LORA_WATCH_POLL_SECONDS: .*LORA_WATCH_SETTLE_SECONDS/);
+  });
+
   it('should parse API keys with roles and listen on all interfaces once keys exist', () => {
     const config = parseConfig({ API_KEYS: 'aaaaaaaaaaaaaaaa1:viewer, bbbbbbbbbbbbbbbb2:admin' });
     expect(config.apiKeys).toEqual([
