@@ -228,6 +228,8 @@ function adapterSpec(i: number, rootId: string) {
     sha256: i % 50 === 0 ? 'f'.repeat(64) : null,
     civitaiModelId: i % 3 === 0 ? 1000 + i : null,
     previewPath: i % 2 === 0 ? `p/${i}.png` : null,
+    // 2.5 % with import warnings (a broken sidecar), without drawing from the generator: the rest stays as it was.
+    warnings: i % 40 === 7 ? ['.civitai.info: not valid JSON'] : [],
     favorite: rand() < 0.05,
     active: rand() < 0.9,
     missingSince: i % 100 === 0 ? new Date(Date.UTC(2025, 5, 1)) : null,
@@ -379,6 +381,37 @@ try {
           [...params, 'SDXL 1.0'],
         );
       },
+    },
+    {
+      label: 'base model "SDXL 1.0" (14 %), sort name',
+      service: (q) => q.list({ baseModel: ['SDXL 1.0'] }),
+      baselineLabel: 'bare base_model = ? ORDER BY name LIMIT 50',
+      baseline: () =>
+        seedDb.query(
+          `SELECT id FROM adapters WHERE base_model = ${p(1)} AND missing_since IS NULL ORDER BY sort_name, ${tie} LIMIT 50`,
+          ['SDXL 1.0'],
+        ),
+    },
+    {
+      // Typed in any case or as an alias, resolved to the stored spelling: the same plan as `SDXL 1.0`.
+      label: 'base model alias "sdxl" (14 %), sort name',
+      service: (q) => q.list({ baseModel: ['sdxl'] }),
+      baselineLabel: 'bare base_model = ? ORDER BY name LIMIT 50',
+      baseline: () =>
+        seedDb.query(
+          `SELECT id FROM adapters WHERE base_model = ${p(1)} AND missing_since IS NULL ORDER BY sort_name, ${tie} LIMIT 50`,
+          ['SDXL 1.0'],
+        ),
+    },
+    {
+      label: 'hasWarnings (2.5 %), sort name',
+      service: (q) => q.list({ hasWarnings: true }),
+      baselineLabel: 'bare has_warnings = ? ORDER BY name LIMIT 50',
+      baseline: () =>
+        seedDb.query(
+          `SELECT id FROM adapters WHERE has_warnings = ${p(1)} AND missing_since IS NULL ORDER BY sort_name, ${tie} LIMIT 50`,
+          [pg ? true : 1],
+        ),
     },
     {
       label: 'tag filter (any), sort name',

@@ -36,6 +36,10 @@ const PLANS: { plan: string; run: (repo: Repo) => Promise<unknown> }[] = [
   },
   { plan: 'count, folder and below', run: (r) => r.count(filter({ folder: 'styles', nsfwMax: 4 })) },
   {
+    plan: 'count, adapters with import warnings (every match minus the tombstoned)',
+    run: (r) => r.count(filter({ hasWarnings: true })),
+  },
+  {
     plan: 'count, adapters with import warnings of some base models',
     run: (r) => r.count(filter({ hasWarnings: true, baseModels: ['SDXL 1.0', 'sdxl'] })),
   },
@@ -80,7 +84,12 @@ describe.each(DIALECTS)('adapter query SQL on $name', ({ pg }) => {
     await runMigrationsAt(created.url, [...MIGRATIONS]);
     const db = await openSeedDb(created.url);
     await seedAdapters(db, [
-      adapterSpec('ink', ['style', 'anime'], { relativePath: 'styles/ink.safetensors', favorite: true, rating: 4.5 }),
+      adapterSpec('ink', ['style', 'anime'], {
+        relativePath: 'styles/ink.safetensors',
+        favorite: true,
+        rating: 4.5,
+        warnings: ['.civitai.info: not valid JSON'],
+      }),
       adapterSpec('oil', ['style'], { relativePath: 'styles/deep/oil.safetensors', baseModel: 'Pony' }),
       adapterSpec('hero', ['character'], { relativePath: 'characters/hero.safetensors', rating: null }),
       adapterSpec('gone', ['style'], { relativePath: 'old/gone.safetensors', ...TOMBSTONED }),

@@ -494,14 +494,19 @@ export class AdapterQueryRepository {
 
   /**
    * A filter an index counts without reading adapter rows, and so without knowing which are tombstoned: none,
-   * one tag, base models alone, and on SQLite a search alone. On PostgreSQL a search alone is counted in
-   * `adapter_search`, which holds each adapter's presence (`source`).
+   * one tag, base models alone, the warnings flag alone, and on SQLite a search alone. On PostgreSQL a search
+   * alone is counted in `adapter_search`, which holds each adapter's presence (`source`).
    */
   private presenceBlind(f: AdapterFilter): boolean {
     const n = this.conditionCount(f);
     if (n === 0) return true;
     if (n > 1) return false;
-    return Boolean((f.searchTerms?.length && !this.pg) || f.tags?.length === 1 || f.baseModels?.length);
+    return Boolean(
+      (f.searchTerms?.length && !this.pg) ||
+      f.tags?.length === 1 ||
+      f.baseModels?.length ||
+      f.hasWarnings !== undefined,
+    );
   }
 
   private conditionCount(f: AdapterFilter): number {
