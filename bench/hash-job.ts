@@ -33,8 +33,12 @@ try {
     });
     big.push(join(root, relPath));
   }
-  const imported = await runCli(['import', '--json'], env, 600_000);
-  if (imported.code !== 0) throw new Error(`import failed:\n${imported.output}`);
+  // The small files hashed at import (`--hash full`), the large ones left to the hash run: its figure is the large
+  // files' read rate, comparable with sha256sum's over the same files.
+  for (const args of [['--hash', 'full', join(root, 'small')], [join(root, 'big')]]) {
+    const imported = await runCli(['import', '--json', ...args], env, 600_000);
+    if (imported.code !== 0) throw new Error(`import failed:\n${imported.output}`);
+  }
 
   // Baselines over the same files, page cache warm for everyone (first a read to warm it).
   execFileSync('cat', big, { maxBuffer: 1, stdio: 'ignore' });
@@ -66,7 +70,7 @@ try {
     if (run.status !== 'completed') throw new Error(`hash run ended ${run.status}`);
     const runMs = +new Date(run.finishedAt!) - +new Date(run.startedAt!);
     const mibs = (b: number, ms: number) => `${Math.round(b / 1048576 / (ms / 1000))} MiB/s`;
-    report(`Background hash job: ${run.counts.hashed} files (${BIG_FILES} × ${BIG_MIB} MiB + ${SMALL} small)`, [
+    report(`Background hash job: ${run.counts.hashed} files of ${BIG_MIB} MiB in a library of ${SMALL + BIG_FILES}`, [
       {
         metric: `hash run, ${(run.counts.bytes / 1048576).toFixed(0)} MiB in ${(runMs / 1000).toFixed(1)} s (hash, re-read sidecars, write)`,
         measured: mibs(run.counts.bytes, runMs),

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JobName, rowIdQueuedJobSource } from '@app/core';
+import { CivitaiHttpClient } from './civitai/civitai-http.client.js';
+import { CivitaiPort } from './civitai/civitai.port.js';
 import { HashJobHandler } from './hashing/hash.handler.js';
 import { HashRunRepository } from './hashing/hash-run.repository.js';
 import { HashRunService } from './hashing/hash-run.service.js';
@@ -29,7 +31,16 @@ import { LibraryRoots } from './library/library-roots.js';
     HashRunService,
     HashJobHandler,
     rowIdQueuedJobSource(JobName.Hash, HashRunRepository),
+    { provide: CivitaiPort, useClass: CivitaiHttpClient },
   ],
-  exports: [LibraryRoots, AdapterRepository, ImportService, ImportRunService, AdapterQueryService, HashRunService],
+  exports: [
+    LibraryRoots,
+    AdapterRepository,
+    ImportService,
+    ImportRunService,
+    AdapterQueryService,
+    HashRunService,
+    CivitaiPort,
+  ],
 })
 export class AdaptersModule {}

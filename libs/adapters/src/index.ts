@@ -17,3 +17,5 @@ export * from './hashing/hash-run.entity.js';
 export * from './hashing/hash-run.service.js';
 export * from './watching/library-watch.module.js';
 export * from './watching/library-watch.service.js';
+export * from './civitai/civitai.port.js';
+export * from './civitai/civitai-http.client.js';

@@ -50,6 +50,28 @@ export interface AppConfig {
   importWorkers: number;
   /** SQLite: list, count and facet results kept in memory until the next write (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
   queryCacheEntries: number;
+  /** The Civitai client (nothing contacts Civitai unless a user asks, or `autoLookup`). */
+  civitai: {
+    /** Base URL (CIVITAI_URL, default https://civitai.com), without a trailing slash. */
+    url: string;
+    /** CIVITAI_API_KEY: sent as a Bearer token; never logged or returned. */
+    apiKey: string | null;
+    /** Token bucket: requests per second (CIVITAI_RATE_PER_SECOND, default 2) and burst (CIVITAI_RATE_BURST, default 4). */
+    ratePerSecond: number;
+    burst: number;
+    /** One request's time limit (CIVITAI_TIMEOUT_SECONDS, default 20). */
+    timeoutMs: number;
+    /** Tries of one request on 5xx, connection errors and timeouts, the first included (CIVITAI_RETRIES, default 3). */
+    attempts: number;
+    /** Longest `Retry-After` honoured before a 429 fails the call (CIVITAI_MAX_RETRY_AFTER_SECONDS, default 60). */
+    maxRetryAfterMs: number;
+    /** Largest JSON answer read (CIVITAI_MAX_RESPONSE_MB, default 8). */
+    maxResponseBytes: number;
+    /** How long an answer is reused from the cache (CIVITAI_CACHE_HOURS, default 24; 0 = no cache). */
+    cacheMs: number;
+    /** Look up unmatched files after each hash run (CIVITAI_AUTO_LOOKUP, default false). */
+    autoLookup: boolean;
+  };
   /** The background hash job (`hash_runs`). */
   hashJob: {
     /** Read rate cap in bytes per second (HASH_JOB_MAX_MBPS; default 0 = no cap). */
@@ -241,6 +263,23 @@ const envSchema = z.object({
     }),
   IMPORT_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   QUERY_CACHE_ENTRIES: z.coerce.number().int().min(0).max(100_000).default(256),
+  CIVITAI_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http(s):// URL')
+    .default('https://civitai.com'),
+  CIVITAI_API_KEY: z.string().min(1).max(512).optional(),
+  CIVITAI_RATE_PER_SECOND: z.coerce.number().positive().max(1000).default(2),
+  CIVITAI_RATE_BURST: z.coerce.number().int().min(1).max(1000).default(4),
+  CIVITAI_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(20),
+  CIVITAI_RETRIES: z.coerce.number().int().min(1).max(10).default(3),
+  CIVITAI_MAX_RETRY_AFTER_SECONDS: z.coerce.number().min(0).max(3600).default(60),
+  CIVITAI_MAX_RESPONSE_MB: z.coerce.number().positive().max(256).default(8),
+  CIVITAI_CACHE_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(24),
+  CIVITAI_AUTO_LOOKUP: bool.default(false),
   HASH_JOB_MAX_MBPS: z.coerce.number().min(0).max(100_000).default(0),
   HASH_AFTER_IMPORT: bool.default(true),
   LORA_WATCH: bool.default(false),
@@ -358,6 +397,18 @@ export function parseConfig(env: RawEnv): AppConfig {
     loraIgnore: globList(e.LORA_IGNORE),
     importWorkers: e.IMPORT_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
     queryCacheEntries: e.QUERY_CACHE_ENTRIES,
+    civitai: {
+      url: e.CIVITAI_URL.replace(/\/+$/, ''),
+      apiKey: e.CIVITAI_API_KEY ?? null,
+      ratePerSecond: e.CIVITAI_RATE_PER_SECOND,
+      burst: e.CIVITAI_RATE_BURST,
+      timeoutMs: Math.round(e.CIVITAI_TIMEOUT_SECONDS * 1000),
+      attempts: e.CIVITAI_RETRIES,
+      maxRetryAfterMs: Math.round(e.CIVITAI_MAX_RETRY_AFTER_SECONDS * 1000),
+      maxResponseBytes: Math.round(e.CIVITAI_MAX_RESPONSE_MB * 1024 * 1024),
+      cacheMs: Math.round(e.CIVITAI_CACHE_HOURS * 3_600_000),
+      autoLookup: e.CIVITAI_AUTO_LOOKUP,
+    },
     hashJob: {
       maxBytesPerSecond: e.HASH_JOB_MAX_MBPS > 0 ? Math.round(e.HASH_JOB_MAX_MBPS * 1024 * 1024) : null,
       afterImport: e.HASH_AFTER_IMPORT,
@@ -457,5 +508,6 @@ export function secretsOf(config: AppConfig): string[] {
   const secrets = config.apiKeys.map((k) => k.key);
   if (config.sdnext.auth) secrets.push(config.sdnext.auth.password);
   if (config.session.secret) secrets.push(config.session.secret);
+  if (config.civitai.apiKey) secrets.push(config.civitai.apiKey);
   return secrets.filter((s) => s.length > 0);
 }

@@ -43,6 +43,27 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly civitaiRequests = new Counter({
+    name: 'civitai_requests_total',
+    help: 'Requests to Civitai by endpoint and status (an HTTP status, or timeout, connection_error, too_large)',
+    labelNames: ['endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly civitaiRateLimitWait = new Counter({
+    name: 'civitai_rate_limit_wait_seconds_total',
+    help: 'Seconds Civitai calls waited for the token bucket or a 429 Retry-After, by reason (bucket, retry_after)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly civitaiCache = new Counter({
+    name: 'civitai_cache_total',
+    help: 'Civitai answers by cache outcome (hit, miss)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
