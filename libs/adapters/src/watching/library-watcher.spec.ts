@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { appendFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '../../../../test/support/corpus-builder.js';
@@ -38,6 +38,8 @@ for (const mode of ['events', 'polling'] as const) {
       await mkdir(join(root, 'a'), { recursive: true });
       await mkdir(join(root, '.trash'), { recursive: true });
       await writeFile(join(root, 'a', 'one.safetensors'), 'x');
+      // A symlink loop must not keep the watcher walking forever.
+      await symlink('..', join(root, 'a', 'up'));
       imports = [];
       live = true;
       watcher = new LibraryWatcher({

@@ -1,4 +1,4 @@
-import { opendir, readdir, stat } from 'node:fs/promises';
+import { lstat, opendir, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { LoggerService } from '@nestjs/common';
 import { type FSWatcher, watch } from 'chokidar';
@@ -94,10 +94,12 @@ export class LibraryWatcher {
       usePolling: pollMs !== null,
       interval: pollMs ?? undefined,
       binaryInterval: pollMs ?? undefined,
-      followSymlinks: true,
+      // Chokidar follows a symlink loop (`a/up -> ..`) without end; a link's creation is still seen in its folder.
+      followSymlinks: false,
       ignorePermissionErrors: true,
       // Folders only; files are seen through their folder's events. Ignored folders are not even walked.
-      ignored: (path: string, stats?: Stats) => stats?.isFile() === true || this.isIgnored(path),
+      ignored: (path: string, stats?: Stats) =>
+        stats?.isFile() === true || stats?.isSymbolicLink() === true || this.isIgnored(path),
     });
     this.watcher.on('raw', (_event, path, details) => {
       if (pollMs !== null) void this.folderChanged(path);
@@ -159,9 +161,11 @@ export class LibraryWatcher {
     const root = this.rootOf(path);
     if (!root || this.isIgnored(path)) return;
     this.lastChangeAt = Date.now();
-    void stat(path).then(
+    void lstat(path).then(
       (s) => {
         if (s.isDirectory()) this.touch(path);
+        // A link is imported through its folder, which the importer scans following links.
+        else if (s.isSymbolicLink()) this.touch(dirname(path));
         else this.pending.set(path, { size: s.size, mtimeMs: s.mtimeMs, since: Date.now() });
       },
       // Gone: its folder lost a file (or a folder).
