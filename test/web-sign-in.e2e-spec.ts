@@ -150,6 +150,7 @@ describe('Web UI sign-in (API keys configured)', () => {
     const words = page.getByLabel('Trigger words (comma-separated)');
     const before = await words.inputValue();
     expect(await words.isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Delete record' }).isDisabled()).toBe(true);
     await page.getByText('Signed in as viewer: editing needs the editor role.').waitFor();
 
     // Forced: the controls are enabled behind the page's back; the server still refuses and the page says so.

@@ -8,6 +8,7 @@ import { CopyButton } from '../components/copy-button';
 import { formatBytes, formatTime, nsfwLabel } from '../components/format';
 import { QueryState } from '../components/query-state';
 import { composerUrlWith } from '../composer/composer-state';
+import { useAllowed } from '../session/use-session';
 import { AdapterEditForm } from './adapter-edit-form';
 import { useAdapter, useDuplicatesOf, useRemoveAdapter } from './use-adapter';
 
@@ -61,6 +62,7 @@ function CivitaiLinks({ adapter }: { adapter: AdapterDto }) {
 function AdapterDetail({ adapter }: { adapter: AdapterDto }) {
   const duplicates = useDuplicatesOf(adapter.id);
   const remove = useRemoveAdapter();
+  const canDelete = useAllowed('editor');
   const navigate = useNavigate();
   const edited = new Set(adapter.userEdited);
   return (
@@ -78,6 +80,8 @@ function AdapterDetail({ adapter }: { adapter: AdapterDto }) {
         <CivitaiLinks adapter={adapter} />
         <button
           type="button"
+          disabled={!canDelete}
+          title={canDelete ? undefined : 'Deleting needs the editor role'}
           onClick={() => {
             if (window.confirm('Delete this record? The file stays on disk; a later import may add it again.')) {
               remove.mutate({ path: { id: adapter.id } }, { onSuccess: () => void navigate('/library') });
