@@ -1,4 +1,4 @@
-const libs = ['core', 'adapters', 'composition', 'generation', 'delivery'];
+const libs = ['core', 'adapters', 'composition', 'generation', 'delivery', 'results'];
 
 export default {
   testEnvironment: 'node',

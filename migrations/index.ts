@@ -9,6 +9,7 @@ import {
 } from '@app/core';
 import { DeliveryJobEntity } from '@app/delivery';
 import { BackendLeaseEntity, GenerationJobEntity } from '@app/generation';
+import { GenerationResultAdapterEntity, GenerationResultEntity } from '@app/results';
 import type { DataSourceOptions } from 'typeorm';
 import { CreateQueuedJobs1764300000000 } from './1764300000000-create-queued-jobs.js';
 import { CreateAdapters1764300000100 } from './1764300000100-create-adapters.js';
@@ -29,6 +30,7 @@ import { AdapterInactiveByDefault1764300003000 } from './1764300003000-adapter-i
 import { AdapterHasWarnings1764300003010 } from './1764300003010-adapter-has-warnings.js';
 import { CreateHashRuns1764300003300 } from './1764300003300-create-hash-runs.js';
 import { CreateProcessLeases1764300003500 } from './1764300003500-create-process-leases.js';
+import { CreateGenerationResults1764300003600 } from './1764300003600-create-generation-results.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -41,6 +43,8 @@ export const ENTITIES: EntityList = [
   BackendLeaseEntity,
   DeliveryJobEntity,
   ProcessLeaseEntity,
+  GenerationResultEntity,
+  GenerationResultAdapterEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -64,6 +68,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterHasWarnings1764300003010,
   CreateHashRuns1764300003300,
   CreateProcessLeases1764300003500,
+  CreateGenerationResults1764300003600,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

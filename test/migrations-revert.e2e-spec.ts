@@ -21,6 +21,7 @@ const ADDED_COLUMNS = [
   'sha256_verified',
   'version_description',
 ];
+const RESULT_TABLES = ['generation_result_adapters', 'generation_results'];
 /** The search table's migration and every later one, by class name. */
 const REVERTED = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === 'AdapterSearchTable1764300000900')).map(
   (m) => m.name,
@@ -68,6 +69,16 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       .sort();
   };
 
+  /** The tables of migration 3600, as far as they exist. */
+  const resultTables = async (): Promise<string[]> => {
+    const rows = await db.query<{ name: string }>(
+      pg
+        ? `SELECT table_name AS name FROM information_schema.tables WHERE table_name LIKE 'generation_result%'`
+        : `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'generation_result%'`,
+    );
+    return rows.map((r) => r.name).sort();
+  };
+
   beforeAll(async () => {
     const created = await createDialectDatabase(pg, 'revert', dir.path);
     drop = created.drop;
@@ -97,7 +108,9 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterHasWarnings1764300003010',
       'CreateHashRuns1764300003300',
       'CreateProcessLeases1764300003500',
+      'CreateGenerationResults1764300003600',
     ]);
+    expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {
       const runner = ds.createQueryRunner();
       try {
@@ -124,11 +137,13 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     expect(await sortIndexes()).toEqual(SORT_COLUMNS.map((c) => `idx_adapters_${c}`).sort());
     if (pg) expect(await searchObjects()).toEqual([]);
     expect(await addedColumns()).toEqual([]);
+    expect(await resultTables()).toEqual([]);
     expect(await hashRuns()).toBe(false);
 
     // Applied again over existing adapters: the search table is backfilled, tombstones as not present.
     expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(REVERTED);
     expect(await sortIndexes()).toEqual(present);
+    expect(await resultTables()).toEqual(RESULT_TABLES);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     if (pg) {
       const rows = await db.query<{ present: boolean }>(

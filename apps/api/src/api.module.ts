@@ -12,6 +12,7 @@ import {
 import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
+import { ResultsModule } from '@app/results';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AdaptersController } from './adapters/adapters.controller.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
@@ -25,6 +26,7 @@ import { GenerationController } from './generation/generation.controller.js';
 import { HashesController } from './hashes/hashes.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
+import { ResultsController } from './results/results.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
 import { ProgressReplay } from './progress/progress-replay.js';
 import { SessionController } from './session/session.controller.js';
@@ -43,6 +45,7 @@ import { SessionController } from './session/session.controller.js';
     HealthModule,
     GenerationModule,
     DeliveryModule,
+    ResultsModule,
   ],
   controllers: [
     ComposeController,
@@ -52,6 +55,7 @@ import { SessionController } from './session/session.controller.js';
     HashesController,
     AdaptersController,
     DeliveriesController,
+    ResultsController,
     SessionController,
   ],
   providers: [

@@ -11,6 +11,7 @@ import {
 import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
+import { ResultsModule } from '@app/results';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { JobProcessor } from './job.processor.js';
 
@@ -27,6 +28,7 @@ import { JobProcessor } from './job.processor.js';
     HealthModule,
     GenerationModule,
     DeliveryModule,
+    ResultsModule,
   ],
   providers: [JobProcessor],
 })

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { FileStorage, type ProgressEventMap, type ProgressEventName, errorMessage } from '@app/core';
 import { type BackendLease, BackendLeaseService, LeaseWaitAbortedError } from './backend-lease.service.js';
 import {
@@ -9,6 +9,7 @@ import {
   GenerationStatus,
 } from './generation-job.entity.js';
 import { GenerationJobRepository } from './generation-job.repository.js';
+import { GenerationResultSink } from './generation-result.sink.js';
 import { SdNextBackends } from './sdnext-backends.js';
 import {
   type SdImage,
@@ -77,6 +78,7 @@ export class GenerationRunner {
     private readonly leases: BackendLeaseService,
     private readonly backends: SdNextBackends,
     private readonly storage: FileStorage,
+    @Optional() private readonly results?: GenerationResultSink,
   ) {}
 
   async run(jobId: string, ctx: RunContext): Promise<RunOutcome> {
@@ -118,6 +120,7 @@ export class GenerationRunner {
         if (FINISHED_GENERATION_STATUSES.includes(now.status)) return { kind: 'skipped', job: now };
         return this.cancel(now, null, 'cancelled before it started', ctx);
       }
+      job.startedAt = started;
       return await this.generate(job, lease, ctx);
     } finally {
       await lease.release().catch((error: unknown) => this.logger.warn(`Lease release failed: ${String(error)}`));
@@ -222,12 +225,16 @@ export class GenerationRunner {
         SdNextErrorKind.EmptyResult,
       );
     }
+    const prepared = this.results ? await this.results.prepare(job, backendId, result) : null;
     const refs: GenerationImageRef[] = [];
     for (const [index, image] of result.images.entries()) {
       const key = generationImageKey(job.id, index, image.contentType);
-      await this.storage.put(key, image.bytes);
-      refs.push({ index, key, contentType: image.contentType, size: image.bytes.length });
+      const bytes = prepared?.bytes[index] ?? image.bytes;
+      await this.storage.put(key, bytes);
+      refs.push({ index, key, contentType: image.contentType, size: bytes.length });
     }
+    // Recorded before the row ends, so that a job seen succeeded has its results listed.
+    await prepared?.record(job, refs, (event, payload) => ctx.emit(event, payload));
     const ended = await this.repository.finish(job.id, GenerationStatus.Succeeded, {
       images: refs,
       info: result.info,

@@ -2,6 +2,7 @@ export * from './backend-lease.entity.js';
 export * from './backend-lease.service.js';
 export * from './generation-job.entity.js';
 export * from './generation-job.handler.js';
+export * from './generation-result.sink.js';
 export * from './generation-request.js';
 export * from './generation.errors.js';
 export * from './generation.module.js';

@@ -114,6 +114,21 @@ export interface HashCompletedPayload {
   error?: string | null;
 }
 
+/** A generated image was recorded as a result (`jobId` is the generation that made it). */
+export interface ResultCreatedPayload {
+  jobId: string;
+  resultId: string;
+  imageIndex: number;
+  backendId: string;
+  contentType: string;
+  url: string;
+}
+
+export interface ResultDeletedPayload {
+  jobId: string;
+  resultId: string;
+}
+
 export interface ProgressEventMap {
   'job.progress': JobProgressPayload;
   'job.completed': JobCompletedPayload;
@@ -128,6 +143,8 @@ export interface ProgressEventMap {
   'import.completed': ImportCompletedPayload;
   'hash.progress': HashProgressPayload;
   'hash.completed': HashCompletedPayload;
+  'result.created': ResultCreatedPayload;
+  'result.deleted': ResultDeletedPayload;
 }
 
 export type ProgressEventName = keyof ProgressEventMap;
@@ -143,6 +160,7 @@ export enum ProgressTopic {
   Generations = 'generations',
   Deliveries = 'deliveries',
   Hashes = 'hashes',
+  Results = 'results',
 }
 
 const topicByPrefix: Record<string, ProgressTopic> = {
@@ -151,6 +169,7 @@ const topicByPrefix: Record<string, ProgressTopic> = {
   generation: ProgressTopic.Generations,
   delivery: ProgressTopic.Deliveries,
   hash: ProgressTopic.Hashes,
+  result: ProgressTopic.Results,
 };
 
 export function topicOf(event: ProgressEventName): ProgressTopic {
@@ -171,6 +190,8 @@ export const PROGRESS_EVENT_NAMES: readonly ProgressEventName[] = [
   'import.completed',
   'hash.progress',
   'hash.completed',
+  'result.created',
+  'result.deleted',
 ];
 
 export function isProgressMessage(value: unknown): value is ProgressMessage {

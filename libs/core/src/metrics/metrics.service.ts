@@ -64,6 +64,19 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly results = new Counter({
+    name: 'generation_results_total',
+    help: 'Generation results recorded and deleted (event: created, deleted, record_failed)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly resultBytes = new Counter({
+    name: 'generation_result_bytes_total',
+    help: 'Bytes of generated images recorded as results',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

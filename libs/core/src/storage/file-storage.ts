@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -10,6 +12,8 @@ import { InvalidInputError } from '../errors/domain-error.js';
 export abstract class FileStorage {
   abstract put(key: string, bytes: Buffer): Promise<void>;
   abstract get(key: string): Promise<Buffer | null>;
+  /** The stored bytes as a stream with their size, or null when nothing is stored under the key. */
+  abstract open(key: string): Promise<{ stream: Readable; size: number } | null>;
   abstract delete(key: string): Promise<void>;
   /** Throws when the storage cannot be written (readiness probe). */
   abstract checkWritable(): Promise<void>;
@@ -42,6 +46,17 @@ export class LocalFileStorage extends FileStorage {
   async get(key: string): Promise<Buffer | null> {
     try {
       return await readFile(this.pathOf(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async open(key: string): Promise<{ stream: Readable; size: number } | null> {
+    const full = this.pathOf(key);
+    try {
+      const { size } = await stat(full);
+      return { stream: createReadStream(full), size };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;

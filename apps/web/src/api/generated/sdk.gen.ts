@@ -138,6 +138,33 @@ import type {
   JobsGetData,
   JobsGetErrors,
   JobsGetResponses,
+  ResultsBulkDeleteData,
+  ResultsBulkDeleteErrors,
+  ResultsBulkDeleteResponses,
+  ResultsBulkFavoriteData,
+  ResultsBulkFavoriteErrors,
+  ResultsBulkFavoriteResponses,
+  ResultsBulkTagData,
+  ResultsBulkTagErrors,
+  ResultsBulkTagResponses,
+  ResultsDeleteData,
+  ResultsDeleteErrors,
+  ResultsDeleteResponses,
+  ResultsGetData,
+  ResultsGetErrors,
+  ResultsGetResponses,
+  ResultsImageData,
+  ResultsImageErrors,
+  ResultsImageResponses,
+  ResultsListData,
+  ResultsListErrors,
+  ResultsListResponses,
+  ResultsPatchData,
+  ResultsPatchErrors,
+  ResultsPatchResponses,
+  ResultsReuseData,
+  ResultsReuseErrors,
+  ResultsReuseResponses,
   SessionCloseData,
   SessionCloseErrors,
   SessionCloseResponses,
@@ -1033,6 +1060,192 @@ export const deliveriesCancel = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/api/v1/deliveries/{id}/cancel',
+    ...options,
+  });
+
+/**
+ * Generated images, newest first by default, filtered; keyset paging with `cursor`.
+ */
+export const resultsList = <ThrowOnError extends boolean = false>(options?: Options<ResultsListData, ThrowOnError>) =>
+  (options?.client ?? client).get<ResultsListResponses, ResultsListErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results',
+    ...options,
+  });
+
+/**
+ * Deletes results and their files; ids that name no result come back in `missing`.
+ */
+export const resultsBulkDelete = <ThrowOnError extends boolean = false>(
+  options: Options<ResultsBulkDeleteData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResultsBulkDeleteResponses, ResultsBulkDeleteErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/bulk-delete',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Sets or clears the favorite flag of results.
+ */
+export const resultsBulkFavorite = <ThrowOnError extends boolean = false>(
+  options: Options<ResultsBulkFavoriteData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResultsBulkFavoriteResponses, ResultsBulkFavoriteErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/bulk-favorite',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Adds and removes tags on results.
+ */
+export const resultsBulkTag = <ThrowOnError extends boolean = false>(
+  options: Options<ResultsBulkTagData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResultsBulkTagResponses, ResultsBulkTagErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/bulk-tag',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Deletes the result and its file.
+ */
+export const resultsDelete = <ThrowOnError extends boolean = false>(
+  options: Options<ResultsDeleteData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<ResultsDeleteResponses, ResultsDeleteErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/{id}',
+    ...options,
+  });
+
+/**
+ * One result with its parameters, LoRAs and user fields.
+ */
+export const resultsGet = <ThrowOnError extends boolean = false>(options: Options<ResultsGetData, ThrowOnError>) =>
+  (options.client ?? client).get<ResultsGetResponses, ResultsGetErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/{id}',
+    ...options,
+  });
+
+/**
+ * Rating (0–5), favorite, tags (replaced) and notes.
+ */
+export const resultsPatch = <ThrowOnError extends boolean = false>(options: Options<ResultsPatchData, ThrowOnError>) =>
+  (options.client ?? client).patch<ResultsPatchResponses, ResultsPatchErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/{id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * The original image, streamed; PNGs carry the A1111 `parameters` infotext.
+ */
+export const resultsImage = <ThrowOnError extends boolean = false>(options: Options<ResultsImageData, ThrowOnError>) =>
+  (options.client ?? client).get<ResultsImageResponses, ResultsImageErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/{id}/image',
+    ...options,
+  });
+
+/**
+ * The generation request that makes this image again (same parameters, LoRAs by id); the seed is optional.
+ */
+export const resultsReuse = <ThrowOnError extends boolean = false>(options: Options<ResultsReuseData, ThrowOnError>) =>
+  (options.client ?? client).get<ResultsReuseResponses, ResultsReuseErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/{id}/reuse',
     ...options,
   });
 

@@ -1046,6 +1046,141 @@ export type PatchDeliveryDto = {
   favorite?: boolean;
 };
 
+export type ResultLoraDto = {
+  adapterId: string | null;
+  /**
+   * The name inside the `<lora:name:weight>` token sent.
+   */
+  name: string;
+  weight: number;
+  /**
+   * The adapter's SHA-256 when the result was made.
+   */
+  sha256: string | null;
+  autov2: string | null;
+  baseModel: string | null;
+};
+
+export type ResultDto = {
+  id: string;
+  /**
+   * The generation job that made it.
+   */
+  jobId: string;
+  imageIndex: number;
+  format: 'png' | 'jpeg' | 'webp' | 'bin';
+  width: number | null;
+  height: number | null;
+  bytes: number;
+  seed: number | null;
+  startedAt: string | null;
+  finishedAt: string;
+  durationMs: number | null;
+  rating: number;
+  createdAt: string;
+  updatedAt: string;
+  /**
+   * Where the image is stored (FileStorage key).
+   */
+  storageKey: string;
+  contentType: string;
+  /**
+   * The txt2img body sent (SD.Next wire names).
+   */
+  request: {
+    [key: string]: unknown;
+  };
+  prompt: string;
+  negativePrompt: string | null;
+  loras: Array<ResultLoraDto>;
+  /**
+   * Checkpoint asked for or reported.
+   */
+  model: string | null;
+  backendId: string;
+  favorite: boolean;
+  tags: Array<string>;
+  notes: string | null;
+  /**
+   * Download URL of the original.
+   */
+  url: string;
+};
+
+export type ResultListDto = {
+  limit: number;
+  items: Array<ResultDto>;
+  /**
+   * Pass as `cursor` for the next page; null on the last one.
+   */
+  nextCursor: string | null;
+};
+
+export type ResultIdsDto = {
+  /**
+   * 1–1,000 result ids.
+   */
+  ids: Array<string>;
+};
+
+export type BulkOutcomeDto = {
+  /**
+   * Ids acted on.
+   */
+  done: Array<string>;
+  /**
+   * Ids that name no result.
+   */
+  missing: Array<string>;
+};
+
+export type BulkFavoriteDto = {
+  /**
+   * 1–1,000 result ids.
+   */
+  ids: Array<string>;
+  favorite: boolean;
+};
+
+export type BulkTagDto = {
+  /**
+   * 1–1,000 result ids.
+   */
+  ids: Array<string>;
+  add?: Array<string>;
+  remove?: Array<string>;
+};
+
+export type ReusedLoraDto = {
+  adapterId: string | null;
+  name: string;
+  weight: number;
+};
+
+export type ReusedResultDto = {
+  /**
+   * Post it to `generation/queue-generation` or `generation/generate`.
+   */
+  request: GenerationRequestDto;
+  loras: Array<ReusedLoraDto>;
+};
+
+export type PatchResultDto = {
+  /**
+   * 0 (unrated) to 5.
+   */
+  rating?: number;
+  favorite?: boolean;
+  /**
+   * Replaces the tags (trimmed, lower-cased, unique).
+   */
+  tags?: Array<string>;
+  /**
+   * Null clears them.
+   */
+  notes?: string | null;
+};
+
 export type SessionStateDto = {
   /**
    * The caller's role (from the session cookie or a key header; `admin` when no keys are configured), or null.
@@ -3135,6 +3270,431 @@ export type DeliveriesCancelResponses = {
 };
 
 export type DeliveriesCancelResponse = DeliveriesCancelResponses[keyof DeliveriesCancelResponses];
+
+export type ResultsListData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * `createdAt` (default) or `rating`.
+     */
+    sort?: 'createdAt' | 'rating';
+    /**
+     * `desc` (default) or `asc`.
+     */
+    order?: 'asc' | 'desc';
+    /**
+     * Created at or after (ISO 8601).
+     */
+    from?: string;
+    /**
+     * Created before (ISO 8601).
+     */
+    to?: string;
+    /**
+     * Results that used this library adapter.
+     */
+    adapterId?: string;
+    backendId?: string;
+    /**
+     * Rated at least this (1–5).
+     */
+    minRating?: number;
+    /**
+     * `true` or `false`.
+     */
+    favorite?: boolean;
+    /**
+     * Text found in the prompt or the negative prompt.
+     */
+    q?: string;
+    /**
+     * Results that used a library adapter of this base model, e.g. `SDXL 1.0`.
+     */
+    baseModel?: string;
+    /**
+     * Page size, 1–200 (default 50).
+     */
+    limit?: number;
+    /**
+     * `nextCursor` of the previous page.
+     */
+    cursor?: string;
+  };
+  url: '/api/v1/results';
+};
+
+export type ResultsListErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsListError = ResultsListErrors[keyof ResultsListErrors];
+
+export type ResultsListResponses = {
+  200: ResultListDto;
+};
+
+export type ResultsListResponse = ResultsListResponses[keyof ResultsListResponses];
+
+export type ResultsBulkDeleteData = {
+  body: ResultIdsDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/results/bulk-delete';
+};
+
+export type ResultsBulkDeleteErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsBulkDeleteError = ResultsBulkDeleteErrors[keyof ResultsBulkDeleteErrors];
+
+export type ResultsBulkDeleteResponses = {
+  200: BulkOutcomeDto;
+};
+
+export type ResultsBulkDeleteResponse = ResultsBulkDeleteResponses[keyof ResultsBulkDeleteResponses];
+
+export type ResultsBulkFavoriteData = {
+  body: BulkFavoriteDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/results/bulk-favorite';
+};
+
+export type ResultsBulkFavoriteErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsBulkFavoriteError = ResultsBulkFavoriteErrors[keyof ResultsBulkFavoriteErrors];
+
+export type ResultsBulkFavoriteResponses = {
+  200: BulkOutcomeDto;
+};
+
+export type ResultsBulkFavoriteResponse = ResultsBulkFavoriteResponses[keyof ResultsBulkFavoriteResponses];
+
+export type ResultsBulkTagData = {
+  body: BulkTagDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/results/bulk-tag';
+};
+
+export type ResultsBulkTagErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsBulkTagError = ResultsBulkTagErrors[keyof ResultsBulkTagErrors];
+
+export type ResultsBulkTagResponses = {
+  200: BulkOutcomeDto;
+};
+
+export type ResultsBulkTagResponse = ResultsBulkTagResponses[keyof ResultsBulkTagResponses];
+
+export type ResultsDeleteData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/results/{id}';
+};
+
+export type ResultsDeleteErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsDeleteError = ResultsDeleteErrors[keyof ResultsDeleteErrors];
+
+export type ResultsDeleteResponses = {
+  /**
+   * Deleted
+   */
+  204: void;
+};
+
+export type ResultsDeleteResponse = ResultsDeleteResponses[keyof ResultsDeleteResponses];
+
+export type ResultsGetData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/results/{id}';
+};
+
+export type ResultsGetErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsGetError = ResultsGetErrors[keyof ResultsGetErrors];
+
+export type ResultsGetResponses = {
+  200: ResultDto;
+};
+
+export type ResultsGetResponse = ResultsGetResponses[keyof ResultsGetResponses];
+
+export type ResultsPatchData = {
+  body: PatchResultDto;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/results/{id}';
+};
+
+export type ResultsPatchErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsPatchError = ResultsPatchErrors[keyof ResultsPatchErrors];
+
+export type ResultsPatchResponses = {
+  200: ResultDto;
+};
+
+export type ResultsPatchResponse = ResultsPatchResponses[keyof ResultsPatchResponses];
+
+export type ResultsImageData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/results/{id}/image';
+};
+
+export type ResultsImageErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsImageError = ResultsImageErrors[keyof ResultsImageErrors];
+
+export type ResultsImageResponses = {
+  /**
+   * The image
+   */
+  200: Blob | File;
+};
+
+export type ResultsImageResponse = ResultsImageResponses[keyof ResultsImageResponses];
+
+export type ResultsReuseData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: {
+    /**
+     * `true` (default): the image's seed; `false`: a random seed (`-1`).
+     */
+    keepSeed?: boolean;
+  };
+  url: '/api/v1/results/{id}/reuse';
+};
+
+export type ResultsReuseErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsReuseError = ResultsReuseErrors[keyof ResultsReuseErrors];
+
+export type ResultsReuseResponses = {
+  200: ReusedResultDto;
+};
+
+export type ResultsReuseResponse = ResultsReuseResponses[keyof ResultsReuseResponses];
 
 export type SessionCloseData = {
   body?: never;

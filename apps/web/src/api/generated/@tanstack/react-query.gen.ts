@@ -50,6 +50,15 @@ import {
   jobsDiagnostic,
   jobsGet,
   type Options,
+  resultsBulkDelete,
+  resultsBulkFavorite,
+  resultsBulkTag,
+  resultsDelete,
+  resultsGet,
+  resultsImage,
+  resultsList,
+  resultsPatch,
+  resultsReuse,
   sessionClose,
   sessionOpen,
   sessionState,
@@ -190,6 +199,33 @@ import type {
   JobsGetData,
   JobsGetError,
   JobsGetResponse,
+  ResultsBulkDeleteData,
+  ResultsBulkDeleteError,
+  ResultsBulkDeleteResponse,
+  ResultsBulkFavoriteData,
+  ResultsBulkFavoriteError,
+  ResultsBulkFavoriteResponse,
+  ResultsBulkTagData,
+  ResultsBulkTagError,
+  ResultsBulkTagResponse,
+  ResultsDeleteData,
+  ResultsDeleteError,
+  ResultsDeleteResponse,
+  ResultsGetData,
+  ResultsGetError,
+  ResultsGetResponse,
+  ResultsImageData,
+  ResultsImageError,
+  ResultsImageResponse,
+  ResultsListData,
+  ResultsListError,
+  ResultsListResponse,
+  ResultsPatchData,
+  ResultsPatchError,
+  ResultsPatchResponse,
+  ResultsReuseData,
+  ResultsReuseError,
+  ResultsReuseResponse,
   SessionCloseData,
   SessionCloseError,
   SessionCloseResponse,
@@ -1364,6 +1400,228 @@ export const deliveriesCancelMutation = (
   };
   return mutationOptions;
 };
+
+export const resultsListQueryKey = (options?: Options<ResultsListData>) => createQueryKey('resultsList', options);
+
+/**
+ * Generated images, newest first by default, filtered; keyset paging with `cursor`.
+ */
+export const resultsListOptions = (options?: Options<ResultsListData>) =>
+  queryOptions<ResultsListResponse, ResultsListError, ResultsListResponse, ReturnType<typeof resultsListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await resultsList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: resultsListQueryKey(options),
+  });
+
+export const resultsListInfiniteQueryKey = (options?: Options<ResultsListData>): QueryKey<Options<ResultsListData>> =>
+  createQueryKey('resultsList', options, true);
+
+/**
+ * Generated images, newest first by default, filtered; keyset paging with `cursor`.
+ */
+export const resultsListInfiniteOptions = (options?: Options<ResultsListData>) =>
+  infiniteQueryOptions<
+    ResultsListResponse,
+    ResultsListError,
+    InfiniteData<ResultsListResponse>,
+    QueryKey<Options<ResultsListData>>,
+    string | Pick<QueryKey<Options<ResultsListData>>[0], 'body' | 'headers' | 'path' | 'query'>
+  >(
+    // @ts-ignore
+    {
+      queryFn: async ({ pageParam, queryKey, signal }) => {
+        // @ts-ignore
+        const page: Pick<QueryKey<Options<ResultsListData>>[0], 'body' | 'headers' | 'path' | 'query'> =
+          typeof pageParam === 'object'
+            ? pageParam
+            : {
+                query: {
+                  cursor: pageParam,
+                },
+              };
+        const params = createInfiniteParams(queryKey, page);
+        const { data } = await resultsList({
+          ...options,
+          ...params,
+          signal,
+          throwOnError: true,
+        });
+        return data;
+      },
+      queryKey: resultsListInfiniteQueryKey(options),
+    },
+  );
+
+/**
+ * Deletes results and their files; ids that name no result come back in `missing`.
+ */
+export const resultsBulkDeleteMutation = (
+  options?: Partial<Options<ResultsBulkDeleteData>>,
+): UseMutationOptions<ResultsBulkDeleteResponse, ResultsBulkDeleteError, Options<ResultsBulkDeleteData>> => {
+  const mutationOptions: UseMutationOptions<
+    ResultsBulkDeleteResponse,
+    ResultsBulkDeleteError,
+    Options<ResultsBulkDeleteData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsBulkDelete({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Sets or clears the favorite flag of results.
+ */
+export const resultsBulkFavoriteMutation = (
+  options?: Partial<Options<ResultsBulkFavoriteData>>,
+): UseMutationOptions<ResultsBulkFavoriteResponse, ResultsBulkFavoriteError, Options<ResultsBulkFavoriteData>> => {
+  const mutationOptions: UseMutationOptions<
+    ResultsBulkFavoriteResponse,
+    ResultsBulkFavoriteError,
+    Options<ResultsBulkFavoriteData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsBulkFavorite({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Adds and removes tags on results.
+ */
+export const resultsBulkTagMutation = (
+  options?: Partial<Options<ResultsBulkTagData>>,
+): UseMutationOptions<ResultsBulkTagResponse, ResultsBulkTagError, Options<ResultsBulkTagData>> => {
+  const mutationOptions: UseMutationOptions<
+    ResultsBulkTagResponse,
+    ResultsBulkTagError,
+    Options<ResultsBulkTagData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsBulkTag({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Deletes the result and its file.
+ */
+export const resultsDeleteMutation = (
+  options?: Partial<Options<ResultsDeleteData>>,
+): UseMutationOptions<ResultsDeleteResponse, ResultsDeleteError, Options<ResultsDeleteData>> => {
+  const mutationOptions: UseMutationOptions<ResultsDeleteResponse, ResultsDeleteError, Options<ResultsDeleteData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsDelete({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const resultsGetQueryKey = (options: Options<ResultsGetData>) => createQueryKey('resultsGet', options);
+
+/**
+ * One result with its parameters, LoRAs and user fields.
+ */
+export const resultsGetOptions = (options: Options<ResultsGetData>) =>
+  queryOptions<ResultsGetResponse, ResultsGetError, ResultsGetResponse, ReturnType<typeof resultsGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await resultsGet({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: resultsGetQueryKey(options),
+  });
+
+/**
+ * Rating (0–5), favorite, tags (replaced) and notes.
+ */
+export const resultsPatchMutation = (
+  options?: Partial<Options<ResultsPatchData>>,
+): UseMutationOptions<ResultsPatchResponse, ResultsPatchError, Options<ResultsPatchData>> => {
+  const mutationOptions: UseMutationOptions<ResultsPatchResponse, ResultsPatchError, Options<ResultsPatchData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsPatch({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const resultsImageQueryKey = (options: Options<ResultsImageData>) => createQueryKey('resultsImage', options);
+
+/**
+ * The original image, streamed; PNGs carry the A1111 `parameters` infotext.
+ */
+export const resultsImageOptions = (options: Options<ResultsImageData>) =>
+  queryOptions<ResultsImageResponse, ResultsImageError, ResultsImageResponse, ReturnType<typeof resultsImageQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await resultsImage({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: resultsImageQueryKey(options),
+  });
+
+export const resultsReuseQueryKey = (options: Options<ResultsReuseData>) => createQueryKey('resultsReuse', options);
+
+/**
+ * The generation request that makes this image again (same parameters, LoRAs by id); the seed is optional.
+ */
+export const resultsReuseOptions = (options: Options<ResultsReuseData>) =>
+  queryOptions<ResultsReuseResponse, ResultsReuseError, ResultsReuseResponse, ReturnType<typeof resultsReuseQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await resultsReuse({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: resultsReuseQueryKey(options),
+  });
 
 /**
  * Clears the cookie (the browser forgets the session; the signed token itself ends at its expiry).
