@@ -1,30 +1,31 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { generationGetOptions, generationListOptions } from '../api/generated/@tanstack/react-query.gen';
-import type { GenerationJobDto } from '../api/generated/types.gen';
-import { formatTime, promptOf } from '../components/format';
+import {
+  generationGetOptions,
+  resultsDeleteMutation,
+  resultsListOptions,
+  resultsPatchMutation,
+} from '../api/generated/@tanstack/react-query.gen';
+import type { ResultDto } from '../api/generated/types.gen';
+import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
 
 const PAGE = 24;
-const PARAM_KEYS = [
-  'steps',
-  'cfg_scale',
-  'width',
-  'height',
-  'sampler_name',
-  'batch_size',
-  'n_iter',
-  'enable_hr',
-  'hr_scale',
-] as const;
+const PARAM_KEYS = ['steps', 'cfg_scale', 'sampler_name', 'enable_hr', 'hr_scale'] as const;
 
-function Params({ job }: { job: GenerationJobDto }) {
-  const shown = PARAM_KEYS.filter((k) => job.request[k] !== undefined).map((k) => `${k} ${String(job.request[k])}`);
+/** The job's own image route: the same stored file as the result's. */
+const jobImageUrl = (r: ResultDto): string => `/api/v1/generation/jobs/${r.jobId}/images/${r.imageIndex}`;
+
+function Params({ result }: { result: ResultDto }) {
+  const shown = PARAM_KEYS.filter((k) => result.request[k] !== undefined).map(
+    (k) => `${k} ${String(result.request[k])}`,
+  );
+  if (result.width && result.height) shown.unshift(`${result.width}×${result.height}`);
   return (
     <p className="small muted">
       {shown.join(' · ')}
-      {job.seed !== null ? ` · seed ${job.seed}` : ''}
+      {result.seed !== null ? ` · seed ${result.seed}` : ''}
     </p>
   );
 }
@@ -56,16 +57,69 @@ function Viewer({ jobId, onClose }: { jobId: string; onClose: () => void }) {
   );
 }
 
-/** Generated images, newest first; the open image is in the URL (`?job=`), the page too (`?page=`). */
+function useResultActions() {
+  const queries = useQueryClient();
+  const refresh = () => queries.invalidateQueries({ queryKey: [{ _id: 'resultsList' }] });
+  const patch = useMutation({ ...resultsPatchMutation(), onSuccess: refresh });
+  const remove = useMutation({ ...resultsDeleteMutation(), onSuccess: refresh });
+  return { patch, remove };
+}
+
+function ResultActions({ result }: { result: ResultDto }) {
+  const { patch, remove } = useResultActions();
+  const label = result.id.slice(0, 8);
+  return (
+    <div className="row small">
+      <button
+        type="button"
+        aria-pressed={result.favorite}
+        aria-label={`Favorite ${label}`}
+        onClick={() => patch.mutate({ path: { id: result.id }, body: { favorite: !result.favorite } })}
+      >
+        {result.favorite ? '★' : '☆'}
+      </button>
+      <label>
+        Rating{' '}
+        <select
+          aria-label={`Rating of ${label}`}
+          value={result.rating}
+          onChange={(e) => patch.mutate({ path: { id: result.id }, body: { rating: Number(e.target.value) } })}
+        >
+          {[0, 1, 2, 3, 4, 5].map((n) => (
+            <option key={n} value={n}>
+              {n === 0 ? '–' : n}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button
+        type="button"
+        aria-label={`Delete ${label}`}
+        disabled={remove.isPending}
+        onClick={() => {
+          if (window.confirm('Delete this image?')) remove.mutate({ path: { id: result.id } });
+        }}
+      >
+        Delete
+      </button>
+      {(patch.error ?? remove.error) && <span role="alert">Could not save</span>}
+    </div>
+  );
+}
+
+/**
+ * Generated images (results), newest first, optionally favorites only; the open image (`?job=`), the page cursor
+ * (`?cursor=`) and the filter (`?favorite=1`) are in the URL.
+ */
 export function HistoryPage() {
   const [params, setParams] = useSearchParams();
-  const page = Math.max(1, Number(params.get('page')) || 1);
+  const cursor = params.get('cursor') ?? undefined;
+  const favorite = params.get('favorite') === '1' ? true : undefined;
   const open = params.get('job');
-  const jobs = useQuery({
-    ...generationListOptions({ query: { status: 'succeeded', limit: PAGE, offset: (page - 1) * PAGE } }),
+  const results = useQuery({
+    ...resultsListOptions({ query: { limit: PAGE, cursor, favorite } }),
     placeholderData: keepPreviousData,
   });
-  const pages = Math.max(1, Math.ceil((jobs.data?.total ?? 0) / PAGE));
   const go = (next: Record<string, string | null>) => {
     const copy = new URLSearchParams(params);
     for (const [k, v] of Object.entries(next)) {
@@ -74,63 +128,69 @@ export function HistoryPage() {
     }
     setParams(copy);
   };
+  const items = results.data?.items ?? [];
   return (
     <section className="page">
       <h1>History</h1>
-      <QueryState query={jobs} />
-      {jobs.data?.total === 0 && (
+      <label className="row small">
+        <input
+          type="checkbox"
+          checked={favorite === true}
+          onChange={(e) => go({ favorite: e.target.checked ? '1' : null, cursor: null })}
+        />
+        Favorites only
+      </label>
+      <QueryState query={results} />
+      {results.data && items.length === 0 && !cursor && (
         <p>
           No image yet. <Link to="/studio">Generate one in the studio</Link>.
         </p>
       )}
       <ul className="plain history-grid" aria-label="Generated images">
-        {jobs.data?.items.map((job) => (
-          <li key={job.id} className="panel history-item">
-            {job.images[0] && (
-              <button
-                type="button"
-                className="image-button"
-                onClick={() => go({ job: job.id })}
-                aria-label={`Open image of ${job.id.slice(0, 8)}`}
-              >
-                <img src={job.images[0].url} alt="" loading="lazy" width={256} height={256} />
-              </button>
-            )}
-            <p className="small prompt-line">{promptOf(job)}</p>
-            <Params job={job} />
-            {job.adaptersUsed && job.adaptersUsed.length > 0 && (
+        {items.map((result) => (
+          <li key={result.id} className="panel history-item">
+            <button
+              type="button"
+              className="image-button"
+              onClick={() => go({ job: result.jobId })}
+              aria-label={`Open image of ${result.jobId.slice(0, 8)}`}
+            >
+              <img src={result.url} alt="" loading="lazy" width={256} height={256} />
+            </button>
+            <p className="small prompt-line">{result.prompt}</p>
+            <Params result={result} />
+            {result.loras.length > 0 && (
               <p className="small">
                 LoRAs:{' '}
-                {job.adaptersUsed.map((a, i) => (
-                  <span key={`${a.name}-${i}`}>
+                {result.loras.map((l, i) => (
+                  <span key={`${l.name}-${i}`}>
                     {i > 0 && ', '}
-                    {a.id ? <Link to={`/adapters/${a.id}`}>{a.name}</Link> : a.name}
-                    {a.weight !== undefined ? `:${a.weight}` : ''}
+                    {l.adapterId ? <Link to={`/adapters/${l.adapterId}`}>{l.name}</Link> : l.name}:{l.weight}
                   </span>
                 ))}
               </p>
             )}
+            <ResultActions result={result} />
             <div className="row small">
-              <span className="muted">{formatTime(job.finishedAt)}</span>
-              <Link to={`/studio?from=${job.id}`}>Reuse parameters</Link>
-              {job.images.map((image) => (
-                <a key={image.index} href={image.url} download={`generation-${job.id.slice(0, 8)}-${image.index}`}>
-                  Download {job.images.length > 1 ? image.index + 1 : ''}
-                </a>
-              ))}
+              <span className="muted">{formatTime(result.finishedAt)}</span>
+              <Link to={`/studio?from=${result.jobId}`}>Reuse parameters</Link>
+              <a href={jobImageUrl(result)} download={`generation-${result.jobId.slice(0, 8)}-${result.imageIndex}`}>
+                Download
+              </a>
             </div>
           </li>
         ))}
       </ul>
-      {pages > 1 && (
+      {(cursor || results.data?.nextCursor) && (
         <nav className="row" aria-label="Pages">
-          <button type="button" disabled={page <= 1} onClick={() => go({ page: String(page - 1) })}>
-            Newer
+          <button type="button" disabled={!cursor} onClick={() => go({ cursor: null })}>
+            Newest
           </button>
-          <span>
-            Page {page} of {pages}
-          </span>
-          <button type="button" disabled={page >= pages} onClick={() => go({ page: String(page + 1) })}>
+          <button
+            type="button"
+            disabled={!results.data?.nextCursor}
+            onClick={() => go({ cursor: results.data?.nextCursor ?? null })}
+          >
             Older
           </button>
         </nav>
