@@ -29,6 +29,7 @@ import { AdapterFactsDigest1764300002500 } from './1764300002500-adapter-facts-d
 import { AdapterInactiveByDefault1764300003000 } from './1764300003000-adapter-inactive-by-default.js';
 import { AdapterHasWarnings1764300003010 } from './1764300003010-adapter-has-warnings.js';
 import { CreateHashRuns1764300003300 } from './1764300003300-create-hash-runs.js';
+import { AdapterCivitaiRemote1764300003400 } from './1764300003400-adapter-civitai-remote.js';
 import { CreateProcessLeases1764300003500 } from './1764300003500-create-process-leases.js';
 import { CreateGenerationResults1764300003600 } from './1764300003600-create-generation-results.js';
 
@@ -67,6 +68,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterInactiveByDefault1764300003000,
   AdapterHasWarnings1764300003010,
   CreateHashRuns1764300003300,
+  AdapterCivitaiRemote1764300003400,
   CreateProcessLeases1764300003500,
   CreateGenerationResults1764300003600,
 ];

@@ -14,7 +14,9 @@ const DIALECTS = [
 const SORT_COLUMNS = ['name', 'created', 'updated', 'downloads', 'likes', 'rating', 'size'];
 const FOLDER_INDEX = 'idx_adapters_folder_prefix';
 const ADDED_COLUMNS = [
+  'civitai_checked_at',
   'civitai_details',
+  'civitai_remote',
   'facts_digest',
   'has_warnings',
   'preview_embedded',
@@ -107,6 +109,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterInactiveByDefault1764300003000',
       'AdapterHasWarnings1764300003010',
       'CreateHashRuns1764300003300',
+      'AdapterCivitaiRemote1764300003400',
       'CreateProcessLeases1764300003500',
       'CreateGenerationResults1764300003600',
     ]);

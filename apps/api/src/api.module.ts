@@ -23,6 +23,7 @@ import { MetricsInterceptor } from './common/metrics.interceptor.js';
 import { createValidationPipe } from './common/validation.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { GenerationController } from './generation/generation.controller.js';
+import { CivitaiController } from './civitai/civitai.controller.js';
 import { HashesController } from './hashes/hashes.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
@@ -53,6 +54,7 @@ import { SessionController } from './session/session.controller.js';
     JobsController,
     ImportsController,
     HashesController,
+    CivitaiController,
     AdaptersController,
     DeliveriesController,
     ResultsController,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JobName, rowIdQueuedJobSource } from '@app/core';
 import { CivitaiHttpClient } from './civitai/civitai-http.client.js';
+import { CivitaiLookupService } from './civitai/civitai-lookup.service.js';
 import { CivitaiPort } from './civitai/civitai.port.js';
 import { HashJobHandler } from './hashing/hash.handler.js';
 import { HashRunRepository } from './hashing/hash-run.repository.js';
@@ -32,6 +33,7 @@ import { LibraryRoots } from './library/library-roots.js';
     HashJobHandler,
     rowIdQueuedJobSource(JobName.Hash, HashRunRepository),
     { provide: CivitaiPort, useClass: CivitaiHttpClient },
+    CivitaiLookupService,
   ],
   exports: [
     LibraryRoots,
@@ -41,6 +43,7 @@ import { LibraryRoots } from './library/library-roots.js';
     AdapterQueryService,
     HashRunService,
     CivitaiPort,
+    CivitaiLookupService,
   ],
 })
 export class AdaptersModule {}

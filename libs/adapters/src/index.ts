@@ -19,3 +19,4 @@ export * from './watching/library-watch.module.js';
 export * from './watching/library-watch.service.js';
 export * from './civitai/civitai.port.js';
 export * from './civitai/civitai-http.client.js';
+export * from './civitai/civitai-lookup.service.js';

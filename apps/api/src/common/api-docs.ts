@@ -13,9 +13,9 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   409: 'Conflicts with the current state',
   413: 'The request body is too large',
   415: 'The request body is not JSON',
-  502: 'SD.Next failed or answered something unusable',
+  502: 'SD.Next or Civitai failed or answered something unusable',
   503: 'The database, the queue or every SD.Next backend is unavailable',
-  504: 'SD.Next did not answer in time',
+  504: 'SD.Next or Civitai did not answer in time',
 };
 
 /** Declares error responses with the one error body. */

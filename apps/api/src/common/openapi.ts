@@ -28,6 +28,7 @@ const TAGS: Record<string, string> = {
   deliveries: 'Handing composed prompts to an HTTP endpoint, a local program or SD.Next',
   imports: 'Import runs that index the library roots',
   hashes: 'Background hash runs and how many adapters have a computed hash',
+  civitai: 'Civitai lookups by file hash (nothing contacts Civitai unless asked)',
   jobs: 'Queue jobs by name and id',
   health: 'Probes and Prometheus metrics (open, no key)',
   session: 'Browser sign-in: an API key exchanged for a session cookie (open)',

@@ -163,6 +163,8 @@ export function buildAdapterRow(
     civitaiModelId: facts.civitai.modelId ?? null,
     civitaiVersionId: facts.civitai.versionId ?? null,
     civitaiLookup: facts.civitai.lookup,
+    civitaiRemote: existing?.civitaiRemote ?? null,
+    civitaiCheckedAt: existing?.civitaiCheckedAt ?? null,
     baseModel,
     baseModelRaw: clip(facts.baseModelInfo?.evidence, 128),
     modelType: (facts.modelType ?? CIVITAI_TYPE_BY_KIND[facts.loraKind] ?? 'LORA').slice(0, 32),

@@ -45,7 +45,13 @@ export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean
   try {
     const result = await inspectAdapterFile(
       { absPath: file.absPath, dirListing: file.dirListing },
-      { hash: task.hash, knownHashes: task.hashes, header: { syncIo }, sidecar: { syncIo } },
+      {
+        hash: task.hash,
+        knownHashes: task.hashes,
+        header: { syncIo },
+        sidecar: { syncIo },
+        remoteCivitai: task.existing?.civitaiRemote ?? undefined,
+      },
     );
     const hashed = result.hashes !== undefined && task.hashes === undefined;
     if (result.headerError) {

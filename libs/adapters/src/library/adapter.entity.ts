@@ -169,6 +169,17 @@ export class AdapterEntity {
   @Column({ type: 'varchar', length: 16, name: 'civitai_lookup', default: 'unknown' })
   civitaiLookup: string;
 
+  /**
+   * Civitai's answer to a lookup by this file's hash (a version object, or `{}` for "not on Civitai"), merged like a
+   * `.civitai.info` beside the file on every read; null when nobody asked.
+   */
+  @JsonColumn({ nullable: true, name: 'civitai_remote' })
+  civitaiRemote: Record<string, unknown> | null;
+
+  /** When Civitai was last asked about this file (a lookup by hash or a manual link). */
+  @TimestampColumn({ nullable: true, name: 'civitai_checked_at' })
+  civitaiCheckedAt: Date | null;
+
   @Column({ type: 'varchar', length: 64, name: 'base_model' })
   baseModel: string;
 

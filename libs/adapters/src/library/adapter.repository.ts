@@ -28,6 +28,8 @@ const FILE_SNAPSHOT_COLUMNS = [
   'autoV3',
   'sidecars',
   'factsDigest',
+  'civitaiRemote',
+  'civitaiCheckedAt',
   'missingSince',
   'userEdited',
   'createdAt',

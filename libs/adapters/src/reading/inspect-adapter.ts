@@ -3,7 +3,7 @@
 
 import { readdir } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
-import { SidecarError, type SidecarFacts } from './facts.js';
+import { SidecarError, type SidecarFacts, SidecarKind } from './facts.js';
 import { autoV3FromHeader, hashFile, type FileHashes } from './hasher.js';
 import { mergeFacts, type AdapterFacts } from './merge.js';
 import { findPreview } from './previews.js';
@@ -13,7 +13,7 @@ import {
   type SafetensorsHeader,
   type SafetensorsHeaderOptions,
 } from './safetensors-header.js';
-import { findSidecars, readSidecar, stemOf, type ReadSidecarOptions } from './sidecars.js';
+import { findSidecars, parseSidecar, readSidecar, stemOf, type ReadSidecarOptions } from './sidecars.js';
 
 export interface InspectTarget {
   absPath: string;
@@ -30,6 +30,8 @@ export interface InspectOptions {
   sidecar?: ReadSidecarOptions;
   /** Hashes already known (e.g. cached by size+mtime+inode): skips hashing. */
   knownHashes?: FileHashes;
+  /** Civitai's answer to a lookup (stored on the adapter): merged like a `.civitai.info` after the files' own. */
+  remoteCivitai?: unknown;
 }
 
 export interface InspectResult {
@@ -73,6 +75,14 @@ export async function inspectAdapterFile(target: InspectTarget, opts: InspectOpt
   for (const ref of findSidecars(listing, stem)) {
     try {
       sidecars.push(await readSidecar(join(dir, ref.fileName), ref.kind, ctx, opts.sidecar));
+    } catch (err) {
+      if (!(err instanceof SidecarError)) throw err;
+      sidecarErrors.push(err);
+    }
+  }
+  if (opts.remoteCivitai !== undefined) {
+    try {
+      sidecars.push(parseSidecar(SidecarKind.CivitaiInfo, opts.remoteCivitai, ctx));
     } catch (err) {
       if (!(err instanceof SidecarError)) throw err;
       sidecarErrors.push(err);

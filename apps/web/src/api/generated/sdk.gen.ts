@@ -42,6 +42,12 @@ import type {
   AdaptersTagsData,
   AdaptersTagsErrors,
   AdaptersTagsResponses,
+  CivitaiLookupData,
+  CivitaiLookupErrors,
+  CivitaiLookupResponses,
+  CivitaiStatusData,
+  CivitaiStatusErrors,
+  CivitaiStatusResponses,
   ComposeComposeData,
   ComposeComposeErrors,
   ComposeComposeResponses,
@@ -663,6 +669,48 @@ export const hashesCancel = <ThrowOnError extends boolean = false>(options: Opti
       },
     ],
     url: '/api/v1/hashes/runs/{id}/cancel',
+    ...options,
+  });
+
+/**
+ * Which Civitai this service talks to and at what rate; whether a key is set (never the key).
+ */
+export const civitaiStatus = <ThrowOnError extends boolean = false>(
+  options?: Options<CivitaiStatusData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<CivitaiStatusResponses, CivitaiStatusErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai',
+    ...options,
+  });
+
+/**
+ * Looks the adapter's file up on Civitai by its SHA-256 and keeps the answer: its facts are merged like a
+ * `.civitai.info` beside the file (the user's edits win), or the adapter is marked "not on Civitai". 409 while the
+ * file's hash has not been computed; 502/504 when Civitai fails or does not answer.
+ */
+export const civitaiLookup = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiLookupData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CivitaiLookupResponses, CivitaiLookupErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/adapters/{id}/lookup',
     ...options,
   });
 

@@ -725,6 +725,37 @@ export type HashRunCancelDto = {
   outcome: 'removed' | 'signalled' | 'already_finished' | 'not_found';
 };
 
+export type CivitaiStatusDto = {
+  burst: number;
+  /**
+   * `CIVITAI_URL`.
+   */
+  url: string;
+  /**
+   * Whether `CIVITAI_API_KEY` is set (the key itself is never shown).
+   */
+  apiKeyConfigured: boolean;
+  /**
+   * Token bucket: requests per second and burst.
+   */
+  ratePerSecond: number;
+};
+
+export type CivitaiLookupDto = {
+  adapterId: string;
+  modelId: number | null;
+  versionId: number | null;
+  /**
+   * When Civitai gave this answer: earlier than now when it came from the cache (`CIVITAI_CACHE_HOURS`).
+   */
+  fetchedAt: string;
+  /**
+   * Civitai knows the file's SHA-256; false: the adapter is marked "not on Civitai" (`civitaiLookup: not_found`).
+   */
+  found: boolean;
+  cached: boolean;
+};
+
 export type RegisterAdapterDto = {
   /**
    * A `.safetensors` file inside a library root: absolute, or relative to a root.
@@ -1567,7 +1598,7 @@ export type GenerationBackendOptionsErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * SD.Next failed or answered something unusable
+   * SD.Next or Civitai failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
@@ -1575,7 +1606,7 @@ export type GenerationBackendOptionsErrors = {
    */
   503: ErrorBodyDto;
   /**
-   * SD.Next did not answer in time
+   * SD.Next or Civitai did not answer in time
    */
   504: ErrorBodyDto;
 };
@@ -1626,7 +1657,7 @@ export type GenerationGenerateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next failed or answered something unusable
+   * SD.Next or Civitai failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
@@ -1634,7 +1665,7 @@ export type GenerationGenerateErrors = {
    */
   503: ErrorBodyDto;
   /**
-   * SD.Next did not answer in time
+   * SD.Next or Civitai did not answer in time
    */
   504: ErrorBodyDto;
 };
@@ -1726,7 +1757,7 @@ export type GenerationComposeAndGenerateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next failed or answered something unusable
+   * SD.Next or Civitai failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
@@ -1734,7 +1765,7 @@ export type GenerationComposeAndGenerateErrors = {
    */
   503: ErrorBodyDto;
   /**
-   * SD.Next did not answer in time
+   * SD.Next or Civitai did not answer in time
    */
   504: ErrorBodyDto;
 };
@@ -2408,6 +2439,96 @@ export type HashesCancelResponses = {
 };
 
 export type HashesCancelResponse = HashesCancelResponses[keyof HashesCancelResponses];
+
+export type CivitaiStatusData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/civitai';
+};
+
+export type CivitaiStatusErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+};
+
+export type CivitaiStatusError = CivitaiStatusErrors[keyof CivitaiStatusErrors];
+
+export type CivitaiStatusResponses = {
+  200: CivitaiStatusDto;
+};
+
+export type CivitaiStatusResponse = CivitaiStatusResponses[keyof CivitaiStatusResponses];
+
+export type CivitaiLookupData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/adapters/{id}/lookup';
+};
+
+export type CivitaiLookupErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai failed or answered something unusable
+   */
+  502: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai did not answer in time
+   */
+  504: ErrorBodyDto;
+};
+
+export type CivitaiLookupError = CivitaiLookupErrors[keyof CivitaiLookupErrors];
+
+export type CivitaiLookupResponses = {
+  200: CivitaiLookupDto;
+};
+
+export type CivitaiLookupResponse = CivitaiLookupResponses[keyof CivitaiLookupResponses];
 
 export type AdaptersListData = {
   body?: never;

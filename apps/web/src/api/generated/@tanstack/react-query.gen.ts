@@ -17,6 +17,8 @@ import {
   adaptersRegister,
   adaptersRemove,
   adaptersTags,
+  civitaiLookup,
+  civitaiStatus,
   composeCompose,
   composeParse,
   deliveriesBackends,
@@ -103,6 +105,12 @@ import type {
   AdaptersTagsData,
   AdaptersTagsError,
   AdaptersTagsResponse,
+  CivitaiLookupData,
+  CivitaiLookupError,
+  CivitaiLookupResponse,
+  CivitaiStatusData,
+  CivitaiStatusError,
+  CivitaiStatusResponse,
   ComposeComposeData,
   ComposeComposeError,
   ComposeComposeResponse,
@@ -840,6 +848,51 @@ export const hashesCancelMutation = (
   const mutationOptions: UseMutationOptions<HashesCancelResponse, HashesCancelError, Options<HashesCancelData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await hashesCancel({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const civitaiStatusQueryKey = (options?: Options<CivitaiStatusData>) => createQueryKey('civitaiStatus', options);
+
+/**
+ * Which Civitai this service talks to and at what rate; whether a key is set (never the key).
+ */
+export const civitaiStatusOptions = (options?: Options<CivitaiStatusData>) =>
+  queryOptions<
+    CivitaiStatusResponse,
+    CivitaiStatusError,
+    CivitaiStatusResponse,
+    ReturnType<typeof civitaiStatusQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await civitaiStatus({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: civitaiStatusQueryKey(options),
+  });
+
+/**
+ * Looks the adapter's file up on Civitai by its SHA-256 and keeps the answer: its facts are merged like a
+ * `.civitai.info` beside the file (the user's edits win), or the adapter is marked "not on Civitai". 409 while the
+ * file's hash has not been computed; 502/504 when Civitai fails or does not answer.
+ */
+export const civitaiLookupMutation = (
+  options?: Partial<Options<CivitaiLookupData>>,
+): UseMutationOptions<CivitaiLookupResponse, CivitaiLookupError, Options<CivitaiLookupData>> => {
+  const mutationOptions: UseMutationOptions<CivitaiLookupResponse, CivitaiLookupError, Options<CivitaiLookupData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await civitaiLookup({
         ...options,
         ...fnOptions,
         throwOnError: true,
