@@ -348,6 +348,35 @@ function resultsSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       expect((await call('PATCH', `/results/${some}`, { rating: 2 })).status).toBe(404);
       expect((await call('GET', `/results/${some}/image`, undefined, VIEWER)).status).toBe(404);
     });
+
+    it('should record compose-and-generate and SD.Next deliveries too, with the LoRAs the composition chose', async () => {
+      const composed = await call('POST', '/generation/compose-and-generate', {
+        compose: { adapters: [{ id: adapters.alpha, weight: 0.7 }], triggerWords: 'none', prefix: 'a knight' },
+        generation: { steps: 2, seed: 5 },
+        queued: false,
+      });
+      expect(composed.status).toBe(201);
+      const composedJob = (composed.body.job as { id: string }).id;
+      const [fromCompose] = (await list('limit=50')).filter((r) => r.jobId === composedJob);
+      expect(fromCompose.loras).toEqual([expect.objectContaining({ adapterId: adapters.alpha, weight: 0.7 })]);
+
+      const delivery = await call('POST', '/deliveries', {
+        mode: 'sdnext',
+        prompt: 'a fox by delivery',
+        params: { steps: 2 },
+      });
+      expect(delivery.status).toBe(201);
+      const deadline = Date.now() + 20_000;
+      let generationJobId: string | null = null;
+      while (!generationJobId && Date.now() < deadline) {
+        const d = await call('GET', `/deliveries/${delivery.body.id as string}`, undefined, VIEWER);
+        if (d.body.status === 'succeeded') generationJobId = d.body.generationJobId as string;
+        else await new Promise((r) => setTimeout(r, 30));
+      }
+      expect(generationJobId).toEqual(expect.any(String));
+      const fromDelivery = (await list('limit=50')).filter((r) => r.jobId === generationJobId);
+      expect(fromDelivery.map((r) => r.prompt)).toEqual(['a fox by delivery']);
+    });
   });
 }
 
