@@ -162,5 +162,48 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await http('POST', `/api/v1/civitai/adapters/${randomUUID()}/lookup`)).status).toBe(404);
       expect((await http('POST', '/api/v1/civitai/adapters/not-a-uuid/lookup')).status).toBe(400);
     });
+
+    it('should look up every unmatched adapter as a job, and not ask again about files Civitai did not know', async () => {
+      const b1 = await writeAdapter(root, { relPath: 'bulk/b1.safetensors', safetensors: { seed: 'b1' } });
+      await writeAdapter(root, { relPath: 'bulk/b2.safetensors', safetensors: { seed: 'b2' } });
+      fake.addModel({
+        id: 400,
+        name: 'Bulk One',
+        versions: [{ id: 4001, files: [{ name: 'b1.safetensors', primary: true, sha256: b1.sha256 }] }],
+      });
+      await importJson(env, '--hash', 'full');
+      const runJob = async (body: unknown) => {
+        const started = await http('POST', '/api/v1/civitai/lookups', body);
+        expect(started).toMatchObject({ status: 201, body: { name: 'civitai-lookup' } });
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const job = (await http('GET', `/api/v1/jobs/civitai-lookup/${started.body.id as string}`)).body;
+          if (job.status === 'completed' || job.status === 'failed' || Date.now() > deadline) return job;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      // known is matched and unknown was asked a moment ago: the two new files and fresh (hashed by this import) are.
+      expect(await runJob({})).toMatchObject({
+        status: 'completed',
+        progress: 1,
+        result: { counts: { total: 3, found: 1, notFound: 2, failed: 0 } },
+      });
+      expect((await http('GET', `/api/v1/adapters/${await idOf('bulk/b1.safetensors')}`)).body).toMatchObject({
+        civitaiModelId: 400,
+        civitaiVersionId: 4001,
+      });
+      const asked = fake.count('by_hash');
+      expect(await runJob({})).toMatchObject({ status: 'completed', result: { counts: { total: 0 } } });
+      expect(fake.count('by_hash')).toBe(asked);
+      // Named adapters are asked whatever the recheck period says; one not hashed yet fails alone.
+      await writeAdapter(root, { relPath: 'bulk/late.safetensors', safetensors: { seed: 'late' } });
+      await importJson({ ...env, HASH_AFTER_IMPORT: 'false' });
+      const ids = [await idOf('unknown.safetensors'), await idOf('bulk/late.safetensors')];
+      expect(await runJob({ adapterIds: ids })).toMatchObject({
+        status: 'completed',
+        result: { counts: { total: 2, notFound: 1, failed: 1 }, failures: [{ adapterId: ids[1] }] },
+      });
+      expect((await http('POST', '/api/v1/civitai/lookups', { adapterIds: ['nope'] })).status).toBe(400);
+    }, 60_000);
   });
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JobName, rowIdQueuedJobSource } from '@app/core';
 import { CivitaiHttpClient } from './civitai/civitai-http.client.js';
 import { CivitaiLookupService } from './civitai/civitai-lookup.service.js';
+import { CivitaiLookupJobHandler } from './civitai/civitai-lookup.handler.js';
 import { CivitaiPort } from './civitai/civitai.port.js';
 import { HashJobHandler } from './hashing/hash.handler.js';
 import { HashRunRepository } from './hashing/hash-run.repository.js';
@@ -34,6 +35,7 @@ import { LibraryRoots } from './library/library-roots.js';
     rowIdQueuedJobSource(JobName.Hash, HashRunRepository),
     { provide: CivitaiPort, useClass: CivitaiHttpClient },
     CivitaiLookupService,
+    CivitaiLookupJobHandler,
   ],
   exports: [
     LibraryRoots,

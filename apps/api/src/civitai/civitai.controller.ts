@@ -1,15 +1,17 @@
-import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CivitaiLookupService } from '@app/adapters';
-import { APP_CONFIG, type AppConfig } from '@app/core';
+import { APP_CONFIG, type AppConfig, JOB_START_ROLE, JobName, JobQueue, RequireRole } from '@app/core';
+import { JobCreatedDto } from '../jobs/jobs.dto.js';
 import { ApiConfigReadErrors, ApiWriteErrors } from '../common/api-docs.js';
-import { CivitaiAdapterParamDto, CivitaiLookupDto, CivitaiStatusDto } from './civitai.dto.js';
+import { CivitaiAdapterParamDto, CivitaiLookupDto, CivitaiStatusDto, StartCivitaiLookupDto } from './civitai.dto.js';
 
 @ApiTags('civitai')
 @Controller('civitai')
 export class CivitaiController {
   constructor(
     private readonly lookups: CivitaiLookupService,
+    private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -34,5 +36,21 @@ export class CivitaiController {
   async lookup(@Param() params: CivitaiAdapterParamDto): Promise<CivitaiLookupDto> {
     const result = await this.lookups.lookup(params.id);
     return { ...result, fetchedAt: result.fetchedAt.toISOString() };
+  }
+
+  /**
+   * Looks many adapters up as a job, one at a time within the rate limit: the given ids, or every unmatched one. Follow
+   * it with `GET /jobs/civitai-lookup/{id}` (progress; the result counts found, not found and failed adapters).
+   */
+  @Post('lookups')
+  @RequireRole(JOB_START_ROLE[JobName.CivitaiLookup])
+  @ApiCreatedResponse({ type: JobCreatedDto })
+  @ApiWriteErrors()
+  async startLookups(@Body() body: StartCivitaiLookupDto): Promise<JobCreatedDto> {
+    const { id } = await this.jobs.enqueue(
+      JobName.CivitaiLookup,
+      body.adapterIds ? { adapterIds: body.adapterIds } : {},
+    );
+    return { id, name: JobName.CivitaiLookup };
   }
 }

@@ -1,4 +1,5 @@
-import { IsUUID } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsUUID } from 'class-validator';
+import { IsOptionalNonNull } from '../common/validation.js';
 import type { CivitaiLookupResult } from '@app/adapters';
 import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
 
@@ -31,4 +32,17 @@ export class CivitaiStatusDto {
   ratePerSecond: number;
   @ApiInteger({ minimum: 1 })
   burst: number;
+}
+
+export class StartCivitaiLookupDto {
+  /**
+   * Adapters to look up (up to 1,000); when absent, every present hashed adapter without a Civitai version that was
+   * not asked about within `CIVITAI_RECHECK_DAYS`.
+   */
+  @IsOptionalNonNull()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @IsUUID('all', { each: true })
+  adapterIds?: string[];
 }

@@ -254,6 +254,25 @@ export class AdapterRepository {
     }));
   }
 
+  /**
+   * Present hashed adapters that no sidecar or lookup matched to a Civitai version, and that Civitai was not asked
+   * about since `askedBefore`: what a bulk lookup asks about, newest first.
+   */
+  async unmatchedIds(askedBefore: Date): Promise<string[]> {
+    const rows = await this.dataSource
+      .getRepository(AdapterEntity)
+      .createQueryBuilder('a')
+      .select('a.id', 'id')
+      .where('a.missing_since IS NULL')
+      .andWhere('a.sha256_verified = :verified', { verified: true })
+      .andWhere('a.civitai_version_id IS NULL')
+      .andWhere('(a.civitai_checked_at IS NULL OR a.civitai_checked_at < :askedBefore)', { askedBefore })
+      .orderBy('a.created_at', 'DESC')
+      .addOrderBy('a.id')
+      .getRawMany<{ id: string }>();
+    return rows.map((r) => r.id);
+  }
+
   /** How many present adapters there are and how many of them have a hash computed from their file. */
   async hashCounts(): Promise<{ present: number; verified: number }> {
     const rows = await this.dataSource.query<{ present: number | string; verified: number | string | null }[]>(

@@ -50,7 +50,7 @@ export interface AppConfig {
   importWorkers: number;
   /** SQLite: list, count and facet results kept in memory until the next write (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
   queryCacheEntries: number;
-  /** The Civitai client (nothing contacts Civitai unless a user asks, or `autoLookup`). */
+  /** The Civitai client (nothing contacts Civitai unless a user asks). */
   civitai: {
     /** Base URL (CIVITAI_URL, default https://civitai.com), without a trailing slash. */
     url: string;
@@ -69,8 +69,8 @@ export interface AppConfig {
     maxResponseBytes: number;
     /** How long an answer is reused from the cache (CIVITAI_CACHE_HOURS, default 24; 0 = no cache). */
     cacheMs: number;
-    /** Look up unmatched files after each hash run (CIVITAI_AUTO_LOOKUP, default false). */
-    autoLookup: boolean;
+    /** A file Civitai did not know is not asked about again by bulk lookups for this long (CIVITAI_RECHECK_DAYS, default 30). */
+    recheckMs: number;
   };
   /** The background hash job (`hash_runs`). */
   hashJob: {
@@ -279,7 +279,7 @@ const envSchema = z.object({
     .min(0)
     .max(24 * 365)
     .default(24),
-  CIVITAI_AUTO_LOOKUP: bool.default(false),
+  CIVITAI_RECHECK_DAYS: z.coerce.number().min(0).max(3650).default(30),
   HASH_JOB_MAX_MBPS: z.coerce.number().min(0).max(100_000).default(0),
   HASH_AFTER_IMPORT: bool.default(true),
   LORA_WATCH: bool.default(false),
@@ -407,7 +407,7 @@ export function parseConfig(env: RawEnv): AppConfig {
       maxRetryAfterMs: Math.round(e.CIVITAI_MAX_RETRY_AFTER_SECONDS * 1000),
       maxResponseBytes: Math.round(e.CIVITAI_MAX_RESPONSE_MB * 1024 * 1024),
       cacheMs: Math.round(e.CIVITAI_CACHE_HOURS * 3_600_000),
-      autoLookup: e.CIVITAI_AUTO_LOOKUP,
+      recheckMs: Math.round(e.CIVITAI_RECHECK_DAYS * 86_400_000),
     },
     hashJob: {
       maxBytesPerSecond: e.HASH_JOB_MAX_MBPS > 0 ? Math.round(e.HASH_JOB_MAX_MBPS * 1024 * 1024) : null,

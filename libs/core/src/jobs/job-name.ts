@@ -15,6 +15,8 @@ export enum JobName {
   Delivery = 'delivery',
   /** Hashes every present file whose hash was never computed (the row in `hash_runs` holds its counts). */
   Hash = 'hash',
+  /** Looks many adapters up on Civitai by hash (its result holds the counts; progress on the queue job). */
+  CivitaiLookup = 'civitai-lookup',
 }
 
 export interface ImportPayload {
@@ -47,12 +49,18 @@ export interface HashPayload {
   jobId: string;
 }
 
+export interface CivitaiLookupPayload {
+  /** These adapters; every adapter not matched yet (and not asked within CIVITAI_RECHECK_DAYS) when absent. */
+  adapterIds?: string[];
+}
+
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
   [JobName.Import]: ImportPayload;
   [JobName.Generation]: GenerationPayload;
   [JobName.Delivery]: DeliveryPayload;
   [JobName.Hash]: HashPayload;
+  [JobName.CivitaiLookup]: CivitaiLookupPayload;
 }
 
 export enum JobStatus {
@@ -86,6 +94,8 @@ export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   // One hash run at a time across every process; a retry resumes where the last attempt stopped (files it hashed
   // are written as it goes).
   [JobName.Hash]: { attempts: 3, backoffMs: 5000, concurrency: 1, globalConcurrency: 1 },
+  // One at a time: the rate limit is per process, and two runs would ask about the same files.
+  [JobName.CivitaiLookup]: { attempts: 2, backoffMs: 5000, concurrency: 1, globalConcurrency: 1 },
 };
 
 /** The least role that may start a job of this name, and so cancel one; a delivery's backend may need more (CLI: admin). */
@@ -95,6 +105,7 @@ export const JOB_START_ROLE: Record<JobName, Role> = {
   [JobName.Import]: Role.Admin,
   [JobName.Delivery]: Role.Editor,
   [JobName.Hash]: Role.Admin,
+  [JobName.CivitaiLookup]: Role.Editor,
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

@@ -45,6 +45,9 @@ import type {
   CivitaiLookupData,
   CivitaiLookupErrors,
   CivitaiLookupResponses,
+  CivitaiStartLookupsData,
+  CivitaiStartLookupsErrors,
+  CivitaiStartLookupsResponses,
   CivitaiStatusData,
   CivitaiStatusErrors,
   CivitaiStatusResponses,
@@ -712,6 +715,31 @@ export const civitaiLookup = <ThrowOnError extends boolean = false>(
     ],
     url: '/api/v1/civitai/adapters/{id}/lookup',
     ...options,
+  });
+
+/**
+ * Looks many adapters up as a job, one at a time within the rate limit: the given ids, or every unmatched one. Follow
+ * it with `GET /jobs/civitai-lookup/{id}` (progress; the result counts found, not found and failed adapters).
+ */
+export const civitaiStartLookups = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiStartLookupsData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CivitaiStartLookupsResponses, CivitaiStartLookupsErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/lookups',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**

@@ -533,7 +533,7 @@ export type CreateDiagnosticJobDto = {
 
 export type JobCreatedDto = {
   id: string;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
+  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
 };
 
 export type JobDto = {
@@ -547,7 +547,7 @@ export type JobDto = {
   } | null;
   createdAt: string | null;
   finishedAt: string | null;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
+  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
   status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
   /**
    * 0..1
@@ -754,6 +754,14 @@ export type CivitaiLookupDto = {
    */
   found: boolean;
   cached: boolean;
+};
+
+export type StartCivitaiLookupDto = {
+  /**
+   * Adapters to look up (up to 1,000); when absent, every present hashed adapter without a Civitai version that was
+   * not asked about within `CIVITAI_RECHECK_DAYS`.
+   */
+  adapterIds?: Array<string>;
 };
 
 export type RegisterAdapterDto = {
@@ -2039,7 +2047,7 @@ export type JobsDiagnosticResponse = JobsDiagnosticResponses[keyof JobsDiagnosti
 export type JobsGetData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
+    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
     id: string;
   };
   query?: never;
@@ -2080,7 +2088,7 @@ export type JobsGetResponse = JobsGetResponses[keyof JobsGetResponses];
 export type JobsCancelData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash';
+    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
     id: string;
   };
   query?: never;
@@ -2529,6 +2537,48 @@ export type CivitaiLookupResponses = {
 };
 
 export type CivitaiLookupResponse = CivitaiLookupResponses[keyof CivitaiLookupResponses];
+
+export type CivitaiStartLookupsData = {
+  body: StartCivitaiLookupDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/civitai/lookups';
+};
+
+export type CivitaiStartLookupsErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type CivitaiStartLookupsError = CivitaiStartLookupsErrors[keyof CivitaiStartLookupsErrors];
+
+export type CivitaiStartLookupsResponses = {
+  201: JobCreatedDto;
+};
+
+export type CivitaiStartLookupsResponse = CivitaiStartLookupsResponses[keyof CivitaiStartLookupsResponses];
 
 export type AdaptersListData = {
   body?: never;

@@ -18,6 +18,7 @@ import {
   adaptersRemove,
   adaptersTags,
   civitaiLookup,
+  civitaiStartLookups,
   civitaiStatus,
   composeCompose,
   composeParse,
@@ -108,6 +109,9 @@ import type {
   CivitaiLookupData,
   CivitaiLookupError,
   CivitaiLookupResponse,
+  CivitaiStartLookupsData,
+  CivitaiStartLookupsError,
+  CivitaiStartLookupsResponse,
   CivitaiStatusData,
   CivitaiStatusError,
   CivitaiStatusResponse,
@@ -893,6 +897,30 @@ export const civitaiLookupMutation = (
   const mutationOptions: UseMutationOptions<CivitaiLookupResponse, CivitaiLookupError, Options<CivitaiLookupData>> = {
     mutationFn: async (fnOptions) => {
       const { data } = await civitaiLookup({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Looks many adapters up as a job, one at a time within the rate limit: the given ids, or every unmatched one. Follow
+ * it with `GET /jobs/civitai-lookup/{id}` (progress; the result counts found, not found and failed adapters).
+ */
+export const civitaiStartLookupsMutation = (
+  options?: Partial<Options<CivitaiStartLookupsData>>,
+): UseMutationOptions<CivitaiStartLookupsResponse, CivitaiStartLookupsError, Options<CivitaiStartLookupsData>> => {
+  const mutationOptions: UseMutationOptions<
+    CivitaiStartLookupsResponse,
+    CivitaiStartLookupsError,
+    Options<CivitaiStartLookupsData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await civitaiStartLookups({
         ...options,
         ...fnOptions,
         throwOnError: true,
