@@ -5,14 +5,11 @@ import {
   IsBoolean,
   IsEnum,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
   IsUUID,
   Matches,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
 import {
   AdapterFacet,
@@ -24,7 +21,7 @@ import {
   TagMode,
 } from '@app/adapters';
 import { PAGE_BOUNDS } from '../common/page-query.dto.js';
-import { toInteger } from '../common/query-params.js';
+import { toInteger, OptionalIntegerQuery } from '../common/query-params.js';
 
 /** `a,b` or repeated `?x=a&x=b` → `['a', 'b']`; anything else is left for the validators to refuse. */
 const toList = ({ value }: { value: unknown }): unknown => {
@@ -128,11 +125,7 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   @MaxLength(2048)
   folder?: string;
 
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_CIVITAI_ID)
+  @OptionalIntegerQuery(1, MAX_CIVITAI_ID)
   civitaiModelId?: number;
 
   /** Default: `relevance` with `q`, else `name`. */
@@ -145,19 +138,11 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   @IsEnum(SortOrder)
   order?: SortOrder;
 
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(PAGE_BOUNDS.maxPage)
+  @OptionalIntegerQuery(1, PAGE_BOUNDS.maxPage)
   page?: number;
 
   /** Page size, 1 to 200. */
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(PAGE_BOUNDS.maxLimit)
+  @OptionalIntegerQuery(1, PAGE_BOUNDS.maxLimit)
   limit?: number;
 
   /** Facet counts for the same filters: `baseModel`, `tags` (top 50). */
@@ -179,27 +164,15 @@ export class TagCountsQueryDto {
   @MaxLength(255)
   prefix?: string;
 
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @OptionalIntegerQuery(1, 1000)
   limit?: number;
 }
 
 export class DuplicatesQueryDto {
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(PAGE_BOUNDS.maxPage)
+  @OptionalIntegerQuery(1, PAGE_BOUNDS.maxPage)
   page?: number;
 
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(PAGE_BOUNDS.maxLimit)
+  @OptionalIntegerQuery(1, PAGE_BOUNDS.maxLimit)
   limit?: number;
 
   /** `true`: only hashes computed from the files (a sidecar's claimed SHA-256 can be wrong). */

@@ -1,7 +1,5 @@
-import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { MAX_PAGE_LIMIT } from '@app/adapters';
-import { toInteger } from './query-params.js';
+import { OptionalIntegerQuery } from './query-params.js';
 
 /** Bounds of every paged list: past them a 400 names the parameter (never a clamp, never a database error). */
 export const PAGE_BOUNDS = {
@@ -13,17 +11,9 @@ export const PAGE_BOUNDS = {
 
 /** `limit` (1–200) and `offset` (0–10,000,000) query parameters of the job lists. */
 export class OffsetPageQueryDto {
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(PAGE_BOUNDS.maxLimit)
+  @OptionalIntegerQuery(1, PAGE_BOUNDS.maxLimit)
   limit?: number;
 
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(PAGE_BOUNDS.maxOffset)
+  @OptionalIntegerQuery(0, PAGE_BOUNDS.maxOffset)
   offset?: number;
 }

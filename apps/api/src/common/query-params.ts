@@ -1,6 +1,24 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
 /**
  * Query and path values arrive as strings: only plain decimal digits become a number, so `0x10`, `1e3`, ` 12` and
  * the empty string stay strings and fail `@IsInt()` instead of being read as 16, 1000, 12 and 0.
  */
 export const toInteger = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+
+/**
+ * An optional whole-number query parameter within `[min, max]`: digits only (see `toInteger`), 400 naming the
+ * parameter outside the bounds, which the OpenAPI document states.
+ */
+export const OptionalIntegerQuery = (min: number, max: number): PropertyDecorator =>
+  applyDecorators(
+    ApiPropertyOptional({ minimum: min, maximum: max, type: 'integer' }),
+    IsOptional(),
+    Transform(toInteger),
+    IsInt(),
+    Min(min),
+    Max(max),
+  );

@@ -25,7 +25,7 @@ import {
   type ReusedResult,
 } from '@app/results';
 import { IsOptionalNonNull } from '../common/validation.js';
-import { toInteger } from '../common/query-params.js';
+import { OptionalIntegerQuery } from '../common/query-params.js';
 import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
 import { GenerationRequestDto } from '../generation/generation.dto.js';
 
@@ -62,11 +62,7 @@ export class ListResultsQueryDto implements Omit<ResultListQuery, 'from' | 'to'>
   backendId?: string;
 
   /** Rated at least this (1–5). */
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(5)
+  @OptionalIntegerQuery(0, 5)
   minRating?: number;
 
   /** `true` or `false`. */
@@ -102,11 +98,7 @@ export class ListResultsQueryDto implements Omit<ResultListQuery, 'from' | 'to'>
   order?: ResultOrder;
 
   /** Page size, 1–200 (default 50). */
-  @IsOptional()
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(RESULT_LIMITS.maxLimit)
+  @OptionalIntegerQuery(1, RESULT_LIMITS.maxLimit)
   limit?: number;
 
   /** `nextCursor` of the previous page. */

@@ -1832,9 +1832,9 @@ export type GenerationListData = {
   body?: never;
   path?: never;
   query?: {
-    status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
     limit?: number;
     offset?: number;
+    status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   };
   url: '/api/v1/generation/jobs';
 };
@@ -2584,6 +2584,12 @@ export type AdaptersListData = {
   body?: never;
   path?: never;
   query?: {
+    civitaiModelId?: number;
+    page?: number;
+    /**
+     * Page size, 1 to 200.
+     */
+    limit?: number;
     /**
      * Full-text search over name, trained words, trigger words, tags and creator; each term matches as a prefix.
      */
@@ -2628,7 +2634,6 @@ export type AdaptersListData = {
      * Folder prefix relative to the root: `characters` matches `characters` and everything below it.
      */
     folder?: string;
-    civitaiModelId?: number;
     /**
      * Default: `relevance` with `q`, else `name`.
      */
@@ -2637,11 +2642,6 @@ export type AdaptersListData = {
      * Default: `asc` for name, else `desc`.
      */
     order?: 'asc' | 'desc';
-    page?: number;
-    /**
-     * Page size, 1 to 200.
-     */
-    limit?: number;
     /**
      * Facet counts for the same filters: `baseModel`, `tags` (top 50).
      */
@@ -2727,11 +2727,11 @@ export type AdaptersTagsData = {
   body?: never;
   path?: never;
   query?: {
+    limit?: number;
     /**
      * Only tags that start with this text.
      */
     prefix?: string;
-    limit?: number;
   };
   url: '/api/v1/adapters/tags';
 };
@@ -3221,14 +3221,14 @@ export type DeliveriesListData = {
   body?: never;
   path?: never;
   query?: {
+    limit?: number;
+    offset?: number;
     mode?: 'http' | 'cli' | 'sdnext';
     status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
     /**
      * `true` or `false`.
      */
     favorite?: boolean;
-    limit?: number;
-    offset?: number;
   };
   url: '/api/v1/deliveries';
 };
@@ -3447,6 +3447,10 @@ export type ResultsListData = {
   path?: never;
   query?: {
     /**
+     * Rated at least this (1–5).
+     */
+    minRating?: number;
+    /**
      * `createdAt` (default) or `rating`.
      */
     sort?: 'createdAt' | 'rating';
@@ -3454,6 +3458,10 @@ export type ResultsListData = {
      * `desc` (default) or `asc`.
      */
     order?: 'asc' | 'desc';
+    /**
+     * Page size, 1–200 (default 50).
+     */
+    limit?: number;
     /**
      * Created at or after (ISO 8601).
      */
@@ -3468,10 +3476,6 @@ export type ResultsListData = {
     adapterId?: string;
     backendId?: string;
     /**
-     * Rated at least this (1–5).
-     */
-    minRating?: number;
-    /**
      * `true` or `false`.
      */
     favorite?: boolean;
@@ -3483,10 +3487,6 @@ export type ResultsListData = {
      * Results that used a library adapter of this base model, e.g. `SDXL 1.0`.
      */
     baseModel?: string;
-    /**
-     * Page size, 1–200 (default 50).
-     */
-    limit?: number;
     /**
      * `nextCursor` of the previous page.
      */
