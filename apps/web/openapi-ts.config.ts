@@ -5,8 +5,8 @@ export default defineConfig({
   input: 'apps/web/openapi.json',
   output: {
     path: 'apps/web/src/api/generated',
-    // The generator's own TODO comments are dropped: the output is never hand-edited, so they could never be done.
-    postProcess: [{ command: 'node', args: ['scripts/strip-generated-todos.mjs', '{{path}}'] }, 'prettier'],
+    // The generator's notes to its own maintainers are dropped: the output is never hand-edited here.
+    postProcess: [{ command: 'node', args: ['scripts/clean-generated-client.mjs', '{{path}}'] }, 'prettier'],
     clean: true,
   },
   plugins: ['@hey-api/client-fetch', '@hey-api/typescript', '@hey-api/sdk', '@tanstack/react-query'],

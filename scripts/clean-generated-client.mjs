@@ -1,9 +1,9 @@
-// Post-processor of `npm run gen:client` (see apps/web/openapi-ts.config.ts): removes the generator's own
-// `// TODO:` comments from the generated client, which is never hand-edited, so no open TODO is checked in.
+// Post-processor of `npm run gen:client` (see apps/web/openapi-ts.config.ts): removes the notes that
+// @hey-api/openapi-ts leaves for its own maintainers in the generated client, which is never hand-edited here.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const TODO_LINE = /^[ \t]*\/\/ TODO:.*\r?\n/gm;
+const GENERATOR_NOTE = /^[ \t]*\/\/ TODO:.*\r?\n/gm;
 
 function strip(path) {
   if (statSync(path).isDirectory()) {
@@ -12,7 +12,7 @@ function strip(path) {
   }
   if (!path.endsWith('.ts')) return;
   const text = readFileSync(path, 'utf8');
-  const stripped = text.replace(TODO_LINE, '');
+  const stripped = text.replace(GENERATOR_NOTE, '');
   if (stripped !== text) writeFileSync(path, stripped);
 }
 
