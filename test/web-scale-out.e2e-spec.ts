@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
-import { launchChromium, saveScreenshot } from './support/browser.js';
+import { firstImageWidth, launchChromium, queueGenerationAndAwaitImage, saveScreenshot } from './support/browser.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
 import { WEB_CORPUS, writeWebCorpus } from './support/web-corpus.js';
@@ -104,26 +104,8 @@ describe('Web UI in a browser (scale-out mode: PostgreSQL, Redis, a worker proce
   it('should queue a generation that the worker runs, with progress to 100 % and the image in the page', async () => {
     await page.goto(`${api.baseUrl}/studio?prompt=${encodeURIComponent('a castle on a hill')}`);
     await page.getByRole('option', { name: 'Euler a' }).waitFor({ state: 'attached' });
-    await page.getByLabel('Steps').fill('30');
-    await page.getByRole('button', { name: 'Queue generation' }).click();
-    const queued = await page
-      .getByRole('status')
-      .filter({ hasText: /^Queued/ })
-      .textContent();
-    const shortId = /Queued (\w{8})/.exec(queued ?? '')![1];
-    const row = page.getByRole('listitem', { name: new RegExp(`^Generation ${shortId}`) });
-    await row
-      .getByTestId('progress-text')
-      .filter({ hasText: /step [1-9]\d*\/30/ })
-      .waitFor();
-    await row
-      .getByTestId('progress-text')
-      .filter({ hasText: /^100 %/ })
-      .waitFor();
-    await row.getByRole('img', { name: /Result 1 of generation/ }).waitFor();
-    expect(
-      await row.getByRole('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
-    ).toBeGreaterThan(0);
+    const row = await queueGenerationAndAwaitImage(page, 30);
+    expect(await firstImageWidth(row)).toBeGreaterThan(0);
     shots.push(await saveScreenshot(page, 'scale-out-studio'));
   });
 

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, saveScreenshot, seriousA11yViolations } from './support/browser.js';
+import {
+  firstImageWidth,
+  launchChromium,
+  queueGenerationAndAwaitImage,
+  saveScreenshot,
+  seriousA11yViolations,
+} from './support/browser.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { tempDir } from './support/test-services.js';
 import { DUPLICATE_FILE, WEB_CORPUS, writeWebCorpus } from './support/web-corpus.js';
@@ -208,26 +214,8 @@ describe('Web UI in a browser (embedded mode)', () => {
   it('should queue a generation with the backend options, follow its progress to 100 % and show the image', async () => {
     await page.getByRole('option', { name: 'Euler a' }).waitFor({ state: 'attached' });
     await page.getByLabel('Sampler').selectOption('Euler a');
-    await page.getByLabel('Steps').fill('40');
-    await page.getByRole('button', { name: 'Queue generation' }).click();
-    const queued = await page
-      .getByRole('status')
-      .filter({ hasText: /^Queued/ })
-      .textContent();
-    const shortId = /Queued (\w{8})/.exec(queued ?? '')![1];
-    const row = page.getByRole('listitem', { name: new RegExp(`^Generation ${shortId}`) });
-    await row
-      .getByTestId('progress-text')
-      .filter({ hasText: /step [1-9]\d*\/40/ })
-      .waitFor();
-    await row
-      .getByTestId('progress-text')
-      .filter({ hasText: /^100 %/ })
-      .waitFor();
-    await row.getByRole('img', { name: /Result 1 of generation/ }).waitFor();
-    expect(
-      await row.getByRole('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
-    ).toBeGreaterThan(0);
+    const row = await queueGenerationAndAwaitImage(page, 40);
+    expect(await firstImageWidth(row)).toBeGreaterThan(0);
     shots.push(await saveScreenshot(page, 'studio'));
     await expectAccessible();
   });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install chromium`; .ci/run installs it): nothing downloads a browser of its own. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -61,3 +61,35 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
       nodes: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)),
     }));
 }
+
+/**
+ * In the studio page: queues a generation of `steps` steps, follows its row in the queue list through a step count
+ * and 100 %, and waits for its first image. Returns the row for further checks.
+ */
+export async function queueGenerationAndAwaitImage(page: Page, steps: number): Promise<Locator> {
+  await page.getByLabel('Steps').fill(String(steps));
+  await page.getByRole('button', { name: 'Queue generation' }).click();
+  const queued = await page
+    .getByRole('status')
+    .filter({ hasText: /^Queued/ })
+    .textContent();
+  const shortId = /Queued (\w{8})/.exec(queued ?? '')![1];
+  const row = page.getByRole('listitem', { name: new RegExp(`^Generation ${shortId}`) });
+  await row
+    .getByTestId('progress-text')
+    .filter({ hasText: new RegExp(`step [1-9]\\d*/${steps}`) })
+    .waitFor();
+  await row
+    .getByTestId('progress-text')
+    .filter({ hasText: /^100 %/ })
+    .waitFor();
+  await row.getByRole('img', { name: /Result 1 of generation/ }).waitFor();
+  return row;
+}
+
+/** The natural width of the first image in `scope` (0 when it did not decode). */
+export const firstImageWidth = (scope: Locator): Promise<number> =>
+  scope
+    .getByRole('img')
+    .first()
+    .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
