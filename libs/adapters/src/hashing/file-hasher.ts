@@ -20,17 +20,17 @@ export class FileHasher {
 
   constructor(
     private readonly bytesPerSecond: number | null,
-    workerUrl: URL = HASH_WORKER_URL,
+    private readonly workerUrl: URL = HASH_WORKER_URL,
   ) {
-    if (existsSync(fileURLToPath(workerUrl))) this.startWorker(workerUrl);
+    if (existsSync(fileURLToPath(workerUrl))) this.startWorker();
   }
 
   get inThread(): boolean {
     return this.worker !== null;
   }
 
-  private startWorker(url: URL): void {
-    const worker = new Worker(url);
+  private startWorker(): void {
+    const worker = new Worker(this.workerUrl);
     worker.on('message', (reply: HashReply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -69,10 +69,9 @@ export class FileHasher {
         // A hash in progress cannot be stopped from outside the thread: end the thread, start a fresh one.
         this.pending.delete(id);
         reject(new Error('cancelled'));
-        const url = HASH_WORKER_URL;
         void worker.terminate();
         this.worker = null;
-        this.startWorker(url);
+        this.startWorker();
       };
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
