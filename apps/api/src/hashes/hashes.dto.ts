@@ -1,8 +1,9 @@
 import { IsUUID } from 'class-validator';
 import { HashRunStatus, HashRunTrigger } from '@app/adapters';
 import { CancelOutcome, type HashRunCounts } from '@app/core';
-import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
+import { ApiInteger, ApiUuid } from '../common/api-docs.js';
 import { ImportFailureDto } from '../imports/imports.dto.js';
+import { JobTimesDto } from '../common/list-page.dto.js';
 
 export class HashRunIdParamDto {
   @IsUUID()
@@ -30,7 +31,7 @@ export class HashRunCountsDto implements HashRunCounts {
   bytes: number;
 }
 
-export class HashRunDto {
+export class HashRunDto extends JobTimesDto {
   @ApiUuid()
   id: string;
   status: HashRunStatus;
@@ -40,12 +41,6 @@ export class HashRunDto {
   /** The first failures (up to 1,000): path relative to its library root, and the reason. */
   failures: ImportFailureDto[];
   error: string | null;
-  @ApiDateTime()
-  createdAt: string;
-  @ApiDateTime({ nullable: true })
-  startedAt: string | null;
-  @ApiDateTime({ nullable: true })
-  finishedAt: string | null;
 }
 
 export class HashRunStartedDto {

@@ -1,5 +1,5 @@
 import { Column, Entity, Index } from 'typeorm';
-import { type HashRunCounts, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+import { type HashRunCounts, JobRowTimestamps, JsonColumn, UuidPrimaryColumn } from '@app/core';
 import type { ImportFailure } from '../import-runs/import-run.entity.js';
 
 export enum HashRunStatus {
@@ -32,7 +32,7 @@ export const emptyHashCounts = (): HashRunCounts => ({
 
 @Entity('hash_runs')
 @Index('idx_hash_runs_created', ['createdAt'])
-export class HashRunEntity {
+export class HashRunEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
   id: string;
 
@@ -51,13 +51,4 @@ export class HashRunEntity {
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
-
-  @TimestampColumn({ name: 'created_at' })
-  createdAt: Date;
-
-  @TimestampColumn({ nullable: true, name: 'started_at' })
-  startedAt: Date | null;
-
-  @TimestampColumn({ nullable: true, name: 'finished_at' })
-  finishedAt: Date | null;
 }

@@ -1,5 +1,5 @@
 import { Column, Entity, Index } from 'typeorm';
-import { type ImportCounts, JsonColumn, TimestampColumn, UuidPrimaryColumn } from '@app/core';
+import { type ImportCounts, JobRowTimestamps, JsonColumn, UuidPrimaryColumn } from '@app/core';
 
 export enum ImportRunStatus {
   Queued = 'queued',
@@ -38,7 +38,7 @@ export interface ImportFailure {
 
 @Entity('import_runs')
 @Index('idx_import_runs_created', ['createdAt'])
-export class ImportRunEntity {
+export class ImportRunEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
   id: string;
 
@@ -63,13 +63,4 @@ export class ImportRunEntity {
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
-
-  @TimestampColumn({ name: 'created_at' })
-  createdAt: Date;
-
-  @TimestampColumn({ nullable: true, name: 'started_at' })
-  startedAt: Date | null;
-
-  @TimestampColumn({ nullable: true, name: 'finished_at' })
-  finishedAt: Date | null;
 }

@@ -695,10 +695,10 @@ export type HashRunCountsDto = {
 };
 
 export type HashRunDto = {
-  id: string;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  id: string;
   status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
   /**
    * Who started it: an import that left files unhashed, the API or the CLI.
