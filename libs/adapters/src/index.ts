@@ -20,3 +20,4 @@ export * from './watching/library-watch.service.js';
 export * from './civitai/civitai.port.js';
 export * from './civitai/civitai-http.client.js';
 export * from './civitai/civitai-lookup.service.js';
+export * from './civitai/civitai-reference.js';

@@ -1,20 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { dirname, join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { InvalidInputError } from '../errors/domain-error.js';
 
+export interface StoredObject {
+  key: string;
+  size: number;
+  modifiedAt: Date;
+}
+
 /** Where generated images and other product files live. Keys are relative, `/`-separated. */
 export abstract class FileStorage {
   abstract put(key: string, bytes: Buffer): Promise<void>;
+  /** Stores a stream under the key without buffering it; readers never see a partial object. Returns the size. */
+  abstract putStream(key: string, source: Readable): Promise<{ size: number }>;
   abstract get(key: string): Promise<Buffer | null>;
   /** The stored bytes as a stream with their size, or null when nothing is stored under the key. */
   abstract open(key: string): Promise<{ stream: Readable; size: number } | null>;
   abstract delete(key: string): Promise<void>;
+  /** Size and modification time of the object, or null when nothing is stored under the key. */
+  abstract stat(key: string): Promise<StoredObject | null>;
+  /** Every object whose key starts with the prefix (`results/`), in no particular order. */
+  abstract list(prefix: string): AsyncIterable<StoredObject>;
   /** Throws when the storage cannot be written (readiness probe). */
   abstract checkWritable(): Promise<void>;
 }
@@ -43,6 +56,21 @@ export class LocalFileStorage extends FileStorage {
     await rename(temp, full);
   }
 
+  async putStream(key: string, source: Readable): Promise<{ size: number }> {
+    const full = this.pathOf(key);
+    await mkdir(dirname(full), { recursive: true });
+    const temp = `${full}.${randomUUID()}.tmp`;
+    try {
+      await pipeline(source, createWriteStream(temp));
+      const { size } = await stat(temp);
+      await rename(temp, full);
+      return { size };
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
   async get(key: string): Promise<Buffer | null> {
     try {
       return await readFile(this.pathOf(key));
@@ -65,6 +93,43 @@ export class LocalFileStorage extends FileStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  async stat(key: string): Promise<StoredObject | null> {
+    try {
+      const facts = await stat(this.pathOf(key));
+      return facts.isFile() ? { key, size: facts.size, modifiedAt: facts.mtime } : null;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    // Walk from the deepest folder the prefix names, then filter by the whole prefix.
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const start = folder === '' ? this.root : this.pathOf(folder);
+    const pending = [start];
+    while (pending.length > 0) {
+      const dir = pending.pop()!;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) pending.push(full);
+        else if (entry.isFile() && !entry.name.endsWith('.tmp') && !entry.name.startsWith('.ready-')) {
+          const key = relative(this.root, full).split(sep).join('/');
+          if (!key.startsWith(prefix)) continue;
+          const facts = await stat(full).catch(() => null);
+          if (facts) yield { key, size: facts.size, modifiedAt: facts.mtime };
+        }
+      }
+    }
   }
 
   async checkWritable(): Promise<void> {
