@@ -5,9 +5,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const benches = ['import', 'query', 'generation', 'scale', 'hostile-values', 'previews', 'hash-job', 'watch'].filter(
-  (b) => only.length === 0 || only.includes(b),
-);
+const benches = [
+  'import',
+  'query',
+  'generation',
+  'scale',
+  'hostile-values',
+  'previews',
+  'hash-job',
+  'watch',
+  'civitai',
+].filter((b) => only.length === 0 || only.includes(b));
 let failed = 0;
 for (const bench of benches) {
   process.stdout.write(`\n# bench:${bench}\n`);

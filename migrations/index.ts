@@ -1,4 +1,11 @@
-import { AdapterEntity, AdapterTagEntity, HashRunEntity, ImportRunEntity } from '@app/adapters';
+import {
+  AdapterEntity,
+  AdapterTagEntity,
+  CivitaiRunEntity,
+  CivitaiUpdateEntity,
+  HashRunEntity,
+  ImportRunEntity,
+} from '@app/adapters';
 import {
   type AppConfig,
   buildDataSourceOptions,
@@ -32,6 +39,7 @@ import { CreateHashRuns1764300003300 } from './1764300003300-create-hash-runs.js
 import { AdapterCivitaiRemote1764300003400 } from './1764300003400-adapter-civitai-remote.js';
 import { CreateProcessLeases1764300003500 } from './1764300003500-create-process-leases.js';
 import { CreateGenerationResults1764300003600 } from './1764300003600-create-generation-results.js';
+import { CreateCivitaiRuns1764300004000 } from './1764300004000-create-civitai-runs.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -46,6 +54,8 @@ export const ENTITIES: EntityList = [
   ProcessLeaseEntity,
   GenerationResultEntity,
   GenerationResultAdapterEntity,
+  CivitaiRunEntity,
+  CivitaiUpdateEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -71,6 +81,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterCivitaiRemote1764300003400,
   CreateProcessLeases1764300003500,
   CreateGenerationResults1764300003600,
+  CreateCivitaiRuns1764300004000,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -46,6 +46,7 @@ export class FakeCivitai {
   private readonly models = new Map<number, FakeModel>();
   private readonly faults = new Map<FakeEndpoint, Fault>();
   private readonly hung: ServerResponse[] = [];
+  private readonly assets = new Map<string, { bytes: Buffer; type: string }>();
   private server?: Server;
   /** Where `/api/download/models/{id}` redirects; another fake can stand for a foreign host. */
   fileHost?: string;
@@ -69,6 +70,12 @@ export class FakeCivitai {
 
   addModel(model: FakeModel): void {
     this.models.set(model.id, model);
+  }
+
+  /** Serves `bytes` at `path` (an image host for example images and previews); returns its URL. */
+  addAsset(path: string, bytes: Buffer, type: string): string {
+    this.assets.set(path, { bytes, type });
+    return `${this.url}${path}`;
   }
 
   /** Makes the next `times` requests to `endpoint` (all of them without `times`) fail this way. */
@@ -158,6 +165,11 @@ export class FakeCivitai {
       const file = this.versions().find(({ version }) => version.id === id)?.model.files?.[id];
       if (!file) return json(404, { error: 'no such file' });
       return serveRange(req, res, file.bytes);
+    }
+    const asset = this.assets.get(path);
+    if (asset) {
+      res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.bytes.length });
+      return void res.end(asset.bytes);
     }
     json(404, { error: 'Not found' });
   }

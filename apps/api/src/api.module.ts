@@ -9,7 +9,7 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
-import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
+import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ResultsModule } from '@app/results';
@@ -24,6 +24,7 @@ import { createValidationPipe } from './common/validation.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { GenerationController } from './generation/generation.controller.js';
 import { CivitaiController } from './civitai/civitai.controller.js';
+import { CivitaiRunsController } from './civitai/civitai-runs.controller.js';
 import { HashesController } from './hashes/hashes.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
@@ -43,6 +44,7 @@ import { SessionController } from './session/session.controller.js';
     SecurityModule,
     AdaptersModule,
     LibraryWatchModule.forApp(WatchHostApp.Api),
+    CivitaiScheduleModule.forApp(WatchHostApp.Api),
     HealthModule,
     GenerationModule,
     DeliveryModule,
@@ -55,6 +57,7 @@ import { SessionController } from './session/session.controller.js';
     ImportsController,
     HashesController,
     CivitaiController,
+    CivitaiRunsController,
     AdaptersController,
     DeliveriesController,
     ResultsController,

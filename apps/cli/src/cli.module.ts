@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { ConfigModule, DatabaseModule, JobsModule, SecurityModule, StorageModule } from '@app/core';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
+import { CivitaiCommand } from './civitai.command.js';
 import { HashCommand } from './hash.command.js';
 import { ImportCommand } from './import.command.js';
 import { MigrateCommand } from './migrate.command.js';
@@ -22,7 +23,7 @@ export class CliModule {
         AdaptersModule,
         LibraryWatchModule.forApp(WatchHostApp.Cli),
       ],
-      providers: [MigrateCommand, ImportCommand, HashCommand],
+      providers: [MigrateCommand, ImportCommand, HashCommand, CivitaiCommand],
     };
   }
 }

@@ -8,7 +8,7 @@ import {
   SecurityModule,
   StorageModule,
 } from '@app/core';
-import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
+import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ResultsModule } from '@app/results';
@@ -25,6 +25,7 @@ import { JobProcessor } from './job.processor.js';
     SecurityModule,
     AdaptersModule,
     LibraryWatchModule.forApp(WatchHostApp.Worker),
+    CivitaiScheduleModule.forApp(WatchHostApp.Worker),
     HealthModule,
     GenerationModule,
     DeliveryModule,

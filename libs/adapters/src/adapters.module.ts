@@ -4,6 +4,12 @@ import { CivitaiHttpClient } from './civitai/civitai-http.client.js';
 import { CivitaiLookupService } from './civitai/civitai-lookup.service.js';
 import { CivitaiLookupJobHandler } from './civitai/civitai-lookup.handler.js';
 import { CivitaiPort } from './civitai/civitai.port.js';
+import { CivitaiLinkService } from './civitai/civitai-link.js';
+import { CivitaiRunJobHandler } from './civitai/civitai-runs.handler.js';
+import { CivitaiRunRepository } from './civitai/civitai-runs.repository.js';
+import { CivitaiRunService } from './civitai/civitai-runs.service.js';
+import { CivitaiSidecarWriter } from './civitai/civitai-sidecars.js';
+import { CivitaiUpdateService } from './civitai/civitai-updates.js';
 import { HashJobHandler } from './hashing/hash.handler.js';
 import { HashRunRepository } from './hashing/hash-run.repository.js';
 import { HashRunService } from './hashing/hash-run.service.js';
@@ -36,6 +42,13 @@ import { LibraryRoots } from './library/library-roots.js';
     { provide: CivitaiPort, useClass: CivitaiHttpClient },
     CivitaiLookupService,
     CivitaiLookupJobHandler,
+    CivitaiSidecarWriter,
+    CivitaiLinkService,
+    CivitaiUpdateService,
+    CivitaiRunRepository,
+    CivitaiRunService,
+    CivitaiRunJobHandler,
+    rowIdQueuedJobSource(JobName.CivitaiRun, CivitaiRunRepository),
   ],
   exports: [
     LibraryRoots,
@@ -46,6 +59,9 @@ import { LibraryRoots } from './library/library-roots.js';
     HashRunService,
     CivitaiPort,
     CivitaiLookupService,
+    CivitaiLinkService,
+    CivitaiUpdateService,
+    CivitaiRunService,
   ],
 })
 export class AdaptersModule {}

@@ -21,3 +21,8 @@ export * from './civitai/civitai.port.js';
 export * from './civitai/civitai-http.client.js';
 export * from './civitai/civitai-lookup.service.js';
 export * from './civitai/civitai-reference.js';
+export * from './civitai/civitai-link.js';
+export * from './civitai/civitai-runs.entity.js';
+export * from './civitai/civitai-runs.service.js';
+export * from './civitai/civitai-schedule.js';
+export * from './civitai/civitai-updates.js';

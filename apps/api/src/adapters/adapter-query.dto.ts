@@ -107,6 +107,12 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
   @IsBoolean()
   hasWarnings?: boolean;
 
+  /** `true`: linked adapters whose last Civitai update check found a newer version (`false`: the others). */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  hasUpdate?: boolean;
+
   /** `true`: only adapters whose file vanished (tombstones); default `false`. */
   @IsOptional()
   @Transform(toBoolean)

@@ -74,6 +74,8 @@ export class AdapterSummaryDto {
   hasPreview: boolean;
   /** The import left warnings on this adapter (listed in `warnings` of `GET /adapters/{id}`). */
   hasWarnings: boolean;
+  /** Lists and `GET /adapters/{id}`: the last Civitai update check found a newer version of this adapter's model. */
+  hasUpdate?: boolean;
   preferredWeight: number | null;
   weightMin: number | null;
   weightMax: number | null;
@@ -90,7 +92,26 @@ export class AdapterSummaryDto {
 }
 
 /** One adapter with everything its file and sidecars said. */
+/** A version of the adapter's Civitai model newer than its own (from the last update check). */
+export class AdapterNewerVersionDto {
+  @ApiInteger({ minimum: 1 })
+  id: number;
+  name: string | null;
+  @ApiDateTime({ nullable: true })
+  publishedAt: string | null;
+  baseModel: string | null;
+  /** The primary file's size in bytes. */
+  @ApiInteger({ minimum: 0, nullable: true })
+  fileSize: number | null;
+  earlyAccess: boolean;
+}
+
 export class AdapterDto extends AdapterSummaryDto {
+  /** `GET /adapters/{id}`: newer versions found by the last Civitai update check, newest first. */
+  civitaiNewerVersions?: AdapterNewerVersionDto[];
+  /** `GET /adapters/{id}`: when the last update check ran for the adapter's current version. */
+  @ApiDateTime({ nullable: true })
+  civitaiUpdateCheckedAt?: string | null;
   /** The model's description (the version's when the model has none). */
   description: string | null;
   /** The Civitai version's own notes. */

@@ -12,7 +12,7 @@ import {
   StreamableFile,
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdapterQueryService, ImportService } from '@app/adapters';
+import { AdapterQueryService, CivitaiUpdateService, ImportService } from '@app/adapters';
 import {
   ActivateAdapterDto,
   AdapterDto,
@@ -35,6 +35,7 @@ export class AdaptersController {
   constructor(
     private readonly adapters: AdapterQueryService,
     private readonly importer: ImportService,
+    private readonly updates: CivitaiUpdateService,
   ) {}
 
   /** Registers one file by path (inside a library root): reads its header, sidecars and hashes now. */
@@ -50,7 +51,10 @@ export class AdaptersController {
   @ApiOkResponse({ type: AdapterPageDto })
   @ApiReadErrors()
   async list(@Query() query: ListAdaptersQueryDto): Promise<AdapterPageDto> {
-    return mapAdapterPage(await this.adapters.list(query));
+    const page = mapAdapterPage(await this.adapters.list(query));
+    const withUpdates = await this.updates.withUpdates(page.items.map((a) => a.id));
+    for (const item of page.items) item.hasUpdate = withUpdates.has(item.id);
+    return page;
   }
 
   /** Tags of present adapters with their counts, most used first. */
@@ -92,7 +96,14 @@ export class AdaptersController {
   @ApiOkResponse({ type: AdapterDto })
   @ApiReadErrors(404)
   async get(@Param() params: AdapterIdParamDto): Promise<AdapterDto> {
-    return mapAdapter(await this.adapters.get(params.id));
+    const adapter = mapAdapter(await this.adapters.get(params.id));
+    const update = await this.updates.of(params.id);
+    return {
+      ...adapter,
+      hasUpdate: (update?.newer.length ?? 0) > 0,
+      civitaiNewerVersions: update?.newer ?? [],
+      civitaiUpdateCheckedAt: update ? new Date(update.checkedAt).toISOString() : null,
+    };
   }
 
   /** Other present adapters with the same SHA-256: copies of this file elsewhere in the library. */

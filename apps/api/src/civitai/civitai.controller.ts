@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CivitaiLookupService } from '@app/adapters';
+import { CivitaiLookupService, CivitaiUpdateService } from '@app/adapters';
 import { APP_CONFIG, type AppConfig, JOB_START_ROLE, JobName, JobQueue, RequireRole } from '@app/core';
 import { JobCreatedDto } from '../jobs/jobs.dto.js';
-import { ApiConfigReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { CivitaiAdapterParamDto, CivitaiLookupDto, CivitaiStatusDto, StartCivitaiLookupDto } from './civitai.dto.js';
 
 @ApiTags('civitai')
@@ -13,15 +13,22 @@ export class CivitaiController {
     private readonly lookups: CivitaiLookupService,
     private readonly jobs: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly updates: CivitaiUpdateService,
   ) {}
 
   /** Which Civitai this service talks to and at what rate; whether a key is set (never the key). */
   @Get()
   @ApiOkResponse({ type: CivitaiStatusDto })
-  @ApiConfigReadErrors()
-  status(): CivitaiStatusDto {
+  @ApiReadErrors()
+  async status(): Promise<CivitaiStatusDto> {
     const c = this.config.civitai;
-    return { url: c.url, apiKeyConfigured: c.apiKey !== null, ratePerSecond: c.ratePerSecond, burst: c.burst };
+    return {
+      url: c.url,
+      apiKeyConfigured: c.apiKey !== null,
+      ratePerSecond: c.ratePerSecond,
+      burst: c.burst,
+      updatesAvailable: await this.updates.countWithUpdates(),
+    };
   }
 
   /**

@@ -32,6 +32,9 @@ export class CivitaiStatusDto {
   ratePerSecond: number;
   @ApiInteger({ minimum: 1 })
   burst: number;
+  /** Present linked adapters whose last update check found a newer version (`GET /adapters?hasUpdate=true`). */
+  @ApiInteger({ minimum: 0 })
+  updatesAvailable: number;
 }
 
 export class StartCivitaiLookupDto {

@@ -10,6 +10,7 @@ import { QueryState } from '../components/query-state';
 import { composerUrlWith } from '../composer/composer-state';
 import { useAllowed } from '../session/use-session';
 import { AdapterEditForm } from './adapter-edit-form';
+import { CivitaiPanel } from './civitai-panel';
 import { useAdapter, useDuplicatesOf, useRemoveAdapter } from './use-adapter';
 
 const HASHES = ['sha256', 'autoV1', 'autoV2', 'autoV3', 'blake3', 'crc32'] as const;
@@ -113,6 +114,7 @@ function AdapterDetail({ adapter }: { adapter: AdapterDto }) {
               </ul>
             </section>
           )}
+          <CivitaiPanel adapter={adapter} />
           <section className="panel" aria-labelledby="facts-h">
             <h2 id="facts-h">Facts</h2>
             <table>

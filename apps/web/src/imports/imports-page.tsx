@@ -9,6 +9,7 @@ import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
 import { RoleNote } from '../session/role-note';
 import { useAllowed } from '../session/use-session';
+import { CivitaiRuns } from './civitai-runs';
 
 const COUNT_KEYS = ['seen', 'added', 'updated', 'unchanged', 'moved', 'missing', 'restored', 'failed'] as const;
 const lines = (text: string): string[] =>
@@ -168,6 +169,7 @@ export function ImportsPage() {
           ))}
         </ul>
       </section>
+      <CivitaiRuns />
     </section>
   );
 }

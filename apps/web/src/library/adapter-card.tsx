@@ -79,6 +79,11 @@ export const AdapterCard = memo(function AdapterCard(props: ItemProps) {
         <div className="muted small">
           {adapter.baseModel} · {adapter.modelType}
           {adapter.missingSince && <span className="badge bad">missing</span>}
+          {adapter.hasUpdate && (
+            <span className="badge" title="A newer version is on Civitai">
+              update
+            </span>
+          )}
         </div>
         <div className="small trigger-words" title={adapter.triggerWords.join(', ')}>
           {adapter.triggerWords.slice(0, 4).join(', ') || <span className="muted">no trigger words</span>}

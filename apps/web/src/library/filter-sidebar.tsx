@@ -8,7 +8,7 @@ interface SidebarProps {
   facets: AdapterFacetsDto | undefined;
 }
 
-type Flag = 'active' | 'favorite' | 'hasPreview' | 'hasWarnings';
+type Flag = 'active' | 'favorite' | 'hasPreview' | 'hasWarnings' | 'hasUpdate';
 
 function TriState({ name, label, filters, setFilters }: { name: Flag; label: string } & Omit<SidebarProps, 'facets'>) {
   const value = filters[name];
@@ -107,6 +107,7 @@ export function FilterSidebar({ filters, setFilters, facets }: SidebarProps) {
           <TriState name="active" label="Active" filters={filters} setFilters={setFilters} />
           <TriState name="hasPreview" label="Has preview" filters={filters} setFilters={setFilters} />
           <TriState name="hasWarnings" label="Import warnings" filters={filters} setFilters={setFilters} />
+          <TriState name="hasUpdate" label="Has update" filters={filters} setFilters={setFilters} />
           <label className="facet">
             <input
               type="checkbox"

@@ -29,6 +29,7 @@ export interface LibraryFilters {
   favorite?: boolean;
   hasPreview?: boolean;
   hasWarnings?: boolean;
+  hasUpdate?: boolean;
   missing?: boolean;
   folder?: string;
   root?: string;
@@ -38,7 +39,7 @@ export interface LibraryFilters {
 }
 
 const LISTS = ['baseModel', 'tags', 'modelType'] as const;
-const FLAGS = ['active', 'favorite', 'hasPreview', 'hasWarnings', 'missing'] as const;
+const FLAGS = ['active', 'favorite', 'hasPreview', 'hasWarnings', 'hasUpdate', 'missing'] as const;
 const TEXTS = ['q', 'folder', 'root'] as const;
 
 const flag = (value: string | null): boolean | undefined =>

@@ -9,6 +9,7 @@ import { inspectToRow } from '../import-runs/inspect-task.js';
 import { AdapterRepository, type AdapterSnapshot } from '../library/adapter.repository.js';
 import { LibraryRoots } from '../library/library-roots.js';
 import { CivitaiPort } from './civitai.port.js';
+import { CivitaiSidecarWriter } from './civitai-sidecars.js';
 
 export interface CivitaiLookupResult {
   adapterId: string;
@@ -35,6 +36,7 @@ export class CivitaiLookupService {
     private readonly adapters: AdapterRepository,
     private readonly roots: LibraryRoots,
     private readonly civitai: CivitaiPort,
+    private readonly sidecars: CivitaiSidecarWriter,
   ) {}
 
   async lookup(id: string, signal?: AbortSignal): Promise<CivitaiLookupResult> {
@@ -50,7 +52,7 @@ export class CivitaiLookupService {
     }
     const answer = await this.civitai.versionByHash(snapshot.sha256, signal);
     const remote = answer.value ?? {};
-    await this.reread(snapshot, remote, new Date());
+    await this.store(snapshot, remote, new Date());
     return {
       adapterId: id,
       found: answer.value !== null,
@@ -61,8 +63,11 @@ export class CivitaiLookupService {
     };
   }
 
-  /** Reads the adapter's file again with Civitai's answer beside its sidecars, and writes the row. */
-  private async reread(snapshot: AdapterSnapshot, remote: Record<string, unknown>, now: Date): Promise<void> {
+  /**
+   * Reads the adapter's file again with Civitai's answer (null: none) beside its sidecars, and writes the row; with
+   * `CIVITAI_WRITE_SIDECARS` a found version's `.civitai.info` and preview are written beside the file first.
+   */
+  async store(snapshot: AdapterSnapshot, remote: Record<string, unknown> | null, now: Date): Promise<void> {
     const root = this.roots.list().find((r) => r.id === snapshot.rootId);
     if (!root)
       throw new ConflictError('root_not_configured', `Adapter ${snapshot.id}: its library root is not configured`);
@@ -74,6 +79,7 @@ export class CivitaiLookupService {
         `Adapter ${snapshot.id}: its file changed since it was indexed; import it again first`,
       );
     }
+    await this.sidecars.write(root.realPath, absPath, remote, snapshot.civitaiRemote);
     const names = (await readdir(dirname(absPath), { withFileTypes: true }))
       .filter((e) => !e.isDirectory())
       .map((e) => e.name);

@@ -20,6 +20,7 @@ import { FileHasher } from './file-hasher.js';
 import { HashPass } from './hash-pass.js';
 import { emptyHashCounts, type HashRunEntity, HashRunStatus, HashRunTrigger } from './hash-run.entity.js';
 import { HashRunRepository } from './hash-run.repository.js';
+import { CivitaiRunService } from '../civitai/civitai-runs.service.js';
 
 /** How the library's hashes stand: present adapters, and those whose SHA-256 was computed from their file. */
 export interface HashStatus {
@@ -56,6 +57,7 @@ export class HashRunService {
     private readonly jobs: JobQueue,
     private readonly bus: EventBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly civitaiRuns: CivitaiRunService,
   ) {}
 
   /** The active run, or a new queued one; `created` says which. */
@@ -139,6 +141,8 @@ export class HashRunService {
       await saving;
       await this.runs.finish(run.id, { status: HashRunStatus.Completed, counts, failures });
       await hooks.emit?.('hash.completed', { jobId: run.id, status: HashRunStatus.Completed, counts });
+      // CIVITAI_AUTO_LOOKUP: the files just hashed are looked up (a failure to queue it does not fail the hashing).
+      await this.civitaiRuns.startAfterHash().catch(() => null);
       return counts;
     } catch (error) {
       await saving;

@@ -62,6 +62,8 @@ export interface AdapterListQuery {
   hasPreview?: boolean;
   /** true: adapters whose import left warnings (a broken sidecar, a hash that disagrees, …); false: the others. */
   hasWarnings?: boolean;
+  /** true: linked adapters whose last Civitai update check found a newer version; false: the others. */
+  hasUpdate?: boolean;
   /** true: only tombstoned adapters; false (default): only present ones. */
   missing?: boolean;
   /** Library root id; with `folder`, the prefix is taken within that root. */
@@ -88,6 +90,7 @@ export interface AdapterFilter {
   favorite?: boolean;
   hasPreview?: boolean;
   hasWarnings?: boolean;
+  hasUpdate?: boolean;
   missing: boolean;
   rootId?: string;
   folder?: string;

@@ -520,6 +520,7 @@ export class AdapterQueryRepository {
       f.favorite !== undefined,
       f.hasPreview !== undefined,
       f.hasWarnings !== undefined,
+      f.hasUpdate !== undefined,
       f.civitaiModelId !== undefined,
       f.rootId !== undefined,
       f.folder,
@@ -626,6 +627,12 @@ export class AdapterQueryRepository {
     if (f.favorite !== undefined) c.push(`a.favorite = ${p.add(f.favorite)}`);
     if (f.hasPreview !== undefined) c.push(`a.has_preview = ${p.add(f.hasPreview)}`);
     if (f.hasWarnings !== undefined) c.push(`a.has_warnings = ${p.add(f.hasWarnings)}`);
+    if (f.hasUpdate !== undefined) {
+      // A check's answer counts while the adapter is still on the version it was checked for (civitai-updates.ts).
+      c.push(
+        `${f.hasUpdate ? '' : 'NOT '}EXISTS (SELECT 1 FROM civitai_updates u WHERE u.adapter_id = a.id AND u.has_update = ${p.add(true)} AND u.version_id = a.civitai_version_id)`,
+      );
+    }
     if (f.civitaiModelId !== undefined) c.push(`a.civitai_model_id = ${p.add(f.civitaiModelId)}`);
     if (f.rootId !== undefined) c.push(`a.root_id = ${p.add(f.rootId)}`);
     if (f.folder) c.push(this.folderOrBelow(p, f.folder));

@@ -399,6 +399,7 @@ export class AdapterQueryService {
       favorite: q.favorite,
       hasPreview: q.hasPreview,
       hasWarnings: q.hasWarnings,
+      hasUpdate: q.hasUpdate,
       missing: q.missing ?? false,
       rootId: q.root,
       folder: folder || undefined,

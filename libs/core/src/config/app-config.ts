@@ -71,6 +71,12 @@ export interface AppConfig {
     cacheMs: number;
     /** A file Civitai did not know is not asked about again by bulk lookups for this long (CIVITAI_RECHECK_DAYS, default 30). */
     recheckMs: number;
+    /** Look up new unmatched files after each hash run (CIVITAI_AUTO_LOOKUP, default false). */
+    autoLookup: boolean;
+    /** Write `X.civitai.info` and `X.preview.<ext>` beside a file after a lookup or link finds it (CIVITAI_WRITE_SIDECARS, default false). */
+    writeSidecars: boolean;
+    /** Check linked adapters for newer versions this often (CIVITAI_UPDATE_CHECK_HOURS; null = never by itself). */
+    updateCheckMs: number | null;
   };
   /** The background hash job (`hash_runs`). */
   hashJob: {
@@ -280,6 +286,13 @@ const envSchema = z.object({
     .max(24 * 365)
     .default(24),
   CIVITAI_RECHECK_DAYS: z.coerce.number().min(0).max(3650).default(30),
+  CIVITAI_AUTO_LOOKUP: bool.default(false),
+  CIVITAI_WRITE_SIDECARS: bool.default(false),
+  CIVITAI_UPDATE_CHECK_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(0),
   HASH_JOB_MAX_MBPS: z.coerce.number().min(0).max(100_000).default(0),
   HASH_AFTER_IMPORT: bool.default(true),
   LORA_WATCH: bool.default(false),
@@ -408,6 +421,9 @@ export function parseConfig(env: RawEnv): AppConfig {
       maxResponseBytes: Math.round(e.CIVITAI_MAX_RESPONSE_MB * 1024 * 1024),
       cacheMs: Math.round(e.CIVITAI_CACHE_HOURS * 3_600_000),
       recheckMs: Math.round(e.CIVITAI_RECHECK_DAYS * 86_400_000),
+      autoLookup: e.CIVITAI_AUTO_LOOKUP,
+      writeSidecars: e.CIVITAI_WRITE_SIDECARS,
+      updateCheckMs: e.CIVITAI_UPDATE_CHECK_HOURS > 0 ? Math.round(e.CIVITAI_UPDATE_CHECK_HOURS * 3_600_000) : null,
     },
     hashJob: {
       maxBytesPerSecond: e.HASH_JOB_MAX_MBPS > 0 ? Math.round(e.HASH_JOB_MAX_MBPS * 1024 * 1024) : null,

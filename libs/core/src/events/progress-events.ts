@@ -114,6 +114,33 @@ export interface HashCompletedPayload {
   error?: string | null;
 }
 
+/**
+ * What a Civitai run did: `done` of `total` adapters, `found`/`notFound` by a lookup, `withUpdates` adapters an update
+ * check found newer versions for, `failed` adapters that could not be done (listed in the run's failures).
+ */
+export interface CivitaiRunCounts {
+  total: number;
+  done: number;
+  found: number;
+  notFound: number;
+  withUpdates: number;
+  failed: number;
+}
+
+export interface CivitaiProgressPayload {
+  jobId: string;
+  kind: string;
+  counts: CivitaiRunCounts;
+}
+
+export interface CivitaiCompletedPayload {
+  jobId: string;
+  kind: string;
+  status: string;
+  counts: CivitaiRunCounts;
+  error?: string | null;
+}
+
 /** A generated image was recorded as a result (`jobId` is the generation that made it). */
 export interface ResultCreatedPayload {
   jobId: string;
@@ -143,6 +170,8 @@ export interface ProgressEventMap {
   'import.completed': ImportCompletedPayload;
   'hash.progress': HashProgressPayload;
   'hash.completed': HashCompletedPayload;
+  'civitai.progress': CivitaiProgressPayload;
+  'civitai.completed': CivitaiCompletedPayload;
   'result.created': ResultCreatedPayload;
   'result.deleted': ResultDeletedPayload;
 }
@@ -160,6 +189,7 @@ export enum ProgressTopic {
   Generations = 'generations',
   Deliveries = 'deliveries',
   Hashes = 'hashes',
+  Civitai = 'civitai',
   Results = 'results',
 }
 
@@ -169,6 +199,7 @@ const topicByPrefix: Record<string, ProgressTopic> = {
   generation: ProgressTopic.Generations,
   delivery: ProgressTopic.Deliveries,
   hash: ProgressTopic.Hashes,
+  civitai: ProgressTopic.Civitai,
   result: ProgressTopic.Results,
 };
 
@@ -190,6 +221,8 @@ export const PROGRESS_EVENT_NAMES: readonly ProgressEventName[] = [
   'import.completed',
   'hash.progress',
   'hash.completed',
+  'civitai.progress',
+  'civitai.completed',
   'result.created',
   'result.deleted',
 ];

@@ -17,6 +17,8 @@ export enum JobName {
   Hash = 'hash',
   /** Looks many adapters up on Civitai by hash (its result holds the counts; progress on the queue job). */
   CivitaiLookup = 'civitai-lookup',
+  /** One Civitai run: a bulk lookup or an update check (the row in `civitai_runs` holds its targets and counts). */
+  CivitaiRun = 'civitai-run',
 }
 
 export interface ImportPayload {
@@ -54,6 +56,11 @@ export interface CivitaiLookupPayload {
   adapterIds?: string[];
 }
 
+export interface CivitaiRunPayload {
+  /** Id of the `civitai_runs` row; the queue job has the same id. */
+  jobId: string;
+}
+
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
   [JobName.Import]: ImportPayload;
@@ -61,6 +68,7 @@ export interface JobPayloads {
   [JobName.Delivery]: DeliveryPayload;
   [JobName.Hash]: HashPayload;
   [JobName.CivitaiLookup]: CivitaiLookupPayload;
+  [JobName.CivitaiRun]: CivitaiRunPayload;
 }
 
 export enum JobStatus {
@@ -96,6 +104,8 @@ export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   [JobName.Hash]: { attempts: 3, backoffMs: 5000, concurrency: 1, globalConcurrency: 1 },
   // One at a time: the rate limit is per process, and two runs would ask about the same files.
   [JobName.CivitaiLookup]: { attempts: 2, backoffMs: 5000, concurrency: 1, globalConcurrency: 1 },
+  // One run at a time across every process; a retry resumes after the adapters already done (saved as it goes).
+  [JobName.CivitaiRun]: { attempts: 2, backoffMs: 2000, concurrency: 1, globalConcurrency: 1 },
 };
 
 /** The least role that may start a job of this name, and so cancel one; a delivery's backend may need more (CLI: admin). */
@@ -106,6 +116,7 @@ export const JOB_START_ROLE: Record<JobName, Role> = {
   [JobName.Delivery]: Role.Editor,
   [JobName.Hash]: Role.Admin,
   [JobName.CivitaiLookup]: Role.Editor,
+  [JobName.CivitaiRun]: Role.Editor,
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

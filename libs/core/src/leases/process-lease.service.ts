@@ -8,6 +8,8 @@ import { ProcessLeaseRepository } from './process-lease.repository.js';
 export enum ProcessLeaseName {
   LibraryWatch = 'library-watch',
   ImportOnStart = 'import-on-start',
+  /** The scheduled Civitai update check (CIVITAI_UPDATE_CHECK_HOURS): one process starts it per period. */
+  CivitaiUpdateCheck = 'civitai-update-check',
 }
 
 export interface LeaseCampaignOptions {

@@ -45,6 +45,27 @@ import type {
   CivitaiLookupData,
   CivitaiLookupErrors,
   CivitaiLookupResponses,
+  CivitaiRunsCancelData,
+  CivitaiRunsCancelErrors,
+  CivitaiRunsCancelResponses,
+  CivitaiRunsCheckUpdatesData,
+  CivitaiRunsCheckUpdatesErrors,
+  CivitaiRunsCheckUpdatesResponses,
+  CivitaiRunsGetData,
+  CivitaiRunsGetErrors,
+  CivitaiRunsGetResponses,
+  CivitaiRunsLinkData,
+  CivitaiRunsLinkErrors,
+  CivitaiRunsLinkResponses,
+  CivitaiRunsListData,
+  CivitaiRunsListErrors,
+  CivitaiRunsListResponses,
+  CivitaiRunsStartData,
+  CivitaiRunsStartErrors,
+  CivitaiRunsStartResponses,
+  CivitaiRunsUnlinkData,
+  CivitaiRunsUnlinkErrors,
+  CivitaiRunsUnlinkResponses,
   CivitaiStartLookupsData,
   CivitaiStartLookupsErrors,
   CivitaiStartLookupsResponses,
@@ -740,6 +761,158 @@ export const civitaiStartLookups = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * Recent Civitai runs, newest first.
+ */
+export const civitaiRunsList = <ThrowOnError extends boolean = false>(
+  options?: Options<CivitaiRunsListData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<CivitaiRunsListResponses, CivitaiRunsListErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/runs',
+    ...options,
+  });
+
+/**
+ * Starts a lookup or update-check run over the given adapters, a filter's matches, or every candidate, or returns
+ * the run already queued or running (one at a time). Follow it with `GET /civitai/runs/{id}` or the `civitai`
+ * Socket.IO topic (`civitai.progress`, `civitai.completed`).
+ */
+export const civitaiRunsStart = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiRunsStartData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CivitaiRunsStartResponses, CivitaiRunsStartErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/runs',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * One run with its counts and failures.
+ */
+export const civitaiRunsGet = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiRunsGetData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<CivitaiRunsGetResponses, CivitaiRunsGetErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/runs/{id}',
+    ...options,
+  });
+
+/**
+ * Cancels a run: a queued one ends at once, a running one after the adapter it is doing.
+ */
+export const civitaiRunsCancel = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiRunsCancelData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CivitaiRunsCancelResponses, CivitaiRunsCancelErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/runs/{id}/cancel',
+    ...options,
+  });
+
+/**
+ * Forgets the adapter's Civitai answer (a lookup's or a link's); a `.civitai.info` beside the file still counts.
+ */
+export const civitaiRunsUnlink = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiRunsUnlinkData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<CivitaiRunsUnlinkResponses, CivitaiRunsUnlinkErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/adapters/{id}/link',
+    ...options,
+  });
+
+/**
+ * Links the adapter to the Civitai version a user names (version id, model or version URL, AIR), for files whose
+ * hash Civitai does not know. A model alone takes the version with this file's hash, else its newest. Stored like a
+ * lookup's answer (the user's edits win). 404 `civitai_not_found` when Civitai does not know the reference.
+ */
+export const civitaiRunsLink = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiRunsLinkData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CivitaiRunsLinkResponses, CivitaiRunsLinkErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/adapters/{id}/link',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Fetches the linked adapter's model now and records its newer versions. 409 when the adapter is not linked.
+ */
+export const civitaiRunsCheckUpdates = <ThrowOnError extends boolean = false>(
+  options: Options<CivitaiRunsCheckUpdatesData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<CivitaiRunsCheckUpdatesResponses, CivitaiRunsCheckUpdatesErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/adapters/{id}/check-updates',
+    ...options,
   });
 
 /**

@@ -533,7 +533,7 @@ export type CreateDiagnosticJobDto = {
 
 export type JobCreatedDto = {
   id: string;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
+  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
 };
 
 export type JobDto = {
@@ -547,7 +547,7 @@ export type JobDto = {
   } | null;
   createdAt: string | null;
   finishedAt: string | null;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
+  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
   status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
   /**
    * 0..1
@@ -728,6 +728,10 @@ export type HashRunCancelDto = {
 export type CivitaiStatusDto = {
   burst: number;
   /**
+   * Present linked adapters whose last update check found a newer version (`GET /adapters?hasUpdate=true`).
+   */
+  updatesAvailable: number;
+  /**
    * `CIVITAI_URL`.
    */
   url: string;
@@ -764,11 +768,166 @@ export type StartCivitaiLookupDto = {
   adapterIds?: Array<string>;
 };
 
+export type CivitaiRunFilterDto = {
+  q?: string;
+  baseModel?: Array<string>;
+  tags?: Array<string>;
+  /**
+   * Library root id.
+   */
+  root?: string;
+  /**
+   * Folder relative to the root; that folder and below.
+   */
+  folder?: string;
+};
+
+export type StartCivitaiRunDto = {
+  /**
+   * `lookup`: look adapters up by hash; `update_check`: fetch linked adapters' models and record newer versions.
+   */
+  kind: 'lookup' | 'update_check';
+  /**
+   * These adapters (up to 10,000). Without ids or a filter: every present hashed adapter without a Civitai version
+   * not asked about within `CIVITAI_RECHECK_DAYS` (lookup), or every linked adapter (update check).
+   */
+  adapterIds?: Array<string>;
+  /**
+   * The adapters matching these list filters (up to 10,000; an update check keeps the linked ones).
+   */
+  filter?: CivitaiRunFilterDto;
+};
+
+export type CivitaiRunCountsDto = {
+  /**
+   * Adapters the run covers.
+   */
+  total: number;
+  /**
+   * Adapters done so far (a resumed run goes on after these).
+   */
+  done: number;
+  /**
+   * Lookup: Civitai knows the file; update check: the model was fetched.
+   */
+  found: number;
+  /**
+   * Lookup: marked "not on Civitai"; update check: the model is gone from Civitai.
+   */
+  notFound: number;
+  /**
+   * Update check: adapters with a newer version.
+   */
+  withUpdates: number;
+  /**
+   * Adapters that could not be done (listed in `failures`).
+   */
+  failed: number;
+};
+
+export type CivitaiRunFailureDto = {
+  adapterId: string;
+  reason: string;
+};
+
+export type CivitaiRunDto = {
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  id: string;
+  kind: 'lookup' | 'update_check';
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  /**
+   * Who started it: the API, the CLI, a hash run (`CIVITAI_AUTO_LOOKUP`) or the schedule.
+   */
+  trigger: 'api' | 'cli' | 'hash' | 'schedule';
+  counts: CivitaiRunCountsDto;
+  /**
+   * The first failures (up to 200).
+   */
+  failures: Array<CivitaiRunFailureDto>;
+  /**
+   * Why it failed (the Civitai failure's code first, e.g. `civitai_timeout: …`), or `cancelled`.
+   */
+  error: string | null;
+};
+
+export type CivitaiRunStartedDto = {
+  run: CivitaiRunDto;
+  /**
+   * False when a run was already queued or running: that one is returned.
+   */
+  created: boolean;
+};
+
+export type CivitaiRunCancelDto = {
+  run: CivitaiRunDto;
+  outcome: 'removed' | 'signalled' | 'already_finished' | 'not_found';
+};
+
+export type CivitaiLinkBodyDto = {
+  /**
+   * A version id, a Civitai model or version URL, a download link or an AIR; a model alone takes its newest version.
+   */
+  reference: string;
+};
+
+export type CivitaiLinkDto = {
+  adapterId: string;
+  modelId: number | null;
+  versionId: number;
+  /**
+   * One of the version's files has this file's SHA-256.
+   */
+  hashMatches: boolean;
+};
+
+export type CivitaiNewerVersionDto = {
+  id: number;
+  publishedAt: string | null;
+  /**
+   * The primary file's size in bytes.
+   */
+  fileSize: number | null;
+  name: string | null;
+  baseModel: string | null;
+  /**
+   * Early access: downloads may need a purchase or membership for now.
+   */
+  earlyAccess: boolean;
+};
+
+export type CivitaiUpdateCheckDto = {
+  adapterId: string;
+  modelId: number;
+  checkedAt: string;
+  /**
+   * False when Civitai no longer knows the model.
+   */
+  modelFound: boolean;
+  /**
+   * Versions newer than the adapter's, newest first.
+   */
+  newer: Array<CivitaiNewerVersionDto>;
+};
+
 export type RegisterAdapterDto = {
   /**
    * A `.safetensors` file inside a library root: absolute, or relative to a root.
    */
   path: string;
+};
+
+export type AdapterNewerVersionDto = {
+  id: number;
+  publishedAt: string | null;
+  /**
+   * The primary file's size in bytes.
+   */
+  fileSize: number | null;
+  name: string | null;
+  baseModel: string | null;
+  earlyAccess: boolean;
 };
 
 export type AdapterDto = {
@@ -791,6 +950,10 @@ export type AdapterDto = {
   missingSince: string | null;
   createdAt: string;
   updatedAt: string;
+  /**
+   * `GET /adapters/{id}`: when the last update check ran for the adapter's current version.
+   */
+  civitaiUpdateCheckedAt?: string | null;
   ratingCount: number | null;
   publishedAt: string | null;
   sidecars: Array<{
@@ -800,6 +963,10 @@ export type AdapterDto = {
     [key: string]: unknown;
   }>;
   lastIngestedAt: string;
+  /**
+   * `GET /adapters/{id}`: newer versions found by the last Civitai update check, newest first.
+   */
+  civitaiNewerVersions?: Array<AdapterNewerVersionDto>;
   /**
    * The model's description (the version's when the model has none).
    */
@@ -889,6 +1056,10 @@ export type AdapterDto = {
    * The import left warnings on this adapter (listed in `warnings` of `GET /adapters/{id}`).
    */
   hasWarnings: boolean;
+  /**
+   * Lists and `GET /adapters/{id}`: the last Civitai update check found a newer version of this adapter's model.
+   */
+  hasUpdate?: boolean;
   preferredWeight: number | null;
   weightMin: number | null;
   weightMax: number | null;
@@ -940,6 +1111,10 @@ export type AdapterSummaryDto = {
    * The import left warnings on this adapter (listed in `warnings` of `GET /adapters/{id}`).
    */
   hasWarnings: boolean;
+  /**
+   * Lists and `GET /adapters/{id}`: the last Civitai update check found a newer version of this adapter's model.
+   */
+  hasUpdate?: boolean;
   preferredWeight: number | null;
   weightMin: number | null;
   weightMax: number | null;
@@ -2047,7 +2222,7 @@ export type JobsDiagnosticResponse = JobsDiagnosticResponses[keyof JobsDiagnosti
 export type JobsGetData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
+    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
     id: string;
   };
   query?: never;
@@ -2088,7 +2263,7 @@ export type JobsGetResponse = JobsGetResponses[keyof JobsGetResponses];
 export type JobsCancelData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup';
+    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
     id: string;
   };
   query?: never;
@@ -2468,6 +2643,10 @@ export type CivitaiStatusErrors = {
    * The key's role may not do this
    */
   403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
 };
 
 export type CivitaiStatusError = CivitaiStatusErrors[keyof CivitaiStatusErrors];
@@ -2580,6 +2759,347 @@ export type CivitaiStartLookupsResponses = {
 
 export type CivitaiStartLookupsResponse = CivitaiStartLookupsResponses[keyof CivitaiStartLookupsResponses];
 
+export type CivitaiRunsListData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only runs of this kind.
+     */
+    kind?: 'lookup' | 'update_check';
+  };
+  url: '/api/v1/civitai/runs';
+};
+
+export type CivitaiRunsListErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type CivitaiRunsListError = CivitaiRunsListErrors[keyof CivitaiRunsListErrors];
+
+export type CivitaiRunsListResponses = {
+  200: Array<CivitaiRunDto>;
+};
+
+export type CivitaiRunsListResponse = CivitaiRunsListResponses[keyof CivitaiRunsListResponses];
+
+export type CivitaiRunsStartData = {
+  body: StartCivitaiRunDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/civitai/runs';
+};
+
+export type CivitaiRunsStartErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type CivitaiRunsStartError = CivitaiRunsStartErrors[keyof CivitaiRunsStartErrors];
+
+export type CivitaiRunsStartResponses = {
+  201: CivitaiRunStartedDto;
+};
+
+export type CivitaiRunsStartResponse = CivitaiRunsStartResponses[keyof CivitaiRunsStartResponses];
+
+export type CivitaiRunsGetData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/runs/{id}';
+};
+
+export type CivitaiRunsGetErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type CivitaiRunsGetError = CivitaiRunsGetErrors[keyof CivitaiRunsGetErrors];
+
+export type CivitaiRunsGetResponses = {
+  200: CivitaiRunDto;
+};
+
+export type CivitaiRunsGetResponse = CivitaiRunsGetResponses[keyof CivitaiRunsGetResponses];
+
+export type CivitaiRunsCancelData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/runs/{id}/cancel';
+};
+
+export type CivitaiRunsCancelErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type CivitaiRunsCancelError = CivitaiRunsCancelErrors[keyof CivitaiRunsCancelErrors];
+
+export type CivitaiRunsCancelResponses = {
+  200: CivitaiRunCancelDto;
+};
+
+export type CivitaiRunsCancelResponse = CivitaiRunsCancelResponses[keyof CivitaiRunsCancelResponses];
+
+export type CivitaiRunsUnlinkData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/adapters/{id}/link';
+};
+
+export type CivitaiRunsUnlinkErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type CivitaiRunsUnlinkError = CivitaiRunsUnlinkErrors[keyof CivitaiRunsUnlinkErrors];
+
+export type CivitaiRunsUnlinkResponses = {
+  204: void;
+};
+
+export type CivitaiRunsUnlinkResponse = CivitaiRunsUnlinkResponses[keyof CivitaiRunsUnlinkResponses];
+
+export type CivitaiRunsLinkData = {
+  body: CivitaiLinkBodyDto;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/adapters/{id}/link';
+};
+
+export type CivitaiRunsLinkErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai failed or answered something unusable
+   */
+  502: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai did not answer in time
+   */
+  504: ErrorBodyDto;
+};
+
+export type CivitaiRunsLinkError = CivitaiRunsLinkErrors[keyof CivitaiRunsLinkErrors];
+
+export type CivitaiRunsLinkResponses = {
+  200: CivitaiLinkDto;
+};
+
+export type CivitaiRunsLinkResponse = CivitaiRunsLinkResponses[keyof CivitaiRunsLinkResponses];
+
+export type CivitaiRunsCheckUpdatesData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/adapters/{id}/check-updates';
+};
+
+export type CivitaiRunsCheckUpdatesErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai failed or answered something unusable
+   */
+  502: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai did not answer in time
+   */
+  504: ErrorBodyDto;
+};
+
+export type CivitaiRunsCheckUpdatesError = CivitaiRunsCheckUpdatesErrors[keyof CivitaiRunsCheckUpdatesErrors];
+
+export type CivitaiRunsCheckUpdatesResponses = {
+  200: CivitaiUpdateCheckDto;
+};
+
+export type CivitaiRunsCheckUpdatesResponse = CivitaiRunsCheckUpdatesResponses[keyof CivitaiRunsCheckUpdatesResponses];
+
 export type AdaptersListData = {
   body?: never;
   path?: never;
@@ -2622,6 +3142,10 @@ export type AdaptersListData = {
      * `true`: adapters whose import left warnings (a broken sidecar, a hash that disagrees, …); `false`: the others.
      */
     hasWarnings?: boolean;
+    /**
+     * `true`: linked adapters whose last Civitai update check found a newer version (`false`: the others).
+     */
+    hasUpdate?: boolean;
     /**
      * `true`: only adapters whose file vanished (tombstones); default `false`.
      */

@@ -18,6 +18,13 @@ import {
   adaptersRemove,
   adaptersTags,
   civitaiLookup,
+  civitaiRunsCancel,
+  civitaiRunsCheckUpdates,
+  civitaiRunsGet,
+  civitaiRunsLink,
+  civitaiRunsList,
+  civitaiRunsStart,
+  civitaiRunsUnlink,
   civitaiStartLookups,
   civitaiStatus,
   composeCompose,
@@ -109,6 +116,27 @@ import type {
   CivitaiLookupData,
   CivitaiLookupError,
   CivitaiLookupResponse,
+  CivitaiRunsCancelData,
+  CivitaiRunsCancelError,
+  CivitaiRunsCancelResponse,
+  CivitaiRunsCheckUpdatesData,
+  CivitaiRunsCheckUpdatesError,
+  CivitaiRunsCheckUpdatesResponse,
+  CivitaiRunsGetData,
+  CivitaiRunsGetError,
+  CivitaiRunsGetResponse,
+  CivitaiRunsLinkData,
+  CivitaiRunsLinkError,
+  CivitaiRunsLinkResponse,
+  CivitaiRunsListData,
+  CivitaiRunsListError,
+  CivitaiRunsListResponse,
+  CivitaiRunsStartData,
+  CivitaiRunsStartError,
+  CivitaiRunsStartResponse,
+  CivitaiRunsUnlinkData,
+  CivitaiRunsUnlinkError,
+  CivitaiRunsUnlinkResponse,
   CivitaiStartLookupsData,
   CivitaiStartLookupsError,
   CivitaiStartLookupsResponse,
@@ -921,6 +949,179 @@ export const civitaiStartLookupsMutation = (
   > = {
     mutationFn: async (fnOptions) => {
       const { data } = await civitaiStartLookups({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const civitaiRunsListQueryKey = (options?: Options<CivitaiRunsListData>) =>
+  createQueryKey('civitaiRunsList', options);
+
+/**
+ * Recent Civitai runs, newest first.
+ */
+export const civitaiRunsListOptions = (options?: Options<CivitaiRunsListData>) =>
+  queryOptions<
+    CivitaiRunsListResponse,
+    CivitaiRunsListError,
+    CivitaiRunsListResponse,
+    ReturnType<typeof civitaiRunsListQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await civitaiRunsList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: civitaiRunsListQueryKey(options),
+  });
+
+/**
+ * Starts a lookup or update-check run over the given adapters, a filter's matches, or every candidate, or returns
+ * the run already queued or running (one at a time). Follow it with `GET /civitai/runs/{id}` or the `civitai`
+ * Socket.IO topic (`civitai.progress`, `civitai.completed`).
+ */
+export const civitaiRunsStartMutation = (
+  options?: Partial<Options<CivitaiRunsStartData>>,
+): UseMutationOptions<CivitaiRunsStartResponse, CivitaiRunsStartError, Options<CivitaiRunsStartData>> => {
+  const mutationOptions: UseMutationOptions<
+    CivitaiRunsStartResponse,
+    CivitaiRunsStartError,
+    Options<CivitaiRunsStartData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await civitaiRunsStart({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const civitaiRunsGetQueryKey = (options: Options<CivitaiRunsGetData>) =>
+  createQueryKey('civitaiRunsGet', options);
+
+/**
+ * One run with its counts and failures.
+ */
+export const civitaiRunsGetOptions = (options: Options<CivitaiRunsGetData>) =>
+  queryOptions<
+    CivitaiRunsGetResponse,
+    CivitaiRunsGetError,
+    CivitaiRunsGetResponse,
+    ReturnType<typeof civitaiRunsGetQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await civitaiRunsGet({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: civitaiRunsGetQueryKey(options),
+  });
+
+/**
+ * Cancels a run: a queued one ends at once, a running one after the adapter it is doing.
+ */
+export const civitaiRunsCancelMutation = (
+  options?: Partial<Options<CivitaiRunsCancelData>>,
+): UseMutationOptions<CivitaiRunsCancelResponse, CivitaiRunsCancelError, Options<CivitaiRunsCancelData>> => {
+  const mutationOptions: UseMutationOptions<
+    CivitaiRunsCancelResponse,
+    CivitaiRunsCancelError,
+    Options<CivitaiRunsCancelData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await civitaiRunsCancel({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Forgets the adapter's Civitai answer (a lookup's or a link's); a `.civitai.info` beside the file still counts.
+ */
+export const civitaiRunsUnlinkMutation = (
+  options?: Partial<Options<CivitaiRunsUnlinkData>>,
+): UseMutationOptions<CivitaiRunsUnlinkResponse, CivitaiRunsUnlinkError, Options<CivitaiRunsUnlinkData>> => {
+  const mutationOptions: UseMutationOptions<
+    CivitaiRunsUnlinkResponse,
+    CivitaiRunsUnlinkError,
+    Options<CivitaiRunsUnlinkData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await civitaiRunsUnlink({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Links the adapter to the Civitai version a user names (version id, model or version URL, AIR), for files whose
+ * hash Civitai does not know. A model alone takes the version with this file's hash, else its newest. Stored like a
+ * lookup's answer (the user's edits win). 404 `civitai_not_found` when Civitai does not know the reference.
+ */
+export const civitaiRunsLinkMutation = (
+  options?: Partial<Options<CivitaiRunsLinkData>>,
+): UseMutationOptions<CivitaiRunsLinkResponse, CivitaiRunsLinkError, Options<CivitaiRunsLinkData>> => {
+  const mutationOptions: UseMutationOptions<
+    CivitaiRunsLinkResponse,
+    CivitaiRunsLinkError,
+    Options<CivitaiRunsLinkData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await civitaiRunsLink({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Fetches the linked adapter's model now and records its newer versions. 409 when the adapter is not linked.
+ */
+export const civitaiRunsCheckUpdatesMutation = (
+  options?: Partial<Options<CivitaiRunsCheckUpdatesData>>,
+): UseMutationOptions<
+  CivitaiRunsCheckUpdatesResponse,
+  CivitaiRunsCheckUpdatesError,
+  Options<CivitaiRunsCheckUpdatesData>
+> => {
+  const mutationOptions: UseMutationOptions<
+    CivitaiRunsCheckUpdatesResponse,
+    CivitaiRunsCheckUpdatesError,
+    Options<CivitaiRunsCheckUpdatesData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await civitaiRunsCheckUpdates({
         ...options,
         ...fnOptions,
         throwOnError: true,
