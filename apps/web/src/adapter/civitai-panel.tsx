@@ -16,7 +16,9 @@ function useRefresh() {
   const queries = useQueryClient();
   return () =>
     Promise.all(
-      ['adaptersGet', 'adaptersList', 'civitaiStatus'].map((id) => queries.invalidateQueries({ queryKey: [{ _id: id }] })),
+      ['adaptersGet', 'adaptersList', 'civitaiStatus'].map((id) =>
+        queries.invalidateQueries({ queryKey: [{ _id: id }] }),
+      ),
     );
 }
 
@@ -128,7 +130,11 @@ export function CivitaiPanel({ adapter }: { adapter: AdapterDto }) {
                     {v.name ?? `Version ${v.id}`}
                   </a>{' '}
                   <span className="muted small">
-                    {[v.baseModel, v.publishedAt && formatTime(v.publishedAt), v.fileSize !== null && formatBytes(v.fileSize)]
+                    {[
+                      v.baseModel,
+                      v.publishedAt && formatTime(v.publishedAt),
+                      v.fileSize !== null && formatBytes(v.fileSize),
+                    ]
                       .filter(Boolean)
                       .join(' · ')}
                   </span>

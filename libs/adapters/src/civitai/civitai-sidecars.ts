@@ -23,14 +23,33 @@ export interface WrittenSidecars {
   preview: string | null;
 }
 
-/** The bytes written for a version: a sidecar with exactly these bytes is this service's own. */
+/** The bytes written for a version. */
 const infoBytes = (version: CivitaiJson): Buffer => Buffer.from(JSON.stringify(version, null, 4));
+
+/** JSON with object keys sorted: PostgreSQL's jsonb does not keep the order the answer came in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A sidecar holding exactly the answer stored before is this service's own. */
+async function holds(path: string, previous: CivitaiJson): Promise<boolean> {
+  try {
+    return canonical(JSON.parse(await readFile(path, 'utf8'))) === canonical(previous);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * `CIVITAI_WRITE_SIDECARS`: writes `X.civitai.info` (the version JSON, as Civitai Helper does) and `X.preview.<ext>`
  * (the version's first image) beside a file Civitai knows, so other tools see them. Never overwrites a sidecar or a
  * preview already there (a hard link of a finished temporary file, which fails when the name is taken) except its own
- * `.civitai.info` (byte for byte the answer stored before: a relink replaces it, an unlink removes it), never writes
+ * `.civitai.info` (exactly the answer stored before: a relink replaces it, an unlink removes it), never writes
  * outside the file's library root, and leaves no temporary file behind.
  */
 @Injectable()
@@ -66,7 +85,7 @@ export class CivitaiSidecarWriter {
         existing !== undefined &&
         previous !== null &&
         Object.keys(previous).length > 0 &&
-        (await readFile(join(dir, existing.fileName)).catch(() => null))?.equals(infoBytes(previous)) === true;
+        (await holds(join(dir, existing.fileName), previous));
       if (own && !found) {
         await unlink(join(dir, existing.fileName));
       } else if (own && found) {
