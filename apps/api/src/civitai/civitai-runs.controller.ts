@@ -99,7 +99,8 @@ export class CivitaiRunsController {
   @RequireRole(JOB_START_ROLE[JobName.CivitaiRun])
   @ApiOkResponse({ type: CivitaiLinkDto })
   @ApiWriteErrors(404, 409, 502, 504)
-  link(@Param() params: CivitaiAdapterParamDto, @Body() body: CivitaiLinkBodyDto): Promise<CivitaiLinkDto> {
+  // The body first: Nest validates the arguments in turn from the last, so a bad id is the error reported.
+  link(@Body() body: CivitaiLinkBodyDto, @Param() params: CivitaiAdapterParamDto): Promise<CivitaiLinkDto> {
     return this.links.link(params.id, body.reference);
   }
 
