@@ -361,6 +361,33 @@ for (const mode of ['sqlite', 'postgres'] as const) {
       expect(line).toMatchObject({ kind: 'lookup', status: 'completed', counts: { total: 0 } });
     }, 90_000);
 
+    if (mode === 'sqlite') {
+      it('should cancel a run, and resume one after a crash after the adapters already done', async () => {
+        await stopProcesses();
+        // Two lookups a second: slow enough to cut the run halfway.
+        await startProcesses({ CIVITAI_RATE_PER_SECOND: '2', CIVITAI_RATE_BURST: '1' }, 0);
+        const ids = (await queryRows<{ id: string }>(dbUrl, 'SELECT id FROM adapters ORDER BY id')).map((r) => r.id);
+        const cancelled = await startRun({ kind: 'lookup', adapterIds: ids });
+        expect((await http('POST', `/api/v1/civitai/runs/${cancelled.id as string}/cancel`)).status).toBe(200);
+        expect(await waitEnded(cancelled.id as string)).toMatchObject({ status: 'cancelled', error: 'cancelled' });
+
+        const asked = fake.count('by_hash');
+        const run = await startRun({ kind: 'lookup', adapterIds: ids });
+        let current = await waitEnded(run.id as string, 0);
+        while ((current.counts as Json).done < 3) {
+          await new Promise((r) => setTimeout(r, 50));
+          current = (await http('GET', `/api/v1/civitai/runs/${run.id as string}`)).body;
+        }
+        await api!.kill9();
+        await startProcesses({ CIVITAI_RATE_PER_SECOND: '2', CIVITAI_RATE_BURST: '1' }, 0);
+        const resumed = await waitEnded(run.id as string);
+        expect(resumed).toMatchObject({ status: 'completed', counts: { total: ids.length, done: ids.length } });
+        // Taken up after the adapters already done, not from the start (one or two may be asked twice).
+        expect(fake.count('by_hash') - asked).toBeLessThanOrEqual(ids.length + 2);
+        expect(fake.count('by_hash') - asked).toBeGreaterThanOrEqual(ids.length);
+      }, 120_000);
+    }
+
     if (mode === 'postgres') {
       it('should start scheduled update checks from one worker per period (CIVITAI_UPDATE_CHECK_HOURS)', async () => {
         await stopProcesses();
