@@ -1,4 +1,4 @@
-const libs = ['core', 'adapters', 'composition', 'generation', 'delivery', 'results'];
+const libs = ['core', 'adapters', 'composition', 'generation', 'delivery', 'results', 'archive'];
 
 export default {
   testEnvironment: 'node',

@@ -15,6 +15,7 @@ const benches = [
   'hash-job',
   'watch',
   'civitai',
+  'archive',
 ].filter((b) => only.length === 0 || only.includes(b));
 let failed = 0;
 for (const bench of benches) {

@@ -10,11 +10,14 @@ import {
   StorageModule,
 } from '@app/core';
 import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
+import { ArchiveModule } from '@app/archive';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ResultsModule } from '@app/results';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AdaptersController } from './adapters/adapters.controller.js';
+import { ArchiveController } from './archive/archive.controller.js';
+import { ArchiveUploads } from './archive/archive-uploads.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { ComposeController } from './compose/compose.controller.js';
 import { ApiKeyGuard } from './common/api-key.guard.js';
@@ -49,6 +52,7 @@ import { SessionController } from './session/session.controller.js';
     GenerationModule,
     DeliveryModule,
     ResultsModule,
+    ArchiveModule.forApp({ scheduleBackups: true }),
   ],
   controllers: [
     ComposeController,
@@ -62,8 +66,10 @@ import { SessionController } from './session/session.controller.js';
     DeliveriesController,
     ResultsController,
     SessionController,
+    ArchiveController,
   ],
   providers: [
+    ArchiveUploads,
     ProgressGateway,
     ProgressReplay,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -1,10 +1,16 @@
 import { CommandFactory } from 'nest-commander';
-import { assertDatabaseReachable, loadConfig } from '@app/core';
+import { assertDatabaseReachable, DatabaseType, loadConfig } from '@app/core';
+import { restoreBackup } from './restore-backup.js';
 import { CliModule } from './cli.module.js';
 
 export async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const args = process.argv.slice(2);
+  // A SQLite restore replaces the database file: it runs before anything opens it.
+  if (args[0] === 'restore-backup' && config.database.type === DatabaseType.Sqlite) {
+    process.exitCode = restoreBackup(config, args.slice(1));
+    return;
+  }
   if (!args.some((a) => a === '--help' || a === '-h')) await assertDatabaseReachable(config);
   await CommandFactory.run(CliModule.forRoot({ migrateOnBoot: process.argv[2] !== 'migrate' }), {
     logger: ['error', 'warn'],

@@ -1,8 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
+import { ArchiveModule } from '@app/archive';
 import { ConfigModule, DatabaseModule, JobsModule, SecurityModule, StorageModule } from '@app/core';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { CivitaiCommand } from './civitai.command.js';
+import { BackupCommand, ExportCommand, ImportArchiveCommand, RestoreBackupCommand } from './archive.command.js';
 import { HashCommand } from './hash.command.js';
 import { ImportCommand } from './import.command.js';
 import { MigrateCommand } from './migrate.command.js';
@@ -22,8 +24,18 @@ export class CliModule {
         SecurityModule,
         AdaptersModule,
         LibraryWatchModule.forApp(WatchHostApp.Cli),
+        ArchiveModule.forApp({ scheduleBackups: false }),
       ],
-      providers: [MigrateCommand, ImportCommand, HashCommand, CivitaiCommand],
+      providers: [
+        MigrateCommand,
+        ImportCommand,
+        HashCommand,
+        ExportCommand,
+        ImportArchiveCommand,
+        BackupCommand,
+        RestoreBackupCommand,
+        CivitaiCommand,
+      ],
     };
   }
 }

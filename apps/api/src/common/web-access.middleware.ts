@@ -12,10 +12,25 @@ const isJsonType = (contentType: string): boolean => {
   return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
 };
 
+/**
+ * Routes that take a raw binary body of one type. `application/zip` is no type a foreign page can send without a
+ * CORS preflight (a multipart form is), so an archive upload keeps the same protection as JSON bodies.
+ */
+const BINARY_BODY_ROUTES: Record<string, string> = { '/api/v1/archive/import': 'application/zip' };
+
 /** Bodies are JSON only: a form or text body (what a foreign page can send without asking) is a 415. */
 export function bodyTypeRefusal(req: Request): AccessRefusal | null {
   if (SAFE_METHODS.has(req.method)) return null;
   const contentType = req.headers['content-type'];
+  const binaryType = BINARY_BODY_ROUTES[req.path];
+  if (binaryType !== undefined) {
+    if (contentType?.split(';')[0].trim().toLowerCase() === binaryType) return null;
+    return {
+      status: 415,
+      code: 'unsupported_media_type',
+      message: `Send the archive as the body with Content-Type: ${binaryType}`,
+    };
+  }
   const length = req.headers['content-length'];
   const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
   if (contentType === undefined ? !hasBody : isJsonType(contentType)) return null;

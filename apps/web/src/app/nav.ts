@@ -7,4 +7,5 @@ export const NAV_ITEMS = [
   { to: '/history', label: 'History' },
   { to: '/imports', label: 'Imports' },
   { to: '/deliveries', label: 'Deliveries' },
+  { to: '/backups', label: 'Backups & archive' },
 ] as const;

@@ -7,6 +7,7 @@ export const loadPage = {
   '/history': () => import('../history/history-page'),
   '/imports': () => import('../imports/imports-page'),
   '/deliveries': () => import('../deliveries/deliveries-page'),
+  '/backups': () => import('../backups/backups-page'),
 } as const;
 
 export type PagePath = keyof typeof loadPage;

@@ -47,6 +47,7 @@ export const createRouter = () =>
         { path: 'history', lazy: async () => ({ Component: (await loadPage['/history']()).HistoryPage }) },
         { path: 'imports', lazy: async () => ({ Component: (await loadPage['/imports']()).ImportsPage }) },
         { path: 'deliveries', lazy: async () => ({ Component: (await loadPage['/deliveries']()).DeliveriesPage }) },
+        { path: 'backups', lazy: async () => ({ Component: (await loadPage['/backups']()).BackupsPage }) },
         { path: '*', Component: NotFoundPage },
       ],
     },

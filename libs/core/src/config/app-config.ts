@@ -126,6 +126,17 @@ export interface AppConfig {
   };
   /** IMPORT_ON_START: an incremental import of every root when the process starts (the API embedded, one worker scaled out). */
   importOnStart: boolean;
+  /** Archive import limits: an archive over any of them is refused before anything is written. */
+  archive: {
+    /** ARCHIVE_MAX_ENTRIES (default 1,000,000): entries one archive may hold. */
+    maxEntries: number;
+    /** ARCHIVE_MAX_GB (default 512): total uncompressed bytes one archive may declare. */
+    maxUncompressedBytes: number;
+    /** ARCHIVE_MAX_RATIO (default 200): uncompressed/compressed ratio of one entry over 1 MiB (zip bombs). */
+    maxRatio: number;
+  };
+  /** Scheduled backups: every BACKUP_EVERY_HOURS (0 = off, default), keeping the newest BACKUP_KEEP (default 7). */
+  backup: { everyMs: number | null; keep: number };
   /** Scale-out mode's job reconciler (see `JobReconciler`). */
   jobs: {
     /** A row `queued` for longer than this is re-enqueued with its own job id (JOB_REQUEUE_AFTER_SECONDS, default 60). */
@@ -300,6 +311,15 @@ const envSchema = z.object({
   LORA_WATCH_DEBOUNCE_SECONDS: z.coerce.number().min(0.05).max(3_600).default(2),
   LORA_WATCH_SETTLE_SECONDS: z.coerce.number().min(0.05).max(3_600).default(2),
   IMPORT_ON_START: bool.default(false),
+  ARCHIVE_MAX_ENTRIES: z.coerce.number().int().min(10).max(100_000_000).default(1_000_000),
+  ARCHIVE_MAX_GB: z.coerce.number().positive().max(1_000_000).default(512),
+  ARCHIVE_MAX_RATIO: z.coerce.number().min(2).max(100_000).default(200),
+  BACKUP_EVERY_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(0),
+  BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
   SDNEXT_URL: z
     .string()
     .optional()
@@ -453,6 +473,15 @@ export function parseConfig(env: RawEnv): AppConfig {
       settleMs: Math.round(e.LORA_WATCH_SETTLE_SECONDS * 1000),
     },
     importOnStart: e.IMPORT_ON_START,
+    archive: {
+      maxEntries: e.ARCHIVE_MAX_ENTRIES,
+      maxUncompressedBytes: Math.round(e.ARCHIVE_MAX_GB * 1024 ** 3),
+      maxRatio: e.ARCHIVE_MAX_RATIO,
+    },
+    backup: {
+      everyMs: e.BACKUP_EVERY_HOURS > 0 ? Math.round(e.BACKUP_EVERY_HOURS * 3_600_000) : null,
+      keep: e.BACKUP_KEEP,
+    },
     jobs: {
       requeueAfterMs: Math.round(e.JOB_REQUEUE_AFTER_SECONDS * 1000),
       reconcileIntervalMs: Math.round(e.JOB_RECONCILE_INTERVAL_SECONDS * 1000),

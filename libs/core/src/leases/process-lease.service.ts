@@ -10,6 +10,8 @@ export enum ProcessLeaseName {
   ImportOnStart = 'import-on-start',
   /** The scheduled Civitai update check (CIVITAI_UPDATE_CHECK_HOURS): one process starts it per period. */
   CivitaiUpdateCheck = 'civitai-update-check',
+  /** Scheduled backups (BACKUP_EVERY_HOURS): one process makes each period's. */
+  BackupSchedule = 'backup-schedule',
 }
 
 export interface LeaseCampaignOptions {

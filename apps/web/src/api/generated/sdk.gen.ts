@@ -42,6 +42,27 @@ import type {
   AdaptersTagsData,
   AdaptersTagsErrors,
   AdaptersTagsResponses,
+  ArchiveCreateBackupData,
+  ArchiveCreateBackupErrors,
+  ArchiveCreateBackupResponses,
+  ArchiveDeleteBackupData,
+  ArchiveDeleteBackupErrors,
+  ArchiveDeleteBackupResponses,
+  ArchiveDownloadBackupData,
+  ArchiveDownloadBackupErrors,
+  ArchiveDownloadBackupResponses,
+  ArchiveEstimateData,
+  ArchiveEstimateErrors,
+  ArchiveEstimateResponses,
+  ArchiveExportData,
+  ArchiveExportErrors,
+  ArchiveExportResponses,
+  ArchiveImportData,
+  ArchiveImportErrors,
+  ArchiveImportResponses,
+  ArchiveListBackupsData,
+  ArchiveListBackupsErrors,
+  ArchiveListBackupsResponses,
   CivitaiLookupData,
   CivitaiLookupErrors,
   CivitaiLookupResponses,
@@ -1527,6 +1548,156 @@ export const sessionOpen = <ThrowOnError extends boolean = false>(options: Optio
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * What an export would carry: rows, and the files and bytes of an export with files.
+ */
+export const archiveEstimate = <ThrowOnError extends boolean = false>(
+  options?: Options<ArchiveEstimateData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ArchiveEstimateResponses, ArchiveEstimateErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/archive/estimate',
+    ...options,
+  });
+
+/**
+ * The library as a ZIP archive, streamed: adapters with user fields, results, deliveries, recipes, optionally files.
+ */
+export const archiveExport = <ThrowOnError extends boolean = false>(
+  options: Options<ArchiveExportData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ArchiveExportResponses, ArchiveExportErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/archive/export',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Reads an archive sent as the raw request body (`Content-Type: application/zip`): a dry run reports what would be
+ * added, merged or conflict; otherwise it is applied in one transaction with the conflict policy.
+ */
+export const archiveImport = <ThrowOnError extends boolean = false>(
+  options: Options<ArchiveImportData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ArchiveImportResponses, ArchiveImportErrors, ThrowOnError>({
+    bodySerializer: null,
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/archive/import',
+    ...options,
+    headers: {
+      'Content-Type': 'application/zip',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Backups, newest first.
+ */
+export const archiveListBackups = <ThrowOnError extends boolean = false>(
+  options?: Options<ArchiveListBackupsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<ArchiveListBackupsResponses, ArchiveListBackupsErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/backups',
+    ...options,
+  });
+
+/**
+ * Makes a backup now: SQLite through its online backup API, PostgreSQL as the logical archive.
+ */
+export const archiveCreateBackup = <ThrowOnError extends boolean = false>(
+  options?: Options<ArchiveCreateBackupData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<ArchiveCreateBackupResponses, ArchiveCreateBackupErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/backups',
+    ...options,
+  });
+
+/**
+ * Deletes a backup.
+ */
+export const archiveDeleteBackup = <ThrowOnError extends boolean = false>(
+  options: Options<ArchiveDeleteBackupData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<ArchiveDeleteBackupResponses, ArchiveDeleteBackupErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/backups/{name}',
+    ...options,
+  });
+
+/**
+ * The backup file, for safekeeping or for `restore-backup`.
+ */
+export const archiveDownloadBackup = <ThrowOnError extends boolean = false>(
+  options: Options<ArchiveDownloadBackupData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ArchiveDownloadBackupResponses, ArchiveDownloadBackupErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/backups/{name}',
+    ...options,
   });
 
 /**

@@ -1425,6 +1425,127 @@ export type SessionOpenedDto = {
   role: 'viewer' | 'editor' | 'admin';
 };
 
+export type ArchiveEstimateDto = {
+  adapters: number;
+  results: number;
+  deliveries: number;
+  /**
+   * Null when this database has no recipes.
+   */
+  recipes: number | null;
+  /**
+   * Files an export with files would carry (LoRA files, sidecars, previews, result images).
+   */
+  files: number;
+  fileBytes: number;
+};
+
+export type ExportArchiveDto = {
+  /**
+   * Also carry the LoRA files, sidecars, previews and result images (default false).
+   */
+  withFiles?: boolean;
+};
+
+export type ArchiveCountsDto = {
+  adapters: number;
+  results: number;
+  resultAdapters: number;
+  deliveries: number;
+  recipes: number | null;
+  files: number;
+  fileBytes: number;
+};
+
+export type ArchiveManifestDto = {
+  formatVersion: number;
+  createdAt: string;
+  format: string;
+  productVersion: string;
+  sourceDatabase: string;
+  withFiles: boolean;
+  counts: ArchiveCountsDto;
+};
+
+export type ArchiveRootMappingDto = {
+  archiveRootId: string;
+  archivePath: string;
+  /**
+   * The local root its adapters and files go to; null: none matches, they are skipped.
+   */
+  localRootId: string | null;
+};
+
+export type AdapterImportCountsDto = {
+  added: number;
+  merged: number;
+  conflicts: number;
+  unchanged: number;
+  skipped: number;
+};
+
+export type AdapterConflictDto = {
+  archiveId: string;
+  localId: string;
+  name: string;
+  fields: Array<
+    | 'name'
+    | 'triggerWords'
+    | 'preferredWeight'
+    | 'weightMin'
+    | 'weightMax'
+    | 'notes'
+    | 'favorite'
+    | 'active'
+    | 'ordinal'
+    | 'nsfwOverride'
+    | 'baseModel'
+    | 'tags'
+  >;
+};
+
+export type RowCountsDto = {
+  added: number;
+  existing: number;
+};
+
+export type FileImportCountsDto = {
+  copied: number;
+  existing: number;
+  skipped: number;
+};
+
+export type ArchiveImportReportDto = {
+  dryRun: boolean;
+  policy: 'keep-mine' | 'take-theirs' | 'skip';
+  manifest: ArchiveManifestDto;
+  roots: Array<ArchiveRootMappingDto>;
+  adapters: AdapterImportCountsDto;
+  /**
+   * The first 100 conflicts; `adapters.conflicts` counts them all.
+   */
+  conflicts: Array<AdapterConflictDto>;
+  results: RowCountsDto;
+  resultAdapters: RowCountsDto;
+  deliveries: RowCountsDto;
+  /**
+   * Zero when the archive or this database has no recipes.
+   */
+  recipes: RowCountsDto;
+  files: FileImportCountsDto;
+};
+
+export type BackupDto = {
+  size: number;
+  createdAt: string;
+  name: string;
+  kind: 'sqlite' | 'archive';
+};
+
+export type BackupListDto = {
+  items: Array<BackupDto>;
+};
+
 export type LiveDto = {
   status: string;
 };
@@ -4481,6 +4602,302 @@ export type SessionOpenResponses = {
 };
 
 export type SessionOpenResponse = SessionOpenResponses[keyof SessionOpenResponses];
+
+export type ArchiveEstimateData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/archive/estimate';
+};
+
+export type ArchiveEstimateErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ArchiveEstimateError = ArchiveEstimateErrors[keyof ArchiveEstimateErrors];
+
+export type ArchiveEstimateResponses = {
+  200: ArchiveEstimateDto;
+};
+
+export type ArchiveEstimateResponse = ArchiveEstimateResponses[keyof ArchiveEstimateResponses];
+
+export type ArchiveExportData = {
+  body: ExportArchiveDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/archive/export';
+};
+
+export type ArchiveExportErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ArchiveExportError = ArchiveExportErrors[keyof ArchiveExportErrors];
+
+export type ArchiveExportResponses = {
+  /**
+   * The archive
+   */
+  200: Blob | File;
+};
+
+export type ArchiveExportResponse = ArchiveExportResponses[keyof ArchiveExportResponses];
+
+export type ArchiveImportData = {
+  body: Blob | File;
+  path?: never;
+  query?: {
+    /**
+     * Report what would be added, merged or conflict, and change nothing (default false).
+     */
+    dryRun?: boolean;
+    /**
+     * When both sides edited a field (default keep-mine).
+     */
+    policy?: 'keep-mine' | 'take-theirs' | 'skip';
+  };
+  url: '/api/v1/archive/import';
+};
+
+export type ArchiveImportErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ArchiveImportError = ArchiveImportErrors[keyof ArchiveImportErrors];
+
+export type ArchiveImportResponses = {
+  200: ArchiveImportReportDto;
+};
+
+export type ArchiveImportResponse = ArchiveImportResponses[keyof ArchiveImportResponses];
+
+export type ArchiveListBackupsData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/backups';
+};
+
+export type ArchiveListBackupsErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ArchiveListBackupsError = ArchiveListBackupsErrors[keyof ArchiveListBackupsErrors];
+
+export type ArchiveListBackupsResponses = {
+  200: BackupListDto;
+};
+
+export type ArchiveListBackupsResponse = ArchiveListBackupsResponses[keyof ArchiveListBackupsResponses];
+
+export type ArchiveCreateBackupData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/backups';
+};
+
+export type ArchiveCreateBackupErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ArchiveCreateBackupError = ArchiveCreateBackupErrors[keyof ArchiveCreateBackupErrors];
+
+export type ArchiveCreateBackupResponses = {
+  201: BackupDto;
+};
+
+export type ArchiveCreateBackupResponse = ArchiveCreateBackupResponses[keyof ArchiveCreateBackupResponses];
+
+export type ArchiveDeleteBackupData = {
+  body?: never;
+  path: {
+    name: string;
+  };
+  query?: never;
+  url: '/api/v1/backups/{name}';
+};
+
+export type ArchiveDeleteBackupErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ArchiveDeleteBackupError = ArchiveDeleteBackupErrors[keyof ArchiveDeleteBackupErrors];
+
+export type ArchiveDeleteBackupResponses = {
+  /**
+   * Deleted
+   */
+  204: void;
+};
+
+export type ArchiveDeleteBackupResponse = ArchiveDeleteBackupResponses[keyof ArchiveDeleteBackupResponses];
+
+export type ArchiveDownloadBackupData = {
+  body?: never;
+  path: {
+    name: string;
+  };
+  query?: never;
+  url: '/api/v1/backups/{name}';
+};
+
+export type ArchiveDownloadBackupErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ArchiveDownloadBackupError = ArchiveDownloadBackupErrors[keyof ArchiveDownloadBackupErrors];
+
+export type ArchiveDownloadBackupResponses = {
+  /**
+   * The backup file
+   */
+  200: Blob | File;
+};
+
+export type ArchiveDownloadBackupResponse = ArchiveDownloadBackupResponses[keyof ArchiveDownloadBackupResponses];
 
 export type HealthLiveData = {
   body?: never;

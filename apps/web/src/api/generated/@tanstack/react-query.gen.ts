@@ -17,6 +17,13 @@ import {
   adaptersRegister,
   adaptersRemove,
   adaptersTags,
+  archiveCreateBackup,
+  archiveDeleteBackup,
+  archiveDownloadBackup,
+  archiveEstimate,
+  archiveExport,
+  archiveImport,
+  archiveListBackups,
   civitaiLookup,
   civitaiRunsCancel,
   civitaiRunsCheckUpdates,
@@ -113,6 +120,27 @@ import type {
   AdaptersTagsData,
   AdaptersTagsError,
   AdaptersTagsResponse,
+  ArchiveCreateBackupData,
+  ArchiveCreateBackupError,
+  ArchiveCreateBackupResponse,
+  ArchiveDeleteBackupData,
+  ArchiveDeleteBackupError,
+  ArchiveDeleteBackupResponse,
+  ArchiveDownloadBackupData,
+  ArchiveDownloadBackupError,
+  ArchiveDownloadBackupResponse,
+  ArchiveEstimateData,
+  ArchiveEstimateError,
+  ArchiveEstimateResponse,
+  ArchiveExportData,
+  ArchiveExportError,
+  ArchiveExportResponse,
+  ArchiveImportData,
+  ArchiveImportError,
+  ArchiveImportResponse,
+  ArchiveListBackupsData,
+  ArchiveListBackupsError,
+  ArchiveListBackupsResponse,
   CivitaiLookupData,
   CivitaiLookupError,
   CivitaiLookupResponse,
@@ -1961,6 +1989,166 @@ export const sessionOpenMutation = (
   };
   return mutationOptions;
 };
+
+export const archiveEstimateQueryKey = (options?: Options<ArchiveEstimateData>) =>
+  createQueryKey('archiveEstimate', options);
+
+/**
+ * What an export would carry: rows, and the files and bytes of an export with files.
+ */
+export const archiveEstimateOptions = (options?: Options<ArchiveEstimateData>) =>
+  queryOptions<
+    ArchiveEstimateResponse,
+    ArchiveEstimateError,
+    ArchiveEstimateResponse,
+    ReturnType<typeof archiveEstimateQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await archiveEstimate({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: archiveEstimateQueryKey(options),
+  });
+
+/**
+ * The library as a ZIP archive, streamed: adapters with user fields, results, deliveries, recipes, optionally files.
+ */
+export const archiveExportMutation = (
+  options?: Partial<Options<ArchiveExportData>>,
+): UseMutationOptions<ArchiveExportResponse, ArchiveExportError, Options<ArchiveExportData>> => {
+  const mutationOptions: UseMutationOptions<ArchiveExportResponse, ArchiveExportError, Options<ArchiveExportData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await archiveExport({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Reads an archive sent as the raw request body (`Content-Type: application/zip`): a dry run reports what would be
+ * added, merged or conflict; otherwise it is applied in one transaction with the conflict policy.
+ */
+export const archiveImportMutation = (
+  options?: Partial<Options<ArchiveImportData>>,
+): UseMutationOptions<ArchiveImportResponse, ArchiveImportError, Options<ArchiveImportData>> => {
+  const mutationOptions: UseMutationOptions<ArchiveImportResponse, ArchiveImportError, Options<ArchiveImportData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await archiveImport({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const archiveListBackupsQueryKey = (options?: Options<ArchiveListBackupsData>) =>
+  createQueryKey('archiveListBackups', options);
+
+/**
+ * Backups, newest first.
+ */
+export const archiveListBackupsOptions = (options?: Options<ArchiveListBackupsData>) =>
+  queryOptions<
+    ArchiveListBackupsResponse,
+    ArchiveListBackupsError,
+    ArchiveListBackupsResponse,
+    ReturnType<typeof archiveListBackupsQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await archiveListBackups({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: archiveListBackupsQueryKey(options),
+  });
+
+/**
+ * Makes a backup now: SQLite through its online backup API, PostgreSQL as the logical archive.
+ */
+export const archiveCreateBackupMutation = (
+  options?: Partial<Options<ArchiveCreateBackupData>>,
+): UseMutationOptions<ArchiveCreateBackupResponse, ArchiveCreateBackupError, Options<ArchiveCreateBackupData>> => {
+  const mutationOptions: UseMutationOptions<
+    ArchiveCreateBackupResponse,
+    ArchiveCreateBackupError,
+    Options<ArchiveCreateBackupData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await archiveCreateBackup({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Deletes a backup.
+ */
+export const archiveDeleteBackupMutation = (
+  options?: Partial<Options<ArchiveDeleteBackupData>>,
+): UseMutationOptions<ArchiveDeleteBackupResponse, ArchiveDeleteBackupError, Options<ArchiveDeleteBackupData>> => {
+  const mutationOptions: UseMutationOptions<
+    ArchiveDeleteBackupResponse,
+    ArchiveDeleteBackupError,
+    Options<ArchiveDeleteBackupData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await archiveDeleteBackup({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const archiveDownloadBackupQueryKey = (options: Options<ArchiveDownloadBackupData>) =>
+  createQueryKey('archiveDownloadBackup', options);
+
+/**
+ * The backup file, for safekeeping or for `restore-backup`.
+ */
+export const archiveDownloadBackupOptions = (options: Options<ArchiveDownloadBackupData>) =>
+  queryOptions<
+    ArchiveDownloadBackupResponse,
+    ArchiveDownloadBackupError,
+    ArchiveDownloadBackupResponse,
+    ReturnType<typeof archiveDownloadBackupQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await archiveDownloadBackup({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: archiveDownloadBackupQueryKey(options),
+  });
 
 export const healthLiveQueryKey = (options?: Options<HealthLiveData>) => createQueryKey('healthLive', options);
 

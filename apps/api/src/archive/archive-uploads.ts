@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig, InvalidInputError } from '@app/core';
+
+/** An uploaded archive is spooled to a file under DATA_DIR/tmp (ZIP needs random access), and removed afterwards. */
+@Injectable()
+export class ArchiveUploads {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async withUpload<T>(body: Readable, use: (path: string) => Promise<T>): Promise<T> {
+    const folder = join(this.config.dataDir, 'tmp');
+    await mkdir(folder, { recursive: true });
+    const path = join(folder, `upload-${randomUUID()}.zip`);
+    const max = this.config.archive.maxUncompressedBytes;
+    let size = 0;
+    const cap = new Transform({
+      transform(part: Buffer, _encoding, done) {
+        size += part.length;
+        if (size > max) done(new PayloadTooLargeException(`The archive is larger than ${max} bytes (ARCHIVE_MAX_GB)`));
+        else done(null, part);
+      },
+    });
+    try {
+      await pipeline(body, cap, createWriteStream(path));
+      if (size === 0) throw InvalidInputError.field('body', 'send the archive as the request body', 'archive_missing');
+      return await use(path);
+    } finally {
+      await rm(path, { force: true });
+    }
+  }
+}

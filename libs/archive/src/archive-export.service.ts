@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import yazl from 'yazl';
+import { type AdapterEntity, LibraryRoots } from '@app/adapters';
+import { APP_CONFIG, type AppConfig, errorMessage, FileStorage, installationRoot } from '@app/core';
+import {
+  ARCHIVE_FORMAT,
+  ARCHIVE_FORMAT_VERSION,
+  ArchiveEntry,
+  type ArchiveCounts,
+  type ArchiveManifest,
+  ArchiveTable,
+  FILES_PREFIX,
+  RESULT_FILES_PREFIX,
+  TABLE_ENTRIES,
+} from './archive-format.js';
+import { type ArchiveRow, ArchiveRepository } from './archive.repository.js';
+
+const PAGE_SIZE = 500;
+
+export interface ArchiveEstimate {
+  adapters: number;
+  results: number;
+  deliveries: number;
+  /** Null when this database has no recipes. */
+  recipes: number | null;
+  /** Files an export with files would carry, and their bytes. */
+  files: number;
+  fileBytes: number;
+}
+
+interface EntryOptions {
+  mtime?: Date;
+  compress?: boolean;
+}
+type AddEntry = (name: string, source: Readable, options?: EntryOptions) => Promise<void>;
+
+/** One library file of an adapter: the LoRA itself, a sidecar or a preview, relative to its root. */
+interface LibraryFileRef {
+  rootId: string;
+  relativePath: string;
+}
+
+/** Tables exported as NDJSON after the adapters, with the count each adds to the manifest. */
+const TABLE_COUNTS: [ArchiveTable, Exclude<keyof ArchiveCounts, 'adapters' | 'files' | 'fileBytes'>][] = [
+  [ArchiveTable.Results, 'results'],
+  [ArchiveTable.ResultAdapters, 'resultAdapters'],
+  [ArchiveTable.Deliveries, 'deliveries'],
+  [ArchiveTable.Recipes, 'recipes'],
+];
+
+export function productVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(resolve(installationRoot(), 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Every present adapter's files: the LoRA, its sidecars and its preview file. */
+function filesOf(adapter: AdapterEntity): LibraryFileRef[] {
+  if (adapter.missingSince) return [];
+  const inFolder = (name: string) => (adapter.folder ? `${adapter.folder}/${name}` : name);
+  const paths = [adapter.relativePath, ...adapter.sidecars.map((s) => inFolder(s.fileName))];
+  if (adapter.previewPath) paths.push(adapter.previewPath);
+  return [...new Set(paths)].map((relativePath) => ({ rootId: adapter.rootId, relativePath }));
+}
+
+/**
+ * Writes the library as a ZIP, streaming: rows a page at a time as NDJSON, files one at a time through their
+ * streams, and the manifest last (with the counts actually written). The archive is never held in memory.
+ */
+@Injectable()
+export class ArchiveExportService {
+  private readonly logger = new Logger(ArchiveExportService.name);
+
+  constructor(
+    private readonly repository: ArchiveRepository,
+    private readonly roots: LibraryRoots,
+    private readonly storage: FileStorage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async estimate(): Promise<ArchiveEstimate> {
+    let files = 0;
+    let fileBytes = 0;
+    for await (const page of this.repository.adapterPages(PAGE_SIZE)) {
+      for (const ref of page.flatMap(filesOf)) {
+        const root = this.roots.byId(ref.rootId);
+        const size = root
+          ? await stat(resolve(root.realPath, ref.relativePath)).then(
+              (s) => s.size,
+              () => null,
+            )
+          : null;
+        if (size === null) continue;
+        files++;
+        fileBytes += size;
+      }
+    }
+    for await (const page of this.repository.rowPages(ArchiveTable.Results, PAGE_SIZE)) {
+      files += page.length;
+      fileBytes += page.reduce((sum, r) => sum + Number(r.bytes ?? 0), 0);
+    }
+    return {
+      adapters: await this.repository.count('adapters'),
+      results: await this.repository.count(ArchiveTable.Results),
+      deliveries: await this.repository.count(ArchiveTable.Deliveries),
+      recipes: this.repository.hasTable(ArchiveTable.Recipes)
+        ? await this.repository.count(ArchiveTable.Recipes)
+        : null,
+      files,
+      fileBytes,
+    };
+  }
+
+  /** The archive as a stream; a failure part way destroys it with the error (a download then ends short). */
+  export(options: { withFiles: boolean }): Readable {
+    const zip = new yazl.ZipFile();
+    const output = new PassThrough();
+    (zip.outputStream as Readable).on('error', (error) => output.destroy(error)).pipe(output);
+    // A reader that goes away (a download cancelled) stops the export and closes the file being read.
+    const sources = new Set<Readable>();
+    output.once('close', () => sources.forEach((source) => source.destroy()));
+    this.feed(zip, options.withFiles, sources).catch((error: unknown) => {
+      this.logger.error(`Export failed: ${errorMessage(error)}`);
+      output.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+    return output;
+  }
+
+  private async feed(zip: yazl.ZipFile, withFiles: boolean, sources: Set<Readable>): Promise<void> {
+    const add = (name: string, source: Readable, options?: EntryOptions) =>
+      this.addEntry(zip, name, source, sources, options);
+    const counts: ArchiveCounts = {
+      adapters: 0,
+      results: 0,
+      resultAdapters: 0,
+      deliveries: 0,
+      recipes: null,
+      files: 0,
+      fileBytes: 0,
+    };
+    const adapterRows = this.ndjson(this.repository.adapterPages(PAGE_SIZE), (n) => (counts.adapters += n));
+    await add(ArchiveEntry.Adapters, adapterRows);
+    for (const [table, key] of TABLE_COUNTS) {
+      if (!this.repository.hasTable(table)) continue;
+      counts[key] = 0;
+      const rows = this.ndjson(
+        this.repository.rowPages(table, PAGE_SIZE),
+        (n) => (counts[key] = (counts[key] ?? 0) + n),
+      );
+      await add(TABLE_ENTRIES[table], rows);
+    }
+    if (withFiles) await this.addFiles(add, counts);
+    const manifest: ArchiveManifest = {
+      format: ARCHIVE_FORMAT,
+      formatVersion: ARCHIVE_FORMAT_VERSION,
+      productVersion: productVersion(),
+      createdAt: new Date().toISOString(),
+      sourceDatabase: this.config.database.type,
+      withFiles,
+      roots: this.roots.list().map((r) => ({ id: r.id, path: r.path })),
+      counts,
+    };
+    zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), ArchiveEntry.Manifest);
+    zip.end();
+  }
+
+  private async addFiles(add: AddEntry, counts: ArchiveCounts): Promise<void> {
+    for await (const page of this.repository.adapterPages(PAGE_SIZE)) {
+      for (const ref of page.flatMap(filesOf)) {
+        // Opened inside its root (symlinks checked); a file gone since the last import is left out.
+        const opened = await this.roots.openInside(ref.rootId, ref.relativePath);
+        if (!opened) continue;
+        counts.files++;
+        counts.fileBytes += opened.stats.size;
+        const name = `${FILES_PREFIX}${ref.rootId}/${ref.relativePath}`;
+        await add(name, opened.fh.createReadStream(), { mtime: opened.stats.mtime, compress: false });
+      }
+    }
+    for await (const page of this.repository.rowPages(ArchiveTable.Results, PAGE_SIZE)) {
+      for (const row of page) {
+        const key = String(row.storageKey);
+        const stored = await this.storage.open(key);
+        if (!stored) continue;
+        counts.files++;
+        counts.fileBytes += stored.size;
+        await add(`${RESULT_FILES_PREFIX}${key}`, stored.stream, { compress: false });
+      }
+    }
+  }
+
+  /** Rows as NDJSON, one page read at a time, as the ZIP asks for bytes. */
+  private ndjson(pages: AsyncIterable<object[]>, onRows: (n: number) => void): Readable {
+    return Readable.from(
+      (async function* () {
+        for await (const page of pages) {
+          onRows(page.length);
+          yield page.map((row: object | ArchiveRow) => JSON.stringify(row)).join('\n') + '\n';
+        }
+      })(),
+    );
+  }
+
+  /** Adds one entry and waits until the ZIP has read it all, so at most one source is open at a time. */
+  private addEntry(
+    zip: yazl.ZipFile,
+    name: string,
+    source: Readable,
+    sources: Set<Readable>,
+    options: EntryOptions = {},
+  ): Promise<void> {
+    sources.add(source);
+    return new Promise<void>((resolveEntry, reject) => {
+      let ended = false;
+      source.once('end', () => {
+        ended = true;
+        resolveEntry();
+      });
+      source.once('error', reject);
+      source.once('close', () => {
+        if (!ended) reject(new Error(`${name}: the export was stopped`));
+      });
+      zip.addReadStreamLazy(name, options, (callback) => callback(null, source));
+    }).finally(() => sources.delete(source));
+  }
+}
