@@ -1450,11 +1450,17 @@ export type ExportArchiveDto = {
 export type ArchiveCountsDto = {
   adapters: number;
   results: number;
-  resultAdapters: number;
   deliveries: number;
+  /**
+   * Null when this database has no recipes.
+   */
   recipes: number | null;
+  /**
+   * Files an export with files would carry (LoRA files, sidecars, previews, result images).
+   */
   files: number;
   fileBytes: number;
+  resultAdapters: number;
 };
 
 export type ArchiveManifestDto = {
