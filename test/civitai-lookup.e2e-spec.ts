@@ -64,7 +64,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           CIVITAI_API_KEY: KEY,
           CIVITAI_CACHE_HOURS: '0',
           CIVITAI_RETRIES: '2',
-          CIVITAI_TIMEOUT_SECONDS: '0.5',
+          // Long enough to stream a refused 2 MB answer on a loaded machine; the hang case still ends in seconds.
+          CIVITAI_TIMEOUT_SECONDS: '2',
+          CIVITAI_MAX_RESPONSE_MB: '1',
           CIVITAI_MAX_RETRY_AFTER_SECONDS: '5',
         },
         port,
@@ -133,24 +135,28 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         { fault: { kind: 'hang' } as const, status: 504, code: 'civitai_timeout' },
         { fault: { kind: 'malformed' } as const, status: 502, code: 'civitai_bad_response' },
         {
-          fault: { kind: 'oversized', bytes: 9 * 1024 * 1024 } as const,
+          fault: { kind: 'oversized', bytes: 2 * 1024 * 1024 } as const,
           status: 502,
           code: 'civitai_response_too_large',
         },
         { fault: { kind: 'rate_limit', retryAfter: '3600' } as const, status: 502, code: 'civitai_rate_limited' },
         { fault: { kind: 'status', status: 401 } as const, status: 502, code: 'civitai_needs_api_key' },
       ];
-      for (const c of cases) {
-        fake.fault('by_hash', c.fault);
-        const res = await http('POST', `/api/v1/civitai/adapters/${id}/lookup`);
-        expect({ kind: c.fault.kind, status: res.status, code: res.body.code }).toEqual({
-          kind: c.fault.kind,
-          status: c.status,
-          code: c.code,
-        });
-        expect(JSON.stringify(res.body)).not.toContain(KEY);
+      try {
+        for (const c of cases) {
+          fake.fault('by_hash', c.fault);
+          const res = await http('POST', `/api/v1/civitai/adapters/${id}/lookup`);
+          expect({ kind: c.fault.kind, status: res.status, code: res.body.code }).toEqual({
+            kind: c.fault.kind,
+            status: c.status,
+            code: c.code,
+          });
+          expect(JSON.stringify(res.body)).not.toContain(KEY);
+        }
+      } finally {
+        // A failed case must not leave its fault behind for the tests after it.
+        fake.fault('by_hash', null);
       }
-      fake.fault('by_hash', null);
       expect((await http('GET', `/api/v1/adapters/${id}`)).body).toEqual(before);
     }, 60_000);
 
