@@ -44,6 +44,7 @@ export * from './security/security.module.js';
 export * from './security/session.service.js';
 export * from './security/web-access.policy.js';
 export * from './storage/file-storage.js';
+export * from './storage/s3-file-storage.js';
 export * from './storage/storage.module.js';
 export * from './leases/process-lease.entity.js';
 export * from './leases/process-lease.repository.js';

@@ -114,6 +114,17 @@ export interface AppConfig {
   log: { level: string; format: LogFormat };
   workerPort: number;
   storageDir: string;
+  /** Where product files live: DATA_DIR/storage (STORAGE_URL unset) or an S3-compatible bucket (STORAGE_URL=s3://bucket/prefix). */
+  storage: StorageConfig;
+  /** Thumbnails (sharp): limits on what is decoded and how many at once. */
+  thumbnails: {
+    /** THUMBNAIL_MAX_SOURCE_MB (default 32): larger source images answer 422 without being decoded. */
+    maxSourceBytes: number;
+    /** THUMBNAIL_MAX_PIXELS (default 100,000,000): width × height a source may declare (decompression bombs). */
+    maxPixels: number;
+    /** THUMBNAIL_CONCURRENCY (default 2): thumbnails made at once per process; more wait. */
+    concurrency: number;
+  };
   /** The folder watcher (LORA_WATCH…): file-system events on every library root, debounced into imports. */
   watch: {
     enabled: boolean;
@@ -145,6 +156,25 @@ export interface AppConfig {
     reconcileIntervalMs: number;
   };
 }
+
+export type StorageConfig =
+  | { kind: 'local'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Key prefix without leading or trailing slash ('' = the bucket's root). */
+      prefix: string;
+      /** S3_ENDPOINT: an S3-compatible server (MinIO, …); null = AWS. */
+      endpoint: string | null;
+      /** S3_REGION, else AWS_REGION, else us-east-1. */
+      region: string;
+      /** S3_FORCE_PATH_STYLE: bucket in the path instead of the host name (MinIO needs it). */
+      forcePathStyle: boolean;
+      /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); null = the SDK's default chain. */
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
+      /** S3_TIMEOUT_SECONDS (default 30): one request's limit before the storage counts as unavailable. */
+      timeoutMs: number;
+    };
 
 const csv = (value: string | undefined): string[] =>
   (value ?? '')
@@ -370,6 +400,26 @@ const envSchema = z.object({
     .refine((v) => csv(v).every((p) => isAbsolute(p)), { message: 'must be absolute paths of executables' }),
   JOB_REQUEUE_AFTER_SECONDS: z.coerce.number().positive().max(86_400).default(60),
   JOB_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3_600).default(30),
+  STORAGE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v), {
+      message: 'must be s3://bucket or s3://bucket/prefix (bucket: 3-63 lower-case letters, digits, dots, hyphens)',
+    }),
+  S3_ENDPOINT: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http(s):// URL')
+    .optional(),
+  S3_REGION: z.string().min(1).max(64).optional(),
+  AWS_REGION: z.string().min(1).max(64).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  S3_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(30),
+  AWS_ACCESS_KEY_ID: z.string().min(1).max(256).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).max(256).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).max(4096).optional(),
+  THUMBNAIL_MAX_SOURCE_MB: z.coerce.number().positive().max(1024).default(32),
+  THUMBNAIL_MAX_PIXELS: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000_000),
+  THUMBNAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum([LogFormat.Pretty, LogFormat.Json]).optional(),
 });
@@ -396,6 +446,11 @@ export function parseConfig(env: RawEnv): AppConfig {
     throw new ConfigError(problems);
   }
   const e = result.data;
+  if (e.STORAGE_URL && Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
+    throw new ConfigError([
+      { variable: 'AWS_SECRET_ACCESS_KEY', message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together' },
+    ]);
+  }
   const dataDir = e.DATA_DIR ? resolve(e.DATA_DIR) : defaultDataDir();
   const apiKeys = csv(e.API_KEYS).map((entry) => {
     const i = entry.lastIndexOf(':');
@@ -466,6 +521,12 @@ export function parseConfig(env: RawEnv): AppConfig {
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? LogFormat.Pretty : LogFormat.Json) },
     workerPort: e.WORKER_PORT,
     storageDir: resolve(dataDir, 'storage'),
+    storage: storageOf(e, resolve(dataDir, 'storage')),
+    thumbnails: {
+      maxSourceBytes: Math.round(e.THUMBNAIL_MAX_SOURCE_MB * 1024 * 1024),
+      maxPixels: e.THUMBNAIL_MAX_PIXELS,
+      concurrency: e.THUMBNAIL_CONCURRENCY,
+    },
     watch: {
       enabled: e.LORA_WATCH,
       pollMs: e.LORA_WATCH_POLL_SECONDS > 0 ? Math.round(e.LORA_WATCH_POLL_SECONDS * 1000) : null,
@@ -487,6 +548,38 @@ export function parseConfig(env: RawEnv): AppConfig {
       reconcileIntervalMs: Math.round(e.JOB_RECONCILE_INTERVAL_SECONDS * 1000),
     },
   };
+}
+
+function storageOf(e: z.infer<typeof envSchema>, dir: string): StorageConfig {
+  if (!e.STORAGE_URL) return { kind: 'local', dir };
+  const rest = e.STORAGE_URL.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
+  return {
+    kind: 's3',
+    bucket,
+    prefix,
+    endpoint: e.S3_ENDPOINT?.replace(/\/+$/, '') ?? null,
+    region: e.S3_REGION ?? e.AWS_REGION ?? 'us-east-1',
+    forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    credentials:
+      e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? {
+            accessKeyId: e.AWS_ACCESS_KEY_ID,
+            secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+            ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}),
+          }
+        : null,
+    timeoutMs: Math.round(e.S3_TIMEOUT_SECONDS * 1000),
+  };
+}
+
+/** Where product files are stored, for boot logs: the folder, or the bucket and prefix (never credentials). */
+export function storageLocation(config: AppConfig): string {
+  const s = config.storage;
+  if (s.kind === 'local') return s.dir;
+  return `s3://${s.bucket}/${s.prefix}${s.endpoint ? ` at ${s.endpoint}` : ''}`;
 }
 
 /** `127.0.0.1`, `::1`, `localhost` and the rest of 127.0.0.0/8: addresses no other machine can reach. */
@@ -554,5 +647,9 @@ export function secretsOf(config: AppConfig): string[] {
   if (config.sdnext.auth) secrets.push(config.sdnext.auth.password);
   if (config.session.secret) secrets.push(config.session.secret);
   if (config.civitai.apiKey) secrets.push(config.civitai.apiKey);
+  if (config.storage.kind === 's3' && config.storage.credentials) {
+    secrets.push(config.storage.credentials.secretAccessKey);
+    if (config.storage.credentials.sessionToken) secrets.push(config.storage.credentials.sessionToken);
+  }
   return secrets.filter((s) => s.length > 0);
 }

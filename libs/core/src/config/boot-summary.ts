@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { type AppConfig, ApiExposure, apiExposure, databaseLocation, Role } from './app-config.js';
+import { type AppConfig, ApiExposure, apiExposure, databaseLocation, Role, storageLocation } from './app-config.js';
 
 /** One SD.Next backend as a short boot-time probe found it. */
 export interface BackendReachability {
@@ -54,6 +54,7 @@ export function bootSummary(
     ['mode', config.redis ? 'scale-out (PostgreSQL, BullMQ on Redis)' : 'embedded (SQLite, in-process jobs)'],
     ['database', databaseLocation(config)],
     ['data dir', config.dataDir],
+    ['storage', storageLocation(config)],
   ];
   if (config.loraRoots.length === 0) lines.push(['library', 'no roots (set LORA_ROOTS)']);
   for (const root of config.loraRoots) {

@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
-import { InvalidInputError } from '../errors/domain-error.js';
+import { DomainError, DomainErrorKind, InvalidInputError, UnavailableError } from '../errors/domain-error.js';
 
 export interface StoredObject {
   key: string;
@@ -15,14 +15,55 @@ export interface StoredObject {
   modifiedAt: Date;
 }
 
+export interface PutOptions {
+  /** The object's media type where the storage keeps one (S3); local files are typed by their extension. */
+  contentType?: string;
+}
+
+/** An opened object: its bytes as a stream, its size, and its media type when the storage knows it. */
+export interface OpenedObject {
+  stream: Readable;
+  size: number;
+  contentType?: string;
+}
+
+/** Thrown when the storage does not answer (connection refused, timeout): the API answers 503, jobs retry. */
+export class StorageUnavailableError extends UnavailableError {
+  constructor(message: string) {
+    super('storage_unavailable', `File storage is not reachable: ${message}`);
+  }
+}
+
+/** Thrown when the storage answers with an error of its own (5xx, access denied): the API answers 502. */
+export class StorageUpstreamError extends DomainError {
+  constructor(message: string) {
+    super(DomainErrorKind.Upstream, 'storage_error', `File storage refused the request: ${message}`);
+  }
+}
+
+/** The key as stored: `/`-separated, relative; `..`, absolute paths and empty segments are refused. */
+export function checkedStorageKey(key: string): string {
+  const segments = key.split('/');
+  if (
+    key === '' ||
+    key.startsWith('/') ||
+    key.includes('\\') ||
+    key.includes('\0') ||
+    segments.some((s) => s === '..' || s === '.' || s === '')
+  ) {
+    throw InvalidInputError.field('key', 'must stay inside the storage root');
+  }
+  return key;
+}
+
 /** Where generated images and other product files live. Keys are relative, `/`-separated. */
 export abstract class FileStorage {
-  abstract put(key: string, bytes: Buffer): Promise<void>;
+  abstract put(key: string, bytes: Buffer, options?: PutOptions): Promise<void>;
   /** Stores a stream under the key without buffering it; readers never see a partial object. Returns the size. */
-  abstract putStream(key: string, source: Readable): Promise<{ size: number }>;
+  abstract putStream(key: string, source: Readable, options?: PutOptions): Promise<{ size: number }>;
   abstract get(key: string): Promise<Buffer | null>;
   /** The stored bytes as a stream with their size, or null when nothing is stored under the key. */
-  abstract open(key: string): Promise<{ stream: Readable; size: number } | null>;
+  abstract open(key: string): Promise<OpenedObject | null>;
   abstract delete(key: string): Promise<void>;
   /** Size and modification time of the object, or null when nothing is stored under the key. */
   abstract stat(key: string): Promise<StoredObject | null>;
@@ -80,7 +121,7 @@ export class LocalFileStorage extends FileStorage {
     }
   }
 
-  async open(key: string): Promise<{ stream: Readable; size: number } | null> {
+  async open(key: string): Promise<OpenedObject | null> {
     const full = this.pathOf(key);
     try {
       const { size } = await stat(full);

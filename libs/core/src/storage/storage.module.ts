@@ -1,9 +1,20 @@
 import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
 import { FileStorage, LocalFileStorage } from './file-storage.js';
+import { S3FileStorage } from './s3-file-storage.js';
 
+/** Binds the FileStorage port: an S3-compatible bucket when STORAGE_URL is set, else DATA_DIR/storage. */
 @Global()
 @Module({
-  providers: [{ provide: FileStorage, useClass: LocalFileStorage }],
+  providers: [
+    {
+      provide: FileStorage,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig): FileStorage =>
+        config.storage.kind === 's3' ? new S3FileStorage(config) : new LocalFileStorage(config),
+    },
+  ],
   exports: [FileStorage],
 })
 export class StorageModule {}
