@@ -16,6 +16,7 @@ const benches = [
   'watch',
   'civitai',
   'archive',
+  'thumbnails',
 ].filter((b) => only.length === 0 || only.includes(b));
 let failed = 0;
 for (const bench of benches) {

@@ -43,6 +43,7 @@ export * from './security/roles.decorator.js';
 export * from './security/security.module.js';
 export * from './security/session.service.js';
 export * from './security/web-access.policy.js';
+export * from './media/thumbnail.service.js';
 export * from './storage/file-storage.js';
 export * from './storage/s3-file-storage.js';
 export * from './storage/storage.module.js';

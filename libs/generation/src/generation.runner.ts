@@ -1,6 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Injectable, Logger, Optional } from '@nestjs/common';
-import { FileStorage, type ProgressEventMap, type ProgressEventName, errorMessage } from '@app/core';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  FileStorage,
+  type ProgressEventMap,
+  type ProgressEventName,
+  StorageUnavailableError,
+  StorageUpstreamError,
+  errorMessage,
+} from '@app/core';
 import { type BackendLease, BackendLeaseService, LeaseWaitAbortedError } from './backend-lease.service.js';
 import {
   FINISHED_GENERATION_STATUSES,
@@ -78,6 +87,7 @@ export class GenerationRunner {
     private readonly leases: BackendLeaseService,
     private readonly backends: SdNextBackends,
     private readonly storage: FileStorage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly results?: GenerationResultSink,
   ) {}
 
@@ -230,7 +240,8 @@ export class GenerationRunner {
     for (const [index, image] of result.images.entries()) {
       const key = generationImageKey(job.id, index, image.contentType);
       const bytes = prepared?.bytes[index] ?? image.bytes;
-      await this.storage.put(key, bytes);
+      const stored = await this.store(job.id, key, bytes, image.contentType);
+      if (stored !== null) return this.fail(job, backendId, stored, ctx);
       refs.push({ index, key, contentType: image.contentType, size: bytes.length });
     }
     // Recorded before the row ends, so that a job seen succeeded has its results listed.
@@ -253,6 +264,30 @@ export class GenerationRunner {
       seed: result.seed,
     });
     return { kind: 'succeeded', job: row, images: result.images };
+  }
+
+  /**
+   * Stores one image, retrying while the storage is unavailable (S3 down or slow): SD.Next's answer cannot be asked
+   * for again, so the images are held here until they are stored or STORAGE_WRITE_RETRY_SECONDS have passed.
+   * Returns null when stored, or why the job fails.
+   */
+  private async store(jobId: string, key: string, bytes: Buffer, contentType: string): Promise<string | null> {
+    const deadline = Date.now() + this.config.storageWriteRetryMs;
+    for (let attempt = 1, pause = 500; ; attempt++, pause = Math.min(pause * 2, 10_000)) {
+      try {
+        await this.storage.put(key, bytes, { contentType });
+        return null;
+      } catch (error) {
+        const transient = error instanceof StorageUnavailableError || error instanceof StorageUpstreamError;
+        if (!transient || Date.now() + pause > deadline) {
+          return `the images could not be stored (${errorMessage(error)}); attempts: ${attempt}`;
+        }
+        this.logger.warn(
+          `Image ${key} of generation ${jobId} not stored yet (attempt ${attempt}): ${errorMessage(error)}`,
+        );
+        await sleep(pause);
+      }
+    }
   }
 
   private async fail(

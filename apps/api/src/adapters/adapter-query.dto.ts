@@ -1,4 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
+import { ThumbnailSizeQuery, type ThumbnailSize } from '../common/thumbnail-response.js';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -161,6 +162,11 @@ export class ListAdaptersQueryDto implements AdapterListQuery {
 export class AdapterIdParamDto {
   @IsUUID()
   id: string;
+}
+
+export class PreviewQueryDto {
+  @ThumbnailSizeQuery('A WebP thumbnail of the preview, this many pixels on its long side; absent: the file itself')
+  size?: ThumbnailSize;
 }
 
 export class TagCountsQueryDto {

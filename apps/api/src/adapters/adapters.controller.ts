@@ -9,10 +9,14 @@ import {
   Patch,
   Post,
   Query,
+  Res,
   StreamableFile,
+  Headers,
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AdapterQueryService, CivitaiUpdateService, ImportService } from '@app/adapters';
+import { ThumbnailService } from '@app/core';
+import type { Response } from 'express';
 import {
   ActivateAdapterDto,
   AdapterDto,
@@ -26,8 +30,15 @@ import {
   ValueCountDto,
 } from './adapter.dto.js';
 import { mapAdapter, mapAdapterPage, mapAdapterSummary } from './adapter.mapper.js';
-import { AdapterIdParamDto, DuplicatesQueryDto, ListAdaptersQueryDto, TagCountsQueryDto } from './adapter-query.dto.js';
+import {
+  AdapterIdParamDto,
+  DuplicatesQueryDto,
+  ListAdaptersQueryDto,
+  PreviewQueryDto,
+  TagCountsQueryDto,
+} from './adapter-query.dto.js';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { ApiThumbnailResponses, sendThumbnail } from '../common/thumbnail-response.js';
 
 @ApiTags('adapters')
 @Controller('adapters')
@@ -36,6 +47,7 @@ export class AdaptersController {
     private readonly adapters: AdapterQueryService,
     private readonly importer: ImportService,
     private readonly updates: CivitaiUpdateService,
+    private readonly thumbnails: ThumbnailService,
   ) {}
 
   /** Registers one file by path (inside a library root): reads its header, sidecars and hashes now. */
@@ -114,18 +126,47 @@ export class AdaptersController {
     return (await this.adapters.duplicatesOf(params.id)).map(mapAdapterSummary);
   }
 
-  /** The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file. */
+  /**
+   * The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file; with
+   * `size`, its WebP thumbnail (made on first request, cached in storage, ETag changes when the preview does).
+   */
   @Get(':id/preview')
   @Header('X-Content-Type-Options', 'nosniff')
   // Library files are untrusted: nothing served here may run script or load anything, even if opened as a page.
   @Header('Content-Security-Policy', "default-src 'none'; sandbox")
   @Header('Cache-Control', 'private, max-age=300')
-  @ApiOkResponse({ content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } })
-  @ApiReadErrors(404)
-  async preview(@Param() params: AdapterIdParamDto): Promise<StreamableFile> {
+  @ApiThumbnailResponses()
+  @ApiReadErrors(404, 422)
+  async preview(
+    @Param() params: AdapterIdParamDto,
+    @Query() query: PreviewQueryDto,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile | undefined> {
     const file = await this.adapters.preview(params.id);
-    if ('bytes' in file) return new StreamableFile(file.bytes, { type: file.contentType, length: file.bytes.length });
-    return new StreamableFile(file.handle.createReadStream(), { type: file.contentType, length: file.size });
+    if (query.size === undefined) {
+      if ('bytes' in file) return new StreamableFile(file.bytes, { type: file.contentType, length: file.bytes.length });
+      return new StreamableFile(file.handle.createReadStream(), { type: file.contentType, length: file.size });
+    }
+    let opened = false;
+    try {
+      const answer = await this.thumbnails.thumbnail(
+        {
+          identity: `adapter-preview:${file.version}`,
+          read: () => {
+            if ('bytes' in file) return Promise.resolve(file.bytes);
+            opened = true;
+            return Promise.resolve(file.handle.createReadStream());
+          },
+        },
+        query.size,
+        ifNoneMatch,
+      );
+      // The URL names the adapter, not the preview's bytes: revalidate (a 304 costs one stat) after 5 minutes.
+      return sendThumbnail(answer, res, 'private, max-age=300');
+    } finally {
+      if ('handle' in file && !opened) await file.handle.close().catch(() => undefined);
+    }
   }
 
   /** Changes user fields; each one given is kept across resyncs. */

@@ -12,6 +12,7 @@ const statusByKind: Record<DomainErrorKind, number> = {
   [DomainErrorKind.Upstream]: HttpStatus.BAD_GATEWAY,
   [DomainErrorKind.UpstreamTimeout]: HttpStatus.GATEWAY_TIMEOUT,
   [DomainErrorKind.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [DomainErrorKind.Unprocessable]: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
 const codeByStatus: Record<number, string> = {

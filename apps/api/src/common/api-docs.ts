@@ -3,7 +3,7 @@ import { ApiProperty, ApiResponse } from '@nestjs/swagger';
 import { ErrorBodyDto } from './error-body.dto.js';
 
 /** Error statuses a route may answer; each one's body is {@link ErrorBodyDto}. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 502 | 503 | 504;
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: 'Invalid input; `details` names each field at fault',
@@ -13,8 +13,9 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   409: 'Conflicts with the current state',
   413: 'The request body is too large',
   415: 'The request body is not JSON',
-  502: 'SD.Next or Civitai failed or answered something unusable',
-  503: 'The database, the queue or every SD.Next backend is unavailable',
+  422: 'The image cannot be decoded or is too large (`code` says which)',
+  502: 'SD.Next, Civitai or the file storage failed or answered something unusable',
+  503: 'The database, the queue, the file storage or every SD.Next backend is unavailable',
   504: 'SD.Next or Civitai did not answer in time',
 };
 

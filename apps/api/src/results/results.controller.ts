@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   Param,
   Patch,
@@ -12,6 +13,7 @@ import {
   StreamableFile,
 } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ThumbnailService } from '@app/core';
 import { ResultsService } from '@app/results';
 import type { Response } from 'express';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
@@ -27,7 +29,9 @@ import {
   ResultParamsDto,
   ReuseResultQueryDto,
   ReusedResultDto,
+  ThumbnailQueryDto,
 } from './results.dto.js';
+import { ApiThumbnailResponses, sendThumbnail } from '../common/thumbnail-response.js';
 import { toResultDto } from './results.mapper.js';
 
 const binary = { schema: { type: 'string', format: 'binary' } };
@@ -35,7 +39,10 @@ const binary = { schema: { type: 'string', format: 'binary' } };
 @ApiTags('results')
 @Controller('results')
 export class ResultsController {
-  constructor(private readonly results: ResultsService) {}
+  constructor(
+    private readonly results: ResultsService,
+    private readonly thumbnails: ThumbnailService,
+  ) {}
 
   /** Generated images, newest first by default, filtered; keyset paging with `cursor`. */
   @Get()
@@ -102,6 +109,31 @@ export class ResultsController {
       length: image.size,
       disposition: `inline; filename="${image.fileName}"`,
     });
+  }
+
+  /**
+   * A WebP thumbnail of the image (256 or 768 px on the long side), made on first request and cached in storage.
+   * A result's image never changes, so the URL names its bytes: cached for a year, revalidated by ETag.
+   */
+  @Get(':id/thumbnail')
+  @ApiThumbnailResponses()
+  @ApiReadErrors(404, 422)
+  async thumbnail(
+    @Param() params: ResultParamsDto,
+    @Query() query: ThumbnailQueryDto,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile | undefined> {
+    const row = await this.results.get(params.id);
+    const answer = await this.thumbnails.thumbnail(
+      {
+        identity: `result:${row.storageKey}:${row.bytes}:${row.id}`,
+        read: async () => (await this.results.image(row.id)).stream,
+      },
+      query.size ?? 256,
+      ifNoneMatch,
+    );
+    return sendThumbnail(answer, res, 'private, max-age=31536000, immutable');
   }
 
   /** The generation request that makes this image again (same parameters, LoRAs by id); the seed is optional. */

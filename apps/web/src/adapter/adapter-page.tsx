@@ -100,7 +100,7 @@ function AdapterDetail({ adapter }: { adapter: AdapterDto }) {
       <div className="adapter-layout">
         <div className="adapter-main">
           <div className="panel">
-            <AdapterPreview adapter={adapter} size={320} className="large" />
+            <AdapterPreview adapter={adapter} size={320} thumbnail={768} className="large" />
           </div>
           {adapter.warnings.length > 0 && (
             <section className="panel" aria-labelledby="warnings-h">

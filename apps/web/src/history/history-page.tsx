@@ -8,6 +8,7 @@ import {
   resultsPatchMutation,
 } from '../api/generated/@tanstack/react-query.gen';
 import type { ResultDto } from '../api/generated/types.gen';
+import { resultThumbnailUrl } from '../api/urls';
 import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
 
@@ -155,7 +156,7 @@ export function HistoryPage() {
               onClick={() => go({ job: result.jobId })}
               aria-label={`Open image of ${result.jobId.slice(0, 8)}`}
             >
-              <img src={result.url} alt="" loading="lazy" width={256} height={256} />
+              <img src={resultThumbnailUrl(result.id)} alt="" loading="lazy" width={256} height={256} />
             </button>
             <p className="small prompt-line">{result.prompt}</p>
             <Params result={result} />

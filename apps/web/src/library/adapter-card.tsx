@@ -68,7 +68,7 @@ export const AdapterCard = memo(function AdapterCard(props: ItemProps) {
   const { adapter } = props;
   return (
     <article role="listitem" className={`card ${adapter.missingSince ? 'missing' : ''}`} aria-label={adapter.name}>
-      <AdapterPreview adapter={adapter} size={180} />
+      <AdapterPreview adapter={adapter} size={180} thumbnail={256} />
       <div className="card-body">
         <div className="row card-title">
           <SelectBox {...props} />

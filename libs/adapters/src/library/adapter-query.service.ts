@@ -58,8 +58,10 @@ const EMBEDDED_PREVIEW_MAX_HEADER_BYTES = 24 * 1024 * 1024;
  * A preview to serve: a file beside the LoRA, opened (stream `handle`; it closes when the stream ends), or an image
  * embedded in the LoRA's header.
  */
-export type AdapterPreviewFile =
-  { handle: FileHandle; contentType: string; size: number } | { bytes: Buffer; contentType: string };
+/** A preview's bytes (a handle to read, or decoded bytes) and `version`, which changes whenever its bytes may have. */
+export type AdapterPreviewFile = { contentType: string; version: string } & (
+  { handle: FileHandle; size: number } | { bytes: Buffer }
+);
 
 const WEIGHT_FIELDS = ['weightMin', 'preferredWeight', 'weightMax'] as const;
 
@@ -307,12 +309,13 @@ export class AdapterQueryService {
       if (!adapter.previewEmbedded) throw notFound;
       const embedded = await this.embeddedPreview(adapter.rootId, adapter.relativePath, adapter.previewEmbedded);
       if (!embedded) throw notFound;
-      return { bytes: embedded.bytes, contentType: embedded.contentType };
+      return { bytes: embedded.preview.bytes, contentType: embedded.preview.contentType, version: embedded.version };
     }
     const file = await this.roots.openInside(adapter.rootId, adapter.previewPath);
     if (!file) throw notFound;
     const contentType = PREVIEW_TYPES[extname(file.realPath).toLowerCase()] ?? 'application/octet-stream';
-    return { handle: file.fh, contentType, size: file.stats.size };
+    const { dev, ino, size, mtimeMs } = file.stats;
+    return { handle: file.fh, contentType, size, version: `file:${dev}:${ino}:${size}:${mtimeMs}:${file.realPath}` };
   }
 
   /** The image under `key` in a LoRA's header, from the cache while the file keeps its size and mtime. */
@@ -320,12 +323,13 @@ export class AdapterQueryService {
     rootId: string,
     relativePath: string,
     key: string,
-  ): Promise<EmbeddedPreview | undefined> {
+  ): Promise<{ preview: EmbeddedPreview; version: string } | undefined> {
     const lora = await this.roots.openInside(rootId, relativePath);
     if (!lora) return undefined;
     try {
       const { dev, ino, size, mtimeMs } = lora.stats;
-      return await this.embeddedPreviews.get(`${dev}:${ino}:${size}:${mtimeMs}:${key}`, async () => {
+      const version = `embedded:${dev}:${ino}:${size}:${mtimeMs}:${key}:${lora.realPath}`;
+      const preview = await this.embeddedPreviews.get(version, async () => {
         // The key the import chose; a header far beyond an 8 MiB image is not read for a preview.
         const header = await readSafetensorsHeaderFrom(readHandleOf(lora.fh, lora.stats), lora.realPath, {
           decodeEmbeddedPreview: key,
@@ -333,6 +337,7 @@ export class AdapterQueryService {
         }).catch(() => null);
         return header?.embeddedPreview;
       });
+      return preview ? { preview, version } : undefined;
     } finally {
       await lora.fh.close().catch(() => undefined);
     }

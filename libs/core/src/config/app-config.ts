@@ -116,6 +116,8 @@ export interface AppConfig {
   storageDir: string;
   /** Where product files live: DATA_DIR/storage (STORAGE_URL unset) or an S3-compatible bucket (STORAGE_URL=s3://bucket/prefix). */
   storage: StorageConfig;
+  /** How long a generation keeps retrying to store its images while the storage is unavailable (STORAGE_WRITE_RETRY_SECONDS, default 120). */
+  storageWriteRetryMs: number;
   /** Thumbnails (sharp): limits on what is decoded and how many at once. */
   thumbnails: {
     /** THUMBNAIL_MAX_SOURCE_MB (default 32): larger source images answer 422 without being decoded. */
@@ -417,6 +419,7 @@ const envSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).max(256).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).max(256).optional(),
   AWS_SESSION_TOKEN: z.string().min(1).max(4096).optional(),
+  STORAGE_WRITE_RETRY_SECONDS: z.coerce.number().min(0).max(86_400).default(120),
   THUMBNAIL_MAX_SOURCE_MB: z.coerce.number().positive().max(1024).default(32),
   THUMBNAIL_MAX_PIXELS: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000_000),
   THUMBNAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
@@ -522,6 +525,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     workerPort: e.WORKER_PORT,
     storageDir: resolve(dataDir, 'storage'),
     storage: storageOf(e, resolve(dataDir, 'storage')),
+    storageWriteRetryMs: Math.round(e.STORAGE_WRITE_RETRY_SECONDS * 1000),
     thumbnails: {
       maxSourceBytes: Math.round(e.THUMBNAIL_MAX_SOURCE_MB * 1024 * 1024),
       maxPixels: e.THUMBNAIL_MAX_PIXELS,

@@ -15,6 +15,8 @@ export enum DomainErrorKind {
   Upstream = 'upstream',
   UpstreamTimeout = 'upstream_timeout',
   Unavailable = 'unavailable',
+  /** Well-formed request about content that cannot be processed (an image that does not decode): 422. */
+  Unprocessable = 'unprocessable',
 }
 
 export interface FieldProblem {
@@ -66,5 +68,11 @@ export class ForbiddenError extends DomainError {
 export class UnavailableError extends DomainError {
   constructor(code: string, message: string) {
     super(DomainErrorKind.Unavailable, code, message);
+  }
+}
+
+export class UnprocessableError extends DomainError {
+  constructor(code: string, message: string) {
+    super(DomainErrorKind.Unprocessable, code, message);
   }
 }

@@ -3,8 +3,9 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { FileStorage, LocalFileStorage } from './file-storage.js';
 import { S3FileStorage } from './s3-file-storage.js';
+import { ThumbnailService } from '../media/thumbnail.service.js';
 
-/** Binds the FileStorage port: an S3-compatible bucket when STORAGE_URL is set, else DATA_DIR/storage. */
+/** Binds the FileStorage port (an S3-compatible bucket when STORAGE_URL is set, else DATA_DIR/storage) and thumbnails. */
 @Global()
 @Module({
   providers: [
@@ -14,7 +15,8 @@ import { S3FileStorage } from './s3-file-storage.js';
       useFactory: (config: AppConfig): FileStorage =>
         config.storage.kind === 's3' ? new S3FileStorage(config) : new LocalFileStorage(config),
     },
+    ThumbnailService,
   ],
-  exports: [FileStorage],
+  exports: [FileStorage, ThumbnailService],
 })
 export class StorageModule {}

@@ -1,0 +1,304 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
+import { AppProcess, freePort, runCli } from './support/app-process.js';
+import { cliDatabase, importJson } from './support/cli-library.js';
+import { crc32, tinyPngDataUrl, writeAdapter } from './support/corpus-builder.js';
+import { FakeSdNext } from './support/fake-sdnext.js';
+import { tinyPng } from './support/images.js';
+import { TestS3Server } from './support/s3-server.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
+
+const KEY = 'editor-key-storage-thumbs-01';
+const KEYS = `${KEY}:editor`;
+
+/** A real photo-sized PNG: 1200 × 800. */
+const bigPng = (colour: string): Promise<Buffer> =>
+  sharp({ create: { width: 1200, height: 800, channels: 3, background: colour } })
+    .png()
+    .toBuffer();
+
+/** A valid PNG whose header claims 50,000 × 50,000 pixels (a decompression bomb: 2.5 gigapixels). */
+function bombPng(): Buffer {
+  const png = Buffer.from(tinyPng());
+  png.writeUInt32BE(50_000, 16);
+  png.writeUInt32BE(50_000, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+interface Fetched {
+  status: number;
+  headers: Headers;
+  bytes: Buffer;
+  json: Record<string, unknown>;
+}
+
+async function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Fetched> {
+  const res = await fetch(`${base}/api/v1${path}`, { headers: { 'x-api-key': KEY, ...headers } });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const json = res.headers.get('content-type')?.includes('json') ? (JSON.parse(bytes.toString()) as never) : {};
+  return { status: res.status, headers: res.headers, bytes, json };
+}
+
+async function post(base: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${base}/api/v1${path}`, {
+    method: 'POST',
+    headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBeLessThan(300);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+async function settle(base: string, id: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await get(base, `/generation/jobs/${id}`)).json;
+    if (['succeeded', 'failed', 'cancelled'].includes(job.status as string)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${String(job.status)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('thumbnails of adapter previews and results (SQLite, embedded, local storage)', () => {
+  const dir = tempDir('thumbnails');
+  const root = join(dir.path, 'loras');
+  const fake = new FakeSdNext({ flavour: 'sdnext', stepMs: 2, imageFormat: 'png' });
+  let api: AppProcess;
+  let base: string;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    for (const name of ['photo', 'corrupt', 'truncated', 'bomb', 'inside']) {
+      await writeAdapter(root, {
+        relPath: `${name}.safetensors`,
+        safetensors:
+          name === 'inside' ? { seed: name, metadata: { 'modelspec.thumbnail': tinyPngDataUrl() } } : { seed: name },
+      });
+    }
+    const photo = await bigPng('#c33');
+    await writeFile(join(root, 'photo.png'), photo);
+    await writeFile(join(root, 'corrupt.png'), Buffer.from('this is not an image at all'));
+    await writeFile(join(root, 'truncated.png'), photo.subarray(0, Math.floor(photo.length / 2)));
+    await writeFile(join(root, 'bomb.png'), bombPng());
+    const db = await cliDatabase('sqlite', 'thumbnails', join(dir.path, 'data'));
+    const env = { ...db.env, LORA_ROOTS: root, API_KEYS: KEYS, SDNEXT_URL: await fake.start() };
+    expect((await importJson(env)).counts).toMatchObject({ added: 5 });
+    const port = await freePort();
+    api = new AppProcess('api', { ...env, PORT: String(port) }, port).start();
+    await api.waitReady();
+    base = api.baseUrl;
+    const list = (await get(base, '/adapters?limit=50')).json.items as { id: string; relativePath: string }[];
+    for (const a of list) ids[a.relativePath.replace('.safetensors', '')] = a.id;
+  }, 120_000);
+
+  afterAll(async () => {
+    await api?.stop();
+    await fake.stop();
+    dir.remove();
+  });
+
+  it('should serve a WebP preview thumbnail at 256 and 768 px on the long side, then 304 on its ETag', async () => {
+    for (const size of [256, 768]) {
+      const first = await get(base, `/adapters/${ids.photo}/preview?size=${size}`);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('content-type')).toBe('image/webp');
+      const meta = await sharp(first.bytes).metadata();
+      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({
+        format: 'webp',
+        width: size,
+        height: Math.round((size * 800) / 1200),
+      });
+      const etag = first.headers.get('etag')!;
+      expect(etag).toMatch(/^"[0-9a-f]{40}"$/);
+      const again = await get(base, `/adapters/${ids.photo}/preview?size=${size}`, { 'if-none-match': etag });
+      expect(again.status).toBe(304);
+      expect(again.bytes.length).toBe(0);
+    }
+    // Without size, the file itself as before.
+    const original = await get(base, `/adapters/${ids.photo}/preview`);
+    expect(original.headers.get('content-type')).toBe('image/png');
+  });
+
+  it('should make a new thumbnail when the preview file changes', async () => {
+    const before = await get(base, `/adapters/${ids.photo}/preview?size=256`);
+    await writeFile(join(root, 'photo.png'), await bigPng('#33c'));
+    const after = await get(base, `/adapters/${ids.photo}/preview?size=256`, {
+      'if-none-match': before.headers.get('etag')!,
+    });
+    expect(after.status).toBe(200);
+    expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
+    const { dominant } = await sharp(after.bytes).stats();
+    expect(dominant.b).toBeGreaterThan(dominant.r);
+  });
+
+  it('should thumbnail the image embedded in the LoRA header (never enlarged)', async () => {
+    const res = await get(base, `/adapters/${ids.inside}/preview?size=768`);
+    expect(res.status).toBe(200);
+    const source = await sharp(Buffer.from(tinyPngDataUrl().split(',')[1], 'base64')).metadata();
+    expect(await sharp(res.bytes).metadata()).toMatchObject({
+      format: 'webp',
+      width: source.width,
+      height: source.height,
+    });
+  });
+
+  it('should answer 422 with a code for corrupt, truncated and decompression-bomb previews, and keep serving', async () => {
+    const answers = await Promise.all(
+      ['corrupt', 'truncated', 'bomb'].map((name) => get(base, `/adapters/${ids[name]}/preview?size=256`)),
+    );
+    expect(answers.map((a) => [a.status, a.json.code])).toEqual([
+      [422, 'image_unreadable'],
+      [422, 'image_unreadable'],
+      [422, 'image_too_large'],
+    ]);
+    expect(String(answers[2].json.message)).toContain('THUMBNAIL_MAX_PIXELS');
+    expect((await get(base, `/adapters/${ids.photo}/preview?size=256`)).status).toBe(200);
+    expect((await fetch(`${base}/health/live`)).status).toBe(200);
+  });
+
+  it('should refuse a size that is not offered, naming the field', async () => {
+    for (const size of ['100', 'big', '256.0']) {
+      const res = await get(base, `/adapters/${ids.photo}/preview?size=${size}`);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.json.details)).toContain('size');
+    }
+  });
+
+  it('should serve result thumbnails with year-long immutable caching, many at once', async () => {
+    const job = await post(base, '/generation/queue-generation', { prompt: 'a fox', steps: 2, batch_size: 2 });
+    expect((await settle(base, job.id as string)).status).toBe('succeeded');
+    const items = (await get(base, `/results?limit=10`)).json.items as { id: string; jobId: string }[];
+    const mine = items.filter((r) => r.jobId === job.id);
+    expect(mine).toHaveLength(2);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => get(base, `/results/${mine[i % 2].id}/thumbnail?size=256`)),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
+    expect(answers[0].headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    const again = await get(base, `/results/${mine[0].id}/thumbnail`, {
+      'if-none-match': answers[0].headers.get('etag')!,
+    });
+    expect(again.status).toBe(304);
+    expect((await get(base, `/results/00000000-0000-4000-8000-000000000000/thumbnail`)).status).toBe(404);
+  });
+});
+
+describe('S3 storage shared by the API and a worker (PostgreSQL, scale-out)', () => {
+  const s3 = new TestS3Server('lora-e2e');
+  const proxy = { current: undefined as TcpProxy | undefined };
+  const fake = new FakeSdNext({ flavour: 'sdnext', stepMs: 2, imageFormat: 'png' });
+  const apiDir = tempDir('s3-api');
+  const workerDir = tempDir('s3-worker');
+  const redis = createRedisPrefix('s3store');
+  let drop: (() => Promise<void>) | undefined;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let base: string;
+  let s3Client: S3Client;
+
+  const keysUnder = async (prefix: string): Promise<string[]> => {
+    const page = await s3Client.send(new ListObjectsCommand({ Bucket: s3.bucket, Prefix: prefix }));
+    return (page.Contents ?? []).map((o) => o.Key!);
+  };
+
+  beforeAll(async () => {
+    await s3.start();
+    const tcp = new TcpProxy('127.0.0.1', s3.port);
+    proxy.current = tcp;
+    const proxyPort = await tcp.start();
+    s3Client = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const db = await createTestDatabase('s3store');
+    drop = db.drop;
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      REDIS_PREFIX: redis.prefix,
+      SDNEXT_URL: await fake.start(),
+      API_KEYS: KEYS,
+      STORAGE_WRITE_RETRY_SECONDS: '60',
+      ...s3.env('deploy-1', proxyPort),
+    };
+    // Each process has its own DATA_DIR: the only files they share are the bucket's.
+    expect((await runCli(['migrate'], { ...env, DATA_DIR: apiDir.path })).code).toBe(0);
+    const workerPort = await freePort();
+    worker = new AppProcess(
+      'worker',
+      { ...env, DATA_DIR: workerDir.path, WORKER_PORT: String(workerPort) },
+      workerPort,
+    ).start();
+    const port = await freePort();
+    api = new AppProcess('api', { ...env, DATA_DIR: apiDir.path, PORT: String(port) }, port).start();
+    await Promise.all([api.waitReady(), worker.waitReady()]);
+    base = api.baseUrl;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await proxy.current?.stop();
+    s3Client?.destroy();
+    await s3.stop();
+    await fake.stop();
+    await redis.clear();
+    await drop?.();
+    apiDir.remove();
+    workerDir.remove();
+  });
+
+  it('should list and serve an image the worker wrote to the bucket, and cache its thumbnail there', async () => {
+    const job = await post(base, '/generation/queue-generation', { prompt: 'a fox in s3', steps: 2 });
+    expect((await settle(base, job.id as string)).status).toBe('succeeded');
+    const [result] = (await get(base, `/results?limit=5`)).json.items as {
+      id: string;
+      jobId: string;
+      storageKey: string;
+      bytes: number;
+    }[];
+    expect(result.jobId).toBe(job.id);
+    expect(await keysUnder(`deploy-1/${result.storageKey}`)).toEqual([`deploy-1/${result.storageKey}`]);
+    const image = await get(base, `/results/${result.id}/image`);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    expect(image.bytes.length).toBe(result.bytes);
+    const generationImage = await get(base, `/generation/jobs/${job.id as string}/images/0`);
+    expect(generationImage.bytes.equals(image.bytes)).toBe(true);
+
+    const thumb = await get(base, `/results/${result.id}/thumbnail?size=256`);
+    expect(thumb.status).toBe(200);
+    expect(await keysUnder('deploy-1/thumbnails/256/')).toHaveLength(1);
+  });
+
+  it('should answer 503 storage_unavailable while S3 is down, and keep a generation made meanwhile', async () => {
+    const [result] = (await get(base, `/results?limit=1`)).json.items as { id: string }[];
+    await proxy.current!.cut();
+    try {
+      const image = await get(base, `/results/${result.id}/image`);
+      expect([image.status, image.json.code]).toEqual([503, 'storage_unavailable']);
+      const thumb = await get(base, `/results/${result.id}/thumbnail?size=768`);
+      expect([thumb.status, thumb.json.code]).toEqual([503, 'storage_unavailable']);
+      expect((await fetch(`${base}/health/ready`)).status).toBe(503);
+      // The worker holds the images and retries the write until S3 is back.
+      const job = await post(base, '/generation/queue-generation', { prompt: 'made while s3 was down', steps: 2 });
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await get(base, `/generation/jobs/${job.id as string}`)).json.status).toBe('running');
+      await proxy.current!.restore();
+      expect((await settle(base, job.id as string, 60_000)).status).toBe('succeeded');
+      const listed = (await get(base, `/results?q=${encodeURIComponent('made while s3 was down')}`)).json.items as {
+        id: string;
+      }[];
+      expect(listed).toHaveLength(1);
+      expect((await get(base, `/results/${listed[0].id}/image`)).status).toBe(200);
+    } finally {
+      await proxy.current!.restore();
+    }
+  }, 90_000);
+});
