@@ -216,6 +216,9 @@ import type {
   ResultsReuseData,
   ResultsReuseErrors,
   ResultsReuseResponses,
+  ResultsThumbnailData,
+  ResultsThumbnailErrors,
+  ResultsThumbnailResponses,
   SessionCloseData,
   SessionCloseErrors,
   SessionCloseResponses,
@@ -1141,7 +1144,8 @@ export const adaptersDuplicatesOf = <ThrowOnError extends boolean = false>(
   });
 
 /**
- * The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file.
+ * The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file; with
+ * `size`, its WebP thumbnail (made on first request, cached in storage, ETag changes when the preview does).
  */
 export const adaptersPreview = <ThrowOnError extends boolean = false>(
   options: Options<AdaptersPreviewData, ThrowOnError>,
@@ -1498,6 +1502,27 @@ export const resultsImage = <ThrowOnError extends boolean = false>(options: Opti
       },
     ],
     url: '/api/v1/results/{id}/image',
+    ...options,
+  });
+
+/**
+ * A WebP thumbnail of the image (256 or 768 px on the long side), made on first request and cached in storage.
+ * A result's image never changes, so the URL names its bytes: cached for a year, revalidated by ETag.
+ */
+export const resultsThumbnail = <ThrowOnError extends boolean = false>(
+  options: Options<ResultsThumbnailData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<ResultsThumbnailResponses, ResultsThumbnailErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/{id}/thumbnail',
     ...options,
   });
 

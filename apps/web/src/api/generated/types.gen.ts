@@ -1800,7 +1800,7 @@ export type ComposeComposeErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -1908,11 +1908,11 @@ export type GenerationBackendOptionsErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
@@ -1967,11 +1967,11 @@ export type GenerationGenerateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
@@ -2017,7 +2017,7 @@ export type GenerationQueueErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2067,11 +2067,11 @@ export type GenerationComposeAndGenerateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
@@ -2117,7 +2117,7 @@ export type GenerationProgressErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2155,7 +2155,7 @@ export type GenerationListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2195,7 +2195,7 @@ export type GenerationGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2247,7 +2247,7 @@ export type GenerationCancelErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2288,7 +2288,7 @@ export type GenerationImageErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2333,7 +2333,7 @@ export type JobsDiagnosticErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2374,7 +2374,7 @@ export type JobsGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2423,7 +2423,7 @@ export type JobsCancelErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2457,7 +2457,7 @@ export type ImportsListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2499,7 +2499,7 @@ export type ImportsStartErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2539,7 +2539,7 @@ export type ImportsGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2573,7 +2573,7 @@ export type HashesStatusErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2607,7 +2607,7 @@ export type HashesListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2649,7 +2649,7 @@ export type HashesStartErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2689,7 +2689,7 @@ export type HashesGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2737,7 +2737,7 @@ export type HashesCancelErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2823,11 +2823,11 @@ export type CivitaiLookupErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
@@ -2873,7 +2873,7 @@ export type CivitaiStartLookupsErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3315,7 +3315,7 @@ export type AdaptersListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3361,7 +3361,7 @@ export type AdaptersRegisterErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3401,7 +3401,7 @@ export type AdaptersTagsErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3435,7 +3435,7 @@ export type AdaptersBaseModelsErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3476,7 +3476,7 @@ export type AdaptersDuplicatesErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3518,7 +3518,7 @@ export type AdaptersBulkErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3558,7 +3558,7 @@ export type AdaptersRemoveErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3601,7 +3601,7 @@ export type AdaptersGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3649,7 +3649,7 @@ export type AdaptersPatchErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3689,7 +3689,7 @@ export type AdaptersDuplicatesOfErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3704,10 +3704,21 @@ export type AdaptersDuplicatesOfResponse = AdaptersDuplicatesOfResponses[keyof A
 
 export type AdaptersPreviewData = {
   body?: never;
+  headers?: {
+    /**
+     * An ETag from an earlier answer
+     */
+    'If-None-Match'?: string;
+  };
   path: {
     id: string;
   };
-  query?: never;
+  query?: {
+    /**
+     * A WebP thumbnail of the preview, this many pixels on its long side; absent: the file itself
+     */
+    size?: 256 | 768;
+  };
   url: '/api/v1/adapters/{id}/preview';
 };
 
@@ -3729,7 +3740,11 @@ export type AdaptersPreviewErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The image cannot be decoded or is too large (`code` says which)
+   */
+  422: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3737,6 +3752,9 @@ export type AdaptersPreviewErrors = {
 export type AdaptersPreviewError = AdaptersPreviewErrors[keyof AdaptersPreviewErrors];
 
 export type AdaptersPreviewResponses = {
+  /**
+   * The image, or its WebP thumbnail when `size` is given
+   */
   200: Blob | File;
 };
 
@@ -3777,7 +3795,7 @@ export type AdaptersActivateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3825,7 +3843,7 @@ export type AdaptersDeactivateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3898,7 +3916,7 @@ export type DeliveriesListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3940,7 +3958,7 @@ export type DeliveriesCreateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3980,7 +3998,7 @@ export type DeliveriesGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4028,7 +4046,7 @@ export type DeliveriesPatchErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4080,7 +4098,7 @@ export type DeliveriesCancelErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4160,7 +4178,7 @@ export type ResultsListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4202,7 +4220,7 @@ export type ResultsBulkDeleteErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4244,7 +4262,7 @@ export type ResultsBulkFavoriteErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4286,7 +4304,7 @@ export type ResultsBulkTagErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4326,7 +4344,7 @@ export type ResultsDeleteErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4369,7 +4387,7 @@ export type ResultsGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4417,7 +4435,7 @@ export type ResultsPatchErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4457,7 +4475,7 @@ export type ResultsImageErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4472,6 +4490,64 @@ export type ResultsImageResponses = {
 };
 
 export type ResultsImageResponse = ResultsImageResponses[keyof ResultsImageResponses];
+
+export type ResultsThumbnailData = {
+  body?: never;
+  headers?: {
+    /**
+     * An ETag from an earlier answer
+     */
+    'If-None-Match'?: string;
+  };
+  path: {
+    id: string;
+  };
+  query?: {
+    /**
+     * Pixels on the long side (default 256)
+     */
+    size?: 256 | 768;
+  };
+  url: '/api/v1/results/{id}/thumbnail';
+};
+
+export type ResultsThumbnailErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The image cannot be decoded or is too large (`code` says which)
+   */
+  422: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsThumbnailError = ResultsThumbnailErrors[keyof ResultsThumbnailErrors];
+
+export type ResultsThumbnailResponses = {
+  /**
+   * The image, or its WebP thumbnail when `size` is given
+   */
+  200: Blob | File;
+};
+
+export type ResultsThumbnailResponse = ResultsThumbnailResponses[keyof ResultsThumbnailResponses];
 
 export type ResultsReuseData = {
   body?: never;
@@ -4505,7 +4581,7 @@ export type ResultsReuseErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };

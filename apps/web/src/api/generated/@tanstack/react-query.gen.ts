@@ -76,6 +76,7 @@ import {
   resultsList,
   resultsPatch,
   resultsReuse,
+  resultsThumbnail,
   sessionClose,
   sessionOpen,
   sessionState,
@@ -294,6 +295,9 @@ import type {
   ResultsReuseData,
   ResultsReuseError,
   ResultsReuseResponse,
+  ResultsThumbnailData,
+  ResultsThumbnailError,
+  ResultsThumbnailResponse,
   SessionCloseData,
   SessionCloseError,
   SessionCloseResponse,
@@ -1460,7 +1464,8 @@ export const adaptersPreviewQueryKey = (options: Options<AdaptersPreviewData>) =
   createQueryKey('adaptersPreview', options);
 
 /**
- * The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file.
+ * The preview image (or video) from the adapter's library root, or the image embedded in the LoRA file; with
+ * `size`, its WebP thumbnail (made on first request, cached in storage, ETag changes when the preview does).
  */
 export const adaptersPreviewOptions = (options: Options<AdaptersPreviewData>) =>
   queryOptions<
@@ -1912,6 +1917,32 @@ export const resultsImageOptions = (options: Options<ResultsImageData>) =>
       return data;
     },
     queryKey: resultsImageQueryKey(options),
+  });
+
+export const resultsThumbnailQueryKey = (options: Options<ResultsThumbnailData>) =>
+  createQueryKey('resultsThumbnail', options);
+
+/**
+ * A WebP thumbnail of the image (256 or 768 px on the long side), made on first request and cached in storage.
+ * A result's image never changes, so the URL names its bytes: cached for a year, revalidated by ETag.
+ */
+export const resultsThumbnailOptions = (options: Options<ResultsThumbnailData>) =>
+  queryOptions<
+    ResultsThumbnailResponse,
+    ResultsThumbnailError,
+    ResultsThumbnailResponse,
+    ReturnType<typeof resultsThumbnailQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await resultsThumbnail({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: resultsThumbnailQueryKey(options),
   });
 
 export const resultsReuseQueryKey = (options: Options<ResultsReuseData>) => createQueryKey('resultsReuse', options);
