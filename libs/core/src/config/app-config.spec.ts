@@ -14,6 +14,7 @@ import {
   parseConfig,
   Role,
   secretsOf,
+  storageLocation,
 } from './app-config.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..', '..');
@@ -218,5 +219,30 @@ describe('parseConfig: data directory and network exposure', () => {
     expect(
       databaseLocation(parseConfig({ DATABASE_URL: 'postgres://lora:s3cret@db:5432/lora', DATABASE_SCHEMA: 'tenant' })),
     ).toBe('postgres://lora@db:5432/lora (schema tenant)');
+  });
+
+  it('should read STORAGE_URL as a bucket and prefix, and redact the S3 secret', () => {
+    const config = parseConfig({
+      STORAGE_URL: 's3://lora-bucket/prod/images/',
+      S3_ENDPOINT: 'http://minio:9000/',
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI-secret',
+    });
+    expect(config.storage).toMatchObject({
+      kind: 's3',
+      bucket: 'lora-bucket',
+      prefix: 'prod/images',
+      endpoint: 'http://minio:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+    });
+    expect(secretsOf(config)).toContain('wJalrXUtnFEMI-secret');
+    expect(storageLocation(config)).toBe('s3://lora-bucket/prod/images at http://minio:9000');
+    expect(parseConfig({}).storage.kind).toBe('local');
+    expect(() => parseConfig({ STORAGE_URL: 'https://bucket' })).toThrow('STORAGE_URL');
+    expect(() => parseConfig({ STORAGE_URL: 's3://bucket/x', AWS_ACCESS_KEY_ID: 'only-the-id' })).toThrow(
+      'AWS_SECRET_ACCESS_KEY',
+    );
   });
 });

@@ -33,9 +33,15 @@ export type ThumbnailAnswer =
 type SharpFactory = (input: Buffer, options: SharpOptions) => Sharp;
 
 let sharpFactory: Promise<SharpFactory> | undefined;
-/** sharp (libvips) is loaded on first use: processes that never make a thumbnail (the CLI) do not pay for it. */
+/**
+ * sharp (libvips) is loaded on first use: processes that never make a thumbnail (the CLI) do not pay for it.
+ * libvips' operation cache is off: a made thumbnail is kept in storage, so decoded sources would only hold memory.
+ */
 const loadSharp = (): Promise<SharpFactory> =>
-  (sharpFactory ??= import('sharp').then((m) => m.default as unknown as SharpFactory));
+  (sharpFactory ??= import('sharp').then((m) => {
+    m.default.cache(false);
+    return m.default;
+  }));
 
 /**
  * WebP thumbnails of results and previews, made on first request and kept in the FileStorage under a key derived
