@@ -2771,7 +2771,7 @@ export type CivitaiStatusErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2912,7 +2912,7 @@ export type CivitaiRunsListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2954,7 +2954,7 @@ export type CivitaiRunsStartErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -2994,7 +2994,7 @@ export type CivitaiRunsGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3042,7 +3042,7 @@ export type CivitaiRunsCancelErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3094,7 +3094,7 @@ export type CivitaiRunsUnlinkErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3146,11 +3146,11 @@ export type CivitaiRunsLinkErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
@@ -3206,11 +3206,11 @@ export type CivitaiRunsCheckUpdatesErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
