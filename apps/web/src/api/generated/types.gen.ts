@@ -4706,7 +4706,7 @@ export type ArchiveEstimateErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4748,7 +4748,7 @@ export type ArchiveExportErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4806,7 +4806,7 @@ export type ArchiveImportErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4840,7 +4840,7 @@ export type ArchiveListBackupsErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4882,7 +4882,7 @@ export type ArchiveCreateBackupErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4922,7 +4922,7 @@ export type ArchiveDeleteBackupErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -4965,7 +4965,7 @@ export type ArchiveDownloadBackupErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
