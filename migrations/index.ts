@@ -1,6 +1,7 @@
 import {
   AdapterEntity,
   AdapterTagEntity,
+  CivitaiDownloadEntity,
   CivitaiRunEntity,
   CivitaiUpdateEntity,
   HashRunEntity,
@@ -40,6 +41,7 @@ import { AdapterCivitaiRemote1764300003400 } from './1764300003400-adapter-civit
 import { CreateProcessLeases1764300003500 } from './1764300003500-create-process-leases.js';
 import { CreateGenerationResults1764300003600 } from './1764300003600-create-generation-results.js';
 import { CreateCivitaiRuns1764300004000 } from './1764300004000-create-civitai-runs.js';
+import { CreateCivitaiDownloads1764300004100 } from './1764300004100-create-civitai-downloads.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -56,6 +58,7 @@ export const ENTITIES: EntityList = [
   GenerationResultAdapterEntity,
   CivitaiRunEntity,
   CivitaiUpdateEntity,
+  CivitaiDownloadEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -82,6 +85,7 @@ export const MIGRATIONS: MigrationList = [
   CreateProcessLeases1764300003500,
   CreateGenerationResults1764300003600,
   CreateCivitaiRuns1764300004000,
+  CreateCivitaiDownloads1764300004100,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -3,6 +3,7 @@
 // redirects to a file host serving Range requests. Answers are built with the corpus builder's Civitai shapes. Faults
 // can be switched on per endpoint: 404, 429 storms with Retry-After, 5xx bursts, a request that is never answered,
 // malformed JSON, an oversized answer.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -21,6 +22,15 @@ export type Fault =
   | { kind: 'malformed'; times?: number }
   | { kind: 'oversized'; bytes: number; times?: number };
 
+/** Faults of the file host (downloads), switchable like endpoint faults. */
+export type FileFault =
+  /** Sends the headers and the first `afterBytes` bytes of the answer, then drops the connection. */
+  | { kind: 'cut'; afterBytes: number; times?: number }
+  /** Serves other bytes than the declared ones (one byte flipped). */
+  | { kind: 'corrupt'; times?: number }
+  /** Sends the headers and the first `afterBytes` bytes, then nothing more, never ending. */
+  | { kind: 'stall'; afterBytes: number; times?: number };
+
 export interface FakeFile {
   name: string;
   bytes: Buffer;
@@ -32,6 +42,8 @@ export interface FakeCivitaiRequest {
   endpoint: FakeEndpoint | 'file' | 'unknown';
   path: string;
   authorization: string | null;
+  /** The `Range` header, when the request asked for part of a file. */
+  range: string | null;
   at: number;
 }
 
@@ -50,6 +62,12 @@ export class FakeCivitai {
   private server?: Server;
   /** Where `/api/download/models/{id}` redirects; another fake can stand for a foreign host. */
   fileHost?: string;
+  /** A fault of the file host (`/files/…`), if any. */
+  fileFault: FileFault | null = null;
+  /** The file host's sending rate in bytes per second (unthrottled when absent). */
+  fileBytesPerSecond?: number;
+  /** Extra files served as they are at `/assets/<name>` (example images). */
+  readonly assets = new Map<string, { bytes: Buffer; contentType: string }>();
 
   get url(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -108,6 +126,7 @@ export class FakeCivitai {
       endpoint,
       path: req.url ?? '',
       authorization: req.headers.authorization ?? null,
+      range: req.headers.range ?? null,
       at: Date.now(),
     });
     if (endpoint !== 'unknown' && endpoint !== 'file' && this.applyFault(endpoint, res)) return;
@@ -164,7 +183,13 @@ export class FakeCivitai {
       const id = Number(m[1]);
       const file = this.versions().find(({ version }) => version.id === id)?.model.files?.[id];
       if (!file) return json(404, { error: 'no such file' });
-      return serveRange(req, res, file.bytes);
+      return this.serveFile(req, res, file.bytes);
+    }
+    if ((m = /^\/assets\/([^/]+)$/.exec(path))) {
+      const asset = this.assets.get(decodeURIComponent(m[1]));
+      if (!asset) return json(404, { error: 'no such asset' });
+      res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.bytes.length });
+      return void res.end(asset.bytes);
     }
     const asset = this.assets.get(path);
     if (asset) {
@@ -172,6 +197,27 @@ export class FakeCivitai {
       return void res.end(asset.bytes);
     }
     json(404, { error: 'Not found' });
+  }
+
+  /** The file with the file host's fault, if one is on, else as `serveRange` serves it (throttled when set). */
+  private serveFile(req: IncomingMessage, res: ServerResponse, bytes: Buffer): void {
+    const fault = this.fileFault;
+    if (fault && fault.times !== undefined) {
+      if (fault.times <= 0) this.fileFault = null;
+      else fault.times--;
+    }
+    const active = this.fileFault === fault ? fault : null;
+    const pace = { bytesPerSecond: this.fileBytesPerSecond };
+    if (active?.kind === 'corrupt') {
+      const copy = Buffer.from(bytes);
+      copy[copy.length >> 1] ^= 0xff;
+      return serveRange(req, res, copy, pace);
+    }
+    if (active?.kind === 'cut' || active?.kind === 'stall') {
+      const then = active.kind === 'cut' ? () => res.destroy() : () => void this.hung.push(res);
+      return serveRange(req, res, bytes, { ...pace, stopAfter: active.afterBytes, then });
+    }
+    serveRange(req, res, bytes, pace);
   }
 
   private search(url: URL, json: (status: number, body: unknown) => void): void {
@@ -244,16 +290,29 @@ function endpointOf(path: string): FakeCivitaiRequest['endpoint'] {
   return 'unknown';
 }
 
-/** A file with `Accept-Ranges: bytes`: a `Range: bytes=N-` request gets 206 and the rest from N. */
-function serveRange(req: IncomingMessage, res: ServerResponse, bytes: Buffer): void {
-  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+/**
+ * A file with `Accept-Ranges: bytes` and an ETag: a `Range: bytes=N-` request gets 206 and the rest from N (a whole
+ * 200 when its `If-Range` names another ETag). Sent at `bytesPerSecond` when given.
+ */
+interface Pace {
+  bytesPerSecond?: number;
+  /** Sends only this many bytes of the body, then calls `then` (drop the connection, or leave it silent). */
+  stopAfter?: number;
+  then?: () => void;
+}
+
+function serveRange(req: IncomingMessage, res: ServerResponse, bytes: Buffer, pace: Pace = {}): void {
+  const etag = `"${createHash('sha1').update(bytes).digest('hex').slice(0, 16)}"`;
+  const ifRange = req.headers['if-range'];
+  const range = ifRange && ifRange !== etag ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
   if (!range) {
     res.writeHead(200, {
       'content-length': bytes.length,
       'accept-ranges': 'bytes',
       'content-type': 'application/octet-stream',
+      etag,
     });
-    return void res.end(bytes);
+    return sendPaced(res, bytes, pace);
   }
   const start = Number(range[1]);
   const end = range[2] === '' ? bytes.length - 1 : Math.min(bytes.length - 1, Number(range[2]));
@@ -266,6 +325,26 @@ function serveRange(req: IncomingMessage, res: ServerResponse, bytes: Buffer): v
     'content-range': `bytes ${start}-${end}/${bytes.length}`,
     'accept-ranges': 'bytes',
     'content-type': 'application/octet-stream',
+    etag,
   });
-  res.end(bytes.subarray(start, end + 1));
+  sendPaced(res, bytes.subarray(start, end + 1), pace);
+}
+
+/** Sends the bytes at once, or in 64 KiB slices at `bytesPerSecond`; stops early when told. */
+function sendPaced(res: ServerResponse, bytes: Buffer, { bytesPerSecond, stopAfter, then }: Pace): void {
+  if (stopAfter !== undefined) {
+    res.write(bytes.subarray(0, stopAfter), () => setTimeout(() => then?.(), 20));
+    return;
+  }
+  if (!bytesPerSecond) return void res.end(bytes);
+  const slice = 64 * 1024;
+  let at = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    if (at + slice >= bytes.length) return void res.end(bytes.subarray(at));
+    res.write(bytes.subarray(at, at + slice));
+    at += slice;
+    setTimeout(next, (slice / bytesPerSecond) * 1000);
+  };
+  next();
 }

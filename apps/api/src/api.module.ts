@@ -28,6 +28,7 @@ import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { GenerationController } from './generation/generation.controller.js';
 import { CivitaiController } from './civitai/civitai.controller.js';
 import { CivitaiRunsController } from './civitai/civitai-runs.controller.js';
+import { DownloadsController } from './civitai/downloads.controller.js';
 import { HashesController } from './hashes/hashes.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
@@ -62,6 +63,7 @@ import { SessionController } from './session/session.controller.js';
     HashesController,
     CivitaiController,
     CivitaiRunsController,
+    DownloadsController,
     AdaptersController,
     DeliveriesController,
     ResultsController,

@@ -10,6 +10,11 @@ import { CivitaiRunRepository } from './civitai/civitai-runs.repository.js';
 import { CivitaiRunService } from './civitai/civitai-runs.service.js';
 import { CivitaiSidecarWriter } from './civitai/civitai-sidecars.js';
 import { CivitaiUpdateService } from './civitai/civitai-updates.js';
+import { CivitaiDownloadJobHandler } from './civitai/civitai-download.handler.js';
+import { CivitaiDownloadRepository } from './civitai/civitai-download.repository.js';
+import { CivitaiDownloadService } from './civitai/civitai-download.service.js';
+import { ExampleImagesJobHandler } from './civitai/example-images.handler.js';
+import { ExampleImagesService } from './civitai/example-images.service.js';
 import { HashJobHandler } from './hashing/hash.handler.js';
 import { HashRunRepository } from './hashing/hash-run.repository.js';
 import { HashRunService } from './hashing/hash-run.service.js';
@@ -49,6 +54,12 @@ import { LibraryRoots } from './library/library-roots.js';
     CivitaiRunService,
     CivitaiRunJobHandler,
     rowIdQueuedJobSource(JobName.CivitaiRun, CivitaiRunRepository),
+    CivitaiDownloadRepository,
+    CivitaiDownloadService,
+    CivitaiDownloadJobHandler,
+    rowIdQueuedJobSource(JobName.CivitaiDownload, CivitaiDownloadRepository),
+    ExampleImagesService,
+    ExampleImagesJobHandler,
   ],
   exports: [
     LibraryRoots,
@@ -62,6 +73,8 @@ import { LibraryRoots } from './library/library-roots.js';
     CivitaiLinkService,
     CivitaiUpdateService,
     CivitaiRunService,
+    CivitaiDownloadService,
+    ExampleImagesService,
   ],
 })
 export class AdaptersModule {}

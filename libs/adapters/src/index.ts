@@ -26,3 +26,6 @@ export * from './civitai/civitai-runs.entity.js';
 export * from './civitai/civitai-runs.service.js';
 export * from './civitai/civitai-schedule.js';
 export * from './civitai/civitai-updates.js';
+export * from './civitai/civitai-download.entity.js';
+export * from './civitai/civitai-download.service.js';
+export * from './civitai/example-images.service.js';

@@ -78,6 +78,20 @@ export interface AppConfig {
     /** Check linked adapters for newer versions this often (CIVITAI_UPDATE_CHECK_HOURS; null = never by itself). */
     updateCheckMs: number | null;
   };
+  /** Civitai downloads and example images. */
+  civitaiDownload: {
+    /**
+     * Hosts a download may be redirected to (CIVITAI_DOWNLOAD_HOSTS, comma-separated; `*.example.com` matches its
+     * subdomains). The host of CIVITAI_URL is always allowed.
+     */
+    hosts: string[];
+    /** Free space left on the target file system after the download, at least (CIVITAI_DOWNLOAD_MIN_FREE_MB, default 512). */
+    minFreeBytes: number;
+    /** A file host that sends nothing for this long fails the attempt (CIVITAI_DOWNLOAD_STALL_SECONDS, default 60). */
+    stallMs: number;
+    /** Example images stored per adapter, at most (CIVITAI_EXAMPLE_IMAGES_MAX, default 20). */
+    maxExampleImages: number;
+  };
   /** The background hash job (`hash_runs`). */
   hashJob: {
     /** Read rate cap in bytes per second (HASH_JOB_MAX_MBPS; default 0 = no cap). */
@@ -338,6 +352,14 @@ const envSchema = z.object({
     .default(0),
   HASH_JOB_MAX_MBPS: z.coerce.number().min(0).max(100_000).default(0),
   HASH_AFTER_IMPORT: bool.default(true),
+  CIVITAI_DOWNLOAD_HOSTS: z
+    .string()
+    .default(
+      'civitai.com,*.civitai.com,civitai.red,*.civitai.red,civitai-delivery-worker-prod.5ac0637cfd0766c97916cefa3764fbdf.r2.cloudflarestorage.com',
+    ),
+  CIVITAI_DOWNLOAD_MIN_FREE_MB: z.coerce.number().min(0).max(10_000_000).default(512),
+  CIVITAI_DOWNLOAD_STALL_SECONDS: z.coerce.number().positive().max(3600).default(60),
+  CIVITAI_EXAMPLE_IMAGES_MAX: z.coerce.number().int().min(1).max(200).default(20),
   LORA_WATCH: bool.default(false),
   LORA_WATCH_POLL_SECONDS: z.coerce.number().min(0).max(86_400).default(0),
   LORA_WATCH_DEBOUNCE_SECONDS: z.coerce.number().min(0.05).max(3_600).default(2),
@@ -502,6 +524,12 @@ export function parseConfig(env: RawEnv): AppConfig {
       autoLookup: e.CIVITAI_AUTO_LOOKUP,
       writeSidecars: e.CIVITAI_WRITE_SIDECARS,
       updateCheckMs: e.CIVITAI_UPDATE_CHECK_HOURS > 0 ? Math.round(e.CIVITAI_UPDATE_CHECK_HOURS * 3_600_000) : null,
+    },
+    civitaiDownload: {
+      hosts: csv(e.CIVITAI_DOWNLOAD_HOSTS).map((h) => h.toLowerCase()),
+      minFreeBytes: Math.round(e.CIVITAI_DOWNLOAD_MIN_FREE_MB * 1024 * 1024),
+      stallMs: Math.round(e.CIVITAI_DOWNLOAD_STALL_SECONDS * 1000),
+      maxExampleImages: e.CIVITAI_EXAMPLE_IMAGES_MAX,
     },
     hashJob: {
       maxBytesPerSecond: e.HASH_JOB_MAX_MBPS > 0 ? Math.round(e.HASH_JOB_MAX_MBPS * 1024 * 1024) : null,

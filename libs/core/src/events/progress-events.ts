@@ -156,6 +156,22 @@ export interface ResultDeletedPayload {
   resultId: string;
 }
 
+/** A Civitai download's bytes: `bytesDone` of `bytesTotal` (null until the file host says). */
+export interface DownloadProgressPayload {
+  jobId: string;
+  bytesDone: number;
+  bytesTotal: number | null;
+}
+
+export interface DownloadCompletedPayload {
+  jobId: string;
+  /** `completed`, `failed` or `cancelled`. */
+  status: string;
+  bytesDone: number;
+  adapterId?: string | null;
+  error?: string | null;
+}
+
 export interface ProgressEventMap {
   'job.progress': JobProgressPayload;
   'job.completed': JobCompletedPayload;
@@ -174,6 +190,8 @@ export interface ProgressEventMap {
   'civitai.completed': CivitaiCompletedPayload;
   'result.created': ResultCreatedPayload;
   'result.deleted': ResultDeletedPayload;
+  'download.progress': DownloadProgressPayload;
+  'download.completed': DownloadCompletedPayload;
 }
 
 export type ProgressEventName = keyof ProgressEventMap;
@@ -191,6 +209,7 @@ export enum ProgressTopic {
   Hashes = 'hashes',
   Civitai = 'civitai',
   Results = 'results',
+  Downloads = 'downloads',
 }
 
 const topicByPrefix: Record<string, ProgressTopic> = {
@@ -201,6 +220,7 @@ const topicByPrefix: Record<string, ProgressTopic> = {
   hash: ProgressTopic.Hashes,
   civitai: ProgressTopic.Civitai,
   result: ProgressTopic.Results,
+  download: ProgressTopic.Downloads,
 };
 
 export function topicOf(event: ProgressEventName): ProgressTopic {
@@ -225,6 +245,8 @@ export const PROGRESS_EVENT_NAMES: readonly ProgressEventName[] = [
   'civitai.completed',
   'result.created',
   'result.deleted',
+  'download.progress',
+  'download.completed',
 ];
 
 export function isProgressMessage(value: unknown): value is ProgressMessage {

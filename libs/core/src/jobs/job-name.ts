@@ -19,6 +19,10 @@ export enum JobName {
   CivitaiLookup = 'civitai-lookup',
   /** One Civitai run: a bulk lookup or an update check (the row in `civitai_runs` holds its targets and counts). */
   CivitaiRun = 'civitai-run',
+  /** Downloads one Civitai model version into a library root (the row in `civitai_downloads` holds its state). */
+  CivitaiDownload = 'civitai-download',
+  /** Stores a linked adapter's Civitai example images for offline viewing (its result holds the counts). */
+  CivitaiExamples = 'civitai-examples',
 }
 
 export interface ImportPayload {
@@ -61,6 +65,15 @@ export interface CivitaiRunPayload {
   jobId: string;
 }
 
+export interface CivitaiDownloadPayload {
+  /** Id of the `civitai_downloads` row; the queue job has the same id. */
+  jobId: string;
+}
+
+export interface CivitaiExamplesPayload {
+  adapterId: string;
+}
+
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
   [JobName.Import]: ImportPayload;
@@ -69,6 +82,8 @@ export interface JobPayloads {
   [JobName.Hash]: HashPayload;
   [JobName.CivitaiLookup]: CivitaiLookupPayload;
   [JobName.CivitaiRun]: CivitaiRunPayload;
+  [JobName.CivitaiDownload]: CivitaiDownloadPayload;
+  [JobName.CivitaiExamples]: CivitaiExamplesPayload;
 }
 
 export enum JobStatus {
@@ -106,6 +121,9 @@ export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   [JobName.CivitaiLookup]: { attempts: 2, backoffMs: 5000, concurrency: 1, globalConcurrency: 1 },
   // One run at a time across every process; a retry resumes after the adapters already done (saved as it goes).
   [JobName.CivitaiRun]: { attempts: 2, backoffMs: 2000, concurrency: 1, globalConcurrency: 1 },
+  // A retry (or the job taken up after a restart) resumes from the partial file with a Range request.
+  [JobName.CivitaiDownload]: { attempts: 3, backoffMs: 1000, concurrency: 2 },
+  [JobName.CivitaiExamples]: { attempts: 2, backoffMs: 2000, concurrency: 1 },
 };
 
 /** The least role that may start a job of this name, and so cancel one; a delivery's backend may need more (CLI: admin). */
@@ -117,6 +135,8 @@ export const JOB_START_ROLE: Record<JobName, Role> = {
   [JobName.Hash]: Role.Admin,
   [JobName.CivitaiLookup]: Role.Editor,
   [JobName.CivitaiRun]: Role.Editor,
+  [JobName.CivitaiDownload]: Role.Admin,
+  [JobName.CivitaiExamples]: Role.Editor,
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

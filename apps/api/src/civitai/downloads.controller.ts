@@ -1,0 +1,134 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res, StreamableFile } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { type CivitaiDownloadEntity, CivitaiDownloadService, ExampleImagesService } from '@app/adapters';
+import { JOB_START_ROLE, JobName, RequireRole } from '@app/core';
+import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { CivitaiAdapterParamDto } from './civitai.dto.js';
+import {
+  DownloadCancelDto,
+  DownloadDto,
+  DownloadIdParamDto,
+  ExampleImageParamDto,
+  ExampleImagesDto,
+  ExamplesStartedDto,
+  StartDownloadDto,
+} from './downloads.dto.js';
+
+const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
+
+export const toDownloadDto = (row: CivitaiDownloadEntity): DownloadDto => ({
+  id: row.id,
+  status: row.status,
+  modelId: row.modelId,
+  versionId: row.versionId,
+  rootId: row.rootId,
+  relativePath: row.relativePath,
+  expectedSha256: row.expectedSha256,
+  bytesDone: row.bytesDone,
+  bytesTotal: row.bytesTotal,
+  bytesFetched: row.bytesFetched,
+  adapterId: row.adapterId,
+  error: row.error,
+  createdAt: iso(row.createdAt)!,
+  startedAt: iso(row.startedAt),
+  finishedAt: iso(row.finishedAt),
+});
+
+const binary = { schema: { type: 'string', format: 'binary' } };
+
+@ApiTags('civitai')
+@Controller('civitai')
+export class DownloadsController {
+  constructor(
+    private readonly downloads: CivitaiDownloadService,
+    private readonly examples: ExampleImagesService,
+  ) {}
+
+  /**
+   * Queues a download of a Civitai model version into a library folder. Checked first: the version and its declared
+   * SHA-256, the folder (inside the root), free space (409 `insufficient_disk_space`) and the name (409
+   * `file_exists`, or `onCollision: rename`). Follow it with `GET /civitai/downloads/{id}` or the `downloads` topic.
+   */
+  @Post('downloads')
+  @HttpCode(202)
+  @RequireRole(JOB_START_ROLE[JobName.CivitaiDownload])
+  @ApiAcceptedResponse({ type: DownloadDto })
+  @ApiWriteErrors(404, 409, 502, 504)
+  async start(@Body() body: StartDownloadDto): Promise<DownloadDto> {
+    return toDownloadDto(await this.downloads.start(body));
+  }
+
+  /** Recent downloads, newest first. */
+  @Get('downloads')
+  @ApiOkResponse({ type: [DownloadDto] })
+  @ApiReadErrors()
+  async list(): Promise<DownloadDto[]> {
+    return (await this.downloads.list()).map(toDownloadDto);
+  }
+
+  /** One download with its bytes and outcome. */
+  @Get('downloads/:id')
+  @ApiOkResponse({ type: DownloadDto })
+  @ApiReadErrors(404)
+  async get(@Param() params: DownloadIdParamDto): Promise<DownloadDto> {
+    return toDownloadDto(await this.downloads.get(params.id));
+  }
+
+  /** Cancels a download: its partial file is removed. */
+  @Post('downloads/:id/cancel')
+  @HttpCode(200)
+  @RequireRole(JOB_START_ROLE[JobName.CivitaiDownload])
+  @ApiOkResponse({ type: DownloadCancelDto })
+  @ApiWriteErrors(404)
+  async cancel(@Param() params: DownloadIdParamDto): Promise<DownloadCancelDto> {
+    const { download, outcome } = await this.downloads.cancel(params.id);
+    return { download: toDownloadDto(download), outcome };
+  }
+
+  /**
+   * Fetches the linked adapter's Civitai example images (with their generation metadata and NSFW level) into the
+   * file storage as a job, so they show offline. 409 when the adapter is not linked to a Civitai version.
+   */
+  @Post('adapters/:id/examples')
+  @HttpCode(202)
+  @RequireRole(JOB_START_ROLE[JobName.CivitaiExamples])
+  @ApiAcceptedResponse({ type: ExamplesStartedDto })
+  @ApiWriteErrors(404, 409)
+  startExamples(@Param() params: CivitaiAdapterParamDto): Promise<ExamplesStartedDto> {
+    return this.examples.start(params.id);
+  }
+
+  /** The adapter's stored example images; an empty list when none were fetched. */
+  @Get('adapters/:id/examples')
+  @ApiOkResponse({ type: ExampleImagesDto })
+  @ApiReadErrors(404)
+  async listExamples(@Param() params: CivitaiAdapterParamDto): Promise<ExampleImagesDto> {
+    const index = await this.examples.list(params.id);
+    return {
+      adapterId: params.id,
+      versionId: index?.versionId ?? null,
+      fetchedAt: index?.fetchedAt ?? null,
+      images: (index?.images ?? []).map(({ key: _key, ...image }) => ({
+        ...image,
+        url: `/api/v1/civitai/adapters/${params.id}/examples/${image.id}`,
+      })),
+    };
+  }
+
+  /** One stored example image's bytes. */
+  @Get('adapters/:id/examples/:imageId')
+  @ApiOkResponse({
+    description: 'The image',
+    content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'image/gif': binary },
+  })
+  @ApiReadErrors(404)
+  async example(
+    @Param() params: ExampleImageParamDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
+    const image = await this.examples.open(params.id, params.imageId);
+    res.setHeader('Cache-Control', 'private, max-age=86400');
+    return new StreamableFile(image.stream, { type: image.contentType, length: image.size });
+  }
+}
