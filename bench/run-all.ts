@@ -17,6 +17,7 @@ const benches = [
   'civitai',
   'archive',
   'thumbnails',
+  'download',
 ].filter((b) => only.length === 0 || only.includes(b));
 let failed = 0;
 for (const bench of benches) {
