@@ -191,7 +191,12 @@ for (const mode of modes) {
         const adapter = await http('GET', `/api/v1/adapters/${done.adapterId}`);
         expect(adapter).toMatchObject({
           status: 200,
-          body: { civitaiModelId: 500, civitaiVersionId: 5001, baseModel: 'Illustrious', trainedWords: ['inkwash style'] },
+          body: {
+            civitaiModelId: 500,
+            civitaiVersionId: 5001,
+            baseModel: 'Illustrious',
+            trainedWords: ['inkwash style'],
+          },
         });
         const ended = await client.waitFor((e) => e.event === 'download.completed' && e.payload.jobId === id);
         expect(ended.payload).toMatchObject({ status: 'completed', adapterId: done.adapterId });

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res, StreamableFile } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { type CivitaiDownloadEntity, CivitaiDownloadService, ExampleImagesService } from '@app/adapters';
+import { basename } from 'node:path';
+import { type CivitaiDownloadEntity, CivitaiDownloadService, ExampleImagesService, LibraryRoots } from '@app/adapters';
 import { JOB_START_ROLE, JobName, RequireRole } from '@app/core';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { CivitaiAdapterParamDto } from './civitai.dto.js';
@@ -9,6 +10,7 @@ import {
   DownloadCancelDto,
   DownloadDto,
   DownloadIdParamDto,
+  DownloadRootDto,
   ExampleImageParamDto,
   ExampleImagesDto,
   ExamplesStartedDto,
@@ -43,7 +45,16 @@ export class DownloadsController {
   constructor(
     private readonly downloads: CivitaiDownloadService,
     private readonly examples: ExampleImagesService,
+    private readonly roots: LibraryRoots,
   ) {}
+
+  /** The library roots a download may go to (the first is the default). */
+  @Get('download-roots')
+  @ApiOkResponse({ type: [DownloadRootDto] })
+  @ApiReadErrors()
+  downloadRoots(): DownloadRootDto[] {
+    return this.roots.list().map((r) => ({ rootId: r.id, name: basename(r.path) || r.path }));
+  }
 
   /**
    * Queues a download of a Civitai model version into a library folder. Checked first: the version and its declared
@@ -117,7 +128,7 @@ export class DownloadsController {
   }
 
   /** One stored example image's bytes. */
-  @Get('adapters/:id/examples/:imageId')
+  @Get('adapters/:id/examples/:image')
   @ApiOkResponse({
     description: 'The image',
     content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'image/gif': binary },
@@ -127,7 +138,7 @@ export class DownloadsController {
     @Param() params: ExampleImageParamDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile> {
-    const image = await this.examples.open(params.id, params.imageId);
+    const image = await this.examples.open(params.id, params.image);
     res.setHeader('Cache-Control', 'private, max-age=86400');
     return new StreamableFile(image.stream, { type: image.contentType, length: image.size });
   }

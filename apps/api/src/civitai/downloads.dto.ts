@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { CivitaiDownloadStatus, type CollisionPolicy } from '@app/adapters';
 import { CancelOutcome } from '@app/core';
 import { IsOptionalNonNull } from '../common/validation.js';
-import { ApiInteger, ApiUuid } from '../common/api-docs.js';
+import { ApiDateTime, ApiInteger, ApiUuid } from '../common/api-docs.js';
 import { JobTimesDto } from '../common/list-page.dto.js';
 import { toInteger } from '../common/query-params.js';
 
@@ -78,7 +78,7 @@ export class ExamplesStartedDto {
 export class ExampleImageDto {
   @ApiInteger({ minimum: 0 })
   id: number;
-  /** Where the API serves it: `/api/v1/civitai/adapters/{id}/examples/{imageId}`. */
+  /** Where the API serves it: `/api/v1/civitai/adapters/{id}/examples/{image}`. */
   url: string;
   contentType: string;
   @ApiInteger({ minimum: 0, nullable: true })
@@ -99,6 +99,7 @@ export class ExampleImagesDto {
   @ApiInteger({ minimum: 1, nullable: true })
   versionId: number | null;
   /** When they were fetched; null when never. */
+  @ApiDateTime({ nullable: true })
   fetchedAt: string | null;
   images: ExampleImageDto[];
 }
@@ -106,9 +107,17 @@ export class ExampleImagesDto {
 export class ExampleImageParamDto {
   @IsUUID()
   id: string;
+  /** The Civitai image id (`images[].id` of the list). */
   @Transform(toInteger)
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
-  imageId: number;
+  image: number;
+}
+
+export class DownloadRootDto {
+  /** Pass as `rootId` when starting a download. */
+  rootId: string;
+  /** The root folder's name (not its full path). */
+  name: string;
 }

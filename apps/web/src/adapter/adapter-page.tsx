@@ -11,6 +11,7 @@ import { composerUrlWith } from '../composer/composer-state';
 import { useAllowed } from '../session/use-session';
 import { AdapterEditForm } from './adapter-edit-form';
 import { CivitaiPanel } from './civitai-panel';
+import { ExampleImages } from './example-images';
 import { useAdapter, useDuplicatesOf, useRemoveAdapter } from './use-adapter';
 
 const HASHES = ['sha256', 'autoV1', 'autoV2', 'autoV3', 'blake3', 'crc32'] as const;
@@ -161,6 +162,7 @@ function AdapterDetail({ adapter }: { adapter: AdapterDto }) {
               </tbody>
             </table>
           </section>
+          <ExampleImages adapter={adapter} />
           <section className="panel" aria-labelledby="dup-h">
             <h2 id="dup-h">Duplicates of this file</h2>
             <QueryState query={duplicates} />

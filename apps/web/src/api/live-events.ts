@@ -5,7 +5,7 @@ import type { ProgressEventMap, ProgressEventName } from '../../../../libs/core/
 
 export type LiveEventMap = ProgressEventMap;
 
-const TOPICS = ['jobs', 'imports', 'generations', 'deliveries', 'civitai'] as const;
+const TOPICS = ['jobs', 'imports', 'generations', 'deliveries', 'civitai', 'downloads'] as const;
 
 /** Cache key of the last live event of a kind for one job (progress bars read it). */
 export const liveKey = (event: ProgressEventName, jobId: string) => ['live', event, jobId] as const;
@@ -18,6 +18,7 @@ const staleAfter: Partial<Record<ProgressEventName, string[]>> = {
   'import.completed': ['importsList', 'importsGet', 'adaptersList', 'adaptersTags', 'adaptersBaseModels'],
   'delivery.updated': ['deliveriesList', 'deliveriesGet'],
   'civitai.completed': ['civitaiRunsList', 'civitaiStatus', 'adaptersList', 'adaptersGet'],
+  'download.completed': ['downloadsList', 'downloadsGet', 'adaptersList'],
 };
 
 function apply<E extends ProgressEventName>(queries: QueryClient, event: E, payload: ProgressEventMap[E]): void {

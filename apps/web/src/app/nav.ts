@@ -6,6 +6,7 @@ export const NAV_ITEMS = [
   { to: '/studio', label: 'Studio' },
   { to: '/history', label: 'History' },
   { to: '/imports', label: 'Imports' },
+  { to: '/downloads', label: 'Downloads' },
   { to: '/deliveries', label: 'Deliveries' },
   { to: '/backups', label: 'Backups & archive' },
 ] as const;

@@ -6,6 +6,7 @@ export const loadPage = {
   '/studio': () => import('../studio/studio-page'),
   '/history': () => import('../history/history-page'),
   '/imports': () => import('../imports/imports-page'),
+  '/downloads': () => import('../downloads/downloads-page'),
   '/deliveries': () => import('../deliveries/deliveries-page'),
   '/backups': () => import('../backups/backups-page'),
 } as const;

@@ -46,6 +46,7 @@ export const createRouter = () =>
         { path: 'studio', lazy: async () => ({ Component: (await loadPage['/studio']()).StudioPage }) },
         { path: 'history', lazy: async () => ({ Component: (await loadPage['/history']()).HistoryPage }) },
         { path: 'imports', lazy: async () => ({ Component: (await loadPage['/imports']()).ImportsPage }) },
+        { path: 'downloads', lazy: async () => ({ Component: (await loadPage['/downloads']()).DownloadsPage }) },
         { path: 'deliveries', lazy: async () => ({ Component: (await loadPage['/deliveries']()).DeliveriesPage }) },
         { path: 'backups', lazy: async () => ({ Component: (await loadPage['/backups']()).BackupsPage }) },
         { path: '*', Component: NotFoundPage },

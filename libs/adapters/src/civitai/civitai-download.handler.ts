@@ -37,7 +37,8 @@ export class CivitaiDownloadJobHandler implements JobHandler<JobName.CivitaiDown
       return { status: done.status, adapterId: done.adapterId, bytesFetched: done.bytesFetched };
     } catch (error) {
       if (error instanceof DownloadFailedError) throw new UnrecoverableJobError(error.message);
-      if (!context.signal.aborted && context.attempt >= context.maxAttempts) await this.service.fail(row.id, error, { emit });
+      if (!context.signal.aborted && context.attempt >= context.maxAttempts)
+        await this.service.fail(row.id, error, { emit });
       throw error;
     }
   }

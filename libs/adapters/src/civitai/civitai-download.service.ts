@@ -106,7 +106,8 @@ export class CivitaiDownloadService {
       if (!model) throw new NotFoundError('Civitai model', String(reference.modelId));
       const versions = Array.isArray(model.modelVersions) ? model.modelVersions.filter(isObject) : [];
       versionId = numberOr(versions[0]?.id);
-      if (versionId === null) throw new ConflictError('no_versions', `Civitai model ${reference.modelId} has no versions`);
+      if (versionId === null)
+        throw new ConflictError('no_versions', `Civitai model ${reference.modelId} has no versions`);
     }
     const version = (await this.civitai.version(versionId)).value;
     if (!version) throw new NotFoundError('Civitai model version', String(versionId));
@@ -125,7 +126,10 @@ export class CivitaiDownloadService {
       throw new ConflictError('unsafe_file_name', `Civitai version ${versionId} names its file unsafely`);
     }
     if (!name.toLowerCase().endsWith('.safetensors')) {
-      throw new ConflictError('not_a_lora_file', `Civitai version ${versionId}'s file ${name} is not a .safetensors file`);
+      throw new ConflictError(
+        'not_a_lora_file',
+        `Civitai version ${versionId}'s file ${name} is not a .safetensors file`,
+      );
     }
     const root = this.rootOf(input.rootId);
     const dir = await this.folderIn(root, input.folder ?? '');
@@ -169,7 +173,8 @@ export class CivitaiDownloadService {
   /** A queued download ends at once; a running one at its next chunk (its partial file is removed). */
   async cancel(id: string): Promise<{ download: CivitaiDownloadEntity; outcome: CancelOutcome }> {
     const row = await this.get(id);
-    if (!ACTIVE_DOWNLOAD_STATUSES.includes(row.status)) return { download: row, outcome: CancelOutcome.AlreadyFinished };
+    if (!ACTIVE_DOWNLOAD_STATUSES.includes(row.status))
+      return { download: row, outcome: CancelOutcome.AlreadyFinished };
     const outcome = await this.jobs.cancel(JobName.CivitaiDownload, id);
     if (outcome === CancelOutcome.Removed || outcome === CancelOutcome.NotFound) {
       await this.discardPart(row);
@@ -283,7 +288,9 @@ export class CivitaiDownloadService {
     const onOuterAbort = () => controller.abort(hooks.signal.reason);
     hooks.signal.addEventListener('abort', onOuterAbort, { once: true });
     const stalled = (what: string) => () =>
-      new DownloadInterruptedError(`${what} sent nothing for ${settings.stallMs / 1000} s (CIVITAI_DOWNLOAD_STALL_SECONDS)`);
+      new DownloadInterruptedError(
+        `${what} sent nothing for ${settings.stallMs / 1000} s (CIVITAI_DOWNLOAD_STALL_SECONDS)`,
+      );
     try {
       let res: Response | null = null;
       for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {

@@ -27,13 +27,14 @@ export async function* readWithStallLimit(
   if (!res.body) return;
   const stream = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
   let timer: NodeJS.Timeout | undefined;
-  let stalled: Error | null = null;
+  // Set by the timer, read after the loop: an object, so the compiler does not narrow it to null.
+  const stall: { error: Error | null } = { error: null };
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      stalled = onStall();
-      abort(stalled);
-      stream.destroy(stalled);
+      stall.error = onStall();
+      abort(stall.error);
+      stream.destroy(stall.error);
     }, stallMs);
   };
   arm();
@@ -43,11 +44,11 @@ export async function* readWithStallLimit(
       yield chunk;
     }
   } catch (error) {
-    throw stalled ?? error;
+    throw stall.error ?? error;
   } finally {
     clearTimeout(timer);
   }
-  if (stalled) throw stalled;
+  if (stall.error) throw stall.error;
 }
 
 /** Waits for the response headers at most `stallMs`; the error `onStall` makes says why. */
