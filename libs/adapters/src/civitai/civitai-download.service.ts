@@ -575,7 +575,8 @@ export async function fetchImage(
   });
   const contentType = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
   const ext = IMAGE_EXT[contentType];
-  if (res.status !== 200 || !ext) {
+  const declared = Number(res.headers.get('content-length') ?? 0);
+  if (res.status !== 200 || !ext || declared > PREVIEW_MAX_BYTES) {
     await res.body?.cancel();
     return null;
   }
