@@ -380,10 +380,10 @@ export class CivitaiDownloadService {
           await fh.write(chunk);
           state.bytesDone += chunk.length;
           state.bytesFetched += chunk.length;
-          hooks.onProgress?.(state.bytesDone, state.bytesTotal);
           const now = Date.now();
           if (now - savedAt >= SAVE_EVERY_MS) {
             savedAt = now;
+            hooks.onProgress?.(state.bytesDone, state.bytesTotal);
             await this.rows.saveProgress(state.id, {
               bytesDone: state.bytesDone,
               bytesTotal: state.bytesTotal,
