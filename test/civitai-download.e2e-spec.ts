@@ -86,8 +86,8 @@ for (const mode of modes) {
     beforeAll(async () => {
       mkdirSync(root, { recursive: true });
       await fake.start();
-      fake.assets.set('preview.png', { bytes: PREVIEW, contentType: 'image/png' });
-      fake.assets.set('example.png', { bytes: EXAMPLE, contentType: 'image/png' });
+      fake.addAsset('/assets/preview.png', PREVIEW, 'image/png');
+      fake.addAsset('/assets/example.png', EXAMPLE, 'image/png');
       const file = (name: string, built: typeof BIG, extra: Record<string, unknown> = {}) => ({
         name,
         primary: true,

@@ -23,7 +23,7 @@ describe('Web UI: download from Civitai and see its example images (embedded mod
   beforeAll(async () => {
     mkdirSync(root, { recursive: true });
     await fake.start();
-    fake.assets.set('fox.png', { bytes: tinyPng(16, 16, [240, 120, 20]), contentType: 'image/png' });
+    fake.addAsset('/assets/fox.png', tinyPng(16, 16, [240, 120, 20]), 'image/png');
     fake.addModel({
       id: 700,
       name: 'Paper Fox',

@@ -66,8 +66,6 @@ export class FakeCivitai {
   fileFault: FileFault | null = null;
   /** The file host's sending rate in bytes per second (unthrottled when absent). */
   fileBytesPerSecond?: number;
-  /** Extra files served as they are at `/assets/<name>` (example images). */
-  readonly assets = new Map<string, { bytes: Buffer; contentType: string }>();
 
   get url(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -184,12 +182,6 @@ export class FakeCivitai {
       const file = this.versions().find(({ version }) => version.id === id)?.model.files?.[id];
       if (!file) return json(404, { error: 'no such file' });
       return this.serveFile(req, res, file.bytes);
-    }
-    if ((m = /^\/assets\/([^/]+)$/.exec(path))) {
-      const asset = this.assets.get(decodeURIComponent(m[1]));
-      if (!asset) return json(404, { error: 'no such asset' });
-      res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.bytes.length });
-      return void res.end(asset.bytes);
     }
     const asset = this.assets.get(path);
     if (asset) {
