@@ -117,6 +117,30 @@ import type {
   DeliveriesPatchData,
   DeliveriesPatchErrors,
   DeliveriesPatchResponses,
+  DownloadsCancelData,
+  DownloadsCancelErrors,
+  DownloadsCancelResponses,
+  DownloadsDownloadRootsData,
+  DownloadsDownloadRootsErrors,
+  DownloadsDownloadRootsResponses,
+  DownloadsExampleData,
+  DownloadsExampleErrors,
+  DownloadsExampleResponses,
+  DownloadsGetData,
+  DownloadsGetErrors,
+  DownloadsGetResponses,
+  DownloadsListData,
+  DownloadsListErrors,
+  DownloadsListExamplesData,
+  DownloadsListExamplesErrors,
+  DownloadsListExamplesResponses,
+  DownloadsListResponses,
+  DownloadsStartData,
+  DownloadsStartErrors,
+  DownloadsStartExamplesData,
+  DownloadsStartExamplesErrors,
+  DownloadsStartExamplesResponses,
+  DownloadsStartResponses,
   GenerationBackendOptionsData,
   GenerationBackendOptionsErrors,
   GenerationBackendOptionsResponses,
@@ -936,6 +960,171 @@ export const civitaiRunsCheckUpdates = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/api/v1/civitai/adapters/{id}/check-updates',
+    ...options,
+  });
+
+/**
+ * The library roots a download may go to (the first is the default).
+ */
+export const downloadsDownloadRoots = <ThrowOnError extends boolean = false>(
+  options?: Options<DownloadsDownloadRootsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<DownloadsDownloadRootsResponses, DownloadsDownloadRootsErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/download-roots',
+    ...options,
+  });
+
+/**
+ * Recent downloads, newest first.
+ */
+export const downloadsList = <ThrowOnError extends boolean = false>(
+  options?: Options<DownloadsListData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<DownloadsListResponses, DownloadsListErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/downloads',
+    ...options,
+  });
+
+/**
+ * Queues a download of a Civitai model version into a library folder. Checked first: the version and its declared
+ * SHA-256, the folder (inside the root), free space (409 `insufficient_disk_space`) and the name (409
+ * `file_exists`, or `onCollision: rename`). Follow it with `GET /civitai/downloads/{id}` or the `downloads` topic.
+ */
+export const downloadsStart = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadsStartData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<DownloadsStartResponses, DownloadsStartErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/downloads',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * One download with its bytes and outcome.
+ */
+export const downloadsGet = <ThrowOnError extends boolean = false>(options: Options<DownloadsGetData, ThrowOnError>) =>
+  (options.client ?? client).get<DownloadsGetResponses, DownloadsGetErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/downloads/{id}',
+    ...options,
+  });
+
+/**
+ * Cancels a download: its partial file is removed.
+ */
+export const downloadsCancel = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadsCancelData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<DownloadsCancelResponses, DownloadsCancelErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/downloads/{id}/cancel',
+    ...options,
+  });
+
+/**
+ * The adapter's stored example images; an empty list when none were fetched.
+ */
+export const downloadsListExamples = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadsListExamplesData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<DownloadsListExamplesResponses, DownloadsListExamplesErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/adapters/{id}/examples',
+    ...options,
+  });
+
+/**
+ * Fetches the linked adapter's Civitai example images (with their generation metadata and NSFW level) into the
+ * file storage as a job, so they show offline. 409 when the adapter is not linked to a Civitai version.
+ */
+export const downloadsStartExamples = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadsStartExamplesData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<DownloadsStartExamplesResponses, DownloadsStartExamplesErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/adapters/{id}/examples',
+    ...options,
+  });
+
+/**
+ * One stored example image's bytes.
+ */
+export const downloadsExample = <ThrowOnError extends boolean = false>(
+  options: Options<DownloadsExampleData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<DownloadsExampleResponses, DownloadsExampleErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/civitai/adapters/{id}/examples/{image}',
     ...options,
   });
 

@@ -533,7 +533,16 @@ export type CreateDiagnosticJobDto = {
 
 export type JobCreatedDto = {
   id: string;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
+  name:
+    | 'diagnostic'
+    | 'generation'
+    | 'import'
+    | 'delivery'
+    | 'hash'
+    | 'civitai-lookup'
+    | 'civitai-run'
+    | 'civitai-download'
+    | 'civitai-examples';
 };
 
 export type JobDto = {
@@ -547,7 +556,16 @@ export type JobDto = {
   } | null;
   createdAt: string | null;
   finishedAt: string | null;
-  name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
+  name:
+    | 'diagnostic'
+    | 'generation'
+    | 'import'
+    | 'delivery'
+    | 'hash'
+    | 'civitai-lookup'
+    | 'civitai-run'
+    | 'civitai-download'
+    | 'civitai-examples';
   status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
   /**
    * 0..1
@@ -909,6 +927,114 @@ export type CivitaiUpdateCheckDto = {
    * Versions newer than the adapter's, newest first.
    */
   newer: Array<CivitaiNewerVersionDto>;
+};
+
+export type DownloadRootDto = {
+  /**
+   * Pass as `rootId` when starting a download.
+   */
+  rootId: string;
+  /**
+   * The root folder's name (not its full path).
+   */
+  name: string;
+};
+
+export type StartDownloadDto = {
+  /**
+   * What to download: a version id (`12345`), a Civitai model page (`https://civitai.com/models/123?modelVersionId=456`;
+   * without a version, its newest), a download link (`…/api/download/models/456`) or an AIR.
+   */
+  reference: string;
+  /**
+   * A library root's id (`GET /library/roots`); the first root when absent.
+   */
+  rootId?: string;
+  /**
+   * A folder relative to the root, created when missing; the root itself when absent.
+   */
+  folder?: string;
+  /**
+   * When a file of that name is already there: `fail` (409, the default) or `rename` (`name-1.safetensors`).
+   */
+  onCollision?: 'fail' | 'rename';
+};
+
+export type DownloadDto = {
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  id: string;
+  modelId: number | null;
+  versionId: number;
+  bytesDone: number;
+  bytesTotal: number | null;
+  /**
+   * Bytes received over the network, every attempt together: less than the size after a resume.
+   */
+  bytesFetched: number;
+  /**
+   * The imported adapter, once completed.
+   */
+  adapterId: string | null;
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  rootId: string;
+  /**
+   * The file's path relative to its root (it appears there only once verified).
+   */
+  relativePath: string;
+  /**
+   * The SHA-256 Civitai declares; the file is kept only when its bytes have it.
+   */
+  expectedSha256: string;
+  /**
+   * Why it failed.
+   */
+  error: string | null;
+};
+
+export type DownloadCancelDto = {
+  download: DownloadDto;
+  outcome: 'removed' | 'signalled' | 'already_finished' | 'not_found';
+};
+
+export type ExamplesStartedDto = {
+  /**
+   * The `civitai-examples` job (`GET /jobs/civitai-examples/{id}`).
+   */
+  jobId: string;
+};
+
+export type ExampleImageDto = {
+  id: number;
+  width: number | null;
+  height: number | null;
+  /**
+   * Civitai's NSFW level (1 none, 2 soft, 4 mature, 8 X, 16 XXX).
+   */
+  nsfwLevel: number | null;
+  /**
+   * Where the API serves it: `/api/v1/civitai/adapters/{id}/examples/{image}`.
+   */
+  url: string;
+  contentType: string;
+  /**
+   * Generation parameters as Civitai gives them (prompt, negativePrompt, sampler, seed …).
+   */
+  meta: {
+    [key: string]: unknown;
+  } | null;
+  sourceUrl: string;
+};
+
+export type ExampleImagesDto = {
+  adapterId: string;
+  versionId: number | null;
+  /**
+   * When they were fetched; null when never.
+   */
+  fetchedAt: string | null;
+  images: Array<ExampleImageDto>;
 };
 
 export type RegisterAdapterDto = {
@@ -2349,7 +2475,16 @@ export type JobsDiagnosticResponse = JobsDiagnosticResponses[keyof JobsDiagnosti
 export type JobsGetData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
+    name:
+      | 'diagnostic'
+      | 'generation'
+      | 'import'
+      | 'delivery'
+      | 'hash'
+      | 'civitai-lookup'
+      | 'civitai-run'
+      | 'civitai-download'
+      | 'civitai-examples';
     id: string;
   };
   query?: never;
@@ -2390,7 +2525,16 @@ export type JobsGetResponse = JobsGetResponses[keyof JobsGetResponses];
 export type JobsCancelData = {
   body?: never;
   path: {
-    name: 'diagnostic' | 'generation' | 'import' | 'delivery' | 'hash' | 'civitai-lookup' | 'civitai-run';
+    name:
+      | 'diagnostic'
+      | 'generation'
+      | 'import'
+      | 'delivery'
+      | 'hash'
+      | 'civitai-lookup'
+      | 'civitai-run'
+      | 'civitai-download'
+      | 'civitai-examples';
     id: string;
   };
   query?: never;
@@ -3226,6 +3370,359 @@ export type CivitaiRunsCheckUpdatesResponses = {
 };
 
 export type CivitaiRunsCheckUpdatesResponse = CivitaiRunsCheckUpdatesResponses[keyof CivitaiRunsCheckUpdatesResponses];
+
+export type DownloadsDownloadRootsData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/civitai/download-roots';
+};
+
+export type DownloadsDownloadRootsErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type DownloadsDownloadRootsError = DownloadsDownloadRootsErrors[keyof DownloadsDownloadRootsErrors];
+
+export type DownloadsDownloadRootsResponses = {
+  200: Array<DownloadRootDto>;
+};
+
+export type DownloadsDownloadRootsResponse = DownloadsDownloadRootsResponses[keyof DownloadsDownloadRootsResponses];
+
+export type DownloadsListData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/civitai/downloads';
+};
+
+export type DownloadsListErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type DownloadsListError = DownloadsListErrors[keyof DownloadsListErrors];
+
+export type DownloadsListResponses = {
+  200: Array<DownloadDto>;
+};
+
+export type DownloadsListResponse = DownloadsListResponses[keyof DownloadsListResponses];
+
+export type DownloadsStartData = {
+  body: StartDownloadDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/civitai/downloads';
+};
+
+export type DownloadsStartErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai failed or answered something unusable
+   */
+  502: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai did not answer in time
+   */
+  504: ErrorBodyDto;
+};
+
+export type DownloadsStartError = DownloadsStartErrors[keyof DownloadsStartErrors];
+
+export type DownloadsStartResponses = {
+  202: DownloadDto;
+};
+
+export type DownloadsStartResponse = DownloadsStartResponses[keyof DownloadsStartResponses];
+
+export type DownloadsGetData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/downloads/{id}';
+};
+
+export type DownloadsGetErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type DownloadsGetError = DownloadsGetErrors[keyof DownloadsGetErrors];
+
+export type DownloadsGetResponses = {
+  200: DownloadDto;
+};
+
+export type DownloadsGetResponse = DownloadsGetResponses[keyof DownloadsGetResponses];
+
+export type DownloadsCancelData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/downloads/{id}/cancel';
+};
+
+export type DownloadsCancelErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type DownloadsCancelError = DownloadsCancelErrors[keyof DownloadsCancelErrors];
+
+export type DownloadsCancelResponses = {
+  200: DownloadCancelDto;
+};
+
+export type DownloadsCancelResponse = DownloadsCancelResponses[keyof DownloadsCancelResponses];
+
+export type DownloadsListExamplesData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/adapters/{id}/examples';
+};
+
+export type DownloadsListExamplesErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type DownloadsListExamplesError = DownloadsListExamplesErrors[keyof DownloadsListExamplesErrors];
+
+export type DownloadsListExamplesResponses = {
+  200: ExampleImagesDto;
+};
+
+export type DownloadsListExamplesResponse = DownloadsListExamplesResponses[keyof DownloadsListExamplesResponses];
+
+export type DownloadsStartExamplesData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/civitai/adapters/{id}/examples';
+};
+
+export type DownloadsStartExamplesErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type DownloadsStartExamplesError = DownloadsStartExamplesErrors[keyof DownloadsStartExamplesErrors];
+
+export type DownloadsStartExamplesResponses = {
+  202: ExamplesStartedDto;
+};
+
+export type DownloadsStartExamplesResponse = DownloadsStartExamplesResponses[keyof DownloadsStartExamplesResponses];
+
+export type DownloadsExampleData = {
+  body?: never;
+  path: {
+    id: string;
+    /**
+     * The Civitai image id (`images[].id` of the list).
+     */
+    image: number;
+  };
+  query?: never;
+  url: '/api/v1/civitai/adapters/{id}/examples/{image}';
+};
+
+export type DownloadsExampleErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type DownloadsExampleError = DownloadsExampleErrors[keyof DownloadsExampleErrors];
+
+export type DownloadsExampleResponses = {
+  /**
+   * The image
+   */
+  200: Blob | File;
+};
+
+export type DownloadsExampleResponse = DownloadsExampleResponses[keyof DownloadsExampleResponses];
 
 export type AdaptersListData = {
   body?: never;

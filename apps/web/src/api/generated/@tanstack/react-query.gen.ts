@@ -42,6 +42,14 @@ import {
   deliveriesGet,
   deliveriesList,
   deliveriesPatch,
+  downloadsCancel,
+  downloadsDownloadRoots,
+  downloadsExample,
+  downloadsGet,
+  downloadsList,
+  downloadsListExamples,
+  downloadsStart,
+  downloadsStartExamples,
   generationBackendOptions,
   generationBackends,
   generationCancel,
@@ -196,6 +204,30 @@ import type {
   DeliveriesPatchData,
   DeliveriesPatchError,
   DeliveriesPatchResponse,
+  DownloadsCancelData,
+  DownloadsCancelError,
+  DownloadsCancelResponse,
+  DownloadsDownloadRootsData,
+  DownloadsDownloadRootsError,
+  DownloadsDownloadRootsResponse,
+  DownloadsExampleData,
+  DownloadsExampleError,
+  DownloadsExampleResponse,
+  DownloadsGetData,
+  DownloadsGetError,
+  DownloadsGetResponse,
+  DownloadsListData,
+  DownloadsListError,
+  DownloadsListExamplesData,
+  DownloadsListExamplesError,
+  DownloadsListExamplesResponse,
+  DownloadsListResponse,
+  DownloadsStartData,
+  DownloadsStartError,
+  DownloadsStartExamplesData,
+  DownloadsStartExamplesError,
+  DownloadsStartExamplesResponse,
+  DownloadsStartResponse,
   GenerationBackendOptionsData,
   GenerationBackendOptionsError,
   GenerationBackendOptionsResponse,
@@ -1163,6 +1195,200 @@ export const civitaiRunsCheckUpdatesMutation = (
   };
   return mutationOptions;
 };
+
+export const downloadsDownloadRootsQueryKey = (options?: Options<DownloadsDownloadRootsData>) =>
+  createQueryKey('downloadsDownloadRoots', options);
+
+/**
+ * The library roots a download may go to (the first is the default).
+ */
+export const downloadsDownloadRootsOptions = (options?: Options<DownloadsDownloadRootsData>) =>
+  queryOptions<
+    DownloadsDownloadRootsResponse,
+    DownloadsDownloadRootsError,
+    DownloadsDownloadRootsResponse,
+    ReturnType<typeof downloadsDownloadRootsQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await downloadsDownloadRoots({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: downloadsDownloadRootsQueryKey(options),
+  });
+
+export const downloadsListQueryKey = (options?: Options<DownloadsListData>) => createQueryKey('downloadsList', options);
+
+/**
+ * Recent downloads, newest first.
+ */
+export const downloadsListOptions = (options?: Options<DownloadsListData>) =>
+  queryOptions<
+    DownloadsListResponse,
+    DownloadsListError,
+    DownloadsListResponse,
+    ReturnType<typeof downloadsListQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await downloadsList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: downloadsListQueryKey(options),
+  });
+
+/**
+ * Queues a download of a Civitai model version into a library folder. Checked first: the version and its declared
+ * SHA-256, the folder (inside the root), free space (409 `insufficient_disk_space`) and the name (409
+ * `file_exists`, or `onCollision: rename`). Follow it with `GET /civitai/downloads/{id}` or the `downloads` topic.
+ */
+export const downloadsStartMutation = (
+  options?: Partial<Options<DownloadsStartData>>,
+): UseMutationOptions<DownloadsStartResponse, DownloadsStartError, Options<DownloadsStartData>> => {
+  const mutationOptions: UseMutationOptions<
+    DownloadsStartResponse,
+    DownloadsStartError,
+    Options<DownloadsStartData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await downloadsStart({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const downloadsGetQueryKey = (options: Options<DownloadsGetData>) => createQueryKey('downloadsGet', options);
+
+/**
+ * One download with its bytes and outcome.
+ */
+export const downloadsGetOptions = (options: Options<DownloadsGetData>) =>
+  queryOptions<DownloadsGetResponse, DownloadsGetError, DownloadsGetResponse, ReturnType<typeof downloadsGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await downloadsGet({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: downloadsGetQueryKey(options),
+  });
+
+/**
+ * Cancels a download: its partial file is removed.
+ */
+export const downloadsCancelMutation = (
+  options?: Partial<Options<DownloadsCancelData>>,
+): UseMutationOptions<DownloadsCancelResponse, DownloadsCancelError, Options<DownloadsCancelData>> => {
+  const mutationOptions: UseMutationOptions<
+    DownloadsCancelResponse,
+    DownloadsCancelError,
+    Options<DownloadsCancelData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await downloadsCancel({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const downloadsListExamplesQueryKey = (options: Options<DownloadsListExamplesData>) =>
+  createQueryKey('downloadsListExamples', options);
+
+/**
+ * The adapter's stored example images; an empty list when none were fetched.
+ */
+export const downloadsListExamplesOptions = (options: Options<DownloadsListExamplesData>) =>
+  queryOptions<
+    DownloadsListExamplesResponse,
+    DownloadsListExamplesError,
+    DownloadsListExamplesResponse,
+    ReturnType<typeof downloadsListExamplesQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await downloadsListExamples({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: downloadsListExamplesQueryKey(options),
+  });
+
+/**
+ * Fetches the linked adapter's Civitai example images (with their generation metadata and NSFW level) into the
+ * file storage as a job, so they show offline. 409 when the adapter is not linked to a Civitai version.
+ */
+export const downloadsStartExamplesMutation = (
+  options?: Partial<Options<DownloadsStartExamplesData>>,
+): UseMutationOptions<
+  DownloadsStartExamplesResponse,
+  DownloadsStartExamplesError,
+  Options<DownloadsStartExamplesData>
+> => {
+  const mutationOptions: UseMutationOptions<
+    DownloadsStartExamplesResponse,
+    DownloadsStartExamplesError,
+    Options<DownloadsStartExamplesData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await downloadsStartExamples({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const downloadsExampleQueryKey = (options: Options<DownloadsExampleData>) =>
+  createQueryKey('downloadsExample', options);
+
+/**
+ * One stored example image's bytes.
+ */
+export const downloadsExampleOptions = (options: Options<DownloadsExampleData>) =>
+  queryOptions<
+    DownloadsExampleResponse,
+    DownloadsExampleError,
+    DownloadsExampleResponse,
+    ReturnType<typeof downloadsExampleQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await downloadsExample({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: downloadsExampleQueryKey(options),
+  });
 
 export const adaptersListQueryKey = (options?: Options<AdaptersListData>) => createQueryKey('adaptersList', options);
 
