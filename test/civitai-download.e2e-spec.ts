@@ -367,7 +367,8 @@ for (const mode of modes) {
       const jobId = started.body.jobId as string;
       const deadline = Date.now() + 30_000;
       let job = await http('GET', `/api/v1/jobs/civitai-examples/${jobId}`);
-      while (job.body.status !== 'completed' && job.body.status !== 'failed' && Date.now() < deadline) {
+      // On BullMQ the status can read `completed` a moment before the job's return value does.
+      while (job.body.status !== 'failed' && (job.body.result ?? null) === null && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 100));
         job = await http('GET', `/api/v1/jobs/civitai-examples/${jobId}`);
       }
