@@ -3392,7 +3392,7 @@ export type DownloadsDownloadRootsErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3426,7 +3426,7 @@ export type DownloadsListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3476,11 +3476,11 @@ export type DownloadsStartErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
@@ -3524,7 +3524,7 @@ export type DownloadsGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3572,7 +3572,7 @@ export type DownloadsCancelErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3612,7 +3612,7 @@ export type DownloadsListExamplesErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3664,7 +3664,7 @@ export type DownloadsStartExamplesErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -3708,7 +3708,7 @@ export type DownloadsExampleErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
