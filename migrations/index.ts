@@ -17,7 +17,7 @@ import {
 } from '@app/core';
 import { DeliveryJobEntity } from '@app/delivery';
 import { BackendLeaseEntity, GenerationJobEntity } from '@app/generation';
-import { GenerationResultAdapterEntity, GenerationResultEntity } from '@app/results';
+import { GenerationResultAdapterEntity, GenerationResultEntity, RecipeEntity } from '@app/results';
 import type { DataSourceOptions } from 'typeorm';
 import { CreateQueuedJobs1764300000000 } from './1764300000000-create-queued-jobs.js';
 import { CreateAdapters1764300000100 } from './1764300000100-create-adapters.js';
@@ -42,6 +42,7 @@ import { CreateProcessLeases1764300003500 } from './1764300003500-create-process
 import { CreateGenerationResults1764300003600 } from './1764300003600-create-generation-results.js';
 import { CreateCivitaiRuns1764300004000 } from './1764300004000-create-civitai-runs.js';
 import { CreateCivitaiDownloads1764300004100 } from './1764300004100-create-civitai-downloads.js';
+import { CreateRecipes1764300004300 } from './1764300004300-create-recipes.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -59,6 +60,7 @@ export const ENTITIES: EntityList = [
   CivitaiRunEntity,
   CivitaiUpdateEntity,
   CivitaiDownloadEntity,
+  RecipeEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -86,6 +88,7 @@ export const MIGRATIONS: MigrationList = [
   CreateGenerationResults1764300003600,
   CreateCivitaiRuns1764300004000,
   CreateCivitaiDownloads1764300004100,
+  CreateRecipes1764300004300,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -13,7 +13,7 @@ import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp
 import { ArchiveModule } from '@app/archive';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
-import { ResultsModule } from '@app/results';
+import { RecipesModule, ResultsModule } from '@app/results';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AdaptersController } from './adapters/adapters.controller.js';
 import { ArchiveController } from './archive/archive.controller.js';
@@ -33,6 +33,7 @@ import { HashesController } from './hashes/hashes.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ResultsController } from './results/results.controller.js';
+import { RecipesController } from './recipes/recipes.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
 import { ProgressReplay } from './progress/progress-replay.js';
 import { SessionController } from './session/session.controller.js';
@@ -54,6 +55,7 @@ import { SessionController } from './session/session.controller.js';
     DeliveryModule,
     ResultsModule,
     ArchiveModule.forApp({ scheduleBackups: true }),
+    RecipesModule,
   ],
   controllers: [
     ComposeController,
@@ -67,6 +69,7 @@ import { SessionController } from './session/session.controller.js';
     AdaptersController,
     DeliveriesController,
     ResultsController,
+    RecipesController,
     SessionController,
     ArchiveController,
   ],

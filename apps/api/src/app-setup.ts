@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { AppLogger, WebAccessPolicy } from '@app/core';
-import { useJsonBodies } from './common/request-body.js';
+import { APP_CONFIG, type AppConfig, AppLogger, WebAccessPolicy } from '@app/core';
+import { useImageBodies, useJsonBodies } from './common/request-body.js';
 import { webAccessMiddleware } from './common/web-access.middleware.js';
 import { answerUnknownPathsWithJson, rejectWrongMethods, RouteTable } from './common/route-fallback.js';
 import { serveWebApp } from './web/web-app.js';
@@ -21,6 +21,7 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   const document = buildOpenApiDocument(app);
   app.use(rejectWrongMethods(RouteTable.fromDocument(document)));
   useJsonBodies(app);
+  useImageBodies(app, app.get<AppConfig>(APP_CONFIG).recipeImageMaxBytes);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   await app.init();
   answerUnknownPathsWithJson(app);

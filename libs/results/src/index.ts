@@ -5,3 +5,4 @@ export * from './result-query.js';
 export * from './result-recorder.js';
 export * from './results.module.js';
 export * from './results.service.js';
+export * from './recipes/index.js';

@@ -2,7 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { RequestValidationException } from './validation.js';
-import { JSON_MEDIA_TYPES } from './web-access.middleware.js';
+import { IMAGE_UPLOAD_TYPES, JSON_MEDIA_TYPES } from './web-access.middleware.js';
 
 /** Larger JSON bodies are refused with 413 before they are parsed; the largest real one (two 20,000-character prompts) fits. */
 export const JSON_BODY_LIMIT = '1mb';
@@ -42,6 +42,11 @@ function rejectUnsafeBodies(req: Request, _res: Response, next: NextFunction): v
     );
   }
   next(new RequestValidationException([{ field: problem.path, message: 'this key is not allowed' }]));
+}
+
+/** Raw image bodies up to `maxBytes` (413 above), read only on the upload routes. */
+export function useImageBodies(app: NestExpressApplication, maxBytes: number): void {
+  app.useBodyParser('raw', { limit: maxBytes, type: IMAGE_UPLOAD_TYPES });
 }
 
 /** JSON bodies up to the size limit, then the depth and prototype-key check, before any route sees the body. */

@@ -7,6 +7,11 @@ import { factsOf } from './request-facts.js';
 /** The media types the JSON parser reads: `application/json` and `application/<anything>+json`. */
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
+/** Content types an image upload (`POST /recipes/parse-image`, `from-image`) is sent with: the file itself as the body. */
+export const IMAGE_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'application/octet-stream'];
+/** Routes that take a raw image body; every other route takes JSON only. */
+export const IMAGE_UPLOAD_PATHS = ['/api/v1/recipes/parse-image', '/api/v1/recipes/from-image'];
+
 const isJsonType = (contentType: string): boolean => {
   const type = contentType.split(';')[0].trim().toLowerCase();
   return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
@@ -17,6 +22,11 @@ const isJsonType = (contentType: string): boolean => {
  * CORS preflight (a multipart form is), so an archive upload keeps the same protection as JSON bodies.
  */
 const BINARY_BODY_ROUTES: Record<string, string> = { '/api/v1/archive/import': 'application/zip' };
+
+/** An image sent as the body to a route that takes one (a type no foreign page can send without asking). */
+const isImageUpload = (path: string, contentType: string): boolean =>
+  IMAGE_UPLOAD_PATHS.includes(path.replace(/\/+$/, '')) &&
+  IMAGE_UPLOAD_TYPES.includes(contentType.split(';')[0].trim().toLowerCase());
 
 /** Bodies are JSON only: a form or text body (what a foreign page can send without asking) is a 415. */
 export function bodyTypeRefusal(req: Request): AccessRefusal | null {
@@ -34,6 +44,7 @@ export function bodyTypeRefusal(req: Request): AccessRefusal | null {
   const length = req.headers['content-length'];
   const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
   if (contentType === undefined ? !hasBody : isJsonType(contentType)) return null;
+  if (contentType !== undefined && isImageUpload(req.path, contentType)) return null;
   return {
     status: 415,
     code: 'unsupported_media_type',

@@ -5,6 +5,7 @@ export const NAV_ITEMS = [
   { to: '/composer', label: 'Composer' },
   { to: '/studio', label: 'Studio' },
   { to: '/history', label: 'History' },
+  { to: '/recipes', label: 'Recipes' },
   { to: '/imports', label: 'Imports' },
   { to: '/downloads', label: 'Downloads' },
   { to: '/deliveries', label: 'Deliveries' },

@@ -5,6 +5,7 @@ export const loadPage = {
   '/composer': () => import('../composer/composer-page'),
   '/studio': () => import('../studio/studio-page'),
   '/history': () => import('../history/history-page'),
+  '/recipes': () => import('../recipes/recipes-page'),
   '/imports': () => import('../imports/imports-page'),
   '/downloads': () => import('../downloads/downloads-page'),
   '/deliveries': () => import('../deliveries/deliveries-page'),

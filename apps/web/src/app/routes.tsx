@@ -45,6 +45,7 @@ export const createRouter = () =>
         { path: 'composer', lazy: async () => ({ Component: (await loadPage['/composer']()).ComposerPage }) },
         { path: 'studio', lazy: async () => ({ Component: (await loadPage['/studio']()).StudioPage }) },
         { path: 'history', lazy: async () => ({ Component: (await loadPage['/history']()).HistoryPage }) },
+        { path: 'recipes', lazy: async () => ({ Component: (await loadPage['/recipes']()).RecipesPage }) },
         { path: 'imports', lazy: async () => ({ Component: (await loadPage['/imports']()).ImportsPage }) },
         { path: 'downloads', lazy: async () => ({ Component: (await loadPage['/downloads']()).DownloadsPage }) },
         { path: 'deliveries', lazy: async () => ({ Component: (await loadPage['/deliveries']()).DeliveriesPage }) },

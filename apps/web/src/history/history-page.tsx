@@ -5,6 +5,7 @@ import {
   generationGetOptions,
   resultsDeleteMutation,
   resultsListOptions,
+  recipesFromResultMutation,
   resultsPatchMutation,
 } from '../api/generated/@tanstack/react-query.gen';
 import type { ResultDto } from '../api/generated/types.gen';
@@ -66,6 +67,22 @@ function useResultActions() {
   return { patch, remove };
 }
 
+/** Saves the result as a recipe (prompts, settings, LoRAs, image) and links to it. */
+function SaveAsRecipe({ result }: { result: ResultDto }) {
+  const save = useMutation(recipesFromResultMutation());
+  if (save.data) return <Link to={`/recipes?id=${save.data.id}`}>Recipe saved</Link>;
+  return (
+    <button
+      type="button"
+      aria-label={`Save ${result.id.slice(0, 8)} as recipe`}
+      disabled={save.isPending}
+      onClick={() => save.mutate({ path: { resultId: result.id }, body: {} })}
+    >
+      Save as recipe
+    </button>
+  );
+}
+
 function ResultActions({ result }: { result: ResultDto }) {
   const { patch, remove } = useResultActions();
   const label = result.id.slice(0, 8);
@@ -103,6 +120,7 @@ function ResultActions({ result }: { result: ResultDto }) {
       >
         Delete
       </button>
+      <SaveAsRecipe result={result} />
       {(patch.error ?? remove.error) && <span role="alert">Could not save</span>}
     </div>
   );

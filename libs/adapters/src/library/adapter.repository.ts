@@ -344,6 +344,36 @@ export class AdapterRepository {
     return [...out.values()];
   }
 
+  /**
+   * Live adapters one of these hashes identifies (lower-case hex): a full SHA-256, an AutoV2 (10), an AutoV3 (12,
+   * A1111's `Lora hashes`) or an 8-hex SD.Next short hash, a prefix of the tensor hash or of the SHA-256.
+   */
+  async findByHashes(hashes: string[]): Promise<AdapterEntity[]> {
+    const unique = [...new Set(hashes.map((h) => h.toLowerCase()).filter((h) => /^[0-9a-f]{8,64}$/.test(h)))];
+    const out = new Map<string, AdapterEntity>();
+    for (const [i, hash] of unique.slice(0, 500).entries()) {
+      const qb = this.dataSource
+        .getRepository(AdapterEntity)
+        .createQueryBuilder('a')
+        .where('a.missing_since IS NULL')
+        .limit(20);
+      const h = `h${i}`;
+      if (hash.length === 64) qb.andWhere(`a.sha256 = :${h}`, { [h]: hash });
+      else if (hash.length === 10)
+        qb.andWhere(`(a.autov2 = :${h} OR a.autov3 LIKE :${h}p)`, { [h]: hash, [`${h}p`]: `${hash}%` });
+      else {
+        // sha256 by an index range (hex sorts before 'z' in every collation), autov3 by prefix
+        qb.andWhere(`((a.sha256 >= :${h} AND a.sha256 < :${h}z) OR a.autov3 LIKE :${h}p)`, {
+          [h]: hash,
+          [`${h}z`]: `${hash}z`,
+          [`${h}p`]: `${hash.slice(0, 12)}%`,
+        });
+      }
+      for (const r of await qb.getMany()) out.set(r.id, r);
+    }
+    return [...out.values()];
+  }
+
   /** The file state of one (root, relative path), live or tombstoned. */
   async fileStateAt(rootId: string, relativePath: string): Promise<AdapterFileState | null> {
     const [p1, p2] = this.isSqlite ? ['?', '?'] : ['$1', '$2'];

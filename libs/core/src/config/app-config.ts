@@ -50,6 +50,8 @@ export interface AppConfig {
   importWorkers: number;
   /** SQLite: list, count and facet results kept in memory until the next write (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
   queryCacheEntries: number;
+  /** Largest image a recipe upload takes (RECIPE_IMAGE_MAX_MB, default 32), refused with a 413 above it. */
+  recipeImageMaxBytes: number;
   /** The Civitai client (nothing contacts Civitai unless a user asks). */
   civitai: {
     /** Base URL (CIVITAI_URL, default https://civitai.com), without a trailing slash. */
@@ -386,6 +388,7 @@ const envSchema = z.object({
     .refine((v) => v === undefined || v === '' || /^[^:]+:.+$/.test(v), { message: 'must be user:password' }),
   SDNEXT_TIMEOUT_SECONDS: z.coerce.number().positive().max(86_400).default(900),
   SDNEXT_MAX_RESPONSE_MB: z.coerce.number().int().min(1).max(4096).default(256),
+  RECIPE_IMAGE_MAX_MB: z.coerce.number().positive().max(512).default(32),
   API_KEYS: z
     .string()
     .optional()
@@ -510,6 +513,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     loraIgnore: globList(e.LORA_IGNORE),
     importWorkers: e.IMPORT_WORKERS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
     queryCacheEntries: e.QUERY_CACHE_ENTRIES,
+    recipeImageMaxBytes: Math.round(e.RECIPE_IMAGE_MAX_MB * 1024 * 1024),
     civitai: {
       url: e.CIVITAI_URL.replace(/\/+$/, ''),
       apiKey: e.CIVITAI_API_KEY ?? null,
