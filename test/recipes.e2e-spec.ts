@@ -268,7 +268,7 @@ function recipesSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       expect((await settle(queued.body.id as string)).status).toBe('succeeded');
       const results = await call('GET', '/results?limit=50', undefined, VIEWER);
       const result = (results.body.items as { id: string; jobId: string }[]).find((r) => r.jobId === queued.body.id)!;
-      const res = await call('POST', `/recipes/from-result/${result.id}`, { name: 'Harbour' });
+      const res = await call('POST', '/recipes/from-result', { resultId: result.id, name: 'Harbour' });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ name: 'Harbour', source: 'result', sourceResultId: result.id, hasImage: true });
       expect(res.body.parameters).toMatchObject({ steps: 3, seed: 99 });
@@ -281,7 +281,7 @@ function recipesSuite(label: string, startStack: (sdnextUrl: string) => Promise<
           match: 'id',
         }),
       ]);
-      const missing = await call('POST', '/recipes/from-result/00000000-0000-4000-8000-000000000000', {});
+      const missing = await call('POST', '/recipes/from-result', { resultId: '00000000-0000-4000-8000-000000000000' });
       expect(missing.status).toBe(404);
       expect(missing.body.code).toBe('result_not_found');
     });
@@ -386,7 +386,7 @@ function recipesSuite(label: string, startStack: (sdnextUrl: string) => Promise<
         ['POST', '/recipes/import', { version: 1, recipes: 'no' }, 'recipes'],
         ['GET', '/recipes?limit=0', undefined, 'limit'],
         ['GET', '/recipes/not-a-uuid', undefined, 'id'],
-        ['POST', '/recipes/from-result/not-a-uuid', {}, 'resultId'],
+        ['POST', '/recipes/from-result', { resultId: 'not-a-uuid' }, 'resultId'],
       ];
       for (const [method, path, body, field] of cases) {
         const res = await call(method, path, body);

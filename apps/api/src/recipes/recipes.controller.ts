@@ -44,7 +44,6 @@ import {
   RecipeParamsDto,
   RecipePreviewDto,
   RecipeSummaryDto,
-  ResultRecipeParamsDto,
 } from './recipes.dto.js';
 
 const binary = { schema: { type: 'string', format: 'binary' } };
@@ -129,11 +128,12 @@ export class RecipesController {
   }
 
   /** A recipe from a generation result: its prompts, settings, LoRAs (with their hashes) and image. */
-  @Post('from-result/:resultId')
+  @Post('from-result')
   @ApiCreatedResponse({ type: CreatedRecipeDto })
   @ApiWriteErrors(404)
-  async fromResult(@Param() params: ResultRecipeParamsDto, @Body() body: FromResultDto): Promise<CreatedRecipeDto> {
-    return toCreatedDto(await this.recipes.fromResult(params.resultId, body));
+  async fromResult(@Body() body: FromResultDto): Promise<CreatedRecipeDto> {
+    const { resultId, ...fields } = body;
+    return toCreatedDto(await this.recipes.fromResult(resultId, fields));
   }
 
   /**
@@ -203,6 +203,7 @@ export class RecipesController {
     return new StreamableFile(image.stream, { type: image.contentType, length: image.size });
   }
 
+  /** Changes any field; `loras` and `tags` are replaced. */
   @Patch(':id')
   @ApiOkResponse({ type: RecipeDto })
   @ApiWriteErrors(404)
@@ -210,6 +211,7 @@ export class RecipesController {
     return toRecipeDto(await this.recipes.update(params.id, body));
   }
 
+  /** Deletes the recipe and the image it keeps. */
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted' })

@@ -52,11 +52,6 @@ export class RecipeParamsDto {
   id: string;
 }
 
-export class ResultRecipeParamsDto {
-  @IsUUID()
-  resultId: string;
-}
-
 /** One LoRA of a recipe as a client sends it: an adapter id, or a name and hashes to find it by. */
 export class RecipeLoraInputDto {
   @ApiUuid({ nullable: true })
@@ -148,6 +143,10 @@ export class PatchRecipeDto extends RecipeFieldsDto {
 }
 
 export class FromResultDto {
+  /** The generation result to save. */
+  @IsUUID()
+  resultId: string;
+
   @IsOptionalNonNull()
   @IsString()
   @MinLength(1)

@@ -76,7 +76,7 @@ function SaveAsRecipe({ result }: { result: ResultDto }) {
       type="button"
       aria-label={`Save ${result.id.slice(0, 8)} as recipe`}
       disabled={save.isPending}
-      onClick={() => save.mutate({ path: { resultId: result.id }, body: {} })}
+      onClick={() => save.mutate({ body: { resultId: result.id } })}
     >
       Save as recipe
     </button>

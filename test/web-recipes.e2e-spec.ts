@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { openSeedDb, seedAdapters } from './support/adapter-seed.js';
+import { AppProcess, freePort } from './support/app-process.js';
+import { launchChromium, saveScreenshot } from './support/browser.js';
+import { png, tEXt } from './support/recipe-images.js';
+import { tempDir } from './support/test-services.js';
+
+jest.setTimeout(120_000);
+
+const INFOTEXT = [
+  'a lighthouse at dusk <lora:alpha:0.8> <lora:ghost:0.3>',
+  'Negative prompt: blurry',
+  'Steps: 12, Sampler: Euler a, CFG scale: 5.5, Seed: 777, Size: 512x768, Lora hashes: "ghost: deadbeef0042"',
+].join('\n');
+
+describe('Recipes page in a browser', () => {
+  const dir = tempDir('web-recipes');
+  let api: AppProcess;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    api = new AppProcess('api', { DATA_DIR: dir.path, PORT: String(port) }, port).start();
+    await api.waitReady();
+    const db = await openSeedDb(`sqlite:${join(dir.path, 'lora-manager.sqlite')}`);
+    try {
+      const [alpha] = await seedAdapters(db, [
+        { rootId: 'root00000001', relativePath: 'alpha.safetensors', name: 'Alpha', sha256: 'a1'.repeat(32) },
+      ]);
+      await db.exec(`UPDATE adapters SET lora_stem = 'alpha', lora_name = 'alpha' WHERE id = ?`, [alpha]);
+    } finally {
+      await db.close();
+    }
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(30_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.stop();
+    dir.remove();
+  });
+
+  it('should read a dropped image, save it as a recipe, and compose its prompt', async () => {
+    await page.goto(`${api.baseUrl}/`);
+    await page.getByRole('link', { name: 'Recipes' }).click();
+    await page.getByRole('heading', { name: 'Recipes', level: 1 }).waitFor();
+    await page.getByLabel('Image to read').setInputFiles({
+      name: 'lighthouse.png',
+      mimeType: 'image/png',
+      buffer: png(8, 8, [tEXt('parameters', INFOTEXT)]),
+    });
+    const found = page.getByRole('list', { name: 'LoRAs found' });
+    await found.getByText('in library (name)').waitFor();
+    await expect(found.getByText('missing').count()).resolves.toBe(1);
+    await expect(found.getByText('hash deadbeef0042').count()).resolves.toBe(1);
+    await page.getByLabel('Name').fill('Lighthouse');
+    await page.getByRole('button', { name: 'Save recipe' }).click();
+
+    await page.getByRole('list', { name: 'Recipes' }).getByRole('button', { name: 'Lighthouse' }).waitFor();
+    await page.getByRole('heading', { name: 'Lighthouse', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Compose' }).click();
+    const composed = page.getByLabel('Composed prompt');
+    await composed.getByText('a lighthouse at dusk').waitFor();
+    const text = await composed.locator('pre').textContent();
+    expect(text).toContain('<lora:alpha:0.8>');
+    expect(text).not.toContain('ghost');
+    await saveScreenshot(page, 'recipes-page');
+
+    await page.getByLabel('Search').fill('nothing like this');
+    await page.getByText('No recipe yet').waitFor();
+  });
+});
