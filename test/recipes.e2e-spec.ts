@@ -100,7 +100,7 @@ function recipesSuite(label: string, startStack: (sdnextUrl: string) => Promise<
         await db.exec(set, ['alpha', 'alpha', null, ALPHA_SHA.slice(0, 10), ALPHA_V3, adapters.alpha]);
         await db.exec(set, ['beta', 'beta', 'betaStyle', BETA_SHA.slice(0, 10), null, adapters.beta]);
       });
-    }, 120_000);
+    }, 200_000);
 
     afterAll(async () => {
       await stack?.stop();
@@ -408,7 +408,7 @@ recipesSuite('SQLite, embedded', async (sdnextUrl) => {
     RECIPE_IMAGE_MAX_MB: '1',
   };
   const api = new AppProcess('api', env, port).start();
-  await api.waitReady();
+  await api.waitReady('/health/ready', 120_000);
   return {
     api,
     databaseUrl: `sqlite:${join(dir.path, 'lora-manager.sqlite')}`,
@@ -437,7 +437,7 @@ recipesSuite('PostgreSQL, scale-out worker', async (sdnextUrl) => {
   const worker = new AppProcess('worker', { ...env, WORKER_PORT: String(workerPort) }, workerPort).start();
   const port = await freePort();
   const api = new AppProcess('api', { ...env, PORT: String(port) }, port).start();
-  await Promise.all([api.waitReady(), worker.waitReady()]);
+  await Promise.all([api.waitReady('/health/ready', 120_000), worker.waitReady('/health/ready', 120_000)]);
   return {
     api,
     databaseUrl: db.url,

@@ -24,7 +24,7 @@ describe('Recipes page in a browser', () => {
   beforeAll(async () => {
     const port = await freePort();
     api = new AppProcess('api', { DATA_DIR: dir.path, PORT: String(port) }, port).start();
-    await api.waitReady();
+    await api.waitReady('/health/ready', 120_000);
     const db = await openSeedDb(`sqlite:${join(dir.path, 'lora-manager.sqlite')}`);
     try {
       const [alpha] = await seedAdapters(db, [
@@ -37,7 +37,7 @@ describe('Recipes page in a browser', () => {
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.setDefaultTimeout(30_000);
-  }, 120_000);
+  }, 200_000);
 
   afterAll(async () => {
     await browser?.close();
