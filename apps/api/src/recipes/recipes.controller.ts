@@ -88,14 +88,16 @@ function toSummaryDto(row: RecipeEntity | RecipeView): RecipeSummaryDto {
   };
 }
 
-/** The uploaded bytes: only an image content type reaches the raw parser, anything else is no upload. */
+/** The uploaded bytes: only an image content type reaches the raw parser; a JSON body's fields are named as refused. */
 function uploaded(body: unknown): Buffer {
   if (Buffer.isBuffer(body)) return body;
-  throw InvalidInputError.field(
-    'image',
-    `send the image file itself as the body with Content-Type ${IMAGE_UPLOAD_TYPES.join(', ')}`,
-    'not_an_image',
-  );
+  const message = `send the image file itself as the body with Content-Type ${IMAGE_UPLOAD_TYPES.join(', ')}`;
+  const fields =
+    typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.keys(body).slice(0, 20) : [];
+  throw new InvalidInputError(`not_an_image`, `image: ${message}`, [
+    { field: 'image', message },
+    ...fields.map((field) => ({ field, message: 'this route takes an image body, not JSON fields' })),
+  ]);
 }
 
 @ApiTags('recipes')

@@ -350,16 +350,16 @@ export class ExportRecipesQueryDto {
 
 export class ExportedRecipeDto extends CreateRecipeDto {
   @ApiUuid()
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   id?: string;
 
   @ApiProperty({ enum: RecipeSource, enumName: 'RecipeSource', required: false })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(Object.values(RecipeSource))
   source?: RecipeSource;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   createdAt?: string;
@@ -377,7 +377,7 @@ export class RecipeDocumentDto {
   @IsInt()
   version: number;
 
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(64)
   exportedAt?: string;
