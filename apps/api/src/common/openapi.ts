@@ -25,6 +25,7 @@ const TAGS: Record<string, string> = {
   compose: 'Prompts with `<lora:…>` tokens from the library',
   generation: 'txt2img on SD.Next backends: synchronous or queued jobs, images',
   results: 'Generated images: list, rate, tag, download, delete, reuse as a generation request',
+  recipes: 'LoRA sets with prompts and settings: from scratch, a result or an image; compose, generate, import, export',
   deliveries: 'Handing composed prompts to an HTTP endpoint, a local program or SD.Next',
   imports: 'Import runs that index the library roots',
   hashes: 'Background hash runs and how many adapters have a computed hash',

@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
+  IsDateString,
   IsDefined,
   IsIn,
   IsInt,
@@ -359,9 +360,9 @@ export class ExportedRecipeDto extends CreateRecipeDto {
   @IsIn(Object.values(RecipeSource))
   source?: RecipeSource;
 
+  @ApiPropertyOptional({ type: 'string', format: 'date-time' })
   @IsOptionalNonNull()
-  @IsString()
-  @MaxLength(64)
+  @IsDateString()
   createdAt?: string;
 }
 
@@ -377,9 +378,9 @@ export class RecipeDocumentDto {
   @IsInt()
   version: number;
 
+  @ApiPropertyOptional({ type: 'string', format: 'date-time' })
   @IsOptionalNonNull()
-  @IsString()
-  @MaxLength(64)
+  @IsDateString()
   exportedAt?: string;
 
   @IsArray()
