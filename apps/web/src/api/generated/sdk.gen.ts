@@ -213,6 +213,45 @@ import type {
   JobsGetData,
   JobsGetErrors,
   JobsGetResponses,
+  RecipesComposeData,
+  RecipesComposeErrors,
+  RecipesComposeResponses,
+  RecipesCreateData,
+  RecipesCreateErrors,
+  RecipesCreateResponses,
+  RecipesDeleteData,
+  RecipesDeleteErrors,
+  RecipesDeleteResponses,
+  RecipesExportData,
+  RecipesExportErrors,
+  RecipesExportResponses,
+  RecipesFromImageData,
+  RecipesFromImageErrors,
+  RecipesFromImageResponses,
+  RecipesFromResultData,
+  RecipesFromResultErrors,
+  RecipesFromResultResponses,
+  RecipesGenerateData,
+  RecipesGenerateErrors,
+  RecipesGenerateResponses,
+  RecipesGetData,
+  RecipesGetErrors,
+  RecipesGetResponses,
+  RecipesImageData,
+  RecipesImageErrors,
+  RecipesImageResponses,
+  RecipesImportData,
+  RecipesImportErrors,
+  RecipesImportResponses,
+  RecipesListData,
+  RecipesListErrors,
+  RecipesListResponses,
+  RecipesParseImageData,
+  RecipesParseImageErrors,
+  RecipesParseImageResponses,
+  RecipesPatchData,
+  RecipesPatchErrors,
+  RecipesPatchResponses,
   ResultsBulkDeleteData,
   ResultsBulkDeleteErrors,
   ResultsBulkDeleteResponses,
@@ -1731,6 +1770,293 @@ export const resultsReuse = <ThrowOnError extends boolean = false>(options: Opti
     ],
     url: '/api/v1/results/{id}/reuse',
     ...options,
+  });
+
+/**
+ * Recipes, newest first; `q` searches name and prompts, `tag` filters.
+ */
+export const recipesList = <ThrowOnError extends boolean = false>(options?: Options<RecipesListData, ThrowOnError>) =>
+  (options?.client ?? client).get<RecipesListResponses, RecipesListErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes',
+    ...options,
+  });
+
+/**
+ * A recipe from scratch: LoRAs by adapter id, or by name and hashes (mapped to the library).
+ */
+export const recipesCreate = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesCreateData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecipesCreateResponses, RecipesCreateErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * A recipe from a generation result: its prompts, settings, LoRAs (with their hashes) and image.
+ */
+export const recipesFromResult = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesFromResultData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecipesFromResultResponses, RecipesFromResultErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/from-result',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * What an uploaded image would make, nothing stored: A1111/SD.Next infotext (PNG `parameters`, EXIF
+ * UserComment) or a ComfyUI graph, each LoRA mapped to the library by hash, then name.
+ */
+export const recipesParseImage = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesParseImageData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecipesParseImageResponses, RecipesParseImageErrors, ThrowOnError>({
+    bodySerializer: null,
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/parse-image',
+    ...options,
+    headers: {
+      'Content-Type': 'image/png',
+      ...options.headers,
+    },
+  });
+
+/**
+ * A recipe from an uploaded image (see `parse-image`); the image is kept with it unless `keepImage=false`.
+ */
+export const recipesFromImage = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesFromImageData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecipesFromImageResponses, RecipesFromImageErrors, ThrowOnError>({
+    bodySerializer: null,
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/from-image',
+    ...options,
+    headers: {
+      'Content-Type': 'image/png',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Recipes as one versioned JSON document (images not included).
+ */
+export const recipesExport = <ThrowOnError extends boolean = false>(
+  options?: Options<RecipesExportData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<RecipesExportResponses, RecipesExportErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/export',
+    ...options,
+  });
+
+/**
+ * Imports an export document (version 1): each recipe is new, its LoRAs relinked to this library by hash, then name.
+ */
+export const recipesImport = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesImportData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecipesImportResponses, RecipesImportErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/import',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Deletes the recipe and the image it keeps.
+ */
+export const recipesDelete = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesDeleteData, ThrowOnError>,
+) =>
+  (options.client ?? client).delete<RecipesDeleteResponses, RecipesDeleteErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/{id}',
+    ...options,
+  });
+
+/**
+ * One recipe; LoRAs whose adapter left the library are relinked by hash or name when possible.
+ */
+export const recipesGet = <ThrowOnError extends boolean = false>(options: Options<RecipesGetData, ThrowOnError>) =>
+  (options.client ?? client).get<RecipesGetResponses, RecipesGetErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/{id}',
+    ...options,
+  });
+
+/**
+ * Changes any field; `loras` and `tags` are replaced.
+ */
+export const recipesPatch = <ThrowOnError extends boolean = false>(options: Options<RecipesPatchData, ThrowOnError>) =>
+  (options.client ?? client).patch<RecipesPatchResponses, RecipesPatchErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/{id}',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * The recipe's source image.
+ */
+export const recipesImage = <ThrowOnError extends boolean = false>(options: Options<RecipesImageData, ThrowOnError>) =>
+  (options.client ?? client).get<RecipesImageResponses, RecipesImageErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/{id}/image',
+    ...options,
+  });
+
+/**
+ * The recipe's prompt composed from the library (target dialect); LoRAs not in the library are listed.
+ */
+export const recipesCompose = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesComposeData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecipesComposeResponses, RecipesComposeErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/{id}/compose',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * Queues a generation with the recipe (composed prompt, its settings; its seed with `keepSeed`).
+ */
+export const recipesGenerate = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesGenerateData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecipesGenerateResponses, RecipesGenerateErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/{id}/generate',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
   });
 
 /**

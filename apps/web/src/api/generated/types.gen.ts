@@ -1521,6 +1521,254 @@ export type PatchResultDto = {
   notes?: string | null;
 };
 
+export type RecipeSource = 'manual' | 'result' | 'image' | 'import';
+
+export type RecipeSummaryDto = {
+  id: string;
+  source: RecipeSource;
+  createdAt: string;
+  name: string;
+  tags: Array<string>;
+  prompt: string;
+  /**
+   * How many LoRAs, and how many of them were linked to a library adapter when last read.
+   */
+  loraCount: number;
+  mappedCount: number;
+  hasImage: boolean;
+};
+
+export type RecipeListDto = {
+  total: number;
+  limit: number;
+  offset: number;
+  items: Array<RecipeSummaryDto>;
+};
+
+export type RecipeLoraInputDto = {
+  adapterId?: string | null;
+  /**
+   * Token name or file stem; needed when no adapter id is given.
+   */
+  name?: string;
+  weight: number;
+  sha256?: string | null;
+  autov2?: string | null;
+  /**
+   * A short hash from an image's `Lora hashes` (8–64 hex).
+   */
+  hash?: string | null;
+};
+
+export type CreateRecipeDto = {
+  /**
+   * Generation settings (request wire names: `steps`, `sampler_name`, `cfg_scale`, `seed`, `width`, `height`, `model`, …).
+   */
+  parameters?: {
+    [key: string]: unknown;
+  };
+  name: string;
+  notes?: string | null;
+  tags?: Array<string>;
+  loras?: Array<RecipeLoraInputDto>;
+  prompt?: string;
+  negativePrompt?: string | null;
+};
+
+/**
+ * How it was found: `id` (still linked), `hash`, `name`; `ambiguous` (several files claim the name) or `missing`.
+ */
+export type RecipeLoraMatch = 'id' | 'hash' | 'name' | 'ambiguous' | 'missing';
+
+export type RecipeLoraDto = {
+  adapterId: string | null;
+  /**
+   * How it was found: `id` (still linked), `hash`, `name`; `ambiguous` (several files claim the name) or `missing`.
+   */
+  match: RecipeLoraMatch;
+  name: string;
+  weight: number;
+  sha256: string | null;
+  autov2: string | null;
+  hash: string | null;
+  adapterName: string | null;
+};
+
+export type RecipeWarningDto = {
+  code: string;
+  message: string;
+};
+
+export type CreatedRecipeDto = {
+  id: string;
+  parameters: {
+    [key: string]: unknown;
+  };
+  source: RecipeSource;
+  sourceResultId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /**
+   * LoRAs not in the library, with what is known (hash, name, weight) for a later Civitai lookup.
+   */
+  missing: Array<RecipeLoraDto>;
+  warnings: Array<RecipeWarningDto>;
+  name: string;
+  notes: string | null;
+  tags: Array<string>;
+  loras: Array<RecipeLoraDto>;
+  prompt: string;
+  negativePrompt: string | null;
+  /**
+   * Whether `GET /recipes/{id}/image` has an image.
+   */
+  hasImage: boolean;
+};
+
+export type FromResultDto = {
+  /**
+   * The generation result to save.
+   */
+  resultId: string;
+  name?: string;
+  tags?: Array<string>;
+  notes?: string;
+};
+
+export type ImageFactsDto = {
+  format: string;
+  contentType: string;
+  width: number | null;
+  height: number | null;
+  bytes: number;
+};
+
+export type RecipePreviewDto = {
+  /**
+   * `a1111` (infotext), `comfyui` (graph) or `none`.
+   */
+  origin: 'a1111' | 'comfyui' | 'none';
+  parameters: {
+    [key: string]: unknown;
+  };
+  image: ImageFactsDto;
+  /**
+   * A name suggestion (the start of the prompt).
+   */
+  name: string;
+  prompt: string;
+  negativePrompt: string | null;
+  loras: Array<RecipeLoraDto>;
+  missing: Array<RecipeLoraDto>;
+  warnings: Array<RecipeWarningDto>;
+};
+
+export type ExportedRecipeDto = {
+  /**
+   * Generation settings (request wire names: `steps`, `sampler_name`, `cfg_scale`, `seed`, `width`, `height`, `model`, …).
+   */
+  parameters?: {
+    [key: string]: unknown;
+  };
+  id?: string;
+  source?: RecipeSource;
+  createdAt?: string;
+  name: string;
+  notes?: string | null;
+  tags?: Array<string>;
+  loras?: Array<RecipeLoraInputDto>;
+  prompt?: string;
+  negativePrompt?: string | null;
+};
+
+export type RecipeDocumentDto = {
+  exportedAt?: string;
+  /**
+   * `lora-manager.recipes`.
+   */
+  format?: string;
+  /**
+   * 1.
+   */
+  version: number;
+  recipes: Array<ExportedRecipeDto>;
+};
+
+export type ImportedRecipesDto = {
+  imported: number;
+  items: Array<RecipeSummaryDto>;
+};
+
+export type RecipeDto = {
+  id: string;
+  parameters: {
+    [key: string]: unknown;
+  };
+  source: RecipeSource;
+  sourceResultId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  name: string;
+  notes: string | null;
+  tags: Array<string>;
+  loras: Array<RecipeLoraDto>;
+  prompt: string;
+  negativePrompt: string | null;
+  /**
+   * Whether `GET /recipes/{id}/image` has an image.
+   */
+  hasImage: boolean;
+};
+
+export type PatchRecipeDto = {
+  /**
+   * Generation settings (request wire names: `steps`, `sampler_name`, `cfg_scale`, `seed`, `width`, `height`, `model`, …).
+   */
+  parameters?: {
+    [key: string]: unknown;
+  };
+  name?: string;
+  notes?: string | null;
+  tags?: Array<string>;
+  loras?: Array<RecipeLoraInputDto>;
+  prompt?: string;
+  negativePrompt?: string | null;
+};
+
+export type ComposeRecipeDto = {
+  /**
+   * `sdnext` (default) or `a1111`.
+   */
+  dialect?: string;
+  checkBackend?: string;
+};
+
+export type RecipeComposeResultDto = {
+  composition: ComposeResultDto;
+  /**
+   * LoRAs of the recipe left out because they are not in the library.
+   */
+  missing: Array<RecipeLoraDto>;
+};
+
+export type GenerateRecipeDto = {
+  dialect?: string;
+  backendId?: string;
+  /**
+   * Use the recipe's seed (default false: a random one).
+   */
+  keepSeed?: boolean;
+};
+
+export type RecipeGenerateResultDto = {
+  composition: ComposeResultDto;
+  /**
+   * LoRAs of the recipe left out because they are not in the library.
+   */
+  missing: Array<RecipeLoraDto>;
+  job: GenerationJobDto;
+};
+
 export type SessionStateDto = {
   /**
    * The caller's role (from the session cookie or a key header; `admin` when no keys are configured), or null.
@@ -5090,6 +5338,599 @@ export type ResultsReuseResponses = {
 };
 
 export type ResultsReuseResponse = ResultsReuseResponses[keyof ResultsReuseResponses];
+
+export type RecipesListData = {
+  body?: never;
+  path?: never;
+  query?: {
+    limit?: number;
+    offset?: number;
+    /**
+     * Text in the name, the prompt or the negative prompt.
+     */
+    q?: string;
+    tag?: string;
+  };
+  url: '/api/v1/recipes';
+};
+
+export type RecipesListErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesListError = RecipesListErrors[keyof RecipesListErrors];
+
+export type RecipesListResponses = {
+  200: RecipeListDto;
+};
+
+export type RecipesListResponse = RecipesListResponses[keyof RecipesListResponses];
+
+export type RecipesCreateData = {
+  body: CreateRecipeDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/recipes';
+};
+
+export type RecipesCreateErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesCreateError = RecipesCreateErrors[keyof RecipesCreateErrors];
+
+export type RecipesCreateResponses = {
+  201: CreatedRecipeDto;
+};
+
+export type RecipesCreateResponse = RecipesCreateResponses[keyof RecipesCreateResponses];
+
+export type RecipesFromResultData = {
+  body: FromResultDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/recipes/from-result';
+};
+
+export type RecipesFromResultErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesFromResultError = RecipesFromResultErrors[keyof RecipesFromResultErrors];
+
+export type RecipesFromResultResponses = {
+  201: CreatedRecipeDto;
+};
+
+export type RecipesFromResultResponse = RecipesFromResultResponses[keyof RecipesFromResultResponses];
+
+export type RecipesParseImageData = {
+  /**
+   * The image file itself as the body (PNG, JPEG or WebP), up to RECIPE_IMAGE_MAX_MB
+   */
+  body: Blob | File;
+  path?: never;
+  query?: never;
+  url: '/api/v1/recipes/parse-image';
+};
+
+export type RecipesParseImageErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesParseImageError = RecipesParseImageErrors[keyof RecipesParseImageErrors];
+
+export type RecipesParseImageResponses = {
+  200: RecipePreviewDto;
+};
+
+export type RecipesParseImageResponse = RecipesParseImageResponses[keyof RecipesParseImageResponses];
+
+export type RecipesFromImageData = {
+  /**
+   * The image file itself as the body (PNG, JPEG or WebP), up to RECIPE_IMAGE_MAX_MB
+   */
+  body: Blob | File;
+  path?: never;
+  query?: {
+    name?: string;
+    /**
+     * Comma-separated.
+     */
+    tags?: Array<string>;
+    /**
+     * Keep the image with the recipe (default `true`).
+     */
+    keepImage?: boolean;
+  };
+  url: '/api/v1/recipes/from-image';
+};
+
+export type RecipesFromImageErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesFromImageError = RecipesFromImageErrors[keyof RecipesFromImageErrors];
+
+export type RecipesFromImageResponses = {
+  201: CreatedRecipeDto;
+};
+
+export type RecipesFromImageResponse = RecipesFromImageResponses[keyof RecipesFromImageResponses];
+
+export type RecipesExportData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Comma-separated recipe ids; all recipes (up to 1,000) when absent.
+     */
+    ids?: Array<string>;
+  };
+  url: '/api/v1/recipes/export';
+};
+
+export type RecipesExportErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesExportError = RecipesExportErrors[keyof RecipesExportErrors];
+
+export type RecipesExportResponses = {
+  200: RecipeDocumentDto;
+};
+
+export type RecipesExportResponse = RecipesExportResponses[keyof RecipesExportResponses];
+
+export type RecipesImportData = {
+  body: RecipeDocumentDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/recipes/import';
+};
+
+export type RecipesImportErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesImportError = RecipesImportErrors[keyof RecipesImportErrors];
+
+export type RecipesImportResponses = {
+  201: ImportedRecipesDto;
+};
+
+export type RecipesImportResponse = RecipesImportResponses[keyof RecipesImportResponses];
+
+export type RecipesDeleteData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/recipes/{id}';
+};
+
+export type RecipesDeleteErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesDeleteError = RecipesDeleteErrors[keyof RecipesDeleteErrors];
+
+export type RecipesDeleteResponses = {
+  /**
+   * Deleted
+   */
+  204: void;
+};
+
+export type RecipesDeleteResponse = RecipesDeleteResponses[keyof RecipesDeleteResponses];
+
+export type RecipesGetData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/recipes/{id}';
+};
+
+export type RecipesGetErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesGetError = RecipesGetErrors[keyof RecipesGetErrors];
+
+export type RecipesGetResponses = {
+  200: RecipeDto;
+};
+
+export type RecipesGetResponse = RecipesGetResponses[keyof RecipesGetResponses];
+
+export type RecipesPatchData = {
+  body: PatchRecipeDto;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/recipes/{id}';
+};
+
+export type RecipesPatchErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesPatchError = RecipesPatchErrors[keyof RecipesPatchErrors];
+
+export type RecipesPatchResponses = {
+  200: RecipeDto;
+};
+
+export type RecipesPatchResponse = RecipesPatchResponses[keyof RecipesPatchResponses];
+
+export type RecipesImageData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/recipes/{id}/image';
+};
+
+export type RecipesImageErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesImageError = RecipesImageErrors[keyof RecipesImageErrors];
+
+export type RecipesImageResponses = {
+  /**
+   * The image
+   */
+  200: Blob | File;
+};
+
+export type RecipesImageResponse = RecipesImageResponses[keyof RecipesImageResponses];
+
+export type RecipesComposeData = {
+  body: ComposeRecipeDto;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/recipes/{id}/compose';
+};
+
+export type RecipesComposeErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesComposeError = RecipesComposeErrors[keyof RecipesComposeErrors];
+
+export type RecipesComposeResponses = {
+  200: RecipeComposeResultDto;
+};
+
+export type RecipesComposeResponse = RecipesComposeResponses[keyof RecipesComposeResponses];
+
+export type RecipesGenerateData = {
+  body: GenerateRecipeDto;
+  path: {
+    id: string;
+  };
+  query?: never;
+  url: '/api/v1/recipes/{id}/generate';
+};
+
+export type RecipesGenerateErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai failed or answered something unusable
+   */
+  502: ErrorBodyDto;
+  /**
+   * The database, the queue or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+  /**
+   * SD.Next or Civitai did not answer in time
+   */
+  504: ErrorBodyDto;
+};
+
+export type RecipesGenerateError = RecipesGenerateErrors[keyof RecipesGenerateErrors];
+
+export type RecipesGenerateResponses = {
+  201: RecipeGenerateResultDto;
+};
+
+export type RecipesGenerateResponse = RecipesGenerateResponses[keyof RecipesGenerateResponses];
 
 export type SessionCloseData = {
   body?: never;

@@ -75,6 +75,19 @@ import {
   jobsDiagnostic,
   jobsGet,
   type Options,
+  recipesCompose,
+  recipesCreate,
+  recipesDelete,
+  recipesExport,
+  recipesFromImage,
+  recipesFromResult,
+  recipesGenerate,
+  recipesGet,
+  recipesImage,
+  recipesImport,
+  recipesList,
+  recipesParseImage,
+  recipesPatch,
   resultsBulkDelete,
   resultsBulkFavorite,
   resultsBulkTag,
@@ -300,6 +313,45 @@ import type {
   JobsGetData,
   JobsGetError,
   JobsGetResponse,
+  RecipesComposeData,
+  RecipesComposeError,
+  RecipesComposeResponse,
+  RecipesCreateData,
+  RecipesCreateError,
+  RecipesCreateResponse,
+  RecipesDeleteData,
+  RecipesDeleteError,
+  RecipesDeleteResponse,
+  RecipesExportData,
+  RecipesExportError,
+  RecipesExportResponse,
+  RecipesFromImageData,
+  RecipesFromImageError,
+  RecipesFromImageResponse,
+  RecipesFromResultData,
+  RecipesFromResultError,
+  RecipesFromResultResponse,
+  RecipesGenerateData,
+  RecipesGenerateError,
+  RecipesGenerateResponse,
+  RecipesGetData,
+  RecipesGetError,
+  RecipesGetResponse,
+  RecipesImageData,
+  RecipesImageError,
+  RecipesImageResponse,
+  RecipesImportData,
+  RecipesImportError,
+  RecipesImportResponse,
+  RecipesListData,
+  RecipesListError,
+  RecipesListResponse,
+  RecipesParseImageData,
+  RecipesParseImageError,
+  RecipesParseImageResponse,
+  RecipesPatchData,
+  RecipesPatchError,
+  RecipesPatchResponse,
   ResultsBulkDeleteData,
   ResultsBulkDeleteError,
   ResultsBulkDeleteResponse,
@@ -2189,6 +2241,318 @@ export const resultsReuseOptions = (options: Options<ResultsReuseData>) =>
     },
     queryKey: resultsReuseQueryKey(options),
   });
+
+export const recipesListQueryKey = (options?: Options<RecipesListData>) => createQueryKey('recipesList', options);
+
+/**
+ * Recipes, newest first; `q` searches name and prompts, `tag` filters.
+ */
+export const recipesListOptions = (options?: Options<RecipesListData>) =>
+  queryOptions<RecipesListResponse, RecipesListError, RecipesListResponse, ReturnType<typeof recipesListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recipesList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: recipesListQueryKey(options),
+  });
+
+export const recipesListInfiniteQueryKey = (options?: Options<RecipesListData>): QueryKey<Options<RecipesListData>> =>
+  createQueryKey('recipesList', options, true);
+
+/**
+ * Recipes, newest first; `q` searches name and prompts, `tag` filters.
+ */
+export const recipesListInfiniteOptions = (options?: Options<RecipesListData>) =>
+  infiniteQueryOptions<
+    RecipesListResponse,
+    RecipesListError,
+    InfiniteData<RecipesListResponse>,
+    QueryKey<Options<RecipesListData>>,
+    number | Pick<QueryKey<Options<RecipesListData>>[0], 'body' | 'headers' | 'path' | 'query'>
+  >(
+    // @ts-ignore
+    {
+      queryFn: async ({ pageParam, queryKey, signal }) => {
+        // @ts-ignore
+        const page: Pick<QueryKey<Options<RecipesListData>>[0], 'body' | 'headers' | 'path' | 'query'> =
+          typeof pageParam === 'object'
+            ? pageParam
+            : {
+                query: {
+                  offset: pageParam,
+                },
+              };
+        const params = createInfiniteParams(queryKey, page);
+        const { data } = await recipesList({
+          ...options,
+          ...params,
+          signal,
+          throwOnError: true,
+        });
+        return data;
+      },
+      queryKey: recipesListInfiniteQueryKey(options),
+    },
+  );
+
+/**
+ * A recipe from scratch: LoRAs by adapter id, or by name and hashes (mapped to the library).
+ */
+export const recipesCreateMutation = (
+  options?: Partial<Options<RecipesCreateData>>,
+): UseMutationOptions<RecipesCreateResponse, RecipesCreateError, Options<RecipesCreateData>> => {
+  const mutationOptions: UseMutationOptions<RecipesCreateResponse, RecipesCreateError, Options<RecipesCreateData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesCreate({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * A recipe from a generation result: its prompts, settings, LoRAs (with their hashes) and image.
+ */
+export const recipesFromResultMutation = (
+  options?: Partial<Options<RecipesFromResultData>>,
+): UseMutationOptions<RecipesFromResultResponse, RecipesFromResultError, Options<RecipesFromResultData>> => {
+  const mutationOptions: UseMutationOptions<
+    RecipesFromResultResponse,
+    RecipesFromResultError,
+    Options<RecipesFromResultData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesFromResult({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * What an uploaded image would make, nothing stored: A1111/SD.Next infotext (PNG `parameters`, EXIF
+ * UserComment) or a ComfyUI graph, each LoRA mapped to the library by hash, then name.
+ */
+export const recipesParseImageMutation = (
+  options?: Partial<Options<RecipesParseImageData>>,
+): UseMutationOptions<RecipesParseImageResponse, RecipesParseImageError, Options<RecipesParseImageData>> => {
+  const mutationOptions: UseMutationOptions<
+    RecipesParseImageResponse,
+    RecipesParseImageError,
+    Options<RecipesParseImageData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesParseImage({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * A recipe from an uploaded image (see `parse-image`); the image is kept with it unless `keepImage=false`.
+ */
+export const recipesFromImageMutation = (
+  options?: Partial<Options<RecipesFromImageData>>,
+): UseMutationOptions<RecipesFromImageResponse, RecipesFromImageError, Options<RecipesFromImageData>> => {
+  const mutationOptions: UseMutationOptions<
+    RecipesFromImageResponse,
+    RecipesFromImageError,
+    Options<RecipesFromImageData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesFromImage({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const recipesExportQueryKey = (options?: Options<RecipesExportData>) => createQueryKey('recipesExport', options);
+
+/**
+ * Recipes as one versioned JSON document (images not included).
+ */
+export const recipesExportOptions = (options?: Options<RecipesExportData>) =>
+  queryOptions<
+    RecipesExportResponse,
+    RecipesExportError,
+    RecipesExportResponse,
+    ReturnType<typeof recipesExportQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recipesExport({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: recipesExportQueryKey(options),
+  });
+
+/**
+ * Imports an export document (version 1): each recipe is new, its LoRAs relinked to this library by hash, then name.
+ */
+export const recipesImportMutation = (
+  options?: Partial<Options<RecipesImportData>>,
+): UseMutationOptions<RecipesImportResponse, RecipesImportError, Options<RecipesImportData>> => {
+  const mutationOptions: UseMutationOptions<RecipesImportResponse, RecipesImportError, Options<RecipesImportData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesImport({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Deletes the recipe and the image it keeps.
+ */
+export const recipesDeleteMutation = (
+  options?: Partial<Options<RecipesDeleteData>>,
+): UseMutationOptions<RecipesDeleteResponse, RecipesDeleteError, Options<RecipesDeleteData>> => {
+  const mutationOptions: UseMutationOptions<RecipesDeleteResponse, RecipesDeleteError, Options<RecipesDeleteData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesDelete({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const recipesGetQueryKey = (options: Options<RecipesGetData>) => createQueryKey('recipesGet', options);
+
+/**
+ * One recipe; LoRAs whose adapter left the library are relinked by hash or name when possible.
+ */
+export const recipesGetOptions = (options: Options<RecipesGetData>) =>
+  queryOptions<RecipesGetResponse, RecipesGetError, RecipesGetResponse, ReturnType<typeof recipesGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recipesGet({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: recipesGetQueryKey(options),
+  });
+
+/**
+ * Changes any field; `loras` and `tags` are replaced.
+ */
+export const recipesPatchMutation = (
+  options?: Partial<Options<RecipesPatchData>>,
+): UseMutationOptions<RecipesPatchResponse, RecipesPatchError, Options<RecipesPatchData>> => {
+  const mutationOptions: UseMutationOptions<RecipesPatchResponse, RecipesPatchError, Options<RecipesPatchData>> = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesPatch({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+export const recipesImageQueryKey = (options: Options<RecipesImageData>) => createQueryKey('recipesImage', options);
+
+/**
+ * The recipe's source image.
+ */
+export const recipesImageOptions = (options: Options<RecipesImageData>) =>
+  queryOptions<RecipesImageResponse, RecipesImageError, RecipesImageResponse, ReturnType<typeof recipesImageQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recipesImage({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: recipesImageQueryKey(options),
+  });
+
+/**
+ * The recipe's prompt composed from the library (target dialect); LoRAs not in the library are listed.
+ */
+export const recipesComposeMutation = (
+  options?: Partial<Options<RecipesComposeData>>,
+): UseMutationOptions<RecipesComposeResponse, RecipesComposeError, Options<RecipesComposeData>> => {
+  const mutationOptions: UseMutationOptions<
+    RecipesComposeResponse,
+    RecipesComposeError,
+    Options<RecipesComposeData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesCompose({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Queues a generation with the recipe (composed prompt, its settings; its seed with `keepSeed`).
+ */
+export const recipesGenerateMutation = (
+  options?: Partial<Options<RecipesGenerateData>>,
+): UseMutationOptions<RecipesGenerateResponse, RecipesGenerateError, Options<RecipesGenerateData>> => {
+  const mutationOptions: UseMutationOptions<
+    RecipesGenerateResponse,
+    RecipesGenerateError,
+    Options<RecipesGenerateData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await recipesGenerate({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
 
 /**
  * Clears the cookie (the browser forgets the session; the signed token itself ends at its expiry).
