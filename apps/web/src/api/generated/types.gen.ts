@@ -5368,7 +5368,7 @@ export type RecipesListErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5410,7 +5410,7 @@ export type RecipesCreateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5456,7 +5456,7 @@ export type RecipesFromResultErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5501,7 +5501,7 @@ export type RecipesParseImageErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5556,7 +5556,7 @@ export type RecipesFromImageErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5599,7 +5599,7 @@ export type RecipesExportErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5641,7 +5641,7 @@ export type RecipesImportErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5681,7 +5681,7 @@ export type RecipesDeleteErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5724,7 +5724,7 @@ export type RecipesGetErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5772,7 +5772,7 @@ export type RecipesPatchErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5812,7 +5812,7 @@ export type RecipesImageErrors = {
    */
   404: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5863,7 +5863,7 @@ export type RecipesComposeErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
@@ -5911,11 +5911,11 @@ export type RecipesGenerateErrors = {
    */
   415: ErrorBodyDto;
   /**
-   * SD.Next or Civitai failed or answered something unusable
+   * SD.Next, Civitai or the file storage failed or answered something unusable
    */
   502: ErrorBodyDto;
   /**
-   * The database, the queue or every SD.Next backend is unavailable
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
   /**
