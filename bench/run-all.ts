@@ -18,6 +18,7 @@ const benches = [
   'archive',
   'thumbnails',
   'download',
+  'results-export',
 ].filter((b) => only.length === 0 || only.includes(b));
 let failed = 0;
 for (const bench of benches) {

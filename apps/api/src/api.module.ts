@@ -34,6 +34,7 @@ import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ResultsController } from './results/results.controller.js';
 import { RecipesController } from './recipes/recipes.controller.js';
+import { ResultsExportController } from './results/results-export.controller.js';
 import { ProgressGateway } from './progress/progress.gateway.js';
 import { ProgressReplay } from './progress/progress-replay.js';
 import { SessionController } from './session/session.controller.js';
@@ -70,6 +71,7 @@ import { SessionController } from './session/session.controller.js';
     DeliveriesController,
     ResultsController,
     RecipesController,
+    ResultsExportController,
     SessionController,
     ArchiveController,
   ],

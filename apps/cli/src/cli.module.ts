@@ -2,12 +2,14 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { AdaptersModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { ArchiveModule } from '@app/archive';
 import { ConfigModule, DatabaseModule, JobsModule, SecurityModule, StorageModule } from '@app/core';
+import { ResultsModule } from '@app/results';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { CivitaiCommand } from './civitai.command.js';
 import { BackupCommand, ExportCommand, ImportArchiveCommand, RestoreBackupCommand } from './archive.command.js';
 import { HashCommand } from './hash.command.js';
 import { ImportCommand } from './import.command.js';
 import { MigrateCommand } from './migrate.command.js';
+import { StorageCheckCommand, StorageCommand } from './storage.command.js';
 
 @Module({})
 export class CliModule {
@@ -25,6 +27,7 @@ export class CliModule {
         AdaptersModule,
         LibraryWatchModule.forApp(WatchHostApp.Cli),
         ArchiveModule.forApp({ scheduleBackups: false }),
+        ResultsModule,
       ],
       providers: [
         MigrateCommand,
@@ -35,6 +38,8 @@ export class CliModule {
         BackupCommand,
         RestoreBackupCommand,
         CivitaiCommand,
+        StorageCommand,
+        StorageCheckCommand,
       ],
     };
   }

@@ -9,6 +9,7 @@ export * from './database/migration-helpers.js';
 export * from './database/migration-status.js';
 export * from './errors/domain-error.js';
 export * from './events/event-bus.js';
+export * from './events/event-relay.js';
 export * from './events/progress-events.js';
 export * from './health/health.controller.js';
 export * from './health/health.dto.js';

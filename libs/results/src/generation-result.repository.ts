@@ -99,6 +99,17 @@ export class GenerationResultRepository {
     return { items, nextCursor };
   }
 
+  /** How many results the filters match and their image bytes (the export estimate). */
+  async totals(query: ResultListQuery): Promise<{ count: number; bytes: number }> {
+    const qb = this.results.createQueryBuilder('r');
+    this.applyFilters(qb, query);
+    const row = await qb
+      .select('COUNT(*)', 'count')
+      .addSelect('COALESCE(SUM(r.bytes), 0)', 'bytes')
+      .getRawOne<{ count: string | number; bytes: string | number }>();
+    return { count: Number(row?.count ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+
   private applyFilters(qb: SelectQueryBuilder<GenerationResultEntity>, query: ResultListQuery): void {
     if (query.from) qb.andWhere('r.created_at >= :from', { from: this.time(query.from) });
     if (query.to) qb.andWhere('r.created_at < :to', { to: this.time(query.to) });

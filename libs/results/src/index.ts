@@ -6,3 +6,6 @@ export * from './result-recorder.js';
 export * from './results.module.js';
 export * from './results.service.js';
 export * from './recipes/index.js';
+export * from './export/result-export.service.js';
+export * from './retention/result-retention.service.js';
+export * from './retention/storage-check.service.js';

@@ -1,8 +1,12 @@
 import { Global, Module } from '@nestjs/common';
+import { LeasesModule } from '@app/core';
 import { AdaptersModule } from '@app/adapters';
 import { GenerationResultSink } from '@app/generation';
+import { ResultExportService } from './export/result-export.service.js';
 import { GenerationResultRepository } from './generation-result.repository.js';
 import { ResultRecorder } from './result-recorder.js';
+import { ResultRetentionService } from './retention/result-retention.service.js';
+import { StorageCheckService } from './retention/storage-check.service.js';
 import { ResultsService } from './results.service.js';
 
 /**
@@ -11,13 +15,16 @@ import { ResultsService } from './results.service.js';
  */
 @Global()
 @Module({
-  imports: [AdaptersModule],
+  imports: [AdaptersModule, LeasesModule],
   providers: [
     GenerationResultRepository,
     ResultRecorder,
     ResultsService,
+    ResultExportService,
+    ResultRetentionService,
+    StorageCheckService,
     { provide: GenerationResultSink, useExisting: ResultRecorder },
   ],
-  exports: [GenerationResultSink, ResultsService],
+  exports: [GenerationResultSink, ResultsService, ResultExportService, ResultRetentionService, StorageCheckService],
 })
 export class ResultsModule {}

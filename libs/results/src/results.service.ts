@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
-import { errorMessage, EventBus, FileStorage, MetricsService, NotFoundError } from '@app/core';
+import { errorMessage, EventRelay, FileStorage, MetricsService, NotFoundError } from '@app/core';
 import type { GenerationRequest } from '@app/generation';
 import type { GenerationResultEntity } from './generation-result.entity.js';
 import { GenerationResultRepository } from './generation-result.repository.js';
@@ -45,7 +45,7 @@ export class ResultsService {
   constructor(
     private readonly repository: GenerationResultRepository,
     private readonly storage: FileStorage,
-    private readonly bus: EventBus,
+    private readonly events: EventRelay,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -87,7 +87,8 @@ export class ResultsService {
         .delete(row.storageKey)
         .catch((error: unknown) => this.logger.warn(`File of result ${row.id} not deleted: ${errorMessage(error)}`));
       this.metrics.results.inc({ event: 'deleted' });
-      this.bus.publish('result.deleted', { jobId: row.jobId, resultId: row.id });
+      // Through the relay: in scale-out the clients of every API instance hear of it, not only this one's.
+      await this.events.publish('result.deleted', { jobId: row.jobId, resultId: row.id });
     }
     return outcome(
       ids,

@@ -166,6 +166,19 @@ export interface AppConfig {
   };
   /** Scheduled backups: every BACKUP_EVERY_HOURS (0 = off, default), keeping the newest BACKUP_KEEP (default 7). */
   backup: { everyMs: number | null; keep: number };
+  /** Results retention (RESULTS_…): what a retention run removes; favorites and rated ≥ keepRating never. */
+  resultsRetention: {
+    /** RESULTS_MAX_AGE_DAYS: results older than this are removed; null (0) = no age limit. */
+    maxAgeMs: number | null;
+    /** RESULTS_MAX_TOTAL_MB: the oldest results are removed until all results fit; null (0) = no size limit. */
+    maxTotalBytes: number | null;
+    /** RESULTS_KEEP_RATING (1–5, default 1): results rated at least this are never removed. */
+    keepRating: number;
+    /** RESULTS_RETENTION_HOURS (default 24): one process in the deployment runs the policy this often; null (0) = never. */
+    intervalMs: number | null;
+    /** RESULTS_ORPHAN_GRACE_HOURS (default 24): `storage check --repair` deletes orphaned files older than this only. */
+    orphanGraceMs: number;
+  };
   /** Scale-out mode's job reconciler (see `JobReconciler`). */
   jobs: {
     /** A row `queued` for longer than this is re-enqueued with its own job id (JOB_REQUEUE_AFTER_SECONDS, default 60). */
@@ -425,6 +438,11 @@ const envSchema = z.object({
     .string()
     .optional()
     .refine((v) => csv(v).every((p) => isAbsolute(p)), { message: 'must be absolute paths of executables' }),
+  RESULTS_MAX_AGE_DAYS: z.coerce.number().min(0).max(36_500).default(0),
+  RESULTS_MAX_TOTAL_MB: z.coerce.number().min(0).max(1_000_000_000).default(0),
+  RESULTS_KEEP_RATING: z.coerce.number().int().min(1).max(5).default(1),
+  RESULTS_RETENTION_HOURS: z.coerce.number().min(0).max(8_760).default(24),
+  RESULTS_ORPHAN_GRACE_HOURS: z.coerce.number().min(0).max(8_760).default(24),
   JOB_REQUEUE_AFTER_SECONDS: z.coerce.number().positive().max(86_400).default(60),
   JOB_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().max(3_600).default(30),
   STORAGE_URL: z
@@ -578,6 +596,12 @@ export function parseConfig(env: RawEnv): AppConfig {
     backup: {
       everyMs: e.BACKUP_EVERY_HOURS > 0 ? Math.round(e.BACKUP_EVERY_HOURS * 3_600_000) : null,
       keep: e.BACKUP_KEEP,
+    resultsRetention: {
+      maxAgeMs: e.RESULTS_MAX_AGE_DAYS > 0 ? Math.round(e.RESULTS_MAX_AGE_DAYS * 86_400_000) : null,
+      maxTotalBytes: e.RESULTS_MAX_TOTAL_MB > 0 ? Math.round(e.RESULTS_MAX_TOTAL_MB * 1024 * 1024) : null,
+      keepRating: e.RESULTS_KEEP_RATING,
+      intervalMs: e.RESULTS_RETENTION_HOURS > 0 ? Math.round(e.RESULTS_RETENTION_HOURS * 3_600_000) : null,
+      orphanGraceMs: Math.round(e.RESULTS_ORPHAN_GRACE_HOURS * 3_600_000),
     },
     jobs: {
       requeueAfterMs: Math.round(e.JOB_REQUEUE_AFTER_SECONDS * 1000),

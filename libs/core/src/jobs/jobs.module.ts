@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { loadConfig } from '../config/app-config.js';
 import { EventBus } from '../events/event-bus.js';
+import { EventRelay } from '../events/event-relay.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { BullmqJobQueue } from './bullmq-job-queue.js';
 import { DiagnosticJobHandler } from './diagnostic.handler.js';
@@ -33,6 +34,7 @@ export class JobsModule {
       providers: [
         { provide: JOBS_OPTIONS, useValue: options },
         EventBus,
+        EventRelay,
         MetricsService,
         JobHandlerRegistry,
         QueuedJobRepository,
@@ -45,7 +47,7 @@ export class JobsModule {
             ]
           : [{ provide: JobQueue, useClass: InProcessJobQueue }]),
       ],
-      exports: [JobQueue, EventBus, MetricsService, JobHandlerRegistry, JOBS_OPTIONS],
+      exports: [JobQueue, EventBus, EventRelay, MetricsService, JobHandlerRegistry, JOBS_OPTIONS],
     };
   }
 }

@@ -12,6 +12,7 @@ export enum ProcessLeaseName {
   CivitaiUpdateCheck = 'civitai-update-check',
   /** Scheduled backups (BACKUP_EVERY_HOURS): one process makes each period's. */
   BackupSchedule = 'backup-schedule',
+  ResultsRetention = 'results-retention',
 }
 
 export interface LeaseCampaignOptions {

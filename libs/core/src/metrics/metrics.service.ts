@@ -66,7 +66,7 @@ export class MetricsService {
 
   readonly results = new Counter({
     name: 'generation_results_total',
-    help: 'Generation results recorded and deleted (event: created, deleted, record_failed)',
+    help: 'Generation results recorded, deleted and exported (event: created, deleted, record_failed, exported)',
     labelNames: ['event'] as const,
     registers: [this.registry],
   });

@@ -1,0 +1,389 @@
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import yauzl from 'yauzl';
+import { openSeedDb } from './support/adapter-seed.js';
+import { AppProcess, freePort, runCli } from './support/app-process.js';
+import { FakeSdNext } from './support/fake-sdnext.js';
+import { tinyPng } from './support/images.js';
+import { ProgressClient } from './support/progress-client.js';
+import { type SeedResult, type SeededResult, seedResultRows } from './support/result-seed.js';
+import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
+
+const VIEWER = 'viewer-key-res-export-01';
+const EDITOR = 'editor-key-res-export-01';
+const ADMIN = 'admin-key-res-export-001';
+const KEYS = `${VIEWER}:viewer,${EDITOR}:editor,${ADMIN}:admin`;
+const DAY = 86_400_000;
+/** Rows seeded for the large export (the benchmark streams 100,000). */
+const MANY = 2_000;
+
+interface Stack {
+  /** API instances: one embedded, two in scale-out. */
+  apis: AppProcess[];
+  databaseUrl: string;
+  storageDir: string;
+  env: Record<string, string>;
+  /** Scale-out: retention runs on a schedule; embedded: on demand only. */
+  scheduled: boolean;
+  stop(): Promise<void>;
+}
+
+/** Every entry of a ZIP, by name; yauzl checks the structure (central directory, sizes, CRCs as it reads). */
+async function unzip(zip: Buffer): Promise<Map<string, Buffer>> {
+  const file = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.fromBuffer(zip, { lazyEntries: true, validateEntrySizes: true }, (e, z) => (e ? reject(e) : resolve(z))),
+  );
+  const out = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    file.on('error', reject);
+    file.on('end', () => resolve());
+    file.on('entry', (entry: yauzl.Entry) => {
+      file.openReadStream(entry, (error, stream) => {
+        if (error) return reject(error);
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('error', reject);
+        stream.on('end', () => {
+          out.set(entry.fileName, Buffer.concat(parts));
+          file.readEntry();
+        });
+      });
+    });
+    file.readEntry();
+  });
+  return out;
+}
+
+function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<Stack>): void {
+  describe(`results export, retention and storage check (${label})`, () => {
+    const fake = new FakeSdNext({ flavour: 'sdnext', stepMs: 2, imageFormat: 'png' });
+    let stack: Stack;
+    let base: string;
+    const clients: ProgressClient[] = [];
+    let generated: string[] = [];
+    let many: SeededResult[] = [];
+
+    const call = async (method: string, path: string, body?: unknown, key = EDITOR, at = base) => {
+      const res = await fetch(`${at}/api/v1${path}`, {
+        method,
+        headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    };
+    const download = async (body: unknown) => {
+      const res = await fetch(`${base}/api/v1/results/export`, {
+        method: 'POST',
+        headers: { 'x-api-key': VIEWER, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { res, zip: Buffer.from(await res.arrayBuffer()) };
+    };
+    const seed = async (specs: SeedResult[]): Promise<SeededResult[]> => {
+      const db = await openSeedDb(stack.databaseUrl);
+      try {
+        return await seedResultRows((sql, params) => db.exec(sql, params), db.pg, stack.storageDir, specs, tinyPng());
+      } finally {
+        await db.close();
+      }
+    };
+    const exists = async (id: string) => (await call('GET', `/results/${id}`, undefined, VIEWER)).status === 200;
+
+    beforeAll(async () => {
+      stack = await startStack(await fake.start());
+      base = stack.apis[0].baseUrl;
+      for (const api of stack.apis) {
+        const client = new ProgressClient(api.baseUrl, VIEWER);
+        await client.connected();
+        expect((await client.subscribe({ topic: 'results' })).ok).toBe(true);
+        clients.push(client);
+      }
+      const queued = await call('POST', '/generation/queue-generation', {
+        prompt: 'an exported fox',
+        steps: 2,
+        seed: 77,
+        batch_size: 2,
+      });
+      expect(queued.status).toBe(201);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const job = await call('GET', `/generation/jobs/${queued.body.id as string}`, undefined, VIEWER);
+        if (job.body.status === 'succeeded') break;
+        if (Date.now() > deadline) throw new Error(`generation ${String(job.body.status)}`);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      const listed = await call('GET', `/results?limit=10`, undefined, VIEWER);
+      generated = (listed.body.items as { id: string; jobId: string }[])
+        .filter((r) => r.jobId === queued.body.id)
+        .map((r) => r.id);
+      expect(generated).toHaveLength(2);
+      // Recent (the last hour): retention leaves them alone.
+      const manyFrom = Date.now() - 3_600_000;
+      many = await seed(
+        Array.from({ length: MANY }, (_, i) => ({
+          createdAt: new Date(manyFrom + i * 1000),
+          backendId: 'bulk-backend',
+          prompt: `bulk ${i}`,
+        })),
+      );
+    });
+
+    afterAll(async () => {
+      for (const client of clients) client.close();
+      await stack?.stop();
+      await fake.stop();
+    });
+
+    it('should estimate a selection by ids or by filters before exporting it', async () => {
+      const byIds = await call('POST', '/results/export/estimate', { ids: generated }, VIEWER);
+      expect(byIds.status).toBe(200);
+      expect(byIds.body).toEqual({ count: 2, bytes: expect.any(Number), archiveBytes: expect.any(Number) });
+      expect(byIds.body.archiveBytes as number).toBeGreaterThan(byIds.body.bytes as number);
+      const byFilter = await call('POST', '/results/export/estimate', { backendId: 'bulk-backend' }, VIEWER);
+      expect(byFilter.body).toMatchObject({ count: MANY, bytes: MANY * tinyPng().length });
+    });
+
+    it('should refuse an export that matches nothing, and ids mixed with filters, with a code', async () => {
+      const empty = await call('POST', '/results/export', { backendId: 'no-such-backend' }, VIEWER);
+      expect(empty.status).toBe(400);
+      expect(empty.body).toMatchObject({ code: 'export_empty' });
+      const gone = await call('POST', '/results/export', { ids: ['00000000-0000-4000-8000-000000000000'] }, VIEWER);
+      expect(gone.body).toMatchObject({ code: 'export_empty' });
+      const both = await call('POST', '/results/export', { ids: generated, favorite: true }, VIEWER);
+      expect(both.status).toBe(400);
+      expect(both.body).toMatchObject({ code: 'export_selection' });
+    });
+
+    it('should stream the chosen results as a ZIP of images, one metadata JSON each and an index', async () => {
+      const { res, zip } = await download({ ids: generated });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/zip');
+      expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="results-[\d-]+\.zip"$/);
+      const entries = await unzip(zip);
+      expect([...entries.keys()].sort()).toEqual(
+        [...generated.flatMap((id) => [`results/${id}.png`, `results/${id}.json`]), 'index.json'].sort(),
+      );
+      for (const id of generated) {
+        const original = await fetch(`${base}/api/v1/results/${id}/image`, { headers: { 'x-api-key': VIEWER } });
+        expect(entries.get(`results/${id}.png`)!.equals(Buffer.from(await original.arrayBuffer()))).toBe(true);
+        const metadata = JSON.parse(entries.get(`results/${id}.json`)!.toString()) as Record<string, unknown>;
+        expect(metadata).toMatchObject({ id, image: `results/${id}.png`, prompt: 'an exported fox', format: 'png' });
+        expect(metadata.request).toMatchObject({ steps: 2 });
+      }
+      const index = JSON.parse(entries.get('index.json')!.toString()) as { count: number; results: { id: string }[] };
+      expect(index.count).toBe(2);
+      expect(index.results.map((r) => r.id)).toEqual(generated);
+    });
+
+    it(`should stream ${MANY} results chosen by filters, oldest first, into a valid archive`, async () => {
+      const { res, zip } = await download({ backendId: 'bulk-backend' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-result-count')).toBe(String(MANY));
+      const entries = await unzip(zip);
+      expect(entries.size).toBe(MANY * 2 + 1);
+      const index = JSON.parse(entries.get('index.json')!.toString()) as {
+        count: number;
+        missing: number;
+        results: { id: string; image: string }[];
+      };
+      expect(index).toMatchObject({ count: MANY, missing: 0 });
+      expect(index.results.map((r) => r.id)).toEqual(many.map((r) => r.id));
+      for (const row of [many[0], many[MANY / 2], many[MANY - 1]]) {
+        expect(entries.get(`results/${row.id}.png`)!.equals(tinyPng())).toBe(true);
+      }
+    }, 120_000);
+
+    it('should still export a result whose file is gone: its metadata, marked missing in the index', async () => {
+      const [broken] = await seed([{ image: null, backendId: 'broken-backend' }]);
+      const [whole] = await seed([{ backendId: 'broken-backend' }]);
+      const entries = await unzip((await download({ ids: [broken.id, whole.id] })).zip);
+      expect(entries.has(`results/${broken.id}.png`)).toBe(false);
+      expect(JSON.parse(entries.get(`results/${broken.id}.json`)!.toString())).toMatchObject({ image: null });
+      const index = JSON.parse(entries.get('index.json')!.toString()) as { missing: number; results: unknown[] };
+      expect(index.missing).toBe(1);
+      expect(index.results[0]).toMatchObject({ id: broken.id, image: null, missing: true });
+      expect(entries.has(`results/${whole.id}.png`)).toBe(true);
+      await call('POST', '/results/bulk-delete', { ids: [broken.id, whole.id] });
+    });
+
+    it('should deliver result.deleted to the clients of every API instance', async () => {
+      const doomed = many.slice(0, 3).map((r) => r.id);
+      const deleted = await call('POST', '/results/bulk-delete', { ids: doomed });
+      expect((deleted.body.done as string[]).sort()).toEqual([...doomed].sort());
+      for (const client of clients) {
+        for (const id of doomed) {
+          await client.waitFor(
+            (e) => e.event === 'result.deleted' && (e.payload as { resultId: string }).resultId === id,
+          );
+        }
+      }
+      // Each client hears of each deletion once, whichever instance deleted it.
+      for (const client of clients) {
+        const heard = client.events.filter(
+          (e) => e.event === 'result.deleted' && doomed.includes((e.payload as { resultId: string }).resultId),
+        );
+        expect(heard).toHaveLength(doomed.length);
+      }
+    });
+
+    it('should report orphaned files and results without a file, and repair them with storage check', async () => {
+      const old = new Date(Date.now() - 3 * DAY);
+      const orphanOld = join(stack.storageDir, 'generations', '11111111-1111-4111-8111-111111111111', '0.png');
+      const orphanNew = join(stack.storageDir, 'generations', '22222222-2222-4222-8222-222222222222', '0.png');
+      for (const path of [orphanOld, orphanNew]) {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, tinyPng());
+      }
+      utimesSync(orphanOld, old, old);
+      const [lost] = await seed([{ createdAt: new Date(Date.now() - 60_000) }]);
+      rmSync(join(stack.storageDir, lost.storageKey));
+
+      const check = await runCli(['storage', 'check', '--json'], stack.env);
+      expect(check.code).toBe(1);
+      const report = JSON.parse(check.output.trim().split('\n').at(-1)!) as Record<string, Record<string, unknown>>;
+      expect(report.orphans).toMatchObject({ count: 2, deleted: 0 });
+      expect(report.broken).toMatchObject({ count: 1, sample: [lost.id], deleted: 0 });
+      expect(report.unrecorded).toMatchObject({ count: 0 });
+      expect(existsSync(orphanOld)).toBe(true);
+
+      const repair = await runCli(['storage', 'check', '--repair', '--json'], stack.env);
+      expect(repair.code).toBe(0);
+      const repaired = JSON.parse(repair.output.trim().split('\n').at(-1)!) as Record<string, Record<string, unknown>>;
+      expect(repaired.orphans).toMatchObject({ count: 2, deleted: 1, deletedBytes: tinyPng().length });
+      expect(repaired.broken).toMatchObject({ count: 1, deleted: 1 });
+      expect(existsSync(orphanOld)).toBe(false);
+      // Younger than the grace period: it may belong to a result being recorded right now.
+      expect(existsSync(orphanNew)).toBe(true);
+      expect(await exists(lost.id)).toBe(false);
+      // The CLI's deletion reaches the API's clients too.
+      await clients[0].waitFor(
+        (e) => e.event === 'result.deleted' && (e.payload as { resultId: string }).resultId === lost.id,
+      );
+      rmSync(dirname(orphanNew), { recursive: true });
+
+      const clean = await runCli(['storage', 'check'], stack.env);
+      expect(clean.code).toBe(0);
+      expect(clean.output).toMatch(/orphaned files\s+0/);
+      expect(clean.output).toMatch(/results w\/o file\s+0/);
+    }, 180_000);
+
+    it('should report what retention would remove, then remove exactly that, keeping favorites and rated', async () => {
+      const ago = (days: number) => new Date(Date.now() - days * DAY);
+      const specs: SeedResult[] = [
+        { createdAt: ago(90) },
+        { createdAt: ago(60), rating: 3 },
+        { createdAt: ago(45) },
+        { createdAt: ago(80), favorite: true },
+        { createdAt: ago(70), rating: 4 },
+        { createdAt: ago(10) },
+      ];
+      const seeded = await seed(specs);
+      const expired = [seeded[0].id, seeded[1].id, seeded[2].id];
+      const kept = [seeded[3].id, seeded[4].id, seeded[5].id, ...generated, many[MANY - 1].id];
+
+      if (stack.scheduled) {
+        // One API instance runs each period (the lease): the rows go without anyone asking.
+        const deadline = Date.now() + 30_000;
+        while ((await exists(seeded[2].id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+        // The three went in one run, by one instance.
+        const runs = stack.apis.map((api) => api.text.match(/Retention removed [1-9]/g) ?? []);
+        expect(runs.flat()).toEqual(['Retention removed 3']);
+      } else {
+        expect((await call('POST', '/results/retention/dry-run', undefined, EDITOR)).status).toBe(403);
+        const dry = await call('POST', '/results/retention/dry-run', undefined, ADMIN);
+        expect(dry.status).toBe(200);
+        expect(dry.body).toMatchObject({
+          dryRun: true,
+          active: true,
+          policy: { maxAgeDays: 30, maxTotalMb: null, keepRating: 4 },
+          removed: {
+            count: expired.length,
+            bytes: expired.length * tinyPng().length,
+            oldest: seeded[0].createdAt.toISOString(),
+            newest: seeded[2].createdAt.toISOString(),
+          },
+        });
+        expect(await exists(seeded[0].id)).toBe(true);
+        const run = await call('POST', '/results/retention/run', undefined, ADMIN);
+        expect(run.body).toMatchObject({ dryRun: false, removed: { count: expired.length } });
+        expect(run.body.after).toEqual(dry.body.after);
+      }
+      for (const id of expired) expect(await exists(id)).toBe(false);
+      for (const id of kept) expect(await exists(id)).toBe(true);
+      expect(existsSync(join(stack.storageDir, seeded[0].storageKey))).toBe(false);
+      await clients
+        .at(-1)!
+        .waitFor((e) => e.event === 'result.deleted' && (e.payload as { resultId: string }).resultId === seeded[2].id);
+      const after = await call('POST', '/results/retention/dry-run', undefined, ADMIN);
+      expect(after.body).toMatchObject({ removed: { count: 0, oldest: null } });
+    }, 60_000);
+  });
+}
+
+exportSuite('SQLite, embedded', async (sdnextUrl) => {
+  const dir = tempDir('results-export-embedded');
+  const port = await freePort();
+  const env = {
+    DATA_DIR: dir.path,
+    SDNEXT_URL: sdnextUrl,
+    API_KEYS: KEYS,
+    RESULTS_MAX_AGE_DAYS: '30',
+    RESULTS_KEEP_RATING: '4',
+    RESULTS_RETENTION_HOURS: '0',
+  };
+  const api = new AppProcess('api', { ...env, PORT: String(port) }, port).start();
+  await api.waitReady();
+  return {
+    apis: [api],
+    databaseUrl: `sqlite:${join(dir.path, 'lora-manager.sqlite')}`,
+    storageDir: join(dir.path, 'storage'),
+    env,
+    scheduled: false,
+    stop: async () => {
+      await api.stop();
+      dir.remove();
+    },
+  };
+});
+
+exportSuite('PostgreSQL, two API instances and a worker', async (sdnextUrl) => {
+  const dir = tempDir('results-export-scale');
+  const redis = createRedisPrefix('results-export');
+  const db = await createTestDatabase('results_export');
+  const env = {
+    DATA_DIR: dir.path,
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    REDIS_PREFIX: redis.prefix,
+    SDNEXT_URL: sdnextUrl,
+    API_KEYS: KEYS,
+    RESULTS_MAX_AGE_DAYS: '30',
+    RESULTS_KEEP_RATING: '4',
+    // Every 3.6 s; the lease lets one of the two instances run each period.
+    RESULTS_RETENTION_HOURS: '0.001',
+  };
+  expect((await runCli(['migrate'], env)).code).toBe(0);
+  const workerPort = await freePort();
+  const worker = new AppProcess('worker', { ...env, WORKER_PORT: String(workerPort) }, workerPort).start();
+  const apis: AppProcess[] = [];
+  for (let i = 0; i < 2; i++) {
+    const port = await freePort();
+    apis.push(new AppProcess('api', { ...env, PORT: String(port) }, port).start());
+  }
+  await Promise.all([...apis.map((a) => a.waitReady()), worker.waitReady()]);
+  return {
+    apis,
+    databaseUrl: db.url,
+    storageDir: join(dir.path, 'storage'),
+    env,
+    scheduled: true,
+    stop: async () => {
+      await Promise.all([...apis.map((a) => a.stop()), worker.stop()]);
+      await redis.clear();
+      await db.drop();
+      dir.remove();
+    },
+  };
+});
