@@ -54,7 +54,7 @@ export class ResultsExportController {
     content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
   })
   @ApiReadErrors()
-  async export(@Body() body: ExportResultsDto, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+  async download(@Body() body: ExportResultsDto, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     const zip = await this.exports.start(selectionOf(body), abort.signal);
@@ -72,7 +72,7 @@ export class ResultsExportController {
   @RequireRole(Role.Admin)
   @ApiOkResponse({ type: RetentionReportDto })
   @ApiWriteErrors()
-  dryRun(): Promise<RetentionReportDto> {
+  retentionDryRun(): Promise<RetentionReportDto> {
     return this.retention.run(true);
   }
 
@@ -82,7 +82,7 @@ export class ResultsExportController {
   @RequireRole(Role.Admin)
   @ApiOkResponse({ type: RetentionReportDto })
   @ApiWriteErrors(409)
-  run(): Promise<RetentionReportDto> {
+  retentionRun(): Promise<RetentionReportDto> {
     return this.retention.run(false);
   }
 }

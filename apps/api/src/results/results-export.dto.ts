@@ -5,7 +5,6 @@ import {
   IsBoolean,
   IsDateString,
   IsInt,
-  IsOptional,
   IsString,
   IsUUID,
   Max,

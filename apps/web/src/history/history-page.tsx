@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import {
   generationGetOptions,
@@ -12,6 +12,9 @@ import type { ResultDto } from '../api/generated/types.gen';
 import { resultThumbnailUrl } from '../api/urls';
 import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
+import { useAllowed } from '../session/use-session';
+import { ExportPanel } from './export-panel';
+import { RetentionPanel } from './retention-panel';
 
 const PAGE = 24;
 const PARAM_KEYS = ['steps', 'cfg_scale', 'sampler_name', 'enable_hr', 'hr_scale'] as const;
@@ -148,9 +151,14 @@ export function HistoryPage() {
     setParams(copy);
   };
   const items = results.data?.items ?? [];
+  const [selected, setSelected] = useState<string[]>([]);
+  const isAdmin = useAllowed('admin');
+  const toggle = (id: string, on: boolean) =>
+    setSelected((now) => (on ? [...now.filter((x) => x !== id), id] : now.filter((x) => x !== id)));
   return (
     <section className="page">
       <h1>History</h1>
+      {isAdmin && <RetentionPanel />}
       <label className="row small">
         <input
           type="checkbox"
@@ -159,6 +167,16 @@ export function HistoryPage() {
         />
         Favorites only
       </label>
+      {items.length > 0 && (
+        <button
+          type="button"
+          className="small"
+          onClick={() => setSelected((now) => [...new Set([...now, ...items.map((r) => r.id)])])}
+        >
+          Select page
+        </button>
+      )}
+      {selected.length > 0 && <ExportPanel ids={selected} onClear={() => setSelected([])} />}
       <QueryState query={results} />
       {results.data && items.length === 0 && !cursor && (
         <p>
@@ -176,6 +194,15 @@ export function HistoryPage() {
             >
               <img src={resultThumbnailUrl(result.id)} alt="" loading="lazy" width={256} height={256} />
             </button>
+            <label className="row small">
+              <input
+                type="checkbox"
+                checked={selected.includes(result.id)}
+                onChange={(e) => toggle(result.id, e.target.checked)}
+                aria-label={`Select ${result.id.slice(0, 8)}`}
+              />
+              Select
+            </label>
             <p className="small prompt-line">{result.prompt}</p>
             <Params result={result} />
             {result.loras.length > 0 && (
