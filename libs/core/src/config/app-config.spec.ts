@@ -49,6 +49,33 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ JOB_REQUEUE_AFTER_SECONDS: '0' })).toThrow(/JOB_REQUEUE_AFTER_SECONDS/);
   });
 
+  it('should keep every result by default and read the retention policy in days, MB and hours', () => {
+    expect(parseConfig({}).resultsRetention).toEqual({
+      maxAgeMs: null,
+      maxTotalBytes: null,
+      keepRating: 1,
+      intervalMs: 86_400_000,
+      orphanGraceMs: 86_400_000,
+    });
+    const config = parseConfig({
+      RESULTS_MAX_AGE_DAYS: '30',
+      RESULTS_MAX_TOTAL_MB: '512',
+      RESULTS_KEEP_RATING: '4',
+      RESULTS_RETENTION_HOURS: '0',
+      RESULTS_ORPHAN_GRACE_HOURS: '0.5',
+    });
+    expect(config.resultsRetention).toEqual({
+      maxAgeMs: 30 * 86_400_000,
+      maxTotalBytes: 512 * 1024 * 1024,
+      keepRating: 4,
+      intervalMs: null,
+      orphanGraceMs: 1_800_000,
+    });
+    expect(() => parseConfig({ RESULTS_KEEP_RATING: '0', RESULTS_MAX_AGE_DAYS: '-1' })).toThrow(
+      /RESULTS_MAX_AGE_DAYS: .*RESULTS_KEEP_RATING|RESULTS_KEEP_RATING: .*RESULTS_MAX_AGE_DAYS/,
+    );
+  });
+
   it('should leave the watcher and the start-up import off by default, and read their timings in seconds', () => {
     expect(parseConfig({})).toMatchObject({
       watch: { enabled: false, pollMs: null, debounceMs: 2000, settleMs: 2000 },
