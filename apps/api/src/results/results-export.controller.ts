@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { InvalidInputError, RequireRole, Role } from '@app/core';
 import { ResultExportService, ResultRetentionService, type ResultSelection } from '@app/results';
 import type { Response } from 'express';
-import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { ApiWriteErrors } from '../common/api-docs.js';
 import { ExportEstimateDto, ExportResultsDto, RetentionReportDto } from './results-export.dto.js';
 
 /** A body's selection: its ids, or its filters; both at once is refused. */
@@ -36,7 +36,7 @@ export class ResultsExportController {
   @HttpCode(200)
   @RequireRole(Role.Viewer)
   @ApiOkResponse({ type: ExportEstimateDto })
-  @ApiReadErrors()
+  @ApiWriteErrors()
   estimate(@Body() body: ExportResultsDto): Promise<ExportEstimateDto> {
     return this.exports.estimate(selectionOf(body));
   }
@@ -53,7 +53,7 @@ export class ResultsExportController {
     description: 'The ZIP archive',
     content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
   })
-  @ApiReadErrors()
+  @ApiWriteErrors()
   async download(@Body() body: ExportResultsDto, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
     const abort = new AbortController();
     res.once('close', () => abort.abort());

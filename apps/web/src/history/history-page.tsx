@@ -159,23 +159,21 @@ export function HistoryPage() {
     <section className="page">
       <h1>History</h1>
       {isAdmin && <RetentionPanel />}
-      <label className="row small">
-        <input
-          type="checkbox"
-          checked={favorite === true}
-          onChange={(e) => go({ favorite: e.target.checked ? '1' : null, cursor: null })}
-        />
-        Favorites only
-      </label>
-      {items.length > 0 && (
-        <button
-          type="button"
-          className="small"
-          onClick={() => setSelected((now) => [...new Set([...now, ...items.map((r) => r.id)])])}
-        >
-          Select page
-        </button>
-      )}
+      <div className="row small">
+        <label className="row small">
+          <input
+            type="checkbox"
+            checked={favorite === true}
+            onChange={(e) => go({ favorite: e.target.checked ? '1' : null, cursor: null })}
+          />
+          Favorites only
+        </label>
+        {items.length > 0 && (
+          <button type="button" onClick={() => setSelected((now) => [...new Set([...now, ...items.map((r) => r.id)])])}>
+            Select page
+          </button>
+        )}
+      </div>
       {selected.length > 0 && <ExportPanel ids={selected} onClear={() => setSelected([])} />}
       <QueryState query={results} />
       {results.data && items.length === 0 && !cursor && (
