@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { percentile, report, time } from './bench-util.js';
+import { RESULT_COLUMNS } from '../test/support/result-seed.js';
 
 const N = Number(process.env.BENCH_RESULTS ?? 100_000);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
@@ -48,33 +49,7 @@ const pg = dataSource.options.type === 'postgres';
 const ph = (i: number): string => (pg ? `$${i}` : '?');
 const ts = (d: Date): string => (pg ? d.toISOString() : d.toISOString().replace('T', ' ').replace('Z', ''));
 
-const COLUMNS = [
-  'id',
-  'job_id',
-  'image_index',
-  'storage_key',
-  'format',
-  'content_type',
-  'width',
-  'height',
-  'bytes',
-  'seed',
-  'request',
-  'prompt',
-  'negative_prompt',
-  'loras',
-  'model',
-  'backend_id',
-  'started_at',
-  'finished_at',
-  'duration_ms',
-  'rating',
-  'favorite',
-  'tags',
-  'notes',
-  'created_at',
-  'updated_at',
-];
+const COLUMNS = RESULT_COLUMNS;
 
 async function seedResults(): Promise<{ seconds: number; anAdapter: string }> {
   const started = Date.now();

@@ -23,7 +23,8 @@ export interface SeededResult {
   createdAt: Date;
 }
 
-const COLUMNS = [
+/** Every column of `generation_results`, in the order the seeders give values. */
+export const RESULT_COLUMNS = [
   'id',
   'job_id',
   'image_index',
@@ -110,7 +111,7 @@ export async function seedResultRows(
     }
     let n = 0;
     const values = rows.map((r) => `(${r.map(() => (pg ? `$${++n}` : '?')).join(', ')})`).join(', ');
-    await query(`INSERT INTO generation_results (${COLUMNS.join(', ')}) VALUES ${values}`, rows.flat());
+    await query(`INSERT INTO generation_results (${RESULT_COLUMNS.join(', ')}) VALUES ${values}`, rows.flat());
   }
   return out;
 }
