@@ -596,6 +596,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     backup: {
       everyMs: e.BACKUP_EVERY_HOURS > 0 ? Math.round(e.BACKUP_EVERY_HOURS * 3_600_000) : null,
       keep: e.BACKUP_KEEP,
+    },
     resultsRetention: {
       maxAgeMs: e.RESULTS_MAX_AGE_DAYS > 0 ? Math.round(e.RESULTS_MAX_AGE_DAYS * 86_400_000) : null,
       maxTotalBytes: e.RESULTS_MAX_TOTAL_MB > 0 ? Math.round(e.RESULTS_MAX_TOTAL_MB * 1024 * 1024) : null,
