@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
-const LIBS = ['core', 'adapters', 'composition', 'generation', 'delivery', 'results', 'archive'];
+const LIBS = ['core', 'adapters', 'composition', 'generation', 'delivery', 'results', 'insights', 'archive'];
 
 /** A lib may import only the libs before it, and only through their barrels. */
 const boundaries = LIBS.map((lib, i) => ({
@@ -15,7 +15,7 @@ const boundaries = LIBS.map((lib, i) => ({
         patterns: [
           {
             group: [...LIBS.slice(i).map((l) => `@app/${l}`), '@app/migrations'],
-            message: `libs/${lib} may import only ${LIBS.slice(0, i).join(', ') || 'no other lib'} (core ← adapters ← composition ← generation ← delivery ← results ← archive).`,
+            message: `libs/${lib} may import only ${LIBS.slice(0, i).join(', ') || 'no other lib'} (core ← adapters ← composition ← generation ← delivery ← results ← insights ← archive).`,
           },
           { group: ['@app/*/*'], message: 'Import another lib only through its barrel (@app/<lib>).' },
           { group: ['**/libs/**', '../../../*/src/**'], message: 'Never reach into another lib by a relative path.' },

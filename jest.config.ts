@@ -1,4 +1,4 @@
-const libs = ['core', 'adapters', 'composition', 'generation', 'delivery', 'results', 'archive'];
+const libs = ['core', 'adapters', 'composition', 'generation', 'delivery', 'results', 'insights', 'archive'];
 
 export default {
   testEnvironment: 'node',

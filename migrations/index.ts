@@ -17,6 +17,7 @@ import {
 } from '@app/core';
 import { DeliveryJobEntity } from '@app/delivery';
 import { BackendLeaseEntity, GenerationJobEntity } from '@app/generation';
+import { RecommendationFeedbackEntity, RecommendationIndexStateEntity } from '@app/insights';
 import { GenerationResultAdapterEntity, GenerationResultEntity, RecipeEntity } from '@app/results';
 import type { DataSourceOptions } from 'typeorm';
 import { CreateQueuedJobs1764300000000 } from './1764300000000-create-queued-jobs.js';
@@ -43,6 +44,7 @@ import { CreateGenerationResults1764300003600 } from './1764300003600-create-gen
 import { CreateCivitaiRuns1764300004000 } from './1764300004000-create-civitai-runs.js';
 import { CreateCivitaiDownloads1764300004100 } from './1764300004100-create-civitai-downloads.js';
 import { CreateRecipes1764300004300 } from './1764300004300-create-recipes.js';
+import { CreateRecommendations1764300004700 } from './1764300004700-create-recommendations.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -61,6 +63,8 @@ export const ENTITIES: EntityList = [
   CivitaiUpdateEntity,
   CivitaiDownloadEntity,
   RecipeEntity,
+  RecommendationFeedbackEntity,
+  RecommendationIndexStateEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -89,6 +93,7 @@ export const MIGRATIONS: MigrationList = [
   CreateCivitaiRuns1764300004000,
   CreateCivitaiDownloads1764300004100,
   CreateRecipes1764300004300,
+  CreateRecommendations1764300004700,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

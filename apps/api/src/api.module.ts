@@ -14,6 +14,7 @@ import { ArchiveModule } from '@app/archive';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { RecipesModule, ResultsModule } from '@app/results';
+import { RecommendationsModule } from '@app/insights';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AdaptersController } from './adapters/adapters.controller.js';
 import { ArchiveController } from './archive/archive.controller.js';
@@ -32,6 +33,7 @@ import { DownloadsController } from './civitai/downloads.controller.js';
 import { HashesController } from './hashes/hashes.controller.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { JobsController } from './jobs/jobs.controller.js';
+import { RecommendationsController } from './recommendations/recommendations.controller.js';
 import { ResultsController } from './results/results.controller.js';
 import { RecipesController } from './recipes/recipes.controller.js';
 import { ResultsExportController } from './results/results-export.controller.js';
@@ -57,6 +59,7 @@ import { SessionController } from './session/session.controller.js';
     ResultsModule,
     ArchiveModule.forApp({ scheduleBackups: true }),
     RecipesModule,
+    RecommendationsModule,
   ],
   controllers: [
     ComposeController,
@@ -72,6 +75,7 @@ import { SessionController } from './session/session.controller.js';
     ResultsController,
     RecipesController,
     ResultsExportController,
+    RecommendationsController,
     SessionController,
     ArchiveController,
   ],

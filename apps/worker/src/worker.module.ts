@@ -12,6 +12,7 @@ import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ResultsModule } from '@app/results';
+import { RecommendationsModule } from '@app/insights';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { JobProcessor } from './job.processor.js';
 
@@ -30,6 +31,7 @@ import { JobProcessor } from './job.processor.js';
     GenerationModule,
     DeliveryModule,
     ResultsModule,
+    RecommendationsModule,
   ],
   providers: [JobProcessor],
 })

@@ -172,6 +172,22 @@ export interface DownloadCompletedPayload {
   error?: string | null;
 }
 
+/** A recommendation index rebuild read `done` of `total` adapters. */
+export interface RecommendationsProgressPayload {
+  jobId: string;
+  done: number;
+  total: number;
+}
+
+/** A rebuild finished: every process whose index is older than `version` rebuilds before its next answer. */
+export interface RecommendationsCompletedPayload {
+  jobId: string;
+  version: number;
+  documents: number;
+  terms: number;
+  buildMs: number;
+}
+
 export interface ProgressEventMap {
   'job.progress': JobProgressPayload;
   'job.completed': JobCompletedPayload;
@@ -192,6 +208,8 @@ export interface ProgressEventMap {
   'result.deleted': ResultDeletedPayload;
   'download.progress': DownloadProgressPayload;
   'download.completed': DownloadCompletedPayload;
+  'recommendations.progress': RecommendationsProgressPayload;
+  'recommendations.completed': RecommendationsCompletedPayload;
 }
 
 export type ProgressEventName = keyof ProgressEventMap;
@@ -210,6 +228,7 @@ export enum ProgressTopic {
   Civitai = 'civitai',
   Results = 'results',
   Downloads = 'downloads',
+  Recommendations = 'recommendations',
 }
 
 const topicByPrefix: Record<string, ProgressTopic> = {
@@ -221,6 +240,7 @@ const topicByPrefix: Record<string, ProgressTopic> = {
   civitai: ProgressTopic.Civitai,
   result: ProgressTopic.Results,
   download: ProgressTopic.Downloads,
+  recommendations: ProgressTopic.Recommendations,
 };
 
 export function topicOf(event: ProgressEventName): ProgressTopic {
@@ -247,6 +267,8 @@ export const PROGRESS_EVENT_NAMES: readonly ProgressEventName[] = [
   'result.deleted',
   'download.progress',
   'download.completed',
+  'recommendations.progress',
+  'recommendations.completed',
 ];
 
 export function isProgressMessage(value: unknown): value is ProgressMessage {

@@ -23,6 +23,8 @@ export enum JobName {
   CivitaiDownload = 'civitai-download',
   /** Stores a linked adapter's Civitai example images for offline viewing (its result holds the counts). */
   CivitaiExamples = 'civitai-examples',
+  /** Rebuilds the recommendation index and bumps its stored version (`recommendation_index_state`). */
+  RecommendationsRebuild = 'recommendations.rebuild',
 }
 
 export interface ImportPayload {
@@ -73,6 +75,8 @@ export interface CivitaiDownloadPayload {
 export interface CivitaiExamplesPayload {
   adapterId: string;
 }
+/** Nothing to say: a rebuild reads every present adapter. */
+export type RecommendationsRebuildPayload = Record<string, never>;
 
 export interface JobPayloads {
   [JobName.Diagnostic]: DiagnosticPayload;
@@ -84,6 +88,7 @@ export interface JobPayloads {
   [JobName.CivitaiRun]: CivitaiRunPayload;
   [JobName.CivitaiDownload]: CivitaiDownloadPayload;
   [JobName.CivitaiExamples]: CivitaiExamplesPayload;
+  [JobName.RecommendationsRebuild]: RecommendationsRebuildPayload;
 }
 
 export enum JobStatus {
@@ -124,6 +129,8 @@ export const JOB_RUN_OPTIONS: Record<JobName, JobRunOptions> = {
   // A retry (or the job taken up after a restart) resumes from the partial file with a Range request.
   [JobName.CivitaiDownload]: { attempts: 3, backoffMs: 1000, concurrency: 2 },
   [JobName.CivitaiExamples]: { attempts: 2, backoffMs: 2000, concurrency: 1 },
+  // Two rebuilds at once would only do the same work twice.
+  [JobName.RecommendationsRebuild]: { attempts: 2, backoffMs: 2000, concurrency: 1, globalConcurrency: 1 },
 };
 
 /** The least role that may start a job of this name, and so cancel one; a delivery's backend may need more (CLI: admin). */
@@ -137,6 +144,7 @@ export const JOB_START_ROLE: Record<JobName, Role> = {
   [JobName.CivitaiRun]: Role.Editor,
   [JobName.CivitaiDownload]: Role.Admin,
   [JobName.CivitaiExamples]: Role.Editor,
+  [JobName.RecommendationsRebuild]: Role.Editor,
 };
 
 export const ALL_JOB_NAMES: readonly JobName[] = Object.values(JobName);

@@ -1,0 +1,26 @@
+import type { RecommendationsService } from '@app/insights';
+import type { IndexStatsDto } from './recommendations.dto.js';
+
+export function toIndexStatsDto({ local, stored }: Awaited<ReturnType<RecommendationsService['stats']>>): IndexStatsDto {
+  return {
+    model: local.model,
+    version: local.version,
+    documents: local.documents,
+    terms: local.terms,
+    builtAt: local.builtAt.toISOString(),
+    buildMs: local.buildMs,
+    lastRebuild: stored
+      ? {
+          version: stored.version,
+          status: stored.status,
+          jobId: stored.jobId,
+          documents: stored.documents,
+          terms: stored.terms,
+          buildMs: stored.buildMs,
+          error: stored.error,
+          startedAt: stored.startedAt?.toISOString() ?? null,
+          builtAt: stored.builtAt?.toISOString() ?? null,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,254 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { chunk, toNumber } from '@app/core';
+import { AdapterEntity } from '@app/adapters';
+import { GenerationResultAdapterEntity } from '@app/results';
+import { type DataSource, In } from 'typeorm';
+import {
+  IndexRebuildStatus,
+  RecommendationFeedbackEntity,
+  RecommendationIndexStateEntity,
+  type RecommendationKind,
+} from './recommendation.entities.js';
+import type { AdapterText } from './text-analysis.js';
+
+const STATE_ID = 'default';
+
+/** An adapter's text as the index reads it, with the time of its last change. */
+export interface IndexedAdapterRow extends AdapterText {
+  updatedAt: Date;
+}
+
+/** What a recommendation shows of an adapter. */
+export interface RecommendedAdapter {
+  id: string;
+  name: string;
+  baseModel: string;
+  modelType: string;
+  tags: string[];
+  triggerWords: string[];
+  hasPreview: boolean;
+}
+
+export interface FeedbackTotals {
+  useful: number;
+  notUseful: number;
+}
+
+export interface NewFeedback {
+  kind: RecommendationKind;
+  sourceAdapterId: string | null;
+  adapterId: string;
+  useful: boolean;
+  prompt: string | null;
+}
+
+const TEXT_COLUMNS = [
+  'id',
+  'name',
+  'description',
+  'tags',
+  'trainedWords',
+  'triggerWords',
+  'creator',
+  'baseModel',
+  'updatedAt',
+] as const;
+
+@Injectable()
+export class RecommendationsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private get pg(): boolean {
+    return this.dataSource.options.type === 'postgres';
+  }
+
+  /** A time as the database compares it: SQLite keeps TypeORM's `YYYY-MM-DD HH:MM:SS.SSS` UTC text. */
+  private time(value: Date): Date | string {
+    return this.pg ? value : value.toISOString().replace('T', ' ').replace('Z', '');
+  }
+
+  private get adapters() {
+    return this.dataSource.getRepository(AdapterEntity);
+  }
+
+  /** Present adapters after `afterId` in id order: the pages a rebuild reads. */
+  async textPage(afterId: string | null, size: number): Promise<IndexedAdapterRow[]> {
+    const query = this.adapters
+      .createQueryBuilder('a')
+      .select(TEXT_COLUMNS.map((c) => `a.${c}`))
+      .where('a.missing_since IS NULL')
+      .orderBy('a.id')
+      .take(size);
+    if (afterId !== null) query.andWhere('a.id > :afterId', { afterId });
+    return query.getMany();
+  }
+
+  async countPresent(): Promise<number> {
+    return this.adapters.createQueryBuilder('a').where('a.missing_since IS NULL').getCount();
+  }
+
+  /** Present adapters changed at or after `since` (served by the partial index on `updated_at`). */
+  async changedSince(since: Date, limit: number): Promise<IndexedAdapterRow[]> {
+    return this.adapters
+      .createQueryBuilder('a')
+      .select(TEXT_COLUMNS.map((c) => `a.${c}`))
+      .where('a.missing_since IS NULL')
+      .andWhere('a.updated_at >= :since', { since: this.time(since) })
+      .orderBy('a.updated_at')
+      .take(limit)
+      .getMany();
+  }
+
+  /** The present adapter's text, or null when it is unknown or tombstoned. */
+  async presentText(id: string): Promise<IndexedAdapterRow | null> {
+    return this.adapters
+      .createQueryBuilder('a')
+      .select(TEXT_COLUMNS.map((c) => `a.${c}`))
+      .where('a.id = :id', { id })
+      .andWhere('a.missing_since IS NULL')
+      .getOne();
+  }
+
+  /** Present adapters among `ids`, by id (tombstoned and deleted ones are left out). */
+  async presentAdapters(ids: readonly string[]): Promise<Map<string, RecommendedAdapter>> {
+    const found = new Map<string, RecommendedAdapter>();
+    for (const part of chunk([...ids], 500)) {
+      const rows = await this.adapters
+        .createQueryBuilder('a')
+        .select(['a.id', 'a.name', 'a.baseModel', 'a.modelType', 'a.tags', 'a.triggerWords', 'a.hasPreview'])
+        .where({ id: In(part) })
+        .andWhere('a.missing_since IS NULL')
+        .getMany();
+      for (const r of rows) {
+        found.set(r.id, {
+          id: r.id,
+          name: r.name,
+          baseModel: r.baseModel,
+          modelType: r.modelType,
+          tags: r.tags,
+          triggerWords: r.triggerWords,
+          hasPreview: r.hasPreview,
+        });
+      }
+    }
+    return found;
+  }
+
+  /** Adapters generated in the same images as this one, with the number of images they shared, most first. */
+  async coUsage(adapterId: string, limit: number): Promise<Map<string, number>> {
+    const rows = await this.dataSource
+      .getRepository(GenerationResultAdapterEntity)
+      .createQueryBuilder('a')
+      .innerJoin(GenerationResultAdapterEntity, 'b', 'b.result_id = a.result_id AND b.adapter_id <> a.adapter_id')
+      .select('b.adapter_id', 'id')
+      .addSelect('COUNT(*)', 'uses')
+      .where('a.adapter_id = :adapterId', { adapterId })
+      .groupBy('b.adapter_id')
+      .orderBy('uses', 'DESC')
+      .limit(limit)
+      .getRawMany<{ id: string; uses: unknown }>();
+    return new Map(rows.map((r) => [r.id, toNumber(r.uses)]));
+  }
+
+  /** Feedback on these adapters: in the list of `sourceAdapterId` (when given), and in every list. */
+  async feedbackTotals(
+    adapterIds: readonly string[],
+    sourceAdapterId: string | null,
+  ): Promise<{ pair: Map<string, FeedbackTotals>; overall: Map<string, FeedbackTotals> }> {
+    const pair = new Map<string, FeedbackTotals>();
+    const overall = new Map<string, FeedbackTotals>();
+    const add = (map: Map<string, FeedbackTotals>, id: string, useful: boolean, n: number): void => {
+      const totals = map.get(id) ?? { useful: 0, notUseful: 0 };
+      if (useful) totals.useful += n;
+      else totals.notUseful += n;
+      map.set(id, totals);
+    };
+    for (const part of chunk([...adapterIds], 500)) {
+      const rows = await this.dataSource
+        .getRepository(RecommendationFeedbackEntity)
+        .createQueryBuilder('f')
+        .select('f.adapter_id', 'id')
+        .addSelect('f.source_adapter_id', 'source')
+        .addSelect('f.useful', 'useful')
+        .addSelect('COUNT(*)', 'n')
+        .where({ adapterId: In(part) })
+        .groupBy('f.adapter_id')
+        .addGroupBy('f.source_adapter_id')
+        .addGroupBy('f.useful')
+        .getRawMany<{ id: string; source: string | null; useful: unknown; n: unknown }>();
+      for (const r of rows) {
+        const useful = r.useful === true || r.useful === 1 || r.useful === '1';
+        const n = toNumber(r.n);
+        add(overall, r.id, useful, n);
+        if (sourceAdapterId !== null && r.source === sourceAdapterId) add(pair, r.id, useful, n);
+      }
+    }
+    return { pair, overall };
+  }
+
+  async addFeedback(feedback: NewFeedback): Promise<RecommendationFeedbackEntity> {
+    const row = Object.assign(new RecommendationFeedbackEntity(), {
+      id: randomUUID(),
+      ...feedback,
+      createdAt: new Date(),
+    });
+    await this.dataSource.getRepository(RecommendationFeedbackEntity).insert(row);
+    return row;
+  }
+
+  async state(): Promise<RecommendationIndexStateEntity | null> {
+    return this.dataSource.getRepository(RecommendationIndexStateEntity).findOneBy({ id: STATE_ID });
+  }
+
+  /** Marks a rebuild as started by this job (the version stays until it completes). */
+  async markRebuilding(jobId: string, at: Date): Promise<void> {
+    const repo = this.dataSource.getRepository(RecommendationIndexStateEntity);
+    const updated = await repo.update(
+      { id: STATE_ID },
+      { status: IndexRebuildStatus.Running, jobId, startedAt: at, error: null },
+    );
+    if (!updated.affected) {
+      await repo
+        .createQueryBuilder()
+        .insert()
+        .values({ id: STATE_ID, version: 0, status: IndexRebuildStatus.Running, jobId, startedAt: at })
+        .orIgnore()
+        .execute();
+    }
+  }
+
+  /** Bumps the version after a rebuild; returns the new version. */
+  async markRebuilt(
+    jobId: string,
+    stats: { documents: number; terms: number; buildMs: number },
+    at: Date,
+  ): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      const repo = m.getRepository(RecommendationIndexStateEntity);
+      await repo
+        .createQueryBuilder()
+        .update()
+        .set({
+          version: () => 'version + 1',
+          status: IndexRebuildStatus.Completed,
+          jobId,
+          documents: stats.documents,
+          terms: stats.terms,
+          buildMs: stats.buildMs,
+          builtAt: at,
+          error: null,
+        })
+        .where('id = :id', { id: STATE_ID })
+        .execute();
+      return (await repo.findOneByOrFail({ id: STATE_ID })).version;
+    });
+  }
+
+  async markRebuildFailed(jobId: string, error: string): Promise<void> {
+    await this.dataSource
+      .getRepository(RecommendationIndexStateEntity)
+      .update({ id: STATE_ID, jobId }, { status: IndexRebuildStatus.Failed, error: error.slice(0, 2000) });
+  }
+}
