@@ -19,6 +19,7 @@ const benches = [
   'thumbnails',
   'download',
   'results-export',
+  'recommendations',
 ].filter((b) => only.length === 0 || only.includes(b));
 let failed = 0;
 for (const bench of benches) {

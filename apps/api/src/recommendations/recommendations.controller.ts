@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { JOB_START_ROLE, JobName, JobQueue, RequireRole } from '@app/core';
+import { JOB_START_ROLE, JobName, JobQueue, RequireRole, Role } from '@app/core';
 import { RecommendationsService } from '@app/insights';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { JobCreatedDto } from '../jobs/jobs.dto.js';
@@ -45,8 +45,9 @@ export class RecommendationsController {
     return { items };
   }
 
-  /** Adapters whose trigger words, tags, names and descriptions the prompt uses, with the matching terms. */
+  /** Adapters whose trigger words, tags, names and descriptions the prompt uses, with the matching terms. A read. */
   @Post('for-prompt')
+  @RequireRole(Role.Viewer)
   @HttpCode(200)
   @ApiOkResponse({ type: RecommendationListDto })
   @ApiReadErrors()
