@@ -7,6 +7,8 @@ import { AdapterPreview } from '../components/adapter-preview';
 import { CopyButton } from '../components/copy-button';
 import { formatBytes, formatTime, nsfwLabel } from '../components/format';
 import { QueryState } from '../components/query-state';
+import { RecommendationList } from '../components/recommendation-list';
+import { useSimilarAdapters } from '../components/use-recommendations';
 import { composerUrlWith } from '../composer/composer-state';
 import { useAllowed } from '../session/use-session';
 import { AdapterEditForm } from './adapter-edit-form';
@@ -58,6 +60,20 @@ function CivitaiLinks({ adapter }: { adapter: AdapterDto }) {
       Civitai model {adapter.civitaiModelId}
       {adapter.civitaiVersionId ? `, version ${adapter.civitaiVersionId}` : ''}
     </a>
+  );
+}
+
+function SimilarPanel({ adapter }: { adapter: AdapterDto }) {
+  const similar = useSimilarAdapters(adapter.id);
+  return (
+    <section className="panel" aria-labelledby="similar-h">
+      <h2 id="similar-h">Similar</h2>
+      <QueryState query={similar} />
+      {similar.data?.items.length === 0 && <p className="muted">Nothing alike in the library yet.</p>}
+      {similar.data && (
+        <RecommendationList items={similar.data.items} context={{ kind: 'similar', sourceAdapterId: adapter.id }} />
+      )}
+    </section>
   );
 }
 
@@ -163,6 +179,7 @@ function AdapterDetail({ adapter }: { adapter: AdapterDto }) {
             </table>
           </section>
           <ExampleImages adapter={adapter} />
+          {!adapter.missingSince && <SimilarPanel adapter={adapter} />}
           <section className="panel" aria-labelledby="dup-h">
             <h2 id="dup-h">Duplicates of this file</h2>
             <QueryState query={duplicates} />

@@ -5,6 +5,9 @@ import { fieldMessage, toProblem } from '../api/client';
 import { adaptersBaseModelsOptions, generationBackendsOptions } from '../api/generated/@tanstack/react-query.gen';
 import type { AdapterDto } from '../api/generated/types.gen';
 import { CopyButton } from '../components/copy-button';
+import { QueryState } from '../components/query-state';
+import { RecommendationList } from '../components/recommendation-list';
+import { usePromptSuggestions } from '../components/use-recommendations';
 import { RoleNote } from '../session/role-note';
 import { type ComposerState, type PickedAdapter, addPicks, removePick, updatePick } from './composer-state';
 import { useAdapterSearch, useComposerState, useComposition, usePickedAdapters } from './use-composer';
@@ -104,6 +107,39 @@ function PickRow({
         </span>
       )}
     </li>
+  );
+}
+
+/** Adapters whose trigger words, tags and descriptions the typed prompt uses. */
+function PromptSuggestions({ state, setState }: { state: ComposerState; setState: (s: ComposerState) => void }) {
+  const prompt = `${state.prefix} ${state.suffix}`.trim();
+  const suggestions = usePromptSuggestions(prompt, state.checkpointBaseModel);
+  if (prompt === '') return null;
+  return (
+    <section className="panel" aria-labelledby="suggest-h">
+      <h2 id="suggest-h">Suggestions for your prompt</h2>
+      <QueryState query={suggestions} />
+      {suggestions.data?.items.length === 0 && <p className="muted">No adapter matches these words.</p>}
+      {suggestions.data && (
+        <RecommendationList
+          items={suggestions.data.items}
+          context={{ kind: 'prompt', prompt }}
+          action={(item) => {
+            const added = state.adapters.some((p) => p.id === item.adapter.id);
+            return (
+              <button
+                type="button"
+                disabled={added}
+                onClick={() => setState(addPicks(state, [item.adapter.id]))}
+                aria-label={`${added ? 'Added' : 'Add'} suggested ${item.adapter.name}`}
+              >
+                {added ? 'Added' : 'Add'}
+              </button>
+            );
+          }}
+        />
+      )}
+    </section>
   );
 }
 
@@ -266,6 +302,7 @@ export function ComposerPage() {
             {text('suffix', 'Prompt after the tokens')}
             {text('negative', 'Negative prompt')}
           </section>
+          <PromptSuggestions state={state} setState={setState} />
         </div>
         <section className="panel composed" aria-labelledby="out-h" aria-live="polite">
           <h2 id="out-h">Composed prompt</h2>
