@@ -107,7 +107,10 @@ try {
     let words = nameWords.get(id);
     if (!words) {
       const [row] = await seedDb.query<{ name: string }>(`SELECT name FROM adapters WHERE id = ${p(1)}`, [id]);
-      words = row.name.split(' ').filter((w) => !/^v\d$/.test(w)).slice(0, 2);
+      words = row.name
+        .split(' ')
+        .filter((w) => !/^v\d$/.test(w))
+        .slice(0, 2);
       nameWords.set(id, words);
     }
     return words;

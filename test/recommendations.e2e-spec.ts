@@ -123,7 +123,10 @@ function recommendationsSuite(label: string, startStack: () => Promise<Stack>): 
       expect(neon).toMatchObject({ coUsageCount: 3, parts: { text: 0, coUsage: 1 } });
       expect(neon.reasons).toContain('Generated together 3 times');
       for (const item of items) {
-        expect(item.score).toBeCloseTo(0.55 * item.parts.text + 0.25 * item.parts.coUsage + 0.2 * item.parts.feedback, 2);
+        expect(item.score).toBeCloseTo(
+          0.55 * item.parts.text + 0.25 * item.parts.coUsage + 0.2 * item.parts.feedback,
+          2,
+        );
       }
       expect(items.map((i) => i.score)).toEqual([...items.map((i) => i.score)].sort((a, b) => b - a));
     });
@@ -159,7 +162,11 @@ function recommendationsSuite(label: string, startStack: () => Promise<Stack>): 
       expect(items[0].reasons[0]).toMatch(/^Matches: mecha armor/);
       const sd15 = await forPrompt({ prompt: 'ink style landscape', baseModel: 'SD 1.5' });
       expect(names(sd15)).toEqual(['Ink Old']);
-      const flagged = await forPrompt({ prompt: 'ink style landscape', baseModel: 'SD 1.5', includeIncompatible: true });
+      const flagged = await forPrompt({
+        prompt: 'ink style landscape',
+        baseModel: 'SD 1.5',
+        includeIncompatible: true,
+      });
       expect(flagged.find((i) => i.adapter.name === 'Ink One')?.compatible).toBe(false);
       expect(await forPrompt({ prompt: 'zzzz qqqq' })).toEqual([]);
     });
@@ -216,14 +223,31 @@ function recommendationsSuite(label: string, startStack: () => Promise<Stack>): 
     });
 
     it('should refuse feedback on unknown adapters and without the adapter of a similar list', async () => {
-      const unknown = await call('POST', '/recommendations/feedback', { kind: 'prompt', adapterId: randomUUID(), useful: true });
+      const unknown = await call('POST', '/recommendations/feedback', {
+        kind: 'prompt',
+        adapterId: randomUUID(),
+        useful: true,
+      });
       expect(unknown.status).toBe(404);
-      const noSource = await call('POST', '/recommendations/feedback', { kind: 'similar', adapterId: ids.one, useful: true });
+      const noSource = await call('POST', '/recommendations/feedback', {
+        kind: 'similar',
+        adapterId: ids.one,
+        useful: true,
+      });
       expect(noSource.status).toBe(400);
       expect(noSource.body.details).toEqual([expect.objectContaining({ field: 'sourceAdapterId' })]);
-      const badKind = await call('POST', '/recommendations/feedback', { kind: 'other', adapterId: ids.one, useful: true });
+      const badKind = await call('POST', '/recommendations/feedback', {
+        kind: 'other',
+        adapterId: ids.one,
+        useful: true,
+      });
       expect(badKind.status).toBe(400);
-      const viewer = await call('POST', '/recommendations/feedback', { kind: 'prompt', adapterId: ids.one, useful: true }, VIEWER);
+      const viewer = await call(
+        'POST',
+        '/recommendations/feedback',
+        { kind: 'prompt', adapterId: ids.one, useful: true },
+        VIEWER,
+      );
       expect(viewer.status).toBe(403);
     });
 
@@ -311,7 +335,10 @@ recommendationsSuite('PostgreSQL, scale-out: a worker and two API instances', as
     const port = await freePort();
     apis.push(new AppProcess('api', { ...env, PORT: String(port) }, port).start());
   }
-  await Promise.all([worker.waitReady('/health/ready', BOOT_MS), ...apis.map((a) => a.waitReady('/health/ready', BOOT_MS))]);
+  await Promise.all([
+    worker.waitReady('/health/ready', BOOT_MS),
+    ...apis.map((a) => a.waitReady('/health/ready', BOOT_MS)),
+  ]);
   return {
     apis,
     databaseUrl: db.url,

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsEnum,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import {
   type FeedbackTotals,
   IndexRebuildStatus,
@@ -162,7 +173,7 @@ export class IndexRebuildDto {
   /** The stored version: every process rebuilds its index when its own is older. */
   @ApiInteger({ minimum: 0 })
   version: number;
-  @ApiProperty({ enum: IndexRebuildStatus, enumName: 'IndexRebuildStatus', nullable: true })
+  @ApiProperty({ type: 'string', enum: Object.values(IndexRebuildStatus), nullable: true })
   status: IndexRebuildStatus | null;
   /** The last rebuild job (follow it with `GET /jobs/recommendations.rebuild/{id}`). */
   @ApiProperty({ type: String, nullable: true })

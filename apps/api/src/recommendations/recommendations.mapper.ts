@@ -1,7 +1,10 @@
 import type { RecommendationsService } from '@app/insights';
 import type { IndexStatsDto } from './recommendations.dto.js';
 
-export function toIndexStatsDto({ local, stored }: Awaited<ReturnType<RecommendationsService['stats']>>): IndexStatsDto {
+export function toIndexStatsDto({
+  local,
+  stored,
+}: Awaited<ReturnType<RecommendationsService['stats']>>): IndexStatsDto {
   return {
     model: local.model,
     version: local.version,

@@ -16,8 +16,12 @@ const doc = (id: string, extra: Partial<AdapterText>): AdapterText => ({
 
 function library(): LexicalSimilarityIndex {
   const index = new LexicalSimilarityIndex();
-  index.upsert(doc('ink', { name: 'Ink Wash Style', tags: ['style', 'ink', 'watercolor'], triggerWords: ['ink wash style'] }));
-  index.upsert(doc('brush', { name: 'Brush Ink Painting', tags: ['style', 'ink', 'painting'], triggerWords: ['sumi-e'] }));
+  index.upsert(
+    doc('ink', { name: 'Ink Wash Style', tags: ['style', 'ink', 'watercolor'], triggerWords: ['ink wash style'] }),
+  );
+  index.upsert(
+    doc('brush', { name: 'Brush Ink Painting', tags: ['style', 'ink', 'painting'], triggerWords: ['sumi-e'] }),
+  );
   index.upsert(doc('robot', { name: 'Mecha Robot', tags: ['robot', 'mecha'], triggerWords: ['mecha armor'] }));
   index.upsert(doc('sd15ink', { name: 'Old Ink', tags: ['ink'], baseModel: 'SD 1.5' }));
   return index;

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { type IndexSearchOptions, SimilarityIndex, SimilarityModel, type TextHit } from './similarity-index.js';
-import { type AdapterText, adapterTerms, normalisePhrase, promptText, tokenize, triggerPhrases } from './text-analysis.js';
+import {
+  type AdapterText,
+  adapterTerms,
+  normalisePhrase,
+  promptText,
+  tokenize,
+  triggerPhrases,
+} from './text-analysis.js';
 
 const K1 = 1.2;
 const B = 0.75;

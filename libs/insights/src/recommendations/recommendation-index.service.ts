@@ -88,7 +88,9 @@ export class RecommendationIndexService {
       builtAt: new Date(),
       buildMs: Math.round(performance.now() - started),
     };
-    this.logger.log(`Index v${version}: ${this.local.documents} adapters, ${this.local.terms} terms, ${this.local.buildMs} ms`);
+    this.logger.log(
+      `Index v${version}: ${this.local.documents} adapters, ${this.local.terms} terms, ${this.local.buildMs} ms`,
+    );
     return this.local;
   }
 

@@ -38,7 +38,13 @@ export class RecommendationsRebuildJobHandler implements JobHandler<JobName.Reco
         await context.emit('recommendations.progress', { jobId: context.jobId, done, total });
       });
       const stored = await this.repository.markRebuilt(context.jobId, stats, new Date());
-      const result = { jobId: context.jobId, version: stored, documents: stats.documents, terms: stats.terms, buildMs: stats.buildMs };
+      const result = {
+        jobId: context.jobId,
+        version: stored,
+        documents: stats.documents,
+        terms: stats.terms,
+        buildMs: stats.buildMs,
+      };
       await context.emit('recommendations.completed', result);
       return result;
     } catch (error) {

@@ -66,7 +66,8 @@ export interface FeedbackInput {
 
 /** Base models of one family work together; an unknown base model is assumed to. */
 export function compatibleBaseModels(a: string, b: string): boolean {
-  if (a === BaseModel.Unknown || b === BaseModel.Unknown) return true;
+  const unknown: string = BaseModel.Unknown;
+  if (a === unknown || b === unknown) return true;
   return a === b || baseModelFamily(a) === baseModelFamily(b);
 }
 
@@ -121,7 +122,9 @@ export class RecommendationsService {
         feedback: round(feedbackPart(feedback.pair.get(id), feedback.overall.get(id))),
       };
       const score =
-        SCORE_WEIGHTS.text * parts.text + SCORE_WEIGHTS.coUsage * parts.coUsage + SCORE_WEIGHTS.feedback * parts.feedback;
+        SCORE_WEIGHTS.text * parts.text +
+        SCORE_WEIGHTS.coUsage * parts.coUsage +
+        SCORE_WEIGHTS.feedback * parts.feedback;
       const totals = feedback.overall.get(id) ?? { useful: 0, notUseful: 0 };
       const matchedTerms = textById.get(id)?.terms ?? [];
       items.push({
@@ -203,7 +206,11 @@ export class RecommendationsService {
         continue;
       }
       const totals = feedback.overall.get(hit.id) ?? { useful: 0, notUseful: 0 };
-      const parts: ScoreParts = { text: round(hit.score), coUsage: 0, feedback: round(feedbackPart(totals, undefined)) };
+      const parts: ScoreParts = {
+        text: round(hit.score),
+        coUsage: 0,
+        feedback: round(feedbackPart(totals, undefined)),
+      };
       const compatible = baseModel === undefined || compatibleBaseModels(baseModel, adapter.baseModel);
       items.push({
         adapter,
@@ -213,7 +220,13 @@ export class RecommendationsService {
         matchedTerms: hit.terms,
         coUsageCount: 0,
         feedback: totals,
-        reasons: this.reasons(hit.terms, 0, totals, compatible, kind === RecommendationKind.Trigger ? 'trigger' : 'matches'),
+        reasons: this.reasons(
+          hit.terms,
+          0,
+          totals,
+          compatible,
+          kind === RecommendationKind.Trigger ? 'trigger' : 'matches',
+        ),
       });
     }
     return this.top(items, limit);
@@ -221,7 +234,10 @@ export class RecommendationsService {
 
   private top(items: Recommendation[], limit: number): Recommendation[] {
     return items
-      .sort((a, b) => b.score - a.score || a.adapter.name.localeCompare(b.adapter.name) || a.adapter.id.localeCompare(b.adapter.id))
+      .sort(
+        (a, b) =>
+          b.score - a.score || a.adapter.name.localeCompare(b.adapter.name) || a.adapter.id.localeCompare(b.adapter.id),
+      )
       .slice(0, limit);
   }
 
