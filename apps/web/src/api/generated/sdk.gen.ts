@@ -252,6 +252,24 @@ import type {
   RecipesPatchData,
   RecipesPatchErrors,
   RecipesPatchResponses,
+  RecommendationsByTriggerData,
+  RecommendationsByTriggerErrors,
+  RecommendationsByTriggerResponses,
+  RecommendationsFeedbackData,
+  RecommendationsFeedbackErrors,
+  RecommendationsFeedbackResponses,
+  RecommendationsForPromptData,
+  RecommendationsForPromptErrors,
+  RecommendationsForPromptResponses,
+  RecommendationsIndexData,
+  RecommendationsIndexErrors,
+  RecommendationsIndexResponses,
+  RecommendationsRebuildData,
+  RecommendationsRebuildErrors,
+  RecommendationsRebuildResponses,
+  RecommendationsSimilarData,
+  RecommendationsSimilarErrors,
+  RecommendationsSimilarResponses,
   ResultsBulkDeleteData,
   ResultsBulkDeleteErrors,
   ResultsBulkDeleteResponses,
@@ -264,18 +282,6 @@ import type {
   ResultsDeleteData,
   ResultsDeleteErrors,
   ResultsDeleteResponses,
-  ResultsExportDownloadData,
-  ResultsExportDownloadErrors,
-  ResultsExportDownloadResponses,
-  ResultsExportEstimateData,
-  ResultsExportEstimateErrors,
-  ResultsExportEstimateResponses,
-  ResultsExportRetentionDryRunData,
-  ResultsExportRetentionDryRunErrors,
-  ResultsExportRetentionDryRunResponses,
-  ResultsExportRetentionRunData,
-  ResultsExportRetentionRunErrors,
-  ResultsExportRetentionRunResponses,
   ResultsGetData,
   ResultsGetErrors,
   ResultsGetResponses,
@@ -2072,12 +2078,14 @@ export const recipesGenerate = <ThrowOnError extends boolean = false>(
   });
 
 /**
- * How many results an export of this selection holds and about how big the ZIP will be.
+ * Adapters like this one, best first, each with the parts of its score and the reasons: shared words (name, trigger
+ * and trained words, tags, creator, description), images generated together, and users' feedback. Adapters of
+ * another base-model family are left out unless `includeIncompatible=true`. 404 for an unknown or tombstoned adapter.
  */
-export const resultsExportEstimate = <ThrowOnError extends boolean = false>(
-  options: Options<ResultsExportEstimateData, ThrowOnError>,
+export const recommendationsSimilar = <ThrowOnError extends boolean = false>(
+  options: Options<RecommendationsSimilarData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<ResultsExportEstimateResponses, ResultsExportEstimateErrors, ThrowOnError>({
+  (options.client ?? client).get<RecommendationsSimilarResponses, RecommendationsSimilarErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
       { scheme: 'bearer', type: 'http' },
@@ -2087,7 +2095,27 @@ export const resultsExportEstimate = <ThrowOnError extends boolean = false>(
         type: 'apiKey',
       },
     ],
-    url: '/api/v1/results/export/estimate',
+    url: '/api/v1/recommendations/adapters/{id}/similar',
+    ...options,
+  });
+
+/**
+ * Adapters whose trigger words, tags, names and descriptions the prompt uses, with the matching terms. A read.
+ */
+export const recommendationsForPrompt = <ThrowOnError extends boolean = false>(
+  options: Options<RecommendationsForPromptData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecommendationsForPromptResponses, RecommendationsForPromptErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recommendations/for-prompt',
     ...options,
     headers: {
       'Content-Type': 'application/json',
@@ -2096,14 +2124,12 @@ export const resultsExportEstimate = <ThrowOnError extends boolean = false>(
   });
 
 /**
- * The selection as a ZIP streamed while it is made: `results/<id>.<ext>` (the image as stored) and
- * `results/<id>.json` (its metadata) per result, then `index.json`. A selection matching nothing is refused with
- * 400 `export_empty`.
+ * Adapters with this trigger or trained word: the exact phrase first, then phrases that contain it.
  */
-export const resultsExportDownload = <ThrowOnError extends boolean = false>(
-  options: Options<ResultsExportDownloadData, ThrowOnError>,
+export const recommendationsByTrigger = <ThrowOnError extends boolean = false>(
+  options: Options<RecommendationsByTriggerData, ThrowOnError>,
 ) =>
-  (options.client ?? client).post<ResultsExportDownloadResponses, ResultsExportDownloadErrors, ThrowOnError>({
+  (options.client ?? client).get<RecommendationsByTriggerResponses, RecommendationsByTriggerErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
       { scheme: 'bearer', type: 'http' },
@@ -2113,7 +2139,27 @@ export const resultsExportDownload = <ThrowOnError extends boolean = false>(
         type: 'apiKey',
       },
     ],
-    url: '/api/v1/results/export',
+    url: '/api/v1/recommendations/by-trigger',
+    ...options,
+  });
+
+/**
+ * Records "useful" or "not useful" on a recommended adapter; later rankings count it.
+ */
+export const recommendationsFeedback = <ThrowOnError extends boolean = false>(
+  options: Options<RecommendationsFeedbackData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<RecommendationsFeedbackResponses, RecommendationsFeedbackErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recommendations/feedback',
     ...options,
     headers: {
       'Content-Type': 'application/json',
@@ -2122,16 +2168,12 @@ export const resultsExportDownload = <ThrowOnError extends boolean = false>(
   });
 
 /**
- * What a retention run would remove now (count, bytes, oldest and newest), removing nothing. Admin only.
+ * This process's index (documents, terms, when built and how long it took) and the last rebuild job's record.
  */
-export const resultsExportRetentionDryRun = <ThrowOnError extends boolean = false>(
-  options?: Options<ResultsExportRetentionDryRunData, ThrowOnError>,
+export const recommendationsIndex = <ThrowOnError extends boolean = false>(
+  options?: Options<RecommendationsIndexData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).post<
-    ResultsExportRetentionDryRunResponses,
-    ResultsExportRetentionDryRunErrors,
-    ThrowOnError
-  >({
+  (options?.client ?? client).get<RecommendationsIndexResponses, RecommendationsIndexErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
       { scheme: 'bearer', type: 'http' },
@@ -2141,17 +2183,18 @@ export const resultsExportRetentionDryRun = <ThrowOnError extends boolean = fals
         type: 'apiKey',
       },
     ],
-    url: '/api/v1/results/retention/dry-run',
+    url: '/api/v1/recommendations/index',
     ...options,
   });
 
 /**
- * Applies the retention policy now; removed results emit `result.deleted`. Admin only.
+ * Rebuilds the index as a job; when it completes every process rebuilds its own copy before its next answer.
+ * Follow it with `GET /jobs/recommendations.rebuild/{id}` or the `recommendations.*` events.
  */
-export const resultsExportRetentionRun = <ThrowOnError extends boolean = false>(
-  options?: Options<ResultsExportRetentionRunData, ThrowOnError>,
+export const recommendationsRebuild = <ThrowOnError extends boolean = false>(
+  options?: Options<RecommendationsRebuildData, ThrowOnError>,
 ) =>
-  (options?.client ?? client).post<ResultsExportRetentionRunResponses, ResultsExportRetentionRunErrors, ThrowOnError>({
+  (options?.client ?? client).post<RecommendationsRebuildResponses, RecommendationsRebuildErrors, ThrowOnError>({
     security: [
       { name: 'X-API-Key', type: 'apiKey' },
       { scheme: 'bearer', type: 'http' },
@@ -2161,7 +2204,7 @@ export const resultsExportRetentionRun = <ThrowOnError extends boolean = false>(
         type: 'apiKey',
       },
     ],
-    url: '/api/v1/results/retention/run',
+    url: '/api/v1/recommendations/index/rebuild',
     ...options,
   });
 

@@ -542,7 +542,8 @@ export type JobCreatedDto = {
     | 'civitai-lookup'
     | 'civitai-run'
     | 'civitai-download'
-    | 'civitai-examples';
+    | 'civitai-examples'
+    | 'recommendations.rebuild';
 };
 
 export type JobDto = {
@@ -565,7 +566,8 @@ export type JobDto = {
     | 'civitai-lookup'
     | 'civitai-run'
     | 'civitai-download'
-    | 'civitai-examples';
+    | 'civitai-examples'
+    | 'recommendations.rebuild';
   status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
   /**
    * 0..1
@@ -1769,89 +1771,147 @@ export type RecipeGenerateResultDto = {
   job: GenerationJobDto;
 };
 
-export type ExportResultsDto = {
+export type RecommendedAdapterDto = {
+  id: string;
+  name: string;
+  baseModel: string;
+  modelType: string;
+  tags: Array<string>;
+  triggerWords: Array<string>;
+  hasPreview: boolean;
+};
+
+export type ScorePartsDto = {
   /**
-   * These results, 1–10,000 ids, in this order.
+   * 0..1: how alike the texts are (for a prompt: relative to the best hit).
    */
-  ids?: Array<string>;
+  text: number;
   /**
-   * Created at or after (ISO 8601).
+   * 0..1: generated together, relative to the most.
    */
-  from?: string;
+  coUsage: number;
   /**
-   * Created before (ISO 8601).
+   * -1..1: useful minus not useful, squashed.
    */
-  to?: string;
-  adapterId?: string;
-  backendId?: string;
-  minRating?: number;
-  favorite?: boolean;
-  q?: string;
+  feedback: number;
+};
+
+export type FeedbackTotalsDto = {
+  useful: number;
+  notUseful: number;
+};
+
+export type RecommendationDto = {
+  coUsageCount: number;
+  adapter: RecommendedAdapterDto;
+  /**
+   * The weighted sum of `parts`: text 0.55, co-usage 0.25, feedback 0.2 (for a prompt: text 0.8, feedback 0.2).
+   */
+  score: number;
+  parts: ScorePartsDto;
+  compatible: boolean;
+  matchedTerms: Array<string>;
+  feedback: FeedbackTotalsDto;
+  reasons: Array<string>;
+};
+
+export type RecommendationListDto = {
+  items: Array<RecommendationDto>;
+};
+
+export type ForPromptDto = {
+  /**
+   * Hits to return (1–100, default 10).
+   */
+  limit?: number;
+  /**
+   * The prompt text; `<lora:…>` tags and weights are ignored.
+   */
+  prompt: string;
+  /**
+   * The checkpoint's base model (e.g. `SDXL 1.0`): adapters of other families are left out or flagged.
+   */
   baseModel?: string;
+  includeIncompatible?: boolean;
 };
 
-export type ExportEstimateDto = {
-  count: number;
+/**
+ * Where the recommendation was shown.
+ */
+export type RecommendationKind = 'similar' | 'prompt' | 'trigger';
+
+export type FeedbackDto = {
   /**
-   * Image bytes as recorded.
+   * Where the recommendation was shown.
    */
-  bytes: number;
+  kind: RecommendationKind;
   /**
-   * About what the ZIP will weigh (images are stored as they are, not recompressed).
+   * The recommended adapter.
    */
-  archiveBytes: number;
+  adapterId: string;
+  /**
+   * The adapter whose similar list showed it (required for `similar`).
+   */
+  sourceAdapterId?: string;
+  /**
+   * `true`: useful; `false`: not useful.
+   */
+  useful: boolean;
+  /**
+   * The prompt a `prompt` recommendation answered.
+   */
+  prompt?: string;
 };
 
-export type RetentionPolicyDto = {
+export type FeedbackRecordedDto = {
+  id: string;
   /**
-   * RESULTS_MAX_AGE_DAYS; null = no age limit.
+   * Every feedback on this adapter so far.
    */
-  maxAgeDays: number | null;
-  /**
-   * RESULTS_MAX_TOTAL_MB; null = no size limit.
-   */
-  maxTotalMb: number | null;
-  /**
-   * RESULTS_KEEP_RATING: results rated at least this are never removed (favorites never are).
-   */
-  keepRating: number;
-  /**
-   * RESULTS_RETENTION_HOURS; null = never scheduled.
-   */
-  intervalHours: number | null;
+  totals: FeedbackTotalsDto;
 };
 
-export type RetentionRemovedDto = {
-  count: number;
-  bytes: number;
-  oldest: string | null;
-  newest: string | null;
+export type IndexRebuildDto = {
+  /**
+   * The stored version: every process rebuilds its index when its own is older.
+   */
+  version: number;
+  status: 'running' | 'completed' | 'failed';
+  /**
+   * The last rebuild job (follow it with `GET /jobs/recommendations.rebuild/{id}`).
+   */
+  jobId: string | null;
+  documents: number;
+  terms: number;
+  buildMs: number | null;
+  error: string | null;
+  startedAt: string | null;
+  builtAt: string | null;
 };
 
-export type RetentionTotalsDto = {
-  count: number;
-  bytes: number;
-};
-
-export type RetentionReportDto = {
+export type IndexStatsDto = {
   /**
-   * Up to 20 removed ids, oldest first.
+   * The stored version this process's index was built for (0: before any rebuild job).
    */
-  sample: Array<string>;
-  startedAt: string;
-  finishedAt: string;
-  dryRun: boolean;
+  version: number;
   /**
-   * False when no age or size limit is set: nothing is ever removed.
+   * Adapters in this process's index.
    */
-  active: boolean;
-  policy: RetentionPolicyDto;
+  documents: number;
   /**
-   * Removed, or (dry run) that would be.
+   * Distinct terms.
    */
-  removed: RetentionRemovedDto;
-  before: RetentionTotalsDto;
-  after: RetentionTotalsDto;
+  terms: number;
+  builtAt: string;
+  buildMs: number;
+  /**
+   * The last rebuild job's record, shared by every process; null before the first.
+   */
+  lastRebuild: IndexRebuildDto | null;
+  /**
+   * The text model (`lexical-bm25`: BM25 over name, trigger and trained words, tags, creator, description).
+   */
+  model: string;
 };
 
 export type SessionStateDto = {
@@ -2817,7 +2877,8 @@ export type JobsGetData = {
       | 'civitai-lookup'
       | 'civitai-run'
       | 'civitai-download'
-      | 'civitai-examples';
+      | 'civitai-examples'
+      | 'recommendations.rebuild';
     id: string;
   };
   query?: never;
@@ -2867,7 +2928,8 @@ export type JobsCancelData = {
       | 'civitai-lookup'
       | 'civitai-run'
       | 'civitai-download'
-      | 'civitai-examples';
+      | 'civitai-examples'
+      | 'recommendations.rebuild';
     id: string;
   };
   query?: never;
@@ -6017,14 +6079,25 @@ export type RecipesGenerateResponses = {
 
 export type RecipesGenerateResponse = RecipesGenerateResponses[keyof RecipesGenerateResponses];
 
-export type ResultsExportEstimateData = {
-  body: ExportResultsDto;
-  path?: never;
-  query?: never;
-  url: '/api/v1/results/export/estimate';
+export type RecommendationsSimilarData = {
+  body?: never;
+  path: {
+    id: string;
+  };
+  query?: {
+    /**
+     * Hits to return (1–100, default 10).
+     */
+    limit?: number;
+    /**
+     * `true`: keep adapters of other base-model families, flagged `compatible: false` (default: left out).
+     */
+    includeIncompatible?: boolean;
+  };
+  url: '/api/v1/recommendations/adapters/{id}/similar';
 };
 
-export type ResultsExportEstimateErrors = {
+export type RecommendationsSimilarErrors = {
   /**
    * Invalid input; `details` names each field at fault
    */
@@ -6037,6 +6110,128 @@ export type ResultsExportEstimateErrors = {
    * The key's role may not do this
    */
   403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecommendationsSimilarError = RecommendationsSimilarErrors[keyof RecommendationsSimilarErrors];
+
+export type RecommendationsSimilarResponses = {
+  200: RecommendationListDto;
+};
+
+export type RecommendationsSimilarResponse = RecommendationsSimilarResponses[keyof RecommendationsSimilarResponses];
+
+export type RecommendationsForPromptData = {
+  body: ForPromptDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/recommendations/for-prompt';
+};
+
+export type RecommendationsForPromptErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecommendationsForPromptError = RecommendationsForPromptErrors[keyof RecommendationsForPromptErrors];
+
+export type RecommendationsForPromptResponses = {
+  200: RecommendationListDto;
+};
+
+export type RecommendationsForPromptResponse =
+  RecommendationsForPromptResponses[keyof RecommendationsForPromptResponses];
+
+export type RecommendationsByTriggerData = {
+  body?: never;
+  path?: never;
+  query: {
+    limit?: number;
+    /**
+     * A trigger or trained word; the exact phrase ranks first, phrases containing it after.
+     */
+    word: string;
+    /**
+     * Only adapters compatible with this base model.
+     */
+    baseModel?: string;
+  };
+  url: '/api/v1/recommendations/by-trigger';
+};
+
+export type RecommendationsByTriggerErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecommendationsByTriggerError = RecommendationsByTriggerErrors[keyof RecommendationsByTriggerErrors];
+
+export type RecommendationsByTriggerResponses = {
+  200: RecommendationListDto;
+};
+
+export type RecommendationsByTriggerResponse =
+  RecommendationsByTriggerResponses[keyof RecommendationsByTriggerResponses];
+
+export type RecommendationsFeedbackData = {
+  body: FeedbackDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/recommendations/feedback';
+};
+
+export type RecommendationsFeedbackErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
   /**
    * The request body is too large
    */
@@ -6051,67 +6246,22 @@ export type ResultsExportEstimateErrors = {
   503: ErrorBodyDto;
 };
 
-export type ResultsExportEstimateError = ResultsExportEstimateErrors[keyof ResultsExportEstimateErrors];
+export type RecommendationsFeedbackError = RecommendationsFeedbackErrors[keyof RecommendationsFeedbackErrors];
 
-export type ResultsExportEstimateResponses = {
-  200: ExportEstimateDto;
+export type RecommendationsFeedbackResponses = {
+  201: FeedbackRecordedDto;
 };
 
-export type ResultsExportEstimateResponse = ResultsExportEstimateResponses[keyof ResultsExportEstimateResponses];
+export type RecommendationsFeedbackResponse = RecommendationsFeedbackResponses[keyof RecommendationsFeedbackResponses];
 
-export type ResultsExportDownloadData = {
-  body: ExportResultsDto;
-  path?: never;
-  query?: never;
-  url: '/api/v1/results/export';
-};
-
-export type ResultsExportDownloadErrors = {
-  /**
-   * Invalid input; `details` names each field at fault
-   */
-  400: ErrorBodyDto;
-  /**
-   * No valid API key (when API_KEYS is configured)
-   */
-  401: ErrorBodyDto;
-  /**
-   * The key's role may not do this
-   */
-  403: ErrorBodyDto;
-  /**
-   * The request body is too large
-   */
-  413: ErrorBodyDto;
-  /**
-   * The request body is not JSON
-   */
-  415: ErrorBodyDto;
-  /**
-   * The database, the queue, the file storage or every SD.Next backend is unavailable
-   */
-  503: ErrorBodyDto;
-};
-
-export type ResultsExportDownloadError = ResultsExportDownloadErrors[keyof ResultsExportDownloadErrors];
-
-export type ResultsExportDownloadResponses = {
-  /**
-   * The ZIP archive
-   */
-  200: Blob | File;
-};
-
-export type ResultsExportDownloadResponse = ResultsExportDownloadResponses[keyof ResultsExportDownloadResponses];
-
-export type ResultsExportRetentionDryRunData = {
+export type RecommendationsIndexData = {
   body?: never;
   path?: never;
   query?: never;
-  url: '/api/v1/results/retention/dry-run';
+  url: '/api/v1/recommendations/index';
 };
 
-export type ResultsExportRetentionDryRunErrors = {
+export type RecommendationsIndexErrors = {
   /**
    * Invalid input; `details` names each field at fault
    */
@@ -6125,37 +6275,27 @@ export type ResultsExportRetentionDryRunErrors = {
    */
   403: ErrorBodyDto;
   /**
-   * The request body is too large
-   */
-  413: ErrorBodyDto;
-  /**
-   * The request body is not JSON
-   */
-  415: ErrorBodyDto;
-  /**
    * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
 };
 
-export type ResultsExportRetentionDryRunError =
-  ResultsExportRetentionDryRunErrors[keyof ResultsExportRetentionDryRunErrors];
+export type RecommendationsIndexError = RecommendationsIndexErrors[keyof RecommendationsIndexErrors];
 
-export type ResultsExportRetentionDryRunResponses = {
-  200: RetentionReportDto;
+export type RecommendationsIndexResponses = {
+  200: IndexStatsDto;
 };
 
-export type ResultsExportRetentionDryRunResponse =
-  ResultsExportRetentionDryRunResponses[keyof ResultsExportRetentionDryRunResponses];
+export type RecommendationsIndexResponse = RecommendationsIndexResponses[keyof RecommendationsIndexResponses];
 
-export type ResultsExportRetentionRunData = {
+export type RecommendationsRebuildData = {
   body?: never;
   path?: never;
   query?: never;
-  url: '/api/v1/results/retention/run';
+  url: '/api/v1/recommendations/index/rebuild';
 };
 
-export type ResultsExportRetentionRunErrors = {
+export type RecommendationsRebuildErrors = {
   /**
    * Invalid input; `details` names each field at fault
    */
@@ -6168,10 +6308,6 @@ export type ResultsExportRetentionRunErrors = {
    * The key's role may not do this
    */
   403: ErrorBodyDto;
-  /**
-   * Conflicts with the current state
-   */
-  409: ErrorBodyDto;
   /**
    * The request body is too large
    */
@@ -6186,14 +6322,13 @@ export type ResultsExportRetentionRunErrors = {
   503: ErrorBodyDto;
 };
 
-export type ResultsExportRetentionRunError = ResultsExportRetentionRunErrors[keyof ResultsExportRetentionRunErrors];
+export type RecommendationsRebuildError = RecommendationsRebuildErrors[keyof RecommendationsRebuildErrors];
 
-export type ResultsExportRetentionRunResponses = {
-  200: RetentionReportDto;
+export type RecommendationsRebuildResponses = {
+  201: JobCreatedDto;
 };
 
-export type ResultsExportRetentionRunResponse =
-  ResultsExportRetentionRunResponses[keyof ResultsExportRetentionRunResponses];
+export type RecommendationsRebuildResponse = RecommendationsRebuildResponses[keyof RecommendationsRebuildResponses];
 
 export type SessionCloseData = {
   body?: never;

@@ -88,14 +88,16 @@ import {
   recipesList,
   recipesParseImage,
   recipesPatch,
+  recommendationsByTrigger,
+  recommendationsFeedback,
+  recommendationsForPrompt,
+  recommendationsIndex,
+  recommendationsRebuild,
+  recommendationsSimilar,
   resultsBulkDelete,
   resultsBulkFavorite,
   resultsBulkTag,
   resultsDelete,
-  resultsExportDownload,
-  resultsExportEstimate,
-  resultsExportRetentionDryRun,
-  resultsExportRetentionRun,
   resultsGet,
   resultsImage,
   resultsList,
@@ -356,6 +358,24 @@ import type {
   RecipesPatchData,
   RecipesPatchError,
   RecipesPatchResponse,
+  RecommendationsByTriggerData,
+  RecommendationsByTriggerError,
+  RecommendationsByTriggerResponse,
+  RecommendationsFeedbackData,
+  RecommendationsFeedbackError,
+  RecommendationsFeedbackResponse,
+  RecommendationsForPromptData,
+  RecommendationsForPromptError,
+  RecommendationsForPromptResponse,
+  RecommendationsIndexData,
+  RecommendationsIndexError,
+  RecommendationsIndexResponse,
+  RecommendationsRebuildData,
+  RecommendationsRebuildError,
+  RecommendationsRebuildResponse,
+  RecommendationsSimilarData,
+  RecommendationsSimilarError,
+  RecommendationsSimilarResponse,
   ResultsBulkDeleteData,
   ResultsBulkDeleteError,
   ResultsBulkDeleteResponse,
@@ -368,18 +388,6 @@ import type {
   ResultsDeleteData,
   ResultsDeleteError,
   ResultsDeleteResponse,
-  ResultsExportDownloadData,
-  ResultsExportDownloadError,
-  ResultsExportDownloadResponse,
-  ResultsExportEstimateData,
-  ResultsExportEstimateError,
-  ResultsExportEstimateResponse,
-  ResultsExportRetentionDryRunData,
-  ResultsExportRetentionDryRunError,
-  ResultsExportRetentionDryRunResponse,
-  ResultsExportRetentionRunData,
-  ResultsExportRetentionRunError,
-  ResultsExportRetentionRunResponse,
   ResultsGetData,
   ResultsGetError,
   ResultsGetResponse,
@@ -2570,23 +2578,50 @@ export const recipesGenerateMutation = (
   return mutationOptions;
 };
 
+export const recommendationsSimilarQueryKey = (options: Options<RecommendationsSimilarData>) =>
+  createQueryKey('recommendationsSimilar', options);
+
 /**
- * How many results an export of this selection holds and about how big the ZIP will be.
+ * Adapters like this one, best first, each with the parts of its score and the reasons: shared words (name, trigger
+ * and trained words, tags, creator, description), images generated together, and users' feedback. Adapters of
+ * another base-model family are left out unless `includeIncompatible=true`. 404 for an unknown or tombstoned adapter.
  */
-export const resultsExportEstimateMutation = (
-  options?: Partial<Options<ResultsExportEstimateData>>,
+export const recommendationsSimilarOptions = (options: Options<RecommendationsSimilarData>) =>
+  queryOptions<
+    RecommendationsSimilarResponse,
+    RecommendationsSimilarError,
+    RecommendationsSimilarResponse,
+    ReturnType<typeof recommendationsSimilarQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recommendationsSimilar({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: recommendationsSimilarQueryKey(options),
+  });
+
+/**
+ * Adapters whose trigger words, tags, names and descriptions the prompt uses, with the matching terms. A read.
+ */
+export const recommendationsForPromptMutation = (
+  options?: Partial<Options<RecommendationsForPromptData>>,
 ): UseMutationOptions<
-  ResultsExportEstimateResponse,
-  ResultsExportEstimateError,
-  Options<ResultsExportEstimateData>
+  RecommendationsForPromptResponse,
+  RecommendationsForPromptError,
+  Options<RecommendationsForPromptData>
 > => {
   const mutationOptions: UseMutationOptions<
-    ResultsExportEstimateResponse,
-    ResultsExportEstimateError,
-    Options<ResultsExportEstimateData>
+    RecommendationsForPromptResponse,
+    RecommendationsForPromptError,
+    Options<RecommendationsForPromptData>
   > = {
     mutationFn: async (fnOptions) => {
-      const { data } = await resultsExportEstimate({
+      const { data } = await recommendationsForPrompt({
         ...options,
         ...fnOptions,
         throwOnError: true,
@@ -2597,25 +2632,48 @@ export const resultsExportEstimateMutation = (
   return mutationOptions;
 };
 
+export const recommendationsByTriggerQueryKey = (options: Options<RecommendationsByTriggerData>) =>
+  createQueryKey('recommendationsByTrigger', options);
+
 /**
- * The selection as a ZIP streamed while it is made: `results/<id>.<ext>` (the image as stored) and
- * `results/<id>.json` (its metadata) per result, then `index.json`. A selection matching nothing is refused with
- * 400 `export_empty`.
+ * Adapters with this trigger or trained word: the exact phrase first, then phrases that contain it.
  */
-export const resultsExportDownloadMutation = (
-  options?: Partial<Options<ResultsExportDownloadData>>,
+export const recommendationsByTriggerOptions = (options: Options<RecommendationsByTriggerData>) =>
+  queryOptions<
+    RecommendationsByTriggerResponse,
+    RecommendationsByTriggerError,
+    RecommendationsByTriggerResponse,
+    ReturnType<typeof recommendationsByTriggerQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recommendationsByTrigger({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: recommendationsByTriggerQueryKey(options),
+  });
+
+/**
+ * Records "useful" or "not useful" on a recommended adapter; later rankings count it.
+ */
+export const recommendationsFeedbackMutation = (
+  options?: Partial<Options<RecommendationsFeedbackData>>,
 ): UseMutationOptions<
-  ResultsExportDownloadResponse,
-  ResultsExportDownloadError,
-  Options<ResultsExportDownloadData>
+  RecommendationsFeedbackResponse,
+  RecommendationsFeedbackError,
+  Options<RecommendationsFeedbackData>
 > => {
   const mutationOptions: UseMutationOptions<
-    ResultsExportDownloadResponse,
-    ResultsExportDownloadError,
-    Options<ResultsExportDownloadData>
+    RecommendationsFeedbackResponse,
+    RecommendationsFeedbackError,
+    Options<RecommendationsFeedbackData>
   > = {
     mutationFn: async (fnOptions) => {
-      const { data } = await resultsExportDownload({
+      const { data } = await recommendationsFeedback({
         ...options,
         ...fnOptions,
         throwOnError: true,
@@ -2626,50 +2684,49 @@ export const resultsExportDownloadMutation = (
   return mutationOptions;
 };
 
+export const recommendationsIndexQueryKey = (options?: Options<RecommendationsIndexData>) =>
+  createQueryKey('recommendationsIndex', options);
+
 /**
- * What a retention run would remove now (count, bytes, oldest and newest), removing nothing. Admin only.
+ * This process's index (documents, terms, when built and how long it took) and the last rebuild job's record.
  */
-export const resultsExportRetentionDryRunMutation = (
-  options?: Partial<Options<ResultsExportRetentionDryRunData>>,
-): UseMutationOptions<
-  ResultsExportRetentionDryRunResponse,
-  ResultsExportRetentionDryRunError,
-  Options<ResultsExportRetentionDryRunData>
-> => {
-  const mutationOptions: UseMutationOptions<
-    ResultsExportRetentionDryRunResponse,
-    ResultsExportRetentionDryRunError,
-    Options<ResultsExportRetentionDryRunData>
-  > = {
-    mutationFn: async (fnOptions) => {
-      const { data } = await resultsExportRetentionDryRun({
+export const recommendationsIndexOptions = (options?: Options<RecommendationsIndexData>) =>
+  queryOptions<
+    RecommendationsIndexResponse,
+    RecommendationsIndexError,
+    RecommendationsIndexResponse,
+    ReturnType<typeof recommendationsIndexQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recommendationsIndex({
         ...options,
-        ...fnOptions,
+        ...queryKey[0],
+        signal,
         throwOnError: true,
       });
       return data;
     },
-  };
-  return mutationOptions;
-};
+    queryKey: recommendationsIndexQueryKey(options),
+  });
 
 /**
- * Applies the retention policy now; removed results emit `result.deleted`. Admin only.
+ * Rebuilds the index as a job; when it completes every process rebuilds its own copy before its next answer.
+ * Follow it with `GET /jobs/recommendations.rebuild/{id}` or the `recommendations.*` events.
  */
-export const resultsExportRetentionRunMutation = (
-  options?: Partial<Options<ResultsExportRetentionRunData>>,
+export const recommendationsRebuildMutation = (
+  options?: Partial<Options<RecommendationsRebuildData>>,
 ): UseMutationOptions<
-  ResultsExportRetentionRunResponse,
-  ResultsExportRetentionRunError,
-  Options<ResultsExportRetentionRunData>
+  RecommendationsRebuildResponse,
+  RecommendationsRebuildError,
+  Options<RecommendationsRebuildData>
 > => {
   const mutationOptions: UseMutationOptions<
-    ResultsExportRetentionRunResponse,
-    ResultsExportRetentionRunError,
-    Options<ResultsExportRetentionRunData>
+    RecommendationsRebuildResponse,
+    RecommendationsRebuildError,
+    Options<RecommendationsRebuildData>
   > = {
     mutationFn: async (fnOptions) => {
-      const { data } = await resultsExportRetentionRun({
+      const { data } = await recommendationsRebuild({
         ...options,
         ...fnOptions,
         throwOnError: true,
