@@ -282,6 +282,18 @@ import type {
   ResultsDeleteData,
   ResultsDeleteErrors,
   ResultsDeleteResponses,
+  ResultsExportDownloadData,
+  ResultsExportDownloadErrors,
+  ResultsExportDownloadResponses,
+  ResultsExportEstimateData,
+  ResultsExportEstimateErrors,
+  ResultsExportEstimateResponses,
+  ResultsExportRetentionDryRunData,
+  ResultsExportRetentionDryRunErrors,
+  ResultsExportRetentionDryRunResponses,
+  ResultsExportRetentionRunData,
+  ResultsExportRetentionRunErrors,
+  ResultsExportRetentionRunResponses,
   ResultsGetData,
   ResultsGetErrors,
   ResultsGetResponses,
@@ -2075,6 +2087,100 @@ export const recipesGenerate = <ThrowOnError extends boolean = false>(
       'Content-Type': 'application/json',
       ...options.headers,
     },
+  });
+
+/**
+ * How many results an export of this selection holds and about how big the ZIP will be.
+ */
+export const resultsExportEstimate = <ThrowOnError extends boolean = false>(
+  options: Options<ResultsExportEstimateData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResultsExportEstimateResponses, ResultsExportEstimateErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/export/estimate',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * The selection as a ZIP streamed while it is made: `results/<id>.<ext>` (the image as stored) and
+ * `results/<id>.json` (its metadata) per result, then `index.json`. A selection matching nothing is refused with
+ * 400 `export_empty`.
+ */
+export const resultsExportDownload = <ThrowOnError extends boolean = false>(
+  options: Options<ResultsExportDownloadData, ThrowOnError>,
+) =>
+  (options.client ?? client).post<ResultsExportDownloadResponses, ResultsExportDownloadErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/export',
+    ...options,
+    headers: {
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+  });
+
+/**
+ * What a retention run would remove now (count, bytes, oldest and newest), removing nothing. Admin only.
+ */
+export const resultsExportRetentionDryRun = <ThrowOnError extends boolean = false>(
+  options?: Options<ResultsExportRetentionDryRunData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<
+    ResultsExportRetentionDryRunResponses,
+    ResultsExportRetentionDryRunErrors,
+    ThrowOnError
+  >({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/retention/dry-run',
+    ...options,
+  });
+
+/**
+ * Applies the retention policy now; removed results emit `result.deleted`. Admin only.
+ */
+export const resultsExportRetentionRun = <ThrowOnError extends boolean = false>(
+  options?: Options<ResultsExportRetentionRunData, ThrowOnError>,
+) =>
+  (options?.client ?? client).post<ResultsExportRetentionRunResponses, ResultsExportRetentionRunErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/results/retention/run',
+    ...options,
   });
 
 /**

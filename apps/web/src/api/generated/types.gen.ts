@@ -1771,6 +1771,91 @@ export type RecipeGenerateResultDto = {
   job: GenerationJobDto;
 };
 
+export type ExportResultsDto = {
+  /**
+   * These results, 1–10,000 ids, in this order.
+   */
+  ids?: Array<string>;
+  /**
+   * Created at or after (ISO 8601).
+   */
+  from?: string;
+  /**
+   * Created before (ISO 8601).
+   */
+  to?: string;
+  adapterId?: string;
+  backendId?: string;
+  minRating?: number;
+  favorite?: boolean;
+  q?: string;
+  baseModel?: string;
+};
+
+export type ExportEstimateDto = {
+  count: number;
+  /**
+   * Image bytes as recorded.
+   */
+  bytes: number;
+  /**
+   * About what the ZIP will weigh (images are stored as they are, not recompressed).
+   */
+  archiveBytes: number;
+};
+
+export type RetentionPolicyDto = {
+  /**
+   * RESULTS_MAX_AGE_DAYS; null = no age limit.
+   */
+  maxAgeDays: number | null;
+  /**
+   * RESULTS_MAX_TOTAL_MB; null = no size limit.
+   */
+  maxTotalMb: number | null;
+  /**
+   * RESULTS_KEEP_RATING: results rated at least this are never removed (favorites never are).
+   */
+  keepRating: number;
+  /**
+   * RESULTS_RETENTION_HOURS; null = never scheduled.
+   */
+  intervalHours: number | null;
+};
+
+export type RetentionRemovedDto = {
+  count: number;
+  bytes: number;
+  oldest: string | null;
+  newest: string | null;
+};
+
+export type RetentionTotalsDto = {
+  count: number;
+  bytes: number;
+};
+
+export type RetentionReportDto = {
+  /**
+   * Up to 20 removed ids, oldest first.
+   */
+  sample: Array<string>;
+  startedAt: string;
+  finishedAt: string;
+  dryRun: boolean;
+  /**
+   * False when no age or size limit is set: nothing is ever removed.
+   */
+  active: boolean;
+  policy: RetentionPolicyDto;
+  /**
+   * Removed, or (dry run) that would be.
+   */
+  removed: RetentionRemovedDto;
+  before: RetentionTotalsDto;
+  after: RetentionTotalsDto;
+};
+
 export type RecommendedAdapterDto = {
   id: string;
   name: string;
@@ -6078,6 +6163,184 @@ export type RecipesGenerateResponses = {
 };
 
 export type RecipesGenerateResponse = RecipesGenerateResponses[keyof RecipesGenerateResponses];
+
+export type ResultsExportEstimateData = {
+  body: ExportResultsDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/results/export/estimate';
+};
+
+export type ResultsExportEstimateErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsExportEstimateError = ResultsExportEstimateErrors[keyof ResultsExportEstimateErrors];
+
+export type ResultsExportEstimateResponses = {
+  200: ExportEstimateDto;
+};
+
+export type ResultsExportEstimateResponse = ResultsExportEstimateResponses[keyof ResultsExportEstimateResponses];
+
+export type ResultsExportDownloadData = {
+  body: ExportResultsDto;
+  path?: never;
+  query?: never;
+  url: '/api/v1/results/export';
+};
+
+export type ResultsExportDownloadErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsExportDownloadError = ResultsExportDownloadErrors[keyof ResultsExportDownloadErrors];
+
+export type ResultsExportDownloadResponses = {
+  /**
+   * The ZIP archive
+   */
+  200: Blob | File;
+};
+
+export type ResultsExportDownloadResponse = ResultsExportDownloadResponses[keyof ResultsExportDownloadResponses];
+
+export type ResultsExportRetentionDryRunData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/results/retention/dry-run';
+};
+
+export type ResultsExportRetentionDryRunErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsExportRetentionDryRunError =
+  ResultsExportRetentionDryRunErrors[keyof ResultsExportRetentionDryRunErrors];
+
+export type ResultsExportRetentionDryRunResponses = {
+  200: RetentionReportDto;
+};
+
+export type ResultsExportRetentionDryRunResponse =
+  ResultsExportRetentionDryRunResponses[keyof ResultsExportRetentionDryRunResponses];
+
+export type ResultsExportRetentionRunData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/results/retention/run';
+};
+
+export type ResultsExportRetentionRunErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Conflicts with the current state
+   */
+  409: ErrorBodyDto;
+  /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ResultsExportRetentionRunError = ResultsExportRetentionRunErrors[keyof ResultsExportRetentionRunErrors];
+
+export type ResultsExportRetentionRunResponses = {
+  200: RetentionReportDto;
+};
+
+export type ResultsExportRetentionRunResponse =
+  ResultsExportRetentionRunResponses[keyof ResultsExportRetentionRunResponses];
 
 export type RecommendationsSimilarData = {
   body?: never;

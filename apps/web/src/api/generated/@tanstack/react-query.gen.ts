@@ -98,6 +98,10 @@ import {
   resultsBulkFavorite,
   resultsBulkTag,
   resultsDelete,
+  resultsExportDownload,
+  resultsExportEstimate,
+  resultsExportRetentionDryRun,
+  resultsExportRetentionRun,
   resultsGet,
   resultsImage,
   resultsList,
@@ -388,6 +392,18 @@ import type {
   ResultsDeleteData,
   ResultsDeleteError,
   ResultsDeleteResponse,
+  ResultsExportDownloadData,
+  ResultsExportDownloadError,
+  ResultsExportDownloadResponse,
+  ResultsExportEstimateData,
+  ResultsExportEstimateError,
+  ResultsExportEstimateResponse,
+  ResultsExportRetentionDryRunData,
+  ResultsExportRetentionDryRunError,
+  ResultsExportRetentionDryRunResponse,
+  ResultsExportRetentionRunData,
+  ResultsExportRetentionRunError,
+  ResultsExportRetentionRunResponse,
   ResultsGetData,
   ResultsGetError,
   ResultsGetResponse,
@@ -2568,6 +2584,116 @@ export const recipesGenerateMutation = (
   > = {
     mutationFn: async (fnOptions) => {
       const { data } = await recipesGenerate({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * How many results an export of this selection holds and about how big the ZIP will be.
+ */
+export const resultsExportEstimateMutation = (
+  options?: Partial<Options<ResultsExportEstimateData>>,
+): UseMutationOptions<
+  ResultsExportEstimateResponse,
+  ResultsExportEstimateError,
+  Options<ResultsExportEstimateData>
+> => {
+  const mutationOptions: UseMutationOptions<
+    ResultsExportEstimateResponse,
+    ResultsExportEstimateError,
+    Options<ResultsExportEstimateData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsExportEstimate({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * The selection as a ZIP streamed while it is made: `results/<id>.<ext>` (the image as stored) and
+ * `results/<id>.json` (its metadata) per result, then `index.json`. A selection matching nothing is refused with
+ * 400 `export_empty`.
+ */
+export const resultsExportDownloadMutation = (
+  options?: Partial<Options<ResultsExportDownloadData>>,
+): UseMutationOptions<
+  ResultsExportDownloadResponse,
+  ResultsExportDownloadError,
+  Options<ResultsExportDownloadData>
+> => {
+  const mutationOptions: UseMutationOptions<
+    ResultsExportDownloadResponse,
+    ResultsExportDownloadError,
+    Options<ResultsExportDownloadData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsExportDownload({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * What a retention run would remove now (count, bytes, oldest and newest), removing nothing. Admin only.
+ */
+export const resultsExportRetentionDryRunMutation = (
+  options?: Partial<Options<ResultsExportRetentionDryRunData>>,
+): UseMutationOptions<
+  ResultsExportRetentionDryRunResponse,
+  ResultsExportRetentionDryRunError,
+  Options<ResultsExportRetentionDryRunData>
+> => {
+  const mutationOptions: UseMutationOptions<
+    ResultsExportRetentionDryRunResponse,
+    ResultsExportRetentionDryRunError,
+    Options<ResultsExportRetentionDryRunData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsExportRetentionDryRun({
+        ...options,
+        ...fnOptions,
+        throwOnError: true,
+      });
+      return data;
+    },
+  };
+  return mutationOptions;
+};
+
+/**
+ * Applies the retention policy now; removed results emit `result.deleted`. Admin only.
+ */
+export const resultsExportRetentionRunMutation = (
+  options?: Partial<Options<ResultsExportRetentionRunData>>,
+): UseMutationOptions<
+  ResultsExportRetentionRunResponse,
+  ResultsExportRetentionRunError,
+  Options<ResultsExportRetentionRunData>
+> => {
+  const mutationOptions: UseMutationOptions<
+    ResultsExportRetentionRunResponse,
+    ResultsExportRetentionRunError,
+    Options<ResultsExportRetentionRunData>
+  > = {
+    mutationFn: async (fnOptions) => {
+      const { data } = await resultsExportRetentionRun({
         ...options,
         ...fnOptions,
         throwOnError: true,
