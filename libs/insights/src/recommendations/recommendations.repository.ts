@@ -103,12 +103,14 @@ export class RecommendationsRepository {
 
   /** The present adapter's text, or null when it is unknown or tombstoned. */
   async presentText(id: string): Promise<IndexedAdapterRow | null> {
-    return this.adapters
+    // Tombstones are filtered here, not in SQL: with `missing_since IS NULL` beside the id, SQLite walks
+    // `idx_adapters_missing` (every present row) instead of the primary key.
+    const row = await this.adapters
       .createQueryBuilder('a')
-      .select(TEXT_COLUMNS.map((c) => `a.${c}`))
+      .select([...TEXT_COLUMNS.map((c) => `a.${c}`), 'a.missingSince'])
       .where('a.id = :id', { id })
-      .andWhere('a.missing_since IS NULL')
       .getOne();
+    return row && row.missingSince === null ? row : null;
   }
 
   /** Present adapters among `ids`, by id (tombstoned and deleted ones are left out). */
@@ -118,10 +120,12 @@ export class RecommendationsRepository {
       const rows = await this.adapters
         .createQueryBuilder('a')
         .select(['a.id', 'a.name', 'a.baseModel', 'a.modelType', 'a.tags', 'a.triggerWords', 'a.hasPreview'])
+        .addSelect('a.missingSince')
         .where({ id: In(part) })
-        .andWhere('a.missing_since IS NULL')
         .getMany();
+      // Tombstones are filtered here for the reason given in `presentText`.
       for (const r of rows) {
+        if (r.missingSince !== null) continue;
         found.set(r.id, {
           id: r.id,
           name: r.name,
