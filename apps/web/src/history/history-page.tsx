@@ -77,7 +77,7 @@ function SaveAsRecipe({ result }: { result: ResultDto }) {
   return (
     <button
       type="button"
-      aria-label={`Save ${result.id.slice(0, 8)} as recipe`}
+      aria-label={`Save as recipe: ${result.id.slice(0, 8)}`}
       disabled={save.isPending}
       onClick={() => save.mutate({ body: { resultId: result.id } })}
     >
