@@ -29,7 +29,9 @@ const TAGS: Record<string, string> = {
   deliveries: 'Handing composed prompts to an HTTP endpoint, a local program or SD.Next',
   imports: 'Import runs that index the library roots',
   hashes: 'Background hash runs and how many adapters have a computed hash',
-  civitai: 'Civitai lookups by file hash (nothing contacts Civitai unless asked)',
+  civitai:
+    'Civitai lookups, links, update checks, downloads and example images (nothing contacts Civitai unless asked)',
+  archive: 'Archive export and import of the library, and backups (admin)',
   jobs: 'Queue jobs by name and id',
   health: 'Probes and Prometheus metrics (open, no key)',
   session: 'Browser sign-in: an API key exchanged for a session cookie (open)',

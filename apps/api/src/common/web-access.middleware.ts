@@ -9,42 +9,45 @@ export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
 /** Content types an image upload (`POST /recipes/parse-image`, `from-image`) is sent with: the file itself as the body. */
 export const IMAGE_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'application/octet-stream'];
-/** Routes that take a raw image body; every other route takes JSON only. */
-export const IMAGE_UPLOAD_PATHS = ['/api/v1/recipes/parse-image', '/api/v1/recipes/from-image'];
+/**
+ * Routes that take a raw body (the file itself) and the types each accepts; every other route takes JSON only. None
+ * of these types is one a foreign page can send without a CORS preflight (a multipart form is), so uploads keep the
+ * same protection as JSON bodies.
+ */
+const RAW_BODY_ROUTES: Record<string, readonly string[]> = {
+  '/api/v1/recipes/parse-image': IMAGE_UPLOAD_TYPES,
+  '/api/v1/recipes/from-image': IMAGE_UPLOAD_TYPES,
+  '/api/v1/archive/import': ['application/zip'],
+};
+
+const mediaTypeOf = (contentType: string): string => contentType.split(';')[0].trim().toLowerCase();
 
 const isJsonType = (contentType: string): boolean => {
-  const type = contentType.split(';')[0].trim().toLowerCase();
+  const type = mediaTypeOf(contentType);
   return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type);
 };
 
 /**
- * Routes that take a raw binary body of one type. `application/zip` is no type a foreign page can send without a
- * CORS preflight (a multipart form is), so an archive upload keeps the same protection as JSON bodies.
+ * Bodies are JSON, or on a raw-body route the file in one of its types: a form or text body (what a foreign page can
+ * send without asking) is a 415. JSON sent to a raw-body route reaches it, and it answers which body it needs.
  */
-const BINARY_BODY_ROUTES: Record<string, string> = { '/api/v1/archive/import': 'application/zip' };
-
-/** An image sent as the body to a route that takes one (a type no foreign page can send without asking). */
-const isImageUpload = (path: string, contentType: string): boolean =>
-  IMAGE_UPLOAD_PATHS.includes(path.replace(/\/+$/, '')) &&
-  IMAGE_UPLOAD_TYPES.includes(contentType.split(';')[0].trim().toLowerCase());
-
-/** Bodies are JSON only: a form or text body (what a foreign page can send without asking) is a 415. */
 export function bodyTypeRefusal(req: Request): AccessRefusal | null {
   if (SAFE_METHODS.has(req.method)) return null;
   const contentType = req.headers['content-type'];
-  const binaryType = BINARY_BODY_ROUTES[req.path];
-  if (binaryType !== undefined) {
-    if (contentType?.split(';')[0].trim().toLowerCase() === binaryType) return null;
+  const length = req.headers['content-length'];
+  const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+  // No body at all reaches the route, which names what is missing (a 400 on its body or query).
+  if (contentType === undefined && !hasBody) return null;
+  if (contentType !== undefined && isJsonType(contentType)) return null;
+  const rawTypes = RAW_BODY_ROUTES[req.path.replace(/\/+$/, '')];
+  if (rawTypes !== undefined) {
+    if (contentType !== undefined && rawTypes.includes(mediaTypeOf(contentType))) return null;
     return {
       status: 415,
       code: 'unsupported_media_type',
-      message: `Send the archive as the body with Content-Type: ${binaryType}`,
+      message: `Send the file itself as the body with Content-Type: ${rawTypes.join(', ')}`,
     };
   }
-  const length = req.headers['content-length'];
-  const hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-  if (contentType === undefined ? !hasBody : isJsonType(contentType)) return null;
-  if (contentType !== undefined && isImageUpload(req.path, contentType)) return null;
   return {
     status: 415,
     code: 'unsupported_media_type',
