@@ -20,6 +20,7 @@ const benches = [
   'download',
   'results-export',
   'recommendations',
+  'analytics',
 ].filter((b) => only.length === 0 || only.includes(b));
 let failed = 0;
 for (const bench of benches) {

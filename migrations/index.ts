@@ -1,4 +1,5 @@
 import {
+  AdapterEditEntity,
   AdapterEntity,
   AdapterTagEntity,
   CivitaiDownloadEntity,
@@ -19,6 +20,8 @@ import { DeliveryJobEntity } from '@app/delivery';
 import { BackendLeaseEntity, GenerationJobEntity } from '@app/generation';
 import { RecommendationFeedbackEntity, RecommendationIndexStateEntity } from '@app/insights';
 import { GenerationResultAdapterEntity, GenerationResultEntity, RecipeEntity } from '@app/results';
+import { GenerationResultAdapterEntity, GenerationResultEntity } from '@app/results';
+import { ProcessHeartbeatEntity } from '@app/insights';
 import type { DataSourceOptions } from 'typeorm';
 import { CreateQueuedJobs1764300000000 } from './1764300000000-create-queued-jobs.js';
 import { CreateAdapters1764300000100 } from './1764300000100-create-adapters.js';
@@ -44,6 +47,7 @@ import { CreateGenerationResults1764300003600 } from './1764300003600-create-gen
 import { CreateCivitaiRuns1764300004000 } from './1764300004000-create-civitai-runs.js';
 import { CreateCivitaiDownloads1764300004100 } from './1764300004100-create-civitai-downloads.js';
 import { CreateRecipes1764300004300 } from './1764300004300-create-recipes.js';
+import { CreateInsights1764300004600 } from './1764300004600-create-insights.js';
 import { CreateRecommendations1764300004700 } from './1764300004700-create-recommendations.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
@@ -65,6 +69,8 @@ export const ENTITIES: EntityList = [
   RecipeEntity,
   RecommendationFeedbackEntity,
   RecommendationIndexStateEntity,
+  AdapterEditEntity,
+  ProcessHeartbeatEntity,
 ];
 
 /** Applied in this order, on SQLite and on PostgreSQL alike. Never edit one that has landed. */
@@ -93,6 +99,7 @@ export const MIGRATIONS: MigrationList = [
   CreateCivitaiRuns1764300004000,
   CreateCivitaiDownloads1764300004100,
   CreateRecipes1764300004300,
+  CreateInsights1764300004600,
   CreateRecommendations1764300004700,
 ];
 

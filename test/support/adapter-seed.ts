@@ -176,7 +176,7 @@ export function adapterColumns(a: SeedAdapter, isPg: boolean): Record<string, un
   };
 }
 
-async function insertRows(db: SeedDb, table: string, rows: Record<string, unknown>[]): Promise<void> {
+export async function insertRows(db: SeedDb, table: string, rows: Record<string, unknown>[]): Promise<void> {
   // Rows that set different columns (an optional one left to its default) go in separate statements.
   const bySignature = new Map<string, Record<string, unknown>[]>();
   for (const row of rows) {

@@ -14,7 +14,7 @@ import { ArchiveModule } from '@app/archive';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { RecipesModule, ResultsModule } from '@app/results';
-import { RecommendationsModule } from '@app/insights';
+import { HeartbeatModule, InsightsModule, ProcessKind, RecommendationsModule } from '@app/insights';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { AdaptersController } from './adapters/adapters.controller.js';
 import { ArchiveController } from './archive/archive.controller.js';
@@ -40,6 +40,7 @@ import { ResultsExportController } from './results/results-export.controller.js'
 import { ProgressGateway } from './progress/progress.gateway.js';
 import { ProgressReplay } from './progress/progress-replay.js';
 import { SessionController } from './session/session.controller.js';
+import { ActivityController, AnalyticsController, SystemController } from './insights/insights.controller.js';
 
 @Module({
   imports: [
@@ -60,6 +61,8 @@ import { SessionController } from './session/session.controller.js';
     ArchiveModule.forApp({ scheduleBackups: true }),
     RecipesModule,
     RecommendationsModule,
+    InsightsModule,
+    HeartbeatModule.forApp(ProcessKind.Api),
   ],
   controllers: [
     ComposeController,
@@ -78,6 +81,9 @@ import { SessionController } from './session/session.controller.js';
     RecommendationsController,
     SessionController,
     ArchiveController,
+    AnalyticsController,
+    ActivityController,
+    SystemController,
   ],
   providers: [
     ArchiveUploads,

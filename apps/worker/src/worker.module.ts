@@ -12,7 +12,7 @@ import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';
 import { ResultsModule } from '@app/results';
-import { RecommendationsModule } from '@app/insights';
+import { HeartbeatModule, ProcessKind, RecommendationsModule } from '@app/insights';
 import { ENTITIES, MIGRATIONS } from '@app/migrations';
 import { JobProcessor } from './job.processor.js';
 
@@ -32,6 +32,7 @@ import { JobProcessor } from './job.processor.js';
     DeliveryModule,
     ResultsModule,
     RecommendationsModule,
+    HeartbeatModule.forApp(ProcessKind.Worker),
   ],
   providers: [JobProcessor],
 })

@@ -5,6 +5,7 @@ export * from './import-runs/import-report.js';
 export * from './import-runs/import-run.entity.js';
 export * from './import-runs/import-run.service.js';
 export * from './import-runs/import.service.js';
+export * from './library/adapter-edit.entity.js';
 export * from './library/adapter-fields.js';
 export * from './library/adapter-query.model.js';
 export * from './library/adapter-query.service.js';

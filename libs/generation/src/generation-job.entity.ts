@@ -47,6 +47,9 @@ const seedTransformer = {
 @Index('idx_generation_jobs_status', ['status'])
 @Index('idx_generation_jobs_backend', ['backendId'])
 @Index('idx_generation_jobs_created_at', ['createdAt'])
+@Index('idx_generation_jobs_stats', ['createdAt', 'backendId', 'status', 'startedAt', 'finishedAt'])
+@Index('idx_generation_jobs_status_created', ['status', 'createdAt'])
+@Index('idx_generation_jobs_created_id', ['createdAt', 'id'])
 export class GenerationJobEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
   id: string;

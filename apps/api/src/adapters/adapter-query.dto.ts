@@ -22,17 +22,7 @@ import {
   TagMode,
 } from '@app/adapters';
 import { PAGE_BOUNDS } from '../common/page-query.dto.js';
-import { toInteger, OptionalIntegerQuery } from '../common/query-params.js';
-
-/** `a,b` or repeated `?x=a&x=b` → `['a', 'b']`; anything else is left for the validators to refuse. */
-const toList = ({ value }: { value: unknown }): unknown => {
-  const parts = Array.isArray(value) ? value : [value];
-  if (!parts.every((p) => typeof p === 'string')) return value;
-  return parts
-    .flatMap((p) => p.split(','))
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0);
-};
+import { toInteger, OptionalIntegerQuery, toList } from '../common/query-params.js';
 
 /** An optional query parameter holding a list of strings: comma-separated or repeated, each at most `maxLength`. */
 const StringListParam = (maxLength: number): PropertyDecorator =>

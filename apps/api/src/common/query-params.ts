@@ -9,6 +9,16 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 export const toInteger = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
 
+/** `a,b` or repeated `?x=a&x=b` → `['a', 'b']`; anything else is left for the validators to refuse. */
+export const toList = ({ value }: { value: unknown }): unknown => {
+  const parts = Array.isArray(value) ? value : [value];
+  if (!parts.every((p) => typeof p === 'string')) return value;
+  return parts
+    .flatMap((p) => p.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+};
+
 /**
  * An optional whole-number query parameter within `[min, max]`: digits only (see `toInteger`), 400 naming the
  * parameter outside the bounds, which the OpenAPI document states.

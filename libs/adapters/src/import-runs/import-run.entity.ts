@@ -38,6 +38,7 @@ export interface ImportFailure {
 
 @Entity('import_runs')
 @Index('idx_import_runs_created', ['createdAt'])
+@Index('idx_import_runs_created_id', ['createdAt', 'id'])
 export class ImportRunEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
   id: string;

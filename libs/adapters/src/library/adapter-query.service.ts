@@ -204,6 +204,7 @@ export class AdapterQueryService {
         updatedAt: next.updatedAt,
       },
       tags,
+      fields as AdapterUserField[],
     );
     return next;
   }
@@ -225,7 +226,7 @@ export class AdapterQueryService {
     let done: string[];
     switch (action) {
       case AdapterBulkAction.Delete:
-        done = await this.edits.deleteMany(unique);
+        done = await this.edits.deleteMany(unique, now);
         break;
       case AdapterBulkAction.Activate:
       case AdapterBulkAction.Deactivate:

@@ -3,7 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { chunk } from '@app/core';
 import { DataSource, type EntityManager, type FindOptionsSelect, In, IsNull } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { randomUUID } from 'node:crypto';
 import { AdapterUserField } from './adapter-fields.js';
+import { AdapterEditAction, AdapterEditEntity } from './adapter-edit.entity.js';
 import { AdapterTagEntity } from './adapter-tag.entity.js';
 import { AdapterEntity, type AdapterSidecarRef } from './adapter.entity.js';
 
@@ -55,6 +57,8 @@ interface RawSqlite {
 
 const TAG_PAIRS_PER_STATEMENT = 500;
 const IDS_PER_STATEMENT = 500;
+/** Six columns a row: well under both databases' parameter limits. */
+const EDITS_PER_STATEMENT = 100;
 /** SQLite column types whose values are bound as they are (no JSON, date or boolean conversion). */
 const PLAIN_SQLITE_TYPES = new Set(['varchar', 'text', 'integer', 'real']);
 
@@ -510,17 +514,24 @@ export class AdapterRepository {
   }
 
   /** Writes a user's edit; when `tags` is given, the adapter's `adapter_tags` rows are rewritten in the same transaction. */
-  async saveEdit(id: string, values: AdapterEditableColumns, tags: string[] | undefined): Promise<void> {
+  async saveEdit(
+    id: string,
+    values: AdapterEditableColumns,
+    tags: string[] | undefined,
+    fields: readonly AdapterUserField[],
+  ): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       await m.getRepository(AdapterEntity).update({ id }, values);
       if (tags) await this.replaceTags(m, id, tags);
+      await this.recordEdits(m, [{ id, name: values.name }], AdapterEditAction.Edit, fields, values.updatedAt);
     });
   }
 
   /** Deletes adapters and their tag rows; returns the ids that existed. */
-  async deleteMany(ids: readonly string[]): Promise<string[]> {
+  async deleteMany(ids: readonly string[], now = new Date()): Promise<string[]> {
     return this.dataSource.transaction(async (m) => {
       const existing = await this.existing(m, ids);
+      await this.recordEdits(m, existing, AdapterEditAction.Delete, [], now);
       for (const part of chunk(
         existing.map((e) => e.id),
         IDS_PER_STATEMENT,
@@ -560,6 +571,7 @@ export class AdapterRepository {
             .update({ id: In(part) }, { [field]: value, userEdited: group.userEdited, updatedAt: now });
         }
       }
+      await this.recordEdits(m, existing, AdapterEditAction.Edit, [edited], now);
       return existing.map((e) => e.id);
     });
   }
@@ -567,16 +579,35 @@ export class AdapterRepository {
   private async existing(
     m: EntityManager,
     ids: readonly string[],
-  ): Promise<Pick<AdapterEntity, 'id' | 'userEdited'>[]> {
-    const out: Pick<AdapterEntity, 'id' | 'userEdited'>[] = [];
+  ): Promise<Pick<AdapterEntity, 'id' | 'name' | 'userEdited'>[]> {
+    const out: Pick<AdapterEntity, 'id' | 'name' | 'userEdited'>[] = [];
     for (const part of chunk(ids, IDS_PER_STATEMENT)) {
       out.push(
         ...(await m
           .getRepository(AdapterEntity)
-          .find({ select: { id: true, userEdited: true }, where: { id: In(part) } })),
+          .find({ select: { id: true, name: true, userEdited: true }, where: { id: In(part) } })),
       );
     }
     return out;
+  }
+
+  /** One `adapter_edits` row per adapter, in the edit's transaction (the activity feed's edits). */
+  private async recordEdits(
+    m: EntityManager,
+    adapters: readonly Pick<AdapterEntity, 'id' | 'name'>[],
+    action: AdapterEditAction,
+    fields: readonly AdapterUserField[],
+    at: Date,
+  ): Promise<void> {
+    const rows = adapters.map((a) => ({
+      id: randomUUID(),
+      adapterId: a.id,
+      adapterName: a.name.slice(0, 512),
+      action,
+      fields: [...fields],
+      createdAt: at,
+    }));
+    for (const part of chunk(rows, EDITS_PER_STATEMENT)) await m.getRepository(AdapterEditEntity).insert(part);
   }
 
   private async replaceTags(m: EntityManager, adapterId: string, tags: string[]): Promise<void> {

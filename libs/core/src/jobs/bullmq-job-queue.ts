@@ -9,7 +9,7 @@ import { isProgressMessage } from '../events/progress-events.js';
 import { bullConnection, CANCELLED_REASON, cancelChannel, createRedis } from './bullmq-connection.js';
 import { JOBS_OPTIONS, type JobsOptions } from './jobs-options.js';
 import { ALL_JOB_NAMES, JOB_RUN_OPTIONS, type JobName, type JobPayloads, JobStatus } from './job-name.js';
-import { CancelOutcome, type EnqueueOptions, type JobInfo, JobQueue } from './job-queue.js';
+import { CancelOutcome, type EnqueueOptions, type JobInfo, JobQueue, type QueueDepth } from './job-queue.js';
 
 /**
  * Scale-out mode's producer and reader: one BullMQ queue per job name on Redis. Each API instance also
@@ -139,6 +139,20 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
     }
     await this.connection.publish(cancelChannel(this.redis.prefix), JSON.stringify({ name, id }));
     return CancelOutcome.Signalled;
+  }
+
+  async depths(): Promise<QueueDepth[]> {
+    return Promise.all(
+      [...this.queues].map(async ([name, queue]) => {
+        const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+        return {
+          name,
+          waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+        };
+      }),
+    );
   }
 
   async ping(): Promise<void> {

@@ -13,7 +13,7 @@ import { JobHandlerRegistry } from './job-handler.registry.js';
 import { executeAttempt, JobOutcome, JobRunLog } from './job-executor.js';
 import { onSecondSignal, signalExitCode } from './shutdown-signals.js';
 import { ALL_JOB_NAMES, JOB_RUN_OPTIONS, type JobName, type JobPayloads, JobStatus } from './job-name.js';
-import { CancelOutcome, type EnqueueOptions, type JobInfo, JobQueue } from './job-queue.js';
+import { CancelOutcome, type EnqueueOptions, type JobInfo, JobQueue, type QueueDepth } from './job-queue.js';
 import type { QueuedJobEntity } from './queued-job.entity.js';
 import { QueuedJobRepository } from './queued-job.repository.js';
 
@@ -146,6 +146,15 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
       return CancelOutcome.Signalled;
     }
     return CancelOutcome.AlreadyFinished;
+  }
+
+  async depths(): Promise<QueueDepth[]> {
+    const rows = await this.repository.depths(new Date());
+    return ALL_JOB_NAMES.map((name) => {
+      const of = (state: 'waiting' | 'active' | 'delayed') =>
+        rows.find((r) => r.name === (name as string) && r.state === state)?.count ?? 0;
+      return { name, waiting: of('waiting'), active: of('active'), delayed: of('delayed') };
+    });
   }
 
   async ping(): Promise<void> {

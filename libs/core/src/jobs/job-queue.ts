@@ -28,6 +28,14 @@ export enum CancelOutcome {
   NotFound = 'not_found',
 }
 
+/** How many jobs of one name wait, run or wait for a retry or a delay, right now. */
+export interface QueueDepth {
+  name: JobName;
+  waiting: number;
+  active: number;
+  delayed: number;
+}
+
 /** The one producer facade and job-state reader. Embedded and scale-out modes implement it. */
 export abstract class JobQueue {
   abstract enqueue<N extends JobName>(
@@ -37,6 +45,8 @@ export abstract class JobQueue {
   ): Promise<{ id: string }>;
   abstract get(name: JobName, id: string): Promise<JobInfo | null>;
   abstract cancel(name: JobName, id: string): Promise<CancelOutcome>;
+  /** Every job name's depth (`queued_jobs` rows in embedded mode, BullMQ's counts in scale-out). */
+  abstract depths(): Promise<QueueDepth[]>;
   /** Readiness probe of the queue's backing store. */
   abstract ping(): Promise<void>;
   abstract readonly mode: 'in-process' | 'bullmq';

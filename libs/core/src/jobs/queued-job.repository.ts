@@ -19,6 +19,24 @@ export class QueuedJobRepository {
     return job;
   }
 
+  /** Unfinished rows counted by name and state: `waiting` (due), `delayed` (a retry or delay ahead), `active`. */
+  async depths(now: Date): Promise<{ name: string; state: 'waiting' | 'active' | 'delayed'; count: number }[]> {
+    const rows = await this.repo
+      .createQueryBuilder('j')
+      .select('j.name', 'name')
+      .addSelect(
+        `CASE WHEN j.status = :running THEN 'active' WHEN j.run_after > :now THEN 'delayed' ELSE 'waiting' END`,
+        'state',
+      )
+      .addSelect('COUNT(*)', 'count')
+      .where('j.status IN (:...open)', { open: [JobStatus.Queued, JobStatus.Running] })
+      .setParameters({ running: JobStatus.Running, now })
+      .groupBy('j.name')
+      .addGroupBy('state')
+      .getRawMany<{ name: string; state: 'waiting' | 'active' | 'delayed'; count: number | string }>();
+    return rows.map((r) => ({ name: r.name, state: r.state, count: Number(r.count) }));
+  }
+
   findById(id: string): Promise<QueuedJobEntity | null> {
     return this.repo.findOneBy({ id });
   }
