@@ -1,106 +1,223 @@
-import { useQuery } from '@tanstack/react-query';
-import { Link } from 'react-router';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { Link, useSearchParams } from 'react-router';
 import {
-  adaptersListOptions,
-  deliveriesListOptions,
-  generationBackendsOptions,
-  generationListOptions,
-  importsListOptions,
+  activityListInfiniteOptions,
+  analyticsAdaptersOptions,
+  analyticsFailuresOptions,
+  analyticsGenerationsOptions,
+  analyticsSummaryOptions,
 } from '../api/generated/@tanstack/react-query.gen';
 import { QueryState } from '../components/query-state';
-import { formatTime } from '../components/format';
+import { formatBytes, formatTime, nsfwLabel } from '../components/format';
+import { GenerationChart } from './generation-chart';
+import { SystemStatusPanel } from './system-status-panel';
 
-function useLibraryCounts() {
-  const total = useQuery(adaptersListOptions({ query: { limit: 1 } }));
-  const active = useQuery(adaptersListOptions({ query: { limit: 1, active: true } }));
-  const favorite = useQuery(adaptersListOptions({ query: { limit: 1, favorite: true } }));
-  const missing = useQuery(adaptersListOptions({ query: { limit: 1, missing: true } }));
-  return { total, active, favorite, missing };
+const RANGES = { '24h': 1, '7d': 7, '30d': 30 } as const;
+type RangeKey = keyof typeof RANGES;
+const HOUR_MS = 3600_000;
+
+/** The range in the URL (`?range=7d`), ending at the current hour so the query key stays put for an hour. */
+function useRange(): { key: RangeKey; from: string; to: string; setKey: (key: RangeKey) => void } {
+  const [params, setParams] = useSearchParams();
+  const raw = params.get('range');
+  const key: RangeKey = raw !== null && raw in RANGES ? (raw as RangeKey) : '7d';
+  const to = new Date(Math.ceil(Date.now() / HOUR_MS) * HOUR_MS);
+  const from = new Date(to.getTime() - RANGES[key] * 24 * HOUR_MS);
+  return {
+    key,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    setKey: (next) => setParams({ range: next }, { replace: true }),
+  };
 }
 
 export function DashboardPage() {
-  const counts = useLibraryCounts();
-  const backends = useQuery(generationBackendsOptions());
-  const queued = useQuery(generationListOptions({ query: { status: 'queued', limit: 1 } }));
-  const running = useQuery(generationListOptions({ query: { status: 'running', limit: 1 } }));
-  const recentGenerations = useQuery(generationListOptions({ query: { limit: 5 } }));
-  const imports = useQuery(importsListOptions());
-  const deliveries = useQuery(deliveriesListOptions({ query: { limit: 5 } }));
+  const range = useRange();
+  const query = { from: range.from, to: range.to };
+  const summary = useQuery(analyticsSummaryOptions());
+  const generations = useQuery(analyticsGenerationsOptions({ query }));
+  const adapters = useQuery(analyticsAdaptersOptions({ query: { ...query, limit: 10 } }));
+  const failures = useQuery(analyticsFailuresOptions({ query: { ...query, limit: 10 } }));
+  const totals = summary.data?.totals;
   return (
     <section className="page">
       <h1>Dashboard</h1>
-      <div className="cards-row">
-        <Stat label="Adapters" value={counts.total.data?.total} to="/library" />
-        <Stat label="Active" value={counts.active.data?.total} to="/library?active=true" />
-        <Stat label="Favorites" value={counts.favorite.data?.total} to="/library?favorite=true" />
-        <Stat label="Missing files" value={counts.missing.data?.total} to="/library?missing=true" />
-        <Stat label="Generations queued" value={queued.data?.total} to="/studio" />
-        <Stat label="Generations running" value={running.data?.total} to="/studio" />
+      <div className="cards-row" aria-label="Library totals">
+        <Stat label="Adapters" value={totals?.files.toLocaleString()} to="/library" />
+        <Stat label="On disk" value={totals && formatBytes(totals.bytesOnDisk)} to="/library" />
+        <Stat label="Hashed" value={totals && `${totals.hashedPercent} %`} to="/library" />
+        <Stat label="Civitai-linked" value={totals && `${totals.civitaiLinkedPercent} %`} to="/library" />
+        <Stat label="With previews" value={totals?.withPreviews.toLocaleString()} to="/library" />
+        <Stat label="With warnings" value={totals?.withWarnings.toLocaleString()} to="/library" />
+        <Stat label="Missing files" value={totals?.tombstoned.toLocaleString()} to="/library?missing=true" />
       </div>
-      <QueryState query={counts.total} />
+      <QueryState query={summary} />
+      {summary.data && (
+        <div className="columns">
+          <Breakdown title="By base model" rows={summary.data.byBaseModel} />
+          <Breakdown title="By type" rows={summary.data.byType} />
+          <Breakdown
+            title="By NSFW level"
+            rows={summary.data.byNsfwLevel.map((r) => ({
+              key: r.key === 0 ? 'none' : nsfwLabel(r.key),
+              count: r.count,
+            }))}
+          />
+        </div>
+      )}
+
+      <section aria-labelledby="generations-h" className="panel">
+        <h2 id="generations-h">Generations</h2>
+        <div role="group" aria-label="Range" className="button-row">
+          {(Object.keys(RANGES) as RangeKey[]).map((key) => (
+            <button key={key} type="button" aria-pressed={range.key === key} onClick={() => range.setKey(key)}>
+              {key}
+            </button>
+          ))}
+        </div>
+        <QueryState query={generations} />
+        {generations.data && (
+          <>
+            <GenerationChart series={generations.data.series} bucket={generations.data.bucket} />
+            <table className="compact" aria-label="Generations by backend">
+              <thead>
+                <tr>
+                  <th>backend</th>
+                  <th>total</th>
+                  <th>succeeded</th>
+                  <th>failed</th>
+                  <th>cancelled</th>
+                  <th>mean</th>
+                  <th>p95</th>
+                </tr>
+              </thead>
+              <tbody>
+                {generations.data.totals.map((t) => (
+                  <tr key={t.backendId ?? '-'}>
+                    <td>{t.backendId ?? 'never started'}</td>
+                    <td>{t.count}</td>
+                    <td>{t.succeeded}</td>
+                    <td>{t.failed}</td>
+                    <td>{t.cancelled}</td>
+                    <td>{seconds(t.meanMs)}</td>
+                    <td>{seconds(t.p95Ms)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </section>
+
       <div className="columns">
-        <section aria-labelledby="backends-h" className="panel">
-          <h2 id="backends-h">Generation backends</h2>
-          <QueryState query={backends} />
-          {backends.data?.length === 0 && <p>No SD.Next backend is configured (SDNEXT_URL).</p>}
-          <ul className="plain">
-            {backends.data?.map((b) => (
-              <li key={b.id}>
-                <span className={b.reachable ? 'badge ok' : 'badge bad'}>
-                  {b.reachable ? 'reachable' : 'unreachable'}
-                </span>{' '}
-                <strong>{b.id}</strong> {b.flavour} {b.version ?? ''} {b.busy ? '· busy' : '· idle'}
-                {b.currentModel && <div className="muted">{b.currentModel}</div>}
-                {b.error && <div className="error-text">{b.error}</div>}
+        <section aria-labelledby="top-adapters-h" className="panel">
+          <h2 id="top-adapters-h">Most used adapters</h2>
+          <QueryState query={adapters} />
+          {adapters.data?.adapters.length === 0 && <p className="muted">No images with library adapters yet.</p>}
+          <ol aria-label="Most used adapters">
+            {adapters.data?.adapters.map((a) => (
+              <li key={a.adapterId}>
+                <Link to={`/adapters/${a.adapterId}`}>{a.name ?? '(deleted)'}</Link> · {a.images} images
+              </li>
+            ))}
+          </ol>
+          {adapters.data && adapters.data.pairs.length > 0 && (
+            <>
+              <h3>Used together</h3>
+              <ol>
+                {adapters.data.pairs.map((p) => (
+                  <li key={p.adapters.map((a) => a.adapterId).join('+')}>
+                    {p.adapters.map((a) => a.name ?? '(deleted)').join(' + ')} · {p.images} images
+                  </li>
+                ))}
+              </ol>
+            </>
+          )}
+        </section>
+        <section aria-labelledby="failures-h" className="panel">
+          <h2 id="failures-h">Failure reasons</h2>
+          <QueryState query={failures} />
+          {failures.data?.reasons.length === 0 && <p className="muted">No failures in this range.</p>}
+          <ul className="plain" aria-label="Failure reasons">
+            {failures.data?.reasons.map((r) => (
+              <li key={`${r.source}:${r.reason}`} title={r.example}>
+                <strong>{r.count}×</strong> {r.source}: {r.example}
+                <div className="muted">last {formatTime(r.lastAt)}</div>
               </li>
             ))}
           </ul>
         </section>
-        <section aria-labelledby="activity-h" className="panel">
-          <h2 id="activity-h">Recent activity</h2>
-          <ul className="plain">
-            {imports.data?.slice(0, 5).map((run) => (
-              <li key={run.id}>
-                Import <Link to={`/imports?run=${run.id}`}>{run.status}</Link> · {run.counts.added} added,{' '}
-                {run.counts.updated} updated · {formatTime(run.createdAt)}
-              </li>
-            ))}
-            {recentGenerations.data?.items.map((job) => (
-              <li key={job.id}>
-                Generation <Link to={`/history?job=${job.id}`}>{job.status}</Link> · {formatTime(job.createdAt)}
-              </li>
-            ))}
-            {deliveries.data?.items.map((d) => (
-              <li key={d.id}>
-                Delivery ({d.mode}) <Link to="/deliveries">{d.status}</Link> · {formatTime(d.createdAt)}
-              </li>
-            ))}
-          </ul>
-        </section>
-        <section aria-labelledby="system-h" className="panel">
-          <h2 id="system-h">System</h2>
-          <p>Web app version {__APP_VERSION__}</p>
-          <ul className="plain">
-            <li>
-              <a href="/docs">API documentation (/docs)</a>
-            </li>
-            <li>
-              <a href="/metrics">Prometheus metrics (/metrics)</a>
-            </li>
-            <li>
-              <a href="/health/ready">Readiness (/health/ready)</a>
-            </li>
-          </ul>
-        </section>
+      </div>
+
+      <div className="columns">
+        <ActivityFeed />
+        <SystemStatusPanel />
       </div>
     </section>
   );
 }
 
-function Stat({ label, value, to }: { label: string; value: number | undefined; to: string }) {
+const seconds = (ms: number | null): string => (ms === null ? '—' : `${(ms / 1000).toFixed(1)} s`);
+
+const LINKS: Record<string, (id: string, adapterId: string | null) => string> = {
+  import: (id) => `/imports?run=${id}`,
+  generation: (id) => `/history?job=${id}`,
+  delivery: () => '/deliveries',
+  edit: (_id, adapterId) => `/adapters/${adapterId ?? ''}`,
+};
+
+function ActivityFeed() {
+  const feed = useInfiniteQuery({
+    ...activityListInfiniteOptions({ query: { limit: 15 } }),
+    initialPageParam: { query: { limit: 15 } },
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+  const items = feed.data?.pages.flatMap((p) => p.items) ?? [];
+  return (
+    <section aria-labelledby="activity-h" className="panel">
+      <h2 id="activity-h">Activity</h2>
+      <QueryState query={feed} />
+      {feed.data && items.length === 0 && <p className="muted">Nothing happened yet.</p>}
+      <ul className="plain" aria-label="Activity">
+        {items.map((item) => (
+          <li key={`${item.kind}:${item.id}`}>
+            <span className="badge">{item.kind}</span>{' '}
+            <Link to={LINKS[item.kind](item.id, item.adapterId)}>{item.status}</Link>
+            {item.target && <span className="muted"> · {item.target}</span>} · {item.summary}
+            {item.fields.length > 0 && <span className="muted"> ({item.fields.join(', ')})</span>}
+            <div className="muted">{formatTime(item.at)}</div>
+          </li>
+        ))}
+      </ul>
+      {feed.hasNextPage && (
+        <button type="button" onClick={() => void feed.fetchNextPage()} disabled={feed.isFetchingNextPage}>
+          More
+        </button>
+      )}
+    </section>
+  );
+}
+
+function Breakdown({ title, rows }: { title: string; rows: { key: string; count: number }[] }) {
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  return (
+    <section className="panel" aria-label={title}>
+      <h2>{title}</h2>
+      <ul className="plain">
+        {rows.slice(0, 8).map((r) => (
+          <li key={r.key}>
+            <span className="bar" style={{ width: `${(r.count / max) * 100}%` }} /> {r.key} · {r.count.toLocaleString()}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Stat({ label, value, to }: { label: string; value: string | undefined; to: string }) {
   return (
     <Link className="stat" to={to}>
-      <span className="stat-value">{value === undefined ? '…' : value.toLocaleString()}</span>
+      <span className="stat-value">{value ?? '…'}</span>
       <span className="stat-label">{label}</span>
     </Link>
   );
