@@ -169,7 +169,7 @@ describe('OpenAPI contract', () => {
       /^(total|page|pages|limit|offset|count|attempts|step|steps|index|size|fileSize|statusCode|failureCount|affected)$/;
     // Named ids that are not entity ids: library roots (`a1b2`, also an archive's and the local one it maps to) and
     // SD.Next backends (`sdnext-0`).
-    const notUuid = /^(rootId|archiveRootId|localRootId|backendId|backend_id)$|^BackendDto\.id$/;
+    const notUuid = /^(rootId|archiveRootId|localRootId|backendId|backend_id)$|^Backend(Status)?Dto\.id$/;
     // A schedule point's step is a fraction of the run when ≤ 1.
     const fractional = new Set(['StepPointDto.step']);
     for (const [name, schema] of Object.entries(doc.components.schemas)) {

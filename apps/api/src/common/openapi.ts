@@ -33,6 +33,9 @@ const TAGS: Record<string, string> = {
     'Civitai lookups, links, update checks, downloads and example images (nothing contacts Civitai unless asked)',
   archive: 'Archive export and import of the library, and backups (admin)',
   jobs: 'Queue jobs by name and id',
+  analytics: 'Library summary, generation statistics, most-used adapters, failure reasons, delivery outcomes',
+  activity: 'Imports, generations, deliveries and adapter edits, newest first',
+  system: 'Backends, queues, processes, latencies and disk space (no secrets)',
   health: 'Probes and Prometheus metrics (open, no key)',
   session: 'Browser sign-in: an API key exchanged for a session cookie (open)',
 };

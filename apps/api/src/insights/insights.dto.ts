@@ -89,7 +89,7 @@ export class ActivityQueryDto {
 
 /** A nested object or null: OpenAPI 3.0 ignores `nullable` beside a bare `$ref`. */
 const NullableObject = (model: new () => object): PropertyDecorator =>
-  ApiProperty({ nullable: true, allOf: [{ $ref: getSchemaPath(model) }] });
+  ApiProperty({ type: 'object', nullable: true, allOf: [{ $ref: getSchemaPath(model) }] });
 
 export class CountByNameDto {
   key: string;

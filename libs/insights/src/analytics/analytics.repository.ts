@@ -100,12 +100,20 @@ export class AnalyticsRepository {
     return `substr(created_at, 1, ${bucket === StatsBucket.Hour ? 13 : 10})`;
   }
 
+  /**
+   * SQLite's planner starts from the links (every link, then a probe per result) unless told: `CROSS JOIN` fixes the
+   * order to the results' time range first, 2-3× faster at 100,000 results (bench:analytics).
+   */
+  private get join(): string {
+    return this.pg ? 'JOIN' : 'CROSS JOIN';
+  }
+
   /** Library adapters by images generated with them, from the results' adapter links. */
   async topAdapters(range: StatsRange, limit: number): Promise<AdapterUsage[]> {
     const p = new SqlParams(this.pg);
     const sql = `SELECT u.adapter_id, u.images, a.name, a.base_model FROM (
         SELECT ra.adapter_id, COUNT(*) AS images
-        FROM generation_results r JOIN generation_result_adapters ra ON ra.result_id = r.id
+        FROM generation_results r ${this.join} generation_result_adapters ra ON ra.result_id = r.id
         WHERE r.created_at >= ${p.time(range.from)} AND r.created_at < ${p.time(range.to)}
         GROUP BY ra.adapter_id ORDER BY images DESC, ra.adapter_id LIMIT ${p.add(limit)}
       ) u LEFT JOIN adapters a ON a.id = u.adapter_id ORDER BY u.images DESC, u.adapter_id`;
@@ -123,8 +131,8 @@ export class AnalyticsRepository {
     const sql = `SELECT u.a_id, u.b_id, u.images, a.name AS a_name, b.name AS b_name FROM (
         SELECT x.adapter_id AS a_id, y.adapter_id AS b_id, COUNT(*) AS images
         FROM generation_results r
-        JOIN generation_result_adapters x ON x.result_id = r.id
-        JOIN generation_result_adapters y ON y.result_id = r.id AND x.adapter_id < y.adapter_id
+        ${this.join} generation_result_adapters x ON x.result_id = r.id
+        ${this.join} generation_result_adapters y ON y.result_id = r.id AND x.adapter_id < y.adapter_id
         WHERE r.created_at >= ${p.time(range.from)} AND r.created_at < ${p.time(range.to)}
         GROUP BY x.adapter_id, y.adapter_id ORDER BY images DESC, a_id, b_id LIMIT ${p.add(limit)}
       ) u LEFT JOIN adapters a ON a.id = u.a_id LEFT JOIN adapters b ON b.id = u.b_id
