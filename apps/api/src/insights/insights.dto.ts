@@ -1,4 +1,4 @@
-import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsDateString, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import {
@@ -86,10 +86,6 @@ export class ActivityQueryDto {
 }
 
 // ---- responses
-
-/** A nested object or null: OpenAPI 3.0 ignores `nullable` beside a bare `$ref`. */
-const NullableObject = (model: new () => object): PropertyDecorator =>
-  ApiProperty({ type: 'object', nullable: true, allOf: [{ $ref: getSchemaPath(model) }] });
 
 export class CountByNameDto {
   key: string;
@@ -312,7 +308,6 @@ export class BackendProgressDto {
   job: string;
 }
 
-@ApiExtraModels(BackendProgressDto)
 export class BackendStatusDto implements Jsonified<BackendStatus> {
   id: string;
   /** Scheme, host and path; never credentials. */
@@ -325,8 +320,9 @@ export class BackendStatusDto implements Jsonified<BackendStatus> {
   @ApiProperty({ type: 'string', nullable: true })
   currentModel: string | null;
   busy: boolean;
-  @NullableObject(BackendProgressDto)
-  progress: BackendProgressDto | null;
+  /** Only while busy. */
+  @ApiProperty({ type: BackendProgressDto, required: false })
+  progress?: BackendProgressDto;
   @ApiProperty({ type: 'string', nullable: true })
   error: string | null;
 }
@@ -390,7 +386,6 @@ export class AliveCountsDto {
   worker: number;
 }
 
-@ApiExtraModels(LatencyStatusDto)
 export class SystemStatusDto implements Jsonified<SystemStatus> {
   version: string;
   @ApiInteger({ minimum: 0 })
@@ -400,9 +395,9 @@ export class SystemStatusDto implements Jsonified<SystemStatus> {
   @ApiProperty({ enum: ['embedded', 'scale-out'] })
   mode: 'embedded' | 'scale-out';
   database: DatabaseStatusDto;
-  /** Null in embedded mode. */
-  @NullableObject(LatencyStatusDto)
-  redis: LatencyStatusDto | null;
+  /** Absent in embedded mode. */
+  @ApiProperty({ type: LatencyStatusDto, required: false })
+  redis?: LatencyStatusDto;
   backends: BackendStatusDto[];
   queues: QueueDepthDto[];
   /** API and worker processes that wrote a heartbeat in the last 24 hours. */

@@ -11,8 +11,8 @@ export interface BackendStatus {
   version: string | null;
   currentModel: string | null;
   busy: boolean;
-  /** While busy: the server's progress (0..1), step, steps and estimated seconds left. */
-  progress: { progress: number; step: number; steps: number; etaSeconds: number | null; job: string } | null;
+  /** Only while busy: the server's progress (0..1), step, steps and estimated seconds left. */
+  progress?: { progress: number; step: number; steps: number; etaSeconds: number | null; job: string };
   error: string | null;
 }
 
@@ -48,8 +48,8 @@ export interface SystemStatus {
   /** `embedded` (SQLite, in-process jobs) or `scale-out` (PostgreSQL, BullMQ). */
   mode: 'embedded' | 'scale-out';
   database: LatencyStatus & { type: string };
-  /** Null in embedded mode. */
-  redis: LatencyStatus | null;
+  /** Absent in embedded mode. */
+  redis?: LatencyStatus;
   backends: BackendStatus[];
   queues: QueueDepth[];
   processes: ProcessStatus[];

@@ -40,7 +40,7 @@ export class SystemStatusService {
     const scaleOut = this.jobs.mode === 'bullmq';
     const [database, redis, backends, queues, processes, disks] = await Promise.all([
       timed(() => this.dataSource.query('SELECT 1')),
-      scaleOut ? timed(() => this.jobs.ping()) : Promise.resolve(null),
+      scaleOut ? timed(() => this.jobs.ping()) : Promise.resolve(undefined),
       Promise.all(this.clients.map((b) => backendStatus(b.id, b.client))),
       this.jobs.depths().catch(() => []),
       this.processes(),
@@ -120,7 +120,7 @@ async function backendStatus(id: string, client: SdNextClient): Promise<BackendS
             etaSeconds: progress.etaSeconds,
             job: progress.job,
           }
-        : null,
+        : undefined,
     error: probe.error?.message ?? null,
   };
 }
