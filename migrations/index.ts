@@ -20,7 +20,6 @@ import { DeliveryJobEntity } from '@app/delivery';
 import { BackendLeaseEntity, GenerationJobEntity } from '@app/generation';
 import { RecommendationFeedbackEntity, RecommendationIndexStateEntity } from '@app/insights';
 import { GenerationResultAdapterEntity, GenerationResultEntity, RecipeEntity } from '@app/results';
-import { GenerationResultAdapterEntity, GenerationResultEntity } from '@app/results';
 import { ProcessHeartbeatEntity } from '@app/insights';
 import type { DataSourceOptions } from 'typeorm';
 import { CreateQueuedJobs1764300000000 } from './1764300000000-create-queued-jobs.js';

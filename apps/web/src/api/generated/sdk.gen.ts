@@ -3,6 +3,9 @@
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
 import type {
+  ActivityListData,
+  ActivityListErrors,
+  ActivityListResponses,
   AdaptersActivateData,
   AdaptersActivateErrors,
   AdaptersActivateResponses,
@@ -42,6 +45,21 @@ import type {
   AdaptersTagsData,
   AdaptersTagsErrors,
   AdaptersTagsResponses,
+  AnalyticsAdaptersData,
+  AnalyticsAdaptersErrors,
+  AnalyticsAdaptersResponses,
+  AnalyticsDeliveriesData,
+  AnalyticsDeliveriesErrors,
+  AnalyticsDeliveriesResponses,
+  AnalyticsFailuresData,
+  AnalyticsFailuresErrors,
+  AnalyticsFailuresResponses,
+  AnalyticsGenerationsData,
+  AnalyticsGenerationsErrors,
+  AnalyticsGenerationsResponses,
+  AnalyticsSummaryData,
+  AnalyticsSummaryErrors,
+  AnalyticsSummaryResponses,
   ArchiveCreateBackupData,
   ArchiveCreateBackupErrors,
   ArchiveCreateBackupResponses,
@@ -321,6 +339,9 @@ import type {
   SessionStateData,
   SessionStateErrors,
   SessionStateResponses,
+  SystemGetData,
+  SystemGetErrors,
+  SystemGetResponses,
 } from './types.gen.js';
 
 export type Options<
@@ -2492,6 +2513,143 @@ export const archiveDownloadBackup = <ThrowOnError extends boolean = false>(
       },
     ],
     url: '/api/v1/backups/{name}',
+    ...options,
+  });
+
+/**
+ * The library: adapters by base model, type and NSFW level, totals, recent imports.
+ */
+export const analyticsSummary = <ThrowOnError extends boolean = false>(
+  options?: Options<AnalyticsSummaryData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<AnalyticsSummaryResponses, AnalyticsSummaryErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/analytics/summary',
+    ...options,
+  });
+
+/**
+ * Generations per hour or day and backend: counts by outcome, mean and p95 duration.
+ */
+export const analyticsGenerations = <ThrowOnError extends boolean = false>(
+  options?: Options<AnalyticsGenerationsData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<AnalyticsGenerationsResponses, AnalyticsGenerationsErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/analytics/generations',
+    ...options,
+  });
+
+/**
+ * The adapters, and pairs of adapters, most used in generated images.
+ */
+export const analyticsAdapters = <ThrowOnError extends boolean = false>(
+  options?: Options<AnalyticsAdaptersData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<AnalyticsAdaptersResponses, AnalyticsAdaptersErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/analytics/adapters',
+    ...options,
+  });
+
+/**
+ * Why generations and deliveries failed, grouped by cause.
+ */
+export const analyticsFailures = <ThrowOnError extends boolean = false>(
+  options?: Options<AnalyticsFailuresData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<AnalyticsFailuresResponses, AnalyticsFailuresErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/analytics/failures',
+    ...options,
+  });
+
+/**
+ * Delivery outcomes by mode.
+ */
+export const analyticsDeliveries = <ThrowOnError extends boolean = false>(
+  options?: Options<AnalyticsDeliveriesData, ThrowOnError>,
+) =>
+  (options?.client ?? client).get<AnalyticsDeliveriesResponses, AnalyticsDeliveriesErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/analytics/deliveries',
+    ...options,
+  });
+
+/**
+ * Imports, generations, deliveries and adapter edits, newest first; keyset paging with `cursor`.
+ */
+export const activityList = <ThrowOnError extends boolean = false>(options?: Options<ActivityListData, ThrowOnError>) =>
+  (options?.client ?? client).get<ActivityListResponses, ActivityListErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/activity',
+    ...options,
+  });
+
+/**
+ * SD.Next backends, queue depths, live API and worker processes, database and Redis latency, free disk space,
+ * version and uptime. Any role may read it; it holds no credentials.
+ */
+export const systemGet = <ThrowOnError extends boolean = false>(options?: Options<SystemGetData, ThrowOnError>) =>
+  (options?.client ?? client).get<SystemGetResponses, SystemGetErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/system/status',
     ...options,
   });
 

@@ -2156,6 +2156,336 @@ export type BackupListDto = {
   items: Array<BackupDto>;
 };
 
+export type LibraryTotalsDto = {
+  /**
+   * Adapters whose file is present.
+   */
+  files: number;
+  bytesOnDisk: number;
+  withPreviews: number;
+  withWarnings: number;
+  /**
+   * Records whose file is gone.
+   */
+  tombstoned: number;
+  /**
+   * Present files whose SHA-256 was computed, in % (one decimal).
+   */
+  hashedPercent: number;
+  /**
+   * Present files linked to a Civitai model or version, in %.
+   */
+  civitaiLinkedPercent: number;
+};
+
+export type CountByNameDto = {
+  count: number;
+  key: string;
+};
+
+export type CountByLevelDto = {
+  /**
+   * Highest Civitai NSFW level: 0 none, 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX, 32 blocked.
+   */
+  key: number;
+  count: number;
+};
+
+export type RecentImportDto = {
+  id: string;
+  createdAt: string;
+  finishedAt: string | null;
+  added: number;
+  updated: number;
+  missing: number;
+  failed: number;
+  status: string;
+};
+
+export type LibrarySummaryDto = {
+  totals: LibraryTotalsDto;
+  byBaseModel: Array<CountByNameDto>;
+  /**
+   * By model type (LORA, LoCon, DoRA, …).
+   */
+  byType: Array<CountByNameDto>;
+  byNsfwLevel: Array<CountByLevelDto>;
+  /**
+   * The last 5 import runs.
+   */
+  recentImports: Array<RecentImportDto>;
+};
+
+export type GenerationBucketDto = {
+  /**
+   * Null for jobs that never reached a backend.
+   */
+  backendId: string | null;
+  count: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /**
+   * Mean duration of the succeeded runs (ms).
+   */
+  meanMs: number | null;
+  /**
+   * Nearest-rank 95th percentile of the succeeded runs' durations (ms).
+   */
+  p95Ms: number | null;
+  /**
+   * First instant of the bucket (UTC).
+   */
+  start: string;
+};
+
+export type GenerationCountsDto = {
+  /**
+   * Null for jobs that never reached a backend.
+   */
+  backendId: string | null;
+  count: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /**
+   * Mean duration of the succeeded runs (ms).
+   */
+  meanMs: number | null;
+  /**
+   * Nearest-rank 95th percentile of the succeeded runs' durations (ms).
+   */
+  p95Ms: number | null;
+};
+
+export type GenerationStatsDto = {
+  from: string;
+  to: string;
+  bucket: 'hour' | 'day';
+  /**
+   * One row per bucket and backend that had generations, oldest first.
+   */
+  series: Array<GenerationBucketDto>;
+  /**
+   * The whole range per backend.
+   */
+  totals: Array<GenerationCountsDto>;
+};
+
+export type AdapterUsageDto = {
+  adapterId: string;
+  /**
+   * Null when the record was deleted since.
+   */
+  name: string | null;
+  baseModel: string | null;
+  /**
+   * Images generated with it.
+   */
+  images: number;
+};
+
+export type AdapterUsageRefDto = {
+  adapterId: string;
+  name: string | null;
+};
+
+export type AdapterPairUsageDto = {
+  adapters: [AdapterUsageRefDto, AdapterUsageRefDto];
+  images: number;
+};
+
+export type AdapterUsageStatsDto = {
+  from: string;
+  to: string;
+  adapters: Array<AdapterUsageDto>;
+  /**
+   * Adapters used together in one image.
+   */
+  pairs: Array<AdapterPairUsageDto>;
+};
+
+export type FailureReasonDto = {
+  source: 'generation' | 'delivery';
+  count: number;
+  lastAt: string;
+  /**
+   * The message with numbers, ids and hashes folded to `#`.
+   */
+  reason: string;
+  /**
+   * One real message of the group.
+   */
+  example: string;
+};
+
+export type FailureStatsDto = {
+  from: string;
+  to: string;
+  reasons: Array<FailureReasonDto>;
+};
+
+export type DeliveryOutcomeDto = {
+  total: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /**
+   * Queued or running.
+   */
+  pending: number;
+  mode: string;
+};
+
+export type DeliveryStatsDto = {
+  from: string;
+  to: string;
+  modes: Array<DeliveryOutcomeDto>;
+};
+
+export type ActivityItemDto = {
+  kind: 'import' | 'generation' | 'delivery' | 'edit';
+  /**
+   * The import run, generation job, delivery job or adapter edit.
+   */
+  id: string;
+  at: string;
+  adapterId: string | null;
+  /**
+   * The generation's backend or the delivery's mode.
+   */
+  target: string | null;
+  /**
+   * The job's current status; `edit` or `delete` for edits.
+   */
+  status: string;
+  summary: string;
+  /**
+   * Edited user fields.
+   */
+  fields: Array<string>;
+};
+
+export type ActivityPageDto = {
+  nextCursor: string | null;
+  limit: number;
+  items: Array<ActivityItemDto>;
+};
+
+export type LatencyStatusDto = {
+  latencyMs: number | null;
+  error: string | null;
+  ok: boolean;
+};
+
+export type DatabaseStatusDto = {
+  latencyMs: number | null;
+  error: string | null;
+  ok: boolean;
+  /**
+   * `better-sqlite3` or `postgres`.
+   */
+  type: string;
+};
+
+export type BackendProgressDto = {
+  step: number;
+  steps: number;
+  etaSeconds: number | null;
+  /**
+   * 0..1
+   */
+  progress: number;
+  job: string;
+};
+
+export type BackendStatusDto = {
+  flavour: 'sdnext' | 'a1111' | 'unknown';
+  version: string | null;
+  currentModel: string | null;
+  /**
+   * Only while busy.
+   */
+  progress?: BackendProgressDto;
+  error: string | null;
+  id: string;
+  /**
+   * Scheme, host and path; never credentials.
+   */
+  url: string;
+  reachable: boolean;
+  busy: boolean;
+};
+
+export type QueueDepthDto = {
+  name:
+    | 'diagnostic'
+    | 'generation'
+    | 'import'
+    | 'delivery'
+    | 'hash'
+    | 'civitai-lookup'
+    | 'civitai-run'
+    | 'civitai-download'
+    | 'civitai-examples';
+  waiting: number;
+  active: number;
+  /**
+   * Waiting for a retry or a delay.
+   */
+  delayed: number;
+};
+
+export type ProcessStatusDto = {
+  kind: 'api' | 'worker';
+  pid: number;
+  startedAt: string;
+  lastBeatAt: string;
+  host: string;
+  version: string;
+  /**
+   * Beat within the last 15 s.
+   */
+  alive: boolean;
+};
+
+export type AliveCountsDto = {
+  api: number;
+  worker: number;
+};
+
+export type DiskStatusDto = {
+  freeBytes: number | null;
+  totalBytes: number | null;
+  error: string | null;
+  /**
+   * `DATA_DIR` or a library root's id.
+   */
+  name: string;
+  path: string;
+};
+
+export type SystemStatusDto = {
+  uptimeSeconds: number;
+  startedAt: string;
+  mode: 'embedded' | 'scale-out';
+  /**
+   * Absent in embedded mode.
+   */
+  redis?: LatencyStatusDto;
+  checkedAt: string;
+  version: string;
+  database: DatabaseStatusDto;
+  backends: Array<BackendStatusDto>;
+  queues: Array<QueueDepthDto>;
+  /**
+   * API and worker processes that wrote a heartbeat in the last 24 hours.
+   */
+  processes: Array<ProcessStatusDto>;
+  alive: AliveCountsDto;
+  disks: Array<DiskStatusDto>;
+};
+
 export type LiveDto = {
   status: string;
 };
@@ -6979,6 +7309,309 @@ export type ArchiveDownloadBackupResponses = {
 };
 
 export type ArchiveDownloadBackupResponse = ArchiveDownloadBackupResponses[keyof ArchiveDownloadBackupResponses];
+
+export type AnalyticsSummaryData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/analytics/summary';
+};
+
+export type AnalyticsSummaryErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type AnalyticsSummaryError = AnalyticsSummaryErrors[keyof AnalyticsSummaryErrors];
+
+export type AnalyticsSummaryResponses = {
+  200: LibrarySummaryDto;
+};
+
+export type AnalyticsSummaryResponse = AnalyticsSummaryResponses[keyof AnalyticsSummaryResponses];
+
+export type AnalyticsGenerationsData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * `hour` or `day` (UTC); default `hour` for ranges up to 7 days, `day` beyond.
+     */
+    bucket?: 'hour' | 'day';
+    /**
+     * Only this backend, e.g. `sdnext-0`.
+     */
+    backendId?: string;
+    /**
+     * Start of the range (ISO 8601, inclusive); default `to` minus 7 days.
+     */
+    from?: string;
+    /**
+     * End of the range (ISO 8601, exclusive); default now.
+     */
+    to?: string;
+  };
+  url: '/api/v1/analytics/generations';
+};
+
+export type AnalyticsGenerationsErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type AnalyticsGenerationsError = AnalyticsGenerationsErrors[keyof AnalyticsGenerationsErrors];
+
+export type AnalyticsGenerationsResponses = {
+  200: GenerationStatsDto;
+};
+
+export type AnalyticsGenerationsResponse = AnalyticsGenerationsResponses[keyof AnalyticsGenerationsResponses];
+
+export type AnalyticsAdaptersData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many rows, 1–100 (default 10 adapters and pairs, 20 failure reasons).
+     */
+    limit?: number;
+    /**
+     * Start of the range (ISO 8601, inclusive); default `to` minus 7 days.
+     */
+    from?: string;
+    /**
+     * End of the range (ISO 8601, exclusive); default now.
+     */
+    to?: string;
+  };
+  url: '/api/v1/analytics/adapters';
+};
+
+export type AnalyticsAdaptersErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type AnalyticsAdaptersError = AnalyticsAdaptersErrors[keyof AnalyticsAdaptersErrors];
+
+export type AnalyticsAdaptersResponses = {
+  200: AdapterUsageStatsDto;
+};
+
+export type AnalyticsAdaptersResponse = AnalyticsAdaptersResponses[keyof AnalyticsAdaptersResponses];
+
+export type AnalyticsFailuresData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * How many rows, 1–100 (default 10 adapters and pairs, 20 failure reasons).
+     */
+    limit?: number;
+    /**
+     * Start of the range (ISO 8601, inclusive); default `to` minus 7 days.
+     */
+    from?: string;
+    /**
+     * End of the range (ISO 8601, exclusive); default now.
+     */
+    to?: string;
+  };
+  url: '/api/v1/analytics/failures';
+};
+
+export type AnalyticsFailuresErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type AnalyticsFailuresError = AnalyticsFailuresErrors[keyof AnalyticsFailuresErrors];
+
+export type AnalyticsFailuresResponses = {
+  200: FailureStatsDto;
+};
+
+export type AnalyticsFailuresResponse = AnalyticsFailuresResponses[keyof AnalyticsFailuresResponses];
+
+export type AnalyticsDeliveriesData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Start of the range (ISO 8601, inclusive); default `to` minus 7 days.
+     */
+    from?: string;
+    /**
+     * End of the range (ISO 8601, exclusive); default now.
+     */
+    to?: string;
+  };
+  url: '/api/v1/analytics/deliveries';
+};
+
+export type AnalyticsDeliveriesErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type AnalyticsDeliveriesError = AnalyticsDeliveriesErrors[keyof AnalyticsDeliveriesErrors];
+
+export type AnalyticsDeliveriesResponses = {
+  200: DeliveryStatsDto;
+};
+
+export type AnalyticsDeliveriesResponse = AnalyticsDeliveriesResponses[keyof AnalyticsDeliveriesResponses];
+
+export type ActivityListData = {
+  body?: never;
+  path?: never;
+  query?: {
+    /**
+     * Only these kinds (comma-separated or repeated): `import`, `generation`, `delivery`, `edit`.
+     */
+    kinds?: Array<'import' | 'generation' | 'delivery' | 'edit'>;
+    /**
+     * Page size, 1–100 (default 30).
+     */
+    limit?: number;
+    /**
+     * `nextCursor` of the previous page.
+     */
+    cursor?: string;
+  };
+  url: '/api/v1/activity';
+};
+
+export type ActivityListErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type ActivityListError = ActivityListErrors[keyof ActivityListErrors];
+
+export type ActivityListResponses = {
+  200: ActivityPageDto;
+};
+
+export type ActivityListResponse = ActivityListResponses[keyof ActivityListResponses];
+
+export type SystemGetData = {
+  body?: never;
+  path?: never;
+  query?: never;
+  url: '/api/v1/system/status';
+};
+
+export type SystemGetErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type SystemGetError = SystemGetErrors[keyof SystemGetErrors];
+
+export type SystemGetResponses = {
+  200: SystemStatusDto;
+};
+
+export type SystemGetResponse = SystemGetResponses[keyof SystemGetResponses];
 
 export type HealthLiveData = {
   body?: never;

@@ -4,6 +4,7 @@ import { type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutation
 
 import { client } from '../client.gen.js';
 import {
+  activityList,
   adaptersActivate,
   adaptersBaseModels,
   adaptersBulk,
@@ -17,6 +18,11 @@ import {
   adaptersRegister,
   adaptersRemove,
   adaptersTags,
+  analyticsAdapters,
+  analyticsDeliveries,
+  analyticsFailures,
+  analyticsGenerations,
+  analyticsSummary,
   archiveCreateBackup,
   archiveDeleteBackup,
   archiveDownloadBackup,
@@ -111,8 +117,12 @@ import {
   sessionClose,
   sessionOpen,
   sessionState,
+  systemGet,
 } from '../sdk.gen.js';
 import type {
+  ActivityListData,
+  ActivityListError,
+  ActivityListResponse,
   AdaptersActivateData,
   AdaptersActivateError,
   AdaptersActivateResponse,
@@ -152,6 +162,21 @@ import type {
   AdaptersTagsData,
   AdaptersTagsError,
   AdaptersTagsResponse,
+  AnalyticsAdaptersData,
+  AnalyticsAdaptersError,
+  AnalyticsAdaptersResponse,
+  AnalyticsDeliveriesData,
+  AnalyticsDeliveriesError,
+  AnalyticsDeliveriesResponse,
+  AnalyticsFailuresData,
+  AnalyticsFailuresError,
+  AnalyticsFailuresResponse,
+  AnalyticsGenerationsData,
+  AnalyticsGenerationsError,
+  AnalyticsGenerationsResponse,
+  AnalyticsSummaryData,
+  AnalyticsSummaryError,
+  AnalyticsSummaryResponse,
   ArchiveCreateBackupData,
   ArchiveCreateBackupError,
   ArchiveCreateBackupResponse,
@@ -431,6 +456,9 @@ import type {
   SessionStateData,
   SessionStateError,
   SessionStateResponse,
+  SystemGetData,
+  SystemGetError,
+  SystemGetResponse,
 } from '../types.gen.js';
 
 /**
@@ -3078,6 +3106,210 @@ export const archiveDownloadBackupOptions = (options: Options<ArchiveDownloadBac
       return data;
     },
     queryKey: archiveDownloadBackupQueryKey(options),
+  });
+
+export const analyticsSummaryQueryKey = (options?: Options<AnalyticsSummaryData>) =>
+  createQueryKey('analyticsSummary', options);
+
+/**
+ * The library: adapters by base model, type and NSFW level, totals, recent imports.
+ */
+export const analyticsSummaryOptions = (options?: Options<AnalyticsSummaryData>) =>
+  queryOptions<
+    AnalyticsSummaryResponse,
+    AnalyticsSummaryError,
+    AnalyticsSummaryResponse,
+    ReturnType<typeof analyticsSummaryQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await analyticsSummary({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: analyticsSummaryQueryKey(options),
+  });
+
+export const analyticsGenerationsQueryKey = (options?: Options<AnalyticsGenerationsData>) =>
+  createQueryKey('analyticsGenerations', options);
+
+/**
+ * Generations per hour or day and backend: counts by outcome, mean and p95 duration.
+ */
+export const analyticsGenerationsOptions = (options?: Options<AnalyticsGenerationsData>) =>
+  queryOptions<
+    AnalyticsGenerationsResponse,
+    AnalyticsGenerationsError,
+    AnalyticsGenerationsResponse,
+    ReturnType<typeof analyticsGenerationsQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await analyticsGenerations({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: analyticsGenerationsQueryKey(options),
+  });
+
+export const analyticsAdaptersQueryKey = (options?: Options<AnalyticsAdaptersData>) =>
+  createQueryKey('analyticsAdapters', options);
+
+/**
+ * The adapters, and pairs of adapters, most used in generated images.
+ */
+export const analyticsAdaptersOptions = (options?: Options<AnalyticsAdaptersData>) =>
+  queryOptions<
+    AnalyticsAdaptersResponse,
+    AnalyticsAdaptersError,
+    AnalyticsAdaptersResponse,
+    ReturnType<typeof analyticsAdaptersQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await analyticsAdapters({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: analyticsAdaptersQueryKey(options),
+  });
+
+export const analyticsFailuresQueryKey = (options?: Options<AnalyticsFailuresData>) =>
+  createQueryKey('analyticsFailures', options);
+
+/**
+ * Why generations and deliveries failed, grouped by cause.
+ */
+export const analyticsFailuresOptions = (options?: Options<AnalyticsFailuresData>) =>
+  queryOptions<
+    AnalyticsFailuresResponse,
+    AnalyticsFailuresError,
+    AnalyticsFailuresResponse,
+    ReturnType<typeof analyticsFailuresQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await analyticsFailures({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: analyticsFailuresQueryKey(options),
+  });
+
+export const analyticsDeliveriesQueryKey = (options?: Options<AnalyticsDeliveriesData>) =>
+  createQueryKey('analyticsDeliveries', options);
+
+/**
+ * Delivery outcomes by mode.
+ */
+export const analyticsDeliveriesOptions = (options?: Options<AnalyticsDeliveriesData>) =>
+  queryOptions<
+    AnalyticsDeliveriesResponse,
+    AnalyticsDeliveriesError,
+    AnalyticsDeliveriesResponse,
+    ReturnType<typeof analyticsDeliveriesQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await analyticsDeliveries({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: analyticsDeliveriesQueryKey(options),
+  });
+
+export const activityListQueryKey = (options?: Options<ActivityListData>) => createQueryKey('activityList', options);
+
+/**
+ * Imports, generations, deliveries and adapter edits, newest first; keyset paging with `cursor`.
+ */
+export const activityListOptions = (options?: Options<ActivityListData>) =>
+  queryOptions<ActivityListResponse, ActivityListError, ActivityListResponse, ReturnType<typeof activityListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await activityList({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: activityListQueryKey(options),
+  });
+
+export const activityListInfiniteQueryKey = (
+  options?: Options<ActivityListData>,
+): QueryKey<Options<ActivityListData>> => createQueryKey('activityList', options, true);
+
+/**
+ * Imports, generations, deliveries and adapter edits, newest first; keyset paging with `cursor`.
+ */
+export const activityListInfiniteOptions = (options?: Options<ActivityListData>) =>
+  infiniteQueryOptions<
+    ActivityListResponse,
+    ActivityListError,
+    InfiniteData<ActivityListResponse>,
+    QueryKey<Options<ActivityListData>>,
+    string | Pick<QueryKey<Options<ActivityListData>>[0], 'body' | 'headers' | 'path' | 'query'>
+  >(
+    // @ts-ignore
+    {
+      queryFn: async ({ pageParam, queryKey, signal }) => {
+        // @ts-ignore
+        const page: Pick<QueryKey<Options<ActivityListData>>[0], 'body' | 'headers' | 'path' | 'query'> =
+          typeof pageParam === 'object'
+            ? pageParam
+            : {
+                query: {
+                  cursor: pageParam,
+                },
+              };
+        const params = createInfiniteParams(queryKey, page);
+        const { data } = await activityList({
+          ...options,
+          ...params,
+          signal,
+          throwOnError: true,
+        });
+        return data;
+      },
+      queryKey: activityListInfiniteQueryKey(options),
+    },
+  );
+
+export const systemGetQueryKey = (options?: Options<SystemGetData>) => createQueryKey('systemGet', options);
+
+/**
+ * SD.Next backends, queue depths, live API and worker processes, database and Redis latency, free disk space,
+ * version and uptime. Any role may read it; it holds no credentials.
+ */
+export const systemGetOptions = (options?: Options<SystemGetData>) =>
+  queryOptions<SystemGetResponse, SystemGetError, SystemGetResponse, ReturnType<typeof systemGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await systemGet({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: systemGetQueryKey(options),
   });
 
 export const healthLiveQueryKey = (options?: Options<HealthLiveData>) => createQueryKey('healthLive', options);
