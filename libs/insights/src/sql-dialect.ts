@@ -33,3 +33,7 @@ export function readTime(value: unknown): Date {
 /** A nullable number read back from a raw query (PostgreSQL sends numeric and bigint as strings). */
 export const readNumber = (value: unknown): number | null =>
   value === null || value === undefined ? null : Number(value);
+
+/** A nullable text read back from a raw query. */
+export const readText = (value: unknown): string | null =>
+  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null;

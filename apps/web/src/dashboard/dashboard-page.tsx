@@ -1,4 +1,5 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import {
   activityListInfiniteOptions,
@@ -21,7 +22,8 @@ function useRange(): { key: RangeKey; from: string; to: string; setKey: (key: Ra
   const [params, setParams] = useSearchParams();
   const raw = params.get('range');
   const key: RangeKey = raw !== null && raw in RANGES ? (raw as RangeKey) : '7d';
-  const to = new Date(Math.ceil(Date.now() / HOUR_MS) * HOUR_MS);
+  const [now] = useState(() => Date.now());
+  const to = new Date(Math.ceil(now / HOUR_MS) * HOUR_MS);
   const from = new Date(to.getTime() - RANGES[key] * 24 * HOUR_MS);
   return {
     key,

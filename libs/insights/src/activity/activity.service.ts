@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InvalidInputError, toNumber } from '@app/core';
 import { DataSource } from 'typeorm';
-import { isPostgres, readTime, SqlParams } from '../sql-dialect.js';
+import { isPostgres, readText, readTime, SqlParams } from '../sql-dialect.js';
 import {
   ACTIVITY_LIMITS,
   type ActivityItem,
@@ -36,7 +36,7 @@ const SOURCES: Record<ActivityKind, { table: string; columns: string; toItem: (r
     toItem: (r) =>
       item(ActivityKind.Generation, r, {
         summary: short(r.status === 'failed' && r.error ? r.error : r.composed_prompt),
-        target: r.backend_id === null ? null : String(r.backend_id),
+        target: readText(r.backend_id),
       }),
   },
   [ActivityKind.Delivery]: {
@@ -114,7 +114,7 @@ function item(kind: ActivityKind, r: Row, fields: Partial<ActivityItem> & { summ
 }
 
 const short = (value: unknown): string => {
-  const text = value === null || value === undefined ? '' : String(value).replace(/\s+/g, ' ').trim();
+  const text = (readText(value) ?? '').replace(/\s+/g, ' ').trim();
   return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 };
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { toNumber } from '@app/core';
 import { DataSource } from 'typeorm';
-import { isPostgres, readNumber, readTime, SqlParams } from '../sql-dialect.js';
+import { isPostgres, readNumber, readText, readTime, SqlParams } from '../sql-dialect.js';
 import {
   type AdapterPairUsage,
   type AdapterUsage,
@@ -80,7 +80,7 @@ export class AnalyticsRepository {
            AND ranked.rn = (95 * agg.timed + 99) / 100
          ORDER BY agg.bucket, agg.backend`;
     return (await this.rows(sql, p)).map((r) => ({
-      bucket: r.bucket === null ? null : String(r.bucket),
+      bucket: readText(r.bucket),
       backendId: r.backend === '' ? null : String(r.backend),
       count: toNumber(r.count),
       succeeded: toNumber(r.succeeded),
@@ -119,8 +119,8 @@ export class AnalyticsRepository {
       ) u LEFT JOIN adapters a ON a.id = u.adapter_id ORDER BY u.images DESC, u.adapter_id`;
     return (await this.rows(sql, p)).map((r) => ({
       adapterId: String(r.adapter_id),
-      name: r.name === null ? null : String(r.name),
-      baseModel: r.base_model === null ? null : String(r.base_model),
+      name: readText(r.name),
+      baseModel: readText(r.base_model),
       images: toNumber(r.images),
     }));
   }
@@ -139,8 +139,8 @@ export class AnalyticsRepository {
       ORDER BY u.images DESC, u.a_id, u.b_id`;
     return (await this.rows(sql, p)).map((r) => ({
       adapters: [
-        { adapterId: String(r.a_id), name: r.a_name === null ? null : String(r.a_name) },
-        { adapterId: String(r.b_id), name: r.b_name === null ? null : String(r.b_name) },
+        { adapterId: String(r.a_id), name: readText(r.a_name) },
+        { adapterId: String(r.b_id), name: readText(r.b_name) },
       ],
       images: toNumber(r.images),
     }));
