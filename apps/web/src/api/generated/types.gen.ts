@@ -2427,7 +2427,8 @@ export type QueueDepthDto = {
     | 'civitai-lookup'
     | 'civitai-run'
     | 'civitai-download'
-    | 'civitai-examples';
+    | 'civitai-examples'
+    | 'recommendations.rebuild';
   waiting: number;
   active: number;
   /**
