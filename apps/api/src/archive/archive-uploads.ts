@@ -12,7 +12,16 @@ import { APP_CONFIG, type AppConfig, InvalidInputError } from '@app/core';
 export class ArchiveUploads {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
-  async withUpload<T>(body: Readable, use: (path: string) => Promise<T>): Promise<T> {
+  async withUpload<T>(body: Readable & { body?: unknown }, use: (path: string) => Promise<T>): Promise<T> {
+    // A JSON body was read by the JSON parser: it is no archive, and its fields are named as refused.
+    if (typeof body.body === 'object' && body.body !== null && !Buffer.isBuffer(body.body)) {
+      const message = 'send the archive itself as the body with Content-Type: application/zip';
+      const fields = Array.isArray(body.body) ? [] : Object.keys(body.body).slice(0, 20);
+      throw new InvalidInputError('archive_missing', `body: ${message}`, [
+        { field: 'body', message },
+        ...fields.map((field) => ({ field, message: 'this route takes a ZIP body, not JSON fields' })),
+      ]);
+    }
     const folder = join(this.config.dataDir, 'tmp');
     await mkdir(folder, { recursive: true });
     const path = join(folder, `upload-${randomUUID()}.zip`);
