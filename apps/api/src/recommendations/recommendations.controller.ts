@@ -50,7 +50,7 @@ export class RecommendationsController {
   @RequireRole(Role.Viewer)
   @HttpCode(200)
   @ApiOkResponse({ type: RecommendationListDto })
-  @ApiReadErrors()
+  @ApiWriteErrors()
   async forPrompt(@Body() body: ForPromptDto): Promise<RecommendationListDto> {
     const items = await this.recommendations.forPrompt({
       prompt: body.prompt,

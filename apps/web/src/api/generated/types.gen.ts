@@ -6743,6 +6743,14 @@ export type RecommendationsForPromptErrors = {
    */
   403: ErrorBodyDto;
   /**
+   * The request body is too large
+   */
+  413: ErrorBodyDto;
+  /**
+   * The request body is not JSON
+   */
+  415: ErrorBodyDto;
+  /**
    * The database, the queue, the file storage or every SD.Next backend is unavailable
    */
   503: ErrorBodyDto;
