@@ -112,6 +112,11 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterCivitaiRemote1764300003400',
       'CreateProcessLeases1764300003500',
       'CreateGenerationResults1764300003600',
+      'CreateCivitaiRuns1764300004000',
+      'CreateCivitaiDownloads1764300004100',
+      'CreateRecipes1764300004300',
+      'CreateInsights1764300004600',
+      'CreateRecommendations1764300004700',
     ]);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {

@@ -110,6 +110,7 @@ describe('API boot summary', () => {
       '  mode      embedded (SQLite, in-process jobs)',
       `  database  ${join(dir.path, 'data', 'lora-manager.sqlite')}`,
       `  data dir  ${join(dir.path, 'data')}`,
+      `  storage   ${join(dir.path, 'data', 'storage')}`,
       `  library   ${library} (exists)`,
       `  library   ${missing} (missing)`,
       `  SD.Next   sdnext-0 ${fakeUrl} reachable (SD.Next)`,

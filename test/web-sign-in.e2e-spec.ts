@@ -108,7 +108,8 @@ describe('Web UI sign-in (API keys configured)', () => {
     );
     // The same address without the cookie is refused: the image loaded because the browser sent the session.
     const src = await preview.getAttribute('src');
-    expect(src).toMatch(/^\/api\/v1\/adapters\/[0-9a-f-]{36}\/preview$/);
+    // Cards load the 256 px thumbnail of the preview.
+    expect(src).toMatch(/^\/api\/v1\/adapters\/[0-9a-f-]{36}\/preview\?size=256$/);
     expect((await fetch(`${api.baseUrl}${src}`)).status).toBe(401);
     await expectAccessible();
   });

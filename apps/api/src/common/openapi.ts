@@ -33,6 +33,7 @@ const TAGS: Record<string, string> = {
     'Civitai lookups, links, update checks, downloads and example images (nothing contacts Civitai unless asked)',
   archive: 'Archive export and import of the library, and backups (admin)',
   jobs: 'Queue jobs by name and id',
+  recommendations: 'Similar adapters, adapters for a prompt or trigger word, feedback, and the index behind them',
   analytics: 'Library summary, generation statistics, most-used adapters, failure reasons, delivery outcomes',
   activity: 'Imports, generations, deliveries and adapter edits, newest first',
   system: 'Backends, queues, processes, latencies and disk space (no secrets)',

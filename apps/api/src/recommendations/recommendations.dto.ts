@@ -173,10 +173,10 @@ export class IndexRebuildDto {
   /** The stored version: every process rebuilds its index when its own is older. */
   @ApiInteger({ minimum: 0 })
   version: number;
-  @ApiProperty({ type: 'string', enum: Object.values(IndexRebuildStatus), nullable: true })
+  @ApiProperty({ enum: [...Object.values(IndexRebuildStatus), null], nullable: true, type: String })
   status: IndexRebuildStatus | null;
   /** The last rebuild job (follow it with `GET /jobs/recommendations.rebuild/{id}`). */
-  @ApiProperty({ type: String, nullable: true })
+  @ApiUuid({ nullable: true })
   jobId: string | null;
   @ApiInteger({ minimum: 0 })
   documents: number;
@@ -208,7 +208,7 @@ export class IndexStatsDto {
   builtAt: string;
   @ApiInteger({ minimum: 0 })
   buildMs: number;
-  /** The last rebuild job's record, shared by every process; null before the first. */
-  @ApiProperty({ type: IndexRebuildDto, nullable: true })
-  lastRebuild: IndexRebuildDto | null;
+  /** The last rebuild job's record, shared by every process; status and jobId are null before the first. */
+  @ApiProperty({ type: IndexRebuildDto })
+  lastRebuild: IndexRebuildDto;
 }

@@ -24,6 +24,17 @@ export function toIndexStatsDto({
           startedAt: stored.startedAt?.toISOString() ?? null,
           builtAt: stored.builtAt?.toISOString() ?? null,
         }
-      : null,
+      : // Before the first rebuild job: nothing stored yet.
+        {
+          version: 0,
+          status: null,
+          jobId: null,
+          documents: 0,
+          terms: 0,
+          buildMs: null,
+          error: null,
+          startedAt: null,
+          builtAt: null,
+        },
   };
 }

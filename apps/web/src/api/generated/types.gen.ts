@@ -1961,7 +1961,7 @@ export type IndexRebuildDto = {
    * The stored version: every process rebuilds its index when its own is older.
    */
   version: number;
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'completed' | 'failed' | null;
   /**
    * The last rebuild job (follow it with `GET /jobs/recommendations.rebuild/{id}`).
    */
@@ -1990,9 +1990,9 @@ export type IndexStatsDto = {
   builtAt: string;
   buildMs: number;
   /**
-   * The last rebuild job's record, shared by every process; null before the first.
+   * The last rebuild job's record, shared by every process; status and jobId are null before the first.
    */
-  lastRebuild: IndexRebuildDto | null;
+  lastRebuild: IndexRebuildDto;
   /**
    * The text model (`lexical-bm25`: BM25 over name, trigger and trained words, tags, creator, description).
    */
