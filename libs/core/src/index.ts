@@ -28,6 +28,7 @@ export * from './jobs/job-reconciler.js';
 export * from './jobs/job-row.js';
 export * from './jobs/shutdown-signals.js';
 export * from './jobs/job-row.repository.js';
+export * from './jobs/run-row.repository.js';
 export * from './jobs/job-queue.js';
 export * from './jobs/jobs-options.js';
 export * from './jobs/jobs.module.js';
