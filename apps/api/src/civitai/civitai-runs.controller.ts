@@ -8,6 +8,7 @@ import {
   CivitaiUpdateService,
 } from '@app/adapters';
 import { JOB_START_ROLE, JobName, RequireRole } from '@app/core';
+import { jobTimesOf } from '../common/list-page.dto.js';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { CivitaiAdapterParamDto } from './civitai.dto.js';
 import {
@@ -22,8 +23,6 @@ import {
   StartCivitaiRunDto,
 } from './civitai-runs.dto.js';
 
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
-
 export const toCivitaiRunDto = (run: CivitaiRunEntity): CivitaiRunDto => ({
   id: run.id,
   kind: run.kind,
@@ -32,9 +31,7 @@ export const toCivitaiRunDto = (run: CivitaiRunEntity): CivitaiRunDto => ({
   counts: run.counts,
   failures: run.failures,
   error: run.error,
-  createdAt: new Date(run.createdAt).toISOString(),
-  startedAt: iso(run.startedAt),
-  finishedAt: iso(run.finishedAt),
+  ...jobTimesOf(run),
 });
 
 /** Civitai runs (bulk lookups, update checks), manual links and one adapter's update check. */

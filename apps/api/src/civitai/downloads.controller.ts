@@ -2,9 +2,9 @@ import { Body, Controller, Get, HttpCode, Param, Post, Res, StreamableFile } fro
 import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { basename } from 'node:path';
-import { type CivitaiDownloadEntity, CivitaiDownloadService, ExampleImagesService, LibraryRoots } from '@app/adapters';
+import { CivitaiDownloadService, ExampleImagesService, LibraryRoots } from '@app/adapters';
 import { JOB_START_ROLE, JobName, RequireRole } from '@app/core';
-import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { ApiReadErrors, ApiWriteErrors, ApiImageResponse } from '../common/api-docs.js';
 import { CivitaiAdapterParamDto } from './civitai.dto.js';
 import {
   DownloadCancelDto,
@@ -16,28 +16,7 @@ import {
   ExamplesStartedDto,
   StartDownloadDto,
 } from './downloads.dto.js';
-
-const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
-
-export const toDownloadDto = (row: CivitaiDownloadEntity): DownloadDto => ({
-  id: row.id,
-  status: row.status,
-  modelId: row.modelId,
-  versionId: row.versionId,
-  rootId: row.rootId,
-  relativePath: row.relativePath,
-  expectedSha256: row.expectedSha256,
-  bytesDone: row.bytesDone,
-  bytesTotal: row.bytesTotal,
-  bytesFetched: row.bytesFetched,
-  adapterId: row.adapterId,
-  error: row.error,
-  createdAt: iso(row.createdAt)!,
-  startedAt: iso(row.startedAt),
-  finishedAt: iso(row.finishedAt),
-});
-
-const binary = { schema: { type: 'string', format: 'binary' } };
+import { toCivitaiDownloadDto } from './downloads.mapper.js';
 
 @ApiTags('civitai')
 @Controller('civitai')
@@ -67,7 +46,7 @@ export class DownloadsController {
   @ApiAcceptedResponse({ type: DownloadDto })
   @ApiWriteErrors(404, 409, 502, 504)
   async start(@Body() body: StartDownloadDto): Promise<DownloadDto> {
-    return toDownloadDto(await this.downloads.start(body));
+    return toCivitaiDownloadDto(await this.downloads.start(body));
   }
 
   /** Recent downloads, newest first. */
@@ -75,7 +54,7 @@ export class DownloadsController {
   @ApiOkResponse({ type: [DownloadDto] })
   @ApiReadErrors()
   async list(): Promise<DownloadDto[]> {
-    return (await this.downloads.list()).map(toDownloadDto);
+    return (await this.downloads.list()).map(toCivitaiDownloadDto);
   }
 
   /** One download with its bytes and outcome. */
@@ -83,7 +62,7 @@ export class DownloadsController {
   @ApiOkResponse({ type: DownloadDto })
   @ApiReadErrors(404)
   async get(@Param() params: DownloadIdParamDto): Promise<DownloadDto> {
-    return toDownloadDto(await this.downloads.get(params.id));
+    return toCivitaiDownloadDto(await this.downloads.get(params.id));
   }
 
   /** Cancels a download: its partial file is removed. */
@@ -94,7 +73,7 @@ export class DownloadsController {
   @ApiWriteErrors(404)
   async cancel(@Param() params: DownloadIdParamDto): Promise<DownloadCancelDto> {
     const { download, outcome } = await this.downloads.cancel(params.id);
-    return { download: toDownloadDto(download), outcome };
+    return { download: toCivitaiDownloadDto(download), outcome };
   }
 
   /**
@@ -129,10 +108,7 @@ export class DownloadsController {
 
   /** One stored example image's bytes. */
   @Get('adapters/:id/examples/:image')
-  @ApiOkResponse({
-    description: 'The image',
-    content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'image/gif': binary },
-  })
+  @ApiImageResponse(['image/jpeg', 'image/png', 'image/webp', 'image/gif'])
   @ApiReadErrors(404)
   async example(
     @Param() params: ExampleImageParamDto,

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProperty, ApiResponse } from '@nestjs/swagger';
 import { ErrorBodyDto } from './error-body.dto.js';
 
 /** Error statuses a route may answer; each one's body is {@link ErrorBodyDto}. */
@@ -57,3 +57,13 @@ export const ApiUuid = (options: { nullable?: boolean } = {}): PropertyDecorator
 /** A response field holding an ISO 8601 timestamp. */
 export const ApiDateTime = (options: { nullable?: boolean } = {}): PropertyDecorator =>
   ApiProperty({ type: 'string', format: 'date-time', ...options });
+
+/** A binary body or answer in the document. */
+export const BINARY_CONTENT = { schema: { type: 'string', format: 'binary' } };
+
+/** The image types a stored image is served as (the backend's or the uploader's own). */
+export const STORED_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'];
+
+/** A route that answers an image file of one of `types`. */
+export const ApiImageResponse = (types: readonly string[] = STORED_IMAGE_TYPES): MethodDecorator =>
+  ApiOkResponse({ description: 'The image', content: Object.fromEntries(types.map((t) => [t, BINARY_CONTENT])) });

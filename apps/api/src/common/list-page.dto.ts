@@ -20,3 +20,13 @@ export abstract class JobTimesDto {
   @ApiDateTime({ nullable: true })
   finishedAt: string | null;
 }
+
+/** A job row's timestamps as the API gives them (drivers may hand back strings: each goes through `Date`). */
+export function jobTimesOf(row: {
+  createdAt: Date | string;
+  startedAt: Date | string | null;
+  finishedAt: Date | string | null;
+}): JobTimesDto {
+  const iso = (d: Date | string | null): string | null => (d ? new Date(d).toISOString() : null);
+  return { createdAt: iso(row.createdAt)!, startedAt: iso(row.startedAt), finishedAt: iso(row.finishedAt) };
+}

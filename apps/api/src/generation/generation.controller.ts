@@ -18,9 +18,13 @@ import {
   SyncGenerationDto,
 } from './generation.dto.js';
 import { toGenerationJobDto, toGenerationProgressDto, toSyncGenerationDto } from './generation.mapper.js';
-import { ApiConfigReadErrors, ApiErrorResponses, ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
-
-const binary = { schema: { type: 'string', format: 'binary' } };
+import {
+  ApiConfigReadErrors,
+  ApiErrorResponses,
+  ApiReadErrors,
+  ApiWriteErrors,
+  ApiImageResponse,
+} from '../common/api-docs.js';
 
 @ApiTags('generation')
 @Controller('generation')
@@ -111,10 +115,7 @@ export class GenerationController {
 
   /** The stored image bytes with their sniffed content type. */
   @Get('jobs/:jobId/images/:index')
-  @ApiOkResponse({
-    description: 'The image',
-    content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'application/octet-stream': binary },
-  })
+  @ApiImageResponse()
   @ApiReadErrors(404)
   async image(
     @Param() params: GenerationImageParamsDto,

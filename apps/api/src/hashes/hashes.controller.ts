@@ -4,6 +4,7 @@ import { type HashRunEntity, HashRunService, HashRunTrigger } from '@app/adapter
 import { JOB_START_ROLE, JobName, type Principal, RequireRole } from '@app/core';
 import { DisclosurePolicy } from '@app/delivery';
 import { CurrentPrincipal } from '../common/principal.decorator.js';
+import { jobTimesOf } from '../common/list-page.dto.js';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { HashRunCancelDto, HashRunDto, HashRunIdParamDto, HashRunStartedDto, HashStatusDto } from './hashes.dto.js';
 
@@ -14,9 +15,7 @@ export const toHashRunDto = (run: HashRunEntity): HashRunDto => ({
   counts: run.counts,
   failures: run.failures,
   error: run.error,
-  createdAt: new Date(run.createdAt).toISOString(),
-  startedAt: run.startedAt ? new Date(run.startedAt).toISOString() : null,
-  finishedAt: run.finishedAt ? new Date(run.finishedAt).toISOString() : null,
+  ...jobTimesOf(run),
 });
 
 @ApiTags('hashes')

@@ -5,6 +5,7 @@ import { JOB_START_ROLE, JobName, type Principal, RequireRole } from '@app/core'
 import { DisclosurePolicy } from '@app/delivery';
 import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { ImportIdParamDto, ImportRunDto, StartImportDto } from './imports.dto.js';
+import { jobTimesOf } from '../common/list-page.dto.js';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 
 export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
@@ -20,9 +21,7 @@ export const toImportRunDto = (run: ImportRunEntity): ImportRunDto => ({
   failures: run.failures,
   failureCount: run.failureCount,
   error: run.error,
-  createdAt: new Date(run.createdAt).toISOString(),
-  startedAt: run.startedAt ? new Date(run.startedAt).toISOString() : null,
-  finishedAt: run.finishedAt ? new Date(run.finishedAt).toISOString() : null,
+  ...jobTimesOf(run),
 });
 
 @ApiTags('imports')

@@ -22,7 +22,7 @@ import {
 import { InvalidInputError } from '@app/core';
 import { type RecipeEntity, type RecipeView, RecipesService } from '@app/results';
 import type { Response } from 'express';
-import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { ApiReadErrors, ApiWriteErrors, ApiImageResponse } from '../common/api-docs.js';
 import { IMAGE_UPLOAD_TYPES } from '../common/web-access.middleware.js';
 import { toGenerationJobDto } from '../generation/generation.mapper.js';
 import {
@@ -46,7 +46,6 @@ import {
   RecipeSummaryDto,
 } from './recipes.dto.js';
 
-const binary = { schema: { type: 'string', format: 'binary' } };
 const imageBody = ApiBody({
   description: 'The image file itself as the body (PNG, JPEG or WebP), up to RECIPE_IMAGE_MAX_MB',
   schema: { type: 'string', format: 'binary' },
@@ -194,10 +193,7 @@ export class RecipesController {
 
   /** The recipe's source image. */
   @Get(':id/image')
-  @ApiOkResponse({
-    description: 'The image',
-    content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'application/octet-stream': binary },
-  })
+  @ApiImageResponse()
   @ApiReadErrors(404)
   async image(@Param() params: RecipeParamsDto, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
     const image = await this.recipes.image(params.id);

@@ -16,7 +16,7 @@ import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ThumbnailService } from '@app/core';
 import { ResultsService } from '@app/results';
 import type { Response } from 'express';
-import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
+import { ApiReadErrors, ApiWriteErrors, ApiImageResponse } from '../common/api-docs.js';
 import {
   BulkFavoriteDto,
   BulkOutcomeDto,
@@ -33,8 +33,6 @@ import {
 } from './results.dto.js';
 import { ApiThumbnailResponses, sendThumbnail } from '../common/thumbnail-response.js';
 import { toResultDto } from './results.mapper.js';
-
-const binary = { schema: { type: 'string', format: 'binary' } };
 
 @ApiTags('results')
 @Controller('results')
@@ -96,10 +94,7 @@ export class ResultsController {
 
   /** The original image, streamed; PNGs carry the A1111 `parameters` infotext. */
   @Get(':id/image')
-  @ApiOkResponse({
-    description: 'The image',
-    content: { 'image/jpeg': binary, 'image/png': binary, 'image/webp': binary, 'application/octet-stream': binary },
-  })
+  @ApiImageResponse()
   @ApiReadErrors(404)
   async image(@Param() params: ResultParamsDto, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
     const image = await this.results.image(params.id);
