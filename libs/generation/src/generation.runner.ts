@@ -31,6 +31,12 @@ import {
 
 /** SDNEXT.md §1.4: poll `/progress` at 1–2 Hz at most. */
 export const PROGRESS_POLL_MS = 500;
+/**
+ * The first poll comes this soon after the request is sent, so that a user sees SD.Next take the job (its first
+ * reading) at once rather than half a second later; every later poll waits PROGRESS_POLL_MS. One extra call per
+ * job stays far inside SD.Next's rate limit (SDNEXT.md §1.9: 300 `/progress` calls a minute per client).
+ */
+export const FIRST_PROGRESS_POLL_MS = 25;
 /** SD.Next's default when a request leaves `steps` out. */
 const DEFAULT_STEPS = 20;
 
@@ -169,12 +175,14 @@ export class GenerationRunner {
       client
         .interrupt()
         .catch((error: unknown) => this.logger.warn(`Interrupt on ${backendId} failed: ${String(error)}`));
-    while (!settled) {
+    for (let poll = 0; !settled; poll++) {
       const pause = new AbortController();
       // Once interrupting, the fired signal must leave the race: it would end every pass at once.
       await Promise.race([
         answer,
-        sleep(PROGRESS_POLL_MS, undefined, { signal: pause.signal }).catch(() => undefined),
+        sleep(poll === 0 ? FIRST_PROGRESS_POLL_MS : PROGRESS_POLL_MS, undefined, { signal: pause.signal }).catch(
+          () => undefined,
+        ),
         ...(interrupting ? [] : [aborted]),
       ]);
       pause.abort();

@@ -181,7 +181,11 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
   }
 
   private async pump(): Promise<void> {
+    // One query says which queues have work; each job's end and each enqueue pumps, so asking every queue in
+    // turn would cost a query per job name each time.
+    const due = await this.repository.dueNames(new Date());
     for (const name of ALL_JOB_NAMES) {
+      if (!due.has(name)) continue;
       const limit = JOB_RUN_OPTIONS[name].concurrency;
       while (!this.stopping && this.countRunning(name) < limit) {
         const job = await this.repository.claimNext(name, new Date());

@@ -47,6 +47,16 @@ export class QueuedJobRepository {
     return result.affected ?? 0;
   }
 
+  /** The names that have a due job waiting: one indexed query, so a pump asks only those for a job. */
+  async dueNames(now: Date): Promise<Set<string>> {
+    const rows = await this.repo
+      .createQueryBuilder('j')
+      .select('DISTINCT j.name', 'name')
+      .where('j.status = :queued AND j.run_after <= :now', { queued: JobStatus.Queued, now })
+      .getRawMany<{ name: string }>();
+    return new Set(rows.map((r) => r.name));
+  }
+
   /** The oldest due job of `name`, or none; it is marked running only if nobody claimed it first. */
   async claimNext(name: string, now: Date): Promise<QueuedJobEntity | null> {
     const candidates = await this.repo.find({
