@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, resolve } from 'node:path';
 import { contractRecording, freePortSync, RecordingProxy } from './contract-recorder.js';
@@ -25,12 +26,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * CI sets TEST_PROCESS_LOG: each start-up, stop and CLI run appends one JSON line (app, phase, ms), so the run can
+ * say how much of the suite's time went to starting and stopping processes (.ci/run prints the totals).
+ */
+function logProcessTime(app: AppName, phase: 'ready' | 'stop' | 'run', ms: number): void {
+  const file = process.env.TEST_PROCESS_LOG;
+  if (!file) return;
+  appendFileSync(file, `${JSON.stringify({ app, phase, ms: Math.round(ms) })}\n`);
+}
+
 /** One built app (`dist/`) running as a real process, with its output kept for assertions. */
 export class AppProcess {
   readonly output: string[] = [];
   private child?: ChildProcess;
   private exited?: Promise<number | null>;
   private proxy?: RecordingProxy;
+  private startedAt = 0;
 
   constructor(
     readonly app: AppName,
@@ -60,6 +72,7 @@ export class AppProcess {
       const key = env.API_KEYS?.split(',')[0]?.replace(/:[a-z]+$/, '');
       if (key) contractRecording.docsHeaders = { 'x-api-key': key };
     }
+    this.startedAt = performance.now();
     const child = spawn(process.execPath, [entryOf(this.app), ...args], {
       env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,7 +107,7 @@ export class AppProcess {
       if (exited) throw new Error(`${this.app} exited during start-up:\n${this.text}`);
       try {
         const res = await fetch(`${this.baseUrl}${path}`);
-        if (res.status === 200) return;
+        if (res.status === 200) return logProcessTime(this.app, 'ready', performance.now() - this.startedAt);
       } catch {
         // not listening yet
       }
@@ -107,8 +120,11 @@ export class AppProcess {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
       return this.child?.exitCode ?? null;
     this.child.kill(signal);
+    const t0 = performance.now();
     try {
-      return await this.exitCode(timeoutMs);
+      const code = await this.exitCode(timeoutMs);
+      logProcessTime(this.app, 'stop', performance.now() - t0);
+      return code;
     } catch {
       this.child.kill('SIGKILL');
       return this.exitCode(5_000);
@@ -127,6 +143,8 @@ export async function runCli(
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; output: string }> {
   const cli = new AppProcess('cli', env).start(args);
+  const t0 = performance.now();
   const code = await cli.exitCode(timeoutMs);
+  logProcessTime('cli', 'run', performance.now() - t0);
   return { code, output: cli.text };
 }
