@@ -1,14 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import {
-  ConfigModule,
-  DatabaseModule,
-  HealthModule,
-  JobsModule,
-  LoggingModule,
-  SecurityModule,
-  StorageModule,
-} from '@app/core';
+import { ConfigModule, DatabaseModule, JobsModule, LoggingModule, SecurityModule, StorageModule } from '@app/core';
+import { HealthModule } from '@app/core/http';
 import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { ArchiveModule } from '@app/archive';
 import { DeliveryModule } from '@app/delivery';

@@ -1,7 +1,7 @@
+import type { DynamicModule } from '@nestjs/common';
 import { CommandFactory } from 'nest-commander';
 import { assertDatabaseReachable, DatabaseType, loadConfig } from '@app/core';
 import { restoreBackup } from './restore-backup.js';
-import { CliModule } from './cli.module.js';
 
 export async function bootstrap(): Promise<void> {
   const config = loadConfig();
@@ -12,7 +12,7 @@ export async function bootstrap(): Promise<void> {
     return;
   }
   if (!args.some((a) => a === '--help' || a === '-h')) await assertDatabaseReachable(config);
-  await CommandFactory.run(CliModule.forRoot({ migrateOnBoot: process.argv[2] !== 'migrate' }), {
+  await CommandFactory.run(await commandModule(args[0]), {
     logger: ['error', 'warn'],
     errorHandler: (error) => {
       process.stderr.write(`${error.message}\n`);
@@ -23,4 +23,11 @@ export async function bootstrap(): Promise<void> {
       process.exit(1);
     },
   });
+}
+
+/** `import` boots only what it uses (see `ImportCliModule`); every other command, and `--help`, the whole CLI. */
+async function commandModule(command: string | undefined): Promise<DynamicModule> {
+  if (command === 'import') return (await import('./import-cli.module.js')).ImportCliModule.forRoot();
+  const { CliModule } = await import('./cli.module.js');
+  return CliModule.forRoot({ migrateOnBoot: command !== 'migrate' });
 }

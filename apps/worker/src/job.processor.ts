@@ -79,7 +79,7 @@ export class JobProcessor implements OnApplicationBootstrap, BeforeApplicationSh
       this.workers.push(worker);
     }
     // Cancels come from any API instance; whichever worker runs the job aborts it.
-    this.subscriber = createRedis(this.redis.url);
+    this.subscriber = await createRedis(this.redis.url);
     this.subscriber.on('error', (error: Error) => this.logger.warn(`Redis (cancel channel): ${error.message}`));
     this.subscriber.on('message', (_channel: string, message: string) => this.onCancel(message));
     await this.subscriber.subscribe(cancelChannel(this.redis.prefix));

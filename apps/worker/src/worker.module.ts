@@ -1,13 +1,6 @@
 import { Module } from '@nestjs/common';
-import {
-  ConfigModule,
-  DatabaseModule,
-  HealthModule,
-  JobsModule,
-  LoggingModule,
-  SecurityModule,
-  StorageModule,
-} from '@app/core';
+import { ConfigModule, DatabaseModule, JobsModule, LoggingModule, SecurityModule, StorageModule } from '@app/core';
+import { HealthModule } from '@app/core/http';
 import { AdaptersModule, CivitaiScheduleModule, LibraryWatchModule, WatchHostApp } from '@app/adapters';
 import { DeliveryModule } from '@app/delivery';
 import { GenerationModule } from '@app/generation';

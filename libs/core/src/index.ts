@@ -1,3 +1,7 @@
+// Everything a process needs whatever it serves. HTTP-only pieces (health endpoints, role decorators with their
+// OpenAPI security) are in `@app/core/http`, and the BullMQ queue is loaded by `JobsModule` in scale-out mode only,
+// so that the CLI does not load @nestjs/swagger, @nestjs/terminus or bullmq;
+// the S3 storage (AWS SDK) likewise is loaded by `StorageModule` only when a bucket is configured.
 export * from './config/app-config.js';
 export * from './config/boot-summary.js';
 export * from './config/config.module.js';
@@ -11,20 +15,13 @@ export * from './errors/domain-error.js';
 export * from './events/event-bus.js';
 export * from './events/event-relay.js';
 export * from './events/progress-events.js';
-export * from './health/health.controller.js';
-export * from './health/health.dto.js';
-export * from './health/health.module.js';
-export * from './health/migration-status.service.js';
-export * from './health/readiness.service.js';
 export * from './jobs/bullmq-connection.js';
-export * from './jobs/bullmq-job-queue.js';
 export * from './jobs/diagnostic.handler.js';
 export * from './jobs/in-process-job-queue.js';
 export * from './jobs/job-executor.js';
 export * from './jobs/job-handler.js';
 export * from './jobs/job-handler.registry.js';
 export * from './jobs/job-name.js';
-export * from './jobs/job-reconciler.js';
 export * from './jobs/job-row.js';
 export * from './jobs/shutdown-signals.js';
 export * from './jobs/job-row.repository.js';
@@ -41,13 +38,11 @@ export * from './security/api-key.service.js';
 export * from './security/disclosure.js';
 export * from './security/request-authenticator.js';
 export * from './security/request-origin.js';
-export * from './security/roles.decorator.js';
 export * from './security/security.module.js';
 export * from './security/session.service.js';
 export * from './security/web-access.policy.js';
 export * from './media/thumbnail.service.js';
 export * from './storage/file-storage.js';
-export * from './storage/s3-file-storage.js';
 export * from './storage/storage.module.js';
 export * from './leases/process-lease.entity.js';
 export * from './leases/process-lease.repository.js';

@@ -9,7 +9,8 @@ import {
 } from '@nestjs/swagger';
 import type { Readable } from 'node:stream';
 import { ArchiveExportService, ArchiveImportService, BackupService, ConflictPolicy } from '@app/archive';
-import { RequireRole, Role } from '@app/core';
+import { Role } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { ApiErrorResponses, ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import {
   ArchiveEstimateDto,

@@ -7,7 +7,8 @@ import {
   CivitaiRunTrigger,
   CivitaiUpdateService,
 } from '@app/adapters';
-import { JOB_START_ROLE, JobName, RequireRole } from '@app/core';
+import { JOB_START_ROLE, JobName } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { jobTimesOf } from '../common/list-page.dto.js';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { CivitaiAdapterParamDto } from './civitai.dto.js';

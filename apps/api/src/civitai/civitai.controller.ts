@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CivitaiLookupService, CivitaiUpdateService } from '@app/adapters';
-import { APP_CONFIG, type AppConfig, JOB_START_ROLE, JobName, JobQueue, RequireRole } from '@app/core';
+import { APP_CONFIG, type AppConfig, JOB_START_ROLE, JobName, JobQueue } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { JobCreatedDto } from '../jobs/jobs.dto.js';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { CivitaiAdapterParamDto, CivitaiLookupDto, CivitaiStatusDto, StartCivitaiLookupDto } from './civitai.dto.js';

@@ -3,7 +3,8 @@ import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { basename } from 'node:path';
 import { CivitaiDownloadService, ExampleImagesService, LibraryRoots } from '@app/adapters';
-import { JOB_START_ROLE, JobName, RequireRole } from '@app/core';
+import { JOB_START_ROLE, JobName } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { ApiReadErrors, ApiWriteErrors, ApiImageResponse } from '../common/api-docs.js';
 import { CivitaiAdapterParamDto } from './civitai.dto.js';
 import {

@@ -6,16 +6,8 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import {
-  AuthMethod,
-  PUBLIC_METADATA,
-  RequestAuthenticator,
-  Role,
-  ROLE_METADATA,
-  roleSatisfies,
-  SAFE_METHODS,
-  WebAccessPolicy,
-} from '@app/core';
+import { AuthMethod, RequestAuthenticator, Role, roleSatisfies, SAFE_METHODS, WebAccessPolicy } from '@app/core';
+import { PUBLIC_METADATA, ROLE_METADATA } from '@app/core/http';
 import type { Request } from 'express';
 import { factsOf } from './request-facts.js';
 

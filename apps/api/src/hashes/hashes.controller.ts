@@ -1,7 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type HashRunEntity, HashRunService, HashRunTrigger } from '@app/adapters';
-import { JOB_START_ROLE, JobName, type Principal, RequireRole } from '@app/core';
+import { JOB_START_ROLE, JobName, type Principal } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { DisclosurePolicy } from '@app/delivery';
 import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { jobTimesOf } from '../common/list-page.dto.js';

@@ -7,10 +7,10 @@ import {
   JobName,
   JobQueue,
   type Principal,
-  RequireRole,
   Role,
   roleSatisfies,
 } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { DeliveryService, DisclosurePolicy } from '@app/delivery';
 import { CurrentPrincipal } from '../common/principal.decorator.js';
 import { CancelResultDto, CreateDiagnosticJobDto, JobCreatedDto, JobDto, JobParamsDto } from './jobs.dto.js';

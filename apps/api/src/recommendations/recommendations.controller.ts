@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { JOB_START_ROLE, JobName, JobQueue, RequireRole, Role } from '@app/core';
+import { JOB_START_ROLE, JobName, JobQueue, Role } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { RecommendationsService } from '@app/insights';
 import { ApiReadErrors, ApiWriteErrors } from '../common/api-docs.js';
 import { JobCreatedDto } from '../jobs/jobs.dto.js';

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post, Res, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { InvalidInputError, RequireRole, Role } from '@app/core';
+import { InvalidInputError, Role } from '@app/core';
+import { RequireRole } from '@app/core/http';
 import { ResultExportService, ResultRetentionService, type ResultSelection } from '@app/results';
 import type { Response } from 'express';
 import { ApiWriteErrors } from '../common/api-docs.js';

@@ -18,7 +18,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { Public, RequestAuthenticator, SESSION_COOKIE, SessionService, WebAccessPolicy } from '@app/core';
+import { RequestAuthenticator, SESSION_COOKIE, SessionService, WebAccessPolicy } from '@app/core';
+import { Public } from '@app/core/http';
 import type { Request, Response } from 'express';
 import { ApiErrorResponses } from '../common/api-docs.js';
 import { ErrorBodyDto } from '../common/error-body.dto.js';

@@ -20,7 +20,7 @@ export const eventsChannel = (prefix: string): string => `${prefix}:events`;
 export class EventRelay implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(EventRelay.name);
   private readonly redis: { url: string; prefix: string } | null;
-  private publisher?: Redis;
+  private publisher?: Promise<Redis>;
   private subscriber?: Redis;
 
   constructor(
@@ -33,7 +33,7 @@ export class EventRelay implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (!this.redis || !this.options.forwardEvents) return;
-    this.subscriber = createRedis(this.redis.url);
+    this.subscriber = await createRedis(this.redis.url);
     this.subscriber.on('error', (error: Error) => this.logger.warn(`Redis (events channel): ${error.message}`));
     this.subscriber.on('message', (_channel: string, text: string) => {
       try {
@@ -47,7 +47,7 @@ export class EventRelay implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.subscriber?.quit(), this.publisher?.quit()]);
+    await Promise.allSettled([this.subscriber?.quit(), this.publisher?.then((p) => p.quit())]);
   }
 
   /** Resolves once the event is on its way to every instance (or, Redis failing, on this instance's bus). */
@@ -58,7 +58,7 @@ export class EventRelay implements OnModuleInit, OnApplicationShutdown {
     }
     this.publisher ??= createRedis(this.redis.url);
     try {
-      await this.publisher.publish(eventsChannel(this.redis.prefix), JSON.stringify({ event, payload }));
+      await (await this.publisher).publish(eventsChannel(this.redis.prefix), JSON.stringify({ event, payload }));
     } catch (error) {
       this.logger.warn(`${event} reaches this instance only: ${errorMessage(error)}`);
       this.bus.publish(event, payload);

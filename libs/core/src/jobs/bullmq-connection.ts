@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 
 /** BullMQ needs `maxRetriesPerRequest: null` on connections that block (workers, queue events). */
 export function redisOptions(): RedisOptions {
@@ -10,7 +10,9 @@ export function redisOptions(): RedisOptions {
   };
 }
 
-export function createRedis(url: string): Redis {
+/** ioredis is loaded on first use: embedded processes never open a Redis connection. */
+export async function createRedis(url: string): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   return new Redis(url, redisOptions());
 }
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { type Job, Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { EventBus } from '../events/event-bus.js';
 import { isProgressMessage } from '../events/progress-events.js';
-import { bullConnection, CANCELLED_REASON, cancelChannel, createRedis } from './bullmq-connection.js';
+import { bullConnection, CANCELLED_REASON, cancelChannel, redisOptions } from './bullmq-connection.js';
 import { JOBS_OPTIONS, type JobsOptions } from './jobs-options.js';
 import { ALL_JOB_NAMES, JOB_RUN_OPTIONS, type JobName, type JobPayloads, JobStatus } from './job-name.js';
 import { CancelOutcome, type EnqueueOptions, type JobInfo, JobQueue, type QueueDepth } from './job-queue.js';
@@ -33,7 +33,7 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
     super();
     if (!config.redis) throw new Error('BullmqJobQueue needs REDIS_URL');
     this.redis = config.redis;
-    this.connection = createRedis(this.redis.url);
+    this.connection = new Redis(this.redis.url, redisOptions());
     this.connection.on('error', (error: Error) => this.logger.warn(`Redis: ${error.message}`));
     for (const name of ALL_JOB_NAMES) {
       this.queues.set(name, new Queue(name, { connection: this.connection, prefix: this.redis.prefix }));

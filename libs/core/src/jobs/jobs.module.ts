@@ -1,14 +1,12 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { loadConfig } from '../config/app-config.js';
 import { EventBus } from '../events/event-bus.js';
 import { EventRelay } from '../events/event-relay.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { BullmqJobQueue } from './bullmq-job-queue.js';
 import { DiagnosticJobHandler } from './diagnostic.handler.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
-import { JobReconciler } from './job-reconciler.js';
 import { JobQueue } from './job-queue.js';
 import { JOBS_OPTIONS, type JobsOptions } from './jobs-options.js';
 import { QueuedJobRepository } from './queued-job.repository.js';
@@ -25,8 +23,8 @@ import { QueuedJobRepository } from './queued-job.repository.js';
  */
 @Module({})
 export class JobsModule {
-  static forRoot(options: JobsOptions): DynamicModule {
-    const useBullmq = loadConfig().redis !== null;
+  /** Asynchronous so that bullmq and ioredis are loaded only in scale-out mode (the CLI starts without them). */
+  static async forRoot(options: JobsOptions): Promise<DynamicModule> {
     return {
       module: JobsModule,
       global: true,
@@ -39,15 +37,17 @@ export class JobsModule {
         JobHandlerRegistry,
         QueuedJobRepository,
         DiagnosticJobHandler,
-        ...(useBullmq
-          ? [
-              BullmqJobQueue,
-              { provide: JobQueue, useExisting: BullmqJobQueue },
-              ...(options.forwardEvents ? [JobReconciler] : []),
-            ]
+        ...(loadConfig().redis !== null
+          ? await scaleOutQueue(options)
           : [{ provide: JobQueue, useClass: InProcessJobQueue }]),
       ],
       exports: [JobQueue, EventBus, EventRelay, MetricsService, JobHandlerRegistry, JOBS_OPTIONS],
     };
   }
+}
+
+async function scaleOutQueue(options: JobsOptions): Promise<Provider[]> {
+  const { BullmqJobQueue } = await import('./bullmq-job-queue.js');
+  const reconciler = options.forwardEvents ? (await import('./job-reconciler.js')).JobReconciler : null;
+  return [BullmqJobQueue, { provide: JobQueue, useExisting: BullmqJobQueue }, ...(reconciler ? [reconciler] : [])];
 }
