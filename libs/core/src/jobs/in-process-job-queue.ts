@@ -92,8 +92,9 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
     options: EnqueueOptions = {},
   ): Promise<{ id: string }> {
     const now = new Date();
-    const job = await this.repository.insertIfAbsent({
-      id: options.jobId ?? randomUUID(),
+    const id = options.jobId ?? randomUUID();
+    await this.repository.insertIfAbsent({
+      id,
       name,
       payload,
       status: JobStatus.Queued,
@@ -108,7 +109,7 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
       finishedAt: null,
     });
     this.kick();
-    return { id: job.id };
+    return { id };
   }
 
   async get(name: JobName, id: string): Promise<JobInfo | null> {

@@ -12,11 +12,9 @@ export class QueuedJobRepository {
     this.repo = dataSource.getRepository(QueuedJobEntity);
   }
 
-  async insertIfAbsent(job: QueuedJobEntity): Promise<QueuedJobEntity> {
-    const existing = await this.repo.findOneBy({ id: job.id });
-    if (existing) return existing;
-    await this.repo.insert(job);
-    return job;
+  /** Inserts the job unless a job with its id exists (an enqueue repeated with the same jobId): one statement. */
+  async insertIfAbsent(job: QueuedJobEntity): Promise<void> {
+    await this.repo.createQueryBuilder().insert().values(job).orIgnore().execute();
   }
 
   /** Unfinished rows counted by name and state: `waiting` (due), `delayed` (a retry or delay ahead), `active`. */
