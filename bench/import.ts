@@ -1,15 +1,26 @@
 // npm run bench:import — cold import, no-change resync and 1 % resync of a generated 10,000-adapter corpus on
-// SQLite, and hashing throughput; each next to a baseline measured in the same run.
-import { execFileSync } from 'node:child_process';
-import { open, writeFile } from 'node:fs/promises';
+// SQLite, and hashing throughput; each next to a baseline measured in the same run. The first table times whole
+// processes as a user waits for them: the CLI beside a plain-Node reference importer (bench/import-reference.ts).
+import { execFileSync, spawn } from 'node:child_process';
+import { open, utimes, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../test/support/app-process.js';
+import { fileURLToPath } from 'node:url';
+import { entryOf, runCli } from '../test/support/app-process.js';
 import { tempDir } from '../test/support/test-services.js';
 import { percentile, report, time } from './bench-util.js';
+
+const loadAverage = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
 
 const COUNT = Number(process.env.BENCH_ADAPTERS ?? 10_000);
 /** Cold imports by the real CLI, each a fresh process into a fresh index: their median is the cold figure. */
 const CLI_RUNS = Math.max(1, Number(process.env.BENCH_CLI_RUNS ?? 5));
+/** Whole-process runs of each kind (CLI and reference alternate, so both meet the same load). */
+const PROCESS_RUNS = Math.max(5, Number(process.env.BENCH_PROCESS_RUNS ?? 5));
+const REFERENCE = fileURLToPath(new URL('./import-reference.js', import.meta.url));
 const dir = tempDir('import');
 process.env.DATA_DIR = join(dir.path, 'data');
 process.env.LORA_ROOTS = join(dir.path, 'loras');
@@ -36,9 +47,130 @@ Module({
   ],
 })(BenchModule);
 
+/** One process, start → exit, with its standard output. */
+function timedProcess(args: string[], env: Record<string, string>): Promise<{ ms: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code === 0) resolve({ ms, stdout });
+      else reject(new Error(`${args.join(' ')} exited ${code}:\n${stdout}${stderr}`));
+    });
+  });
+}
+
+interface CliSummary {
+  startupMs: number;
+  counts: { added: number; updated: number; unchanged: number };
+}
+
+const cliSummary = (stdout: string): CliSummary => {
+  const line = stdout.split('\n').find((l) => l.startsWith('{"runId"'));
+  if (!line) throw new Error(`no JSON summary in:\n${stdout}`);
+  return JSON.parse(line) as CliSummary;
+};
+
+/**
+ * The whole-process table: cold import, no-change resync and 1 %-changed resync (half the files touched, half
+ * rewritten), each the median of PROCESS_RUNS CLI processes beside as many reference processes in the same run.
+ */
+async function wholeProcess(
+  root: string,
+  files: { relPath: string }[],
+): Promise<{ metric: string; measured: string; baseline: string; target?: string }[]> {
+  const cliRun = async (dataDir: string) => {
+    const run = await timedProcess([entryOf('cli'), 'import', '--json', '--hash', 'lazy'], {
+      DATA_DIR: dataDir,
+      LORA_ROOTS: root,
+      LOG_LEVEL: 'warn',
+    });
+    return { ms: run.ms, summary: cliSummary(run.stdout) };
+  };
+  const referenceRun = async (mode: 'import' | 'resync', database: string) => {
+    const run = await timedProcess([REFERENCE, mode, database, root], {});
+    return { ms: run.ms, counts: JSON.parse(run.stdout) as { added: number; updated: number; unchanged: number } };
+  };
+  const cold = { cli: [] as number[], reference: [] as number[], startup: [] as number[] };
+  for (let i = 0; i < PROCESS_RUNS; i++) {
+    const cli = await cliRun(join(dir.path, `process-${i}`));
+    if (cli.summary.counts.added !== files.length) throw new Error(`the CLI added ${cli.summary.counts.added}`);
+    cold.cli.push(cli.ms);
+    cold.startup.push(cli.summary.startupMs);
+    cold.reference.push((await referenceRun('import', join(dir.path, `reference-${i}.sqlite`))).ms);
+  }
+  // Resyncs reuse the last cold import's index on both sides.
+  const last = PROCESS_RUNS - 1;
+  const cliData = join(dir.path, `process-${last}`);
+  const referenceDb = join(dir.path, `reference-${last}.sqlite`);
+  const none = { cli: [] as number[], reference: [] as number[], startup: [] as number[] };
+  for (let i = 0; i < PROCESS_RUNS; i++) {
+    const cli = await cliRun(cliData);
+    if (cli.summary.counts.unchanged !== files.length) throw new Error(`no-change resync: ${JSON.stringify(cli)}`);
+    none.cli.push(cli.ms);
+    none.startup.push(cli.summary.startupMs);
+    none.reference.push((await referenceRun('resync', referenceDb)).ms);
+  }
+  const onePct = { cli: [] as number[], reference: [] as number[], startup: [] as number[] };
+  const step = 100;
+  for (let i = 0; i < PROCESS_RUNS; i++) {
+    // 1 % of the files, different ones each run: every other one touched (new mtime), the rest rewritten.
+    const later = new Date(Date.now() + (i + 1) * 60_000);
+    for (let f = i, k = 0; f < files.length; f += step, k++) {
+      const relPath = files[f].relPath;
+      if (k % 2 === 0) await utimes(join(root, relPath), later, later);
+      else await writeAdapter(root, { relPath, safetensors: { seed: `rewritten-${i}-${f}` } });
+    }
+    const cli = await cliRun(cliData);
+    if (cli.summary.counts.updated === 0) throw new Error(`1 % resync updated nothing: ${JSON.stringify(cli)}`);
+    onePct.cli.push(cli.ms);
+    onePct.startup.push(cli.summary.startupMs);
+    const reference = await referenceRun('resync', referenceDb);
+    if (reference.counts.updated === 0) throw new Error('the reference resync updated nothing');
+    onePct.reference.push(reference.ms);
+  }
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const row = (metric: string, m: typeof cold, target: string) => {
+    const cli = percentile(m.cli, 50);
+    const reference = percentile(m.reference, 50);
+    return {
+      metric: `${metric}, whole process, median of ${PROCESS_RUNS}`,
+      measured:
+        `${seconds(cli)} (${seconds(Math.min(...m.cli))}–${seconds(Math.max(...m.cli))}; ` +
+        `start-up ${Math.round(percentile(m.startup, 50))} ms) = ${(reference / cli).toFixed(2)}× the reference`,
+      baseline: `plain-Node reference: ${seconds(reference)} (${seconds(Math.min(...m.reference))}–${seconds(Math.max(...m.reference))})`,
+      target,
+    };
+  };
+  return [
+    row(`cold import of ${COUNT.toLocaleString('en-US')} (CLI hashes lazily, reference hashes all)`, cold, '≥ 1.0×'),
+    row('no-change resync', none, '≥ 0.83× (≤ 1.2× its time)'),
+    row('resync after 1 % changed (half touched, half rewritten)', onePct, '≥ 0.83× (≤ 1.2× its time)'),
+    {
+      metric: 'CLI start-up: process start → import begins, median of all runs',
+      measured: `${Math.round(percentile([...cold.startup, ...none.startup, ...onePct.startup], 50))} ms`,
+      baseline: `reference whole no-change resync: ${seconds(percentile(none.reference, 50))}`,
+      target: '≤ 300 ms',
+    },
+  ];
+}
+
 try {
   process.stdout.write(`Generating ${COUNT} adapters with sidecars in ${dir.path} …\n`);
   const corpus = await generateCorpus(process.env.LORA_ROOTS, COUNT);
+  // Whole processes first, in a corpus of their own (the in-process rows below rewrite files of theirs).
+  const processRoot = join(dir.path, 'process-loras');
+  const processCorpus = await generateCorpus(processRoot, COUNT);
+  const processRows = await wholeProcess(processRoot, processCorpus.files);
+  report(
+    `Import of ${COUNT.toLocaleString('en-US')} adapters on SQLite, whole processes (uptime: ${loadAverage()})`,
+    processRows,
+  );
 
   // The cold import as a user runs it: `npm run cli -- import`, a new process with a cold JIT each time. One
   // run on a shared 2-core VM varies by up to 1.5x, so the table shows the median of several with their range.

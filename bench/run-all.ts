@@ -7,6 +7,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const benches = [
   'import',
+  'import-growth',
   'query',
   'generation',
   'scale',
