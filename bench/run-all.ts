@@ -9,6 +9,7 @@ const benches = [
   'import',
   'import-growth',
   'query',
+  'api',
   'generation',
   'scale',
   'hostile-values',

@@ -3,6 +3,9 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ErrorBodyDto } from './error-body.dto.js';
 
+/** Paths whose allowed methods are remembered at once; past that the memory starts over. */
+const KNOWN_PATHS = 1000;
+
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 interface RouteMethods {
@@ -12,6 +15,9 @@ interface RouteMethods {
 
 /** The methods each path template of the API answers, read once from the OpenAPI document (every controller route). */
 export class RouteTable {
+  /** Answers by path, so that a path asked again skips the scan of every route's pattern (bounded: ids vary). */
+  private readonly known = new Map<string, readonly string[] | undefined>();
+
   private constructor(private readonly routes: readonly RouteMethods[]) {}
 
   static fromDocument(document: OpenAPIObject): RouteTable {
@@ -25,7 +31,15 @@ export class RouteTable {
   }
 
   /** The methods a path answers (sorted), or undefined when no route has this path. */
-  allowedMethods(path: string): string[] | undefined {
+  allowedMethods(path: string): readonly string[] | undefined {
+    if (this.known.has(path)) return this.known.get(path);
+    const allowed = this.scan(path);
+    if (this.known.size >= KNOWN_PATHS) this.known.clear();
+    this.known.set(path, allowed);
+    return allowed;
+  }
+
+  private scan(path: string): string[] | undefined {
     const matching = this.routes.filter((r) => r.pattern.test(path));
     if (matching.length === 0) return undefined;
     return [...new Set(matching.flatMap((r) => [...r.methods]))].sort();

@@ -12,6 +12,12 @@ export function webDistDir(): string {
   return basename(up) === 'dist' ? join(up, 'web') : join(up, 'dist', 'web');
 }
 
+/** Matches (empty, at the start) any path outside `SERVER_PREFIXES`, case-insensitively as Express routes. */
+const OUTSIDE_SERVER_PREFIXES = new RegExp(
+  `^(?!(?:${SERVER_PREFIXES.map((prefix) => prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?:[/?]|$))`,
+  'i',
+);
+
 const underPrefix = (path: string, prefix: string): boolean =>
   path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}?`);
 
@@ -30,7 +36,10 @@ export function serveWebApp(app: NestExpressApplication, dir = webDistDir()): bo
   const index = join(dir, 'index.html');
   if (!existsSync(index)) return false;
   app.useStaticAssets(join(dir, 'assets'), { prefix: '/assets', immutable: true, maxAge: '365d', index: false });
+  // Mounted on every path but the server's own (Express takes a RegExp mount path; Nest types the prefix as a string):
+  // an API request then skips the file lookup (a stat on the thread pool) that could never find anything.
   app.useStaticAssets(dir, {
+    prefix: OUTSIDE_SERVER_PREFIXES as unknown as string,
     index: 'index.html',
     setHeaders: (res: Response) => res.setHeader('Cache-Control', 'no-cache'),
   });

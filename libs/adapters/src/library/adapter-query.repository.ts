@@ -128,6 +128,12 @@ const SUMMARY_COLUMNS: ReadonlySet<string> = new Set<keyof AdapterEntity>([
   'updatedAt',
 ]);
 
+/** Freezes a summary entity and the lists and objects it holds: it is shared by every read of its cached row. */
+function frozenSummary(entity: AdapterEntity): AdapterEntity {
+  for (const value of Object.values(entity)) if (value !== null && typeof value === 'object') Object.freeze(value);
+  return Object.freeze(entity);
+}
+
 /**
  * The read side of the adapter library: lists, facets, counts and lookups; it writes nothing (edits and imports go
  * through `AdapterRepository`). SQL is hand-built and parameterised.
@@ -137,6 +143,13 @@ export class AdapterQueryRepository {
   private readonly pg: boolean;
 
   private summaryColumns?: ColumnMetadata[];
+
+  /**
+   * Summary entities already converted from a row the SQLite read cache holds: a repeated page (its rows are the
+   * cached objects) skips TypeORM's conversion of every value (JSON lists, dates), the list path's costliest step.
+   * They are shared, so frozen.
+   */
+  private readonly hydratedRows = new WeakMap<object, AdapterEntity>();
 
   private readonly missingCounts = new WeakMap<AdapterFilter, Promise<number>>();
 
@@ -335,7 +348,7 @@ export class AdapterQueryRepository {
    * List-page entities by id, in the order of `ids`: only the columns a list page shows (the big JSON columns,
    * header metadata, Civitai images, unmapped sidecar fields, cost far more to load than the query). One plain
    * statement, each value converted as TypeORM converts it (`prepareHydratedValue`), without `find`'s generic
-   * query building and result mapping.
+   * query building and result mapping. The entities are read-only (on SQLite, frozen and shared while cached).
    */
   async findSummaries(ids: readonly string[]): Promise<AdapterEntity[]> {
     if (ids.length === 0) return [];
@@ -350,8 +363,12 @@ export class AdapterQueryRepository {
         p.values,
       );
       for (const row of rows) {
-        const entity = metadata.create() as AdapterEntity;
-        for (const c of columns) c.setEntityValue(entity, driver.prepareHydratedValue(row[c.databaseName], c));
+        let entity = this.hydratedRows.get(row);
+        if (!entity) {
+          entity = metadata.create() as AdapterEntity;
+          for (const c of columns) c.setEntityValue(entity, driver.prepareHydratedValue(row[c.databaseName], c));
+          if (this.readCache?.enabled) this.hydratedRows.set(row, frozenSummary(entity));
+        }
         byId.set(entity.id, entity);
       }
     }

@@ -1,5 +1,13 @@
 import type { DataSource } from 'typeorm';
 
+/** The part of better-sqlite3's connection the cache uses. */
+interface SqliteConnection {
+  inTransaction?: boolean;
+  prepare(sql: string): { get(): unknown };
+}
+
+const VERSION_SQL = `SELECT total_changes() AS c, data_version AS v FROM pragma_data_version`;
+
 /**
  * Rows of read statements kept in memory while an SQLite database is unchanged: a repeated search, count or
  * facet (a common term's relevance ranking is the costliest read of a large library) is answered from memory until
@@ -12,11 +20,18 @@ import type { DataSource } from 'typeorm';
 export class SqliteReadCache {
   private readonly rows = new Map<string, readonly unknown[]>();
   private version = '';
+  /** The version statement, prepared once per connection (it runs before and after every read). */
+  private versionStatement?: { connection: SqliteConnection; get(): unknown };
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly entries: number,
   ) {}
+
+  /** Whether reads are kept (false with 0 entries: every read runs its statement and returns new rows). */
+  get enabled(): boolean {
+    return this.entries > 0;
+  }
 
   async read<T>(sql: string, params: unknown[]): Promise<T[]> {
     if (this.entries === 0 || this.inTransaction()) return this.query<T>(sql, params);
@@ -45,16 +60,26 @@ export class SqliteReadCache {
     return this.dataSource.query<T[]>(sql, params);
   }
 
-  private inTransaction(): boolean {
-    const driver = this.dataSource.driver as unknown as { databaseConnection?: { inTransaction?: boolean } };
-    return driver.databaseConnection?.inTransaction !== false;
+  private connection(): SqliteConnection | undefined {
+    return (this.dataSource.driver as unknown as { databaseConnection?: SqliteConnection }).databaseConnection;
   }
 
+  private inTransaction(): boolean {
+    return this.connection()?.inTransaction !== false;
+  }
+
+  /** On the driver's connection directly: a statement of a few microseconds, not a TypeORM query runner's round. */
   private async currentVersion(): Promise<string> {
-    const [row] = await this.query<{ c: number; v: number }>(
-      `SELECT total_changes() AS c, data_version AS v FROM pragma_data_version`,
-      [],
-    );
+    const connection = this.connection();
+    if (!connection) {
+      const [row] = await this.query<{ c: number; v: number }>(VERSION_SQL, []);
+      return `${row?.c}:${row?.v}`;
+    }
+    if (this.versionStatement?.connection !== connection) {
+      const statement = connection.prepare(VERSION_SQL);
+      this.versionStatement = { connection, get: () => statement.get() };
+    }
+    const row = this.versionStatement.get() as { c: number; v: number } | undefined;
     return `${row?.c}:${row?.v}`;
   }
 }
