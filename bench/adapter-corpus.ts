@@ -135,6 +135,8 @@ const zipfCdf = (size: number): number[] => {
   return cdf.map((c) => c / sum);
 };
 const NAME_WORDS = vocabulary(3000);
+/** The name vocabulary, most used first (Zipf rank 1 first). */
+export const NAME_VOCABULARY: readonly string[] = NAME_WORDS;
 const NAME_CDF = zipfCdf(NAME_WORDS.length);
 const zipf = (): string => {
   const x = rand();

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { adapterSpec, COMMON_TERM, FOLDERS, SEARCH_TERMS, TAGS } from './adapter-corpus.js';
+import { adapterSpec, COMMON_TERM, FOLDERS, NAME_VOCABULARY, SEARCH_TERMS, TAGS } from './adapter-corpus.js';
 import { percentile } from './bench-util.js';
 
 const N = Number(process.env.BENCH_ADAPTERS ?? 100_000);
@@ -28,6 +28,42 @@ const { AdapterQueryRepository } = await import('../libs/adapters/src/library/ad
 const { AdapterRepository } = await import('../libs/adapters/src/library/adapter.repository.js');
 const { DataSource } = await import('typeorm');
 const { openSeedDb, seedAdapters } = await import('../test/support/adapter-seed.js');
+
+/**
+ * `count` searches, no two alike: one or two words drawn across the vocabulary's ranks (every tenth a typed prefix
+ * of four letters), each asked for a page within its matches (counted beforehand, untimed) and one of three sorts.
+ */
+type AdapterSortValue = (typeof AdapterSort)[keyof typeof AdapterSort];
+interface DistinctSearch {
+  query: { q: string; page?: number; sort?: AdapterSortValue };
+}
+async function distinctSearches(count: number, totalOf: (q: string) => Promise<number>): Promise<DistinctSearch[]> {
+  const sorts: (AdapterSortValue | undefined)[] = [undefined, undefined, AdapterSort.Downloads, AdapterSort.Name];
+  const seen = new Set<string>();
+  const out: DistinctSearch[] = [];
+  // Deterministic: the same searches in every run.
+  let state = 7;
+  const next = (): number => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return state / 4_294_967_296;
+  };
+  // Ranks spread evenly on a log scale: as many searches for the 10 most used words as for ranks 1,000 to 3,000.
+  const word = (): string =>
+    NAME_VOCABULARY[Math.floor(Math.exp(next() * Math.log(NAME_VOCABULARY.length)))] ?? 'style';
+  for (let attempt = 0; out.length < count && attempt < count * 20; attempt++) {
+    let q = next() < 0.3 ? `${word()} ${word()}` : word();
+    if (attempt % 10 === 9) q = q.slice(0, 4);
+    const total = await totalOf(q);
+    if (total === 0) continue;
+    const page = 1 + Math.floor(next() * Math.min(5, Math.ceil(total / 50)));
+    const sort = sorts[Math.floor(next() * sorts.length)];
+    const key = `${q}|${page}|${sort ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ query: { q, page, ...(sort ? { sort } : {}) } });
+  }
+  return out;
+}
 
 async function measure(
   run: (i: number) => Promise<unknown>,
@@ -108,6 +144,12 @@ try {
     );
   };
 
+  // Distinct searches: no two alike (words common to rare, one or two words, whole words and typed prefixes, pages
+  // 1 to 5 within each search's matches, three sorts), so that no cache of any kind answers one from another.
+  // Each run takes the next one (warm-up runs too), so the service, repeated and baseline columns never repeat one.
+  const distinct = await distinctSearches(3 * (ITERATIONS + 10), async (q) => (await service.list({ q })).total);
+  let nextDistinct = 0;
+  const takeDistinct = (): DistinctSearch['query'] => distinct[nextDistinct++ % distinct.length].query;
   const cases: {
     label: string;
     service: (s: typeof service, i: number) => Promise<unknown>;
@@ -141,6 +183,19 @@ try {
       baseline: (i) => {
         const [w, params] = ftsWhere(terms[i % terms.length]);
         return seedDb.query(`SELECT id FROM adapters WHERE ${w} LIMIT 50`, params);
+      },
+    },
+    {
+      label: 'distinct searches (words, pages, sorts)',
+      service: (q) => q.list(takeDistinct()),
+      baselineLabel: 'FTS match, LIMIT 50 OFFSET, no rank/count',
+      baseline: () => {
+        const query = takeDistinct();
+        const [w, params] = ftsWhere(query.q);
+        return seedDb.query(
+          `SELECT id FROM adapters WHERE ${w} LIMIT 50 OFFSET ${((query.page ?? 1) - 1) * 50}`,
+          params,
+        );
       },
     },
     {
