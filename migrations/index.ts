@@ -48,6 +48,7 @@ import { CreateCivitaiDownloads1764300004100 } from './1764300004100-create-civi
 import { CreateRecipes1764300004300 } from './1764300004300-create-recipes.js';
 import { CreateInsights1764300004600 } from './1764300004600-create-insights.js';
 import { CreateRecommendations1764300004700 } from './1764300004700-create-recommendations.js';
+import { AnalyticsRollups1764300004800 } from './1764300004800-analytics-rollups.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -100,6 +101,7 @@ export const MIGRATIONS: MigrationList = [
   CreateRecipes1764300004300,
   CreateInsights1764300004600,
   CreateRecommendations1764300004700,
+  AnalyticsRollups1764300004800,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

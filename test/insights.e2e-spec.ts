@@ -205,6 +205,31 @@ function insightsSuite(label: string, startStack: (options: StackOptions) => Pro
       ]);
     });
 
+    it('should count partial hours and days from the rows and whole ones from the roll-ups alike', async () => {
+      const hourly = await ok(`/analytics/generations?from=${DAY}T10:10:30Z&to=${DAY}T11:30:00Z&bucket=hour`);
+      expect(hourly.series).toEqual([
+        expect.objectContaining({ backendId: 'sdnext-0', count: 12, succeeded: 10, failed: 2, meanMs: 15_500 }),
+        expect.objectContaining({ backendId: null, count: 1, cancelled: 1 }),
+      ]);
+      expect((hourly.series as Body[])[0].p95Ms).toBe(20_000);
+      // Results are stamped when their job finished: 10:0i plus 1 + i seconds.
+      const partial = await ok(`/analytics/adapters?from=${DAY}T10:05:30Z&to=${DAY}T12:00:00Z`);
+      expect(partial.adapters).toEqual([
+        expect.objectContaining({ adapterId: ids.alpha, images: 15 }),
+        expect.objectContaining({ adapterId: ids.beta, images: 7 }),
+      ]);
+      expect((partial.pairs as Body[]).map((p) => p.images)).toEqual([7]);
+      const mixed = `from=2026-01-09T12:00:00Z&to=2026-01-11T06:00:00Z`;
+      const usage = await ok(`/analytics/adapters?${mixed}`);
+      expect((usage.adapters as Body[]).map((a) => a.images)).toEqual([20, 12]);
+      expect((usage.pairs as Body[]).map((p) => p.images)).toEqual([12]);
+      const daily = await ok(`/analytics/generations?${mixed}&bucket=day`);
+      expect(daily.totals).toEqual([
+        expect.objectContaining({ backendId: null, count: 1 }),
+        expect.objectContaining({ backendId: 'sdnext-0', count: 22, meanMs: 10_500, p95Ms: 19_000 }),
+      ]);
+    });
+
     it('should group failures by cause and count delivery outcomes by mode', async () => {
       const range = `from=${DAY}T00:00:00Z&to=2026-01-11T00:00:00Z`;
       const failures = await ok(`/analytics/failures?${range}`);
@@ -310,6 +335,66 @@ function insightsSuite(label: string, startStack: (options: StackOptions) => Pro
         status: 'succeeded',
         target: 'sdnext-0',
       });
+    });
+
+    it('should follow jobs that finish or go and links added or removed later', async () => {
+      const day = '2026-01-20';
+      const range = `from=${day}T00:00:00Z&to=2026-01-21T00:00:00Z`;
+      const db = await openSeedDb(stack.databaseUrl);
+      const time = (d: Date): unknown => (db.pg ? d : d.toISOString().replace('T', ' ').replace('Z', ''));
+      const ph = (i: number) => (db.pg ? `$${i}` : '?');
+      try {
+        const created = new Date(`${day}T09:00:00Z`);
+        const [done, running, failed] = await seedGenerations(db, [
+          { status: 'succeeded', backendId: 'sdnext-0', createdAt: created, durationMs: 4000, adapterIds: [ids.alpha] },
+          { status: 'running', backendId: 'sdnext-1', createdAt: created },
+          { status: 'failed', backendId: 'sdnext-1', createdAt: created, durationMs: 10, error: 'out of memory' },
+        ]);
+        const [result] = await db.query<{ id: string }>(`SELECT id FROM generation_results WHERE job_id = ${ph(1)}`, [
+          done,
+        ]);
+        // Links written in two statements: the pair is counted once, whichever statement brings its second link.
+        await db.exec(
+          `INSERT INTO generation_result_adapters (result_id, adapter_id) VALUES (${ph(1)}, ${ph(2)}), (${ph(3)}, ${ph(4)})`,
+          [result.id, ids.gamma, result.id, ids.beta],
+        );
+        let usage = await ok(`/analytics/adapters?${range}`);
+        expect((usage.adapters as Body[]).map((a) => [a.adapterId, a.images])).toEqual(
+          [ids.alpha, ids.beta, ids.gamma].sort().map((id) => [id, 1]),
+        );
+        expect((usage.pairs as Body[]).map((p) => p.images)).toEqual([1, 1, 1]);
+
+        await db.exec(
+          `UPDATE generation_jobs SET status = 'succeeded', started_at = ${ph(1)}, finished_at = ${ph(2)} WHERE id = ${ph(3)}`,
+          [time(new Date(created.getTime() + 1000)), time(new Date(created.getTime() + 8_250)), running],
+        );
+        await db.exec(`DELETE FROM generation_jobs WHERE id = ${ph(1)}`, [failed]);
+        const stats = await ok(`/analytics/generations?${range}&bucket=day`);
+        expect(stats.totals).toEqual([
+          expect.objectContaining({ backendId: 'sdnext-0', count: 1, succeeded: 1, meanMs: 4000, p95Ms: 4000 }),
+          expect.objectContaining({
+            backendId: 'sdnext-1',
+            count: 1,
+            succeeded: 1,
+            failed: 0,
+            meanMs: 7250,
+            p95Ms: 7300,
+          }),
+        ]);
+
+        await db.exec(`DELETE FROM generation_result_adapters WHERE result_id = ${ph(1)} AND adapter_id = ${ph(2)}`, [
+          result.id,
+          ids.beta,
+        ]);
+        usage = await ok(`/analytics/adapters?${range}`);
+        expect(usage.adapters).toHaveLength(2);
+        expect(usage.pairs).toEqual([expect.objectContaining({ images: 1 })]);
+        await db.exec(`DELETE FROM generation_result_adapters WHERE result_id = ${ph(1)}`, [result.id]);
+        usage = await ok(`/analytics/adapters?${range}`);
+        expect(usage).toMatchObject({ adapters: [], pairs: [] });
+      } finally {
+        await db.close();
+      }
     });
 
     it('should let a viewer read the system status, and hold no credential in it', async () => {

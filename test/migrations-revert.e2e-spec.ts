@@ -117,6 +117,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'CreateRecipes1764300004300',
       'CreateInsights1764300004600',
       'CreateRecommendations1764300004700',
+      'AnalyticsRollups1764300004800',
     ]);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {

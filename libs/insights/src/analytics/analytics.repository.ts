@@ -3,15 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { toNumber } from '@app/core';
 import { DataSource } from 'typeorm';
 import { isPostgres, readNumber, readText, readTime, SqlParams } from '../sql-dialect.js';
+import { addJob, emptyCell, type GenerationCell } from './generation-cells.js';
 import {
   type AdapterPairUsage,
   type AdapterUsage,
   type CountBy,
   type DeliveryOutcome,
-  type GenerationCounts,
   type LibrarySummary,
   type RecentImport,
-  StatsBucket,
   type StatsRange,
 } from './analytics.model.js';
 
@@ -24,15 +23,33 @@ export interface FailureRow {
   lastAt: Date;
 }
 
-const GENERATION_COUNT_COLUMNS = `COUNT(*) AS count,
-  SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
-  SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-  SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-  AVG(ms) AS mean_ms`;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
- * The analytics statements, one per figure, on both databases. Each reads an index range of its table
- * (migration 4600): the generation series reads `idx_generation_jobs_stats` alone, which holds every column it needs.
+ * The parts of a range that a roll-up of `unitMs`-wide UTC units answers (`whole`, from the first unit that starts in
+ * the range to the last that ends in it) and the partial units at its ends (`edges`), which the raw rows answer.
+ */
+export function splitRange(range: StatsRange, unitMs: number): { whole: StatsRange | null; edges: StatsRange[] } {
+  const from = range.from.getTime();
+  const to = range.to.getTime();
+  const first = Math.ceil(from / unitMs) * unitMs;
+  const last = Math.floor(to / unitMs) * unitMs;
+  if (first >= last) return { whole: null, edges: [range] };
+  const edges: StatsRange[] = [];
+  if (from < first) edges.push({ from: range.from, to: new Date(first) });
+  if (last < to) edges.push({ from: new Date(last), to: range.to });
+  return { whole: { from: new Date(first), to: new Date(last) }, edges };
+}
+
+/** `YYYY-MM-DD HH` or `YYYY-MM-DD` of a UTC instant, the roll-ups' keys. */
+const unitKey = (at: Date, length: 13 | 10): string => at.toISOString().replace('T', ' ').slice(0, length);
+
+/**
+ * The analytics statements, one per figure, on both databases. The generation series and the adapter usage read the
+ * roll-ups that triggers keep (migration 1764300004800: per hour and backend, per day and adapter or pair) for the
+ * whole hours or days of a range, and the raw rows only for the partial ones at its ends; the other statements read
+ * an index range of their table (migration 1764300004600).
  */
 @Injectable()
 export class AnalyticsRepository {
@@ -46,58 +63,62 @@ export class AnalyticsRepository {
     return this.dataSource.query<Row[]>(sql, params.values);
   }
 
-  /**
-   * Generations per bucket (or per backend over the range, `bucket` null) with the mean and the nearest-rank p95 of
-   * the succeeded runs' durations. PostgreSQL has `percentile_disc`; SQLite ranks each group's durations.
-   */
-  async generationCounts(
-    range: StatsRange,
-    bucket: StatsBucket | null,
-    backendId: string | undefined,
-  ): Promise<(GenerationCounts & { bucket: string | null })[]> {
+  /** Generations of a range per UTC hour and backend: the roll-up's whole hours plus the partial ones, counted here. */
+  async generationCells(range: StatsRange, backendId: string | undefined): Promise<GenerationCell[]> {
+    const { whole, edges } = splitRange(range, HOUR_MS);
+    const [rolled, raw] = await Promise.all([
+      whole ? this.rolledCells(whole, backendId) : [],
+      edges.length > 0 ? this.rawCells(edges, backendId) : [],
+    ]);
+    return [...rolled, ...raw];
+  }
+
+  private async rolledCells(range: StatsRange, backendId: string | undefined): Promise<GenerationCell[]> {
     const p = new SqlParams(this.pg);
-    const bucketExpr = this.bucketExpression(bucket);
-    const ms = this.pg
-      ? 'EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000'
-      : '(julianday(finished_at) - julianday(started_at)) * 86400000.0';
-    const where = [`created_at >= ${p.time(range.from)}`, `created_at < ${p.time(range.to)}`];
+    const where = [`hour >= ${p.add(unitKey(range.from, 13))}`, `hour < ${p.add(unitKey(range.to, 13))}`];
     if (backendId !== undefined) where.push(`backend_id = ${p.add(backendId)}`);
-    const jobs = `SELECT ${bucketExpr} AS bucket, COALESCE(backend_id, '') AS backend,  status,
-        CASE WHEN status = 'succeeded' AND started_at IS NOT NULL AND finished_at IS NOT NULL THEN ${ms} END AS ms
-      FROM generation_jobs WHERE ${where.join(' AND ')}`;
-    const sql = this.pg
-      ? `SELECT bucket, backend, ${GENERATION_COUNT_COLUMNS},
-           percentile_disc(0.95) WITHIN GROUP (ORDER BY ms) AS p95_ms
-         FROM (${jobs}) j GROUP BY bucket, backend ORDER BY bucket, backend`
-      : `WITH j AS MATERIALIZED (${jobs}),
-         agg AS (SELECT bucket, backend, ${GENERATION_COUNT_COLUMNS}, COUNT(ms) AS timed
-                 FROM j GROUP BY bucket, backend),
-         ranked AS (SELECT bucket, backend, ms,
-                      ROW_NUMBER() OVER (PARTITION BY bucket, backend ORDER BY ms) AS rn
-                    FROM j WHERE ms IS NOT NULL)
-         SELECT agg.*, ranked.ms AS p95_ms FROM agg
-         LEFT JOIN ranked ON ranked.bucket IS agg.bucket AND ranked.backend = agg.backend
-           AND ranked.rn = (95 * agg.timed + 99) / 100
-         ORDER BY agg.bucket, agg.backend`;
-    return (await this.rows(sql, p)).map((r) => ({
-      bucket: readText(r.bucket),
-      backendId: r.backend === '' ? null : String(r.backend),
-      count: toNumber(r.count),
+    const rows = await this.rows(
+      `SELECT hour, backend_id, jobs, succeeded, failed, cancelled, timed, duration_ms_sum, durations
+       FROM generation_stats_hourly WHERE ${where.join(' AND ')}`,
+      p,
+    );
+    return rows.map((r) => ({
+      hour: String(r.hour),
+      backend: String(r.backend_id),
+      jobs: toNumber(r.jobs),
       succeeded: toNumber(r.succeeded),
       failed: toNumber(r.failed),
       cancelled: toNumber(r.cancelled),
-      meanMs: roundMs(readNumber(r.mean_ms)),
-      p95Ms: roundMs(readNumber(r.p95_ms)),
+      timed: toNumber(r.timed),
+      durationMsSum: Number(r.duration_ms_sum),
+      durations: (typeof r.durations === 'string' ? JSON.parse(r.durations) : r.durations) as Record<string, number>,
     }));
   }
 
-  /** `YYYY-MM-DD HH` or `YYYY-MM-DD` in UTC, or one group for the whole range. */
-  private bucketExpression(bucket: StatsBucket | null): string {
-    if (bucket === null) return 'NULL';
-    if (this.pg) {
-      return `to_char(created_at AT TIME ZONE 'UTC', '${bucket === StatsBucket.Hour ? 'YYYY-MM-DD HH24' : 'YYYY-MM-DD'}')`;
+  private async rawCells(edges: StatsRange[], backendId: string | undefined): Promise<GenerationCell[]> {
+    const p = new SqlParams(this.pg);
+    const ms = this.pg
+      ? 'EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000'
+      : '(julianday(finished_at) - julianday(started_at)) * 86400000.0';
+    const ranges = edges.map((e) => `(created_at >= ${p.time(e.from)} AND created_at < ${p.time(e.to)})`);
+    const where = [`(${ranges.join(' OR ')})`];
+    if (backendId !== undefined) where.push(`backend_id = ${p.add(backendId)}`);
+    const rows = await this.rows(
+      `SELECT created_at, COALESCE(backend_id, '') AS backend, status,
+         CASE WHEN status = 'succeeded' AND started_at IS NOT NULL AND finished_at IS NOT NULL THEN ${ms} END AS ms
+       FROM generation_jobs WHERE ${where.join(' AND ')}`,
+      p,
+    );
+    const cells = new Map<string, GenerationCell>();
+    for (const r of rows) {
+      const hour = unitKey(readTime(r.created_at), 13);
+      const backend = String(r.backend);
+      const id = `${hour}\u0000${backend}`;
+      let cell = cells.get(id);
+      if (!cell) cells.set(id, (cell = emptyCell(hour, backend)));
+      addJob(cell, String(r.status), readNumber(r.ms));
     }
-    return `substr(created_at, 1, ${bucket === StatsBucket.Hour ? 13 : 10})`;
+    return [...cells.values()];
   }
 
   /**
@@ -108,14 +129,28 @@ export class AnalyticsRepository {
     return this.pg ? 'JOIN' : 'CROSS JOIN';
   }
 
-  /** Library adapters by images generated with them, from the results' adapter links. */
+  /** The results' rows of a range's partial days, for the statements that add them to a daily roll-up. */
+  private edgeResults(edges: StatsRange[], p: SqlParams): string {
+    if (edges.length === 0) return 'FALSE';
+    return edges.map((e) => `(r.created_at >= ${p.time(e.from)} AND r.created_at < ${p.time(e.to)})`).join(' OR ');
+  }
+
+  private wholeDays(whole: StatsRange | null, p: SqlParams): string {
+    if (!whole) return 'FALSE';
+    return `day >= ${p.add(unitKey(whole.from, 10))} AND day < ${p.add(unitKey(whole.to, 10))}`;
+  }
+
+  /** Library adapters by images generated with them, from the daily roll-up and the links of partial days. */
   async topAdapters(range: StatsRange, limit: number): Promise<AdapterUsage[]> {
     const p = new SqlParams(this.pg);
+    const { whole, edges } = splitRange(range, DAY_MS);
     const sql = `SELECT u.adapter_id, u.images, a.name, a.base_model FROM (
-        SELECT ra.adapter_id, COUNT(*) AS images
-        FROM generation_results r ${this.join} generation_result_adapters ra ON ra.result_id = r.id
-        WHERE r.created_at >= ${p.time(range.from)} AND r.created_at < ${p.time(range.to)}
-        GROUP BY ra.adapter_id ORDER BY images DESC, ra.adapter_id LIMIT ${p.add(limit)}
+        SELECT adapter_id, SUM(images) AS images FROM (
+          SELECT adapter_id, images FROM adapter_usage_daily WHERE ${this.wholeDays(whole, p)}
+          UNION ALL
+          SELECT ra.adapter_id, 1 FROM generation_results r ${this.join} generation_result_adapters ra ON ra.result_id = r.id
+          WHERE ${this.edgeResults(edges, p)}
+        ) d GROUP BY adapter_id HAVING SUM(images) > 0 ORDER BY images DESC, adapter_id LIMIT ${p.add(limit)}
       ) u LEFT JOIN adapters a ON a.id = u.adapter_id ORDER BY u.images DESC, u.adapter_id`;
     return (await this.rows(sql, p)).map((r) => ({
       adapterId: String(r.adapter_id),
@@ -125,16 +160,20 @@ export class AnalyticsRepository {
     }));
   }
 
-  /** Pairs of library adapters used in the same image. */
+  /** Pairs of library adapters used in the same image, from the daily roll-up and the links of partial days. */
   async topPairs(range: StatsRange, limit: number): Promise<AdapterPairUsage[]> {
     const p = new SqlParams(this.pg);
+    const { whole, edges } = splitRange(range, DAY_MS);
+    const byPair = (await this.mostPairDays(whole)) ? ' INDEXED BY idx_adapter_pair_usage_daily_pair' : '';
     const sql = `SELECT u.a_id, u.b_id, u.images, a.name AS a_name, b.name AS b_name FROM (
-        SELECT x.adapter_id AS a_id, y.adapter_id AS b_id, COUNT(*) AS images
-        FROM generation_results r
-        ${this.join} generation_result_adapters x ON x.result_id = r.id
-        ${this.join} generation_result_adapters y ON y.result_id = r.id AND x.adapter_id < y.adapter_id
-        WHERE r.created_at >= ${p.time(range.from)} AND r.created_at < ${p.time(range.to)}
-        GROUP BY x.adapter_id, y.adapter_id ORDER BY images DESC, a_id, b_id LIMIT ${p.add(limit)}
+        SELECT a_id, b_id, SUM(images) AS images FROM (
+          SELECT a_id, b_id, images FROM adapter_pair_usage_daily${byPair} WHERE ${this.wholeDays(whole, p)}
+          UNION ALL
+          SELECT x.adapter_id, y.adapter_id, 1 FROM generation_results r
+          ${this.join} generation_result_adapters x ON x.result_id = r.id
+          ${this.join} generation_result_adapters y ON y.result_id = r.id AND x.adapter_id < y.adapter_id
+          WHERE ${this.edgeResults(edges, p)}
+        ) d GROUP BY a_id, b_id HAVING SUM(images) > 0 ORDER BY images DESC, a_id, b_id LIMIT ${p.add(limit)}
       ) u LEFT JOIN adapters a ON a.id = u.a_id LEFT JOIN adapters b ON b.id = u.b_id
       ORDER BY u.images DESC, u.a_id, u.b_id`;
     return (await this.rows(sql, p)).map((r) => ({
@@ -144,6 +183,22 @@ export class AnalyticsRepository {
       ],
       images: toNumber(r.images),
     }));
+  }
+
+  /**
+   * Whether the whole days cover at least half of the days the pair roll-up holds, on SQLite. Pairs barely repeat
+   * from day to day, so grouping a day range sorts nearly every row read; scanning the whole pair-ordered index
+   * groups without a sort and costs less once the range is most of the table (about half the CPU at 30 of 30 days).
+   */
+  private async mostPairDays(whole: StatsRange | null): Promise<boolean> {
+    if (this.pg || !whole) return false;
+    const [span] = await this.dataSource.query<Row[]>(
+      'SELECT MIN(day) AS first, MAX(day) AS last FROM adapter_pair_usage_daily',
+    );
+    if (span.first === null) return false;
+    const stored =
+      Date.parse(`${String(span.last)}T00:00:00Z`) - Date.parse(`${String(span.first)}T00:00:00Z`) + DAY_MS;
+    return (whole.to.getTime() - whole.from.getTime()) * 2 >= stored;
   }
 
   /** Failed rows of a job table grouped by their message (the most frequent `cap` messages). */
@@ -247,5 +302,3 @@ export class AnalyticsRepository {
     });
   }
 }
-
-const roundMs = (ms: number | null): number | null => (ms === null ? null : Math.round(ms * 10) / 10);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError } from '@app/core';
 import { AnalyticsRepository, type FailureRow } from './analytics.repository.js';
+import { foldCells } from './generation-cells.js';
 import {
   ANALYTICS_LIMITS,
   type AdapterUsageStats,
@@ -50,10 +51,9 @@ export class AnalyticsService {
         'range_too_long',
       );
     }
-    const [series, totals] = await Promise.all([
-      this.repository.generationCounts(range, bucket, input.backendId),
-      this.repository.generationCounts(range, null, input.backendId),
-    ]);
+    const cells = await this.repository.generationCells(range, input.backendId);
+    const series = foldCells(cells, bucket === StatsBucket.Hour ? 13 : 10);
+    const totals = foldCells(cells, null);
     return {
       ...range,
       bucket,
