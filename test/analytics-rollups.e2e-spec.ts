@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { addJob, emptyCell, type GenerationCell } from '../libs/insights/src/analytics/generation-cells.js';
+import { addJob, emptyCell, type GenerationCell, parseBins } from '../libs/insights/src/analytics/generation-cells.js';
 import { adapterSpec, openSeedDb, type SeedDb, seedAdapters } from './support/adapter-seed.js';
 import { seedGenerations, type SeedGeneration } from './support/job-seed.js';
 import { createDialectDatabase, runMigrationsAt, tempDir } from './support/test-services.js';
@@ -52,7 +52,7 @@ describe.each(DIALECTS)('analytics roll-ups on $name', ({ pg }) => {
     const at = (v: unknown): Date => (v instanceof Date ? v : new Date(`${String(v).replace(' ', 'T')}Z`));
     for (const job of jobs) {
       const hour = at(job.created_at).toISOString().replace('T', ' ').slice(0, 13);
-      const backend = job.backend_id === null ? '' : String(job.backend_id);
+      const backend = typeof job.backend_id === 'string' ? job.backend_id : '';
       const key = `${hour}/${backend}`;
       if (!cells.has(key)) cells.set(key, emptyCell(hour, backend));
       const timed = job.status === 'succeeded' && job.started_at !== null && job.finished_at !== null;
@@ -86,7 +86,7 @@ describe.each(DIALECTS)('analytics roll-ups on $name', ({ pg }) => {
       cancelled: Number(r.cancelled),
       timed: Number(r.timed),
       durationMsSum: Number(r.duration_ms_sum),
-      durations: (typeof r.durations === 'string' ? JSON.parse(r.durations) : r.durations) as Record<string, number>,
+      durations: parseBins(typeof r.durations === 'string' ? r.durations : JSON.stringify(r.durations)),
     }));
     const adapters = await db.query<Row>('SELECT day, adapter_id, images FROM adapter_usage_daily');
     const pairs = await db.query<Row>('SELECT day, a_id, b_id, images FROM adapter_pair_usage_daily');
@@ -170,15 +170,17 @@ describe.each(DIALECTS)('analytics roll-ups on $name', ({ pg }) => {
   });
 });
 
-/** Cells without zero bins, in key order. */
-function normalCells(cells: GenerationCell[]): GenerationCell[] {
+/** Cells in key order, their bins summed per bin without zero counts. */
+function normalCells(cells: GenerationCell[]) {
   return cells
     .filter((c) => c.jobs !== 0)
-    .map((c) => ({
-      ...c,
-      durationMsSum: c.durationMsSum,
-      durations: Object.fromEntries(Object.entries(c.durations).filter(([, n]) => n !== 0)),
-    }))
+    .map((c) => {
+      const bins = new Map<number, number>();
+      for (let i = 0; i < c.durations.length; i += 2) {
+        bins.set(c.durations[i], (bins.get(c.durations[i]) ?? 0) + c.durations[i + 1]);
+      }
+      return { ...c, durations: [...bins].filter(([, n]) => n !== 0).sort((a, b) => a[0] - b[0]) };
+    })
     .sort((a, b) => `${a.hour}/${a.backend}`.localeCompare(`${b.hour}/${b.backend}`));
 }
 
@@ -187,7 +189,7 @@ function keyed(rows: Row[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of rows) {
     const n = Number(r.images);
-    if (n !== 0) out[[r.day, r.adapter_id ?? r.a_id, r.b_id].filter((v) => v !== undefined).join('/')] = n;
+    if (n !== 0) out[[r.day, r.adapter_id ?? r.a_id, r.b_id].filter((v) => typeof v === 'string').join('/')] = n;
   }
   return out;
 }

@@ -163,7 +163,7 @@ export class GenerationCountsDto implements Jsonified<GenerationCounts> {
   /** Mean duration of the succeeded runs (ms). */
   @ApiProperty({ type: 'number', nullable: true })
   meanMs: number | null;
-  /** Nearest-rank 95th percentile of the succeeded runs' durations (ms). */
+  /** Nearest-rank 95th percentile of the succeeded runs' durations (ms), rounded to two significant digits. */
   @ApiProperty({ type: 'number', nullable: true })
   p95Ms: number | null;
 }

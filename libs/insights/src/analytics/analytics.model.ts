@@ -31,7 +31,7 @@ export interface GenerationCounts {
   failed: number;
   cancelled: number;
   meanMs: number | null;
-  /** Nearest-rank 95th percentile (PostgreSQL `percentile_disc`; the same rank on SQLite). */
+  /** Nearest-rank 95th percentile, rounded to two significant digits (the roll-up's duration bins). */
   p95Ms: number | null;
 }
 

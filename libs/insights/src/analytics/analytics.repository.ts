@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { toNumber } from '@app/core';
 import { DataSource } from 'typeorm';
 import { isPostgres, readNumber, readText, readTime, SqlParams } from '../sql-dialect.js';
-import { addJob, emptyCell, type GenerationCell } from './generation-cells.js';
+import { addJob, emptyCell, type GenerationCell, parseBins } from './generation-cells.js';
 import {
   type AdapterPairUsage,
   type AdapterUsage,
@@ -78,7 +78,7 @@ export class AnalyticsRepository {
     const where = [`hour >= ${p.add(unitKey(range.from, 13))}`, `hour < ${p.add(unitKey(range.to, 13))}`];
     if (backendId !== undefined) where.push(`backend_id = ${p.add(backendId)}`);
     const rows = await this.rows(
-      `SELECT hour, backend_id, jobs, succeeded, failed, cancelled, timed, duration_ms_sum, durations
+      `SELECT hour, backend_id, jobs, succeeded, failed, cancelled, timed, duration_ms_sum, ${this.pg ? 'durations::text AS durations' : 'durations'}
        FROM generation_stats_hourly WHERE ${where.join(' AND ')}`,
       p,
     );
@@ -91,7 +91,7 @@ export class AnalyticsRepository {
       cancelled: toNumber(r.cancelled),
       timed: toNumber(r.timed),
       durationMsSum: Number(r.duration_ms_sum),
-      durations: (typeof r.durations === 'string' ? JSON.parse(r.durations) : r.durations) as Record<string, number>,
+      durations: parseBins(String(r.durations)),
     }));
   }
 
@@ -195,9 +195,9 @@ export class AnalyticsRepository {
     const [span] = await this.dataSource.query<Row[]>(
       'SELECT MIN(day) AS first, MAX(day) AS last FROM adapter_pair_usage_daily',
     );
-    if (span.first === null) return false;
-    const stored =
-      Date.parse(`${String(span.last)}T00:00:00Z`) - Date.parse(`${String(span.first)}T00:00:00Z`) + DAY_MS;
+    const [first, last] = [readText(span.first), readText(span.last)];
+    if (first === null || last === null) return false;
+    const stored = Date.parse(`${last}T00:00:00Z`) - Date.parse(`${first}T00:00:00Z`) + DAY_MS;
     return (whole.to.getTime() - whole.from.getTime()) * 2 >= stored;
   }
 
