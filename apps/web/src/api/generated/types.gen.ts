@@ -2230,7 +2230,7 @@ export type GenerationBucketDto = {
    */
   meanMs: number | null;
   /**
-   * Nearest-rank 95th percentile of the succeeded runs' durations (ms).
+   * Nearest-rank 95th percentile of the succeeded runs' durations (ms), rounded to two significant digits.
    */
   p95Ms: number | null;
   /**
@@ -2253,7 +2253,7 @@ export type GenerationCountsDto = {
    */
   meanMs: number | null;
   /**
-   * Nearest-rank 95th percentile of the succeeded runs' durations (ms).
+   * Nearest-rank 95th percentile of the succeeded runs' durations (ms), rounded to two significant digits.
    */
   p95Ms: number | null;
 };
