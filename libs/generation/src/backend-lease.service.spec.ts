@@ -83,6 +83,26 @@ describe(BackendLeaseService.name, () => {
     await Promise.all([first.release(), second.release()]);
   });
 
+  it('should give a released backend to the jobs of one process in the order they began to wait', async () => {
+    const service = processes[0];
+    const first = await service.acquire('00000000-0000-4000-8000-000000000501', { candidates: ['sdnext-0'] });
+    const order: number[] = [];
+    const waiting: Promise<void>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const id = `00000000-0000-4000-8000-0000000005${String(10 + i)}`;
+      waiting.push(
+        service.acquire(id, { candidates: ['sdnext-0'] }).then(async (lease) => {
+          order.push(i);
+          await lease.release();
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 15)); // each has tried once and joined the line
+    }
+    await first.release();
+    await Promise.all(waiting);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it('should stop waiting when the job is cancelled by signal or by its row', async () => {
     const held = await processes[0].acquire('00000000-0000-4000-8000-000000000201', { candidates: ['sdnext-0'] });
     const controller = new AbortController();
