@@ -49,6 +49,7 @@ import { CreateRecipes1764300004300 } from './1764300004300-create-recipes.js';
 import { CreateInsights1764300004600 } from './1764300004600-create-insights.js';
 import { CreateRecommendations1764300004700 } from './1764300004700-create-recommendations.js';
 import { AnalyticsRollups1764300004800 } from './1764300004800-analytics-rollups.js';
+import { AdapterPairTotals1764300004900 } from './1764300004900-adapter-pair-totals.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -102,6 +103,7 @@ export const MIGRATIONS: MigrationList = [
   CreateInsights1764300004600,
   CreateRecommendations1764300004700,
   AnalyticsRollups1764300004800,
+  AdapterPairTotals1764300004900,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { addJob, emptyCell, type GenerationCell, parseBins } from '../libs/insights/src/analytics/generation-cells.js';
 import { adapterSpec, openSeedDb, type SeedDb, seedAdapters } from './support/adapter-seed.js';
 import { seedGenerations, type SeedGeneration } from './support/job-seed.js';
-import { createDialectDatabase, runMigrationsAt, tempDir } from './support/test-services.js';
+import { createDialectDatabase, dataSourceAt, runMigrationsAt, tempDir } from './support/test-services.js';
+import { AnalyticsRepository } from '../libs/insights/src/analytics/analytics.repository.js';
 
 // The migrations only: no entity is loaded, so both dialects can run in one file.
 const { MIGRATIONS } = await import('@app/migrations');
@@ -73,7 +74,12 @@ describe.each(DIALECTS)('analytics roll-ups on $name', ({ pg }) => {
        JOIN generation_result_adapters y ON y.result_id = x.result_id AND x.adapter_id < y.adapter_id
        JOIN generation_results r ON r.id = x.result_id GROUP BY 1, 2, 3`,
     );
-    return { cells: normalCells([...cells.values()]), adapters: keyed(adapters), pairs: keyed(pairs) };
+    const totals: Record<string, number> = {};
+    for (const r of pairs) {
+      const key = `${String(r.a_id)}/${String(r.b_id)}`;
+      totals[key] = (totals[key] ?? 0) + Number(r.images);
+    }
+    return { cells: normalCells([...cells.values()]), adapters: keyed(adapters), pairs: keyed(pairs), totals };
   };
 
   const kept = async () => {
@@ -90,7 +96,15 @@ describe.each(DIALECTS)('analytics roll-ups on $name', ({ pg }) => {
     }));
     const adapters = await db.query<Row>('SELECT day, adapter_id, images FROM adapter_usage_daily');
     const pairs = await db.query<Row>('SELECT day, a_id, b_id, images FROM adapter_pair_usage_daily');
-    return { cells: normalCells(cells), adapters: keyed(adapters), pairs: keyed(pairs) };
+    const totals = keyed(
+      (await db.query<Row>('SELECT a_id, b_id, images FROM adapter_pair_usage_total')).map((r) => ({ ...r, day: '' })),
+    );
+    return {
+      cells: normalCells(cells),
+      adapters: keyed(adapters),
+      pairs: keyed(pairs),
+      totals: Object.fromEntries(Object.entries(totals).map(([k, n]) => [k.replace(/^\//, ''), n])),
+    };
   };
 
   beforeAll(async () => {
@@ -105,7 +119,7 @@ describe.each(DIALECTS)('analytics roll-ups on $name', ({ pg }) => {
     db = await openSeedDb(url);
     adapterIds = await seedAdapters(
       db,
-      ['a', 'b', 'c', 'd', 'e'].map((k) => adapterSpec(k, ['style'])),
+      Array.from({ length: 30 }, (_, k) => adapterSpec(`a${k}`, ['style'])),
     );
     await seedGenerations(db, workload(7, adapterIds, 300));
     await runMigrationsAt(url, [...MIGRATIONS]);
@@ -167,6 +181,41 @@ describe.each(DIALECTS)('analytics roll-ups on $name', ({ pg }) => {
       results[91].id,
     ]);
     expect(await kept()).toEqual(await truth());
+  });
+
+  it('should find the same top pairs from the totals, the days and the links, for any range', async () => {
+    const ds = dataSourceAt(url);
+    await ds.initialize();
+    try {
+      const repository = new AnalyticsRepository(ds);
+      const day = (iso: string) =>
+        `${pg ? `to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')` : 'substr(r.created_at, 1, 23)'} ${iso}`;
+      const ranges = [
+        ['2026-03-01T00:00:00Z', '2026-03-04T00:00:00Z'],
+        ['2026-03-01T06:30:00Z', '2026-03-03T18:15:00Z'],
+        // Two whole days of three and a partial one: the totals with the partial day's links.
+        ['2026-03-01T06:30:00Z', '2026-03-04T00:00:00Z'],
+        ['2026-03-02T00:00:00Z', '2026-03-03T00:00:00Z'],
+        ['2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z'],
+      ];
+      for (const [from, to] of ranges) {
+        const text = (d: string) => new Date(d).toISOString().replace('T', ' ').replace('Z', '');
+        const expected = await db.query<Row>(
+          `SELECT x.adapter_id AS a_id, y.adapter_id AS b_id, COUNT(*) AS images FROM generation_result_adapters x
+           JOIN generation_result_adapters y ON y.result_id = x.result_id AND x.adapter_id < y.adapter_id
+           JOIN generation_results r ON r.id = x.result_id
+           WHERE ${day(`>= ${p(1)}`)} AND ${day(`< ${p(2)}`)}
+           GROUP BY x.adapter_id, y.adapter_id ORDER BY images DESC, a_id, b_id LIMIT 10`,
+          [text(from), text(to)],
+        );
+        const found = await repository.topPairs({ from: new Date(from), to: new Date(to) }, 10);
+        expect(found.map((f) => [f.adapters[0].adapterId, f.adapters[1].adapterId, f.images])).toEqual(
+          expected.map((e) => [String(e.a_id), String(e.b_id), Number(e.images)]),
+        );
+      }
+    } finally {
+      await ds.destroy();
+    }
   });
 });
 

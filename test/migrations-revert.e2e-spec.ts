@@ -118,6 +118,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'CreateInsights1764300004600',
       'CreateRecommendations1764300004700',
       'AnalyticsRollups1764300004800',
+      'AdapterPairTotals1764300004900',
     ]);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {

@@ -45,6 +45,21 @@ export function splitRange(range: StatsRange, unitMs: number): { whole: StatsRan
 /** `YYYY-MM-DD HH` or `YYYY-MM-DD` of a UTC instant, the roll-ups' keys. */
 const unitKey = (at: Date, length: 13 | 10): string => at.toISOString().replace('T', ' ').slice(0, length);
 
+/** Pairs counted in the range per batch of the threshold algorithm. */
+const PAIR_BATCH = 200;
+
+interface PairCount {
+  a: string;
+  b: string;
+  images: number;
+}
+
+const pairCount = (r: Row): PairCount => ({ a: String(r.a_id), b: String(r.b_id), images: toNumber(r.images) });
+const pairKey = (pair: PairCount): string => `${pair.a}/${pair.b}`;
+/** Most images first, then by ids, as the statements order them. */
+const byUsage = (x: PairCount, y: PairCount): number =>
+  y.images - x.images || (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : x.b > y.b ? 1 : 0);
+
 /**
  * The analytics statements, one per figure, on both databases. The generation series and the adapter usage read the
  * roll-ups that triggers keep (migration 1764300004800: per hour and backend, per day and adapter or pair) for the
@@ -160,38 +175,121 @@ export class AnalyticsRepository {
     }));
   }
 
-  /** Pairs of library adapters used in the same image, from the daily roll-up and the links of partial days. */
+  /**
+   * Pairs of library adapters used in the same image. A range over most of the stored days reads pairs by their
+   * all-time totals (`pairsByTotals`); a shorter one groups the daily roll-up's rows of its days.
+   */
   async topPairs(range: StatsRange, limit: number): Promise<AdapterPairUsage[]> {
-    const p = new SqlParams(this.pg);
     const { whole, edges } = splitRange(range, DAY_MS);
-    const byPair = (await this.mostPairDays(whole)) ? ' INDEXED BY idx_adapter_pair_usage_daily_pair' : '';
-    const sql = `SELECT u.a_id, u.b_id, u.images, a.name AS a_name, b.name AS b_name FROM (
-        SELECT a_id, b_id, SUM(images) AS images FROM (
-          SELECT a_id, b_id, images FROM adapter_pair_usage_daily${byPair} WHERE ${this.wholeDays(whole, p)}
-          UNION ALL
-          SELECT x.adapter_id, y.adapter_id, 1 FROM generation_results r
-          ${this.join} generation_result_adapters x ON x.result_id = r.id
-          ${this.join} generation_result_adapters y ON y.result_id = r.id AND x.adapter_id < y.adapter_id
-          WHERE ${this.edgeResults(edges, p)}
-        ) d GROUP BY a_id, b_id HAVING SUM(images) > 0 ORDER BY images DESC, a_id, b_id LIMIT ${p.add(limit)}
-      ) u LEFT JOIN adapters a ON a.id = u.a_id LEFT JOIN adapters b ON b.id = u.b_id
-      ORDER BY u.images DESC, u.a_id, u.b_id`;
-    return (await this.rows(sql, p)).map((r) => ({
+    const top =
+      whole && (await this.mostPairDays(whole))
+        ? await this.pairsByTotals(whole, edges, limit)
+        : await this.pairsByDays(whole, edges, limit);
+    const names = await this.adapterNames(top.flatMap((t) => [t.a, t.b]));
+    return top.map((t) => ({
       adapters: [
-        { adapterId: String(r.a_id), name: readText(r.a_name) },
-        { adapterId: String(r.b_id), name: readText(r.b_name) },
+        { adapterId: t.a, name: names.get(t.a) ?? null },
+        { adapterId: t.b, name: names.get(t.b) ?? null },
       ],
-      images: toNumber(r.images),
+      images: t.images,
     }));
   }
 
+  private async pairsByDays(whole: StatsRange | null, edges: StatsRange[], limit: number): Promise<PairCount[]> {
+    const p = new SqlParams(this.pg);
+    const sql = `SELECT a_id, b_id, SUM(images) AS images FROM (
+        SELECT a_id, b_id, images FROM adapter_pair_usage_daily WHERE ${this.wholeDays(whole, p)}
+        UNION ALL
+        ${this.edgePairsSql(edges, p)}
+      ) d GROUP BY a_id, b_id HAVING SUM(images) > 0 ORDER BY images DESC, a_id, b_id LIMIT ${p.add(limit)}`;
+    return (await this.rows(sql, p)).map(pairCount);
+  }
+
+  /** Every pair's image of the results in the partial days, one row each. */
+  private edgePairsSql(edges: StatsRange[], p: SqlParams): string {
+    return `SELECT x.adapter_id AS a_id, y.adapter_id AS b_id, 1 AS images FROM generation_results r
+      ${this.join} generation_result_adapters x ON x.result_id = r.id
+      ${this.join} generation_result_adapters y ON y.result_id = r.id AND x.adapter_id < y.adapter_id
+      WHERE ${this.edgeResults(edges, p)}`;
+  }
+
   /**
-   * Whether the whole days cover at least half of the days the pair roll-up holds, on SQLite. Pairs barely repeat
-   * from day to day, so grouping a day range sorts nearly every row read; scanning the whole pair-ordered index
-   * groups without a sort and costs less once the range is most of the table (about half the CPU at 30 of 30 days).
+   * The threshold algorithm: a pair's all-time total bounds its count in the range, so pairs are read in descending
+   * total, a batch at a time, and counted in the range (whole days from the roll-up, partial ones from the links),
+   * until the next total is below the `limit`-th count found; no later pair can reach the top then.
    */
-  private async mostPairDays(whole: StatsRange | null): Promise<boolean> {
-    if (this.pg || !whole) return false;
+  private async pairsByTotals(whole: StatsRange, edges: StatsRange[], limit: number): Promise<PairCount[]> {
+    const edgeCounts = new Map<string, number>();
+    if (edges.length > 0) {
+      const p = new SqlParams(this.pg);
+      const rows = await this.rows(
+        `SELECT a_id, b_id, SUM(images) AS images FROM (${this.edgePairsSql(edges, p)}) e GROUP BY a_id, b_id`,
+        p,
+      );
+      for (const r of rows.map(pairCount)) edgeCounts.set(pairKey(r), r.images);
+    }
+    const found: PairCount[] = [];
+    let after: PairCount | null = null;
+    for (;;) {
+      const p = new SqlParams(this.pg);
+      const next: string = after
+        ? `AND (images < ${p.add(after.images)} OR (images = ${p.add(after.images)} AND (a_id > ${p.add(after.a)}
+             OR (a_id = ${p.add(after.a)} AND b_id > ${p.add(after.b)}))))`
+        : '';
+      const batch: PairCount[] = (
+        await this.rows(
+          `SELECT a_id, b_id, images FROM adapter_pair_usage_total WHERE images > 0 ${next}
+           ORDER BY images DESC, a_id, b_id LIMIT ${p.add(PAIR_BATCH)}`,
+          p,
+        )
+      ).map(pairCount);
+      if (batch.length === 0) break;
+      const inDays = await this.pairCountsInDays(whole, batch);
+      for (const pair of batch) {
+        const key = pairKey(pair);
+        const images = (inDays.get(key) ?? 0) + (edgeCounts.get(key) ?? 0);
+        if (images > 0) found.push({ ...pair, images });
+      }
+      found.sort(byUsage).splice(limit);
+      const last = batch[batch.length - 1];
+      if (batch.length < PAIR_BATCH || (found.length === limit && last.images < found[limit - 1].images)) break;
+      after = last;
+    }
+    return found;
+  }
+
+  /** These pairs' images in the whole days, from the pair-ordered index of the daily roll-up. */
+  private async pairCountsInDays(whole: StatsRange, pairs: PairCount[]): Promise<Map<string, number>> {
+    const p = new SqlParams(this.pg);
+    const id = (value: string) => (this.pg ? `${p.add(value)}::uuid` : p.add(value));
+    const values = pairs.map((pair) => `(${id(pair.a)}, ${id(pair.b)})`).join(', ');
+    const rows = await this.rows(
+      `WITH wanted (a, b) AS (VALUES ${values})
+       SELECT d.a_id, d.b_id, SUM(d.images) AS images FROM wanted w
+       ${this.join} adapter_pair_usage_daily d ON d.a_id = w.a AND d.b_id = w.b
+       WHERE d.day >= ${p.add(unitKey(whole.from, 10))} AND d.day < ${p.add(unitKey(whole.to, 10))}
+       GROUP BY d.a_id, d.b_id`,
+      p,
+    );
+    return new Map(rows.map(pairCount).map((r) => [pairKey(r), r.images]));
+  }
+
+  private async adapterNames(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const p = new SqlParams(this.pg);
+    const rows = await this.rows(
+      `SELECT id, name FROM adapters WHERE id IN (${[...new Set(ids)].map((id) => p.add(id)).join(', ')})`,
+      p,
+    );
+    return new Map(rows.map((r) => [String(r.id), String(r.name)]));
+  }
+
+  /**
+   * Whether the whole days cover at least half of the days the pair roll-up holds. Pairs barely repeat from day to
+   * day, so grouping a long day range sorts nearly every pair; over most of the history the totals find the top
+   * pairs after a few batches (bench:analytics), while a short range reads few rows of its own days.
+   */
+  private async mostPairDays(whole: StatsRange): Promise<boolean> {
     const [span] = await this.dataSource.query<Row[]>(
       'SELECT MIN(day) AS first, MAX(day) AS last FROM adapter_pair_usage_daily',
     );
