@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { chunk, ConflictError, NotFoundError, toNumber } from '@app/core';
+import { ConflictError, NotFoundError, toNumber } from '@app/core';
 import type { DataSource, Repository } from 'typeorm';
 import { AdapterEntity } from '../library/adapter.entity.js';
+import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
 import { CivitaiPort, type CivitaiJson } from './civitai.port.js';
 import { type CivitaiNewerVersion, CivitaiUpdateEntity } from './civitai-runs.entity.js';
 
@@ -14,9 +15,6 @@ export interface CivitaiUpdateResult {
   newer: CivitaiNewerVersion[];
   checkedAt: Date;
 }
-
-/** Ids bound in one statement: under SQLite's and PostgreSQL's parameter limits. */
-const IDS_PER_STATEMENT = 500;
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
@@ -51,6 +49,7 @@ export class CivitaiUpdateService {
   constructor(
     private readonly civitai: CivitaiPort,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queries: AdapterQueryRepository,
   ) {
     this.updates = dataSource.getRepository(CivitaiUpdateEntity);
     this.adapters = dataSource.getRepository(AdapterEntity);
@@ -106,18 +105,7 @@ export class CivitaiUpdateService {
   /** Which of these adapters have a newer version known (for the current version). */
   async withUpdates(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    // One plain statement: it runs on every list page, where building it with the query builder cost more than running it.
-    const found = new Set<string>();
-    for (const part of chunk(ids, IDS_PER_STATEMENT)) {
-      const list = part.map((_, i) => (this.pg ? `$${i + 1}` : '?')).join(', ');
-      const rows = await this.dataSource.query<{ id: string }[]>(
-        `SELECT u.adapter_id AS id FROM civitai_updates u JOIN adapters a ON a.id = u.adapter_id ` +
-          `AND a.civitai_version_id = u.version_id WHERE u.adapter_id IN (${list}) AND u.has_update = ${this.pg ? 'true' : '1'}`,
-        [...part],
-      );
-      for (const row of rows) found.add(row.id);
-    }
-    return found;
+    return this.queries.idsWithUpdates(ids);
   }
 
   /** Present adapters with a newer version known (the library's "updates available" count). */

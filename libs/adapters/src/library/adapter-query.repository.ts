@@ -375,6 +375,24 @@ export class AdapterQueryRepository {
     return ids.map((id) => byId.get(id)).filter((e): e is AdapterEntity => e !== undefined);
   }
 
+  /**
+   * Which of these adapters have a newer Civitai version known for the version they are on (`civitai_updates`).
+   * It runs on every list page: one plain statement a chunk, through the read cache on SQLite.
+   */
+  async idsWithUpdates(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const part of chunk(ids, IN_CHUNK)) {
+      const p = new Params(this.pg);
+      const rows = await this.read<{ id: string }>(
+        `SELECT u.adapter_id AS id FROM civitai_updates u JOIN adapters a ON a.id = u.adapter_id ` +
+          `AND a.civitai_version_id = u.version_id WHERE u.adapter_id IN (${p.list(part)}) AND u.has_update = ${p.add(true)}`,
+        p.values,
+      );
+      for (const row of rows) found.add(row.id);
+    }
+    return found;
+  }
+
   findById(id: string): Promise<AdapterEntity | null> {
     return this.dataSource.getRepository(AdapterEntity).findOneBy({ id });
   }
