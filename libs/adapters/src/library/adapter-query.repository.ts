@@ -277,6 +277,16 @@ export class AdapterQueryRepository {
       } else {
         source = this.source(p, filter, 'filter', search ? 'drive' : 'test');
       }
+      if (this.pg && search && !filter.missing && (offset + limit) * (await this.presentTotal()) >= total * total) {
+        // PostgreSQL misjudges how many rows a prefix tsquery matches and walks the sort index testing every row,
+        // even for a search matching a few hundred. When the walk would read more rows than the matches (as the
+        // SQLite plan above decides), collect the matches first (GIN index) and sort only them.
+        const sortKey = SORT_COLUMNS[key];
+        const sql =
+          `WITH m AS MATERIALIZED (SELECT a.id AS id, ${sortKey} AS k FROM ${source.from} WHERE ${source.where}) ` +
+          `SELECT m.id AS id FROM m ORDER BY m.k ${dir}${nulls}, m.id ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
+        return (await this.read<{ id: string }>(sql, p.values)).map((r) => r.id);
+      }
     }
     const sql = `SELECT a.id AS id FROM ${source.from} WHERE ${source.where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
     const rows = await this.read<{ id: string }>(sql, p.values);
