@@ -82,7 +82,11 @@ const SYNC_SCAN_FS: ScanFs = {
   realpath: (path) => Promise.resolve(realpathSync(path)),
 };
 
-const BATCH_ROWS = 500;
+/**
+ * Rows a write transaction takes. Each commit rewrites every index page its rows touched, and in a large index
+ * a row's entries land on pages of their own, so fewer, larger commits keep the rate as the index grows.
+ */
+const BATCH_ROWS = 2000;
 // Header and sidecar reads are small and latency-bound: keep many in flight (with UV_THREADPOOL_SIZE=16, see README).
 const READ_CONCURRENCY = 48;
 /** Files to read below which worker threads would cost more to start than they save. */

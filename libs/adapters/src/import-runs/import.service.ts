@@ -52,7 +52,7 @@ export class ImportService {
     const { counts } = report;
     const changed = counts.added + counts.updated + counts.moved + counts.missing + counts.restored;
     if (!report.dryRun && changed >= STATISTICS_AFTER_CHANGES) {
-      await this.queries.refreshStatistics().catch((error: unknown) => {
+      await this.queries.refreshStatisticsAfter(changed).catch((error: unknown) => {
         this.logger.warn(`Could not refresh planner statistics: ${errorMessage(error)}`);
       });
     }
