@@ -1,15 +1,14 @@
 // Archive benchmark: `npm run bench:archive`. Seeds a SQLite library of N adapters (BENCH_ARCHIVE_ADAPTERS, default
 // 20,000) of which F have real files (BENCH_ARCHIVE_FILES × BENCH_ARCHIVE_FILE_MB, default 40 × 8 MiB of
-// incompressible bytes, like LoRA weights), then prints: export MB/s with files through the CLI beside plain yazl
-// zipping the same files in this process, and import rate (adapters/s) of a rows-only archive into an empty
+// incompressible bytes, like LoRA weights), then prints: export MB/s with files through the CLI beside plain
+// zip-stream zipping the same files in this process, and import rate (adapters/s) of a rows-only archive into an empty
 // database. CLI figures subtract one CLI start-up (`migrate --check`) measured in the same run.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import yazl from 'yazl';
 import { rootIdOf } from '../libs/adapters/src/library/library-roots.js';
+import { plainZip } from './bench-util.js';
 import { openSeedDb, seedAdapters, type SeedAdapter } from '../test/support/adapter-seed.js';
 import { runCli } from '../test/support/app-process.js';
 
@@ -63,10 +62,10 @@ try {
 
   const plain = join(tmp, 'plain.zip');
   const plainS = await wall(async () => {
-    const zip = new yazl.ZipFile();
-    for (const [i, f] of files.entries()) zip.addFile(f, `files/${i}.safetensors`, { compress: false });
-    zip.end();
-    await pipeline(zip.outputStream, createWriteStream(plain));
+    await plainZip(
+      files.map((f, i) => [`files/${i}.safetensors`, f]),
+      createWriteStream(plain),
+    );
   });
   const plainMb = statSync(plain).size / 1048576;
 
@@ -84,7 +83,7 @@ try {
     `${(exportMb / exportS).toFixed(0)} MB/s (${exportMb.toFixed(0)} MiB in ${exportS.toFixed(2)} s)`,
   );
   line(
-    'baseline: plain yazl, same files',
+    'baseline: plain zip-stream, same files',
     `${(plainMb / plainS).toFixed(0)} MB/s (${plainMb.toFixed(0)} MiB in ${plainS.toFixed(2)} s)`,
   );
   line('export rows only', `${(N / rowsExportS).toFixed(0)} adapters/s (${statSync(rows).size} bytes)`);

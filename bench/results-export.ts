@@ -1,16 +1,16 @@
 // Results export benchmark: seeds results with image files in a temp storage folder and streams them through
-// ResultExportService (keyset pages, FileStorage.open, yazl, metadata JSON per image, index.json) into a byte counter,
-// beside a baseline in the same run: plain yazl storing the same files (addReadStream, no database, no metadata).
+// ResultExportService (keyset pages, FileStorage.open, ZipWriter, metadata JSON per image, index.json) into a byte
+// counter, beside a baseline in the same run: plain zip-stream storing the same files (no database, no metadata).
 // Two cases: throughput (BENCH_EXPORT_LARGE results of BENCH_EXPORT_KB KB, default 1,000 × 256 KB) and scale
 // (BENCH_EXPORT_MANY results of 2 KB, default 100,000): MB/s, results/s and the peak RSS growth of each.
 // `npm run bench:results-export` (SQLite in a temp dir); `DATABASE_URL=postgres://…` for an empty PostgreSQL database.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { report } from './bench-util.js';
+import { plainZip, report } from './bench-util.js';
 
 const LARGE = Number(process.env.BENCH_EXPORT_LARGE ?? 1_000);
 const LARGE_KB = Number(process.env.BENCH_EXPORT_KB ?? 256);
@@ -27,7 +27,6 @@ const { GenerationResultRepository } = await import('../libs/results/src/generat
 const { ResultExportService } = await import('../libs/results/src/export/result-export.service.js');
 const { seedResultRows } = await import('../test/support/result-seed.js');
 const { DataSource } = await import('typeorm');
-const { ZipFile } = await import('yazl');
 
 const config = loadConfig();
 const dataSource = new DataSource(dataSourceOptions(config));
@@ -69,19 +68,13 @@ async function viaService(backendId: string): Promise<number> {
   return out.bytes();
 }
 
-/** Plain yazl over the same files, in the same order: no database, no metadata, no index. */
+/** Plain zip-stream over the same files, in the same order: no database, no metadata, no index. */
 async function baseline(keys: string[]): Promise<number> {
   const out = counter();
-  const zip = new ZipFile();
-  const done = pipeline(zip.outputStream, out.sink);
-  for (const key of keys) {
-    // Lazy: yazl opens each file when it reaches it (100,000 eager streams would run out of file descriptors).
-    zip.addReadStreamLazy(key, { compress: false }, (done) =>
-      done(null, createReadStream(join(config.storageDir, key))),
-    );
-  }
-  zip.end();
-  await done;
+  await plainZip(
+    keys.map((key) => [key, join(config.storageDir, key)]),
+    out.sink,
+  );
   return out.bytes();
 }
 

@@ -1,5 +1,5 @@
 // Builds ZIP files byte by byte, so tests can make the archives no well-behaved writer would: `../` names,
-// duplicate entries, zip bombs. yazl refuses most of these names, which is why this exists.
+// duplicate entries, zip bombs. ZIP writers refuse most of these names, which is why this exists.
 import { crc32, deflateRawSync } from 'node:zlib';
 
 export interface RawZipEntry {

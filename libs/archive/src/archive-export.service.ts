@@ -3,9 +3,16 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import yazl from 'yazl';
 import { type AdapterEntity, LibraryRoots } from '@app/adapters';
-import { APP_CONFIG, type AppConfig, errorMessage, FileStorage, installationRoot } from '@app/core';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  errorMessage,
+  FileStorage,
+  installationRoot,
+  type ZipEntryOptions,
+  ZipWriter,
+} from '@app/core';
 import {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
@@ -32,11 +39,7 @@ export interface ArchiveEstimate {
   fileBytes: number;
 }
 
-interface EntryOptions {
-  mtime?: Date;
-  compress?: boolean;
-}
-type AddEntry = (name: string, source: Readable, options?: EntryOptions) => Promise<void>;
+type AddEntry = (name: string, source: Readable, options?: ZipEntryOptions) => Promise<void>;
 
 /** One library file of an adapter: the LoRA itself, a sidecar or a preview, relative to its root. */
 interface LibraryFileRef {
@@ -120,22 +123,21 @@ export class ArchiveExportService {
 
   /** The archive as a stream; a failure part way destroys it with the error (a download then ends short). */
   export(options: { withFiles: boolean }): Readable {
-    const zip = new yazl.ZipFile();
+    const zip = new ZipWriter();
     const output = new PassThrough();
-    (zip.outputStream as Readable).on('error', (error) => output.destroy(error)).pipe(output);
+    zip.output.on('error', (error) => output.destroy(error)).pipe(output);
     // A reader that goes away (a download cancelled) stops the export and closes the file being read.
-    const sources = new Set<Readable>();
-    output.once('close', () => sources.forEach((source) => source.destroy()));
-    this.feed(zip, options.withFiles, sources).catch((error: unknown) => {
+    output.once('close', () => zip.abort(new Error('the export was stopped')));
+    this.feed(zip, options.withFiles).catch((error: unknown) => {
       this.logger.error(`Export failed: ${errorMessage(error)}`);
       output.destroy(error instanceof Error ? error : new Error(String(error)));
     });
     return output;
   }
 
-  private async feed(zip: yazl.ZipFile, withFiles: boolean, sources: Set<Readable>): Promise<void> {
-    const add = (name: string, source: Readable, options?: EntryOptions) =>
-      this.addEntry(zip, name, source, sources, options);
+  private async feed(zip: ZipWriter, withFiles: boolean): Promise<void> {
+    // One entry at a time, so at most one source is open.
+    const add: AddEntry = (name, source, options) => zip.add(name, source, options);
     const counts: ArchiveCounts = {
       adapters: 0,
       results: 0,
@@ -167,8 +169,8 @@ export class ArchiveExportService {
       roots: this.roots.list().map((r) => ({ id: r.id, path: r.path })),
       counts,
     };
-    zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), ArchiveEntry.Manifest);
-    zip.end();
+    await zip.add(ArchiveEntry.Manifest, Buffer.from(JSON.stringify(manifest, null, 2)));
+    zip.finish();
   }
 
   private async addFiles(add: AddEntry, counts: ArchiveCounts): Promise<void> {
@@ -205,28 +207,5 @@ export class ArchiveExportService {
         }
       })(),
     );
-  }
-
-  /** Adds one entry and waits until the ZIP has read it all, so at most one source is open at a time. */
-  private addEntry(
-    zip: yazl.ZipFile,
-    name: string,
-    source: Readable,
-    sources: Set<Readable>,
-    options: EntryOptions = {},
-  ): Promise<void> {
-    sources.add(source);
-    return new Promise<void>((resolveEntry, reject) => {
-      let ended = false;
-      source.once('end', () => {
-        ended = true;
-        resolveEntry();
-      });
-      source.once('error', reject);
-      source.once('close', () => {
-        if (!ended) reject(new Error(`${name}: the export was stopped`));
-      });
-      zip.addReadStreamLazy(name, options, (callback) => callback(null, source));
-    }).finally(() => sources.delete(source));
   }
 }

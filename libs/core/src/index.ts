@@ -44,6 +44,7 @@ export * from './security/web-access.policy.js';
 export * from './media/thumbnail.service.js';
 export * from './storage/file-storage.js';
 export * from './storage/storage.module.js';
+export * from './zip/zip-writer.js';
 export * from './leases/process-lease.entity.js';
 export * from './leases/process-lease.repository.js';
 export * from './leases/process-lease.service.js';

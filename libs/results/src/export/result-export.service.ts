@@ -1,8 +1,14 @@
 import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { Injectable, Logger } from '@nestjs/common';
-import { chunk, errorMessage, FileStorage, InvalidInputError, MetricsService } from '@app/core';
-import { ZipFile } from 'yazl';
+import {
+  chunk,
+  errorMessage,
+  FileStorage,
+  InvalidInputError,
+  MetricsService,
+  type OpenedObject,
+  ZipWriter,
+} from '@app/core';
 import type { GenerationResultEntity } from '../generation-result.entity.js';
 import { GenerationResultRepository } from '../generation-result.repository.js';
 import { type ResultListQuery, ResultOrder, ResultSort } from '../result-query.js';
@@ -21,7 +27,7 @@ export const EXPORT_LIMITS = {
   maxIds: 10_000,
   /** Rows read per database round trip. */
   pageSize: 200,
-  /** Results added to the archive ahead of the one being written (open files at most). */
+  /** Results whose files are opened ahead of the one being written (open files at most). */
   ahead: 8,
 } as const;
 
@@ -41,11 +47,24 @@ export interface ResultExport {
   stream: Readable;
 }
 
+/** A result whose file is being opened ahead of writing it. */
+interface OpeningResult {
+  row: GenerationResultEntity;
+  file: Promise<OpenedObject | null>;
+}
+
+function closeWhenOpened({ file }: OpeningResult): void {
+  void file.then(
+    (opened) => opened?.stream.destroy(),
+    () => undefined,
+  );
+}
+
 /** Per result: local header + data descriptor + central entry of two files, and a metadata JSON after deflate. */
 const OVERHEAD_PER_RESULT = 2 * (30 + 24 + 46 + 2 * 48) + 900;
 
 /**
- * Streams a selection of results as a ZIP (yazl): `results/<id>.<ext>` (the stored image, as is) and
+ * Streams a selection of results as a ZIP (ZipWriter): `results/<id>.<ext>` (the stored image, as is) and
  * `results/<id>.json` (its metadata) per result, then `index.json`. Rows are read a page at a time by keyset and each
  * image is streamed from storage while the archive is being read: neither the archive nor the rows are held in memory,
  * only ZIP's central directory (about 100 bytes per entry) until the end.
@@ -86,7 +105,9 @@ export class ResultExportService {
         { field: pinned.ids ? 'ids' : 'filters', message: 'matches no result' },
       ]);
     }
-    const zip = new ZipFile();
+    const zip = new ZipWriter();
+    // The client went away: stop at once, closing the file being written and those opened ahead.
+    signal.addEventListener('abort', () => zip.abort(new Error('export cancelled')), { once: true });
     const started = Date.now();
     void this.fill(zip, pinned, signal).then(
       (written) => {
@@ -95,52 +116,53 @@ export class ResultExportService {
       },
       (error: unknown) => {
         if (!signal.aborted) this.logger.warn(`Export failed: ${errorMessage(error)}`);
-        (zip.outputStream as Readable).destroy(error instanceof Error ? error : new Error(String(error)));
+        zip.abort(error);
       },
     );
     const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
-    return { fileName: `results-${stamp}.zip`, count, stream: zip.outputStream as Readable };
+    return { fileName: `results-${stamp}.zip`, count, stream: zip.output };
   }
 
   /**
-   * Adds the entries one result at a time, at most `ahead` results ahead of the one the client is reading: the
-   * output paces the database and the storage, and a few files are open at once.
+   * Writes the entries one result at a time while the files of the next `ahead` results are being opened: the
+   * reader paces the database and the storage, and a few files are open at once.
    */
-  private async fill(zip: ZipFile, selection: ResultSelection, signal: AbortSignal): Promise<number> {
+  private async fill(zip: ZipWriter, selection: ResultSelection, signal: AbortSignal): Promise<number> {
     const missing = new Set<string>();
+    const pending: OpeningResult[] = [];
     let written = 0;
-    const open = new Set<Readable>();
-    const ahead: Promise<unknown>[] = [];
-    const stop = () => open.forEach((stream) => stream.destroy());
-    signal.addEventListener('abort', stop, { once: true });
-    zip.on('error', (error: Error) => (zip.outputStream as Readable).destroy(error));
     try {
       for await (const row of this.rows(selection, signal)) {
-        const file = await this.storage.open(row.storageKey);
-        const image = file ? `results/${row.id}.${extensionOf(row.format)}` : null;
-        if (file) {
-          open.add(file.stream);
-          const read = finished(file.stream).finally(() => open.delete(file.stream));
-          // Awaited a few results later; until then a failure must not count as unhandled.
-          read.catch(() => undefined);
-          ahead.push(read);
-          zip.addReadStream(file.stream, image!, { size: file.size, compress: false, mtime: row.createdAt });
-        } else {
-          missing.add(row.id);
-        }
-        const metadata = Buffer.from(JSON.stringify(resultMetadata(row, image), null, 2));
-        zip.addBuffer(metadata, `results/${row.id}.json`, { mtime: row.createdAt });
+        const file = this.storage.open(row.storageKey);
+        // Awaited a few results later; until then a failure must not count as unhandled.
+        file.catch(() => undefined);
+        pending.push({ row, file });
+        if (pending.length < EXPORT_LIMITS.ahead) continue;
+        await this.addResult(zip, pending.shift()!, missing);
         written++;
-        if (ahead.length >= EXPORT_LIMITS.ahead) await ahead.shift();
       }
-      await Promise.all(ahead);
+      while (pending.length > 0 && !signal.aborted) {
+        await this.addResult(zip, pending.shift()!, missing);
+        written++;
+      }
     } finally {
-      signal.removeEventListener('abort', stop);
+      // Files opened ahead of a failure or a cancelled download are closed, not left to the garbage collector.
+      pending.splice(0).forEach(closeWhenOpened);
     }
     if (signal.aborted) throw new Error('export cancelled');
-    zip.addReadStream(Readable.from(this.index(selection, missing, signal)), 'index.json');
-    zip.end();
+    await zip.add('index.json', Readable.from(this.index(selection, missing, signal)));
+    zip.finish();
     return written;
+  }
+
+  /** One result's image (when its file is there) and metadata JSON. */
+  private async addResult(zip: ZipWriter, { row, file }: OpeningResult, missing: Set<string>): Promise<void> {
+    const opened = await file;
+    const image = opened ? `results/${row.id}.${extensionOf(row.format)}` : null;
+    if (opened) await zip.add(image!, opened.stream, { compress: false, mtime: row.createdAt });
+    else missing.add(row.id);
+    const metadata = Buffer.from(JSON.stringify(resultMetadata(row, image), null, 2));
+    await zip.add(`results/${row.id}.json`, metadata, { mtime: row.createdAt });
   }
 
   /** `index.json`: one line per result in archive order, written from a second pass over the same selection. */
