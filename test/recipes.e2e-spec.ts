@@ -1,5 +1,7 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import sharp from 'sharp';
 import { openSeedDb, type SeedDb, seedAdapters } from './support/adapter-seed.js';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
@@ -40,6 +42,7 @@ interface Lora {
 interface Stack {
   api: AppProcess;
   databaseUrl: string;
+  storageDir: string;
   stop(): Promise<void>;
 }
 
@@ -147,6 +150,41 @@ function recipesSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       expect(served.status).toBe(200);
       expect(served.headers.get('content-type')).toBe('image/png');
       expect(Buffer.from(await served.arrayBuffer()).equals(image)).toBe(true);
+    });
+
+    it('should serve a WebP thumbnail of the source image, revalidate it by ETag, and delete it with the recipe', async () => {
+      const thumbnails = () => {
+        const dir = join(stack.storageDir, 'thumbnails');
+        return existsSync(dir) ? readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.webp')) : [];
+      };
+      const before = thumbnails().length;
+      const created = await upload('/recipes/from-image?name=Thumbnailed', png(64, 32, [tEXt('parameters', INFOTEXT)]));
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const get = (path: string, headers: Record<string, string> = {}) =>
+        fetch(`${base}/api/v1/recipes/${id}${path}`, { headers: { 'x-api-key': VIEWER, ...headers } });
+      const small = await get('/thumbnail?size=256');
+      expect(small.status).toBe(200);
+      expect(small.headers.get('content-type')).toBe('image/webp');
+      const facts = await sharp(Buffer.from(await small.arrayBuffer())).metadata();
+      // Never enlarged: the source is 64 × 32.
+      expect([facts.format, facts.width, facts.height]).toEqual(['webp', 64, 32]);
+      const etag = small.headers.get('etag')!;
+      expect((await get('/thumbnail?size=256', { 'if-none-match': etag })).status).toBe(304);
+      expect((await get('/thumbnail?size=768')).status).toBe(200);
+      expect(thumbnails()).toHaveLength(before + 2);
+      const bad = await get('/thumbnail?size=100');
+      expect(bad.status).toBe(400);
+
+      const plain = await call('POST', '/recipes', { name: 'No picture', prompt: 'a cat' });
+      const none = await fetch(`${base}/api/v1/recipes/${plain.body.id as string}/thumbnail`, {
+        headers: { 'x-api-key': VIEWER },
+      });
+      expect([none.status, ((await none.json()) as { code: string }).code]).toEqual([404, 'recipe_image_not_found']);
+      await call('DELETE', `/recipes/${plain.body.id as string}`);
+
+      expect((await call('DELETE', `/recipes/${id}`)).status).toBe(204);
+      expect(thumbnails()).toHaveLength(before);
     });
 
     it('should read ComfyUI graphs and the EXIF UserComment of JPEG and WebP', async () => {
@@ -412,6 +450,7 @@ recipesSuite('SQLite, embedded', async (sdnextUrl) => {
   return {
     api,
     databaseUrl: `sqlite:${join(dir.path, 'lora-manager.sqlite')}`,
+    storageDir: join(dir.path, 'storage'),
     stop: async () => {
       await api.stop();
       dir.remove();
@@ -441,6 +480,7 @@ recipesSuite('PostgreSQL, scale-out worker', async (sdnextUrl) => {
   return {
     api,
     databaseUrl: db.url,
+    storageDir: join(dir.path, 'storage'),
     stop: async () => {
       await Promise.all([api.stop(), worker.stop()]);
       await redis.clear();

@@ -1,13 +1,16 @@
-import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
+import { ThumbnailService } from '../libs/core/src/media/thumbnail.service.js';
+import { resultThumbnailIdentity } from '../libs/results/src/results.service.js';
 import { openSeedDb } from './support/adapter-seed.js';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { tinyPng } from './support/images.js';
 import { ProgressClient } from './support/progress-client.js';
 import { type SeedResult, type SeededResult, seedResultRows } from './support/result-seed.js';
+import { TestS3Server } from './support/s3-server.js';
+import { LocalTestFiles, S3TestFiles, type TestFiles } from './support/test-files.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
 
 const VIEWER = 'viewer-key-res-export-01';
@@ -22,7 +25,8 @@ interface Stack {
   /** API instances: one embedded, two in scale-out. */
   apis: AppProcess[];
   databaseUrl: string;
-  storageDir: string;
+  /** The product's file storage: a local folder or an S3 bucket. */
+  files: TestFiles;
   env: Record<string, string>;
   /** Scale-out: retention runs on a schedule; embedded: on demand only. */
   scheduled: boolean;
@@ -84,7 +88,32 @@ function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<S
     const seed = async (specs: SeedResult[]): Promise<SeededResult[]> => {
       const db = await openSeedDb(stack.databaseUrl);
       try {
-        return await seedResultRows((sql, params) => db.exec(sql, params), db.pg, stack.storageDir, specs, tinyPng());
+        const seeded = await seedResultRows(
+          (sql, params) => db.exec(sql, params),
+          db.pg,
+          stack.files.seedDir,
+          specs,
+          tinyPng(),
+        );
+        await stack.files.publish();
+        return seeded;
+      } finally {
+        await db.close();
+      }
+    };
+    /** Sets the rows' creation times in one statement. */
+    const setCreatedAt = async (times: [id: string, at: Date][]) => {
+      const db = await openSeedDb(stack.databaseUrl);
+      const mark = (n: number) => (db.pg ? `$${n}` : '?');
+      const stamp = (at: Date) => (db.pg ? at.toISOString() : at.toISOString().replace('T', ' ').replace('Z', ''));
+      const cases = times.map((_, i) => `WHEN ${mark(2 * i + 1)} THEN ${mark(2 * i + 2)}`).join(' ');
+      const ids = times.map((_, i) => mark(2 * times.length + i + 1)).join(', ');
+      const cast = db.pg ? '::timestamptz' : '';
+      try {
+        await db.exec(`UPDATE generation_results SET created_at = (CASE id ${cases} END)${cast} WHERE id IN (${ids})`, [
+          ...times.flatMap(([id, at]) => [id, stamp(at)]),
+          ...times.map(([id]) => id),
+        ]);
       } finally {
         await db.close();
       }
@@ -229,16 +258,12 @@ function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<S
     });
 
     it('should report orphaned files and results without a file, and repair them with storage check', async () => {
-      const old = new Date(Date.now() - 3 * DAY);
-      const orphanOld = join(stack.storageDir, 'generations', '11111111-1111-4111-8111-111111111111', '0.png');
-      const orphanNew = join(stack.storageDir, 'generations', '22222222-2222-4222-8222-222222222222', '0.png');
-      for (const path of [orphanOld, orphanNew]) {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, tinyPng());
-      }
-      utimesSync(orphanOld, old, old);
+      const orphanOld = 'generations/11111111-1111-4111-8111-111111111111/0.png';
+      const orphanNew = 'generations/22222222-2222-4222-8222-222222222222/0.png';
+      await stack.files.write(orphanOld, tinyPng(), new Date(Date.now() - 3 * DAY));
+      await stack.files.write(orphanNew, tinyPng());
       const [lost] = await seed([{ createdAt: new Date(Date.now() - 60_000) }]);
-      rmSync(join(stack.storageDir, lost.storageKey));
+      await stack.files.remove(lost.storageKey);
 
       const check = await runCli(['storage', 'check', '--json'], stack.env);
       expect(check.code).toBe(1);
@@ -246,16 +271,16 @@ function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<S
       expect(report.orphans).toMatchObject({ count: 2, deleted: 0 });
       expect(report.broken).toMatchObject({ count: 1, sample: [lost.id], deleted: 0 });
       expect(report.unrecorded).toMatchObject({ count: 0 });
-      expect(existsSync(orphanOld)).toBe(true);
+      expect(await stack.files.exists(orphanOld)).toBe(true);
 
       const repair = await runCli(['storage', 'check', '--repair', '--json'], stack.env);
       expect(repair.code).toBe(0);
       const repaired = JSON.parse(repair.output.trim().split('\n').at(-1)!) as Record<string, Record<string, unknown>>;
       expect(repaired.orphans).toMatchObject({ count: 2, deleted: 1, deletedBytes: tinyPng().length });
       expect(repaired.broken).toMatchObject({ count: 1, deleted: 1 });
-      expect(existsSync(orphanOld)).toBe(false);
+      expect(await stack.files.exists(orphanOld)).toBe(false);
       // Younger than the grace period: it may belong to a result being recorded right now.
-      expect(existsSync(orphanNew)).toBe(true);
+      expect(await stack.files.exists(orphanNew)).toBe(true);
       expect(await exists(lost.id)).toBe(false);
       if (stack.scheduled) {
         // Scale-out: the CLI's deletion reaches the API instances' clients too (embedded, the CLI has no channel to
@@ -264,7 +289,7 @@ function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<S
           (e) => e.event === 'result.deleted' && (e.payload as { resultId: string }).resultId === lost.id,
         );
       }
-      rmSync(dirname(orphanNew), { recursive: true });
+      await stack.files.remove(orphanNew);
 
       const clean = await runCli(['storage', 'check'], stack.env);
       expect(clean.code).toBe(0);
@@ -274,25 +299,29 @@ function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<S
 
     it('should report what retention would remove, then remove exactly that, keeping favorites and rated', async () => {
       const ago = (days: number) => new Date(Date.now() - days * DAY);
-      const specs: SeedResult[] = [
-        { createdAt: ago(90) },
-        { createdAt: ago(60), rating: 3 },
-        { createdAt: ago(45) },
-        { createdAt: ago(80), favorite: true },
-        { createdAt: ago(70), rating: 4 },
-        { createdAt: ago(10) },
-      ];
-      const seeded = await seed(specs);
-      const expired = [seeded[0].id, seeded[1].id, seeded[2].id];
+      const ages = [90, 60, 45, 80, 70, 10, 50].map(ago);
+      const specs: SeedResult[] = [{}, { rating: 3 }, {}, { favorite: true }, { rating: 4 }, {}, {}];
+      // Seeded recent, so that the last one's thumbnail can be made first; then aged in one statement, so that a
+      // scheduled run sees all of them at once.
+      const seeded = await seed(specs.map((spec) => ({ ...spec, createdAt: new Date() })));
+      const pictured = seeded[6];
+      const thumbnail = await fetch(`${base}/api/v1/results/${pictured.id}/thumbnail?size=256`, {
+        headers: { 'x-api-key': VIEWER },
+      });
+      expect(thumbnail.status).toBe(200);
+      const [thumbnailKey] = ThumbnailService.keysOf(resultThumbnailIdentity(pictured));
+      expect(await stack.files.exists(thumbnailKey)).toBe(true);
+      await setCreatedAt(seeded.map((row, i) => [row.id, ages[i]]));
+      const expired = [seeded[0].id, seeded[1].id, seeded[2].id, pictured.id];
       const kept = [seeded[3].id, seeded[4].id, seeded[5].id, ...generated, many[MANY - 1].id];
 
       if (stack.scheduled) {
         // One API instance runs each period (the lease): the rows go without anyone asking.
         const deadline = Date.now() + 30_000;
-        while ((await exists(seeded[2].id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-        // The three went in one run, by one instance.
-        const runs = stack.apis.map((api) => api.text.match(/Retention removed [1-9]/g) ?? []);
-        expect(runs.flat()).toEqual(['Retention removed 3']);
+        const runs = () => stack.apis.flatMap((api) => api.text.match(/Retention removed [1-9]/g) ?? []);
+        while (runs().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+        // They went in one run, by one instance.
+        expect(runs()).toEqual([`Retention removed ${expired.length}`]);
       } else {
         expect((await call('POST', '/results/retention/dry-run', undefined, EDITOR)).status).toBe(403);
         const dry = await call('POST', '/results/retention/dry-run', undefined, ADMIN);
@@ -304,8 +333,8 @@ function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<S
           removed: {
             count: expired.length,
             bytes: expired.length * tinyPng().length,
-            oldest: seeded[0].createdAt.toISOString(),
-            newest: seeded[2].createdAt.toISOString(),
+            oldest: ages[0].toISOString(),
+            newest: ages[2].toISOString(),
           },
         });
         expect(await exists(seeded[0].id)).toBe(true);
@@ -315,7 +344,8 @@ function exportSuite(label: string, startStack: (sdnextUrl: string) => Promise<S
       }
       for (const id of expired) expect(await exists(id)).toBe(false);
       for (const id of kept) expect(await exists(id)).toBe(true);
-      expect(existsSync(join(stack.storageDir, seeded[0].storageKey))).toBe(false);
+      expect(await stack.files.exists(seeded[0].storageKey)).toBe(false);
+      expect(await stack.files.exists(thumbnailKey)).toBe(false);
       await clients
         .at(-1)!
         .waitFor((e) => e.event === 'result.deleted' && (e.payload as { resultId: string }).resultId === seeded[2].id);
@@ -341,7 +371,7 @@ exportSuite('SQLite, embedded', async (sdnextUrl) => {
   return {
     apis: [api],
     databaseUrl: `sqlite:${join(dir.path, 'lora-manager.sqlite')}`,
-    storageDir: join(dir.path, 'storage'),
+    files: new LocalTestFiles(join(dir.path, 'storage')),
     env,
     scheduled: false,
     stop: async () => {
@@ -351,12 +381,14 @@ exportSuite('SQLite, embedded', async (sdnextUrl) => {
   };
 });
 
-exportSuite('PostgreSQL, two API instances and a worker', async (sdnextUrl) => {
+exportSuite('PostgreSQL, S3 storage, two API instances and a worker', async (sdnextUrl) => {
   const dir = tempDir('results-export-scale');
   const redis = createRedisPrefix('results-export');
   const db = await createTestDatabase('results_export');
+  const s3 = await new TestS3Server('results-export').start();
   const env = {
     DATA_DIR: dir.path,
+    ...s3.env('deploy'),
     DATABASE_URL: db.url,
     REDIS_URL,
     REDIS_PREFIX: redis.prefix,
@@ -376,14 +408,17 @@ exportSuite('PostgreSQL, two API instances and a worker', async (sdnextUrl) => {
     apis.push(new AppProcess('api', { ...env, PORT: String(port) }, port).start());
   }
   await Promise.all([...apis.map((a) => a.waitReady()), worker.waitReady()]);
+  const files = new S3TestFiles(s3, 'deploy');
   return {
     apis,
     databaseUrl: db.url,
-    storageDir: join(dir.path, 'storage'),
+    files,
     env,
     scheduled: true,
     stop: async () => {
       await Promise.all([...apis.map((a) => a.stop()), worker.stop()]);
+      files.close();
+      await s3.stop();
       await redis.clear();
       await db.drop();
       dir.remove();

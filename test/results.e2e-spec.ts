@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ThumbnailService } from '../libs/core/src/media/thumbnail.service.js';
 import { readPngInfotext } from '../libs/results/src/image-facts.js';
+import { resultThumbnailIdentity } from '../libs/results/src/results.service.js';
 import { openSeedDb, seedAdapters } from './support/adapter-seed.js';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
@@ -303,14 +305,19 @@ function resultsSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       }
     });
 
-    it('should delete one result with its file, then others in bulk', async () => {
+    it('should delete one result with its file and thumbnails, then others in bulk', async () => {
       const rows = await list('limit=50');
+      const thumbnailsOf = (row: { id: string; storageKey: string; bytes: number }) =>
+        ThumbnailService.keysOf(resultThumbnailIdentity(row)).map((key) => join(stack.storageDir, key));
+      // Made when each result was saved (nothing has asked for them yet), at every size.
+      for (const row of rows) expect(thumbnailsOf(row).map((path) => existsSync(path))).toEqual([true, true]);
       const one = rows[0];
       const file = join(stack.storageDir, one.storageKey);
       expect(existsSync(file)).toBe(true);
       const deleted = await call('DELETE', `/results/${one.id}`);
       expect(deleted.status).toBe(204);
       expect(existsSync(file)).toBe(false);
+      expect(thumbnailsOf(one).filter((path) => existsSync(path))).toEqual([]);
       expect((await call('GET', `/results/${one.id}`, undefined, VIEWER)).status).toBe(404);
       expect((await call('DELETE', `/results/${one.id}`)).status).toBe(404);
       await events.waitFor(
@@ -322,6 +329,7 @@ function resultsSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       expect((bulk.body.done as string[]).sort()).toEqual([...rest].sort());
       expect(await list('limit=50')).toHaveLength(0);
       for (const r of rows) expect(existsSync(join(stack.storageDir, r.storageKey))).toBe(false);
+      expect(rows.flatMap(thumbnailsOf).filter((path) => existsSync(path))).toEqual([]);
     });
 
     it('should answer bad input with 400 naming the field', async () => {

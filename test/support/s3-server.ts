@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,13 @@ export class TestS3Server {
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
     };
+  }
+
+  /** Sets an object's LastModified (s3rver reports its backing file's mtime), e.g. to make it older than a grace period. */
+  backdate(objectKey: string, modifiedAt: Date): void {
+    const parts = objectKey.split('/');
+    const path = join(this.directory!, this.bucket, ...parts.slice(0, -1), `${parts.at(-1)!}._S3rver_object`);
+    utimesSync(path, modifiedAt, modifiedAt);
   }
 
   async stop(): Promise<void> {

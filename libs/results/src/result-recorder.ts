@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { AdapterRepository, type AdapterEntity } from '@app/adapters';
-import { errorMessage, MetricsService } from '@app/core';
+import { errorMessage, MetricsService, ThumbnailService } from '@app/core';
 import {
   type GenerationImageRef,
   type GenerationJobEntity,
@@ -15,6 +15,7 @@ import { GenerationResultEntity } from './generation-result.entity.js';
 import { GenerationResultRepository } from './generation-result.repository.js';
 import { imageSizeOf, withPngInfotext } from './image-facts.js';
 import { buildInfotext, loraTokensOf, type ResultLora } from './infotext.js';
+import { resultThumbnailIdentity } from './results.service.js';
 
 const FORMATS: Record<string, string> = {
   [SdImageContentType.Png]: 'png',
@@ -29,7 +30,8 @@ const num = (value: unknown): number | null => (typeof value === 'number' && Num
 
 /**
  * Records every image a generation stores as a result: resolves the LoRA tokens sent to library adapters (hashes
- * as they are now), writes the A1111 infotext into PNGs, and inserts one row per image once the job has ended.
+ * as they are now), writes the A1111 infotext into PNGs, and inserts one row per image once the job has ended, with
+ * its thumbnails made from the bytes at hand (the first list view then reads them, instead of decoding originals).
  */
 @Injectable()
 export class ResultRecorder extends GenerationResultSink {
@@ -39,6 +41,7 @@ export class ResultRecorder extends GenerationResultSink {
     private readonly repository: GenerationResultRepository,
     private readonly adapters: AdapterRepository,
     private readonly metrics: MetricsService,
+    private readonly thumbnails: ThumbnailService,
   ) {
     super();
   }
@@ -73,7 +76,7 @@ export class ResultRecorder extends GenerationResultSink {
     return {
       bytes,
       record: (row, refs, emit) =>
-        this.record(row, backendId, refs, { loras, model, seedOf, sizes }, emit).catch((error: unknown) => {
+        this.record(row, backendId, refs, { loras, model, seedOf, sizes, bytes }, emit).catch((error: unknown) => {
           this.metrics.results.inc({ event: 'record_failed' });
           this.logger.error(`Results of generation ${job.id} not recorded: ${errorMessage(error)}`);
         }),
@@ -89,6 +92,7 @@ export class ResultRecorder extends GenerationResultSink {
       model: string | null;
       seedOf: (index: number) => number | null;
       sizes: ({ width: number; height: number } | null)[];
+      bytes: Buffer[];
     },
     emit: ResultEmit,
   ): Promise<void> {
@@ -127,6 +131,9 @@ export class ResultRecorder extends GenerationResultSink {
     });
     const inserted = await this.repository.insertMany(rows);
     for (const row of inserted) {
+      const image = facts.bytes[row.imageIndex];
+      // Before the event: a client that lists the new result finds its thumbnails made.
+      if (image) await this.thumbnails.prepare(resultThumbnailIdentity(row), image);
       this.metrics.results.inc({ event: 'created' });
       this.metrics.resultBytes.inc(row.bytes);
       await emit('result.created', {

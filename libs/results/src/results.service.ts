@@ -1,6 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
-import { errorMessage, EventRelay, FileStorage, MetricsService, NotFoundError } from '@app/core';
+import {
+  errorMessage,
+  EventRelay,
+  FileStorage,
+  MetricsService,
+  NotFoundError,
+  type ThumbnailAnswer,
+  ThumbnailService,
+  type ThumbnailSize,
+} from '@app/core';
 import type { GenerationRequest } from '@app/generation';
 import type { GenerationResultEntity } from './generation-result.entity.js';
 import { GenerationResultRepository } from './generation-result.repository.js';
@@ -31,6 +40,11 @@ export interface ReusedResult {
   loras: { adapterId: string | null; name: string; weight: number }[];
 }
 
+/** Names a result's image bytes for its thumbnails (a result's image never changes). */
+export function resultThumbnailIdentity(row: Pick<GenerationResultEntity, 'id' | 'storageKey' | 'bytes'>): string {
+  return `result:${row.storageKey}:${row.bytes}:${row.id}`;
+}
+
 export interface BulkOutcome {
   /** Ids acted on. */
   done: string[];
@@ -47,6 +61,7 @@ export class ResultsService {
     private readonly storage: FileStorage,
     private readonly events: EventRelay,
     private readonly metrics: MetricsService,
+    private readonly thumbnails: ThumbnailService,
   ) {}
 
   list(query: ResultListQuery): Promise<{ items: GenerationResultEntity[]; nextCursor: string | null }> {
@@ -68,6 +83,16 @@ export class ResultsService {
     return { ...file, contentType: row.contentType, fileName: `${row.jobId}-${row.imageIndex}.${extension}` };
   }
 
+  /** The image's WebP thumbnail: cached in storage (made at save time or on first request), or `notModified`. */
+  async thumbnail(id: string, size: ThumbnailSize, ifNoneMatch?: string): Promise<ThumbnailAnswer> {
+    const row = await this.get(id);
+    return this.thumbnails.thumbnail(
+      { identity: resultThumbnailIdentity(row), read: async () => (await this.image(row.id)).stream },
+      size,
+      ifNoneMatch,
+    );
+  }
+
   async update(id: string, fields: ResultUserFields): Promise<GenerationResultEntity> {
     const tags = fields.tags === undefined ? undefined : normaliseTags(fields.tags);
     if (!(await this.repository.update(id, { ...fields, tags }))) throw new NotFoundError('Result', id);
@@ -79,13 +104,17 @@ export class ResultsService {
     if (missing.length > 0) throw new NotFoundError('Result', id);
   }
 
-  /** Deletes rows first, then their files: a crash in between leaves an orphan file, never a row without file. */
+  /**
+   * Deletes rows first, then their files and thumbnails: a crash in between leaves an orphan file, never a row
+   * without file. Every deletion (one, bulk, retention, `storage check --repair`) comes through here.
+   */
   async deleteMany(ids: string[]): Promise<BulkOutcome> {
     const rows = await this.repository.deleteMany(ids);
     for (const row of rows) {
       await this.storage
         .delete(row.storageKey)
         .catch((error: unknown) => this.logger.warn(`File of result ${row.id} not deleted: ${errorMessage(error)}`));
+      await this.thumbnails.discard(resultThumbnailIdentity(row));
       this.metrics.results.inc({ event: 'deleted' });
       // Through the relay: in scale-out the clients of every API instance hear of it, not only this one's.
       await this.events.publish('result.deleted', { jobId: row.jobId, resultId: row.id });

@@ -15,6 +15,12 @@ export const ThumbnailSizeQuery = (description: string): PropertyDecorator =>
     IsIn(THUMBNAIL_SIZES),
   );
 
+/** The query of a thumbnail route (results, recipes). */
+export class ThumbnailQueryDto {
+  @ThumbnailSizeQuery('Pixels on the long side (default 256)')
+  size?: ThumbnailSize;
+}
+
 /** The responses of a thumbnail route besides its errors: the WebP, or 304 when `If-None-Match` names it. */
 export const ApiThumbnailResponses = (): MethodDecorator =>
   applyDecorators(

@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   Param,
   Patch,
@@ -23,6 +24,7 @@ import { InvalidInputError } from '@app/core';
 import { type RecipeEntity, type RecipeView, RecipesService } from '@app/results';
 import type { Response } from 'express';
 import { ApiReadErrors, ApiWriteErrors, ApiImageResponse } from '../common/api-docs.js';
+import { ApiThumbnailResponses, sendThumbnail, ThumbnailQueryDto } from '../common/thumbnail-response.js';
 import { IMAGE_UPLOAD_TYPES } from '../common/web-access.middleware.js';
 import { toGenerationJobDto } from '../generation/generation.mapper.js';
 import {
@@ -199,6 +201,20 @@ export class RecipesController {
     const image = await this.recipes.image(params.id);
     res.setHeader('Cache-Control', 'private, max-age=3600');
     return new StreamableFile(image.stream, { type: image.contentType, length: image.size });
+  }
+
+  /** A WebP thumbnail of the source image (256 or 768 px on the long side), made on first request and kept. */
+  @Get(':id/thumbnail')
+  @ApiThumbnailResponses()
+  @ApiReadErrors(404, 422)
+  async thumbnail(
+    @Param() params: RecipeParamsDto,
+    @Query() query: ThumbnailQueryDto,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile | undefined> {
+    const answer = await this.recipes.thumbnail(params.id, query.size ?? 256, ifNoneMatch);
+    return sendThumbnail(answer, res, 'private, max-age=3600');
   }
 
   /** Changes any field; `loras` and `tags` are replaced. */

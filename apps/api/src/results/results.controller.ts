@@ -13,7 +13,6 @@ import {
   StreamableFile,
 } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { ThumbnailService } from '@app/core';
 import { ResultsService } from '@app/results';
 import type { Response } from 'express';
 import { ApiReadErrors, ApiWriteErrors, ApiImageResponse } from '../common/api-docs.js';
@@ -29,18 +28,14 @@ import {
   ResultParamsDto,
   ReuseResultQueryDto,
   ReusedResultDto,
-  ThumbnailQueryDto,
 } from './results.dto.js';
-import { ApiThumbnailResponses, sendThumbnail } from '../common/thumbnail-response.js';
+import { ApiThumbnailResponses, sendThumbnail, ThumbnailQueryDto } from '../common/thumbnail-response.js';
 import { toResultDto } from './results.mapper.js';
 
 @ApiTags('results')
 @Controller('results')
 export class ResultsController {
-  constructor(
-    private readonly results: ResultsService,
-    private readonly thumbnails: ThumbnailService,
-  ) {}
+  constructor(private readonly results: ResultsService) {}
 
   /** Generated images, newest first by default, filtered; keyset paging with `cursor`. */
   @Get()
@@ -107,7 +102,8 @@ export class ResultsController {
   }
 
   /**
-   * A WebP thumbnail of the image (256 or 768 px on the long side), made on first request and cached in storage.
+   * A WebP thumbnail of the image (256 or 768 px on the long side), made when the result is saved (or on first
+   * request, for older results) and kept in storage.
    * A result's image never changes, so the URL names its bytes: cached for a year, revalidated by ETag.
    */
   @Get(':id/thumbnail')
@@ -119,15 +115,7 @@ export class ResultsController {
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile | undefined> {
-    const row = await this.results.get(params.id);
-    const answer = await this.thumbnails.thumbnail(
-      {
-        identity: `result:${row.storageKey}:${row.bytes}:${row.id}`,
-        read: async () => (await this.results.image(row.id)).stream,
-      },
-      query.size ?? 256,
-      ifNoneMatch,
-    );
+    const answer = await this.results.thumbnail(params.id, query.size ?? 256, ifNoneMatch);
     return sendThumbnail(answer, res, 'private, max-age=31536000, immutable');
   }
 

@@ -1,5 +1,4 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ThumbnailSizeQuery, type ThumbnailSize } from '../common/thumbnail-response.js';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -108,11 +107,6 @@ export class ListResultsQueryDto implements Omit<ResultListQuery, 'from' | 'to'>
   @MaxLength(512)
   @Matches(/^[A-Za-z0-9_-]+$/)
   cursor?: string;
-}
-
-export class ThumbnailQueryDto {
-  @ThumbnailSizeQuery('Pixels on the long side (default 256)')
-  size?: ThumbnailSize;
 }
 
 export class ReuseResultQueryDto {

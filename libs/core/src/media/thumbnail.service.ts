@@ -73,6 +73,35 @@ export class ThumbnailService {
     return `thumbnails/${size}/${digest.slice(0, 2)}/${digest}.webp`;
   }
 
+  /** The storage keys of a source's thumbnails at every size, made or not. */
+  static keysOf(identity: string): string[] {
+    return THUMBNAIL_SIZES.map((size) => ThumbnailService.keyOf(ThumbnailService.digestOf(identity, size), size));
+  }
+
+  /**
+   * Makes and stores a source's thumbnails at every size from bytes at hand (a result being saved), so that the
+   * first list view finds them. Never throws: a thumbnail not made now is made on its first request.
+   */
+  async prepare(identity: string, input: Buffer): Promise<void> {
+    for (const size of THUMBNAIL_SIZES) {
+      const key = ThumbnailService.keyOf(ThumbnailService.digestOf(identity, size), size);
+      try {
+        await this.storage.put(key, await this.render(input, size), { contentType: 'image/webp' });
+      } catch (error) {
+        this.logger.warn(`Thumbnail ${key} not made ahead: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  /** Deletes a source's thumbnails (the source is gone); a failure is only logged: nothing serves them any more. */
+  async discard(identity: string): Promise<void> {
+    for (const key of ThumbnailService.keysOf(identity)) {
+      await this.storage
+        .delete(key)
+        .catch((error: unknown) => this.logger.warn(`Thumbnail ${key} not deleted: ${errorMessage(error)}`));
+    }
+  }
+
   /**
    * The thumbnail, from storage or made now; `notModified` when `ifNoneMatch` names it already (no storage read).
    * Throws {@link UnprocessableError} (`image_too_large`, `image_unreadable`) for sources that do not decode.

@@ -11,7 +11,7 @@ export interface ZipEntryOptions {
 
 /**
  * A ZIP archive produced as it is read (zip-stream): entries are written one at a time, each source streamed through
- * without buffering, and only the central directory (about 100 bytes per entry) is held until the end. ZIP64 records
+ * without buffering, and only the central directory (one entry object per file, ~1 KB) is held until the end. ZIP64 records
  * are written when an entry or the archive passes 4 GiB or 65,535 entries.
  */
 export class ZipWriter {

@@ -67,7 +67,7 @@ const OVERHEAD_PER_RESULT = 2 * (30 + 24 + 46 + 2 * 48) + 900;
  * Streams a selection of results as a ZIP (ZipWriter): `results/<id>.<ext>` (the stored image, as is) and
  * `results/<id>.json` (its metadata) per result, then `index.json`. Rows are read a page at a time by keyset and each
  * image is streamed from storage while the archive is being read: neither the archive nor the rows are held in memory,
- * only ZIP's central directory (about 100 bytes per entry) until the end.
+ * only ZIP's central directory (about 1 KB per entry) until the end.
  */
 @Injectable()
 export class ResultExportService {

@@ -1,7 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { APP_CONFIG, type AppConfig, errorMessage, FileStorage, InvalidInputError, NotFoundError } from '@app/core';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  errorMessage,
+  FileStorage,
+  InvalidInputError,
+  NotFoundError,
+  type ThumbnailAnswer,
+  ThumbnailService,
+  type ThumbnailSize,
+} from '@app/core';
 import { type ComposeOutcome, CompositionService } from '@app/composition';
 import { type GenerationJobEntity, type GenerationRequest, GenerationService } from '@app/generation';
 import { GenerationResultRepository } from '../generation-result.repository.js';
@@ -82,6 +92,11 @@ const withoutTokens = (prompt: string): string =>
     .replace(/\s+,/g, ',')
     .replace(/(^[\s,]+)|([\s,]+$)/g, '');
 
+/** Names a recipe's source image for its thumbnails: a recipe's image is set once, when it is made. */
+function recipeThumbnailIdentity(row: Pick<RecipeEntity, 'id' | 'imageKey'>): string {
+  return `recipe:${row.id}:${row.imageKey}`;
+}
+
 @Injectable()
 export class RecipesService {
   private readonly logger = new Logger(RecipesService.name);
@@ -93,6 +108,7 @@ export class RecipesService {
     private readonly storage: FileStorage,
     private readonly composition: CompositionService,
     private readonly generation: GenerationService,
+    private readonly thumbnails: ThumbnailService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -326,6 +342,7 @@ export class RecipesService {
   async delete(id: string): Promise<void> {
     const row = await this.repository.delete(id);
     if (!row) throw new NotFoundError('Recipe', id);
+    if (row.imageKey) await this.thumbnails.discard(recipeThumbnailIdentity(row));
     if (row.imageKey && row.source !== RecipeSource.Result) {
       await this.storage
         .delete(row.imageKey)
@@ -338,6 +355,17 @@ export class RecipesService {
     const file = row.imageKey ? await this.storage.open(row.imageKey) : null;
     if (!file) throw new NotFoundError('Recipe image', id, 'recipe_image_not_found');
     return { ...file, contentType: row.imageContentType ?? 'application/octet-stream' };
+  }
+
+  /** The source image's WebP thumbnail, made on first request and kept in storage, or `notModified`. */
+  async thumbnail(id: string, size: ThumbnailSize, ifNoneMatch?: string): Promise<ThumbnailAnswer> {
+    const row = await this.row(id);
+    if (!row.imageKey) throw new NotFoundError('Recipe image', id, 'recipe_image_not_found');
+    return this.thumbnails.thumbnail(
+      { identity: recipeThumbnailIdentity(row), read: async () => (await this.image(id)).stream },
+      size,
+      ifNoneMatch,
+    );
   }
 
   /** The recipe's prompt composed from the library in a dialect; LoRAs not in the library come back in `missing`. */

@@ -270,6 +270,9 @@ import type {
   RecipesPatchData,
   RecipesPatchErrors,
   RecipesPatchResponses,
+  RecipesThumbnailData,
+  RecipesThumbnailErrors,
+  RecipesThumbnailResponses,
   RecommendationsByTriggerData,
   RecommendationsByTriggerErrors,
   RecommendationsByTriggerResponses,
@@ -1785,7 +1788,8 @@ export const resultsImage = <ThrowOnError extends boolean = false>(options: Opti
   });
 
 /**
- * A WebP thumbnail of the image (256 or 768 px on the long side), made on first request and cached in storage.
+ * A WebP thumbnail of the image (256 or 768 px on the long side), made when the result is saved (or on first
+ * request, for older results) and kept in storage.
  * A result's image never changes, so the URL names its bytes: cached for a year, revalidated by ETag.
  */
 export const resultsThumbnail = <ThrowOnError extends boolean = false>(
@@ -2059,6 +2063,26 @@ export const recipesImage = <ThrowOnError extends boolean = false>(options: Opti
       },
     ],
     url: '/api/v1/recipes/{id}/image',
+    ...options,
+  });
+
+/**
+ * A WebP thumbnail of the source image (256 or 768 px on the long side), made on first request and kept.
+ */
+export const recipesThumbnail = <ThrowOnError extends boolean = false>(
+  options: Options<RecipesThumbnailData, ThrowOnError>,
+) =>
+  (options.client ?? client).get<RecipesThumbnailResponses, RecipesThumbnailErrors, ThrowOnError>({
+    security: [
+      { name: 'X-API-Key', type: 'apiKey' },
+      { scheme: 'bearer', type: 'http' },
+      {
+        in: 'cookie',
+        name: 'lm_session',
+        type: 'apiKey',
+      },
+    ],
+    url: '/api/v1/recipes/{id}/thumbnail',
     ...options,
   });
 

@@ -6391,6 +6391,64 @@ export type RecipesImageResponses = {
 
 export type RecipesImageResponse = RecipesImageResponses[keyof RecipesImageResponses];
 
+export type RecipesThumbnailData = {
+  body?: never;
+  headers?: {
+    /**
+     * An ETag from an earlier answer
+     */
+    'If-None-Match'?: string;
+  };
+  path: {
+    id: string;
+  };
+  query?: {
+    /**
+     * Pixels on the long side (default 256)
+     */
+    size?: 256 | 768;
+  };
+  url: '/api/v1/recipes/{id}/thumbnail';
+};
+
+export type RecipesThumbnailErrors = {
+  /**
+   * Invalid input; `details` names each field at fault
+   */
+  400: ErrorBodyDto;
+  /**
+   * No valid API key (when API_KEYS is configured)
+   */
+  401: ErrorBodyDto;
+  /**
+   * The key's role may not do this
+   */
+  403: ErrorBodyDto;
+  /**
+   * Not found
+   */
+  404: ErrorBodyDto;
+  /**
+   * The image cannot be decoded or is too large (`code` says which)
+   */
+  422: ErrorBodyDto;
+  /**
+   * The database, the queue, the file storage or every SD.Next backend is unavailable
+   */
+  503: ErrorBodyDto;
+};
+
+export type RecipesThumbnailError = RecipesThumbnailErrors[keyof RecipesThumbnailErrors];
+
+export type RecipesThumbnailResponses = {
+  /**
+   * The image, or its WebP thumbnail when `size` is given
+   */
+  200: Blob | File;
+};
+
+export type RecipesThumbnailResponse = RecipesThumbnailResponses[keyof RecipesThumbnailResponses];
+
 export type RecipesComposeData = {
   body: ComposeRecipeDto;
   path: {

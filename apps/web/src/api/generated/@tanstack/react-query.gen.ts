@@ -94,6 +94,7 @@ import {
   recipesList,
   recipesParseImage,
   recipesPatch,
+  recipesThumbnail,
   recommendationsByTrigger,
   recommendationsFeedback,
   recommendationsForPrompt,
@@ -387,6 +388,9 @@ import type {
   RecipesPatchData,
   RecipesPatchError,
   RecipesPatchResponse,
+  RecipesThumbnailData,
+  RecipesThumbnailError,
+  RecipesThumbnailResponse,
   RecommendationsByTriggerData,
   RecommendationsByTriggerError,
   RecommendationsByTriggerResponse,
@@ -2269,7 +2273,8 @@ export const resultsThumbnailQueryKey = (options: Options<ResultsThumbnailData>)
   createQueryKey('resultsThumbnail', options);
 
 /**
- * A WebP thumbnail of the image (256 or 768 px on the long side), made on first request and cached in storage.
+ * A WebP thumbnail of the image (256 or 768 px on the long side), made when the result is saved (or on first
+ * request, for older results) and kept in storage.
  * A result's image never changes, so the URL names its bytes: cached for a year, revalidated by ETag.
  */
 export const resultsThumbnailOptions = (options: Options<ResultsThumbnailData>) =>
@@ -2574,6 +2579,31 @@ export const recipesImageOptions = (options: Options<RecipesImageData>) =>
       return data;
     },
     queryKey: recipesImageQueryKey(options),
+  });
+
+export const recipesThumbnailQueryKey = (options: Options<RecipesThumbnailData>) =>
+  createQueryKey('recipesThumbnail', options);
+
+/**
+ * A WebP thumbnail of the source image (256 or 768 px on the long side), made on first request and kept.
+ */
+export const recipesThumbnailOptions = (options: Options<RecipesThumbnailData>) =>
+  queryOptions<
+    RecipesThumbnailResponse,
+    RecipesThumbnailError,
+    RecipesThumbnailResponse,
+    ReturnType<typeof recipesThumbnailQueryKey>
+  >({
+    queryFn: async ({ queryKey, signal }) => {
+      const { data } = await recipesThumbnail({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true,
+      });
+      return data;
+    },
+    queryKey: recipesThumbnailQueryKey(options),
   });
 
 /**
