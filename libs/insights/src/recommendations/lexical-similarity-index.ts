@@ -45,6 +45,10 @@ export class LexicalSimilarityIndex extends SimilarityIndex {
   private readonly phrases = new Map<string, number[]>();
   private totalLength = 0;
   private scores = new Float64Array(0);
+  /** Each document's length by number, beside `docs`: the scoring loop reads it for every posting. */
+  private lengths = new Float64Array(0);
+  private norms = new Float64Array(0);
+  private normsAverage = Number.NaN;
 
   upsert(text: AdapterText): void {
     this.remove(text.id);
@@ -61,6 +65,13 @@ export class LexicalSimilarityIndex extends SimilarityIndex {
     };
     const n = this.docs.length;
     this.docs.push(doc);
+    if (this.lengths.length < this.docs.length) {
+      const grown = new Float64Array(Math.max(1024, this.lengths.length * 2));
+      grown.set(this.lengths);
+      this.lengths = grown;
+    }
+    this.lengths[n] = doc.length;
+    this.normsAverage = Number.NaN;
     this.numbers.set(doc.id, n);
     this.totalLength += doc.length;
     for (const [i, term] of terms.entries()) {
@@ -93,6 +104,7 @@ export class LexicalSimilarityIndex extends SimilarityIndex {
       if (list.length === 0) this.phrases.delete(phrase);
     }
     this.totalLength -= doc.length;
+    this.normsAverage = Number.NaN;
     this.docs[n] = undefined;
     this.numbers.delete(id);
   }
@@ -163,6 +175,20 @@ export class LexicalSimilarityIndex extends SimilarityIndex {
     return Math.log(1 + (count - df + 0.5) / (df + 0.5));
   }
 
+  /**
+   * `k1 (1 - b + b · length / average)` per document, the part of BM25 that depends on the document alone; computed
+   * again after an upsert or a removal, not for every posting of every query.
+   */
+  private lengthNorms(): Float64Array {
+    const average = this.totalLength / Math.max(1, this.numbers.size);
+    if (this.normsAverage !== average || this.norms.length !== this.lengths.length) {
+      this.norms = new Float64Array(this.lengths.length);
+      for (let n = 0; n < this.docs.length; n++) this.norms[n] = K1 * (1 - B + (B * this.lengths[n]) / average);
+      this.normsAverage = average;
+    }
+    return this.norms;
+  }
+
   private termScore(tf: number, length: number, idf: number, average: number): number {
     return (idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * length) / average));
   }
@@ -202,32 +228,40 @@ export class LexicalSimilarityIndex extends SimilarityIndex {
   ): TextHit[] {
     if (this.scores.length < this.docs.length) this.scores = new Float64Array(this.docs.length * 2);
     const scores = this.scores;
+    const norms = this.lengthNorms();
     const touched: number[] = [];
-    const average = this.totalLength / Math.max(1, this.numbers.size);
     for (const q of query) {
       const list = this.postings.get(q.term);
       if (!list) continue;
-      const idf = this.idf(q.term);
-      for (let i = 0; i < list.docs.length; i++) {
-        const n = list.docs[i];
+      // BM25 term score, inlined: weight · idf · tf (k1 + 1) / (tf + norm).
+      const factor = q.weight * this.idf(q.term) * (K1 + 1);
+      const { docs, tfs } = list;
+      for (let i = 0; i < docs.length; i++) {
+        const n = docs[i];
         if (scores[n] === 0) touched.push(n);
-        scores[n] += q.weight * this.termScore(list.tfs[i], this.docs[n]!.length, idf, average);
+        scores[n] += (factor * tfs[i]) / (tfs[i] + norms[n]);
       }
     }
     for (const [n, phrases] of phraseHits) {
       if (scores[n] === 0) touched.push(n);
       scores[n] += PHRASE_BONUS * phrases.reduce((sum, p) => sum + p.split(' ').length, 0);
     }
-    const ranked: { n: number; score: number }[] = [];
+    // A common word touches most of the library: keep the best `limit` in a heap rather than sort every hit.
+    const best = new TopHits(options.limit);
+    const accepted = new Map<string, boolean>();
     for (const n of touched) {
       const score = scores[n];
       scores[n] = 0;
-      if (n === exclude) continue;
-      if (options.accept && !options.accept(this.docs[n]!.baseModel)) continue;
-      ranked.push({ n, score });
+      if (n === exclude || !best.admits(n, score)) continue;
+      if (options.accept) {
+        const baseModel = this.docs[n]!.baseModel;
+        let ok = accepted.get(baseModel);
+        if (ok === undefined) accepted.set(baseModel, (ok = options.accept(baseModel)));
+        if (!ok) continue;
+      }
+      best.add(n, score);
     }
-    ranked.sort((a, b) => b.score - a.score || a.n - b.n);
-    return ranked.slice(0, options.limit).map(({ n, score }) => {
+    return best.sorted().map(({ n, score }) => {
       const doc = this.docs[n]!;
       const matched = [...(phraseHits.get(n) ?? [])];
       for (const q of query) {
@@ -236,6 +270,62 @@ export class LexicalSimilarityIndex extends SimilarityIndex {
       }
       return { id: doc.id, score, terms: matched };
     });
+  }
+}
+
+/** The `size` best (score, then lower number) hits seen: a min-heap whose root is the worst one kept. */
+class TopHits {
+  private readonly ns: Int32Array;
+  private readonly scores: Float64Array;
+  private count = 0;
+
+  constructor(private readonly size: number) {
+    this.ns = new Int32Array(Math.max(1, size));
+    this.scores = new Float64Array(Math.max(1, size));
+  }
+
+  /** Whether a hit would be kept: there is room, or it beats the worst one kept. */
+  admits(n: number, score: number): boolean {
+    if (this.size <= 0) return false;
+    return this.count < this.size || this.better(n, score, 0);
+  }
+
+  add(n: number, score: number): void {
+    if (this.count < this.size) {
+      let at = this.count++;
+      while (at > 0) {
+        const up = (at - 1) >> 1;
+        if (!this.better(this.ns[up], this.scores[up], at, n, score)) break;
+        this.ns[at] = this.ns[up];
+        this.scores[at] = this.scores[up];
+        at = up;
+      }
+      this.ns[at] = n;
+      this.scores[at] = score;
+      return;
+    }
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= this.count) break;
+      if (child + 1 < this.count && this.better(this.ns[child], this.scores[child], child + 1)) child++;
+      if (!this.better(n, score, child)) break;
+      this.ns[at] = this.ns[child];
+      this.scores[at] = this.scores[child];
+      at = child;
+    }
+    this.ns[at] = n;
+    this.scores[at] = score;
+  }
+
+  sorted(): { n: number; score: number }[] {
+    const hits = Array.from({ length: this.count }, (_, i) => ({ n: this.ns[i], score: this.scores[i] }));
+    return hits.sort((a, b) => b.score - a.score || a.n - b.n);
+  }
+
+  /** Whether (n, score) ranks above the hit at `at` (or above (otherN, otherScore) when given). */
+  private better(n: number, score: number, at: number, otherN = this.ns[at], otherScore = this.scores[at]): boolean {
+    return score > otherScore || (score === otherScore && n < otherN);
   }
 }
 
