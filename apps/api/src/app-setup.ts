@@ -9,8 +9,12 @@ import { buildOpenApiDocument } from './common/openapi.js';
 
 export const API_PREFIX = 'api/v1';
 
-/** Everything main.ts does to the app besides listening (it initialises it); tests call it too so they test the real thing. */
-export async function configureApp(app: NestExpressApplication): Promise<OpenAPIObject> {
+/**
+ * Everything main.ts does to the app besides listening (it initialises it); tests call it too so they test the real
+ * thing. Returns the OpenAPI document's getter: the document is built on first use (`/docs`, `/docs-json`, the
+ * export), not at start-up, where it took a large share of the time.
+ */
+export async function configureApp(app: NestExpressApplication): Promise<() => OpenAPIObject> {
   app.useLogger(app.get(AppLogger));
   // Host/Origin rules and JSON-only bodies before anything else; the app is created with `bodyParser: false`, so the
   // JSON parser of useJsonBodies is the only one (no form parser).
@@ -18,12 +22,22 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.enableShutdownHooks();
   serveWebApp(app);
-  const document = buildOpenApiDocument(app);
-  app.use(rejectWrongMethods(RouteTable.fromDocument(document)));
+  let document: OpenAPIObject | undefined;
+  const openApiDocument = (): OpenAPIObject => (document ??= buildOpenApiDocument(app));
+  // The routes exist once init() has run; the first request reads them from the router.
+  app.use(rejectWrongMethods(() => RouteTable.fromRoutes(routesOf(app))));
   useJsonBodies(app);
   useImageBodies(app, app.get<AppConfig>(APP_CONFIG).recipeImageMaxBytes);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, openApiDocument, { jsonDocumentUrl: 'docs-json' });
   await app.init();
   answerUnknownPathsWithJson(app);
-  return document;
+  return openApiDocument;
+}
+
+/** The routes Express holds for the app (Express 5: `app.router.stack`, one layer per route and method). */
+function routesOf(app: NestExpressApplication): { path: unknown; methods: Record<string, boolean | undefined> }[] {
+  const express = app.getHttpAdapter().getInstance() as {
+    router: { stack: { route?: { path: unknown; methods: Record<string, boolean | undefined> } }[] };
+  };
+  return express.router.stack.flatMap((layer) => (layer.route ? [layer.route] : []));
 }

@@ -20,7 +20,7 @@ try {
   const { configureApp } = await import('./app-setup.js');
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, { logger: false, bodyParser: false });
   const document = await configureApp(app);
-  writeFileSync(target, `${JSON.stringify(document, null, 2)}\n`);
+  writeFileSync(target, `${JSON.stringify(document(), null, 2)}\n`);
   await app.close();
 } finally {
   rmSync(dataDir, { recursive: true, force: true });

@@ -1,31 +1,49 @@
+import { METHODS } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
-import type { OpenAPIObject } from '@nestjs/swagger';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ErrorBodyDto } from './error-body.dto.js';
 
 /** Paths whose allowed methods are remembered at once; past that the memory starts over. */
 const KNOWN_PATHS = 1000;
 
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
-
 interface RouteMethods {
   pattern: RegExp;
   methods: ReadonlySet<string>;
 }
 
-/** The methods each path template of the API answers, read once from the OpenAPI document (every controller route). */
+/** A route as the HTTP router holds it: an Express path (`/api/v1/adapters/:id`) and the methods it answers. */
+interface RouterRoute {
+  path: unknown;
+  methods: Record<string, boolean | undefined>;
+}
+
+/** The methods each path of the app answers, read from the router once `init()` has built it. */
 export class RouteTable {
   /** Answers by path, so that a path asked again skips the scan of every route's pattern (bounded: ids vary). */
   private readonly known = new Map<string, readonly string[] | undefined>();
 
   private constructor(private readonly routes: readonly RouteMethods[]) {}
 
-  static fromDocument(document: OpenAPIObject): RouteTable {
+  /**
+   * Every route the app's router serves once `init()` has registered them (controllers, health, metrics, docs):
+   * reading them needs no OpenAPI document, which takes a noticeable share of the start-up to build. Paths with
+   * wildcards are left out (such a path then passes on, as an unknown one does).
+   */
+  static fromRoutes(routes: readonly RouterRoute[]): RouteTable {
+    const byPath = new Map<string, Set<string>>();
+    for (const route of routes) {
+      if (typeof route.path !== 'string' || /[*?(){}]/.test(route.path)) continue;
+      const on = Object.keys(route.methods).filter((m) => route.methods[m]);
+      // A route on every method is a middleware binding (Nest binds route-scoped middleware so), not an endpoint.
+      if (route.methods._all || METHODS.every((m) => route.methods[m.toLowerCase()])) continue;
+      const methods = byPath.get(route.path) ?? new Set<string>();
+      for (const method of on) methods.add(method.toUpperCase());
+      byPath.set(route.path, methods);
+    }
     return new RouteTable(
-      Object.entries(document.paths).map(([template, item]) => {
-        const methods = new Set(HTTP_METHODS.filter((m) => item[m] !== undefined).map((m) => m.toUpperCase()));
+      [...byPath].map(([path, methods]) => {
         if (methods.has('GET')) methods.add('HEAD');
-        return { pattern: templatePattern(template), methods };
+        return { pattern: routerPathPattern(path), methods };
       }),
     );
   }
@@ -46,11 +64,11 @@ export class RouteTable {
   }
 }
 
-/** `/api/v1/adapters/{id}` → a pattern matching one segment per parameter, like Express (case-insensitive, optional trailing slash). */
-function templatePattern(template: string): RegExp {
-  const source = template
-    .split(/(\{[^}]+\})/)
-    .map((part) => (/^\{[^}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+/** `/api/v1/adapters/:id` → a pattern matching one segment per parameter, like Express (case-insensitive, optional trailing slash). */
+function routerPathPattern(path: string): RegExp {
+  const source = path
+    .split(/(:[A-Za-z0-9_$]+)/)
+    .map((part, i) => (i % 2 === 1 ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp(`^${source}/?$`, 'i');
 }
@@ -61,9 +79,11 @@ const send = (res: Response, body: ErrorBodyDto): void => void res.status(body.s
  * A known path asked with a method it does not answer: 405 with `Allow`. A plain `OPTIONS` gets the `Allow` list
  * (CORS preflights, which carry `Access-Control-Request-Method`, pass on).
  */
-export function rejectWrongMethods(table: RouteTable): RequestHandler {
+export function rejectWrongMethods(table: RouteTable | (() => RouteTable)): RequestHandler {
+  let known = typeof table === 'function' ? undefined : table;
   return (req: Request, res: Response, next: NextFunction): void => {
-    const allowed = table.allowedMethods(req.path);
+    known ??= (table as () => RouteTable)();
+    const allowed = known.allowedMethods(req.path);
     if (!allowed || allowed.includes(req.method)) return next();
     if (req.method === 'OPTIONS') {
       if (req.headers['access-control-request-method']) return next();
