@@ -150,12 +150,18 @@ if (process.argv[2] === '--serve') {
     });
     return { child, ready };
   };
-  // The first boot applies the migrations; the library is seeded while no server runs, then served.
-  let server = serve();
+  // The database is migrated (on PostgreSQL a deploy step, not part of the boot), seeded, and its statistics
+  // refreshed as the importer does after a big import; then the server starts on it.
+  process.env.DATA_DIR = dir;
+  process.env.DATABASE_URL = databaseUrl;
+  const { loadConfig } = await import('../libs/core/src/index.js');
+  const { dataSourceOptions } = await import('../migrations/index.js');
+  const { AdapterQueryRepository } = await import('../libs/adapters/src/library/adapter-query.repository.js');
+  const { DataSource } = await import('typeorm');
+  const dataSource = await new DataSource(dataSourceOptions(loadConfig())).initialize();
+  let server: ReturnType<typeof serve> | undefined;
   try {
-    await server.ready;
-    server.child.send('stop');
-    await new Promise((resolve) => server.child.once('exit', resolve));
+    await dataSource.runMigrations({ transaction: 'each' });
     const db = await openSeedDb(databaseUrl);
     if (!process.env.BENCH_REUSE) {
       for (let i = 0; i < N; i += 10_000) {
@@ -166,6 +172,8 @@ if (process.argv[2] === '--serve') {
       }
     }
     await db.close();
+    await new AdapterQueryRepository(dataSource).refreshStatistics();
+    await dataSource.destroy();
     server = serve();
     await server.ready;
     const headers: Record<string, string> = env.API_KEYS ? { 'x-api-key': API_KEY } : {};
@@ -179,8 +187,9 @@ if (process.argv[2] === '--serve') {
     const requests = { product: 0, bare: 0 };
     const serverCpu = (): Promise<number> =>
       new Promise((resolve) => {
-        server.child.once('message', (m: { cpuMicros: number }) => resolve(m.cpuMicros));
-        server.child.send('cpu');
+        const child = server?.child;
+        child?.once('message', (m: { cpuMicros: number }) => resolve(m.cpuMicros));
+        child?.send('cpu');
       });
     let bytes = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -232,10 +241,10 @@ if (process.argv[2] === '--serve') {
       `\nrounds (req/s): product ${runs.product.map((x) => x.toFixed(0)).join(', ')}; bare ${runs.bare.map((x) => x.toFixed(0)).join(', ')}\n`,
     );
   } finally {
-    if (server.child.connected) server.child.send('stop');
-    await new Promise((resolve) =>
-      server.child.exitCode === null ? server.child.once('exit', resolve) : resolve(null),
-    );
+    const child = server?.child;
+    if (child?.connected) child.send('stop');
+    await new Promise((resolve) => (child && child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
+    if (dataSource.isInitialized) await dataSource.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 }
