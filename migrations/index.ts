@@ -50,6 +50,7 @@ import { CreateInsights1764300004600 } from './1764300004600-create-insights.js'
 import { CreateRecommendations1764300004700 } from './1764300004700-create-recommendations.js';
 import { AnalyticsRollups1764300004800 } from './1764300004800-analytics-rollups.js';
 import { AdapterPairTotals1764300004900 } from './1764300004900-adapter-pair-totals.js';
+import { AdapterCoUse1764300005000 } from './1764300005000-adapter-co-use.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -104,6 +105,7 @@ export const MIGRATIONS: MigrationList = [
   CreateRecommendations1764300004700,
   AnalyticsRollups1764300004800,
   AdapterPairTotals1764300004900,
+  AdapterCoUse1764300005000,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -119,6 +119,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'CreateRecommendations1764300004700',
       'AnalyticsRollups1764300004800',
       'AdapterPairTotals1764300004900',
+      'AdapterCoUse1764300005000',
     ]);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {

@@ -121,7 +121,7 @@ function recommendationsSuite(label: string, startStack: () => Promise<Stack>): 
       expect(one.compatible).toBe(true);
       const neon = items.find((i) => i.adapter.name === 'Neon Lights')!;
       expect(neon).toMatchObject({ coUsageCount: 3, parts: { text: 0, coUsage: 1 } });
-      expect(neon.reasons).toContain('Generated together 3 times');
+      expect(neon.reasons).toContain('Used together: 3 images');
       for (const item of items) {
         expect(item.score).toBeCloseTo(
           0.55 * item.parts.text + 0.25 * item.parts.coUsage + 0.2 * item.parts.feedback,
@@ -129,6 +129,54 @@ function recommendationsSuite(label: string, startStack: () => Promise<Stack>): 
         );
       }
       expect(items.map((i) => i.score)).toEqual([...items.map((i) => i.score)].sort((a, b) => b - a));
+    });
+
+    it('should count recipes, composed generations and composed deliveries as used together', async () => {
+      const db = await openSeedDb(stack.databaseUrl);
+      const p = (i: number) => (db.pg ? `$${i}` : '?');
+      const now = db.pg ? new Date() : new Date().toISOString().replace('T', ' ').replace('Z', '');
+      const pair = JSON.stringify([
+        { adapterId: ids.robot, id: ids.robot, name: 'Mecha Robot', weight: 1 },
+        { adapterId: ids.neon, id: ids.neon, name: 'Neon Lights', weight: 0.8 },
+        { adapterId: null, id: null, name: 'not in the library', weight: 1 },
+      ]);
+      const [recipe, generation, delivery] = [randomUUID(), randomUUID(), randomUUID()];
+      const robotUse = async () => (await similar(ids.robot)).find((i) => i.adapter.name === 'Neon Lights');
+      try {
+        await db.exec(
+          `INSERT INTO recipes (id, name, tags, loras, prompt, parameters, source, created_at, updated_at)
+           VALUES (${p(1)}, 'night mecha', '[]', ${p(2)}, 'a robot', '{}', 'manual', ${p(3)}, ${p(4)})`,
+          [recipe, pair, now, now],
+        );
+        await db.exec(
+          `INSERT INTO generation_jobs (id, status, mode, request, adapters_used, created_at, updated_at)
+           VALUES (${p(1)}, 'failed', 'queued', '{}', ${p(2)}, ${p(3)}, ${p(4)})`,
+          [generation, pair, now, now],
+        );
+        await db.exec(
+          `INSERT INTO delivery_jobs (id, mode, prompt, params, status, adapters_used, created_at, updated_at)
+           VALUES (${p(1)}, 'http', 'a robot', '{}', 'succeeded', ${p(2)}, ${p(3)}, ${p(4)})`,
+          [delivery, pair, now, now],
+        );
+        expect(await robotUse()).toMatchObject({
+          coUsageCount: 3,
+          reasons: expect.arrayContaining(['Used together: 1 recipe, 1 composition, 1 delivery']),
+        });
+        // A recipe edited without Neon Lights and a deleted delivery no longer count.
+        await db.exec(`UPDATE recipes SET loras = ${p(1)} WHERE id = ${p(2)}`, [
+          JSON.stringify([{ adapterId: ids.robot, name: 'Mecha Robot', weight: 1 }]),
+          recipe,
+        ]);
+        await db.exec(`DELETE FROM delivery_jobs WHERE id = ${p(1)}`, [delivery]);
+        expect(await robotUse()).toMatchObject({
+          coUsageCount: 1,
+          reasons: expect.arrayContaining(['Used together: 1 composition']),
+        });
+      } finally {
+        await db.exec(`DELETE FROM generation_jobs WHERE id = ${p(1)}`, [generation]);
+        await db.exec(`DELETE FROM recipes WHERE id = ${p(1)}`, [recipe]);
+        await db.close();
+      }
     });
 
     it('should flag adapters of another base-model family when asked to keep them', async () => {

@@ -25,6 +25,13 @@ export enum DeliveryMode {
 /** What a backend recorded: HTTP status and bounded body, exit code and bounded output, generation and images. */
 export type DeliveryResult = Record<string, unknown>;
 
+/** An adapter a composed delivery used. */
+export interface DeliveryAdapterRef {
+  id: string;
+  name: string;
+  weight: number;
+}
+
 @Entity('delivery_jobs')
 @Index('idx_delivery_jobs_status', ['status'])
 @Index('idx_delivery_jobs_mode', ['mode'])
@@ -72,6 +79,10 @@ export class DeliveryJobEntity extends JobRowTimestamps {
   /** The generation that an `sdnext` delivery created; set before it is awaited, so a rerun waits for the same one. */
   @UuidColumn({ name: 'generation_job_id', nullable: true })
   generationJobId: string | null;
+
+  /** The library adapters of a composed delivery (none for a plain prompt): co-usage for recommendations. */
+  @JsonColumn({ name: 'adapters_used', nullable: true })
+  adaptersUsed: DeliveryAdapterRef[] | null;
 
   @TimestampColumn({ name: 'updated_at' })
   updatedAt: Date;

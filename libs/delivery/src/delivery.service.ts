@@ -19,7 +19,12 @@ import {
 import { type ComposeRequest, CompositionService } from '@app/composition';
 import type { DeliveryBackendInfo } from './delivery-backend.js';
 import { DeliveryBackendRegistry } from './delivery-backend.registry.js';
-import { DeliveryJobEntity, DeliveryStatus, FINISHED_DELIVERY_STATUSES } from './delivery-job.entity.js';
+import {
+  type DeliveryAdapterRef,
+  DeliveryJobEntity,
+  DeliveryStatus,
+  FINISHED_DELIVERY_STATUSES,
+} from './delivery-job.entity.js';
 import { type DeliveryListFilter, DeliveryJobRepository } from './delivery-job.repository.js';
 
 export const MAX_DELIVERY_PROMPT = 20_000;
@@ -70,9 +75,11 @@ export class DeliveryService {
     }
     let negativePrompt = input.negativePrompt;
     let prompt = typeof input.prompt === 'string' ? input.prompt : '';
+    let adaptersUsed: DeliveryAdapterRef[] | null = null;
     if (input.composition !== undefined) {
       const composed = await this.composition.compose(input.composition);
       prompt = composed.prompt;
+      adaptersUsed = composed.adapters.map((a) => ({ id: a.id, name: a.name, weight: a.weight }));
       negativePrompt ??= composed.negativePrompt || undefined;
     }
     const problems: FieldProblem[] = [];
@@ -111,6 +118,7 @@ export class DeliveryService {
       rating: null,
       favorite: false,
       generationJobId: null,
+      adaptersUsed,
       createdAt: now,
       startedAt: null,
       finishedAt: null,

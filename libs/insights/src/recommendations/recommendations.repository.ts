@@ -3,7 +3,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { chunk, toNumber } from '@app/core';
 import { AdapterEntity } from '@app/adapters';
-import { GenerationResultAdapterEntity } from '@app/results';
 import { type DataSource, In } from 'typeorm';
 import {
   IndexRebuildStatus,
@@ -35,6 +34,23 @@ export interface FeedbackTotals {
   useful: number;
   notUseful: number;
 }
+
+/** How often another adapter was used with one: in all, and per kind of use. */
+export interface CoUsage {
+  total: number;
+  images: number;
+  recipes: number;
+  compositions: number;
+  deliveries: number;
+}
+
+/** `adapter_co_use.source` (and `image` for result links) → its count in `CoUsage`. */
+const CO_USE_FIELDS = {
+  image: 'images',
+  recipe: 'recipes',
+  composition: 'compositions',
+  delivery: 'deliveries',
+} as const;
 
 export interface NewFeedback {
   kind: RecommendationKind;
@@ -140,20 +156,33 @@ export class RecommendationsRepository {
     return found;
   }
 
-  /** Adapters generated in the same images as this one, with the number of images they shared, most first. */
-  async coUsage(adapterId: string, limit: number): Promise<Map<string, number>> {
-    const rows = await this.dataSource
-      .getRepository(GenerationResultAdapterEntity)
-      .createQueryBuilder('a')
-      .innerJoin(GenerationResultAdapterEntity, 'b', 'b.result_id = a.result_id AND b.adapter_id <> a.adapter_id')
-      .select('b.adapter_id', 'id')
-      .addSelect('COUNT(*)', 'uses')
-      .where('a.adapter_id = :adapterId', { adapterId })
-      .groupBy('b.adapter_id')
-      .orderBy('uses', 'DESC')
-      .limit(limit)
-      .getRawMany<{ id: string; uses: unknown }>();
-    return new Map(rows.map((r) => [r.id, toNumber(r.uses)]));
+  /**
+   * Adapters used with this one, most first: in the same images (result links), recipes, composed generations and
+   * composed deliveries (`adapter_co_use`), counted per source.
+   */
+  async coUsage(adapterId: string, limit: number): Promise<Map<string, CoUsage>> {
+    const params: unknown[] = [];
+    const p = (value: unknown): string => (params.push(value), this.pg ? `$${params.length}` : '?');
+    const sql = `WITH used AS (
+         SELECT b.adapter_id AS id, 'image' AS source, COUNT(*) AS uses FROM generation_result_adapters a
+         JOIN generation_result_adapters b ON b.result_id = a.result_id AND b.adapter_id <> a.adapter_id
+         WHERE a.adapter_id = ${p(adapterId)} GROUP BY b.adapter_id
+         UNION ALL
+         SELECT b.adapter_id, b.source, COUNT(*) FROM adapter_co_use a
+         JOIN adapter_co_use b ON b.source = a.source AND b.source_id = a.source_id AND b.adapter_id <> a.adapter_id
+         WHERE a.adapter_id = ${p(adapterId)} GROUP BY b.adapter_id, b.source),
+       top AS (SELECT id FROM used GROUP BY id ORDER BY SUM(uses) DESC, id LIMIT ${p(limit)})
+       SELECT used.id, used.source, used.uses FROM used JOIN top ON top.id = used.id`;
+    const rows = await this.dataSource.query<{ id: string; source: string; uses: unknown }[]>(sql, params);
+    const found = new Map<string, CoUsage>();
+    for (const r of rows) {
+      const usage = found.get(r.id) ?? { total: 0, images: 0, recipes: 0, compositions: 0, deliveries: 0 };
+      const uses = toNumber(r.uses);
+      usage.total += uses;
+      usage[CO_USE_FIELDS[r.source as keyof typeof CO_USE_FIELDS] ?? 'images'] += uses;
+      found.set(r.id, usage);
+    }
+    return found;
   }
 
   /** Feedback on these adapters: in the list of `sourceAdapterId` (when given), and in every list. */

@@ -4,6 +4,7 @@ import { InvalidInputError, NotFoundError } from '@app/core';
 import { RecommendationKind } from './recommendation.entities.js';
 import { RecommendationIndexService, type LocalIndexStats } from './recommendation-index.service.js';
 import {
+  type CoUsage,
   type FeedbackTotals,
   RecommendationsRepository,
   type RecommendedAdapter,
@@ -80,6 +81,19 @@ function feedbackPart(pair: FeedbackTotals | undefined, overall: FeedbackTotals 
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
 
+const times = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** `Used together: 3 images, 1 recipe`: each kind of use that counted. */
+function usedTogether(usage: CoUsage): string {
+  const parts = [
+    usage.images > 0 ? times(usage.images, 'image') : '',
+    usage.recipes > 0 ? times(usage.recipes, 'recipe') : '',
+    usage.compositions > 0 ? times(usage.compositions, 'composition') : '',
+    usage.deliveries > 0 ? times(usage.deliveries, 'delivery', 'deliveries') : '',
+  ].filter((p) => p !== '');
+  return `Used together: ${parts.join(', ')}`;
+}
+
 /** Similar adapters, adapters for a prompt or a trigger word, and the feedback that tunes them. */
 @Injectable()
 export class RecommendationsService {
@@ -104,7 +118,7 @@ export class RecommendationsService {
       this.repository.presentAdapters([...ids]),
       this.repository.feedbackTotals([...ids], source.id),
     ]);
-    const maxUses = Math.max(1, ...coUsage.values());
+    const maxUses = Math.max(1, ...[...coUsage.values()].map((u) => u.total));
     const textById = new Map(textHits.map((h) => [h.id, h]));
     const items: Recommendation[] = [];
     for (const id of ids) {
@@ -115,7 +129,8 @@ export class RecommendationsService {
       }
       const compatible = compatibleBaseModels(source.baseModel, adapter.baseModel);
       if (!compatible && !query.includeIncompatible) continue;
-      const uses = coUsage.get(id) ?? 0;
+      const usage = coUsage.get(id);
+      const uses = usage?.total ?? 0;
       const parts: ScoreParts = {
         text: round(textById.get(id)?.score ?? 0),
         coUsage: round(uses === 0 ? 0 : Math.log1p(uses) / Math.log1p(maxUses)),
@@ -135,7 +150,7 @@ export class RecommendationsService {
         matchedTerms,
         coUsageCount: uses,
         feedback: totals,
-        reasons: this.reasons(matchedTerms, uses, totals, compatible, 'shares'),
+        reasons: this.reasons(matchedTerms, usage, totals, compatible, 'shares'),
       });
     }
     return this.top(items, query.limit);
@@ -222,7 +237,7 @@ export class RecommendationsService {
         feedback: totals,
         reasons: this.reasons(
           hit.terms,
-          0,
+          undefined,
           totals,
           compatible,
           kind === RecommendationKind.Trigger ? 'trigger' : 'matches',
@@ -243,7 +258,7 @@ export class RecommendationsService {
 
   private reasons(
     terms: readonly string[],
-    uses: number,
+    usage: CoUsage | undefined,
     totals: FeedbackTotals,
     compatible: boolean,
     verb: 'shares' | 'matches' | 'trigger',
@@ -255,7 +270,7 @@ export class RecommendationsService {
         verb === 'shares' ? `Shares words: ${list}` : verb === 'trigger' ? `Trigger word: ${list}` : `Matches: ${list}`,
       );
     }
-    if (uses > 0) reasons.push(`Generated together ${uses} time${uses === 1 ? '' : 's'}`);
+    if (usage && usage.total > 0) reasons.push(usedTogether(usage));
     if (totals.useful > 0) reasons.push(`Marked useful ${totals.useful} time${totals.useful === 1 ? '' : 's'}`);
     if (totals.notUseful > 0)
       reasons.push(`Marked not useful ${totals.notUseful} time${totals.notUseful === 1 ? '' : 's'}`);
