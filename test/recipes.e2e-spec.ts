@@ -327,7 +327,11 @@ function recipesSuite(label: string, startStack: (sdnextUrl: string) => Promise<
     it('should export and import recipes as versioned JSON, relinking by hash after a re-import of the library', async () => {
       const exported = await call('GET', `/recipes/export?ids=${fromImageId}`, undefined, VIEWER);
       expect(exported.status).toBe(200);
-      expect(exported.body).toMatchObject({ format: 'lora-manager.recipes', version: 1 });
+      expect(exported.body).toMatchObject({ format: 'lora-manager.recipes', version: 1, imagesOmitted: [] });
+      // The source image travels in the document, base64.
+      const image = png(8, 8, [tEXt('parameters', INFOTEXT)]);
+      const [document] = exported.body.recipes as { image?: { contentType: string; base64: string } }[];
+      expect(document.image).toEqual({ contentType: 'image/png', base64: image.toString('base64') });
       // The library is re-imported: alpha's row is a tombstone and a new row has the same file hash.
       const newAlpha = await withDb(async (db, p) => {
         await db.exec(`UPDATE adapters SET missing_since = ${p(1)} WHERE id = ${p(2)}`, [
@@ -355,12 +359,27 @@ function recipesSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       expect(imported.body).toMatchObject({ imported: 1 });
       const copyId = (imported.body.items as { id: string }[])[0].id;
       const copy = await call('GET', `/recipes/${copyId}`, undefined, VIEWER);
-      expect(copy.body).toMatchObject({ source: 'import', name: 'Lighthouse' });
+      expect(copy.body).toMatchObject({ source: 'import', name: 'Lighthouse', hasImage: true });
+      const served = await fetch(`${base}/api/v1/recipes/${copyId}/image`, { headers: { 'x-api-key': VIEWER } });
+      expect(served.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.from(await served.arrayBuffer()).equals(image)).toBe(true);
       expect((copy.body.loras as Lora[]).map((l) => [l.name, l.adapterId])).toEqual([
         ['alpha_renamed', newAlpha],
         ['betaStyle', adapters.beta],
         ['ghost', null],
       ]);
+      const withImage = (base64: string) => ({
+        ...exported.body,
+        recipes: [{ ...document, image: { contentType: 'image/png', base64 } }],
+      });
+      const notImage = await call('POST', '/recipes/import', withImage(Buffer.from('plain text').toString('base64')));
+      expect(notImage.status).toBe(400);
+      expect(notImage.body).toMatchObject({ code: 'not_an_image', details: [{ field: 'recipes[0].image.base64' }] });
+      // Over the upload cap (1 MiB here) in a body over the general 1 MB JSON limit: refused by the import's own check.
+      const huge = Buffer.concat([image, Buffer.alloc(1_200_000)]).toString('base64');
+      const tooLarge = await call('POST', '/recipes/import', withImage(huge));
+      expect(tooLarge.status).toBe(400);
+      expect(tooLarge.body).toMatchObject({ code: 'image_too_large', details: [{ field: 'recipes[0].image.base64' }] });
       const wrong = await call('POST', '/recipes/import', { ...exported.body, version: 2 });
       expect(wrong.status).toBe(400);
       expect(wrong.body).toMatchObject({ code: 'unsupported_version', details: [{ field: 'version' }] });

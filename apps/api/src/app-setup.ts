@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig, AppLogger, WebAccessPolicy } from '@app/core';
+import { RECIPE_DOCUMENT_IMAGE_BUDGET } from '@app/results';
 import { useImageBodies, useJsonBodies } from './common/request-body.js';
 import { webAccessMiddleware } from './common/web-access.middleware.js';
 import { answerUnknownPathsWithJson, rejectWrongMethods, RouteTable } from './common/route-fallback.js';
@@ -26,7 +27,10 @@ export async function configureApp(app: NestExpressApplication): Promise<() => O
   const openApiDocument = (): OpenAPIObject => (document ??= buildOpenApiDocument(app));
   // The routes exist once init() has run; the first request reads them from the router.
   app.use(rejectWrongMethods(() => RouteTable.fromRoutes(routesOf(app))));
-  useJsonBodies(app);
+  // A recipe document carries its images in base64 (a third more), beside up to 1,000 recipes' fields.
+  useJsonBodies(app, {
+    [`/${API_PREFIX}/recipes/import`]: Math.ceil((RECIPE_DOCUMENT_IMAGE_BUDGET * 4) / 3) + 4 * 2 ** 20,
+  });
   useImageBodies(app, app.get<AppConfig>(APP_CONFIG).recipeImageMaxBytes);
   SwaggerModule.setup('docs', app, openApiDocument, { jsonDocumentUrl: 'docs-json' });
   await app.init();

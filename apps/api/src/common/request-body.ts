@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import { RequestValidationException } from './validation.js';
 import { IMAGE_UPLOAD_TYPES, JSON_MEDIA_TYPES } from './web-access.middleware.js';
 
@@ -49,8 +49,13 @@ export function useImageBodies(app: NestExpressApplication, maxBytes: number): v
   app.useBodyParser('raw', { limit: maxBytes, type: IMAGE_UPLOAD_TYPES });
 }
 
-/** JSON bodies up to the size limit, then the depth and prototype-key check, before any route sees the body. */
-export function useJsonBodies(app: NestExpressApplication): void {
+/**
+ * JSON bodies up to the size limit (or, on the paths of `largerLimits`, theirs), then the depth and prototype-key
+ * check, before any route sees the body.
+ */
+export function useJsonBodies(app: NestExpressApplication, largerLimits: Record<string, number> = {}): void {
+  // A body parsed here is not parsed again by the general parser below.
+  for (const [path, limit] of Object.entries(largerLimits)) app.use(path, json({ limit, type: JSON_MEDIA_TYPES }));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: JSON_MEDIA_TYPES });
   app.use(rejectUnsafeBodies);
 }

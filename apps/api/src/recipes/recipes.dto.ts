@@ -3,6 +3,7 @@ import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBase64,
   IsBoolean,
   IsDateString,
   IsDefined,
@@ -23,6 +24,8 @@ import {
 import {
   MAX_RECIPE_LORAS,
   MAX_RECIPES_PER_DOCUMENT,
+  RECIPE_DOCUMENT_IMAGE_BUDGET,
+  type RecipeImageData,
   type LoraMatch,
   type MatchedLora,
   RecipeSource,
@@ -349,6 +352,20 @@ export class ExportRecipesQueryDto {
   ids?: string[];
 }
 
+/** A recipe's source image inside an export document (at most the upload size, `RECIPE_IMAGE_MAX_MB`). */
+export class RecipeImageDataDto implements RecipeImageData {
+  /** As exported; an import reads the bytes to tell what they are. */
+  @IsString()
+  @MaxLength(64)
+  contentType: string;
+
+  /** The image file's bytes, base64. */
+  @IsString()
+  @IsBase64()
+  @MaxLength(Math.ceil((RECIPE_DOCUMENT_IMAGE_BUDGET * 4) / 3) + 4)
+  base64: string;
+}
+
 export class ExportedRecipeDto extends CreateRecipeDto {
   @ApiUuid()
   @IsOptionalNonNull()
@@ -364,6 +381,12 @@ export class ExportedRecipeDto extends CreateRecipeDto {
   @IsOptionalNonNull()
   @IsDateString()
   createdAt?: string;
+
+  /** The source image, when the recipe has one and the document carries it (see `imagesOmitted`). */
+  @IsOptionalNonNull()
+  @ValidateNested()
+  @Type(() => RecipeImageDataDto)
+  image?: RecipeImageDataDto;
 }
 
 export class RecipeDocumentDto {
@@ -388,6 +411,17 @@ export class RecipeDocumentDto {
   @ValidateNested({ each: true })
   @Type(() => ExportedRecipeDto)
   recipes: ExportedRecipeDto[];
+
+  /**
+   * Recipes exported without their image: larger than an upload may be, or past the document's 24 MiB of images
+   * (export those by `ids` in smaller documents). Ignored on import.
+   */
+  @ApiPropertyOptional({ type: [String], format: 'uuid' })
+  @IsOptionalNonNull()
+  @IsArray()
+  @ArrayMaxSize(MAX_RECIPES_PER_DOCUMENT)
+  @IsUUID('all', { each: true })
+  imagesOmitted?: string[];
 }
 
 export class ImportedRecipesDto {

@@ -35,6 +35,18 @@ export const RECIPE_EXPORT_VERSION = 1;
 export const RECIPE_EXPORT_FORMAT = 'lora-manager.recipes';
 /** Most recipes one export or import holds. */
 export const MAX_RECIPES_PER_DOCUMENT = 1_000;
+/**
+ * Source image bytes one export document carries (base64 adds a third): recipes past it are exported without their
+ * image and named in `imagesOmitted`, so that a document stays importable in one request.
+ */
+export const RECIPE_DOCUMENT_IMAGE_BUDGET = 24 * 1024 * 1024;
+
+/** A source image inside an export document. */
+export interface RecipeImageData {
+  contentType: string;
+  /** The file's bytes, base64. */
+  base64: string;
+}
 
 export interface RecipeFields {
   name: string;
@@ -52,6 +64,14 @@ export interface RecipeFields {
   negativePrompt?: string | null;
   parameters?: object;
 }
+
+/** One recipe of an export document: its fields, and its source image when the document carries it. */
+export type ExportedRecipe = RecipeFields & {
+  id?: string;
+  source?: RecipeSource;
+  createdAt?: string;
+  image?: RecipeImageData;
+};
 
 /** A recipe with each LoRA's standing in the library. */
 export interface RecipeView extends Omit<RecipeEntity, 'loras'> {
@@ -77,7 +97,9 @@ export interface RecipeExport {
   format: typeof RECIPE_EXPORT_FORMAT;
   version: number;
   exportedAt: string;
-  recipes: (RecipeFields & { id: string; source: RecipeSource; createdAt: string })[];
+  recipes: ExportedRecipe[];
+  /** Recipes whose image was left out: larger than an upload may be, or past the document's image budget. */
+  imagesOmitted: string[];
 }
 
 const normaliseTags = (tags: string[]): string[] => [
@@ -423,11 +445,19 @@ export class RecipesService {
     } else {
       rows.push(...(await this.repository.list({ limit: MAX_RECIPES_PER_DOCUMENT, offset: 0 })).items);
     }
-    return {
-      format: RECIPE_EXPORT_FORMAT,
-      version: RECIPE_EXPORT_VERSION,
-      exportedAt: new Date().toISOString(),
-      recipes: rows.map((r) => ({
+    const imagesOmitted: string[] = [];
+    let budget = RECIPE_DOCUMENT_IMAGE_BUDGET;
+    const recipes: ExportedRecipe[] = [];
+    for (const r of rows) {
+      let image: RecipeImageData | undefined;
+      const bytes = r.imageKey ? await this.storage.get(r.imageKey) : null;
+      if (bytes && bytes.length <= Math.min(budget, this.maxImageBytes)) {
+        budget -= bytes.length;
+        image = { contentType: r.imageContentType ?? 'application/octet-stream', base64: bytes.toString('base64') };
+      } else if (bytes) {
+        imagesOmitted.push(r.id);
+      }
+      recipes.push({
         id: r.id,
         name: r.name,
         notes: r.notes,
@@ -438,12 +468,42 @@ export class RecipesService {
         parameters: r.parameters,
         source: r.source,
         createdAt: r.createdAt.toISOString(),
-      })),
+        ...(image ? { image } : {}),
+      });
+    }
+    return {
+      format: RECIPE_EXPORT_FORMAT,
+      version: RECIPE_EXPORT_VERSION,
+      exportedAt: new Date().toISOString(),
+      recipes,
+      imagesOmitted,
     };
   }
 
-  /** Imports an export document: each recipe is a new one, its LoRAs relinked to this library by hash, then name. */
-  async import(document: { format?: string; version: number; recipes: RecipeFields[] }): Promise<RecipeView[]> {
+  /**
+   * A document's source image, checked like an upload (size, a real image, not a decompression bomb): its bytes and
+   * what they are. Refused with the recipe's index in the field name.
+   */
+  private importedImage(image: RecipeImageData, index: number): { bytes: Buffer; format: string; contentType: string } {
+    const field = `recipes[${index}].image.base64`;
+    const bytes = Buffer.from(image.base64, 'base64');
+    if (bytes.length === 0) throw InvalidInputError.field(field, 'is empty', 'empty_upload');
+    if (bytes.length > this.maxImageBytes) {
+      throw InvalidInputError.field(field, `is larger than ${this.maxImageBytes} bytes`, 'image_too_large');
+    }
+    let meta: ImageMetadata;
+    try {
+      meta = readImageMetadata(bytes);
+    } catch (error) {
+      throw InvalidInputError.field(field, errorMessage(error), 'not_an_image');
+    }
+    if (this.tooLargeToKeep(meta)) {
+      throw InvalidInputError.field(field, `claims ${meta.width}×${meta.height} pixels`, 'image_too_large');
+    }
+    return { bytes, format: meta.format, contentType: meta.contentType };
+  }
+
+  async import(document: { format?: string; version: number; recipes: ExportedRecipe[] }): Promise<RecipeView[]> {
     if (document.version !== RECIPE_EXPORT_VERSION) {
       throw InvalidInputError.field(
         'version',
@@ -454,7 +514,6 @@ export class RecipesService {
     if (document.format !== undefined && document.format !== RECIPE_EXPORT_FORMAT) {
       throw InvalidInputError.field('format', `expected ${RECIPE_EXPORT_FORMAT}`, 'unsupported_format');
     }
-    const out: RecipeView[] = [];
     for (const recipe of document.recipes) {
       if ((recipe.loras?.length ?? 0) > MAX_RECIPE_LORAS) {
         throw InvalidInputError.field(
@@ -463,11 +522,35 @@ export class RecipesService {
           'too_many_loras',
         );
       }
+    }
+    // Every image is checked before anything is stored: a bad one refuses the document, not half of it.
+    const images = document.recipes.map((recipe, index) =>
+      recipe.image ? this.importedImage(recipe.image, index) : null,
+    );
+    const out: RecipeView[] = [];
+    for (const [index, recipe] of document.recipes.entries()) {
+      const fields: RecipeFields = {
+        name: recipe.name,
+        notes: recipe.notes,
+        tags: recipe.tags,
+        prompt: recipe.prompt,
+        negativePrompt: recipe.negativePrompt,
+        parameters: recipe.parameters,
+        loras: recipe.loras?.map((l) => ({ ...l, adapterId: null })),
+      };
+      const image = images[index];
+      const id = randomUUID();
+      let imageKey: string | null = null;
+      if (image) {
+        imageKey = `recipes/${id}.${image.format === 'jpeg' ? 'jpg' : image.format}`;
+        await this.storage.put(imageKey, image.bytes, { contentType: image.contentType });
+      }
       out.push(
-        await this.create(
-          { ...recipe, loras: recipe.loras?.map((l) => ({ ...l, adapterId: null })) },
-          RecipeSource.Import,
-        ),
+        await this.create(fields, RecipeSource.Import, {
+          id,
+          imageKey,
+          imageContentType: image?.contentType ?? null,
+        }),
       );
     }
     return out;

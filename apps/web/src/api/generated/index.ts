@@ -646,6 +646,7 @@ export type {
   RecipeDocumentDto,
   RecipeDto,
   RecipeGenerateResultDto,
+  RecipeImageDataDto,
   RecipeListDto,
   RecipeLoraDto,
   RecipeLoraInputDto,

@@ -1665,6 +1665,17 @@ export type RecipePreviewDto = {
   warnings: Array<RecipeWarningDto>;
 };
 
+export type RecipeImageDataDto = {
+  /**
+   * As exported; an import reads the bytes to tell what they are.
+   */
+  contentType: string;
+  /**
+   * The image file's bytes, base64.
+   */
+  base64: string;
+};
+
 export type ExportedRecipeDto = {
   /**
    * Generation settings (request wire names: `steps`, `sampler_name`, `cfg_scale`, `seed`, `width`, `height`, `model`, …).
@@ -1675,6 +1686,10 @@ export type ExportedRecipeDto = {
   id?: string;
   source?: RecipeSource;
   createdAt?: string;
+  /**
+   * The source image, when the recipe has one and the document carries it (see `imagesOmitted`).
+   */
+  image?: RecipeImageDataDto;
   name: string;
   notes?: string | null;
   tags?: Array<string>;
@@ -1685,6 +1700,11 @@ export type ExportedRecipeDto = {
 
 export type RecipeDocumentDto = {
   exportedAt?: string;
+  /**
+   * Recipes exported without their image: larger than an upload may be, or past the document's 24 MiB of images
+   * (export those by `ids` in smaller documents). Ignored on import.
+   */
+  imagesOmitted?: Array<string>;
   /**
    * `lora-manager.recipes`.
    */
