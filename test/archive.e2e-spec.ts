@@ -233,6 +233,7 @@ describe('archive: SQLite embedded, and the move to PostgreSQL', () => {
       adapters: { added: 2, merged: 0, conflicts: 0 },
       results: { added: 1 },
       deliveries: { added: 1 },
+      recipes: { added: 1 },
       files: { copied: 4 },
     });
     const source = normalise(await userRows(sqliteUrl));
@@ -254,6 +255,13 @@ describe('archive: SQLite embedded, and the move to PostgreSQL', () => {
     expect(await queryRows(pgTarget.dbUrl, "SELECT rating FROM delivery_jobs WHERE status = 'succeeded'")).toEqual([
       { rating: 5 },
     ]);
+
+    const [recipe] = await queryRows<{ name: string; notes: string; loras: unknown; tags: unknown }>(
+      pgTarget.dbUrl,
+      'SELECT name, notes, loras, tags FROM recipes',
+    );
+    expect(recipe).toMatchObject({ name: 'Fox at night', notes: 'keep this one', tags: ['night'] });
+    expect(recipe.loras).toEqual([expect.objectContaining({ adapterId: alphaId, name: 'alpha', weight: 0.8 })]);
 
     // The files are where the rows say: a resync adds nothing and keeps every edit.
     const resync = await importJson(pgEnv);

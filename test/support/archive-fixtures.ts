@@ -44,9 +44,10 @@ export async function seedResultAndDelivery(
   databaseUrl: string,
   storageDir: string,
   adapterId: string,
-): Promise<{ resultId: string; deliveryId: string; storageKey: string }> {
+): Promise<{ resultId: string; deliveryId: string; recipeId: string; storageKey: string }> {
   const resultId = randomUUID();
   const deliveryId = randomUUID();
+  const recipeId = randomUUID();
   const storageKey = `results/2026/12/${resultId}.png`;
   mkdirSync(join(storageDir, 'results', '2026', '12'), { recursive: true });
   const image = tinyPng('a fox');
@@ -86,7 +87,21 @@ export async function seedResultAndDelivery(
      VALUES (?, 'http', 'a fox', ?, 'succeeded', 1, 5, ?, ?, ?)`,
     [deliveryId, JSON.stringify({ url: 'http://127.0.0.1:9/hook' }), bool(true), now, now],
   );
-  return { resultId, deliveryId, storageKey };
+  await execute(
+    databaseUrl,
+    `INSERT INTO recipes (id, name, notes, tags, loras, prompt, parameters, source, source_result_id, created_at, updated_at)
+     VALUES (?, 'Fox at night', 'keep this one', ?, ?, 'a fox at night', ?, 'result', ?, ?, ?)`,
+    [
+      recipeId,
+      JSON.stringify(['night']),
+      JSON.stringify([{ adapterId, name: 'alpha', weight: 0.8, sha256: null, autov2: null, hash: null }]),
+      JSON.stringify({ steps: 20, cfg_scale: 6 }),
+      resultId,
+      now,
+      now,
+    ],
+  );
+  return { resultId, deliveryId, recipeId, storageKey };
 }
 
 export interface ZipEntryFacts {

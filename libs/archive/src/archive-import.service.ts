@@ -246,7 +246,10 @@ export class ArchiveImportService {
     }));
     report.deliveries = await this.importTable(reader, ArchiveTable.Deliveries, writes);
     if (reader.has(ArchiveEntry.Recipes) && this.repository.hasTable(ArchiveTable.Recipes)) {
-      report.recipes = await this.importTable(reader, ArchiveTable.Recipes, writes);
+      report.recipes = await this.importTable(reader, ArchiveTable.Recipes, writes, (row) => ({
+        ...row,
+        loras: Array.isArray(row.loras) ? row.loras.map((lora: unknown) => relinkedLora(lora, idMap)) : row.loras,
+      }));
     }
   }
 
@@ -337,6 +340,14 @@ export class ArchiveImportService {
     }
     return counts;
   }
+}
+
+/** A recipe's LoRA pointing at the local adapter its archive adapter merged with (other entries as they are). */
+function relinkedLora(lora: unknown, idMap: Map<string, string>): unknown {
+  if (typeof lora !== 'object' || lora === null || !('adapterId' in lora) || typeof lora.adapterId !== 'string') {
+    return lora;
+  }
+  return { ...lora, adapterId: idMap.get(lora.adapterId) ?? lora.adapterId };
 }
 
 /** The local adapter an archive row merges with: same verified SHA-256 (the same path first), else same path. */
