@@ -74,4 +74,34 @@ describe('Recipes page in a browser', () => {
     await page.getByLabel('Search').fill('nothing like this');
     await page.getByText('No recipe yet').waitFor();
   });
+
+  it('should narrow the list to a tag from a recipe badge, keep it in the URL, and clear it', async () => {
+    for (const [name, tags] of [
+      ['Harbour at night', ['Coast', 'night']],
+      ['Forest path', ['forest']],
+    ] as const) {
+      const made = await fetch(`${api.baseUrl}/api/v1/recipes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name, tags, prompt: name.toLowerCase() }),
+      });
+      expect(made.status).toBe(201);
+    }
+    await page.goto(`${api.baseUrl}/recipes`);
+    const recipes = page.getByRole('list', { name: 'Recipes' });
+    await recipes.getByRole('button', { name: 'Forest path' }).waitFor();
+    await recipes.getByRole('button', { name: 'coast' }).click();
+    await page.getByRole('button', { name: 'Any tag' }).waitFor();
+    await recipes.getByRole('button', { name: 'Forest path' }).waitFor({ state: 'detached' });
+    expect(await recipes.locator(':scope > li').count()).toBe(1);
+    await recipes.getByRole('button', { name: 'Harbour at night' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('tag')).toBe('coast');
+
+    await page.reload();
+    await recipes.getByRole('button', { name: 'Harbour at night' }).waitFor();
+    expect(await recipes.locator(':scope > li').count()).toBe(1);
+    await page.getByRole('button', { name: 'Any tag' }).click();
+    await recipes.getByRole('button', { name: 'Forest path' }).waitFor();
+    expect(new URL(page.url()).searchParams.has('tag')).toBe(false);
+  });
 });

@@ -221,22 +221,24 @@ function RecipeDetail({ id, onDeleted }: { id: string; onDeleted: () => void }) 
   );
 }
 
-/** Recipes: search and list, one open recipe (`?id=`), and a drop zone that makes one from an image. */
+/** Recipes: search and list (text, `?tag=`), one open recipe (`?id=`), and a drop zone that makes one from an image. */
 export function RecipesPage() {
   const [params, setParams] = useSearchParams();
   const [text, setText] = useState(params.get('q') ?? '');
   const q = useDebounced(text, 250);
   const open = params.get('id');
+  const tag = params.get('tag');
   const list = useQuery({
-    ...recipesListOptions({ query: { limit: PAGE, q: q || undefined } }),
+    ...recipesListOptions({ query: { limit: PAGE, q: q || undefined, tag: tag ?? undefined } }),
     placeholderData: keepPreviousData,
   });
-  const select = (id: string | null) => {
+  const setParam = (name: 'id' | 'tag', value: string | null) => {
     const copy = new URLSearchParams(params);
-    if (id) copy.set('id', id);
-    else copy.delete('id');
+    if (value) copy.set(name, value);
+    else copy.delete(name);
     setParams(copy);
   };
+  const select = (id: string | null) => setParam('id', id);
   return (
     <section className="page">
       <h1>Recipes</h1>
@@ -245,6 +247,14 @@ export function RecipesPage() {
         Search{' '}
         <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="name or prompt" />
       </label>
+      {tag && (
+        <p className="row">
+          Tag <span className="badge">{tag}</span>
+          <button type="button" onClick={() => setParam('tag', null)}>
+            Any tag
+          </button>
+        </p>
+      )}
       <QueryState query={list} />
       {list.data && list.data.items.length === 0 && (
         <p>No recipe yet. Drop an image above, or save one from History.</p>
@@ -259,9 +269,16 @@ export function RecipesPage() {
               {r.mappedCount}/{r.loraCount} LoRAs in library
             </span>
             {r.tags.map((t) => (
-              <span key={t} className="badge">
+              <button
+                key={t}
+                type="button"
+                className="badge"
+                aria-pressed={t === tag}
+                title={`Only recipes tagged ${t}`}
+                onClick={() => setParam('tag', t === tag ? null : t)}
+              >
                 {t}
-              </span>
+              </button>
             ))}
           </li>
         ))}
