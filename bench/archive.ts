@@ -1,12 +1,22 @@
 // Archive benchmark: `npm run bench:archive`. Seeds a SQLite library of N adapters (BENCH_ARCHIVE_ADAPTERS, default
 // 20,000) of which F have real files (BENCH_ARCHIVE_FILES × BENCH_ARCHIVE_FILE_MB, default 40 × 8 MiB of
 // incompressible bytes, like LoRA weights), then prints: export MB/s with files through the CLI beside plain
-// zip-stream zipping the same files in this process, and import rate (adapters/s) of a rows-only archive into an empty
+// zip-stream zipping the same files in this process and a plain stream copy of the same bytes, and import rate (adapters/s) of a rows-only archive into an empty
 // database. CLI figures subtract one CLI start-up (`migrate --check`) measured in the same run.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { rootIdOf } from '../libs/adapters/src/library/library-roots.js';
 import { plainZip } from './bench-util.js';
 import { openSeedDb, seedAdapters, type SeedAdapter } from '../test/support/adapter-seed.js';
@@ -69,6 +79,14 @@ try {
   });
   const plainMb = statSync(plain).size / 1048576;
 
+  // The floor: the same bytes read and written once, no archive format at all.
+  const copies = join(tmp, 'copies');
+  mkdirSync(copies);
+  const copyS = await wall(async () => {
+    for (const [i, f] of files.entries()) await pipeline(createReadStream(f), createWriteStream(join(copies, `${i}`)));
+  });
+  const copyMb = (F * FILE_MB * 1024 * 1024) / 1048576;
+
   const rows = join(tmp, 'rows.zip');
   const rowsExportS = (await wall(() => cli(['export', rows], source))) - startup;
   await cli(['migrate'], target);
@@ -85,6 +103,10 @@ try {
   line(
     'baseline: plain zip-stream, same files',
     `${(plainMb / plainS).toFixed(0)} MB/s (${plainMb.toFixed(0)} MiB in ${plainS.toFixed(2)} s)`,
+  );
+  line(
+    'baseline: plain copy of the same bytes',
+    `${(copyMb / copyS).toFixed(0)} MB/s (${copyMb.toFixed(0)} MiB in ${copyS.toFixed(2)} s)`,
   );
   line('export rows only', `${(N / rowsExportS).toFixed(0)} adapters/s (${statSync(rows).size} bytes)`);
   line('import-archive into an empty database', `${(N / importS).toFixed(0)} adapters/s (${importS.toFixed(2)} s)`);
