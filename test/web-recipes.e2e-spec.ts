@@ -104,4 +104,32 @@ describe('Recipes page in a browser', () => {
     await recipes.getByRole('button', { name: 'Forest path' }).waitFor();
     expect(new URL(page.url()).searchParams.has('tag')).toBe(false);
   });
+
+  it("should edit a recipe's LoRAs: change a weight, remove one, add one by name, and compose with them", async () => {
+    await page.goto(`${api.baseUrl}/recipes`);
+    await page.getByRole('list', { name: 'Recipes' }).getByRole('button', { name: 'Lighthouse' }).click();
+    const editor = page.getByRole('form', { name: 'Edit LoRAs' });
+    await editor.getByLabel('Weight of alpha').fill('0.6');
+    await editor.getByRole('button', { name: 'Remove ghost' }).click();
+    await editor.getByLabel('LoRA name').fill('newstyle');
+    await editor.getByLabel('Weight', { exact: true }).fill('0.4');
+    await editor.getByRole('button', { name: 'Add LoRA' }).click();
+    await editor.getByRole('button', { name: 'Save LoRAs' }).click();
+    await page.getByRole('status').getByText('LoRAs saved.').waitFor();
+
+    const id = new URL(page.url()).searchParams.get('id')!;
+    const stored = (await (await fetch(`${api.baseUrl}/api/v1/recipes/${id}`)).json()) as {
+      loras: { name: string; weight: number; adapterId: string | null }[];
+    };
+    expect(stored.loras.map((l) => [l.name, l.weight, l.adapterId !== null])).toEqual([
+      ['alpha', 0.6, true],
+      ['newstyle', 0.4, false],
+    ]);
+    const shown = page.getByRole('list', { name: 'Recipe LoRAs' });
+    await shown.getByText('newstyle').waitFor();
+    await expect(shown.getByText('ghost').count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Compose' }).click();
+    const text = await page.getByLabel('Composed prompt').locator('pre').textContent();
+    expect(text).toContain('<lora:alpha:0.6>');
+  });
 });

@@ -8,10 +8,12 @@ import {
   recipesFromImageMutation,
   recipesGenerateMutation,
   recipesGetOptions,
+  recipesGetQueryKey,
   recipesListOptions,
   recipesParseImageMutation,
+  recipesPatchMutation,
 } from '../api/generated/@tanstack/react-query.gen';
-import type { RecipeLoraDto, RecipePreviewDto } from '../api/generated/types.gen';
+import type { RecipeDto, RecipeLoraDto, RecipeLoraInputDto, RecipePreviewDto } from '../api/generated/types.gen';
 import { CopyButton } from '../components/copy-button';
 import { formatTime } from '../components/format';
 import { QueryState } from '../components/query-state';
@@ -136,6 +138,100 @@ function ImageImport({ onSaved }: { onSaved: (id: string) => void }) {
   );
 }
 
+/** What PATCH takes back for a LoRA the recipe has: its id, name and hashes as stored, so it relinks the same way. */
+const loraInput = (l: RecipeLoraDto): RecipeLoraInputDto => ({
+  adapterId: l.adapterId,
+  ...(l.name ? { name: l.name } : {}),
+  weight: l.weight,
+  sha256: l.sha256,
+  autov2: l.autov2,
+  hash: l.hash,
+});
+
+/** The recipe's LoRAs as an editable list: weights, remove, add by token name; saved in one PATCH. */
+function LoraEditor({ recipe }: { recipe: RecipeDto }) {
+  const [rows, setRows] = useState<RecipeLoraInputDto[]>(() => recipe.loras.map(loraInput));
+  const [name, setName] = useState('');
+  const [weight, setWeight] = useState('1');
+  const queries = useQueryClient();
+  const invalidate = useInvalidateRecipes();
+  const save = useMutation({
+    ...recipesPatchMutation(),
+    onSuccess: (data) => {
+      queries.setQueryData(recipesGetQueryKey({ path: { id: recipe.id } }), data);
+      void invalidate();
+    },
+  });
+  const setRow = (index: number, change: Partial<RecipeLoraInputDto> | null) =>
+    setRows(change ? rows.map((r, i) => (i === index ? { ...r, ...change } : r)) : rows.filter((_, i) => i !== index));
+  const added = Number(weight);
+  const canAdd = name.trim() !== '' && weight.trim() !== '' && Number.isFinite(added);
+  return (
+    <form
+      aria-label="Edit LoRAs"
+      onSubmit={(e) => {
+        e.preventDefault();
+        save.mutate({ path: { id: recipe.id }, body: { loras: rows } });
+      }}
+    >
+      <ul className="plain">
+        {rows.map((l, i) => (
+          <li key={`${l.adapterId ?? l.name}-${i}`} className="row small">
+            <span>{recipe.loras.find((r) => r.adapterId && r.adapterId === l.adapterId)?.adapterName ?? l.name}</span>
+            <input
+              type="number"
+              step="0.05"
+              min={-10}
+              max={10}
+              aria-label={`Weight of ${l.name ?? 'LoRA'}`}
+              value={l.weight}
+              onChange={(e) => setRow(i, { weight: Number(e.target.value) })}
+            />
+            <button type="button" onClick={() => setRow(i, null)}>
+              Remove {l.name}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <div className="row">
+        <label>
+          LoRA name <input value={name} onChange={(e) => setName(e.target.value)} maxLength={255} />
+        </label>
+        <label>
+          Weight{' '}
+          <input
+            type="number"
+            step="0.05"
+            min={-10}
+            max={10}
+            value={weight}
+            onChange={(e) => setWeight(e.target.value)}
+          />
+        </label>
+        <button
+          type="button"
+          disabled={!canAdd}
+          onClick={() => {
+            setRows([...rows, { adapterId: null, name: name.trim(), weight: added }]);
+            setName('');
+          }}
+        >
+          Add LoRA
+        </button>
+        <button type="submit" disabled={save.isPending}>
+          Save LoRAs
+        </button>
+      </div>
+      {save.isSuccess && <p role="status">LoRAs saved.</p>}
+      {save.error && (
+        <p role="alert" className="error-text">
+          {toProblem(save.error).message}
+        </p>
+      )}
+    </form>
+  );
+}
+
 function RecipeDetail({ id, onDeleted }: { id: string; onDeleted: () => void }) {
   const recipe = useQuery(recipesGetOptions({ path: { id } }));
   const compose = useMutation(recipesComposeMutation());
@@ -167,6 +263,7 @@ function RecipeDetail({ id, onDeleted }: { id: string; onDeleted: () => void }) 
               .join(' · ')}
           </p>
           <LoraList loras={r.loras} label="Recipe LoRAs" />
+          {canEdit && <LoraEditor recipe={r} />}
           <div className="row">
             <label>
               Dialect{' '}
