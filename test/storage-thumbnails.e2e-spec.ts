@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -198,6 +199,7 @@ describe('S3 storage shared by the API and a worker (PostgreSQL, scale-out)', ()
   let drop: (() => Promise<void>) | undefined;
   let api: AppProcess;
   let worker: AppProcess;
+  let workerEnv: Record<string, string>;
   let base: string;
   let s3Client: S3Client;
 
@@ -231,11 +233,8 @@ describe('S3 storage shared by the API and a worker (PostgreSQL, scale-out)', ()
     // Each process has its own DATA_DIR: the only files they share are the bucket's.
     expect((await runCli(['migrate'], { ...env, DATA_DIR: apiDir.path })).code).toBe(0);
     const workerPort = await freePort();
-    worker = new AppProcess(
-      'worker',
-      { ...env, DATA_DIR: workerDir.path, WORKER_PORT: String(workerPort) },
-      workerPort,
-    ).start();
+    workerEnv = { ...env, DATA_DIR: workerDir.path };
+    worker = new AppProcess('worker', { ...workerEnv, WORKER_PORT: String(workerPort) }, workerPort).start();
     const port = await freePort();
     api = new AppProcess('api', { ...env, DATA_DIR: apiDir.path, PORT: String(port) }, port).start();
     await Promise.all([api.waitReady(), worker.waitReady()]);
@@ -301,4 +300,61 @@ describe('S3 storage shared by the API and a worker (PostgreSQL, scale-out)', ()
       await proxy.current!.restore();
     }
   }, 90_000);
+
+  it('should keep a generation whose worker dies while S3 is down, and store it when a worker runs the job again', async () => {
+    await proxy.current!.cut();
+    try {
+      const job = await post(base, '/generation/queue-generation', { prompt: 'made before the worker died', steps: 2 });
+      const jobId = job.id as string;
+      // SD.Next has answered and the worker is retrying the write to S3 when it is killed.
+      const deadline = Date.now() + 30_000;
+      while (!worker.text.includes(`of generation ${jobId} not stored yet`) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(worker.text).toContain(`of generation ${jobId} not stored yet`);
+      const sent = fake.generations.length;
+      await worker.kill9();
+      await proxy.current!.restore();
+      const port = await freePort();
+      worker = new AppProcess('worker', { ...workerEnv, WORKER_PORT: String(port) }, port).start();
+      await worker.waitReady();
+
+      const settled = await settle(base, jobId, 90_000);
+      expect(settled.status).toBe('succeeded');
+      expect(fake.generations.length).toBe(sent); // the images came from the spool, not from a second generation
+      expect(worker.text).toContain(`Generation ${jobId}: storing the images SD.Next sent to an earlier run`);
+      const listed = (await get(base, `/results?q=${encodeURIComponent('made before the worker died')}`)).json
+        .items as { id: string }[];
+      expect(listed).toHaveLength(1);
+      expect((await get(base, `/results/${listed[0].id}/image`)).status).toBe(200);
+      expect(readdirSync(join(workerDir.path, 'spool', 'generations'))).toEqual([]);
+    } finally {
+      await proxy.current!.restore();
+    }
+  }, 150_000);
+
+  it('should retry a job whose images S3 keeps refusing without generating again, then fail naming their folder', async () => {
+    await worker.stop();
+    const port = await freePort();
+    worker = new AppProcess(
+      'worker',
+      { ...workerEnv, STORAGE_WRITE_RETRY_SECONDS: '1', WORKER_PORT: String(port) },
+      port,
+    ).start();
+    await worker.waitReady();
+    await proxy.current!.cut();
+    try {
+      const sent = fake.generations.length;
+      const job = await post(base, '/generation/queue-generation', { prompt: 'never stored', steps: 2 });
+      const jobId = job.id as string;
+      const settled = await settle(base, jobId, 60_000);
+      expect(settled.status).toBe('failed');
+      const folder = join(workerDir.path, 'spool', 'generations', jobId);
+      expect(settled.error).toContain(`SD.Next's images are kept in ${folder}`);
+      expect(fake.generations.length).toBe(sent + 1);
+      expect(readdirSync(folder).sort()).toEqual(['0.bin', 'answer.json']);
+    } finally {
+      await proxy.current!.restore();
+    }
+  }, 120_000);
 });

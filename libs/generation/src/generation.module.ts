@@ -5,6 +5,7 @@ import { BackendLeaseService } from './backend-lease.service.js';
 import { GenerationJobHandler } from './generation-job.handler.js';
 import { GenerationJobRepository } from './generation-job.repository.js';
 import { GenerationRunner } from './generation.runner.js';
+import { GenerationSpool } from './generation-spool.js';
 import { GenerationService } from './generation.service.js';
 import { CompositionModule } from '@app/composition';
 import { SdNextBackendsModule } from './sdnext-backends.module.js';
@@ -17,6 +18,7 @@ import { SdNextBackendsModule } from './sdnext-backends.module.js';
     BackendLeaseService,
     GenerationJobRepository,
     GenerationRunner,
+    GenerationSpool,
     GenerationService,
     GenerationJobHandler,
     rowIdQueuedJobSource(JobName.Generation, GenerationJobRepository),

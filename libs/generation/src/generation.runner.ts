@@ -19,6 +19,7 @@ import {
 } from './generation-job.entity.js';
 import { GenerationJobRepository } from './generation-job.repository.js';
 import { GenerationResultSink } from './generation-result.sink.js';
+import { GenerationSpool } from './generation-spool.js';
 import { SdNextBackends } from './sdnext-backends.js';
 import {
   type SdImage,
@@ -93,6 +94,7 @@ export class GenerationRunner {
     private readonly leases: BackendLeaseService,
     private readonly backends: SdNextBackends,
     private readonly storage: FileStorage,
+    private readonly spool: GenerationSpool,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly results?: GenerationResultSink,
   ) {}
@@ -101,6 +103,16 @@ export class GenerationRunner {
     const job = await this.repository.findById(jobId);
     if (!job) return { kind: 'missing' };
     if (FINISHED_GENERATION_STATUSES.includes(job.status)) return { kind: 'skipped', job };
+    // SD.Next answered an earlier run, whose images did not reach the storage: finish from the spool.
+    const spooled = await this.spool.load(jobId);
+    if (spooled) {
+      if (job.cancelRequestedAt || ctx.signal?.aborted) {
+        await this.spool.remove(jobId);
+        return this.cancel(job, spooled.backendId, 'cancelled while its images waited for the storage', ctx);
+      }
+      this.logger.log(`Generation ${jobId}: storing the images SD.Next sent to an earlier run (spooled)`);
+      return this.complete(job, spooled.backendId, spooled.result, ctx);
+    }
     if (job.status === GenerationStatus.Running && job.requestSentAt) {
       // A process died (or lost its queue lock) while SD.Next had the request: sending it again could
       // generate twice, so the job ends here.
@@ -243,13 +255,29 @@ export class GenerationRunner {
         SdNextErrorKind.EmptyResult,
       );
     }
+    // With a remote storage, the answer goes to local disk first: a stop or an outage must not lose it.
+    await this.spool
+      .save(job.id, { backendId, result })
+      .catch((error: unknown) =>
+        this.logger.warn(`Generation ${job.id}: the answer could not be spooled: ${errorMessage(error)}`),
+      );
+    return this.complete(job, backendId, result, ctx);
+  }
+
+  /** Stores SD.Next's images, records the results and ends the job succeeded (or retried while storage is down). */
+  private async complete(
+    job: GenerationJobEntity,
+    backendId: string,
+    result: Txt2ImgResult,
+    ctx: RunContext,
+  ): Promise<RunOutcome> {
     const prepared = this.results ? await this.results.prepare(job, backendId, result) : null;
     const refs: GenerationImageRef[] = [];
     for (const [index, image] of result.images.entries()) {
       const key = generationImageKey(job.id, index, image.contentType);
       const bytes = prepared?.bytes[index] ?? image.bytes;
       const stored = await this.store(job.id, key, bytes, image.contentType);
-      if (stored !== null) return this.fail(job, backendId, stored, ctx);
+      if (stored !== null) return this.storageFailed(job, backendId, stored, ctx);
       refs.push({ index, key, contentType: image.contentType, size: bytes.length });
     }
     // Recorded before the row ends, so that a job seen succeeded has its results listed.
@@ -259,6 +287,7 @@ export class GenerationRunner {
       info: result.info,
       seed: result.seed,
     });
+    await this.spool.remove(job.id);
     const row = await this.repository.findById(job.id);
     if (!ended || !row) return row ? { kind: 'skipped', job: row } : { kind: 'missing' };
     await ctx.emit('generation.completed', {
@@ -296,6 +325,25 @@ export class GenerationRunner {
         await sleep(pause);
       }
     }
+  }
+
+  /**
+   * The storage kept refusing the images. When they are spooled, the job is retried while attempts remain (the next
+   * run stores them, SD.Next is not asked again); the last attempt fails and says where the images are.
+   */
+  private async storageFailed(
+    job: GenerationJobEntity,
+    backendId: string,
+    reason: string,
+    ctx: RunContext,
+  ): Promise<RunOutcome> {
+    const spooled = this.spool.pathOf(job.id);
+    if (spooled === null) return this.fail(job, backendId, reason, ctx);
+    if (ctx.attempt < ctx.maxAttempts) {
+      await this.repository.requeue(job.id, reason);
+      return { kind: 'retry', reason };
+    }
+    return this.fail(job, backendId, `${reason}; SD.Next's images are kept in ${spooled}`, ctx);
   }
 
   private async fail(
