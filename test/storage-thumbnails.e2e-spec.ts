@@ -9,6 +9,7 @@ import { cliDatabase, importJson } from './support/cli-library.js';
 import { crc32, tinyPngDataUrl, writeAdapter } from './support/corpus-builder.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { tinyPng } from './support/images.js';
+import { png, tEXt } from './support/recipe-images.js';
 import { TestS3Server } from './support/s3-server.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
@@ -187,6 +188,60 @@ describe('thumbnails of adapter previews and results (SQLite, embedded, local st
     expect(again.status).toBe(304);
     expect((await get(base, `/results/00000000-0000-4000-8000-000000000000/thumbnail`)).status).toBe(404);
   });
+});
+
+describe('a full disk under local storage (SQLite, embedded)', () => {
+  const dir = tempDir('disk-full');
+  const fake = new FakeSdNext({ flavour: 'sdnext', stepMs: 2, imageFormat: 'png' });
+  let api: AppProcess;
+  let base: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    // More must stay free than any disk has: every write finds the disk "full", as a full one would be.
+    api = new AppProcess(
+      'api',
+      {
+        DATA_DIR: dir.path,
+        PORT: String(port),
+        API_KEYS: KEYS,
+        SDNEXT_URL: await fake.start(),
+        STORAGE_MIN_FREE_MB: '1000000000',
+        STORAGE_WRITE_RETRY_SECONDS: '1',
+      },
+      port,
+    ).start();
+    await api.waitReady('/health/ready', 60_000);
+    base = api.baseUrl;
+  }, 90_000);
+
+  afterAll(async () => {
+    await api?.stop();
+    await fake.stop();
+    dir.remove();
+  });
+
+  it('should refuse an upload with 503 storage_full naming the setting, and keep nothing of it', async () => {
+    const res = await fetch(`${base}/api/v1/recipes/from-image?name=Full`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'image/png' },
+      body: png(8, 8, [tEXt('parameters', 'a lighthouse\nSteps: 4, Seed: 1, Size: 8x8')]),
+    });
+    const body = (await res.json()) as { code: string; message: string };
+    expect([res.status, body.code]).toEqual([503, 'storage_full']);
+    expect(body.message).toContain('STORAGE_MIN_FREE_MB');
+    expect((await get(base, '/recipes')).json.total).toBe(0);
+    // Reading still works: the service stays ready while its disk is full.
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+  });
+
+  it('should fail a generation whose images cannot be written, saying the disk is full, after its retries', async () => {
+    const job = await post(base, '/generation/queue-generation', { prompt: 'no room for this', steps: 2 });
+    const settled = await settle(base, job.id as string, 60_000);
+    expect(settled.status).toBe('failed');
+    expect(settled.error).toContain('File storage is full');
+    expect((await get(base, '/results')).json.items).toEqual([]);
+  }, 90_000);
 });
 
 describe('S3 storage shared by the API and a worker (PostgreSQL, scale-out)', () => {

@@ -6,6 +6,7 @@ import {
   FileStorage,
   type ProgressEventMap,
   type ProgressEventName,
+  StorageFullError,
   StorageUnavailableError,
   StorageUpstreamError,
   errorMessage,
@@ -315,7 +316,10 @@ export class GenerationRunner {
         await this.storage.put(key, bytes, { contentType });
         return null;
       } catch (error) {
-        const transient = error instanceof StorageUnavailableError || error instanceof StorageUpstreamError;
+        const transient =
+          error instanceof StorageUnavailableError ||
+          error instanceof StorageUpstreamError ||
+          error instanceof StorageFullError;
         if (!transient || Date.now() + pause > deadline) {
           return `the images could not be stored (${errorMessage(error)}); attempts: ${attempt}`;
         }

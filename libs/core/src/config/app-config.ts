@@ -134,6 +134,11 @@ export interface AppConfig {
   storage: StorageConfig;
   /** How long a generation keeps retrying to store its images while the storage is unavailable (STORAGE_WRITE_RETRY_SECONDS, default 120). */
   storageWriteRetryMs: number;
+  /**
+   * Local storage: writes that would leave less than this free on its disk are refused with `storage_full` (503)
+   * before the disk fills up, so the database and the logs on the same disk keep room (STORAGE_MIN_FREE_MB, default 64).
+   */
+  storageMinFreeBytes: number;
   /** Thumbnails (sharp): limits on what is decoded and how many at once. */
   thumbnails: {
     /** THUMBNAIL_MAX_SOURCE_MB (default 32): larger source images answer 422 without being decoded. */
@@ -463,6 +468,7 @@ const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().min(1).max(256).optional(),
   AWS_SESSION_TOKEN: z.string().min(1).max(4096).optional(),
   STORAGE_WRITE_RETRY_SECONDS: z.coerce.number().min(0).max(86_400).default(120),
+  STORAGE_MIN_FREE_MB: z.coerce.number().int().min(0).max(1_000_000_000).default(64),
   THUMBNAIL_MAX_SOURCE_MB: z.coerce.number().positive().max(1024).default(32),
   THUMBNAIL_MAX_PIXELS: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000_000),
   THUMBNAIL_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
@@ -576,6 +582,7 @@ export function parseConfig(env: RawEnv): AppConfig {
     storageDir: resolve(dataDir, 'storage'),
     storage: storageOf(e, resolve(dataDir, 'storage')),
     storageWriteRetryMs: Math.round(e.STORAGE_WRITE_RETRY_SECONDS * 1000),
+    storageMinFreeBytes: e.STORAGE_MIN_FREE_MB * 1024 * 1024,
     thumbnails: {
       maxSourceBytes: Math.round(e.THUMBNAIL_MAX_SOURCE_MB * 1024 * 1024),
       maxPixels: e.THUMBNAIL_MAX_PIXELS,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -32,6 +32,24 @@ export class StorageUnavailableError extends UnavailableError {
   constructor(message: string) {
     super('storage_unavailable', `File storage is not reachable: ${message}`);
   }
+}
+
+/**
+ * Thrown when the storage's disk is full, or a write would leave less free than STORAGE_MIN_FREE_MB: the API
+ * answers 503 `storage_full`, a generation retries its write for STORAGE_WRITE_RETRY_SECONDS (room may be made).
+ */
+export class StorageFullError extends UnavailableError {
+  constructor(message: string) {
+    super('storage_full', `File storage is full: ${message}`);
+  }
+}
+
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/** Turns a write's "no space" error into {@link StorageFullError}; other errors pass through. */
+function asStorageFull(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code && DISK_FULL_CODES.has(code) ? new StorageFullError(`${code}: the disk has no space left`) : error;
 }
 
 /** Thrown when the storage answers with an error of its own (5xx, access denied): the API answers 502. */
@@ -76,10 +94,25 @@ export abstract class FileStorage {
 @Injectable()
 export class LocalFileStorage extends FileStorage {
   private readonly root: string;
+  private readonly minFreeBytes: number;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     super();
     this.root = resolve(config.storageDir);
+    this.minFreeBytes = config.storageMinFreeBytes;
+  }
+
+  /** Refuses a write of `bytes` that would leave less than STORAGE_MIN_FREE_MB free on the storage's disk. */
+  private async ensureRoom(dir: string, bytes: number): Promise<void> {
+    if (this.minFreeBytes === 0) return;
+    const disk = await statfs(dir);
+    const free = disk.bavail * disk.bsize;
+    if (free - bytes < this.minFreeBytes) {
+      const mb = (n: number) => Math.floor(n / (1024 * 1024));
+      throw new StorageFullError(
+        `${mb(free)} MB free on the disk of ${this.root}; writes stop while less than ${mb(this.minFreeBytes)} MB would be left (STORAGE_MIN_FREE_MB)`,
+      );
+    }
   }
 
   private pathOf(key: string): string {
@@ -90,16 +123,27 @@ export class LocalFileStorage extends FileStorage {
 
   async put(key: string, bytes: Buffer): Promise<void> {
     const full = this.pathOf(key);
-    await mkdir(dirname(full), { recursive: true });
+    await mkdir(dirname(full), { recursive: true }).catch((error: unknown) => {
+      throw asStorageFull(error);
+    });
+    await this.ensureRoom(dirname(full), bytes.length);
     // Write then rename: a reader never sees half a file.
     const temp = `${full}.${randomUUID()}.tmp`;
-    await writeFile(temp, bytes);
-    await rename(temp, full);
+    try {
+      await writeFile(temp, bytes);
+      await rename(temp, full);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw asStorageFull(error);
+    }
   }
 
   async putStream(key: string, source: Readable): Promise<{ size: number }> {
     const full = this.pathOf(key);
-    await mkdir(dirname(full), { recursive: true });
+    await mkdir(dirname(full), { recursive: true }).catch((error: unknown) => {
+      throw asStorageFull(error);
+    });
+    await this.ensureRoom(dirname(full), 0); // the size is known only at the end; the disk's own limit still holds
     const temp = `${full}.${randomUUID()}.tmp`;
     try {
       await pipeline(source, createWriteStream(temp));
@@ -108,7 +152,7 @@ export class LocalFileStorage extends FileStorage {
       return { size };
     } catch (error) {
       await rm(temp, { force: true });
-      throw error;
+      throw asStorageFull(error);
     }
   }
 
