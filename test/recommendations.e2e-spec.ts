@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { openSeedDb, seedAdapters, type SeedAdapter, TOMBSTONED } from './support/adapter-seed.js';
+import { openSeedDb, seedAdapters, seedSpec, TOMBSTONED } from './support/adapter-seed.js';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { ProgressClient } from './support/progress-client.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
@@ -30,23 +30,17 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-const spec = (key: string, name: string, tags: string[], extra: Partial<SeedAdapter> = {}): SeedAdapter => ({
-  rootId: 'root00000001',
-  relativePath: `${key}.safetensors`,
-  name,
-  baseModel: 'SDXL 1.0',
-  tags,
-  ...extra,
-});
-
 const LIBRARY = {
-  ink: spec('ink', 'Ink Wash Style', ['style', 'ink', 'watercolor'], { triggerWords: ['ink wash'], creator: 'sumi' }),
-  one: spec('one', 'Ink One', ['style', 'ink', 'alpha']),
-  two: spec('two', 'Ink Two', ['style', 'ink', 'beta']),
-  old: spec('old', 'Ink Old', ['style', 'ink'], { baseModel: 'SD 1.5' }),
-  robot: spec('robot', 'Mecha Robot', ['robot', 'mecha'], { triggerWords: ['mecha armor'] }),
-  neon: spec('neon', 'Neon Lights', ['lighting']),
-  ghost: spec('ghost', 'Ink Ghost', ['style', 'ink', 'watercolor'], TOMBSTONED),
+  ink: seedSpec('ink', 'Ink Wash Style', ['style', 'ink', 'watercolor'], {
+    triggerWords: ['ink wash'],
+    creator: 'sumi',
+  }),
+  one: seedSpec('one', 'Ink One', ['style', 'ink', 'alpha']),
+  two: seedSpec('two', 'Ink Two', ['style', 'ink', 'beta']),
+  old: seedSpec('old', 'Ink Old', ['style', 'ink'], { baseModel: 'SD 1.5' }),
+  robot: seedSpec('robot', 'Mecha Robot', ['robot', 'mecha'], { triggerWords: ['mecha armor'] }),
+  neon: seedSpec('neon', 'Neon Lights', ['lighting']),
+  ghost: seedSpec('ghost', 'Ink Ghost', ['style', 'ink', 'watercolor'], TOMBSTONED),
 };
 type Key = keyof typeof LIBRARY;
 
@@ -309,7 +303,7 @@ function recommendationsSuite(label: string, startStack: () => Promise<Stack>): 
       const db = await openSeedDb(stack.databaseUrl);
       try {
         await seedAdapters(db, [
-          spec('cherry', 'Cherry Blossom', ['flowers'], { triggerWords: ['sakura petals'], updatedAt: new Date() }),
+          seedSpec('cherry', 'Cherry Blossom', ['flowers'], { triggerWords: ['sakura petals'], updatedAt: new Date() }),
         ]);
       } finally {
         await db.close();

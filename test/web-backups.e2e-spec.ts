@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { writeLibrary } from './support/archive-fixtures.js';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, seriousA11yViolations } from './support/browser.js';
+import { launchChromium, openPage, seriousA11yViolations } from './support/browser.js';
 import { importJson } from './support/cli-library.js';
 import { tempDir } from './support/test-services.js';
 
@@ -24,8 +24,7 @@ describe('Backups & archive page in a browser (embedded mode)', () => {
     api = new AppProcess('api', { ...env, PORT: String(port) }, port).start();
     await api.waitReady();
     browser = await launchChromium();
-    page = await (await browser.newContext({ acceptDownloads: true })).newPage();
-    page.setDefaultTimeout(30_000);
+    page = await openPage(browser, { acceptDownloads: true });
   }, 120_000);
 
   afterAll(async () => {

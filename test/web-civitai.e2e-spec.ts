@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, seriousA11yViolations } from './support/browser.js';
+import { launchChromium, openPage, seriousA11yViolations } from './support/browser.js';
 import { importJson } from './support/cli-library.js';
 import { writeAdapter } from './support/corpus-builder.js';
 import { queryRows } from './support/db-inspect.js';
@@ -48,8 +48,7 @@ describe('Civitai in the web UI (embedded mode)', () => {
     api = new AppProcess('api', { ...env, PORT: String(port), CIVITAI_URL: fake.url }, port).start();
     await api.waitReady();
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(30_000);
+    page = await openPage(browser);
   }, 120_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { openSeedDb, seedAdapters } from './support/adapter-seed.js';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, saveScreenshot, seriousA11yViolations } from './support/browser.js';
+import { launchChromium, openPage, saveScreenshot, seriousA11yViolations } from './support/browser.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { seedGenerations, type SeedGeneration } from './support/job-seed.js';
 import { tempDir } from './support/test-services.js';
@@ -47,8 +47,7 @@ describe('Dashboard in a browser (embedded mode)', () => {
       await db.close();
     }
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    page.setDefaultTimeout(30_000);
+    page = await openPage(browser, { viewport: { width: 1280, height: 1000 } });
   }, 120_000);
 
   afterAll(async () => {

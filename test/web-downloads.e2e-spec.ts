@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, saveScreenshot, seriousA11yViolations } from './support/browser.js';
+import { launchChromium, openPage, saveScreenshot, seriousA11yViolations } from './support/browser.js';
 import { buildSafetensors, tinyPng } from './support/corpus-builder.js';
 import { FakeCivitai } from './support/fake-civitai.js';
 import { tempDir } from './support/test-services.js';
@@ -52,8 +52,7 @@ describe('Web UI: download from Civitai and see its example images (embedded mod
     ).start();
     await api.waitReady();
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(30_000);
+    page = await openPage(browser);
   }, 120_000);
 
   afterAll(async () => {

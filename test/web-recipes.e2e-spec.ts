@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { openSeedDb, seedAdapters } from './support/adapter-seed.js';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, saveScreenshot } from './support/browser.js';
+import { launchChromium, openPage, saveScreenshot } from './support/browser.js';
 import { png, tEXt } from './support/recipe-images.js';
 import { tempDir } from './support/test-services.js';
 
@@ -35,8 +35,7 @@ describe('Recipes page in a browser', () => {
       await db.close();
     }
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(30_000);
+    page = await openPage(browser);
   }, 200_000);
 
   afterAll(async () => {

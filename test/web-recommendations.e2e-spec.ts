@@ -2,21 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { openSeedDb, seedAdapters, type SeedAdapter } from './support/adapter-seed.js';
+import { openSeedDb, seedAdapters, seedSpec } from './support/adapter-seed.js';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, saveScreenshot } from './support/browser.js';
+import { launchChromium, openPage, saveScreenshot } from './support/browser.js';
 import { tempDir } from './support/test-services.js';
 
 jest.setTimeout(120_000);
-
-const spec = (key: string, name: string, tags: string[], extra: Partial<SeedAdapter> = {}): SeedAdapter => ({
-  rootId: 'root00000001',
-  relativePath: `${key}.safetensors`,
-  name,
-  baseModel: 'SDXL 1.0',
-  tags,
-  ...extra,
-});
 
 describe('Similar adapters panel in a browser', () => {
   const dir = tempDir('web-recommendations');
@@ -32,11 +23,11 @@ describe('Similar adapters panel in a browser', () => {
     const db = await openSeedDb(`sqlite:${join(dir.path, 'lora-manager.sqlite')}`);
     try {
       const [ink, , , neon] = await seedAdapters(db, [
-        spec('ink', 'Ink Wash Style', ['style', 'ink', 'watercolor'], { triggerWords: ['ink wash'] }),
-        spec('one', 'Ink One', ['style', 'ink', 'alpha']),
-        spec('two', 'Ink Two', ['style', 'ink', 'beta']),
-        spec('neon', 'Neon Lights', ['lighting']),
-        spec('robot', 'Mecha Robot', ['robot', 'mecha']),
+        seedSpec('ink', 'Ink Wash Style', ['style', 'ink', 'watercolor'], { triggerWords: ['ink wash'] }),
+        seedSpec('one', 'Ink One', ['style', 'ink', 'alpha']),
+        seedSpec('two', 'Ink Two', ['style', 'ink', 'beta']),
+        seedSpec('neon', 'Neon Lights', ['lighting']),
+        seedSpec('robot', 'Mecha Robot', ['robot', 'mecha']),
       ]);
       inkId = ink;
       // Two images made with Ink Wash Style and Neon Lights together: the only link between them.
@@ -54,8 +45,7 @@ describe('Similar adapters panel in a browser', () => {
       await db.close();
     }
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(30_000);
+    page = await openPage(browser);
   }, 200_000);
 
   afterAll(async () => {

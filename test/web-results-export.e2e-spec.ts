@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import yauzl from 'yauzl';
 import { AppProcess, freePort } from './support/app-process.js';
-import { launchChromium, saveScreenshot, seriousA11yViolations } from './support/browser.js';
+import { launchChromium, openPage, saveScreenshot, seriousA11yViolations } from './support/browser.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { tempDir } from './support/test-services.js';
 
@@ -61,10 +61,7 @@ describe('History page: export and retention in a browser (embedded mode)', () =
     }
     expect(ids).toHaveLength(2);
     browser = await launchChromium();
-    page = await (
-      await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
-    ).newPage();
-    page.setDefaultTimeout(30_000);
+    page = await openPage(browser, { acceptDownloads: true });
   }, 120_000);
 
   afterAll(async () => {

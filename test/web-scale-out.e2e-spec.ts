@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
-import { firstImageWidth, launchChromium, queueGenerationAndAwaitImage, saveScreenshot } from './support/browser.js';
+import {
+  firstImageWidth,
+  launchChromium,
+  openPage,
+  queueGenerationAndAwaitImage,
+  saveScreenshot,
+} from './support/browser.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
 import { WEB_CORPUS, writeWebCorpus } from './support/web-corpus.js';
@@ -64,8 +70,7 @@ describe('Web UI in a browser (scale-out mode: PostgreSQL, Redis, a worker proce
     api = new AppProcess('api', { ...env, PORT: String(apiPort) }, apiPort).start();
     await Promise.all([worker.waitReady(), api.waitReady()]);
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(20_000);
+    page = await openPage(browser, {}, 20_000);
   }, 90_000);
 
   afterAll(async () => {

@@ -218,3 +218,13 @@ export async function seedAdapters(db: SeedDb, adapters: SeedAdapter[]): Promise
   });
   return rows.map((r) => r.id as string);
 }
+
+/** A seed adapter under the test root `root00000001` (`<key>.safetensors`, SDXL 1.0 unless `extra` says otherwise). */
+export const seedSpec = (key: string, name: string, tags: string[], extra: Partial<SeedAdapter> = {}): SeedAdapter => ({
+  rootId: 'root00000001',
+  relativePath: `${key}.safetensors`,
+  name,
+  baseModel: 'SDXL 1.0',
+  tags,
+  ...extra,
+});
