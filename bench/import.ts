@@ -29,23 +29,11 @@ process.env.LOG_FORMAT = 'json';
 
 const { generateCorpus, writeAdapter } = await import('../test/support/corpus-builder.js');
 const { NestFactory } = await import('@nestjs/core');
-const { Module } = await import('@nestjs/common');
-const { AdaptersModule, HashPolicy, ImportService, hashFile } = await import('../libs/adapters/src/index.js');
-const { ConfigModule, DatabaseModule, JobsModule, StorageModule } = await import('../libs/core/src/index.js');
-const { ENTITIES, MIGRATIONS } = await import('../migrations/index.js');
+const { HashPolicy, ImportService, hashFile } = await import('../libs/adapters/src/index.js');
+// The modules `cli import` boots, in this process: the in-process figures measure the CLI's own path.
+const { ImportCliModule } = await import('../apps/cli/src/import-cli.module.js');
 const { DataSource } = await import('typeorm');
 const Database = (await import('better-sqlite3')).default;
-
-class BenchModule {}
-Module({
-  imports: [
-    ConfigModule,
-    DatabaseModule.forRoot({ entities: ENTITIES, migrations: MIGRATIONS, migrateOnBoot: true }),
-    JobsModule.forRoot({ runJobs: false, forwardEvents: false }),
-    StorageModule,
-    AdaptersModule,
-  ],
-})(BenchModule);
 
 /** One process, start → exit, with its standard output. */
 function timedProcess(args: string[], env: Record<string, string>): Promise<{ ms: number; stdout: string }> {
@@ -206,7 +194,7 @@ try {
   const flatRoot = join(dir.path, 'flat');
   await generateCorpus(flatRoot, COUNT, { perDir: COUNT });
   const flat = await cliImports(flatRoot, Math.ceil(CLI_RUNS / 2), 'flat');
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
+  const app = await NestFactory.createApplicationContext(ImportCliModule.forRoot(), { logger: ['error'] });
   const importer = app.get(ImportService);
 
   // The CLI's path (synchronous small reads, files read in worker threads) in this process, whose main thread

@@ -41,10 +41,6 @@ export class GenerationSpool {
     this.root = config.storage.kind === 's3' ? join(config.dataDir, 'spool', 'generations') : null;
   }
 
-  get enabled(): boolean {
-    return this.root !== null;
-  }
-
   async save(jobId: string, answer: SpooledAnswer): Promise<void> {
     if (!this.root) return;
     const temp = join(this.root, `.${jobId}.${randomUUID()}.tmp`);
