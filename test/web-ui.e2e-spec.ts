@@ -125,6 +125,8 @@ describe('Web UI in a browser (embedded mode)', () => {
     await page.goBack();
     await page.waitForURL((url) => !url.search.includes('baseModel'));
     expect(new URL(page.url()).searchParams.get('q')).toBe('dragon');
+    // The URL changes before the page re-renders from it: wait for the box to clear, then check it stays clear.
+    await page.getByRole('checkbox', { name: /^SDXL 1\.0/, checked: false }).waitFor();
     expect(await page.getByRole('checkbox', { name: /^SDXL 1\.0/ }).isChecked()).toBe(false);
 
     await page.goto(`${api.baseUrl}/library?tags=style&view=list`);

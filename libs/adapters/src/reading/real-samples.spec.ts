@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { buildSafetensors, makeTempDir, removeTempDir } from '../../../../test/support/corpus-builder.js';
 import { buildAdapterRow } from '../import-runs/adapter-row.js';
 import type { AdapterEntity } from '../library/adapter.entity.js';
+import { REAL_SAMPLES_DIR } from '../../../../test/support/shared-fixtures.js';
 import { inspectAdapterFile } from './inspect-adapter.js';
 
 // Metadata real tools wrote (../shared/fixtures/real-lora-samples, with their sources in SOURCES.md), imported
 // next to a small LoRA and checked against what each file says. Skipped where the shared fixtures are absent.
 
-const SAMPLES = [
-  resolve(process.cwd(), '../shared/fixtures/real-lora-samples'),
-  '/work/shared/fixtures/real-lora-samples',
-].find((dir) => existsSync(join(dir, 'sources.json')));
+const SAMPLES = REAL_SAMPLES_DIR;
 
 interface Sample {
   /** The sample, relative to the samples folder. */
