@@ -89,7 +89,7 @@ describe('parseInfotext (A1111 / SD.Next)', () => {
   (samples.length > 0 ? it : it.skip)('should read back infotexts built from real Civitai image metadata', () => {
     let checked = 0;
     for (const file of samples) {
-      const model = JSON.parse(readFileSync(join(SAMPLES, file), 'utf8')) as {
+      const model = JSON.parse(readFileSync(join(SAMPLES!, file), 'utf8')) as {
         modelVersions?: { images?: { meta?: Record<string, unknown> | null }[] }[];
       };
       for (const image of model.modelVersions?.flatMap((v) => v.images ?? []) ?? []) {

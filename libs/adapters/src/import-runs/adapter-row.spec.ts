@@ -5,7 +5,7 @@ import { inspectAdapterFile } from '../reading/inspect-adapter.js';
 import type { AdapterFacts } from '../reading/merge.js';
 import { AdapterUserField } from '../library/adapter-fields.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
-import { buildAdapterRow } from './adapter-row.js';
+import { buildAdapterRow, factsDigestOf } from './adapter-row.js';
 
 let tmp: string;
 const root = () => ({ id: 'root-1', path: tmp, realPath: tmp });
@@ -84,5 +84,43 @@ describe(buildAdapterRow.name, () => {
     ).toEqual({ deleted: true });
     // Nothing of the kind: no details at all.
     expect(buildAdapterRow(await factsWith('n'), file, root(), [], undefined, now).civitaiDetails).toBeNull();
+  });
+});
+
+describe(factsDigestOf.name, () => {
+  // Digests are stored: one that changed between versions would make the next forced resync rewrite every row.
+  it('should give the digests earlier versions stored for the same facts', () => {
+    const row = {
+      id: 'a1',
+      rootId: 'r',
+      relativePath: 'x/y.safetensors',
+      name: 'Edited',
+      tags: ['mine'],
+      baseModel: 'SDXL 1.0',
+      description: 'ünïcode "quoted"\n',
+      nsfwLevel: 3,
+      weightMin: undefined,
+      preview: null,
+      headerMetadata: {
+        ss_tag_frequency: { a: { b: 1, c: 2 } },
+        ss_network_dim: '16',
+        list: [1, 'two', null, { three: 3 }],
+      },
+      civitaiPublishedAt: new Date('2025-01-02T03:04:05Z'),
+      createdAt: new Date(0),
+      updatedAt: new Date(1),
+      searchText: 'ignored',
+      favorite: true,
+      notes: 'n',
+    } as unknown as Parameters<typeof factsDigestOf>[0];
+    expect(factsDigestOf(row, { name: 'From file', tags: ['a', 'b'] })).toBe(
+      '35a08d0b733fef14a9ea8a3c845c12b1b130f761e6fe43ef103e3d21bc8d2002',
+    );
+    expect(factsDigestOf(row)).toBe('6de554dfc000dea843fe1a0b97296df2004b07c2172216e819a9d04a4cd30f36');
+    // Fields that are not file facts (user state, timestamps, derived text) never change the digest.
+    expect(factsDigestOf({ ...row, searchText: 'other', favorite: false, updatedAt: new Date(2) })).toBe(
+      factsDigestOf(row),
+    );
+    expect(factsDigestOf({ ...row, description: 'changed' })).not.toBe(factsDigestOf(row));
   });
 });

@@ -95,12 +95,14 @@ export function factsDigestOf(
   row: Omit<AdapterEntity, 'searchVector'>,
   fromFiles: Partial<Record<string, unknown>> = {},
 ): string {
-  const json = JSON.stringify(row, function (this: unknown, key: string, value: unknown) {
-    if (this !== row) return value;
-    if (NOT_FILE_FACTS.has(key)) return undefined;
-    return key in fromFiles ? fromFiles[key] : value;
-  });
-  return createHash('sha256').update(json).digest('hex');
+  // A shallow copy of the fact fields, then a plain stringify: a replacer function would be called for every
+  // nested key of the header metadata too (a fifth of a worker thread's time in a cold import).
+  const facts: Record<string, unknown> = {};
+  const fields = row as Record<string, unknown>;
+  for (const key of Object.keys(row)) {
+    if (!NOT_FILE_FACTS.has(key)) facts[key] = key in fromFiles ? fromFiles[key] : fields[key];
+  }
+  return createHash('sha256').update(JSON.stringify(facts)).digest('hex');
 }
 
 /**
