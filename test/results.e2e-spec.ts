@@ -8,7 +8,7 @@ import { openSeedDb, seedAdapters } from './support/adapter-seed.js';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { ProgressClient } from './support/progress-client.js';
-import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from './support/test-services.js';
+import { createRedisPrefix, createTestDatabase, eventually, REDIS_URL, tempDir } from './support/test-services.js';
 
 const VIEWER = 'viewer-key-results-0001';
 const EDITOR = 'editor-key-results-0001';
@@ -309,9 +309,19 @@ function resultsSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       const rows = await list('limit=50');
       const thumbnailsOf = (row: { id: string; storageKey: string; bytes: number }) =>
         ThumbnailService.keysOf(resultThumbnailIdentity(row)).map((key) => join(stack.storageDir, key));
-      // Made when each result was saved (nothing has asked for them yet), at every size.
-      for (const row of rows) expect(thumbnailsOf(row).map((path) => existsSync(path))).toEqual([true, true]);
+      // The grid's card is made when each result is saved, in the background (nothing has asked for it yet); the
+      // large preview only once someone opens it.
+      for (const row of rows) {
+        await eventually(`256 px thumbnail of result ${row.id}`, () => existsSync(thumbnailsOf(row)[0]));
+      }
+      expect(rows.map((row) => existsSync(thumbnailsOf(row)[1]))).toEqual(rows.map(() => false));
       const one = rows[0];
+      const large = await fetch(`${base}/api/v1/results/${one.id}/thumbnail?size=768`, {
+        headers: { 'x-api-key': VIEWER },
+      });
+      expect(large.status).toBe(200);
+      expect(large.headers.get('content-type')).toBe('image/webp');
+      expect(thumbnailsOf(one).map((path) => existsSync(path))).toEqual([true, true]);
       const file = join(stack.storageDir, one.storageKey);
       expect(existsSync(file)).toBe(true);
       const deleted = await call('DELETE', `/results/${one.id}`);

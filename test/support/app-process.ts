@@ -73,7 +73,9 @@ export class AppProcess {
       if (key) contractRecording.docsHeaders = { 'x-api-key': key };
     }
     this.startedAt = performance.now();
-    const child = spawn(process.execPath, [entryOf(this.app), ...args], {
+    // `APP_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the apps a benchmark or test starts.
+    const nodeArgs = process.env.APP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, entryOf(this.app), ...args], {
       env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -86,3 +86,19 @@ export function tempDir(label: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `lm-${label}-`));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/**
+ * Resolves once `check` returns true, asking every `everyMs`; rejects naming `what` after `timeoutMs`. For effects
+ * the product brings about in the background (thumbnails made after a job ends).
+ */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  { timeoutMs = 10_000, everyMs = 20 }: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

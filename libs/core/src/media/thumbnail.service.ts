@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Sharp, SharpOptions } from 'sharp';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -10,6 +10,11 @@ import { FileStorage } from '../storage/file-storage.js';
 /** Thumbnail sizes, in pixels on the long side: the grids' card (256) and a large preview (768). */
 export const THUMBNAIL_SIZES = [256, 768] as const;
 export type ThumbnailSize = (typeof THUMBNAIL_SIZES)[number];
+/**
+ * The sizes made ahead when a result is saved: the grids' card, which every new result is shown at. The large
+ * preview is made on its first request: of a 1024 px result it costs ~100 ms of CPU (WebP encoding), 4-5x the card.
+ */
+export const THUMBNAIL_SIZES_AHEAD: readonly ThumbnailSize[] = [256];
 
 /** Bump when the rendering changes (size rule, format, quality): every cached thumbnail gets a new key. */
 const RENDER_VERSION = 'webp-q80-v1';
@@ -50,12 +55,14 @@ const loadSharp = (): Promise<SharpFactory> =>
  * anything that does not decode is a 422. At most THUMBNAIL_CONCURRENCY are made at once per process.
  */
 @Injectable()
-export class ThumbnailService {
+export class ThumbnailService implements OnApplicationShutdown {
   private readonly logger = new Logger(ThumbnailService.name);
   private readonly limits: AppConfig['thumbnails'];
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly inFlight = new Map<string, Promise<Buffer>>();
+  /** {@link prepareSoon}'s work not finished yet. */
+  private readonly background = new Set<Promise<void>>();
 
   constructor(
     private readonly storage: FileStorage,
@@ -79,18 +86,43 @@ export class ThumbnailService {
   }
 
   /**
-   * Makes and stores a source's thumbnails at every size from bytes at hand (a result being saved), so that the
-   * first list view finds them. Never throws: a thumbnail not made now is made on its first request.
+   * Makes and stores a source's thumbnails (by default the sizes made ahead) from bytes at hand (a result being
+   * saved), so that the first list view finds them. Never throws: a thumbnail not made now is made on its first request. A request
+   * for one while it is being made waits for this rendering instead of starting its own.
    */
-  async prepare(identity: string, input: Buffer): Promise<void> {
-    for (const size of THUMBNAIL_SIZES) {
+  async prepare(identity: string, input: Buffer, sizes = THUMBNAIL_SIZES_AHEAD): Promise<void> {
+    for (const size of sizes) {
       const key = ThumbnailService.keyOf(ThumbnailService.digestOf(identity, size), size);
+      if (this.inFlight.has(key)) continue;
+      const making = this.render(input, size).then(async (bytes) => {
+        await this.storage
+          .put(key, bytes, { contentType: 'image/webp' })
+          .catch((error: unknown) => this.logger.warn(`Thumbnail ${key} not made ahead: ${errorMessage(error)}`));
+        return bytes;
+      });
+      this.inFlight.set(key, making);
       try {
-        await this.storage.put(key, await this.render(input, size), { contentType: 'image/webp' });
+        await making;
       } catch (error) {
         this.logger.warn(`Thumbnail ${key} not made ahead: ${errorMessage(error)}`);
+      } finally {
+        this.inFlight.delete(key);
       }
     }
+  }
+
+  /**
+   * {@link prepare} without waiting: the caller (a generation ending) goes on while the thumbnails are made. The
+   * process waits for them when it shuts down.
+   */
+  prepareSoon(identity: string, input: Buffer): void {
+    const work: Promise<void> = this.prepare(identity, input).finally(() => this.background.delete(work));
+    this.background.add(work);
+  }
+
+  /** Thumbnails still being made in the background are finished before the process stops. */
+  async onApplicationShutdown(): Promise<void> {
+    while (this.background.size > 0) await Promise.all(this.background);
   }
 
   /** Deletes a source's thumbnails (the source is gone); a failure is only logged: nothing serves them any more. */
