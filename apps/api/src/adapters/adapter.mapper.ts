@@ -3,7 +3,24 @@ import type { AdapterDto, AdapterPageDto, AdapterSummaryDto } from './adapter.dt
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export function mapAdapterSummary(a: AdapterEntity): AdapterSummaryDto {
+/**
+ * Summaries of cached rows: the read cache hands out the same frozen entity until the database changes, so its
+ * summary is mapped once per `hasUpdate` answer (50 objects a list page, ~55 µs a request) and shared, frozen, by
+ * every response.
+ */
+const cachedSummaries = new WeakMap<AdapterEntity, Map<boolean | undefined, AdapterSummaryDto>>();
+
+/** The summary of an adapter; `hasUpdate` (the list's Civitai update flag) is set when given. */
+export function mapAdapterSummary(a: AdapterEntity, hasUpdate?: boolean): AdapterSummaryDto {
+  if (!Object.isFrozen(a)) return summaryOf(a, hasUpdate);
+  let variants = cachedSummaries.get(a);
+  if (!variants) cachedSummaries.set(a, (variants = new Map<boolean | undefined, AdapterSummaryDto>()));
+  let summary = variants.get(hasUpdate);
+  if (!summary) variants.set(hasUpdate, (summary = Object.freeze(summaryOf(a, hasUpdate))));
+  return summary;
+}
+
+function summaryOf(a: AdapterEntity, hasUpdate: boolean | undefined): AdapterSummaryDto {
   return {
     id: a.id,
     name: a.name,
@@ -41,6 +58,7 @@ export function mapAdapterSummary(a: AdapterEntity): AdapterSummaryDto {
     missingSince: iso(a.missingSince),
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
+    ...(hasUpdate === undefined ? {} : { hasUpdate }),
   };
 }
 
@@ -76,6 +94,11 @@ export function mapAdapter(a: AdapterEntity): AdapterDto {
   };
 }
 
-export function mapAdapterPage(page: AdapterPage<AdapterEntity>): AdapterPageDto {
-  return { ...page, items: page.items.map(mapAdapterSummary), warnings: page.warnings.map((w) => ({ ...w })) };
+/** A list page; each item says whether Civitai has a newer version of it (`withUpdates`). */
+export function mapAdapterPage(page: AdapterPage<AdapterEntity>, withUpdates: ReadonlySet<string>): AdapterPageDto {
+  return {
+    ...page,
+    items: page.items.map((a) => mapAdapterSummary(a, withUpdates.has(a.id))),
+    warnings: page.warnings.map((w) => ({ ...w })),
+  };
 }

@@ -63,10 +63,8 @@ export class AdaptersController {
   @ApiOkResponse({ type: AdapterPageDto })
   @ApiReadErrors()
   async list(@Query() query: ListAdaptersQueryDto): Promise<AdapterPageDto> {
-    const page = mapAdapterPage(await this.adapters.list(query));
-    const withUpdates = await this.updates.withUpdates(page.items.map((a) => a.id));
-    for (const item of page.items) item.hasUpdate = withUpdates.has(item.id);
-    return page;
+    const page = await this.adapters.list(query);
+    return mapAdapterPage(page, await this.updates.withUpdates(page.items.map((a) => a.id)));
   }
 
   /** Tags of present adapters with their counts, most used first. */
@@ -91,7 +89,7 @@ export class AdaptersController {
   @ApiReadErrors()
   async duplicates(@Query() query: DuplicatesQueryDto): Promise<DuplicatesPageDto> {
     const result = await this.adapters.duplicates(query.page, query.limit, query.verified ?? false);
-    return { ...result, groups: result.groups.map((g) => ({ ...g, adapters: g.adapters.map(mapAdapterSummary) })) };
+    return { ...result, groups: result.groups.map((g) => ({ ...g, adapters: g.adapters.map((a) => mapAdapterSummary(a)) })) };
   }
 
   /** One action on up to 1,000 adapters, in one transaction. */
@@ -123,7 +121,7 @@ export class AdaptersController {
   @ApiOkResponse({ type: AdapterSummaryDto, isArray: true })
   @ApiReadErrors(404)
   async duplicatesOf(@Param() params: AdapterIdParamDto): Promise<AdapterSummaryDto[]> {
-    return (await this.adapters.duplicatesOf(params.id)).map(mapAdapterSummary);
+    return (await this.adapters.duplicatesOf(params.id)).map((a) => mapAdapterSummary(a));
   }
 
   /**
