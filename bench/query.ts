@@ -2,7 +2,8 @@
 // AdapterQueryService next to a baseline measured in the same run (the bare SQL of the same match,
 // without the service). `npm run bench:query` (SQLite in a temp dir); `DATABASE_URL=postgres://… ` for PostgreSQL
 // on an empty database; `BENCH_ADAPTERS=20000` for another size; `BENCH_CASES=<regex>` runs only matching cases;
-// `BENCH_REUSE=1` with a `DATABASE_URL` already seeded by an earlier run skips the seeding.
+// `BENCH_REUSE=1` with a `DATABASE_URL` already seeded by an earlier run skips the seeding; `BENCH_SLOWEST=10` prints
+// the 10 slowest distinct searches (service column) with their plans' inputs.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +150,7 @@ try {
   // Each run takes the next one (warm-up runs too), so the service, repeated and baseline columns never repeat one.
   const distinct = await distinctSearches(3 * (ITERATIONS + 10), async (q) => (await service.list({ q })).total);
   let nextDistinct = 0;
+  const timedDistinct: { ms: number; query: DistinctSearch['query']; total: number }[] = [];
   const takeDistinct = (): DistinctSearch['query'] => distinct[nextDistinct++ % distinct.length].query;
   const cases: {
     label: string;
@@ -187,7 +189,13 @@ try {
     },
     {
       label: 'distinct searches (words, pages, sorts)',
-      service: (q) => q.list(takeDistinct()),
+      service: async (q) => {
+        const query = takeDistinct();
+        const t0 = performance.now();
+        const page = await q.list(query);
+        if (q === service) timedDistinct.push({ ms: performance.now() - t0, query, total: page.total });
+        return page;
+      },
       baselineLabel: 'FTS match, LIMIT 50 OFFSET, no rank/count',
       baseline: () => {
         const query = takeDistinct();
@@ -342,10 +350,16 @@ try {
       `${c.label.padEnd(40)} ${s.p50.toFixed(2).padStart(9)} ms ${s.p95.toFixed(2).padStart(6)} ms   ${repeated}   ${b.p50.toFixed(2).padStart(9)} ms ${b.p95.toFixed(2).padStart(6)} ms  ${c.baselineLabel}`,
     );
   }
+  const slowest = Number(process.env.BENCH_SLOWEST ?? 0);
+  if (slowest > 0 && timedDistinct.length > 0) {
+    console.log(`\nslowest distinct searches (service, ${pg ? 'PostgreSQL' : 'SQLite'}):`);
+    for (const t of [...timedDistinct].sort((a, b) => b.ms - a.ms).slice(0, slowest))
+      console.log(`  ${t.ms.toFixed(2).padStart(7)} ms  ${JSON.stringify(t.query)}  ${t.total} matches`);
+  }
   console.log(
     `\n${ITERATIONS} runs each (fewer where a case reads most of the library) after up to 10 warm-up runs;\n` +
       `"service" runs every query in SQL, "repeated" lets the SQLite read cache ` +
-      `answer repeats while nothing is written (PostgreSQL has no read cache); target: search p95 ≤ 20 ms at 100,000 adapters, on either database.`,
+      `answer repeats while nothing is written (PostgreSQL has no read cache); targets: search p95 ≤ 20 ms at 100,000 adapters, distinct searches p95 ≤ 10 ms, on either database.`,
   );
 } finally {
   await seedDb.close();
