@@ -17,6 +17,7 @@ import { ComposeController } from './compose/compose.controller.js';
 import { ApiKeyGuard } from './common/api-key.guard.js';
 import { DeclaredQueryGuard } from './common/declared-query.guard.js';
 import { MetricsInterceptor } from './common/metrics.interceptor.js';
+import { documentHealthRoutes } from './common/open-routes.js';
 import { createValidationPipe } from './common/validation.js';
 import { DeliveriesController } from './deliveries/deliveries.controller.js';
 import { GenerationController } from './generation/generation.controller.js';
@@ -34,6 +35,9 @@ import { ProgressGateway } from './progress/progress.gateway.js';
 import { ProgressReplay } from './progress/progress-replay.js';
 import { SessionController } from './session/session.controller.js';
 import { ActivityController, AnalyticsController, SystemController } from './insights/insights.controller.js';
+
+// Core's health routes carry no OpenAPI decorators (workers serve them without loading swagger); the API adds them.
+documentHealthRoutes();
 
 @Module({
   imports: [

@@ -19,17 +19,17 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { RequestAuthenticator, SESSION_COOKIE, SessionService, WebAccessPolicy } from '@app/core';
-import { Public } from '@app/core/http';
 import type { Request, Response } from 'express';
 import { ApiErrorResponses } from '../common/api-docs.js';
 import { ErrorBodyDto } from '../common/error-body.dto.js';
 import { factsOf } from '../common/request-facts.js';
 import { OpenSessionDto, SessionOpenedDto, SessionStateDto } from './session.dto.js';
+import { OpenRoute } from '../common/open-routes.js';
 
 /** Browser sign-in: an API key is exchanged for an HttpOnly session cookie that the API then accepts like the key. */
 @ApiTags('session')
 @Controller('session')
-@Public()
+@OpenRoute()
 export class SessionController {
   constructor(
     private readonly sessions: SessionService,

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { HealthController } from './health.controller.js';
+import { HealthController } from './health.routes.js';
 import { MigrationStatusService } from './migration-status.service.js';
 import { ReadinessService } from './readiness.service.js';
 
