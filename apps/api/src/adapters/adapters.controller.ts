@@ -89,7 +89,10 @@ export class AdaptersController {
   @ApiReadErrors()
   async duplicates(@Query() query: DuplicatesQueryDto): Promise<DuplicatesPageDto> {
     const result = await this.adapters.duplicates(query.page, query.limit, query.verified ?? false);
-    return { ...result, groups: result.groups.map((g) => ({ ...g, adapters: g.adapters.map((a) => mapAdapterSummary(a)) })) };
+    return {
+      ...result,
+      groups: result.groups.map((g) => ({ ...g, adapters: g.adapters.map((a) => mapAdapterSummary(a)) })),
+    };
   }
 
   /** One action on up to 1,000 adapters, in one transaction. */
