@@ -1,4 +1,5 @@
 import { Column, Entity, Index } from 'typeorm';
+import type { UsedAdapter } from '@app/composition';
 import {
   FINISHED_JOB_ROW_STATUSES,
   JobRowStatus,
@@ -26,11 +27,7 @@ export enum DeliveryMode {
 export type DeliveryResult = Record<string, unknown>;
 
 /** An adapter a composed delivery used. */
-export interface DeliveryAdapterRef {
-  id: string;
-  name: string;
-  weight: number;
-}
+export type DeliveryAdapterRef = UsedAdapter;
 
 @Entity('delivery_jobs')
 @Index('idx_delivery_jobs_status', ['status'])

@@ -16,7 +16,7 @@ import {
   Role,
   roleSatisfies,
 } from '@app/core';
-import { type ComposeRequest, CompositionService } from '@app/composition';
+import { type ComposeRequest, CompositionService, usedAdaptersOf } from '@app/composition';
 import type { DeliveryBackendInfo } from './delivery-backend.js';
 import { DeliveryBackendRegistry } from './delivery-backend.registry.js';
 import {
@@ -79,7 +79,7 @@ export class DeliveryService {
     if (input.composition !== undefined) {
       const composed = await this.composition.compose(input.composition);
       prompt = composed.prompt;
-      adaptersUsed = composed.adapters.map((a) => ({ id: a.id, name: a.name, weight: a.weight }));
+      adaptersUsed = usedAdaptersOf(composed);
       negativePrompt ??= composed.negativePrompt || undefined;
     }
     const problems: FieldProblem[] = [];

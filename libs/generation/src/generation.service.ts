@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
-import { type ComposeOutcome, type ComposeRequest, CompositionService, Dialect } from '@app/composition';
+import {
+  type ComposeOutcome,
+  type ComposeRequest,
+  CompositionService,
+  Dialect,
+  usedAdaptersOf,
+} from '@app/composition';
 import {
   CancelOutcome,
   ConflictError,
@@ -144,7 +150,7 @@ export class GenerationService {
     const full: GenerationRequest = { ...request, prompt: composition.prompt, negative_prompt: negative || undefined };
     const extras: GenerationExtras = {
       composedPrompt: composition.prompt,
-      adaptersUsed: composition.adapters.map((a) => ({ id: a.id, name: a.name, weight: a.weight })),
+      adaptersUsed: usedAdaptersOf(composition),
     };
     if (queued) return { composition, job: await this.queue(full, extras), images: null };
     const result = await this.generate(full, extras);

@@ -67,6 +67,20 @@ export interface ComposedAdapter {
   unet: number;
 }
 
+/** An adapter a composed prompt uses, as jobs and deliveries record it (co-usage, history). */
+export interface UsedAdapter {
+  id: string;
+  /** The name written in the token. */
+  name: string;
+  /** As sent. */
+  weight: number;
+}
+
+/** The adapters a composition put in its prompt, as a job or a delivery records them. */
+export function usedAdaptersOf(result: Pick<CompositionResult, 'adapters'>): UsedAdapter[] {
+  return result.adapters.map((a) => ({ id: a.id, name: a.name, weight: a.weight }));
+}
+
 export interface CompositionResult {
   dialect: Dialect;
   prompt: string;
