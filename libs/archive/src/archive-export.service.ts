@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type AdapterEntity, LibraryRoots } from '@app/adapters';
 import {
@@ -121,18 +121,17 @@ export class ArchiveExportService {
     };
   }
 
-  /** The archive as a stream; a failure part way destroys it with the error (a download then ends short). */
+  /**
+   * The archive as a stream; a failure part way destroys it with the error (a download then ends short). A reader
+   * that goes away (a download cancelled) destroys it too: the entry being written fails and its file is closed.
+   */
   export(options: { withFiles: boolean }): Readable {
     const zip = new ZipWriter();
-    const output = new PassThrough();
-    zip.output.on('error', (error) => output.destroy(error)).pipe(output);
-    // A reader that goes away (a download cancelled) stops the export and closes the file being read.
-    output.once('close', () => zip.abort(new Error('the export was stopped')));
     this.feed(zip, options.withFiles).catch((error: unknown) => {
       this.logger.error(`Export failed: ${errorMessage(error)}`);
-      output.destroy(error instanceof Error ? error : new Error(String(error)));
+      zip.abort(error);
     });
-    return output;
+    return zip.output;
   }
 
   private async feed(zip: ZipWriter, withFiles: boolean): Promise<void> {
