@@ -83,7 +83,7 @@ export class ResultsService {
     return { ...file, contentType: row.contentType, fileName: `${row.jobId}-${row.imageIndex}.${extension}` };
   }
 
-  /** The image's WebP thumbnail: cached in storage (made at save time or on first request), or `notModified`. */
+  /** The image's WebP thumbnail: cached in storage (the 256 px one made after saving, others on first request), or `notModified`. */
   async thumbnail(id: string, size: ThumbnailSize, ifNoneMatch?: string): Promise<ThumbnailAnswer> {
     const row = await this.get(id);
     return this.thumbnails.thumbnail(

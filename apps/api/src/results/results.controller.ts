@@ -102,8 +102,8 @@ export class ResultsController {
   }
 
   /**
-   * A WebP thumbnail of the image (256 or 768 px on the long side), made when the result is saved (or on first
-   * request, for older results) and kept in storage.
+   * A WebP thumbnail of the image (256 or 768 px on the long side), kept in storage: the 256 px one is made just
+   * after the result is saved, the 768 px one (and any missing) on first request.
    * A result's image never changes, so the URL names its bytes: cached for a year, revalidated by ETag.
    */
   @Get(':id/thumbnail')

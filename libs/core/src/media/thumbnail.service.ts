@@ -87,8 +87,8 @@ export class ThumbnailService implements OnApplicationShutdown {
 
   /**
    * Makes and stores a source's thumbnails (by default the sizes made ahead) from bytes at hand (a result being
-   * saved), so that the first list view finds them. Never throws: a thumbnail not made now is made on its first request. A request
-   * for one while it is being made waits for this rendering instead of starting its own.
+   * saved), so that the first list view finds them. Never throws: a thumbnail not made now is made on its first
+   * request. A request for one while it is being made waits for this rendering instead of starting its own.
    */
   async prepare(identity: string, input: Buffer, sizes = THUMBNAIL_SIZES_AHEAD): Promise<void> {
     for (const size of sizes) {
