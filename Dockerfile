@@ -24,6 +24,6 @@ COPY package.json ./
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000 3001
-# One image, three roles, chosen by the command: the API (default), `node dist/apps/worker/src/main.js`, or
-# `node dist/apps/cli/src/main.js migrate` (see docker-compose.yml).
-CMD ["node", "dist/apps/api/src/main.js"]
+# One image, three roles, chosen by the command: the API (default), `node dist/apps/worker/bundle/main.js`, or
+# `node dist/apps/cli/bundle/main.js migrate` (see docker-compose.yml).
+CMD ["node", "dist/apps/api/bundle/main.js"]

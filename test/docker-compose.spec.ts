@@ -44,7 +44,7 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgres', 'redis', 'api', 'worker'])
       expect({ name, restart: services[name].restart }).toEqual({ name, restart: 'unless-stopped' });
     expect(services.migrate.restart).toBe('no');
-    expect(services.migrate.command).toEqual(['node', 'dist/apps/cli/src/main.js', 'migrate']);
+    expect(services.migrate.command).toEqual(['node', 'dist/apps/cli/bundle/main.js', 'migrate']);
     for (const name of ['api', 'worker']) {
       expect(services[name].depends_on?.migrate).toEqual({ condition: 'service_completed_successfully' });
     }

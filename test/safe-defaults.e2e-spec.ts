@@ -149,10 +149,14 @@ describe('the default DATA_DIR', () => {
 
   const cliFrom = async (cwd: string, ...args: string[]): Promise<string> => {
     mkdirSync(cwd, { recursive: true });
-    const { stdout } = await run(process.execPath, [join(install, 'dist', 'apps', 'cli', 'src', 'main.js'), ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', LORA_ROOTS: library, LOG_FORMAT: 'json' },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [join(install, 'dist', 'apps', 'cli', 'bundle', 'main.js'), ...args],
+      {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', LORA_ROOTS: library, LOG_FORMAT: 'json' },
+      },
+    );
     return stdout;
   };
 

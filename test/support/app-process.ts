@@ -10,7 +10,8 @@ const ROOT = basename(UP) === 'dist' ? resolve(UP, '..') : UP;
 
 export type AppName = 'api' | 'worker' | 'cli';
 
-export const entryOf = (app: AppName): string => resolve(ROOT, 'dist', 'apps', app, 'src', 'main.js');
+/** What `npm run cli` / `start:api` / `start:worker` and the Docker image run: the bundled app (scripts/bundle.config.mjs). */
+export const entryOf = (app: AppName): string => resolve(ROOT, 'dist', 'apps', app, 'bundle', 'main.js');
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
