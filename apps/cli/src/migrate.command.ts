@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { APP_CONFIG, type AppConfig, databaseLocation, pendingMigrations } from '@app/core';
+import { APP_CONFIG, type AppConfig, DatabaseType, databaseLocation, pendingMigrations } from '@app/core';
 import { DataSource } from 'typeorm';
 
 interface MigrateOptions {
@@ -33,6 +33,11 @@ export class MigrateCommand extends CommandRunner {
       process.stdout.write(`${pending.length} pending migration(s):\n${pending.map((name) => `  ${name}\n`).join('')}`);
       process.exitCode = 1;
       return;
+    }
+    // DATABASE_SCHEMA names a schema of the deployment's own: the first migrate creates it (a lower-case identifier,
+    // checked by the config schema).
+    if (this.config.database.type === DatabaseType.Postgres && this.config.database.schema) {
+      await this.dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.config.database.schema}"`);
     }
     const applied = await this.dataSource.runMigrations({ transaction: 'each' });
     if (applied.length === 0) process.stdout.write('Database is up to date; nothing to apply.\n');

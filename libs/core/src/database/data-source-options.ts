@@ -32,7 +32,13 @@ export function buildDataSourceOptions(
       schema: config.database.schema,
       // A short connect timeout lets /health/ready report an outage instead of hanging.
       connectTimeoutMS: 5000,
-      extra: { max: 10, connectionTimeoutMillis: 5000 },
+      extra: {
+        max: 10,
+        connectionTimeoutMillis: 5000,
+        // TypeORM names the schema only in the statements it builds; the search path makes the migrations' and the
+        // repositories' own SQL use it too (then public, where a shared database keeps its extensions).
+        ...(config.database.schema ? { options: `-c search_path=${config.database.schema},public` } : {}),
+      },
     };
   }
   mkdirSync(dirname(config.database.path), { recursive: true });
