@@ -9,6 +9,8 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
  * every response.
  */
 const cachedSummaries = new WeakMap<AdapterEntity, Map<boolean | undefined, AdapterSummaryDto>>();
+/** The JSON text of such a shared summary, made on its first response (~2 µs a summary, 50 a page). */
+const summaryTexts = new WeakMap<AdapterSummaryDto, string>();
 
 /** The summary of an adapter; `hasUpdate` (the list's Civitai update flag) is set when given. */
 export function mapAdapterSummary(a: AdapterEntity, hasUpdate?: boolean): AdapterSummaryDto {
@@ -101,4 +103,20 @@ export function mapAdapterPage(page: AdapterPage<AdapterEntity>, withUpdates: Re
     items: page.items.map((a) => mapAdapterSummary(a, withUpdates.has(a.id))),
     warnings: page.warnings.map((w) => ({ ...w })),
   };
+}
+
+/**
+ * A list page as JSON text, `items` first: what `JSON.stringify` makes of the page, but each shared (frozen)
+ * summary is serialised once and its text reused by every response that holds it.
+ */
+export function adapterPageJson(page: AdapterPageDto): string {
+  const { items, ...rest } = page;
+  const texts = items.map((summary) => {
+    if (!Object.isFrozen(summary)) return JSON.stringify(summary);
+    let text = summaryTexts.get(summary);
+    if (text === undefined) summaryTexts.set(summary, (text = JSON.stringify(summary)));
+    return text;
+  });
+  const others = JSON.stringify(rest);
+  return `{"items":[${texts.join(',')}]${others === '{}' ? '' : `,${others.slice(1, -1)}`}}`;
 }

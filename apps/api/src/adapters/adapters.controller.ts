@@ -29,7 +29,7 @@ import {
   RegisterAdapterDto,
   ValueCountDto,
 } from './adapter.dto.js';
-import { mapAdapter, mapAdapterPage, mapAdapterSummary } from './adapter.mapper.js';
+import { adapterPageJson, mapAdapter, mapAdapterPage, mapAdapterSummary } from './adapter.mapper.js';
 import {
   AdapterIdParamDto,
   DuplicatesQueryDto,
@@ -60,11 +60,13 @@ export class AdaptersController {
 
   /** Search, filter, sort and page the library; optional facet counts for the same filters. */
   @Get()
+  @Header('Content-Type', 'application/json; charset=utf-8')
   @ApiOkResponse({ type: AdapterPageDto })
   @ApiReadErrors()
-  async list(@Query() query: ListAdaptersQueryDto): Promise<AdapterPageDto> {
+  async list(@Query() query: ListAdaptersQueryDto): Promise<string> {
     const page = await this.adapters.list(query);
-    return mapAdapterPage(page, await this.updates.withUpdates(page.items.map((a) => a.id)));
+    // Sent as JSON text: the summaries of unchanged rows are serialised once, not on every request.
+    return adapterPageJson(mapAdapterPage(page, await this.updates.withUpdates(page.items.map((a) => a.id))));
   }
 
   /** Tags of present adapters with their counts, most used first. */

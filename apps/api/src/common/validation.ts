@@ -48,16 +48,50 @@ export function nulFieldOf(value: unknown, path = ''): string | undefined {
   return undefined;
 }
 
-/** Refuses NUL characters in the body, query and path before the DTO validation runs. */
+/** Query strings whose validated DTO is kept per DTO class: a client's list, search and poll requests repeat. */
+const QUERY_MEMO_ENTRIES = 256;
+
+/**
+ * Refuses NUL characters in the body, query and path before the DTO validation runs. A whole query that validated
+ * once is not validated again: its DTO is kept (by DTO class and query string, least recently used dropped first)
+ * and each request gets its own copy, its arrays copied too, so a handler may change what it was given.
+ */
 class RequestValidationPipe extends ValidationPipe {
+  private readonly validQueries = new WeakMap<object, Map<string, object>>();
+
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type !== 'custom') {
       const field = nulFieldOf(value, metadata.data ?? '');
       if (field !== undefined)
         throw new RequestValidationException([{ field, message: 'must not contain NUL characters' }]);
     }
-    return super.transform(value, metadata);
+    if (metadata.type !== 'query' || metadata.data !== undefined || !metadata.metatype || !this.toValidate(metadata)) {
+      return super.transform(value, metadata);
+    }
+    let memo = this.validQueries.get(metadata.metatype);
+    if (!memo) this.validQueries.set(metadata.metatype, (memo = new Map<string, object>()));
+    const key = JSON.stringify(value);
+    const known = memo.get(key);
+    if (known) {
+      memo.delete(key);
+      memo.set(key, known);
+      return copyDto(known);
+    }
+    const dto = (await super.transform(value, metadata)) as object;
+    memo.set(key, copyDto(dto));
+    if (memo.size > QUERY_MEMO_ENTRIES) memo.delete(memo.keys().next().value as string);
+    return dto;
   }
+}
+
+/** A DTO of query fields (strings, numbers, booleans, dates, arrays of them) with its own arrays. */
+function copyDto(dto: object): object {
+  const copy = Object.create(Object.getPrototypeOf(dto) as object | null) as Record<string, unknown>;
+  for (const key of Object.keys(dto)) {
+    const field = (dto as Record<string, unknown>)[key];
+    copy[key] = Array.isArray(field) ? field.slice() : field;
+  }
+  return copy;
 }
 
 /** Unknown fields are a 400, not silently dropped; strings from the query are converted to the DTO's types. */
