@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { TestS3Server } from '../../../../test/support/s3-server.js';
 import { TcpProxy } from '../../../../test/support/tcp-proxy.js';
 import { parseConfig } from '../config/app-config.js';
-import { FileStorage, LocalFileStorage, StorageUnavailableError } from './file-storage.js';
+import { FileStorage, LocalFileStorage, StorageFullError, StorageUnavailableError } from './file-storage.js';
 import { S3FileStorage } from './s3-file-storage.js';
 
 const s3 = new TestS3Server();
@@ -117,6 +117,33 @@ describe.each([
 
   it('should be writable', async () => {
     await expect(storage.checkWritable()).resolves.toBeUndefined();
+  });
+});
+
+describe('LocalFileStorage on its disk', () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'storage-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('should write into a folder that was removed since its last write there', async () => {
+    const storage = new LocalFileStorage(parseConfig({ DATA_DIR: dataDir }));
+    await storage.put('results/job-1/0.png', Buffer.from('first'));
+    rmSync(join(dataDir, 'storage', 'results'), { recursive: true });
+    await storage.put('results/job-1/1.png', Buffer.from('second'));
+    expect((await storage.get('results/job-1/1.png'))?.toString()).toBe('second');
+  });
+
+  it('should refuse a write that would cross the reserve, however soon after one that did not', async () => {
+    const disk = statfsSync(dataDir);
+    const freeMb = Math.floor((disk.bavail * disk.bsize) / 2 ** 20);
+    // 64 MB above the reserve: a small write goes through, a 512 MB one right after it would cross it.
+    const storage = new LocalFileStorage(parseConfig({ DATA_DIR: dataDir, STORAGE_MIN_FREE_MB: String(freeMb - 64) }));
+    await storage.put('a/1.bin', Buffer.from('x'));
+    await expect(storage.put('a/2.bin', Buffer.alloc(512 * 2 ** 20))).rejects.toBeInstanceOf(StorageFullError);
+    await expect(storage.put('a/3.bin', Buffer.from('y'))).resolves.toBeUndefined();
+    expect(await storage.stat('a/2.bin')).toBeNull();
   });
 });
 
