@@ -51,6 +51,7 @@ import { CreateRecommendations1764300004700 } from './1764300004700-create-recom
 import { AnalyticsRollups1764300004800 } from './1764300004800-analytics-rollups.js';
 import { AdapterPairTotals1764300004900 } from './1764300004900-adapter-pair-totals.js';
 import { AdapterCoUse1764300005000 } from './1764300005000-adapter-co-use.js';
+import { AdapterSearchSortKeys1764300005100 } from './1764300005100-adapter-search-sort-keys.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -106,6 +107,7 @@ export const MIGRATIONS: MigrationList = [
   AnalyticsRollups1764300004800,
   AdapterPairTotals1764300004900,
   AdapterCoUse1764300005000,
+  AdapterSearchSortKeys1764300005100,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

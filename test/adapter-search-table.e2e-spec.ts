@@ -26,9 +26,12 @@ describe('the narrow search table on PostgreSQL', () => {
    * over `adapters`.
    */
   const expectExact = async (): Promise<Record<string, number>> => {
-    const stored = await db.query(`SELECT id, present, search_vector::text AS v FROM adapter_search ORDER BY id`);
+    const keys = 'sort_name, downloads, likes, rating, created_at, file_size';
+    const stored = await db.query(
+      `SELECT id, present, search_vector::text AS v, ${keys} FROM adapter_search ORDER BY id`,
+    );
     const truth = await db.query(
-      `SELECT id, missing_since IS NULL AS present, to_tsvector('simple', search_text)::text AS v FROM adapters ORDER BY id`,
+      `SELECT id, missing_since IS NULL AS present, to_tsvector('simple', search_text)::text AS v, ${keys} FROM adapters ORDER BY id`,
     );
     expect(stored).toEqual(truth);
     const repo = new AdapterQueryRepository(ds);
@@ -48,6 +51,21 @@ describe('the narrow search table on PostgreSQL', () => {
       });
       expect({ term, ...page }).toEqual({ term, total: ranked.length, ids: ranked.map((r) => r.id) });
       expect({ term, count: await repo.count(filter) }).toEqual({ term, count: ranked.length });
+      // Sorted by a column the table holds: the same total, and the order counted over `adapters`.
+      for (const [sort, column, order, nulls] of [
+        [AdapterSort.Downloads, 'downloads', SortOrder.Desc, ''],
+        [AdapterSort.Name, 'sort_name', SortOrder.Asc, ''],
+        [AdapterSort.Rating, 'rating', SortOrder.Desc, ' NULLS LAST'],
+      ] as const) {
+        const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
+        const sorted = await db.query<{ id: string }>(
+          `SELECT id FROM adapters WHERE missing_since IS NULL AND to_tsvector('simple', search_text) @@ to_tsquery('simple', $1)
+           ORDER BY ${column} ${dir}${nulls}, id ${dir}`,
+          [`'${term}':*`],
+        );
+        const byColumn = await repo.listPage(filter, { sort, order, offset: 0, limit: 50 });
+        expect({ term, sort, ...byColumn }).toEqual({ term, sort, total: ranked.length, ids: sorted.map((r) => r.id) });
+      }
       totals[term] = ranked.length;
     }
     return totals;
@@ -94,9 +112,13 @@ describe('the narrow search table on PostgreSQL', () => {
     expect(await expectExact()).toMatchObject({ style: 2, anime: 0 });
     await db.exec(`UPDATE adapters SET missing_since = NULL WHERE id IN ($1, $2)`, [ids.gone1, ids.gone2]);
     expect(await expectExact()).toMatchObject({ style: 3, old: 1, dragon: 2 });
-    // A tombstone that only moves in time, and an edit of another column, change nothing here.
+    // A tombstone that only moves in time, and an edit of a column the table does not hold, change nothing here.
     await db.exec(`UPDATE adapters SET missing_since = '2025-03-01T00:00:00Z' WHERE id = $1`, [ids.a]);
-    await db.exec(`UPDATE adapters SET downloads = 7 WHERE id = $1`, [ids.b]);
+    await db.exec(`UPDATE adapters SET favorite = NOT favorite WHERE id = $1`, [ids.b]);
+    expect(await expectExact()).toMatchObject({ style: 3, anime: 0 });
+    // Its sort keys follow the adapter (a Civitai refresh changes the counts and rating, an edit the name).
+    await db.exec(`UPDATE adapters SET downloads = 7, likes = 3, rating = 4.5 WHERE id = $1`, [ids.b]);
+    await db.exec(`UPDATE adapters SET sort_name = 'zzz', file_size = 1, rating = NULL WHERE id = $1`, [ids.c]);
     expect(await expectExact()).toMatchObject({ style: 3, anime: 0 });
     await db.exec(`UPDATE adapters SET search_text = 'wyvern' WHERE id = $1`, [ids.gone2]);
     expect(await expectExact()).toMatchObject({ dragon: 1, wyvern: 1 });

@@ -120,6 +120,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AnalyticsRollups1764300004800',
       'AdapterPairTotals1764300004900',
       'AdapterCoUse1764300005000',
+      'AdapterSearchSortKeys1764300005100',
     ]);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {
@@ -161,6 +162,13 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
         `SELECT s.present FROM adapter_search s JOIN adapters a ON a.id = s.id ORDER BY a.name`,
       );
       expect(rows.map((r) => r.present)).toEqual([false, true]);
+      // With the sort keys of migration 1764300005100, copied from each adapter.
+      const keys = await db.query<{ same: boolean }>(
+        `SELECT (s.sort_name, s.downloads, s.likes, s.rating, s.created_at, s.file_size) IS NOT DISTINCT FROM
+           (a.sort_name, a.downloads, a.likes, a.rating, a.created_at, a.file_size) AS same
+         FROM adapter_search s JOIN adapters a ON a.id = s.id`,
+      );
+      expect(keys.map((k) => k.same)).toEqual([true, true]);
       expect(await searchObjects()).toEqual(search);
     }
   });

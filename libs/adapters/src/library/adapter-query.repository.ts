@@ -45,6 +45,19 @@ const SORT_COLUMNS: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
 };
 
 /**
+ * PostgreSQL: the sort keys `adapter_search` holds beside each adapter's vector (migration 1764300005100), so that a
+ * search alone sorted by one of them is counted and paged in one pass over that narrow table.
+ */
+const SEARCH_SORT_COLUMNS: Partial<Record<AdapterSort, string>> = {
+  [AdapterSort.Name]: 's.sort_name',
+  [AdapterSort.Created]: 's.created_at',
+  [AdapterSort.Downloads]: 's.downloads',
+  [AdapterSort.Rating]: 's.rating',
+  [AdapterSort.Likes]: 's.likes',
+  [AdapterSort.Size]: 's.file_size',
+};
+
+/**
  * SQLite index behind each sort column, walked in order when the filter keeps many present rows: `(column)
  * WHERE missing_since IS NULL` (migration 1764300001000), whose entries end with the rowid, the tie-break; so a
  * deep page counts off its offset inside the index.
@@ -199,6 +212,7 @@ export class AdapterQueryRepository {
    * with `tagLimit`, the base-model and tag facets. The plan is picked here, where the SQL is:
    * - facets asked: one pass gives the facets and the total (and, on PostgreSQL, a relevance page);
    * - PostgreSQL relevance: one pass gives the total and the page;
+   * - PostgreSQL, a search alone sorted by a column of `adapter_search`: one pass over that table gives both;
    * - else a count, then the page.
    */
   async listPage(
@@ -213,6 +227,9 @@ export class AdapterQueryRepository {
       return { total, ids: ids ?? (await this.pageIdsWithin(filter, page, total)), facets };
     }
     if (pgRanked) return this.rankedPageWithTotal(filter, order, offset, limit);
+    if (this.pg && !filter.missing && this.searchAlone(filter) && SEARCH_SORT_COLUMNS[sort]) {
+      return this.searchSortedPageWithTotal(filter, sort, order, offset, limit);
+    }
     const total = await this.count(filter);
     return { total, ids: await this.pageIdsWithin(filter, page, total) };
   }
@@ -312,6 +329,30 @@ export class AdapterQueryRepository {
     const rows = await this.raw<{ total: unknown; ids: string[] | null }>(
       `WITH m AS MATERIALIZED (SELECT ${table}.id AS id, ${this.pgRank(p, filter, table)} AS r FROM ${from} WHERE ${where}) ` +
         `SELECT (SELECT COUNT(*) FROM m) AS total, ARRAY(${this.pgRankedPage(p, order, offset, limit, '')})::text[] AS ids`,
+      p.values,
+    );
+    return { total: toNumber(rows[0]?.total), ids: rows[0]?.ids ?? [] };
+  }
+
+  /**
+   * PostgreSQL, a search alone sorted by a column `adapter_search` holds: the total and one page from a single pass
+   * over the matches' narrow rows (the same order as `pageIds`: the key, unrated last when descending, then the id).
+   */
+  private async searchSortedPageWithTotal(
+    filter: AdapterFilter,
+    sort: AdapterSort,
+    order: SortOrder,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; ids: string[] }> {
+    const p = new Params(this.pg);
+    const { from, where } = this.source(p, filter, 'filter', 'drive', false);
+    const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
+    const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
+    const rows = await this.raw<{ total: unknown; ids: string[] | null }>(
+      `WITH m AS MATERIALIZED (SELECT s.id AS id, ${SEARCH_SORT_COLUMNS[sort]} AS k FROM ${from} WHERE ${where}) ` +
+        `SELECT (SELECT COUNT(*) FROM m) AS total, ` +
+        `ARRAY(SELECT m.id FROM m ORDER BY m.k ${dir}${nulls}, m.id ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)})::text[] AS ids`,
       p.values,
     );
     return { total: toNumber(rows[0]?.total), ids: rows[0]?.ids ?? [] };
