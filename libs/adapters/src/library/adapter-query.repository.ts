@@ -49,12 +49,12 @@ const SORT_COLUMNS: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
  * search alone sorted by one of them is counted and paged in one pass over that narrow table.
  */
 const SEARCH_SORT_COLUMNS: Partial<Record<AdapterSort, string>> = {
-  [AdapterSort.Name]: 's.sort_name',
-  [AdapterSort.Created]: 's.created_at',
-  [AdapterSort.Downloads]: 's.downloads',
-  [AdapterSort.Rating]: 's.rating',
-  [AdapterSort.Likes]: 's.likes',
-  [AdapterSort.Size]: 's.file_size',
+  [AdapterSort.Name]: 'sort_name',
+  [AdapterSort.Created]: 'created_at',
+  [AdapterSort.Downloads]: 'downloads',
+  [AdapterSort.Rating]: 'rating',
+  [AdapterSort.Likes]: 'likes',
+  [AdapterSort.Size]: 'file_size',
 };
 
 /**
@@ -226,9 +226,8 @@ export class AdapterQueryRepository {
       const { total, ids, ...facets } = await this.facets(filter, tagLimit, pgRanked ? page : undefined);
       return { total, ids: ids ?? (await this.pageIdsWithin(filter, page, total)), facets };
     }
-    if (pgRanked) return this.rankedPageWithTotal(filter, order, offset, limit);
-    if (this.pg && !filter.missing && this.searchAlone(filter) && SEARCH_SORT_COLUMNS[sort]) {
-      return this.searchSortedPageWithTotal(filter, sort, order, offset, limit);
+    if (pgRanked || (this.pg && !filter.missing && this.searchAlone(filter) && SEARCH_SORT_COLUMNS[sort])) {
+      return this.pgPageWithTotal(filter, sort, order, offset, limit);
     }
     const total = await this.count(filter);
     return { total, ids: await this.pageIdsWithin(filter, page, total) };
@@ -314,31 +313,12 @@ export class AdapterQueryRepository {
   }
 
   /**
-   * PostgreSQL, relevance order: the total and one page from a single pass over the matches, because counting and
-   * ranking would each visit every match's heap page (a GIN index keeps no visibility, and tsquery matches are
-   * rechecked on the row).
+   * PostgreSQL, relevance order or a search alone sorted by a column `adapter_search` holds: the total and one page
+   * from a single pass over the matches, because counting and then ranking or sorting would each visit every
+   * match's heap page (a GIN index keeps no visibility, and tsquery matches are rechecked on the row). Column sorts
+   * keep `pageIds`' order: the key, unrated last when descending, then the id.
    */
-  private async rankedPageWithTotal(
-    filter: AdapterFilter,
-    order: SortOrder,
-    offset: number,
-    limit: number,
-  ): Promise<{ total: number; ids: string[] }> {
-    const p = new Params(this.pg);
-    const { from, where, table } = this.source(p, filter, 'filter', 'drive', false);
-    const rows = await this.raw<{ total: unknown; ids: string[] | null }>(
-      `WITH m AS MATERIALIZED (SELECT ${table}.id AS id, ${this.pgRank(p, filter, table)} AS r FROM ${from} WHERE ${where}) ` +
-        `SELECT (SELECT COUNT(*) FROM m) AS total, ARRAY(${this.pgRankedPage(p, order, offset, limit, '')})::text[] AS ids`,
-      p.values,
-    );
-    return { total: toNumber(rows[0]?.total), ids: rows[0]?.ids ?? [] };
-  }
-
-  /**
-   * PostgreSQL, a search alone sorted by a column `adapter_search` holds: the total and one page from a single pass
-   * over the matches' narrow rows (the same order as `pageIds`: the key, unrated last when descending, then the id).
-   */
-  private async searchSortedPageWithTotal(
+  private async pgPageWithTotal(
     filter: AdapterFilter,
     sort: AdapterSort,
     order: SortOrder,
@@ -346,13 +326,13 @@ export class AdapterQueryRepository {
     limit: number,
   ): Promise<{ total: number; ids: string[] }> {
     const p = new Params(this.pg);
-    const { from, where } = this.source(p, filter, 'filter', 'drive', false);
-    const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
+    const { from, where, table } = this.source(p, filter, 'filter', 'drive', false);
+    const relevance = sort === AdapterSort.Relevance;
+    const key = relevance ? this.pgRank(p, filter, table) : `${table}.${SEARCH_SORT_COLUMNS[sort]}`;
     const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
     const rows = await this.raw<{ total: unknown; ids: string[] | null }>(
-      `WITH m AS MATERIALIZED (SELECT s.id AS id, ${SEARCH_SORT_COLUMNS[sort]} AS k FROM ${from} WHERE ${where}) ` +
-        `SELECT (SELECT COUNT(*) FROM m) AS total, ` +
-        `ARRAY(SELECT m.id FROM m ORDER BY m.k ${dir}${nulls}, m.id ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)})::text[] AS ids`,
+      `WITH m AS MATERIALIZED (SELECT ${table}.id AS id, ${key} AS r FROM ${from} WHERE ${where}) ` +
+        `SELECT (SELECT COUNT(*) FROM m) AS total, ARRAY(${this.pgRankedPage(p, order, offset, limit, '', nulls)})::text[] AS ids`,
       p.values,
     );
     return { total: toNumber(rows[0]?.total), ids: rows[0]?.ids ?? [] };
@@ -374,12 +354,20 @@ export class AdapterQueryRepository {
   }
 
   /**
-   * PostgreSQL: one page of the CTE `m` (id, rank r), most relevant first for `desc`, ties by id; `position`
-   * adds each row's place in the whole order as a column of that name. The id stays a uuid here, and callers
-   * turn only the page's ids into text (a cast here would run on every match before the top-N sort).
+   * PostgreSQL: one page of the CTE `m` (id, rank or sort key r), most relevant (or highest) first for `desc`,
+   * ties by id; `nulls` places a nullable key's NULLs; `position` adds each row's place in the whole order as a
+   * column of that name. The id stays a uuid here, and callers turn only the page's ids into text (a cast here
+   * would run on every match before the top-N sort).
    */
-  private pgRankedPage(p: Params, order: SortOrder, offset: number, limit: number, position: string): string {
-    const by = `m.r ${order === SortOrder.Asc ? 'ASC' : 'DESC'}, m.id ${order === SortOrder.Asc ? 'ASC' : 'DESC'}`;
+  private pgRankedPage(
+    p: Params,
+    order: SortOrder,
+    offset: number,
+    limit: number,
+    position: string,
+    nulls = '',
+  ): string {
+    const by = `m.r ${order === SortOrder.Asc ? 'ASC' : 'DESC'}${nulls}, m.id ${order === SortOrder.Asc ? 'ASC' : 'DESC'}`;
     const at = position ? `, ROW_NUMBER() OVER (ORDER BY ${by}) AS ${position}` : '';
     return `SELECT m.id AS id${at} FROM m ORDER BY ${by} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
   }
@@ -509,7 +497,7 @@ export class AdapterQueryRepository {
         `ORDER BY 1, 3 DESC, 2 ASC`;
     } else {
       const { from, where } = this.source(p, filter, 'filter', 'drive');
-      // A relevance page (PostgreSQL) is ranked in the same pass (as `rankedPageWithTotal` does), so the matches'
+      // A relevance page (PostgreSQL) is ranked in the same pass (as `pgPageWithTotal` does), so the matches'
       // heap pages are visited once for the facets, the total and the page; a page row's count is its position.
       const rank = relevancePage ? `, ${this.pgRank(p, filter, 'a')} AS r, a.id AS id` : '';
       sql =
