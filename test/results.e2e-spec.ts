@@ -8,7 +8,7 @@ import { openSeedDb, seedAdapters } from './support/adapter-seed.js';
 import { AppProcess, freePort, runCli } from './support/app-process.js';
 import { FakeSdNext } from './support/fake-sdnext.js';
 import { ProgressClient } from './support/progress-client.js';
-import { createRedisPrefix, createTestDatabase, eventually, REDIS_URL, tempDir } from './support/test-services.js';
+import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir, waitFor } from './support/test-services.js';
 
 const VIEWER = 'viewer-key-results-0001';
 const EDITOR = 'editor-key-results-0001';
@@ -312,7 +312,7 @@ function resultsSuite(label: string, startStack: (sdnextUrl: string) => Promise<
       // The grid's card is made when each result is saved, in the background (nothing has asked for it yet); the
       // large preview only once someone opens it.
       for (const row of rows) {
-        await eventually(`256 px thumbnail of result ${row.id}`, () => existsSync(thumbnailsOf(row)[0]));
+        await waitFor(`256 px thumbnail of result ${row.id}`, () => existsSync(thumbnailsOf(row)[0]));
       }
       expect(rows.map((row) => existsSync(thumbnailsOf(row)[1]))).toEqual(rows.map(() => false));
       const one = rows[0];

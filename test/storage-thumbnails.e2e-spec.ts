@@ -12,7 +12,7 @@ import { tinyPng } from './support/images.js';
 import { png, tEXt } from './support/recipe-images.js';
 import { TestS3Server } from './support/s3-server.js';
 import { TcpProxy } from './support/tcp-proxy.js';
-import { createRedisPrefix, createTestDatabase, eventually, REDIS_URL, tempDir } from './support/test-services.js';
+import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir, waitFor } from './support/test-services.js';
 
 const KEY = 'editor-key-storage-thumbs-01';
 const KEYS = `${KEY}:editor`;
@@ -383,10 +383,7 @@ describe('S3 storage shared by the API and a worker (PostgreSQL, scale-out)', ()
       expect(listed).toHaveLength(1);
       expect((await get(base, `/results/${listed[0].id}/image`)).status).toBe(200);
       // The spooled answer is removed just after the row ends (a crash in between keeps it, never loses it).
-      await eventually(
-        'the spool emptied',
-        () => readdirSync(join(workerDir.path, 'spool', 'generations')).length === 0,
-      );
+      await waitFor('the spool emptied', () => readdirSync(join(workerDir.path, 'spool', 'generations')).length === 0);
     } finally {
       await proxy.current!.restore();
     }

@@ -87,18 +87,17 @@ export function tempDir(label: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/**
- * Resolves once `check` returns true, asking every `everyMs`; rejects naming `what` after `timeoutMs`. For effects
- * the product brings about in the background (thumbnails made after a job ends).
- */
-export async function eventually(
+/** Waits until `check` holds, polling every `everyMs`; fails with `what` after `timeoutMs`. Returns the wait in ms. */
+export async function waitFor(
   what: string,
   check: () => boolean | Promise<boolean>,
-  { timeoutMs = 10_000, everyMs = 20 }: { timeoutMs?: number; everyMs?: number } = {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }

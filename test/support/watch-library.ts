@@ -1,6 +1,9 @@
 // What the folder-watcher tests and the watcher benchmark share: reading the library and its import runs over
 // HTTP, and waiting for what the watcher should make happen.
 import { buildSafetensors } from './corpus-builder.js';
+import { waitFor } from './test-services.js';
+
+export { waitFor };
 
 export interface ImportRunView {
   id: string;
@@ -16,21 +19,6 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A small LoRA file's bytes, distinct per seed. */
 export const loraBytes = (seed: string): Buffer =>
   buildSafetensors({ seed, metadata: { ss_output_name: seed, ss_network_module: 'networks.lora' } }).bytes;
-
-/** Waits until `check` holds, polling every `everyMs`; fails with `what` after `timeoutMs`. Returns the wait in ms. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  everyMs = 50,
-): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 export class LibraryClient {
   constructor(private readonly baseUrl: string) {}
