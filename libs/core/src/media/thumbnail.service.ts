@@ -93,21 +93,9 @@ export class ThumbnailService implements OnApplicationShutdown {
   async prepare(identity: string, input: Buffer, sizes = THUMBNAIL_SIZES_AHEAD): Promise<void> {
     for (const size of sizes) {
       const key = ThumbnailService.keyOf(ThumbnailService.digestOf(identity, size), size);
-      if (this.inFlight.has(key)) continue;
-      const making = this.render(input, size).then(async (bytes) => {
-        await this.storage
-          .put(key, bytes, { contentType: 'image/webp' })
-          .catch((error: unknown) => this.logger.warn(`Thumbnail ${key} not made ahead: ${errorMessage(error)}`));
-        return bytes;
-      });
-      this.inFlight.set(key, making);
-      try {
-        await making;
-      } catch (error) {
-        this.logger.warn(`Thumbnail ${key} not made ahead: ${errorMessage(error)}`);
-      } finally {
-        this.inFlight.delete(key);
-      }
+      await this.makeOnce(key, size, () => Promise.resolve(input)).catch((error: unknown) =>
+        this.logger.warn(`Thumbnail ${key} not made ahead: ${errorMessage(error)}`),
+      );
     }
   }
 
@@ -146,23 +134,30 @@ export class ThumbnailService implements OnApplicationShutdown {
     const cached = await this.storage.open(key);
     if (cached)
       return { notModified: false, etag, stream: cached.stream, size: cached.size, contentType: 'image/webp' };
-    let making = this.inFlight.get(key);
-    if (!making) {
-      making = this.make(source, size, key).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, making);
-    }
-    const bytes = await making;
+    const bytes = await this.makeOnce(key, size, async () =>
+      readCapped(await source.read(), this.limits.maxSourceBytes),
+    );
     return { notModified: false, etag, stream: Readable.from([bytes]), size: bytes.length, contentType: 'image/webp' };
   }
 
-  private async make(source: ThumbnailSource, size: ThumbnailSize, key: string): Promise<Buffer> {
-    const input = await readCapped(await source.read(), this.limits.maxSourceBytes);
-    const bytes = await this.render(input, size);
-    // A thumbnail that cannot be cached now is still served; the next request tries again.
-    await this.storage
-      .put(key, bytes, { contentType: 'image/webp' })
-      .catch((error: unknown) => this.logger.warn(`Thumbnail ${key} not cached: ${errorMessage(error)}`));
-    return bytes;
+  /**
+   * Renders the thumbnail stored under `key` and stores it, once for every caller asking meanwhile (a result's card
+   * being made ahead and a request for it share one rendering). A thumbnail that cannot be stored now is still
+   * returned; the next request tries again.
+   */
+  private makeOnce(key: string, size: ThumbnailSize, input: () => Promise<Buffer>): Promise<Buffer> {
+    let making = this.inFlight.get(key);
+    if (!making) {
+      making = (async () => {
+        const bytes = await this.render(await input(), size);
+        await this.storage
+          .put(key, bytes, { contentType: 'image/webp' })
+          .catch((error: unknown) => this.logger.warn(`Thumbnail ${key} not cached: ${errorMessage(error)}`));
+        return bytes;
+      })().finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, making);
+    }
+    return making;
   }
 
   /** One source image as a WebP thumbnail, `size` pixels on its long side at most (never enlarged). */
