@@ -34,28 +34,29 @@ class Params {
   }
 }
 
+/** The column of each column sort, in `adapters` (and, but for `updated_at`, in PostgreSQL's `adapter_search`). */
 const SORT_COLUMNS: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> = {
-  [AdapterSort.Name]: 'a.sort_name',
-  [AdapterSort.Created]: 'a.created_at',
-  [AdapterSort.Updated]: 'a.updated_at',
-  [AdapterSort.Downloads]: 'a.downloads',
-  [AdapterSort.Rating]: 'a.rating',
-  [AdapterSort.Likes]: 'a.likes',
-  [AdapterSort.Size]: 'a.file_size',
-};
-
-/**
- * PostgreSQL: the sort keys `adapter_search` holds beside each adapter's vector (migration 1764300005100), so that a
- * search alone sorted by one of them is counted and paged in one pass over that narrow table.
- */
-const SEARCH_SORT_COLUMNS: Partial<Record<AdapterSort, string>> = {
   [AdapterSort.Name]: 'sort_name',
   [AdapterSort.Created]: 'created_at',
+  [AdapterSort.Updated]: 'updated_at',
   [AdapterSort.Downloads]: 'downloads',
   [AdapterSort.Rating]: 'rating',
   [AdapterSort.Likes]: 'likes',
   [AdapterSort.Size]: 'file_size',
 };
+
+/**
+ * PostgreSQL: the sorts whose keys `adapter_search` holds beside each adapter's vector (migration 1764300005100), so
+ * that a search alone sorted by one of them is counted and paged in one pass over that narrow table. `updated_at`
+ * is not kept there: every write changes it.
+ */
+const SEARCH_TABLE_SORTS: ReadonlySet<AdapterSort> = new Set(
+  (Object.keys(SORT_COLUMNS) as AdapterSort[]).filter((sort) => sort !== AdapterSort.Updated),
+);
+
+/** Unrated (NULL) ratings sort as the lowest value on both databases. */
+const nullsOf = (sort: AdapterSort, order: SortOrder): string =>
+  sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
 
 /**
  * SQLite index behind each sort column, walked in order when the filter keeps many present rows: `(column)
@@ -226,7 +227,7 @@ export class AdapterQueryRepository {
       const { total, ids, ...facets } = await this.facets(filter, tagLimit, pgRanked ? page : undefined);
       return { total, ids: ids ?? (await this.pageIdsWithin(filter, page, total)), facets };
     }
-    if (pgRanked || (this.pg && !filter.missing && this.searchAlone(filter) && SEARCH_SORT_COLUMNS[sort])) {
+    if (pgRanked || (this.pg && !filter.missing && this.searchAlone(filter) && SEARCH_TABLE_SORTS.has(sort))) {
       return this.pgPageWithTotal(filter, sort, order, offset, limit);
     }
     const total = await this.count(filter);
@@ -279,9 +280,8 @@ export class AdapterQueryRepository {
       orderBy = `adapters_fts.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, a.rowid ${dir}`;
     } else {
       const key = sort as Exclude<AdapterSort, AdapterSort.Relevance>;
-      // Unrated (NULL) ratings sort as the lowest value on both databases.
-      const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
-      orderBy = `${SORT_COLUMNS[key]} ${dir}${nulls}, ${this.pg ? 'a.id' : 'a.rowid'} ${dir}`;
+      const nulls = nullsOf(sort, order);
+      orderBy = `a.${SORT_COLUMNS[key]} ${dir}${nulls}, ${this.pg ? 'a.id' : 'a.rowid'} ${dir}`;
       // Rows an index walk reads to fill the page, against the rows the matches cost to collect. SQLite counts
       // a whole table from its smallest index at once. The sort indexes hold present adapters only: a tombstone
       // list is always collected and sorted.
@@ -300,9 +300,8 @@ export class AdapterQueryRepository {
         // PostgreSQL misjudges how many rows a prefix tsquery matches and walks the sort index testing every row,
         // even for a search matching a few hundred. When the walk would read more rows than the matches (as the
         // SQLite plan above decides), collect the matches first (GIN index) and sort only them.
-        const sortKey = SORT_COLUMNS[key];
         const sql =
-          `WITH m AS MATERIALIZED (SELECT a.id AS id, ${sortKey} AS k FROM ${source.from} WHERE ${source.where}) ` +
+          `WITH m AS MATERIALIZED (SELECT a.id AS id, a.${SORT_COLUMNS[key]} AS k FROM ${source.from} WHERE ${source.where}) ` +
           `SELECT m.id AS id FROM m ORDER BY m.k ${dir}${nulls}, m.id ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
         return (await this.read<{ id: string }>(sql, p.values)).map((r) => r.id);
       }
@@ -328,8 +327,8 @@ export class AdapterQueryRepository {
     const p = new Params(this.pg);
     const { from, where, table } = this.source(p, filter, 'filter', 'drive', false);
     const relevance = sort === AdapterSort.Relevance;
-    const key = relevance ? this.pgRank(p, filter, table) : `${table}.${SEARCH_SORT_COLUMNS[sort]}`;
-    const nulls = sort === AdapterSort.Rating ? (order === SortOrder.Asc ? ' NULLS FIRST' : ' NULLS LAST') : '';
+    const key = relevance ? this.pgRank(p, filter, table) : `${table}.${SORT_COLUMNS[sort]}`;
+    const nulls = nullsOf(sort, order);
     const rows = await this.raw<{ total: unknown; ids: string[] | null }>(
       `WITH m AS MATERIALIZED (SELECT ${table}.id AS id, ${key} AS r FROM ${from} WHERE ${where}) ` +
         `SELECT (SELECT COUNT(*) FROM m) AS total, ARRAY(${this.pgRankedPage(p, order, offset, limit, '', nulls)})::text[] AS ids`,
