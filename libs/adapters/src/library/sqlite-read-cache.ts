@@ -6,8 +6,6 @@ interface SqliteConnection {
   prepare(sql: string): { pluck(pluck: boolean): { get(): unknown } };
 }
 
-const VERSION_SQL = `SELECT total_changes() AS c, data_version AS v FROM pragma_data_version`;
-
 /**
  * Rows of read statements kept in memory while an SQLite database is unchanged: a repeated search, count or
  * facet (a common term's relevance ranking is the costliest read of a large library) is answered from memory until
@@ -35,9 +33,11 @@ export class SqliteReadCache {
   }
 
   async read<T>(sql: string, params: unknown[]): Promise<T[]> {
-    if (this.entries === 0 || this.inTransaction()) return this.query<T>(sql, params);
+    // No connection yet, or a transaction of the shared one: read, keep nothing.
+    const connection = this.connection();
+    if (this.entries === 0 || connection?.inTransaction !== false) return this.query<T>(sql, params);
     const key = JSON.stringify([sql, params]);
-    const before = await this.currentVersion();
+    const before = this.currentVersion(connection);
     if (before !== this.version) {
       this.rows.clear();
       this.version = before;
@@ -50,7 +50,7 @@ export class SqliteReadCache {
       return hit as T[];
     }
     const rows = await this.query<T>(sql, params);
-    if (this.version === before && !this.inTransaction()) {
+    if (this.version === before && connection.inTransaction === false) {
       this.rows.set(key, rows);
       if (this.rows.size > this.entries) this.rows.delete(this.rows.keys().next().value as string);
     }
@@ -65,21 +65,12 @@ export class SqliteReadCache {
     return (this.dataSource.driver as unknown as { databaseConnection?: SqliteConnection }).databaseConnection;
   }
 
-  private inTransaction(): boolean {
-    return this.connection()?.inTransaction !== false;
-  }
-
   /**
    * On the driver's connection directly: statements of a few microseconds, not a TypeORM query runner's round. Two
    * prepared statements (`PRAGMA data_version` ~1.9 µs, `total_changes()` ~0.07 µs) cost less than one read of the
    * `pragma_data_version` table-valued function (~3 µs).
    */
-  private async currentVersion(): Promise<string> {
-    const connection = this.connection();
-    if (!connection) {
-      const [row] = await this.query<{ c: number; v: number }>(VERSION_SQL, []);
-      return `${row?.c}:${row?.v}`;
-    }
+  private currentVersion(connection: SqliteConnection): string {
     if (this.versionStatement?.connection !== connection) {
       const changes = connection.prepare('SELECT total_changes()').pluck(true);
       const dataVersion = connection.prepare('PRAGMA data_version').pluck(true);
