@@ -1,7 +1,7 @@
 // Bundles each app's compiled entry (tsc output under dist/apps/<app>/src) into dist/apps/<app>/bundle.
 //
 // Why: Nest 12, rxjs, zod and the app's own code load as ~1,800 small modules; on Node 20 resolving and reading
-// them is a third of every start (CLI `import` ~0.9 s → ~0.65 s bundled, see docs/operations.md). The bundle sits at
+// them is a third of every start (CLI `import` start-up ~0.9 s → ~0.5 s bundled, see docs/operations.md). The bundle sits at
 // the same depth as src/, so paths found from `import.meta.dirname` (the web build, package.json) stay the same.
 //
 // Kept external, loaded from node_modules as usual:
@@ -18,11 +18,8 @@ const EXTERNAL = [
   'bullmq',
   'ioredis',
   'pg',
-  'pg-native',
-  'pg-query-stream',
   /^pino/,
   'prettier',
-  'thread-stream',
   'sharp',
   'socket.io',
   'swagger-ui-dist',
