@@ -14,6 +14,7 @@ import { AppProcess, freePort, runCli } from '../test/support/app-process.js';
 import { FakeSdNext } from '../test/support/fake-sdnext.js';
 import { ProgressClient } from '../test/support/progress-client.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from '../test/support/test-services.js';
+import { readFileSync } from 'node:fs';
 import { percentile } from './bench-util.js';
 
 const THROUGHPUT_JOBS = Number(process.env.BENCH_JOBS ?? 200);
@@ -22,6 +23,8 @@ const json = { 'content-type': 'application/json' };
 
 interface Figures {
   jobsPerSecond: number;
+  /** CPU time (user + system) the app processes spent per throughput job: steadier than jobs/s on a busy machine. */
+  cpuMsPerJob: number;
   startP50: number;
   startP95: number;
   progressP95: number;
@@ -53,7 +56,22 @@ async function row(base: string, id: string): Promise<{ status: string; createdA
   };
 }
 
-async function measure(base: string, fake: FakeSdNext): Promise<Figures> {
+/** CPU time used so far by the processes, in ms, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pids: (number | undefined)[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux.
+}
+
+async function measure(base: string, fake: FakeSdNext, pids: (number | undefined)[]): Promise<Figures> {
   const client = new ProgressClient(base);
   await client.connected();
   await client.subscribe({ topic: 'generations' });
@@ -72,9 +90,11 @@ async function measure(base: string, fake: FakeSdNext): Promise<Figures> {
   }
 
   const t0 = performance.now();
+  const cpu0 = cpuMs(pids);
   const ids = await Promise.all(Array.from({ length: THROUGHPUT_JOBS }, (_, i) => queue(base, `throughput ${i}`)));
   const ends = await Promise.all(ids.map((id) => done(id)));
   const seconds = (performance.now() - t0) / 1000;
+  const cpuMsPerJob = (cpuMs(pids) - cpu0) / THROUGHPUT_JOBS;
   const failed = ends.filter((e) => e.event !== 'generation.completed').length;
   if (failed > 0) throw new Error(`${failed} of ${THROUGHPUT_JOBS} jobs did not complete`);
 
@@ -104,6 +124,7 @@ async function measure(base: string, fake: FakeSdNext): Promise<Figures> {
   client.close();
   return {
     jobsPerSecond: THROUGHPUT_JOBS / seconds,
+    cpuMsPerJob,
     startP50: percentile(startLatencies, 50),
     startP95: percentile(startLatencies, 95),
     progressP95: percentile(progressLatencies, 95),
@@ -141,7 +162,7 @@ async function embedded(fake: FakeSdNext): Promise<Figures> {
   try {
     api.start();
     await api.waitReady();
-    return await measure(api.baseUrl, fake);
+    return await measure(api.baseUrl, fake, [api.pid]);
   } finally {
     await api.stop();
     dir.remove();
@@ -178,7 +199,11 @@ async function scaleOut(fake: FakeSdNext): Promise<Figures | string> {
     const api = new AppProcess('api', { ...env, PORT: String(port) }, port).start();
     apps.push(api);
     await Promise.all(apps.map((a) => a.waitReady()));
-    return await measure(api.baseUrl, fake);
+    return await measure(
+      api.baseUrl,
+      fake,
+      apps.map((a) => a.pid),
+    );
   } finally {
     await Promise.all(apps.map((a) => a.stop()));
     await redis.clear();
@@ -202,16 +227,16 @@ try {
       `${STEPPED_JOBS} stepped jobs (${STEPPED.steps} × ${STEPPED.stepMs} ms) for the first events\n`,
   );
   console.log(
-    '| | jobs/s | overhead per job ms | enqueue→start p50 ms | p95 ms | progress event p95 ms | start→first progress p95 ms | start→first reading p95 ms |',
+    '| | jobs/s | overhead per job ms | app CPU per job ms | enqueue→start p50 ms | p95 ms | progress event p95 ms | start→first progress p95 ms | start→first reading p95 ms |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(
-    `| baseline: direct txt2img loop, no queue | ${fmt(direct.callsPerSecond)} | - | (call p50 ${fmt(direct.p50)}) | (call p95 ${fmt(direct.p95)}) | - | - | - |`,
+    `| baseline: direct txt2img loop, no queue | ${fmt(direct.callsPerSecond)} | - | - | (call p50 ${fmt(direct.p50)}) | (call p95 ${fmt(direct.p95)}) | - | - | - |`,
   );
   const line = (name: string, f: Figures) =>
-    `| ${name} | ${fmt(f.jobsPerSecond)} | ${fmt(overhead(f))} | ${fmt(f.startP50)} | ${fmt(f.startP95)} | ${fmt(f.progressP95)} | ${fmt(f.firstProgressP95)} | ${fmt(f.firstReadingP95)} |`;
+    `| ${name} | ${fmt(f.jobsPerSecond)} | ${fmt(overhead(f))} | ${fmt(f.cpuMsPerJob)} | ${fmt(f.startP50)} | ${fmt(f.startP95)} | ${fmt(f.progressP95)} | ${fmt(f.firstProgressP95)} | ${fmt(f.firstReadingP95)} |`;
   console.log(line('embedded (SQLite, in-process)', emb));
-  if (typeof scale === 'string') console.log(`| scale-out | ${scale} | | | | | | |`);
+  if (typeof scale === 'string') console.log(`| scale-out | ${scale} | | | | | | | |`);
   else console.log(line('scale-out (PostgreSQL, Redis, 2 workers)', scale));
   console.log(
     `\nTargets: overhead per job ≤ 5 ms embedded, ≤ 10 ms scale-out; start latency p50 ≤ 10 ms; progress latency p95 ≤ 50 ms; ` +

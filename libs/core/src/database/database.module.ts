@@ -1,7 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { DatabaseType, loadConfig } from '../config/app-config.js';
 import { buildDataSourceOptions, type EntityList, type MigrationList } from './data-source-options.js';
+import { bindSqliteNumbers } from './sqlite-bound-numbers.js';
 
 export interface DatabaseModuleOptions {
   entities: EntityList;
@@ -27,6 +29,11 @@ export class DatabaseModule {
               retryAttempts: 2,
               retryDelay: 1000,
             };
+          },
+          dataSourceFactory: (options?: DataSourceOptions) => {
+            if (!options) throw new Error('DatabaseModule: no data source options');
+            const dataSource = new DataSource(options);
+            return Promise.resolve(options.type === 'better-sqlite3' ? bindSqliteNumbers(dataSource) : dataSource);
           },
         }),
       ],
