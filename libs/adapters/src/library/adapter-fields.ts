@@ -62,3 +62,38 @@ export function searchTextOf(f: SearchableFields): string {
     .filter((s) => s.length > 0)
     .join(' \n ');
 }
+
+/**
+ * The user fields a re-read row takes from the stored row whether or not the user edited them (`buildAdapterRow`):
+ * the files never say them.
+ */
+const ALWAYS_STORED = [
+  AdapterUserField.TriggerWords,
+  AdapterUserField.NsfwOverride,
+  AdapterUserField.Favorite,
+  AdapterUserField.Active,
+  AdapterUserField.Ordinal,
+] as const;
+
+/** What a row holds of its user: every user field and the list of those edited. */
+export type AdapterUserState = { [F in AdapterUserField]: unknown } & { userEdited: AdapterUserField[] };
+
+/** A row as the importer writes it: its user state and what is derived from it. */
+export type AdapterUserRow = AdapterUserState &
+  SearchableFields & { name: string; sortName: string; nsfwLevel: number; nsfwMax: number; searchText: string };
+
+/**
+ * Puts the stored user state back into a row built from an older read of it, so that an edit saved while the row
+ * was built (an import or a hash run reads a row, then writes it seconds later) is not overwritten: the stored
+ * values of the fields the user has edited and of those the files never say, then the derived columns again. A row
+ * built from the same state comes out unchanged. `userEdited` only grows, so every value taken here is the user's.
+ */
+export function keepStoredUserState(row: AdapterUserRow, stored: AdapterUserState): void {
+  const fields = row as unknown as Record<string, unknown>;
+  for (const field of ALWAYS_STORED) fields[field] = stored[field];
+  for (const field of stored.userEdited) fields[field] = stored[field];
+  row.userEdited = stored.userEdited;
+  row.sortName = row.name.toLowerCase();
+  row.nsfwMax = nsfwMaxOf(row.nsfwLevel, row.nsfwOverride as number | null);
+  row.searchText = searchTextOf(row);
+}

@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { chunk } from '@app/core';
 import { DataSource, type EntityManager, type FindOptionsSelect, In, IsNull } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { randomUUID } from 'node:crypto';
-import { AdapterUserField } from './adapter-fields.js';
+import { type AdapterUserState, AdapterUserField, keepStoredUserState } from './adapter-fields.js';
 import { AdapterEditAction, AdapterEditEntity } from './adapter-edit.entity.js';
 import { AdapterTagEntity } from './adapter-tag.entity.js';
 import { AdapterEntity, type AdapterSidecarRef } from './adapter.entity.js';
@@ -44,16 +45,34 @@ const SNAPSHOT_COLUMNS: (keyof AdapterSnapshot)[] = [...FILE_SNAPSHOT_COLUMNS, .
 
 const SNAPSHOT_SELECT = Object.fromEntries(SNAPSHOT_COLUMNS.map((c) => [c, true])) as FindOptionsSelect<AdapterEntity>;
 
+/** `keepStoredUserState` for each row of `rows` that `stored` (read in the write's transaction) holds. */
+function keepStoredUserStates(rows: readonly AdapterEntity[], stored: readonly (AdapterUserState & { id: string })[]) {
+  if (stored.length === 0) return;
+  const byId = new Map(stored.map((s) => [s.id, s]));
+  for (const row of rows) {
+    const state = byId.get(row.id);
+    if (state) keepStoredUserState(row, state);
+  }
+}
+
 // ~60 columns a row: 100 rows stay far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const ROWS_PER_STATEMENT = 100;
 
 interface RawStatement {
   run(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
 }
 interface RawSqlite {
   prepare(sql: string): RawStatement;
-  transaction(fn: () => void): () => void;
+  /** better-sqlite3's transaction function; `immediate` takes the write lock before the first read. */
+  transaction(fn: () => void): { immediate(): void };
 }
+
+/** The columns of a row's user state (`AdapterUserState`), read again when a batch is written. */
+const USER_STATE_COLUMNS: (keyof AdapterEntity)[] = ['id', 'userEdited', ...Object.values(AdapterUserField)];
+const USER_STATE_SELECT = Object.fromEntries(
+  USER_STATE_COLUMNS.map((c) => [c, true]),
+) as FindOptionsSelect<AdapterEntity>;
 
 const TAG_PAIRS_PER_STATEMENT = 500;
 const IDS_PER_STATEMENT = 500;
@@ -88,6 +107,7 @@ class SqliteStatements {
   private readonly tagDeletes = new Map<number, RawStatement>();
   private readonly tagInserts = new Map<number, RawStatement>();
   private readonly tombstones = new Map<number, RawStatement>();
+  private readonly userStates = new Map<number, RawStatement>();
   private readonly rowValues: string;
   private readonly insertHead: string;
   private readonly updateTail: string;
@@ -103,6 +123,14 @@ class SqliteStatements {
       .filter((c) => c !== 'id' && c !== 'created_at')
       .map((c) => `"${c}" = excluded."${c}"`)
       .join(', ')}`;
+  }
+
+  userState(ids: number, columns: string): RawStatement {
+    return this.cached(
+      this.userStates,
+      ids,
+      () => `SELECT ${columns} FROM "adapters" WHERE "id" IN (${Array(ids).fill('?').join(', ')})`,
+    );
   }
 
   markMissing(ids: number): RawStatement {
@@ -216,6 +244,7 @@ function toFileState(r: FileStateRow): AdapterFileState {
 export class AdapterRepository {
   private sqliteStatements?: SqliteStatements;
   private sqliteValues?: ((row: AdapterEntity) => unknown)[];
+  private userStateColumns?: ColumnMetadata[];
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -413,8 +442,9 @@ export class AdapterRepository {
   }
 
   /**
-   * Inserts or replaces whole rows (the caller has merged user fields in) and rewrites their tag rows, in one
-   * transaction: a batch is either fully written or not at all.
+   * Inserts or replaces whole rows and rewrites their tag rows, in one transaction: a batch is either fully written
+   * or not at all. The caller merged the user fields in from its read of the row; the transaction reads them again,
+   * with the rows locked, and keeps what is stored (`keepStoredUserState`), so an edit saved in between survives.
    */
   async writeBatch(rows: AdapterEntity[], missing: { ids: string[]; at: Date } | null = null): Promise<void> {
     if (rows.length === 0 && (!missing || missing.ids.length === 0)) return;
@@ -423,6 +453,14 @@ export class AdapterRepository {
       return;
     }
     await this.dataSource.transaction(async (em) => {
+      for (const part of chunk(rows, IDS_PER_STATEMENT)) {
+        const stored = await em.getRepository(AdapterEntity).find({
+          select: USER_STATE_SELECT,
+          where: { id: In(part.map((r) => r.id)) },
+          lock: { mode: 'pessimistic_write' },
+        });
+        keepStoredUserStates(part, stored);
+      }
       await this.upsertRows(em, rows);
       if (missing && missing.ids.length > 0) await this.markMissingIn(em, missing.ids, missing.at);
     });
@@ -438,6 +476,7 @@ export class AdapterRepository {
     const driver = this.dataSource.driver as unknown as {
       databaseConnection: RawSqlite;
       preparePersistentValue(value: unknown, column: unknown): unknown;
+      prepareHydratedValue(value: unknown, column: unknown): unknown;
     };
     const db = driver.databaseConnection;
     const columns = metadata.columns;
@@ -454,7 +493,23 @@ export class AdapterRepository {
       if (plain) return (row) => (row as unknown as Record<string, unknown>)[c.propertyName] ?? null;
       return (row) => toSqlite(driver.preparePersistentValue(c.getEntityValue(row), c));
     }));
+    const userColumns = (this.userStateColumns ??= USER_STATE_COLUMNS.map((p) =>
+      metadata.findColumnWithPropertyName(p)!,
+    ));
+    const hydrate = (raw: Record<string, unknown>): AdapterUserState & { id: string } => {
+      const state: Record<string, unknown> = {};
+      for (const c of userColumns) state[c.propertyName] = driver.prepareHydratedValue(raw[c.databaseName], c);
+      return state as AdapterUserState & { id: string };
+    };
+    const selectList = userColumns.map((c) => `"${c.databaseName}"`).join(', ');
     db.transaction(() => {
+      for (const ids of chunksForStatements(
+        rows.map((r) => r.id),
+        IDS_PER_STATEMENT,
+      )) {
+        const stored = statements.userState(ids.length, selectList).all(...ids) as Record<string, unknown>[];
+        keepStoredUserStates(rows, stored.map(hydrate));
+      }
       for (const part of chunksForStatements(rows)) {
         const params: unknown[] = [];
         for (const row of part) {
@@ -473,7 +528,7 @@ export class AdapterRepository {
         for (const ids of chunksForStatements(missing.ids, IDS_PER_STATEMENT))
           statements.markMissing(ids.length).run(at, at, ...ids);
       }
-    })();
+    }).immediate();
   }
 
   private async upsertRows(em: EntityManager, rows: AdapterEntity[]): Promise<void> {
