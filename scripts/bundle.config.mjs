@@ -10,6 +10,8 @@
 // - packages only a mode or a path uses that the bundle would otherwise load eagerly (the AWS SDK, bullmq,
 //   ioredis, pg), and the formatters nest-commander's completion helper can load (prettier, and TypeScript for
 //   cosmiconfig's `.ts` config files), which nothing here uses.
+import { resolve } from 'node:path';
+
 const EXTERNAL = [
   /^@aws-sdk\//,
   /^@smithy\//,
@@ -37,10 +39,22 @@ const WORKER_THREADS = {
   'inspect.worker': 'dist/libs/adapters/src/import-runs/inspect.worker.js',
 };
 
+/**
+ * The CLI's stand-ins for what nest-commander loads at start-up for features the CLI does not use: inquirer (with
+ * ora, lodash and iconv-lite, about 1 MB of code) for interactive questions, and cosmiconfig (with js-yaml) for CLI
+ * plugins. Each stand-in fails with a message if it is ever called.
+ */
+const CLI_ALIASES = {
+  inquirer: resolve('scripts/bundle-shims/inquirer.cjs'),
+  cosmiconfig: resolve('scripts/bundle-shims/cosmiconfig.cjs'),
+};
+
 const bundle = (app) => ({
   input: { main: `dist/apps/${app}/src/main.js`, ...WORKER_THREADS },
   platform: 'node',
   external: EXTERNAL,
+  resolve: app === 'cli' ? { alias: CLI_ALIASES } : undefined,
+  treeshake: { moduleSideEffects: [{ test: /\/dist\/(libs|migrations)\//, sideEffects: false }] },
   logLevel: 'warn',
   onLog(level, log, handler) {
     // Nest's optional imports (microservices, Fastify's static files) resolve at run time, only when used: never here.
