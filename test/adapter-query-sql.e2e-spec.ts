@@ -71,6 +71,16 @@ const PLANS: { plan: string; run: (repo: Repo) => Promise<unknown> }[] = [
   { plan: 'base-model counts', run: (r) => r.baseModelCounts() },
 ];
 
+/** Plans that change with the cache on: PostgreSQL then reads each page row's state (`xmin`, update flag) with the page. */
+const CACHED_PLANS: typeof PLANS = [
+  { plan: 'page by name, cache on', run: (r) => r.listPage(filter(), page()) },
+  {
+    plan: 'page by rating of a tag, cache on',
+    run: (r) => r.listPage(filter({ tags: ['style'] }), page(AdapterSort.Rating, SortOrder.Desc)),
+  },
+  { plan: 'page past the end, cache on', run: (r) => r.listPage(filter(), { ...page(), offset: 100 }) },
+];
+
 describe.each(DIALECTS)('adapter query SQL on $name', ({ pg }) => {
   const dir = tempDir(pg ? 'qsql-pg' : 'qsql-sqlite');
   let drop: (() => Promise<void>) | undefined;
@@ -117,5 +127,29 @@ describe.each(DIALECTS)('adapter query SQL on $name', ({ pg }) => {
     await run(repo);
     expect(recorded.length).toBeGreaterThan(0);
     expect(recorded.join('\n')).toMatchSnapshot();
+  });
+
+  it.each(CACHED_PLANS)('should send the SQL recorded for: $plan', async ({ run }) => {
+    recorded = [];
+    // A repository of its own: its (SQLite) read cache starts empty, so every statement is sent.
+    await run(new AdapterQueryRepository(ds));
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(recorded.join('\n')).toMatchSnapshot();
+  });
+
+  it('should give a page its rows in order with their states (PostgreSQL, cache on), and none past the end', async () => {
+    const cached = new AdapterQueryRepository(ds);
+    const uncached = await repo.listPage(filter(), { ...page(), limit: 10 });
+    const withStates = await cached.listPage(filter(), { ...page(), limit: 10 });
+    expect(withStates.ids).toEqual(uncached.ids);
+    expect(withStates.total).toBe(uncached.total);
+    expect(uncached.ids.length).toBe(3);
+    if (pg) {
+      expect([...withStates.states!.keys()]).toEqual(uncached.ids);
+      for (const state of withStates.states!.values())
+        expect(state).toEqual({ version: expect.stringMatching(/^\d+$/), hasUpdate: false });
+    }
+    const past = await cached.listPage(filter(), { ...page(), offset: 100 });
+    expect(past).toMatchObject({ total: 3, ids: [] });
   });
 });

@@ -549,6 +549,40 @@ describe.each(DIALECTS)('AdaptersController on $name', ({ pg: isPg }) => {
       expect((await get('/api/v1/adapters/tags')).body).toEqual(tagsBefore);
     });
 
+    it('should show a row and its Civitai update flag as another connection changed them, page after page', async () => {
+      const pixel = rows.find((r) => r.key === 'pixel')!;
+      const p = (n: number): string => (isPg ? `$${n}` : '?');
+      const item = async (): Promise<Item> => (await list('limit=50')).items.find((i) => i.id === pixel.id)!;
+      const before = await list('limit=50');
+      expect(await list('limit=50')).toEqual(before);
+      expect(before.items.find((i) => i.id === pixel.id)).toMatchObject({ name: pixel.name, hasUpdate: false });
+      try {
+        // Written outside the API (another API instance, a CLI import): the next page must show it.
+        await db.exec(
+          `UPDATE adapters SET name = ${p(1)}, downloads = ${p(2)}, civitai_version_id = ${p(3)} WHERE id = ${p(4)}`,
+          ['Pixel Art Renamed', 9999, 5501, pixel.id],
+        );
+        expect(await item()).toMatchObject({ name: 'Pixel Art Renamed', downloads: 9999, hasUpdate: false });
+        await db.exec(
+          `INSERT INTO civitai_updates (adapter_id, model_id, version_id, newer, has_update, checked_at) ` +
+            `VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)})`,
+          [pixel.id, 101, 5501, '[]', isPg ? true : 1, isPg ? '2025-06-01T00:00:00Z' : '2025-06-01 00:00:00.000'],
+        );
+        expect(await item()).toMatchObject({ name: 'Pixel Art Renamed', hasUpdate: true });
+        // The rows nobody changed read as before.
+        const after = await list('limit=50');
+        const others = (page: Page) => page.items.filter((i) => i.id !== pixel.id);
+        expect(others(after)).toEqual(others(before));
+      } finally {
+        await db.exec(`DELETE FROM civitai_updates WHERE adapter_id = ${p(1)}`, [pixel.id]);
+        await db.exec(
+          `UPDATE adapters SET name = ${p(1)}, downloads = ${p(2)}, civitai_version_id = NULL WHERE id = ${p(3)}`,
+          [pixel.name, pixel.downloads, pixel.id],
+        );
+      }
+      expect(await list('limit=50')).toEqual(before);
+    });
+
     it.each([
       ['foo=1', 'foo'],
       ['sort=bogus', 'sort'],

@@ -64,9 +64,9 @@ export class AdaptersController {
   @ApiOkResponse({ type: AdapterPageDto })
   @ApiReadErrors()
   async list(@Query() query: ListAdaptersQueryDto): Promise<string> {
-    const page = await this.adapters.list(query);
+    const { withUpdates, ...page } = await this.adapters.list(query);
     // Sent as JSON text: the summaries of unchanged rows are serialised once, not on every request.
-    return adapterPageJson(mapAdapterPage(page, await this.updates.withUpdates(page.items.map((a) => a.id))));
+    return adapterPageJson(mapAdapterPage(page, withUpdates));
   }
 
   /** Tags of present adapters with their counts, most used first. */

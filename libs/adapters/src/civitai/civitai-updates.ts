@@ -3,7 +3,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ConflictError, NotFoundError, toNumber } from '@app/core';
 import type { DataSource, Repository } from 'typeorm';
 import { AdapterEntity } from '../library/adapter.entity.js';
-import { AdapterQueryRepository } from '../library/adapter-query.repository.js';
 import { CivitaiPort, type CivitaiJson } from './civitai.port.js';
 import { type CivitaiNewerVersion, CivitaiUpdateEntity } from './civitai-runs.entity.js';
 
@@ -49,7 +48,6 @@ export class CivitaiUpdateService {
   constructor(
     private readonly civitai: CivitaiPort,
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly queries: AdapterQueryRepository,
   ) {
     this.updates = dataSource.getRepository(CivitaiUpdateEntity);
     this.adapters = dataSource.getRepository(AdapterEntity);
@@ -100,12 +98,6 @@ export class CivitaiUpdateService {
     });
     if (!adapter || adapter.civitaiVersionId !== row.versionId) return null;
     return { newer: row.newer, checkedAt: row.checkedAt };
-  }
-
-  /** Which of these adapters have a newer version known (for the current version). */
-  async withUpdates(ids: readonly string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    return this.queries.idsWithUpdates(ids);
   }
 
   /** Present adapters with a newer version known (the library's "updates available" count). */

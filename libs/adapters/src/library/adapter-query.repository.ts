@@ -76,6 +76,41 @@ const SORT_INDEXES: Record<Exclude<AdapterSort, AdapterSort.Relevance>, string> 
 const IN_CHUNK = 500;
 /** SQLite: read results kept while the database is unchanged (see `read`). */
 const DEFAULT_READ_CACHE_ENTRIES = 256;
+/** PostgreSQL keeps summaries by row, not query results: a page's worth of rows for each `QUERY_CACHE_ENTRIES`. */
+const SUMMARIES_PER_CACHE_ENTRY = 50;
+
+/** The whole library's count: every present adapter has exactly one base model, so the sum of that facet. */
+const PRESENT_TOTAL_SQL = `SELECT COALESCE(SUM(c.n), 0) AS n FROM adapter_facet_counts c WHERE c.facet = 'base_model'`;
+
+/** PostgreSQL: whether adapter `a` has a newer Civitai version known for the version it is on (`civitai_updates`). */
+const PG_HAS_UPDATE =
+  'EXISTS (SELECT 1 FROM civitai_updates u WHERE u.adapter_id = a.id AND u.version_id = a.civitai_version_id AND u.has_update)';
+
+/** PostgreSQL: a page row's version (`xmin`, new on every write of the row) and its Civitai update flag. */
+export interface PageRowState {
+  version: string;
+  hasUpdate: boolean;
+}
+
+/** A page's ids in order and, on PostgreSQL, the state of each row, read with the page (`findPageSummaries`). */
+export interface PageRows {
+  ids: string[];
+  states?: Map<string, PageRowState>;
+}
+
+type PageRowOf = { id: string; v: string; u: boolean };
+
+/** PostgreSQL: the rows of a page-ids statement with their states, in the statement's order (`r.n`). */
+const pgPageRowsSql = (pageSql: string): string =>
+  `SELECT p.id AS id, p.n AS n, a.xmin::text AS v, ${PG_HAS_UPDATE} AS u ` +
+  `FROM unnest(ARRAY(${pageSql})) WITH ORDINALITY AS p(id, n) JOIN adapters a ON a.id = p.id`;
+
+function pageRowsOf(rows: readonly PageRowOf[]): Required<PageRows> {
+  return {
+    ids: rows.map((r) => r.id),
+    states: new Map(rows.map((r) => [r.id, { version: r.v, hasUpdate: r.u }])),
+  };
+}
 /** Appended facet-count rows tolerated beyond two a value before they are folded (PostgreSQL). */
 const COMPACT_SLACK = 1000;
 const NO_CONDITION = '1 = 1';
@@ -175,13 +210,23 @@ export class AdapterQueryRepository {
   /** SQLite only (PostgreSQL has no cheap "has anything changed" check). */
   private readonly readCache?: SqliteReadCache;
 
+  /**
+   * PostgreSQL only: list-page summary entities by id, with the row version (`xmin`) they were read at; shared, so
+   * frozen. A page reads its rows' versions (a narrow statement that also answers the update flags) and loads only
+   * the rows that changed since, or were never read.
+   */
+  private readonly pgSummaries?: Map<string, { version: string; entity: AdapterEntity }>;
+  private readonly pgSummaryLimit: number;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'queryCacheEntries'>,
   ) {
     this.pg = dataSource.options.type === 'postgres';
-    if (!this.pg)
-      this.readCache = new SqliteReadCache(dataSource, config?.queryCacheEntries ?? DEFAULT_READ_CACHE_ENTRIES);
+    const entries = config?.queryCacheEntries ?? DEFAULT_READ_CACHE_ENTRIES;
+    if (!this.pg) this.readCache = new SqliteReadCache(dataSource, entries);
+    this.pgSummaryLimit = entries * SUMMARIES_PER_CACHE_ENTRY;
+    if (this.pg && entries > 0) this.pgSummaries = new Map();
   }
 
   /**
@@ -201,10 +246,7 @@ export class AdapterQueryRepository {
 
   /** Every present adapter has exactly one base model: the whole library's count is the sum of that facet. */
   private async presentTotal(): Promise<number> {
-    const rows = await this.read<{ n: unknown }>(
-      `SELECT COALESCE(SUM(c.n), 0) AS n FROM adapter_facet_counts c WHERE c.facet = 'base_model'`,
-      [],
-    );
+    const rows = await this.read<{ n: unknown }>(PRESENT_TOTAL_SQL, []);
     return toNumber(rows[0]?.n);
   }
 
@@ -220,43 +262,57 @@ export class AdapterQueryRepository {
     filter: AdapterFilter,
     page: { sort: AdapterSort; order: SortOrder; offset: number; limit: number },
     tagLimit?: number,
-  ): Promise<{ total: number; ids: string[]; facets?: Required<AdapterFacets> }> {
+  ): Promise<PageRows & { total: number; facets?: Required<AdapterFacets> }> {
     const { sort, order, offset, limit } = page;
     const pgRanked = this.pg && sort === AdapterSort.Relevance && Boolean(filter.searchTerms?.length);
     if (tagLimit !== undefined) {
       const { total, ids, ...facets } = await this.facets(filter, tagLimit, pgRanked ? page : undefined);
-      return { total, ids: ids ?? (await this.pageIdsWithin(filter, page, total)), facets };
+      return { total, ...(ids ? { ids } : await this.pageIdsWithin(filter, page, total)), facets };
     }
     if (pgRanked || (this.pg && !filter.missing && this.searchAlone(filter) && SEARCH_TABLE_SORTS.has(sort))) {
       return this.pgPageWithTotal(filter, sort, order, offset, limit);
     }
+    if (this.pgSummaries && this.unfiltered(filter)) {
+      // The whole library's pages, the commonest list: total, page and row states in one statement. The unfiltered
+      // plan does not depend on the total (PostgreSQL walks the sort index), so it is not asked first.
+      const query = await this.pageQuery(filter, sort, order, offset, limit, Infinity);
+      const rows = await this.raw<PageRowOf & { total: unknown }>(
+        `WITH t AS (${PRESENT_TOTAL_SQL}) SELECT t.n AS total, r.id, r.v, r.u FROM t ` +
+          `LEFT JOIN LATERAL (${pgPageRowsSql(query.sql)}) r ON true ORDER BY r.n`,
+        query.values,
+      );
+      return { total: toNumber(rows[0]?.total), ...pageRowsOf(rows.filter((r) => r.id !== null)) };
+    }
     const total = await this.count(filter);
-    return { total, ids: await this.pageIdsWithin(filter, page, total) };
+    return { total, ...(await this.pageIdsWithin(filter, page, total)) };
   }
 
   private async pageIdsWithin(
     filter: AdapterFilter,
     { sort, order, offset, limit }: { sort: AdapterSort; order: SortOrder; offset: number; limit: number },
     total: number,
-  ): Promise<string[]> {
-    return offset < total ? this.pageIds(filter, sort, order, offset, limit, total) : [];
+  ): Promise<PageRows> {
+    if (offset >= total) return { ids: [] };
+    const query = await this.pageQuery(filter, sort, order, offset, limit, total);
+    if (!this.pgSummaries) return { ids: (await this.read<{ id: string }>(query.sql, query.values)).map((r) => r.id) };
+    return pageRowsOf(await this.raw<PageRowOf>(`${pgPageRowsSql(query.sql)} ORDER BY p.n`, query.values));
   }
 
   /**
-   * Ids of one page, in order; a unique tie-break keeps pages stable: the id on PostgreSQL, the rowid (the order
+   * The statement of one page's ids, in order; a unique tie-break keeps pages stable: the id on PostgreSQL, the rowid (the order
    * rows were first written) on SQLite, where every sort index ends with it (`SORT_INDEXES`). `total` (the
    * filter's count) picks the plan on SQLite: walk the sort column's index and test each row while that reads
    * fewer rows than the matches, else collect the matches (driven by the full-text index when there is a
    * search) and sort them.
    */
-  private async pageIds(
+  private async pageQuery(
     filter: AdapterFilter,
     sort: AdapterSort,
     order: SortOrder,
     offset: number,
     limit: number,
     total: number,
-  ): Promise<string[]> {
+  ): Promise<{ sql: string; values: unknown[] }> {
     const p = new Params(this.pg);
     const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
     const search = Boolean(filter.searchTerms?.length);
@@ -271,7 +327,7 @@ export class AdapterQueryRepository {
         `ORDER BY rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, rowid ${dir} LIMIT ${p.add(offset + limit + tombstoned)}) f ` +
         `JOIN adapters a ON a.rowid = f.rowid WHERE a.missing_since IS NULL ` +
         `ORDER BY f.rank ${order === SortOrder.Desc ? 'ASC' : 'DESC'}, f.rowid ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
-      return (await this.read<{ id: string }>(sql, p.values)).map((r) => r.id);
+      return { sql, values: p.values };
     }
     if (sort === AdapterSort.Relevance && search) {
       // SQLite only: PostgreSQL ranks in the pass that also counts (`listPage`).
@@ -303,12 +359,11 @@ export class AdapterQueryRepository {
         const sql =
           `WITH m AS MATERIALIZED (SELECT a.id AS id, a.${SORT_COLUMNS[key]} AS k FROM ${source.from} WHERE ${source.where}) ` +
           `SELECT m.id AS id FROM m ORDER BY m.k ${dir}${nulls}, m.id ${dir} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
-        return (await this.read<{ id: string }>(sql, p.values)).map((r) => r.id);
+        return { sql, values: p.values };
       }
     }
     const sql = `SELECT a.id AS id FROM ${source.from} WHERE ${source.where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
-    const rows = await this.read<{ id: string }>(sql, p.values);
-    return rows.map((r) => r.id);
+    return { sql, values: p.values };
   }
 
   /**
@@ -407,15 +462,26 @@ export class AdapterQueryRepository {
    * query building and result mapping. The entities are read-only (on SQLite, frozen and shared while cached).
    */
   async findSummaries(ids: readonly string[]): Promise<AdapterEntity[]> {
+    const byId = new Map((await this.readSummaries(ids, false)).map(({ entity }) => [entity.id, entity]));
+    return ids.map((id) => byId.get(id)).filter((e): e is AdapterEntity => e !== undefined);
+  }
+
+  /** Summary entities of these ids, in no order; `withVersion` (PostgreSQL) adds each row's `xmin`. */
+  private async readSummaries(
+    ids: readonly string[],
+    withVersion: boolean,
+  ): Promise<{ entity: AdapterEntity; version?: string }[]> {
     if (ids.length === 0) return [];
     const metadata = this.dataSource.getMetadata(AdapterEntity);
     const columns = (this.summaryColumns ??= metadata.columns.filter((c) => SUMMARY_COLUMNS.has(c.propertyName)));
     const driver = this.dataSource.driver;
-    const byId = new Map<string, AdapterEntity>();
+    const select =
+      columns.map((c) => `a."${c.databaseName}"`).join(', ') + (withVersion ? ', a.xmin::text AS "xmin"' : '');
+    const out: { entity: AdapterEntity; version?: string }[] = [];
     for (const part of chunk(ids, IN_CHUNK)) {
       const p = new Params(this.pg);
       const rows = await this.read<Record<string, unknown>>(
-        `SELECT ${columns.map((c) => `a."${c.databaseName}"`).join(', ')} FROM adapters a WHERE a.id IN (${p.list(part)})`,
+        `SELECT ${select} FROM adapters a WHERE a.id IN (${p.list(part)})`,
         p.values,
       );
       for (const row of rows) {
@@ -425,10 +491,52 @@ export class AdapterQueryRepository {
           for (const c of columns) c.setEntityValue(entity, driver.prepareHydratedValue(row[c.databaseName], c));
           if (this.readCache?.enabled) this.hydratedRows.set(row, frozenSummary(entity));
         }
-        byId.set(entity.id, entity);
+        out.push({ entity, version: withVersion ? String(row.xmin) : undefined });
       }
     }
-    return ids.map((id) => byId.get(id)).filter((e): e is AdapterEntity => e !== undefined);
+    return out;
+  }
+
+  /**
+   * A list page's summaries (`findSummaries`) and which of them have a Civitai update (`idsWithUpdates`). On
+   * PostgreSQL one narrow statement gives each row's version and update flag; summaries are loaded only for the rows
+   * not kept at that version, so a page of unchanged rows transfers and converts three values a row, not forty.
+   */
+  async findPageSummaries(page: PageRows): Promise<{ items: AdapterEntity[]; withUpdates: Set<string> }> {
+    const { ids } = page;
+    const cache = this.pgSummaries;
+    if (!cache || ids.length === 0) {
+      return { items: await this.findSummaries(ids), withUpdates: await this.idsWithUpdates(ids) };
+    }
+    // The page statement gave the states, or (a facet or ranked page) this narrow one does.
+    const states =
+      page.states ??
+      pageRowsOf(
+        await this.raw<PageRowOf>(
+          `SELECT a.id AS id, a.xmin::text AS v, ${PG_HAS_UPDATE} AS u FROM adapters a WHERE a.id = ANY($1::uuid[])`,
+          [ids],
+        ),
+      ).states;
+    const stale = ids.filter((id) => {
+      const state = states.get(id);
+      return state !== undefined && cache.get(id)?.version !== state.version;
+    });
+    if (stale.length > 0) {
+      for (const { version, entity } of await this.readSummaries(stale, true)) {
+        cache.delete(entity.id);
+        cache.set(entity.id, { version: version!, entity: frozenSummary(entity) });
+      }
+      for (const id of cache.keys()) {
+        if (cache.size <= this.pgSummaryLimit) break;
+        cache.delete(id);
+      }
+    }
+    const items: AdapterEntity[] = [];
+    for (const id of ids) {
+      const kept = cache.get(id);
+      if (kept) items.push(kept.entity);
+    }
+    return { items, withUpdates: new Set(ids.filter((id) => states.get(id)?.hasUpdate)) };
   }
 
   /**

@@ -78,7 +78,8 @@ export class AdapterQueryService {
     private readonly roots: LibraryRoots,
   ) {}
 
-  async list(query: AdapterListQuery): Promise<AdapterPage<AdapterEntity>> {
+  /** A list page; `withUpdates` holds the ids of its adapters with a Civitai update (`civitai_updates`). */
+  async list(query: AdapterListQuery): Promise<AdapterPage<AdapterEntity> & { withUpdates: ReadonlySet<string> }> {
     const filter = this.toFilter(query);
     const warnings = await this.resolveBaseModels(filter);
     const sort = query.sort ?? (filter.searchTerms ? AdapterSort.Relevance : AdapterSort.Name);
@@ -95,8 +96,8 @@ export class AdapterQueryService {
 
     const {
       total,
-      ids,
       facets: counted,
+      ...rowsOfPage
     } = await this.repo.listPage(
       filter,
       { sort, order, offset: (page - 1) * limit, limit },
@@ -105,12 +106,12 @@ export class AdapterQueryService {
     const pages = Math.ceil(total / limit);
     if (page > Math.max(pages, 1))
       throw invalid('page', `out of range: ${pages} page(s) of ${limit} for ${total} adapter(s)`);
-    const items = await this.repo.findSummaries(ids);
+    const { items, withUpdates } = await this.repo.findPageSummaries(rowsOfPage);
     const facets: AdapterFacets | undefined = counted && {
       ...(query.facets!.includes(AdapterFacet.BaseModel) ? { baseModel: counted.baseModel } : {}),
       ...(query.facets!.includes(AdapterFacet.Tags) ? { tags: counted.tags } : {}),
     };
-    return { items, total, page, limit, pages, sort, order, ...(facets ? { facets } : {}), warnings };
+    return { items, total, page, limit, pages, sort, order, ...(facets ? { facets } : {}), warnings, withUpdates };
   }
 
   /**

@@ -48,7 +48,7 @@ export interface AppConfig {
   loraIgnore: string[];
   /** Worker threads an import reads files with (IMPORT_WORKERS; default: one per CPU beside the main thread, 1–4; 0 = none). */
   importWorkers: number;
-  /** SQLite: list, count and facet results kept in memory until the next write (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
+  /** SQLite: list, count and facet results kept until the next write; PostgreSQL: 50 list-page rows an entry, by row version (QUERY_CACHE_ENTRIES, default 256; 0 = off). */
   queryCacheEntries: number;
   /** Largest image a recipe upload takes (RECIPE_IMAGE_MAX_MB, default 32), refused with a 413 above it. */
   recipeImageMaxBytes: number;
