@@ -112,6 +112,16 @@ describe.each(DIALECTS)('adapter query SQL on $name', ({ pg }) => {
       recorded.push(sql);
       return query(sql, params);
     }) as DataSource['query'];
+    if (pg) {
+      // Statements prepared by name go to the driver's pool directly (`pgPrepared`).
+      const pool = (ds.driver as unknown as { master: { query: (config: { text: string }) => Promise<unknown> } })
+        .master;
+      const poolQuery = pool.query.bind(pool);
+      pool.query = (config: { text: string }) => {
+        recorded.push(config.text);
+        return poolQuery(config);
+      };
+    }
     // No read cache: every plan sends its SQL.
     repo = new AdapterQueryRepository(ds, { queryCacheEntries: 0 });
   }, 60_000);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -99,6 +100,11 @@ export interface PageRows {
 }
 
 type PageRowOf = { id: string; v: string; u: boolean };
+
+/** The part of node-postgres' pool (TypeORM's `driver.master` on PostgreSQL) that runs a named statement. */
+interface PgPool {
+  query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+}
 
 /** PostgreSQL: the rows of a page-ids statement with their states, in the statement's order (`r.n`). */
 const pgPageRowsSql = (pageSql: string): string =>
@@ -276,7 +282,7 @@ export class AdapterQueryRepository {
       // The whole library's pages, the commonest list: total, page and row states in one statement. The unfiltered
       // plan does not depend on the total (PostgreSQL walks the sort index), so it is not asked first.
       const query = await this.pageQuery(filter, sort, order, offset, limit, Infinity);
-      const rows = await this.raw<PageRowOf & { total: unknown }>(
+      const rows = await this.pgPrepared<PageRowOf & { total: unknown }>(
         `WITH t AS (${PRESENT_TOTAL_SQL}) SELECT t.n AS total, r.id, r.v, r.u FROM t ` +
           `LEFT JOIN LATERAL (${pgPageRowsSql(query.sql)}) r ON true ORDER BY r.n`,
         query.values,
@@ -899,6 +905,17 @@ export class AdapterQueryRepository {
 
   private async raw<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.dataSource.query<T[]>(sql, params);
+  }
+
+  /**
+   * PostgreSQL: a statement prepared once per connection, under a name derived from its text, so that its later runs
+   * skip parsing and planning (~0.5 ms of the server's time here). Only for statements whose best plan does not
+   * depend on their values (the server may keep one generic plan for all of them).
+   */
+  private async pgPrepared<T>(sql: string, params: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
+    const name = `lm_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    return (await pool.query<T>({ name, text: sql, values: params })).rows;
   }
 
   /** A read statement of the list path: on SQLite through the read cache, which keeps rows until the next write. */
