@@ -101,6 +101,9 @@ export interface PageRows {
 
 type PageRowOf = { id: string; v: string; u: boolean };
 
+/** PostgreSQL: a page row's state and the whole library's total, as columns of the page statement. */
+const PG_ROW_STATE_COLUMNS = `, a.xmin::text AS v, ${PG_HAS_UPDATE} AS u, (${PRESENT_TOTAL_SQL}) AS total`;
+
 /** The part of node-postgres' pool (TypeORM's `driver.master` on PostgreSQL) that runs a named statement. */
 interface PgPool {
   query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
@@ -279,15 +282,12 @@ export class AdapterQueryRepository {
       return this.pgPageWithTotal(filter, sort, order, offset, limit);
     }
     if (this.pgSummaries && this.unfiltered(filter)) {
-      // The whole library's pages, the commonest list: total, page and row states in one statement. The unfiltered
-      // plan does not depend on the total (PostgreSQL walks the sort index), so it is not asked first.
-      const query = await this.pageQuery(filter, sort, order, offset, limit, Infinity);
-      const rows = await this.pgPrepared<PageRowOf & { total: unknown }>(
-        `WITH t AS (${PRESENT_TOTAL_SQL}) SELECT t.n AS total, r.id, r.v, r.u FROM t ` +
-          `LEFT JOIN LATERAL (${pgPageRowsSql(query.sql)}) r ON true ORDER BY r.n`,
-        query.values,
-      );
-      return { total: toNumber(rows[0]?.total), ...pageRowsOf(rows.filter((r) => r.id !== null)) };
+      // The whole library's pages, the commonest list: page, row states and total in one statement (the page walks the
+      // sort index and reads each row once; the total is computed once, beside it). The unfiltered plan does not
+      // depend on the total, so it is not asked first; only a page past the end asks it alone.
+      const query = await this.pageQuery(filter, sort, order, offset, limit, Infinity, PG_ROW_STATE_COLUMNS);
+      const rows = await this.pgPrepared<PageRowOf & { total: unknown }>(query.sql, query.values);
+      return { total: rows.length > 0 ? toNumber(rows[0].total) : await this.presentTotal(), ...pageRowsOf(rows) };
     }
     const total = await this.count(filter);
     return { total, ...(await this.pageIdsWithin(filter, page, total)) };
@@ -318,6 +318,8 @@ export class AdapterQueryRepository {
     offset: number,
     limit: number,
     total: number,
+    /** More columns of the page's rows (`a`), for a plan that ends in the plain page statement. */
+    columns = '',
   ): Promise<{ sql: string; values: unknown[] }> {
     const p = new Params(this.pg);
     const dir = order === SortOrder.Asc ? 'ASC' : 'DESC';
@@ -368,7 +370,7 @@ export class AdapterQueryRepository {
         return { sql, values: p.values };
       }
     }
-    const sql = `SELECT a.id AS id FROM ${source.from} WHERE ${source.where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
+    const sql = `SELECT a.id AS id${columns} FROM ${source.from} WHERE ${source.where} ORDER BY ${orderBy} LIMIT ${p.add(limit)} OFFSET ${p.add(offset)}`;
     return { sql, values: p.values };
   }
 
