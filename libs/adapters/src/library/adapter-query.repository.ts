@@ -525,24 +525,38 @@ export class AdapterQueryRepository {
           [ids],
         ),
       ).states;
-    const stale = ids.filter((id) => {
+    // The page's entities are picked before any await: another request may evict from the cache meanwhile.
+    const found = new Map<string, AdapterEntity>();
+    const stale: string[] = [];
+    for (const id of ids) {
       const state = states.get(id);
-      return state !== undefined && cache.get(id)?.version !== state.version;
-    });
-    if (stale.length > 0) {
-      for (const { version, entity } of await this.readSummaries(stale, true)) {
-        cache.delete(entity.id);
-        cache.set(entity.id, { version: version!, entity: frozenSummary(entity) });
-      }
-      for (const id of cache.keys()) {
-        if (cache.size <= this.pgSummaryLimit) break;
-        cache.delete(id);
-      }
+      if (!state) continue; // deleted since the page statement
+      const kept = cache.get(id);
+      if (kept?.version === state.version) found.set(id, kept.entity);
+      else stale.push(id);
+    }
+    const fresh = stale.length > 0 ? await this.readSummaries(stale, true) : [];
+    for (const id of stale) cache.delete(id);
+    for (const { version, entity } of fresh) {
+      const shared = frozenSummary(entity);
+      found.set(entity.id, shared);
+      cache.set(entity.id, { version: version!, entity: shared });
     }
     const items: AdapterEntity[] = [];
     for (const id of ids) {
+      const entity = found.get(id);
+      if (!entity) continue;
+      items.push(entity);
+      // Least recently used first out: a page's rows move to the end.
       const kept = cache.get(id);
-      if (kept) items.push(kept.entity);
+      if (kept) {
+        cache.delete(id);
+        cache.set(id, kept);
+      }
+    }
+    for (const id of cache.keys()) {
+      if (cache.size <= this.pgSummaryLimit) break;
+      cache.delete(id);
     }
     return { items, withUpdates: new Set(ids.filter((id) => states.get(id)?.hasUpdate)) };
   }

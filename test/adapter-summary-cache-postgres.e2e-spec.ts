@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { DataSource } from 'typeorm';
+import { adapterSpec, openSeedDb, type SeedDb, seedAdapters } from './support/adapter-seed.js';
+import { createTestDatabase } from './support/test-services.js';
+
+// PostgreSQL keeps list-page summaries by row version (`findPageSummaries`). With room for one page of rows, pages
+// asked at once evict each other's rows while they wait for the database: each must still come back whole and
+// current. The entities' column types follow `DATABASE_URL`, set before they load.
+const db = await createTestDatabase('summary_cache');
+process.env.DATABASE_URL = db.url;
+const { buildDataSourceOptions, loadConfig } = await import('@app/core');
+const { ENTITIES, MIGRATIONS } = await import('@app/migrations');
+const { DataSource: TypeOrmDataSource } = await import('typeorm');
+const { AdapterQueryRepository } = await import('../libs/adapters/src/library/adapter-query.repository.js');
+const { AdapterSort, SortOrder, TagMode } = await import('../libs/adapters/src/library/adapter-query.model.js');
+
+type Repo = InstanceType<typeof AdapterQueryRepository>;
+
+const ADAPTERS = 130;
+const LIMIT = 50;
+
+describe('PostgreSQL list-page summaries kept by row version', () => {
+  let ds: DataSource;
+  let seed: SeedDb;
+  let ids: string[];
+
+  /** One page through the cache: the page statement, then its summaries. */
+  const pageOf = async (repo: Repo, offset: number) => {
+    const page = await repo.listPage(
+      { tagMode: TagMode.Any, missing: false },
+      { sort: AdapterSort.Name, order: SortOrder.Asc, offset, limit: LIMIT },
+    );
+    const { items } = await repo.findPageSummaries(page);
+    return { ids: page.ids, names: items.map((a) => a.name), itemIds: items.map((a) => a.id) };
+  };
+
+  beforeAll(async () => {
+    ds = new TypeOrmDataSource(buildDataSourceOptions(loadConfig(), { entities: ENTITIES, migrations: MIGRATIONS }));
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    seed = await openSeedDb(db.url);
+    const names = Array.from({ length: ADAPTERS }, (_, i) => `adapter ${String(i).padStart(3, '0')}`);
+    ids = await seedAdapters(
+      seed,
+      names.map((name) => adapterSpec(name.replace(' ', '-'), ['style'], { name })),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await seed?.close();
+    await ds?.destroy();
+    await db.drop();
+  });
+
+  it('should return every page whole, in order and current while pages evict each other', async () => {
+    // Room for one page: every round of three pages at once evicts rows another page is about to use.
+    const repo = new AdapterQueryRepository(ds, { queryCacheEntries: 1 });
+    const expected = (offset: number) =>
+      Array.from(
+        { length: Math.min(LIMIT, ADAPTERS - offset) },
+        (_, i) => `adapter ${String(offset + i).padStart(3, '0')}`,
+      );
+    for (let round = 0; round < 4; round++) {
+      const pages = await Promise.all([0, 50, 100, 0, 100].map((offset) => pageOf(repo, offset)));
+      for (const [i, offset] of [0, 50, 100, 0, 100].entries()) {
+        expect(pages[i].names).toEqual(expected(offset));
+        expect(pages[i].itemIds).toEqual(pages[i].ids);
+      }
+    }
+    // A row written meanwhile by another connection reads as written on the next page.
+    await seed.exec(`UPDATE adapters SET name = $1 WHERE id = $2`, ['adapter 051 renamed', ids[51]]);
+    expect((await pageOf(repo, 50)).names[1]).toBe('adapter 051 renamed');
+    // A row deleted is left out, not served from the cache.
+    await seed.exec(`DELETE FROM adapter_tags WHERE adapter_id = $1`, [ids[52]]);
+    await seed.exec(`DELETE FROM adapters WHERE id = $1`, [ids[52]]);
+    const after = await pageOf(repo, 50);
+    expect(after.names).not.toContain('adapter 052');
+    expect(after.itemIds).toEqual(after.ids);
+  });
+});
