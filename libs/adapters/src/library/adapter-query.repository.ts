@@ -109,7 +109,7 @@ interface PgPool {
   query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
 }
 
-/** PostgreSQL: the rows of a page-ids statement with their states, in the statement's order (`r.n`). */
+/** PostgreSQL: the rows of a page-ids statement with their states; `n` is each row's place in the statement's order. */
 const pgPageRowsSql = (pageSql: string): string =>
   `SELECT p.id AS id, p.n AS n, a.xmin::text AS v, ${PG_HAS_UPDATE} AS u ` +
   `FROM unnest(ARRAY(${pageSql})) WITH ORDINALITY AS p(id, n) JOIN adapters a ON a.id = p.id`;
@@ -221,8 +221,8 @@ export class AdapterQueryRepository {
 
   /**
    * PostgreSQL only: list-page summary entities by id, with the row version (`xmin`) they were read at; shared, so
-   * frozen. A page reads its rows' versions (a narrow statement that also answers the update flags) and loads only
-   * the rows that changed since, or were never read.
+   * frozen. A page's statement also returns each row's version and update flag (`PageRows.states`), and only the
+   * rows that changed since, or were never read, are loaded (`findPageSummaries`).
    */
   private readonly pgSummaries?: Map<string, { version: string; entity: AdapterEntity }>;
   private readonly pgSummaryLimit: number;
@@ -305,10 +305,10 @@ export class AdapterQueryRepository {
   }
 
   /**
-   * The statement of one page's ids, in order; a unique tie-break keeps pages stable: the id on PostgreSQL, the rowid (the order
-   * rows were first written) on SQLite, where every sort index ends with it (`SORT_INDEXES`). `total` (the
-   * filter's count) picks the plan on SQLite: walk the sort column's index and test each row while that reads
-   * fewer rows than the matches, else collect the matches (driven by the full-text index when there is a
+   * The statement of one page's ids, in order; a unique tie-break keeps pages stable: the id on PostgreSQL, the
+   * rowid (the order rows were first written) on SQLite, where every sort index ends with it (`SORT_INDEXES`).
+   * `total` (the filter's count) picks the plan on SQLite: walk the sort column's index and test each row while that
+   * reads fewer rows than the matches, else collect the matches (driven by the full-text index when there is a
    * search) and sort them.
    */
   private async pageQuery(
@@ -507,8 +507,9 @@ export class AdapterQueryRepository {
 
   /**
    * A list page's summaries (`findSummaries`) and which of them have a Civitai update (`idsWithUpdates`). On
-   * PostgreSQL one narrow statement gives each row's version and update flag; summaries are loaded only for the rows
-   * not kept at that version, so a page of unchanged rows transfers and converts three values a row, not forty.
+   * PostgreSQL the page statement gave each row's version and update flag (else one narrow statement does), and
+   * summaries are loaded only for the rows not kept at that version: a page of unchanged rows transfers and converts
+   * three values a row, not forty.
    */
   async findPageSummaries(page: PageRows): Promise<{ items: AdapterEntity[]; withUpdates: Set<string> }> {
     const { ids } = page;
