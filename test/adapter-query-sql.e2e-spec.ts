@@ -79,6 +79,10 @@ const CACHED_PLANS: typeof PLANS = [
     run: (r) => r.listPage(filter({ tags: ['style'] }), page(AdapterSort.Rating, SortOrder.Desc)),
   },
   { plan: 'page past the end, cache on', run: (r) => r.listPage(filter(), { ...page(), offset: 100 }) },
+  {
+    plan: 'a page at offset 1,000, cache on (counted first: no state columns for the skipped rows)',
+    run: (r) => r.listPage(filter(), { ...page(), offset: 1000 }),
+  },
 ];
 
 describe.each(DIALECTS)('adapter query SQL on $name', ({ pg }) => {

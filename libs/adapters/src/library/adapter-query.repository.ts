@@ -101,6 +101,12 @@ export interface PageRows {
 
 type PageRowOf = { id: string; v: string; u: boolean };
 
+/**
+ * PostgreSQL: a page row's state and the whole library's total, as columns of the page statement. Only for pages
+ * before this offset: the columns are computed for every skipped row too (a heap read and the update probe each,
+ * 67 ms for page 1,000 against 4.6 ms for the ids alone), where deeper pages join the states to the 50 ids.
+ */
+const PG_STATE_COLUMNS_MAX_OFFSET = 500;
 /** PostgreSQL: a page row's state and the whole library's total, as columns of the page statement. */
 const PG_ROW_STATE_COLUMNS = `, a.xmin::text AS v, ${PG_HAS_UPDATE} AS u, (${PRESENT_TOTAL_SQL}) AS total`;
 
@@ -281,10 +287,10 @@ export class AdapterQueryRepository {
     if (pgRanked || (this.pg && !filter.missing && this.searchAlone(filter) && SEARCH_TABLE_SORTS.has(sort))) {
       return this.pgPageWithTotal(filter, sort, order, offset, limit);
     }
-    if (this.pgSummaries && this.unfiltered(filter)) {
-      // The whole library's pages, the commonest list: page, row states and total in one statement (the page walks the
-      // sort index and reads each row once; the total is computed once, beside it). The unfiltered plan does not
-      // depend on the total, so it is not asked first; only a page past the end asks it alone.
+    if (this.pgSummaries && this.unfiltered(filter) && offset < PG_STATE_COLUMNS_MAX_OFFSET) {
+      // The whole library's first pages, the commonest list: page, row states and total in one statement (the page
+      // walks the sort index and reads each row once; the total is computed once, beside it). The unfiltered plan
+      // does not depend on the total, so it is not asked first; only a page past the end asks it alone.
       const query = await this.pageQuery(filter, sort, order, offset, limit, Infinity, PG_ROW_STATE_COLUMNS);
       const rows = await this.pgPrepared<PageRowOf & { total: unknown }>(query.sql, query.values);
       return { total: rows.length > 0 ? toNumber(rows[0].total) : await this.presentTotal(), ...pageRowsOf(rows) };
