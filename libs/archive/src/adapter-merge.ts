@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { type AdapterEntity, AdapterUserField, nsfwMaxOf, searchTextOf } from '@app/adapters';
+import { type AdapterEntity, AdapterUserField, deriveUserColumns } from '@app/adapters';
 
 /** What to do with a user field edited on both sides with different values. */
 export enum ConflictPolicy {
@@ -69,9 +69,10 @@ export function mergedColumns(
   next.userEdited = [...new Set([...mine.userEdited, ...fields])];
   const values: Partial<AdapterEntity> = { userEdited: next.userEdited, updatedAt: now };
   for (const field of fields) (values as Record<string, unknown>)[field] = next[field];
-  values.sortName = next.name.toLowerCase();
-  values.nsfwMax = nsfwMaxOf(next.nsfwLevel, next.nsfwOverride);
-  values.searchText = searchTextOf(next);
+  deriveUserColumns(next);
+  values.sortName = next.sortName;
+  values.nsfwMax = next.nsfwMax;
+  values.searchText = next.searchText;
   return values;
 }
 

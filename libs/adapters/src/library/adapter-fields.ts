@@ -78,9 +78,27 @@ const ALWAYS_STORED = [
 /** What a row holds of its user: every user field and the list of those edited. */
 export type AdapterUserState = { [F in AdapterUserField]: unknown } & { userEdited: AdapterUserField[] };
 
+/** The fields the derived columns come from, and those columns (`deriveUserColumns`). */
+export type DerivedColumnsRow = SearchableFields & {
+  nsfwLevel: number;
+  nsfwOverride: number | null;
+  sortName: string;
+  nsfwMax: number;
+  searchText: string;
+};
+
+/**
+ * Recomputes the columns derived from the user fields: after an edit, an archive merge, or a re-read that kept the
+ * stored user state. (The importer's `buildAdapterRow` writes the same rules into its row literal.)
+ */
+export function deriveUserColumns(row: DerivedColumnsRow): void {
+  row.sortName = row.name.toLowerCase();
+  row.nsfwMax = nsfwMaxOf(row.nsfwLevel, row.nsfwOverride);
+  row.searchText = searchTextOf(row);
+}
+
 /** A row as the importer writes it: its user state and what is derived from it. */
-export type AdapterUserRow = AdapterUserState &
-  SearchableFields & { name: string; sortName: string; nsfwLevel: number; nsfwMax: number; searchText: string };
+export type AdapterUserRow = AdapterUserState & DerivedColumnsRow;
 
 /**
  * Puts the stored user state back into a row built from an older read of it, so that an edit saved while the row
@@ -93,7 +111,5 @@ export function keepStoredUserState(row: AdapterUserRow, stored: AdapterUserStat
   for (const field of ALWAYS_STORED) fields[field] = stored[field];
   for (const field of stored.userEdited) fields[field] = stored[field];
   row.userEdited = stored.userEdited;
-  row.sortName = row.name.toLowerCase();
-  row.nsfwMax = nsfwMaxOf(row.nsfwLevel, row.nsfwOverride as number | null);
-  row.searchText = searchTextOf(row);
+  deriveUserColumns(row);
 }

@@ -5,7 +5,7 @@ import { InvalidInputError, NotFoundError } from '@app/core';
 import { readHandleOf } from '../reading/read-handle.js';
 import { type EmbeddedPreview, readSafetensorsHeaderFrom } from '../reading/safetensors-header.js';
 import { EmbeddedPreviewCache } from './embedded-preview-cache.js';
-import { AdapterUserField, nsfwMaxOf, normaliseTag, normaliseTags, searchTextOf } from './adapter-fields.js';
+import { AdapterUserField, deriveUserColumns, normaliseTag, normaliseTags } from './adapter-fields.js';
 import { searchTermsOf } from './adapter-search.js';
 import { resolveBaseModelFilter } from './base-model-filter.js';
 import { AdapterEntity } from './adapter.entity.js';
@@ -181,7 +181,7 @@ export class AdapterQueryService {
     }
 
     next.userEdited = [...new Set([...adapter.userEdited, ...fields.map((f) => f as AdapterUserField)])];
-    this.derive(next);
+    deriveUserColumns(next);
     next.updatedAt = now;
     await this.edits.saveEdit(
       id,
@@ -343,14 +343,6 @@ export class AdapterQueryService {
     } finally {
       await lora.fh.close().catch(() => undefined);
     }
-  }
-
-  /** Recomputes the fields derived from others after an edit. */
-  private derive(a: AdapterEntity): void {
-    // The importer's rule (adapter-row.ts): the lower-cased name.
-    a.sortName = a.name.toLowerCase();
-    a.nsfwMax = nsfwMaxOf(a.nsfwLevel, a.nsfwOverride);
-    a.searchText = searchTextOf(a);
   }
 
   private checkWeights(a: Pick<AdapterEntity, 'weightMin' | 'preferredWeight' | 'weightMax'>): void {
