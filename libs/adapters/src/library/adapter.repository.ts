@@ -111,12 +111,16 @@ class SqliteStatements {
   private readonly rowValues: string;
   private readonly insertHead: string;
   private readonly updateTail: string;
+  private readonly userStateList: string;
 
   constructor(
     private readonly db: RawSqlite,
     columnNames: string[],
+    /** The columns of a row's user state, read again as a batch is written. */
+    userStateColumns: string[],
   ) {
     const names = columnNames.map((c) => `"${c}"`);
+    this.userStateList = userStateColumns.map((c) => `"${c}"`).join(', ');
     this.insertHead = `INSERT INTO "adapters" (${names.join(', ')}) VALUES `;
     this.rowValues = `(${names.map(() => '?').join(', ')})`;
     this.updateTail = ` ON CONFLICT("id") DO UPDATE SET ${columnNames
@@ -125,11 +129,11 @@ class SqliteStatements {
       .join(', ')}`;
   }
 
-  userState(ids: number, columns: string): RawStatement {
+  userState(ids: number): RawStatement {
     return this.cached(
       this.userStates,
       ids,
-      () => `SELECT ${columns} FROM "adapters" WHERE "id" IN (${Array(ids).fill('?').join(', ')})`,
+      () => `SELECT ${this.userStateList} FROM "adapters" WHERE "id" IN (${Array(ids).fill('?').join(', ')})`,
     );
   }
 
@@ -480,9 +484,18 @@ export class AdapterRepository {
     };
     const db = driver.databaseConnection;
     const columns = metadata.columns;
+    const userColumns = (this.userStateColumns ??= USER_STATE_COLUMNS.map((p) =>
+      metadata.findColumnWithPropertyName(p)!,
+    ));
+    const hydrate = (raw: Record<string, unknown>): AdapterUserState & { id: string } => {
+      const state: Record<string, unknown> = {};
+      for (const c of userColumns) state[c.propertyName] = driver.prepareHydratedValue(raw[c.databaseName], c);
+      return state as AdapterUserState & { id: string };
+    };
     const statements = (this.sqliteStatements ??= new SqliteStatements(
       db,
       columns.map((c) => c.databaseName),
+      userColumns.map((c) => c.databaseName),
     ));
     const toSqlite = (value: unknown): unknown => (typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null));
     // TypeORM's conversion (JSON, dates, booleans) only where a column needs one: plain text and numbers go
@@ -493,23 +506,16 @@ export class AdapterRepository {
       if (plain) return (row) => (row as unknown as Record<string, unknown>)[c.propertyName] ?? null;
       return (row) => toSqlite(driver.preparePersistentValue(c.getEntityValue(row), c));
     }));
-    const userColumns = (this.userStateColumns ??= USER_STATE_COLUMNS.map((p) =>
-      metadata.findColumnWithPropertyName(p)!,
-    ));
-    const hydrate = (raw: Record<string, unknown>): AdapterUserState & { id: string } => {
-      const state: Record<string, unknown> = {};
-      for (const c of userColumns) state[c.propertyName] = driver.prepareHydratedValue(raw[c.databaseName], c);
-      return state as AdapterUserState & { id: string };
-    };
-    const selectList = userColumns.map((c) => `"${c.databaseName}"`).join(', ');
     db.transaction(() => {
+      const stored: (AdapterUserState & { id: string })[] = [];
       for (const ids of chunksForStatements(
         rows.map((r) => r.id),
         IDS_PER_STATEMENT,
       )) {
-        const stored = statements.userState(ids.length, selectList).all(...ids) as Record<string, unknown>[];
-        keepStoredUserStates(rows, stored.map(hydrate));
+        for (const raw of statements.userState(ids.length).all(...ids))
+          stored.push(hydrate(raw as Record<string, unknown>));
       }
+      keepStoredUserStates(rows, stored);
       for (const part of chunksForStatements(rows)) {
         const params: unknown[] = [];
         for (const row of part) {
