@@ -9,12 +9,12 @@
  *
  * Scale-out needs PostgreSQL and Redis (TEST_PG_URL, TEST_REDIS_URL as for the tests); it is skipped without them.
  */
+import { readFileSync } from 'node:fs';
 import { SdNextClient } from '@app/generation';
 import { AppProcess, freePort, runCli } from '../test/support/app-process.js';
 import { FakeSdNext } from '../test/support/fake-sdnext.js';
 import { ProgressClient } from '../test/support/progress-client.js';
 import { createRedisPrefix, createTestDatabase, REDIS_URL, tempDir } from '../test/support/test-services.js';
-import { readFileSync } from 'node:fs';
 import { percentile } from './bench-util.js';
 
 const THROUGHPUT_JOBS = Number(process.env.BENCH_JOBS ?? 200);
