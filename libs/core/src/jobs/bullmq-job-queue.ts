@@ -117,9 +117,11 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
   }
 
   async get(name: JobName, id: string): Promise<JobInfo | null> {
+    // The state before the job: BullMQ writes a result together with the finished state, so a job that finishes
+    // between the two reads shows as still running, never as finished without its result.
+    const state = await this.queue(name).getJobState(id);
     const job = await this.queue(name).getJob(id);
     if (!job) return null;
-    const state = await job.getState();
     return toJobInfo(name, job, state);
   }
 
