@@ -48,7 +48,7 @@ const messages = (proc: AppProcess): string[] =>
 
 /** Sends `signal` without waiting for the exit. */
 function signal(proc: AppProcess, sig: NodeJS.Signals): void {
-  if (proc.pid) process.kill(proc.pid, sig);
+  proc.signal(sig);
 }
 
 interface Harness {

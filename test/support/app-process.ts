@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, resolve } from 'node:path';
-import { contractRecording, freePortSync, RecordingProxy } from './contract-recorder.js';
+import { contractRecording, RecordingProxy } from './contract-recorder.js';
+import { freePortSync } from './ports.js';
 
 // The repository root, from test/support (Jest) or from dist/test/support (benchmarks run from dist).
 const UP = resolve(import.meta.dirname, '..', '..');
@@ -13,19 +13,7 @@ export type AppName = 'api' | 'worker' | 'cli';
 /** What `npm run cli` / `start:api` / `start:worker` and the Docker image run: the bundled app (scripts/bundle.config.mjs). */
 export const entryOf = (app: AppName): string => resolve(ROOT, 'dist', 'apps', app, 'bundle', 'main.js');
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort } from './ports.js';
 
 /**
  * CI sets TEST_PROCESS_LOG: each start-up, stop and CLI run appends one JSON line (app, phase, ms), so the run can
@@ -44,6 +32,8 @@ export class AppProcess {
   private exited?: Promise<number | null>;
   private proxy?: RecordingProxy;
   private startedAt = 0;
+  private ready = false;
+  private stopping = false;
 
   constructor(
     readonly app: AppName,
@@ -83,8 +73,11 @@ export class AppProcess {
     child.stdout?.on('data', (d: Buffer) => this.output.push(d.toString()));
     child.stderr?.on('data', (d: Buffer) => this.output.push(d.toString()));
     this.exited = new Promise((r) =>
-      child.on('exit', (code) => {
+      child.on('exit', (code, signal) => {
         this.proxy?.close();
+        // A test that fails because its API or worker died would otherwise show only the refused connections.
+        if (this.ready && !this.stopping)
+          console.error(`${this.app} ${child.pid} exited (${signal ?? code}) while in use:\n${this.text.slice(-4000)}`);
         r(code);
       }),
     );
@@ -110,7 +103,10 @@ export class AppProcess {
       if (exited) throw new Error(`${this.app} exited during start-up:\n${this.text}`);
       try {
         const res = await fetch(`${this.baseUrl}${path}`);
-        if (res.status === 200) return logProcessTime(this.app, 'ready', performance.now() - this.startedAt);
+        if (res.status === 200) {
+          this.ready = true;
+          return logProcessTime(this.app, 'ready', performance.now() - this.startedAt);
+        }
       } catch {
         // not listening yet
       }
@@ -119,9 +115,16 @@ export class AppProcess {
     throw new Error(`${this.app} not ready after ${timeoutMs} ms:\n${this.text}`);
   }
 
+  /** Sends `signal` without waiting for the exit (the exit that follows is expected). */
+  signal(signal: NodeJS.Signals): void {
+    this.stopping = true;
+    this.child?.kill(signal);
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null)
       return this.child?.exitCode ?? null;
+    this.stopping = true;
     this.child.kill(signal);
     const t0 = performance.now();
     try {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
@@ -30,13 +29,6 @@ export const contractRecording = {
   /** Headers that open `/docs-json` when the API requires a key. */
   docsHeaders: {} as Record<string, string>,
 };
-
-/** A free port, synchronously (AppProcess.start is synchronous and must pick the API's own port before spawning). */
-export function freePortSync(): number {
-  const script =
-    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})";
-  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
-}
 
 /**
  * A reverse proxy in front of an API process that records every response (method, path, status, content type,
