@@ -6,7 +6,8 @@
 //
 // Kept external, loaded from node_modules as usual:
 // - native addons (better-sqlite3, sharp) and packages that find their own files beside them at run time
-//   (pino's transport threads, swagger-ui-dist's assets, socket.io's client, typeorm's driver lookup by name);
+//   (pino's transport threads, swagger-ui-dist's assets, socket.io's client). typeorm is bundled; it loads its
+//   database driver by name at run time (`require('better-sqlite3')`, `require('pg')`), from node_modules as usual;
 // - packages only a mode or a path uses that the bundle would otherwise load eagerly (the AWS SDK, bullmq,
 //   ioredis, pg), and the formatters nest-commander's completion helper can load (prettier, and TypeScript for
 //   cosmiconfig's `.ts` config files), which nothing here uses.
@@ -25,8 +26,6 @@ const EXTERNAL = [
   'sharp',
   'socket.io',
   'swagger-ui-dist',
-  'typeorm',
-  /^typeorm\//,
   'typescript',
 ];
 
@@ -49,10 +48,26 @@ const CLI_ALIASES = {
   cosmiconfig: resolve('scripts/bundle-shims/cosmiconfig.cjs'),
 };
 
+/**
+ * typeorm is bundled (its 295 CommonJS files were a sixth of the CLI's start-up: resolving, reading and Node's
+ * export scan of each). `@nestjs/typeorm` looks up two classes typeorm 1.x no longer has (`Connection`,
+ * `AbstractRepository`) with a `require('typeorm')` of its own at load time, which would load the whole package from
+ * node_modules a second time only to find them undefined: its helper is replaced by the answer it gives on typeorm 1.x.
+ */
+const TYPEORM_COMPAT = /@nestjs\/typeorm\/dist\/common\/typeorm-compat\.js$/;
+const typeormCompat = {
+  name: 'typeorm-1-compat',
+  load(id) {
+    if (!TYPEORM_COMPAT.test(id)) return null;
+    return 'export const Connection = undefined;\nexport const AbstractRepository = undefined;\n';
+  },
+};
+
 const bundle = (app) => ({
   input: { main: `dist/apps/${app}/src/main.js`, ...WORKER_THREADS },
   platform: 'node',
   external: EXTERNAL,
+  plugins: [typeormCompat],
   resolve: app === 'cli' ? { alias: CLI_ALIASES } : undefined,
   treeshake: { moduleSideEffects: [{ test: /\/dist\/(libs|migrations)\//, sideEffects: false }] },
   logLevel: 'warn',
