@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { JobRowRepository, UNFINISHED_JOB_ROW_STATUSES } from '@app/core';
-import { DataSource, In, IsNull } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import {
   type GenerationImageRef,
   GenerationJobEntity,
@@ -47,22 +47,14 @@ export class GenerationJobRepository extends JobRowRepository<GenerationJobEntit
 
   /** Queued → running on `backendId`, stamping the moment txt2img is about to be sent. False when it was cancelled. */
   async markRunning(id: string, backendId: string, attempts: number, now: Date): Promise<boolean> {
-    const result = await this.repo.update(
-      { id, status: GenerationStatus.Queued, cancelRequestedAt: IsNull() },
-      {
-        status: GenerationStatus.Running,
-        backendId,
-        attempts,
-        requestSentAt: now,
-        startedAt: now,
-        progress: 0,
-        step: 0,
-        etaSeconds: null,
-        error: null,
-        updatedAt: now,
-      },
+    const at = this.rows.value('startedAt', now);
+    const { affected } = await this.rows.run(
+      'UPDATE {table} SET {status} = ?, {backendId} = ?, {attempts} = ?, {requestSentAt} = ?, {startedAt} = ?, ' +
+        '{progress} = 0, {step} = 0, {etaSeconds} = NULL, {error} = NULL, {updatedAt} = ? ' +
+        'WHERE {id} = ? AND {status} = ? AND {cancelRequestedAt} IS NULL',
+      [GenerationStatus.Running, backendId, attempts, at, at, at, id, GenerationStatus.Queued],
     );
-    return result.affected === 1;
+    return affected === 1;
   }
 
   async setProgress(id: string, fields: GenerationProgressFields): Promise<void> {
@@ -80,22 +72,24 @@ export class GenerationJobRepository extends JobRowRepository<GenerationJobEntit
   /** Ends an unfinished job; false when it had already ended (the first outcome wins). */
   async finish(id: string, status: GenerationStatus, fields: GenerationFinishFields): Promise<boolean> {
     if (!FINISHED_GENERATION_STATUSES.includes(status)) throw new Error(`${status} is not a final status`);
-    const now = new Date();
-    const result = await this.repo.update(
-      { id, status: In(UNFINISHED_JOB_ROW_STATUSES) },
-      {
+    const now = this.rows.value('finishedAt', new Date());
+    const succeeded = status === GenerationStatus.Succeeded ? ', {progress} = 1, {etaSeconds} = 0' : '';
+    const { affected } = await this.rows.run(
+      'UPDATE {table} SET {status} = ?, {error} = ?, {images} = ?, {info} = ?, {seed} = ?, {finishedAt} = ?, ' +
+        `{updatedAt} = ?${succeeded} WHERE {id} = ? AND {status} IN (${UNFINISHED_JOB_ROW_STATUSES.map(() => '?').join(', ')})`,
+      [
         status,
-        error: fields.error ?? null,
-        images: fields.images ?? null,
-        info: fields.info ?? null,
-        seed: fields.seed ?? null,
-        progress: status === GenerationStatus.Succeeded ? 1 : undefined,
-        etaSeconds: status === GenerationStatus.Succeeded ? 0 : undefined,
-        finishedAt: now,
-        updatedAt: now,
-      },
+        fields.error ?? null,
+        this.rows.value('images', fields.images ?? null),
+        this.rows.value('info', fields.info ?? null),
+        this.rows.value('seed', fields.seed ?? null),
+        now,
+        now,
+        id,
+        ...UNFINISHED_JOB_ROW_STATUSES,
+      ],
     );
-    return result.affected === 1;
+    return affected === 1;
   }
 
   /** Flags an unfinished job for cancellation; false when it had already ended. */
@@ -109,7 +103,7 @@ export class GenerationJobRepository extends JobRowRepository<GenerationJobEntit
   }
 
   async isCancelRequested(id: string): Promise<boolean> {
-    const row = await this.repo.findOne({ where: { id }, select: { id: true, cancelRequestedAt: true } });
-    return row?.cancelRequestedAt != null;
+    const { rows } = await this.rows.run('SELECT {cancelRequestedAt} AS at FROM {table} WHERE {id} = ?', [id]);
+    return rows.length > 0 && rows[0].at != null;
   }
 }

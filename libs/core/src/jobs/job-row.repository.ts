@@ -8,6 +8,7 @@ import {
   MoreThan,
   type Repository,
 } from 'typeorm';
+import { RowSql } from '../database/row-sql.js';
 import { JobRowStatus, type JobRowTimestamps } from './job-row.js';
 
 /** The columns a feature's job row (a generation, a delivery) has beyond its timestamps. */
@@ -20,18 +21,22 @@ export interface JobRow extends JobRowTimestamps {
 /** Reads and inserts every feature job table shares; each feature's repository adds its own transitions. */
 export abstract class JobRowRepository<E extends JobRow> {
   protected readonly repo: Repository<E>;
+  /** The statements a job runs several times (its row, its transitions), written out: see RowSql. */
+  protected readonly rows: RowSql<E>;
 
   protected constructor(dataSource: DataSource, entity: EntityTarget<E>) {
     this.repo = dataSource.getRepository(entity);
+    this.rows = new RowSql(dataSource, entity);
   }
 
   async insert(job: E): Promise<E> {
-    await this.repo.insert(job as Parameters<Repository<E>['insert']>[0]);
+    await this.rows.insert(job);
     return job;
   }
 
-  findById(id: string): Promise<E | null> {
-    return this.repo.findOneBy({ id } as FindOptionsWhere<E>);
+  async findById(id: string): Promise<E | null> {
+    const { rows } = await this.rows.run('SELECT * FROM {table} WHERE {id} = ?', [id]);
+    return rows.length > 0 ? this.rows.entity(rows[0]) : null;
   }
 
   /** A page of rows matching `where`, newest first (id breaks ties so pages never overlap). */

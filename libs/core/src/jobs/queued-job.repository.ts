@@ -1,20 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, LessThanOrEqual, type Repository } from 'typeorm';
+import { DataSource, In, type Repository } from 'typeorm';
+import { RowSql } from '../database/row-sql.js';
 import { JobStatus } from './job-name.js';
 import { QueuedJobEntity } from './queued-job.entity.js';
 
 @Injectable()
 export class QueuedJobRepository {
   private readonly repo: Repository<QueuedJobEntity>;
+  /** The statements each job runs (claim, finish) and each pump runs (due names), written out: see RowSql. */
+  private readonly rows: RowSql<QueuedJobEntity>;
 
   constructor(@InjectDataSource() dataSource: DataSource) {
     this.repo = dataSource.getRepository(QueuedJobEntity);
+    this.rows = new RowSql(dataSource, QueuedJobEntity);
   }
 
   /** Inserts the job unless a job with its id exists (an enqueue repeated with the same jobId): one statement. */
   async insertIfAbsent(job: QueuedJobEntity): Promise<void> {
-    await this.repo.createQueryBuilder().insert().values(job).orIgnore().execute();
+    await this.rows.insert(job, { ifAbsent: true });
   }
 
   /** Unfinished rows counted by name and state: `waiting` (due), `delayed` (a retry or delay ahead), `active`. */
@@ -35,8 +39,9 @@ export class QueuedJobRepository {
     return rows.map((r) => ({ name: r.name, state: r.state, count: Number(r.count) }));
   }
 
-  findById(id: string): Promise<QueuedJobEntity | null> {
-    return this.repo.findOneBy({ id });
+  async findById(id: string): Promise<QueuedJobEntity | null> {
+    const { rows } = await this.rows.run('SELECT * FROM {table} WHERE {id} = ?', [id]);
+    return rows.length > 0 ? this.rows.entity(rows[0]) : null;
   }
 
   /** Jobs left `running` by a process that died go back to the queue. */
@@ -47,30 +52,33 @@ export class QueuedJobRepository {
 
   /** The names that have a due job waiting: one indexed query, so a pump asks only those for a job. */
   async dueNames(now: Date): Promise<Set<string>> {
-    const rows = await this.repo
-      .createQueryBuilder('j')
-      .select('DISTINCT j.name', 'name')
-      .where('j.status = :queued AND j.run_after <= :now', { queued: JobStatus.Queued, now })
-      .getRawMany<{ name: string }>();
-    return new Set(rows.map((r) => r.name));
+    const { rows } = await this.rows.run(
+      'SELECT DISTINCT {name} AS name FROM {table} WHERE {status} = ? AND {runAfter} <= ?',
+      [JobStatus.Queued, this.rows.value('runAfter', now)],
+    );
+    return new Set(rows.map((r) => r.name as string));
   }
 
-  /** The oldest due job of `name`, or none; it is marked running only if nobody claimed it first. */
+  /**
+   * The oldest due job of `name`, marked running, or none: one UPDATE … RETURNING, so no other claimer can take it
+   * between the read and the write (on PostgreSQL a row another claimer holds is skipped).
+   */
   async claimNext(name: string, now: Date): Promise<QueuedJobEntity | null> {
-    const candidates = await this.repo.find({
-      where: { name, status: JobStatus.Queued, runAfter: LessThanOrEqual(now) },
-      order: { runAfter: 'ASC', createdAt: 'ASC' },
-      take: 5,
-    });
-    for (const job of candidates) {
-      const claimed = await this.repo.update(
-        { id: job.id, status: JobStatus.Queued },
-        { status: JobStatus.Running, startedAt: now, attempts: job.attempts + 1 },
-      );
-      if (claimed.affected === 1)
-        return { ...job, status: JobStatus.Running, startedAt: now, attempts: job.attempts + 1 };
-    }
-    return null;
+    const skipLocked = this.rows.postgres ? ' FOR UPDATE SKIP LOCKED' : '';
+    const { rows } = await this.rows.run(
+      'UPDATE {table} SET {status} = ?, {startedAt} = ?, {attempts} = {attempts} + 1 WHERE {id} = (' +
+        'SELECT {id} FROM {table} WHERE {name} = ? AND {status} = ? AND {runAfter} <= ? ' +
+        `ORDER BY {runAfter}, {createdAt} LIMIT 1${skipLocked}) AND {status} = ? RETURNING *`,
+      [
+        JobStatus.Running,
+        this.rows.value('startedAt', now),
+        name,
+        JobStatus.Queued,
+        this.rows.value('runAfter', now),
+        JobStatus.Queued,
+      ],
+    );
+    return rows.length > 0 ? this.rows.entity(rows[0]) : null;
   }
 
   async nextDueTime(names: string[]): Promise<Date | null> {
@@ -87,16 +95,12 @@ export class QueuedJobRepository {
   }
 
   async finish(id: string, status: JobStatus, fields: { result?: unknown; error?: string | null }): Promise<void> {
-    await this.repo.update(
-      { id },
-      {
-        status,
-        // Stored as JSON; a handler's result is wrapped so that scalars survive too.
-        result: fields.result === undefined ? null : { value: fields.result },
-        error: fields.error ?? null,
-        finishedAt: new Date(),
-        progress: status === JobStatus.Completed ? 1 : undefined,
-      },
+    // Stored as JSON; a handler's result is wrapped so that scalars survive too.
+    const result = fields.result === undefined ? null : { value: fields.result };
+    const progress = status === JobStatus.Completed ? ', {progress} = 1' : '';
+    await this.rows.run(
+      `UPDATE {table} SET {status} = ?, {result} = ?, {error} = ?, {finishedAt} = ?${progress} WHERE {id} = ?`,
+      [status, this.rows.value('result', result), fields.error ?? null, this.rows.value('finishedAt', new Date()), id],
     );
   }
 
