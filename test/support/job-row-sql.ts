@@ -8,6 +8,8 @@ type Generations = import('../../libs/generation/src/generation-job.repository.j
 type Generation = import('../../libs/generation/src/generation-job.entity.js').GenerationJobEntity;
 type Leases = import('../../libs/generation/src/backend-lease.repository.js').BackendLeaseRepository;
 type Lease = import('../../libs/generation/src/backend-lease.entity.js').BackendLeaseEntity;
+type Results = import('../../libs/results/src/generation-result.repository.js').GenerationResultRepository;
+type Result = import('../../libs/results/src/generation-result.entity.js').GenerationResultEntity;
 
 /**
  * The statements every job runs (claim, status checks, transitions) are written out as SQL (RowSql) instead of built by
@@ -24,6 +26,9 @@ export function describeJobStatements(dialect: string): void {
     let generationRepo: Repository<Generation>;
     let leases: Leases;
     let leaseRepo: Repository<Lease>;
+    let results: Results;
+    let resultRepo: Repository<Result>;
+    let ResultEntity: typeof import('../../libs/results/src/generation-result.entity.js').GenerationResultEntity;
     let JobStatus: typeof import('../../libs/core/src/jobs/job-name.js').JobStatus;
     let GenerationStatus: typeof import('../../libs/generation/src/generation-job.entity.js').GenerationStatus;
 
@@ -39,6 +44,8 @@ export function describeJobStatements(dialect: string): void {
       ({ GenerationStatus } = generationEntity);
       const { BackendLeaseRepository } = await import('../../libs/generation/src/backend-lease.repository.js');
       const { BackendLeaseEntity } = await import('../../libs/generation/src/backend-lease.entity.js');
+      const { GenerationResultRepository } = await import('../../libs/results/src/generation-result.repository.js');
+      ({ GenerationResultEntity: ResultEntity } = await import('../../libs/results/src/generation-result.entity.js'));
       ds = bindSqliteNumbers(
         new DataSource(buildDataSourceOptions(loadConfig(), { entities: ENTITIES, migrations: MIGRATIONS })),
       );
@@ -50,6 +57,8 @@ export function describeJobStatements(dialect: string): void {
       generationRepo = ds.getRepository(generationEntity.GenerationJobEntity);
       leases = new BackendLeaseRepository(ds);
       leaseRepo = ds.getRepository(BackendLeaseEntity);
+      results = new GenerationResultRepository(ds);
+      resultRepo = ds.getRepository(ResultEntity);
     });
 
     afterAll(async () => {
@@ -209,6 +218,56 @@ export function describeJobStatements(dialect: string): void {
         payload: job.payload,
       });
       expect(await queuedRepo.countBy({ name: 'hash' })).toBe(1);
+    });
+
+    it("should record a job's results in one transaction, leaving the images already recorded as they were", async () => {
+      const jobId = randomUUID();
+      const created = at('2026-12-01T10:00:00.000Z');
+      await generationRepo.insert({
+        id: jobId,
+        status: GenerationStatus.Running,
+        request: {},
+        createdAt: created,
+        updatedAt: created,
+      });
+      const result = (imageIndex: number, id: string = randomUUID()): Result =>
+        Object.assign(new ResultEntity(), {
+          id,
+          jobId,
+          imageIndex,
+          storageKey: `generations/${jobId}/${imageIndex}.png`,
+          format: 'png',
+          contentType: 'image/png',
+          width: 512,
+          height: 768,
+          bytes: 5_000_000_000,
+          seed: 4294967296 + imageIndex,
+          request: { prompt: 'a cat', steps: 20 },
+          prompt: 'a cat',
+          negativePrompt: null,
+          loras: [{ adapterId: null, name: 'ink', weight: 0.8, sha256: null, autov2: null, baseModel: null }],
+          model: 'sdxl',
+          backendId: 'local',
+          startedAt: created,
+          finishedAt: at('2026-12-01T10:00:09.500Z'),
+          durationMs: 9500,
+          rating: 0,
+          favorite: false,
+          tags: [],
+          notes: null,
+          createdAt: created,
+          updatedAt: created,
+        });
+      const first = await results.insertMany([result(0)]);
+      const second = await results.insertMany([result(0), result(1)]);
+      expect(second.map((r) => r.imageIndex)).toEqual([1]);
+      const stored = await resultRepo.find({ where: { jobId }, order: { imageIndex: 'ASC' } });
+      expect(stored).toEqual([...first, ...second]);
+
+      // A failure part-way leaves nothing of the batch: every statement ran in its transaction.
+      const third = result(2);
+      await expect(results.insertMany([third, result(3, third.id)])).rejects.toThrow();
+      expect(await resultRepo.countBy({ jobId })).toBe(2);
     });
 
     it('should not start a generation whose cancellation was asked for', async () => {

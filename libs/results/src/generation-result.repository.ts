@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { chunk, InvalidInputError } from '@app/core';
+import { chunk, InvalidInputError, RowSql } from '@app/core';
 import { type DataSource, In, type SelectQueryBuilder } from 'typeorm';
 import { GenerationResultAdapterEntity, GenerationResultEntity } from './generation-result.entity.js';
 import { type ResultListQuery, ResultOrder, ResultSort, type ResultUserFields } from './result-query.js';
@@ -18,7 +18,12 @@ const SORT_COLUMNS: Record<ResultSort, string> = {
 
 @Injectable()
 export class GenerationResultRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  /** Recording a job's results, once a job, written out: see RowSql. */
+  private readonly rows: RowSql<GenerationResultEntity>;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.rows = new RowSql(dataSource, GenerationResultEntity);
+  }
 
   private get pg(): boolean {
     return this.dataSource.options.type === 'postgres';
@@ -37,14 +42,16 @@ export class GenerationResultRepository {
   async insertMany(rows: GenerationResultEntity[]): Promise<GenerationResultEntity[]> {
     if (rows.length === 0) return [];
     return this.dataSource.transaction(async (m) => {
-      const existing = await m.getRepository(GenerationResultEntity).find({
-        where: { jobId: rows[0].jobId },
-        select: { id: true, imageIndex: true },
-      });
-      const taken = new Set(existing.map((e) => e.imageIndex));
+      const within = m.queryRunner;
+      const existing = await this.rows.run(
+        'SELECT {imageIndex} AS i FROM {table} WHERE {jobId} = ?',
+        [rows[0].jobId],
+        within,
+      );
+      const taken = new Set(existing.rows.map((e) => Number(e.i)));
       const fresh = rows.filter((r) => !taken.has(r.imageIndex));
       // One row per statement: a batch holds at most a few dozen images.
-      for (const row of fresh) await m.getRepository(GenerationResultEntity).insert(row);
+      for (const row of fresh) await this.rows.insert(row, { within });
       const links = new Map<string, GenerationResultAdapterEntity>();
       for (const row of fresh) {
         for (const lora of row.loras) {

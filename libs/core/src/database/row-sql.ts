@@ -1,4 +1,4 @@
-import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 
 /** What one statement returned: its rows (a SELECT, or `RETURNING`) and how many rows it changed. */
@@ -61,10 +61,11 @@ export class RowSql<E extends ObjectLiteral> {
 
   /**
    * Runs one statement, as a repository's own call does: on SQLite's one connection, on a connection of the pool on
-   * PostgreSQL. `affected` counts the rows an UPDATE or DELETE changed; with `RETURNING`, count the rows.
+   * PostgreSQL; or on `within`, a transaction's runner (`manager.queryRunner`). `affected` counts the rows an UPDATE
+   * or DELETE changed; with `RETURNING`, count the rows.
    */
-  async run(text: string, params: readonly unknown[]): Promise<RowSqlResult> {
-    const runner = this.dataSource.createQueryRunner();
+  async run(text: string, params: readonly unknown[], within?: QueryRunner): Promise<RowSqlResult> {
+    const runner = within ?? this.dataSource.createQueryRunner();
     try {
       // better-sqlite3 binds a number as a REAL; an integer binds as an INTEGER only as a BigInt (as TypeORM's own
       // statements do here, see sqlite-bound-numbers.ts).
@@ -77,7 +78,7 @@ export class RowSql<E extends ObjectLiteral> {
       };
       return { rows: result.records ?? [], affected: result.affected ?? 0 };
     } finally {
-      await runner.release();
+      if (!within) await runner.release();
     }
   }
 
@@ -85,7 +86,7 @@ export class RowSql<E extends ObjectLiteral> {
    * Inserts `row` (all its columns; false when `ifAbsent` and a row with its key exists). A column left undefined
    * takes its declared default, or null, in the row object too, as TypeORM's insert reads them back.
    */
-  async insert(row: E, options: { ifAbsent?: boolean } = {}): Promise<boolean> {
+  async insert(row: E, options: { ifAbsent?: boolean; within?: QueryRunner } = {}): Promise<boolean> {
     const target = row as ObjectLiteral;
     const names: string[] = [];
     const params: unknown[] = [];
@@ -102,7 +103,7 @@ export class RowSql<E extends ObjectLiteral> {
     }
     const conflict = options.ifAbsent ? ' ON CONFLICT DO NOTHING' : '';
     const text = `INSERT INTO {table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})${conflict}`;
-    return (await this.run(text, params)).affected === 1;
+    return (await this.run(text, params, options.within)).affected === 1;
   }
 
   /** A row of `SELECT *` (or `RETURNING *`) as the entity, each column read back by the driver. */
