@@ -356,6 +356,31 @@ describe('S3 storage shared by the API and a worker (PostgreSQL, scale-out)', ()
     }
   }, 90_000);
 
+  it('should let the next generation use SD.Next while the one before it waits for the storage', async () => {
+    await proxy.current!.cut();
+    try {
+      const first = (await post(base, '/generation/queue-generation', { prompt: 'stored late', steps: 2 }))
+        .id as string;
+      const deadline = Date.now() + 30_000;
+      while (!worker.text.includes(`of generation ${first} not stored yet`) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(worker.text).toContain(`of generation ${first} not stored yet`);
+      const sent = fake.generations.length;
+      const second = (await post(base, '/generation/queue-generation', { prompt: 'made meanwhile', steps: 2 }))
+        .id as string;
+      // SD.Next is free once it has answered: the second job gets it although the first still holds its images.
+      while (fake.generations.length === sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(fake.generations.length).toBe(sent + 1);
+      expect((await get(base, `/generation/jobs/${first}`)).json.status).toBe('running');
+      await proxy.current!.restore();
+      expect((await settle(base, first, 60_000)).status).toBe('succeeded');
+      expect((await settle(base, second, 60_000)).status).toBe('succeeded');
+    } finally {
+      await proxy.current!.restore();
+    }
+  }, 90_000);
+
   it('should keep a generation whose worker dies while S3 is down, and store it when a worker runs the job again', async () => {
     await proxy.current!.cut();
     try {

@@ -84,7 +84,8 @@ type Answer = { ok: true; result: Txt2ImgResult } | { ok: false; error: SdNextEr
 /**
  * Runs one generation row to its end, the same way for the queue handler (worker or embedded runner) and for
  * the synchronous endpoint: re-checks the row, takes the backend lease, sends txt2img once, polls progress while
- * it is in flight, interrupts on cancel and waits for the answer, stores the images, records the outcome.
+ * it is in flight, interrupts on cancel and waits for the answer, gives the backend to the next job, then stores the
+ * images and records the outcome.
  */
 @Injectable()
 export class GenerationRunner {
@@ -152,8 +153,13 @@ export class GenerationRunner {
       job.startedAt = started;
       return await this.generate(job, lease, ctx);
     } finally {
-      await lease.release().catch((error: unknown) => this.logger.warn(`Lease release failed: ${String(error)}`));
+      await this.release(lease);
     }
+  }
+
+  /** Idempotent: the lease is released once SD.Next is done with the job, and again (a no-op) when the run ends. */
+  private async release(lease: BackendLease): Promise<void> {
+    await lease.release().catch((error: unknown) => this.logger.warn(`Lease release failed: ${String(error)}`));
   }
 
   private async generate(job: GenerationJobEntity, lease: BackendLease, ctx: RunContext): Promise<RunOutcome> {
@@ -228,6 +234,13 @@ export class GenerationRunner {
       });
     }
     const outcome = await answer;
+    if (!outcome.ok && outcome.error.kind === SdNextErrorKind.Timeout) {
+      // It may still be running there; stop it before the next job gets this backend.
+      await client.interrupt().catch(() => undefined);
+    }
+    // SD.Next is done with this job: the next one starts there while this one stores its images and records its
+    // outcome (with a remote storage, for seconds), instead of waiting for that.
+    await this.release(lease);
 
     if (interrupting || ctx.signal?.aborted || (await this.repository.isCancelRequested(job.id))) {
       return this.cancel(job, backendId, 'cancelled while running; SD.Next was interrupted', ctx);
@@ -235,10 +248,6 @@ export class GenerationRunner {
     if (!outcome.ok) {
       const error = outcome.error;
       if (error.kind === SdNextErrorKind.Unreachable) this.backends.markDown(backendId);
-      if (error.kind === SdNextErrorKind.Timeout) {
-        // It may still be running there; stop it before the next job gets this backend.
-        await client.interrupt().catch(() => undefined);
-      }
       if (error.retryable && ctx.attempt < ctx.maxAttempts) {
         await this.repository.requeue(job.id, error.message);
         return { kind: 'retry', reason: error.message };
