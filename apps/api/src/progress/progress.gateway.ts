@@ -192,8 +192,14 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   private forward(message: ProgressMessage): void {
     if (!this.server) return;
     const rooms = [jobRoom(message.payload.jobId.toLowerCase()), topicRoom(topicOf(message.event))];
+    // Each emit serialises the event, even for rooms nobody is in: an event no client of this process subscribed to,
+    // and a role none of them has, are skipped. (Every API process forwards every event to its own clients: there is
+    // no Socket.IO adapter between processes.)
+    const members = this.server.adapter.rooms;
+    if (!rooms.some((room) => members.get(room)?.size)) return;
     // One emit per role to the union of rooms: a client in both gets the event once, as its role may see it.
     for (const role of ROLES) {
+      if (!members.get(roleRoom(role))?.size) continue;
       const others = ROLES.filter((r) => r !== role).map(roleRoom);
       const seen = this.disclosure.event(role, message);
       this.server.to(rooms).except(others).emit(seen.event, seen.payload);
