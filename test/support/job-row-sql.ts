@@ -70,6 +70,22 @@ export function describeJobStatements(dialect: string): void {
     });
 
     const at = (iso: string) => new Date(iso);
+    /** When the generation rows of these tests were created. */
+    const created = at('2026-12-01T10:00:00.000Z');
+
+    /** A generation row written by TypeORM (queued, created at `created`); returns its id. */
+    async function addGeneration(fields: Partial<Generation> = {}): Promise<string> {
+      const id = fields.id ?? randomUUID();
+      await generationRepo.insert({
+        id,
+        status: GenerationStatus.Queued,
+        request: {},
+        createdAt: created,
+        updatedAt: created,
+        ...fields,
+      });
+      return id;
+    }
 
     async function addJob(name: string, runAfter: string, fields: Partial<QueuedJob> = {}): Promise<QueuedJob> {
       const job = queuedRepo.create({
@@ -142,15 +158,9 @@ export function describeJobStatements(dialect: string): void {
     });
 
     it('should move a generation through its transitions as TypeORM reads them, the first outcome winning', async () => {
-      const id = randomUUID();
-      const created = at('2026-12-01T10:00:00.000Z');
-      await generationRepo.insert({
-        id,
-        status: GenerationStatus.Queued,
+      const id = await addGeneration({
         request: { prompt: 'a cat <lora:ink:0.8>', steps: 20 },
         adaptersUsed: [{ id: 'a-1', name: 'ink', weight: 0.8 }],
-        createdAt: created,
-        updatedAt: created,
       });
       expect(await generations.isCancelRequested(id)).toBe(false);
 
@@ -195,7 +205,6 @@ export function describeJobStatements(dialect: string): void {
 
     it('should insert a job row with the declared defaults of the fields left out, as TypeORM reads it back', async () => {
       const id = randomUUID();
-      const created = at('2026-12-01T10:00:00.000Z');
       const row = { id, request: { prompt: 'x' }, createdAt: created, updatedAt: created } as Generation;
       await generations.insert(row);
       const stored = await generationRepo.findOneByOrFail({ id });
@@ -221,15 +230,7 @@ export function describeJobStatements(dialect: string): void {
     });
 
     it("should record a job's results in one transaction, leaving the images already recorded as they were", async () => {
-      const jobId = randomUUID();
-      const created = at('2026-12-01T10:00:00.000Z');
-      await generationRepo.insert({
-        id: jobId,
-        status: GenerationStatus.Running,
-        request: {},
-        createdAt: created,
-        updatedAt: created,
-      });
+      const jobId = await addGeneration({ status: GenerationStatus.Running });
       const result = (imageIndex: number, id: string = randomUUID()): Result =>
         Object.assign(new ResultEntity(), {
           id,
@@ -271,15 +272,7 @@ export function describeJobStatements(dialect: string): void {
     });
 
     it('should not start a generation whose cancellation was asked for', async () => {
-      const id = randomUUID();
-      const created = at('2026-12-01T10:00:00.000Z');
-      await generationRepo.insert({
-        id,
-        status: GenerationStatus.Queued,
-        request: {},
-        createdAt: created,
-        updatedAt: created,
-      });
+      const id = await addGeneration();
       expect(await generations.requestCancel(id)).toBe(true);
       expect(await generations.isCancelRequested(id)).toBe(true);
       expect(await generations.markRunning(id, 'local', 1, new Date())).toBe(false);

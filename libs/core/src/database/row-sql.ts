@@ -1,5 +1,6 @@
 import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import { sqliteParameter } from './sqlite-bound-numbers.js';
 
 /** What one statement returned: its rows (a SELECT, or `RETURNING`) and how many rows it changed. */
 export interface RowSqlResult {
@@ -23,6 +24,8 @@ export class RowSql<E extends ObjectLiteral> {
   private readonly table: string;
   private readonly texts = new Map<string, string>();
   private readonly metadata: EntityMetadata;
+  /** `INSERT` of every column, plain and `ON CONFLICT DO NOTHING`. */
+  private readonly insertTexts: Record<'plain' | 'ifAbsent', string>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -37,6 +40,9 @@ export class RowSql<E extends ObjectLiteral> {
     }
     this.table = dataSource.driver.escape(metadata.tablePath);
     this.postgres = dataSource.options.type === 'postgres';
+    const names = [...this.columns.keys()].map((property) => `{${property}}`);
+    const insert = `INSERT INTO {table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+    this.insertTexts = { plain: insert, ifAbsent: `${insert} ON CONFLICT DO NOTHING` };
   }
 
   /** The statement's text for this database. */
@@ -67,11 +73,8 @@ export class RowSql<E extends ObjectLiteral> {
   async run(text: string, params: readonly unknown[], within?: QueryRunner): Promise<RowSqlResult> {
     const runner = within ?? this.dataSource.createQueryRunner();
     try {
-      // better-sqlite3 binds a number as a REAL; an integer binds as an INTEGER only as a BigInt (as TypeORM's own
-      // statements do here, see sqlite-bound-numbers.ts).
-      const values = this.postgres
-        ? [...params]
-        : params.map((p) => (typeof p === 'number' && Number.isSafeInteger(p) ? BigInt(p) : p));
+      // Integers bound as INTEGERs on SQLite, as TypeORM's own statements are here (sqlite-bound-numbers.ts).
+      const values = this.postgres ? [...params] : params.map(sqliteParameter);
       const result = (await runner.query(this.sql(text), values, true)) as {
         records?: ObjectLiteral[];
         affected?: number;
@@ -88,7 +91,6 @@ export class RowSql<E extends ObjectLiteral> {
    */
   async insert(row: E, options: { ifAbsent?: boolean; within?: QueryRunner } = {}): Promise<boolean> {
     const target = row as ObjectLiteral;
-    const names: string[] = [];
     const params: unknown[] = [];
     for (const column of this.columns.values()) {
       let value: unknown = target[column.propertyName];
@@ -98,12 +100,16 @@ export class RowSql<E extends ObjectLiteral> {
         else throw new Error(`RowSql: ${column.propertyName} is required to insert into ${this.table}`);
         target[column.propertyName] = value;
       }
-      names.push(`{${column.propertyName}}`);
       params.push(this.dataSource.driver.preparePersistentValue(value, column));
     }
-    const conflict = options.ifAbsent ? ' ON CONFLICT DO NOTHING' : '';
-    const text = `INSERT INTO {table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})${conflict}`;
+    const text = this.insertTexts[options.ifAbsent ? 'ifAbsent' : 'plain'];
     return (await this.run(text, params, options.within)).affected === 1;
+  }
+
+  /** The first row a `SELECT *` (or `… RETURNING *`) gives, as the entity; null when it gives none. */
+  async one(text: string, params: readonly unknown[], within?: QueryRunner): Promise<E | null> {
+    const { rows } = await this.run(text, params, within);
+    return rows.length > 0 ? this.entity(rows[0]) : null;
   }
 
   /** A row of `SELECT *` (or `RETURNING *`) as the entity, each column read back by the driver. */

@@ -2,14 +2,17 @@ import type { DataSource } from 'typeorm';
 
 type Escape = (sql: string, parameters: Record<string, unknown> | undefined) => [string, unknown[]];
 
+/**
+ * A parameter as better-sqlite3 should bind it: an integer as an INTEGER (a BigInt: a plain number binds as a REAL),
+ * anything else as it is.
+ */
+export function sqliteParameter(value: unknown): unknown {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
+}
+
 /** A number on its way through TypeORM's escaping, so that it is bound instead of written into the SQL. */
 class BoundNumber {
   constructor(readonly value: number) {}
-
-  /** An integer binds as an INTEGER (a BigInt in better-sqlite3), as the literal did; other numbers as REAL. */
-  toSqlite(): number | bigint {
-    return Number.isSafeInteger(this.value) ? BigInt(this.value) : this.value;
-  }
 }
 
 /**
@@ -31,7 +34,7 @@ export function bindSqliteNumbers(dataSource: DataSource): DataSource {
     for (const [key, value] of Object.entries(parameters))
       boxed[key] = typeof value === 'number' && Number.isFinite(value) ? new BoundNumber(value) : value;
     const [text, values] = escape(sql, boxed);
-    return [text, values.map((v) => (v instanceof BoundNumber ? v.toSqlite() : v))];
+    return [text, values.map((v) => (v instanceof BoundNumber ? sqliteParameter(v.value) : v))];
   };
   return dataSource;
 }

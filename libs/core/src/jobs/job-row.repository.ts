@@ -34,9 +34,8 @@ export abstract class JobRowRepository<E extends JobRow> {
     return job;
   }
 
-  async findById(id: string): Promise<E | null> {
-    const { rows } = await this.rows.run('SELECT * FROM {table} WHERE {id} = ?', [id]);
-    return rows.length > 0 ? this.rows.entity(rows[0]) : null;
+  findById(id: string): Promise<E | null> {
+    return this.rows.one('SELECT * FROM {table} WHERE {id} = ?', [id]);
   }
 
   /** A page of rows matching `where`, newest first (id breaks ties so pages never overlap). */

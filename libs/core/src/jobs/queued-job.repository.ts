@@ -39,9 +39,8 @@ export class QueuedJobRepository {
     return rows.map((r) => ({ name: r.name, state: r.state, count: Number(r.count) }));
   }
 
-  async findById(id: string): Promise<QueuedJobEntity | null> {
-    const { rows } = await this.rows.run('SELECT * FROM {table} WHERE {id} = ?', [id]);
-    return rows.length > 0 ? this.rows.entity(rows[0]) : null;
+  findById(id: string): Promise<QueuedJobEntity | null> {
+    return this.rows.one('SELECT * FROM {table} WHERE {id} = ?', [id]);
   }
 
   /** Jobs left `running` by a process that died go back to the queue. */
@@ -63,9 +62,9 @@ export class QueuedJobRepository {
    * The oldest due job of `name`, marked running, or none: one UPDATE … RETURNING, so no other claimer can take it
    * between the read and the write (on PostgreSQL a row another claimer holds is skipped).
    */
-  async claimNext(name: string, now: Date): Promise<QueuedJobEntity | null> {
+  claimNext(name: string, now: Date): Promise<QueuedJobEntity | null> {
     const skipLocked = this.rows.postgres ? ' FOR UPDATE SKIP LOCKED' : '';
-    const { rows } = await this.rows.run(
+    return this.rows.one(
       'UPDATE {table} SET {status} = ?, {startedAt} = ?, {attempts} = {attempts} + 1 WHERE {id} = (' +
         'SELECT {id} FROM {table} WHERE {name} = ? AND {status} = ? AND {runAfter} <= ? ' +
         `ORDER BY {runAfter}, {createdAt} LIMIT 1${skipLocked}) AND {status} = ? RETURNING *`,
@@ -78,7 +77,6 @@ export class QueuedJobRepository {
         JobStatus.Queued,
       ],
     );
-    return rows.length > 0 ? this.rows.entity(rows[0]) : null;
   }
 
   async nextDueTime(names: string[]): Promise<Date | null> {
