@@ -43,6 +43,8 @@ export const topicRoom = (topic: string): string => `topic:${topic}`;
 /** Every connection is in the room of its role, so that each role gets events as it may see them. */
 const roleRoom = (role: Role): string => `role:${role}`;
 const ROLES = Object.values(Role);
+/** For each role, the rooms of the others: an emit for one role leaves the connections of every other role out. */
+const OTHER_ROLE_ROOMS = new Map(ROLES.map((role) => [role, ROLES.filter((r) => r !== role).map(roleRoom)]));
 
 const principalOf = (client: Socket): Principal => (client.data as { principal: Principal }).principal;
 
@@ -200,9 +202,8 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     // One emit per role to the union of rooms: a client in both gets the event once, as its role may see it.
     for (const role of ROLES) {
       if (!members.get(roleRoom(role))?.size) continue;
-      const others = ROLES.filter((r) => r !== role).map(roleRoom);
       const seen = this.disclosure.event(role, message);
-      this.server.to(rooms).except(others).emit(seen.event, seen.payload);
+      this.server.to(rooms).except(OTHER_ROLE_ROOMS.get(role)!).emit(seen.event, seen.payload);
     }
     this.logger.debug?.(`${message.event} → ${rooms.join(', ')}`);
   }

@@ -232,6 +232,8 @@ export class AdapterQueryRepository {
    */
   private readonly pgSummaries?: Map<string, { version: string; entity: AdapterEntity }>;
   private readonly pgSummaryLimit: number;
+  /** `pgPrepared`'s statement names by text: a few texts (the first pages' sorts), named once, not on each request. */
+  private readonly pgStatementNames = new Map<string, string>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -937,7 +939,11 @@ export class AdapterQueryRepository {
    */
   private async pgPrepared<T>(sql: string, params: unknown[]): Promise<T[]> {
     const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
-    const name = `lm_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    let name = this.pgStatementNames.get(sql);
+    if (name === undefined) {
+      name = `lm_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+      this.pgStatementNames.set(sql, name);
+    }
     return (await pool.query<T>({ name, text: sql, values: params })).rows;
   }
 
