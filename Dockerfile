@@ -21,7 +21,9 @@ WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-RUN mkdir -p /data && chown node:node /data
+# The apps write V8's code cache (compiled code, made by their first run) where the non-root user can write.
+ENV CODE_CACHE_DIR=/app/code-cache
+RUN mkdir -p /data /app/code-cache && chown node:node /data /app/code-cache
 USER node
 EXPOSE 3000 3001
 # One image, three roles, chosen by the command: the API (default), `node dist/apps/worker/bundle/main.js`, or

@@ -35,6 +35,7 @@ export default tseslint.config(
       'eslint.config.js',
       'test/support/*.cjs',
       'scripts/*.mjs',
+      'scripts/*.cjs',
       'scripts/bundle-shims/*.cjs',
       'apps/web/src/api/generated/**',
     ],

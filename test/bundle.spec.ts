@@ -1,10 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** `new URL('./x.worker.js', import.meta.url)` as the CommonJS bundle writes it. */
+const WORKER_URL = /new URL\("(\.\/[^"]+)", require\("url"\)\.pathToFileURL\(__filename\)\.href\)/g;
 
 /**
  * The bundled apps (scripts/bundle.config.mjs, built by `npm run build`) start their worker threads from files
@@ -15,9 +28,7 @@ describe.each(['api', 'worker', 'cli'])('the %s bundle', (app) => {
   const dir = join(ROOT, 'dist', 'apps', app, 'bundle');
   const files = readdirSync(dir).filter((name) => name.endsWith('.js'));
   const references = files.flatMap((name) =>
-    [...readFileSync(join(dir, name), 'utf8').matchAll(/new URL\("(\.\/[^"]+)", import\.meta\.url\)/g)].map(
-      (match) => ({ from: name, target: match[1] }),
-    ),
+    [...readFileSync(join(dir, name), 'utf8').matchAll(WORKER_URL)].map((match) => ({ from: name, target: match[1] })),
   );
 
   it('should start from main.js and resolve the import and hash worker scripts beside the code that starts them', () => {
@@ -62,5 +73,98 @@ describe('the CLI bundle at start-up', () => {
     } finally {
       rmSync(data, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * Each app starts from main.js (scripts/bundle-main.cjs), which compiles the bundle's files with V8's code cache and
+ * writes the cache when the process exits. The cache must only ever make a start faster: never run code other than
+ * the file's, never stop a start.
+ */
+describe('the bundle code cache', () => {
+  const work = mkdtempSync(join(tmpdir(), 'lm-code-cache-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** `cli migrate [--check]` from the given bundle folder, with the given cache folder; each test has its database. */
+  const migrate = (bundle: string, cacheDir: string, ...args: string[]) => {
+    const data = join(work, expect.getState().currentTestName!.replace(/\W+/g, '-'));
+    const run = spawnSync(process.execPath, [join(bundle, 'main.js'), 'migrate', ...args], {
+      env: { PATH: process.env.PATH, DATA_DIR: data, LORA_ROOTS: work, CODE_CACHE_DIR: cacheDir },
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    return run.stdout;
+  };
+  /** The cache files of `cli migrate`, by name, with the SHA-1 of their contents. */
+  const caches = (cacheDir: string) =>
+    new Map(
+      readdirSync(join(cacheDir, 'cli', 'migrate')).map((name) => [
+        name,
+        createHash('sha1')
+          .update(readFileSync(join(cacheDir, 'cli', 'migrate', name)))
+          .digest('hex'),
+      ]),
+    );
+  const sizeOf = (cacheDir: string, name: string) => statSync(join(cacheDir, 'cli', 'migrate', name)).size;
+  const bundle = join(ROOT, 'dist/apps/cli/bundle');
+
+  it('should write the code a command compiled when it exits, and start the next run from it unchanged', () => {
+    const cacheDir = join(work, 'first');
+    migrate(bundle, cacheDir);
+    const written = caches(cacheDir);
+    const bootstrapChunk = readdirSync(bundle).find((name) => name.startsWith('bootstrap-'))!;
+    expect([...written.keys()].some((name) => name.startsWith(`${bootstrapChunk}.`))).toBe(true);
+    expect([...written.keys()].some((name) => name.startsWith('app.js.'))).toBe(true);
+    expect(Math.min(...[...written.keys()].map((name) => sizeOf(cacheDir, name)))).toBeGreaterThan(0);
+
+    expect(migrate(bundle, cacheDir, '--check')).toContain('Database is up to date.');
+    // A cache V8 refused would have been written again; every one was taken as it was.
+    expect(caches(cacheDir)).toEqual(written);
+  });
+
+  it('should start without a damaged cache, and write it again', () => {
+    const cacheDir = join(work, 'damaged');
+    migrate(bundle, cacheDir);
+    const [name] = [...caches(cacheDir).keys()].sort((a, b) => sizeOf(cacheDir, b) - sizeOf(cacheDir, a));
+    const garbage = Buffer.alloc(sizeOf(cacheDir, name), 0x5a);
+    writeFileSync(join(cacheDir, 'cli', 'migrate', name), garbage);
+    expect(migrate(bundle, cacheDir, '--check')).toContain('Database is up to date.');
+    expect(caches(cacheDir).get(name)).not.toBe(createHash('sha1').update(garbage).digest('hex'));
+    expect(sizeOf(cacheDir, name)).toBeGreaterThan(0);
+  });
+
+  it('should never run a file from the cache of an earlier build of it, even one of the same length', () => {
+    // A copy of the bundle beside the real one (so it finds node_modules and the product's package.json the same way).
+    const copy = join(ROOT, 'dist', `code-cache-${process.pid}`, 'cli', 'bundle');
+    cpSync(bundle, copy, { recursive: true, filter: (source) => !source.includes('.code-cache') });
+    try {
+      const cacheDir = join(work, 'rebuilt');
+      migrate(copy, 'off');
+      // The cache written by this run holds the code that prints the check's answer.
+      expect(migrate(copy, cacheDir, '--check')).toContain('Database is up to date.');
+      const chunk = readdirSync(copy).find((name) =>
+        readFileSync(join(copy, name), 'utf8').includes('is up to date.\\n'),
+      )!;
+      const source = readFileSync(join(copy, chunk), 'utf8');
+      // V8 compares only the length of a cached source with the file's: this "rebuild" keeps it.
+      writeFileSync(join(copy, chunk), source.replace('"Database is up to date.\\n"', '"Database is UP TO DATE.\\n"'));
+      const later = new Date(Date.now() + 60_000);
+      utimesSync(join(copy, chunk), later, later);
+      expect(migrate(copy, cacheDir, '--check')).toContain('Database is UP TO DATE.');
+      // The earlier build's cache of that file is gone, replaced by the new build's.
+      expect([...caches(cacheDir).keys()].filter((name) => name.startsWith(`${chunk}.`))).toHaveLength(1);
+    } finally {
+      rmSync(dirname(dirname(copy)), { recursive: true, force: true });
+    }
+  });
+
+  it('should start as without a cache when its folder cannot be written, or when it is turned off', () => {
+    const file = join(work, 'a-file');
+    writeFileSync(file, '');
+    expect(migrate(bundle, join(file, 'cache'))).toContain('Database: ');
+    expect(migrate(bundle, 'off', '--check')).toContain('Database is up to date.');
+    expect(existsSync(join(ROOT, 'off'))).toBe(false);
+    expect(existsSync(join(process.cwd(), 'off'))).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -296,11 +296,23 @@ const port = z.coerce.number().int().min(0).max(65535);
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
-/** The folder holding the product's package.json (the repository, or an installed copy of `dist/`'s parent). */
+/**
+ * The folder holding the product's package.json (the repository, or an installed copy of `dist/`'s parent). Other
+ * package.json files on the way up are passed over: each app's bundle folder has one of its own (it says CommonJS).
+ */
 export function installationRoot(from: string = import.meta.dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(resolve(dir, 'package.json'))) return dir;
+    if (isProductManifest(resolve(dir, 'package.json'))) return dir;
     if (dirname(dir) === dir) return process.cwd();
+  }
+}
+
+function isProductManifest(file: string): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'lora-manager';
+  } catch {
+    return false;
   }
 }
 
