@@ -96,6 +96,8 @@ const bundle = (app) => ({
     // Packages kept out of the bundle load with `require` (Node ≥ 20.19 requires ES modules too): V8 compiles a file
     // with its code cache only as a script, and `import()` from a script needs a loader of its own.
     dynamicImportInCjs: false,
+    charset: 'ascii',
+    comments: { legal: true, annotation: true, jsdoc: false },
     chunkFileNames: '[name]-[hash].js',
     cleanDir: true,
   },
