@@ -58,22 +58,31 @@ function requireFor(module) {
   return require;
 }
 
-function writeCaches() {
+/** Runs `write`, ignoring a failure: a cache not written (a read-only folder, a full disk) only means no cache. */
+function tryTo(write) {
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    const present = readdirSync(cacheDir);
-    for (const { script, file } of pending) {
-      const name = basename(file);
-      // Caches of earlier builds of this file (same name, other size or time) are dead weight.
-      const stem = name.slice(0, name.indexOf('.js.') + 4);
-      for (const old of present) if (old.startsWith(stem) && old !== name) unlinkSync(join(cacheDir, old));
-      // Written whole under another name, then renamed: a process starting meanwhile never reads half a cache.
-      const partial = `${file}.${process.pid}.partial`;
+    write();
+  } catch {
+    // The next start compiles, as without a cache.
+  }
+}
+
+function writeCaches() {
+  tryTo(() => mkdirSync(cacheDir, { recursive: true }));
+  let present = [];
+  tryTo(() => (present = readdirSync(cacheDir)));
+  for (const { script, file } of pending) {
+    const name = basename(file);
+    // Caches of earlier builds of this file (same name, other size or time) are dead weight. Processes exiting
+    // together may remove the same one, or write the same cache: each step stands alone.
+    const stem = name.slice(0, name.indexOf('.js.') + 4);
+    for (const old of present) if (old.startsWith(stem) && old !== name) tryTo(() => unlinkSync(join(cacheDir, old)));
+    // Written whole under another name, then renamed: a process starting meanwhile never reads half a cache.
+    const partial = `${file}.${process.pid}.partial`;
+    tryTo(() => {
       writeFileSync(partial, script.createCachedData());
       renameSync(partial, file);
-    }
-  } catch {
-    // Not writable (a read-only installation, a full disk): the next start compiles, as without a cache.
+    });
   }
 }
 
