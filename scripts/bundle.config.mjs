@@ -77,11 +77,30 @@ const commonJsStart = {
   },
 };
 
+/**
+ * Nest's two logger modules each make an `Intl.DateTimeFormat` as they load, for the time in a log line; the first
+ * one a process makes starts ICU, ~20 ms of every start, also for a CLI command that never logs. In the bundle they
+ * make it when the first line is logged. If an update of Nest changes these lines, the build fails here.
+ */
+const NEST_LOGGERS = /\/@nestjs\/common\/services\/(console-)?logger\.service\.js$/;
+const EAGER_FORMATTER = /const dateTimeFormatter = new Intl\.DateTimeFormat\(/;
+const lazyLogTime = {
+  name: 'lazy-log-time',
+  transform(code, id) {
+    if (!NEST_LOGGERS.test(id)) return null;
+    if (!EAGER_FORMATTER.test(code)) throw new Error(`${id} changed: review lazyLogTime in scripts/bundle.config.mjs`);
+    const helper =
+      'function lazyDateTimeFormat(...options) { let made; ' +
+      'return { format: (date) => (made ??= new Intl.DateTimeFormat(...options)).format(date) }; }\n';
+    return { code: code.replace(EAGER_FORMATTER, 'const dateTimeFormatter = lazyDateTimeFormat(') + helper, map: null };
+  },
+};
+
 const bundle = (app) => ({
   input: { app: `dist/apps/${app}/src/main.js`, ...WORKER_THREADS },
   platform: 'node',
   external: EXTERNAL,
-  plugins: [typeormCompat, commonJsStart],
+  plugins: [typeormCompat, lazyLogTime, commonJsStart],
   resolve: app === 'cli' ? { alias: CLI_ALIASES } : undefined,
   treeshake: { moduleSideEffects: [{ test: /\/dist\/(libs|migrations)\//, sideEffects: false }] },
   logLevel: 'warn',

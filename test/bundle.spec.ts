@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from '@jest/globals';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -166,5 +167,40 @@ describe('the bundle code cache', () => {
     expect(migrate(bundle, 'off', '--check')).toContain('Database is up to date.');
     expect(existsSync(join(ROOT, 'off'))).toBe(false);
     expect(existsSync(join(process.cwd(), 'off'))).toBe(false);
+  });
+});
+
+/**
+ * The bundle makes Nest's log-time formatters on first use instead of as Nest's logger modules load (the first
+ * `Intl.DateTimeFormat` of a process starts ICU: ~20 ms of every start). A log line must still carry Nest's time.
+ */
+describe("the bundle's Nest loggers", () => {
+  it('should format the log time exactly as Nest does, making the formatter only when a line is logged', async () => {
+    const configs = (await import(join(ROOT, 'scripts/bundle.config.mjs'))) as {
+      default: { plugins: { name: string; transform?: (code: string, id: string) => { code: string } | null }[] }[];
+    };
+    const plugin = configs.default[0].plugins.find((p) => p.name === 'lazy-log-time')!;
+    for (const file of ['console-logger.service.js', 'logger.service.js']) {
+      const id = join(ROOT, 'node_modules/@nestjs/common/services', file);
+      const source = readFileSync(id, 'utf8');
+      const { code } = plugin.transform!(source, id)!;
+      // The module's formatter declaration and the helper it now calls, run on their own.
+      const declaration = /const dateTimeFormatter = lazyDateTimeFormat\([^;]*\);/s.exec(code)![0];
+      const helper = code.slice(code.lastIndexOf('function lazyDateTimeFormat'));
+      const made: unknown[] = [];
+      const intl = {
+        DateTimeFormat: new Proxy(Intl.DateTimeFormat, { construct: (t, a: never[]) => (made.push(a), new t(...a)) }),
+      };
+      const formatter = runInNewContext(`${helper}\n${declaration}\ndateTimeFormatter;`, { Intl: intl }) as {
+        format(date: number): string;
+      };
+      expect(made).toHaveLength(0);
+      const eager = /const dateTimeFormatter = new Intl\.DateTimeFormat\(([^;]*)\);/s.exec(source)![1];
+      const nests = runInNewContext(`new Intl.DateTimeFormat(${eager});`, { Intl }) as Intl.DateTimeFormat;
+      const at = Date.UTC(2026, 11, 7, 18, 30, 5);
+      expect(formatter.format(at)).toBe(nests.format(at));
+      expect(formatter.format(at + 1000)).toBe(nests.format(at + 1000));
+      expect(made).toHaveLength(1);
+    }
   });
 });
