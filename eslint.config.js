@@ -110,9 +110,10 @@ export default tseslint.config(
         {
           patterns: [
             {
-              // `@app/core/http` is core's second barrel: the HTTP-only pieces the API and the worker serve.
-              group: ['@app/*/*', '!@app/core/http'],
-              message: 'Import a lib only through its barrel (@app/<lib>, or @app/core/http).',
+              // `@app/core/http` is core's second barrel: the HTTP-only pieces the API and the worker serve;
+              // `@app/core/start` its third: how an app starts, before any of the rest loads.
+              group: ['@app/*/*', '!@app/core/http', '!@app/core/start'],
+              message: 'Import a lib only through its barrel (@app/<lib>, @app/core/http or @app/core/start).',
             },
             { group: ['**/libs/**'], message: 'Import a lib through its barrel, never by path.' },
             { group: ['**/apps/**'], message: 'Apps never import each other.' },

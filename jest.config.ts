@@ -21,6 +21,7 @@ export default {
   moduleNameMapper: {
     ...Object.fromEntries(libs.map((l) => [`^@app/${l}$`, `<rootDir>/libs/${l}/src/index.ts`])),
     '^@app/core/http$': '<rootDir>/libs/core/src/http.ts',
+    '^@app/core/start$': '<rootDir>/libs/core/src/start.ts',
     '^@app/migrations$': '<rootDir>/migrations/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
