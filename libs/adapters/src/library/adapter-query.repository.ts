@@ -292,10 +292,13 @@ export class AdapterQueryRepository {
     if (this.pgSummaries && this.unfiltered(filter) && offset < PG_STATE_COLUMNS_MAX_OFFSET) {
       // The whole library's first pages, the commonest list: page, row states and total in one statement (the page
       // walks the sort index and reads each row once; the total is computed once, beside it). The unfiltered plan
-      // does not depend on the total, so it is not asked first; only a page past the end asks it alone.
+      // does not depend on the total, so it is not asked first; only a page past the end asks it alone. A first page
+      // with no rows is an empty library in the statement's snapshot: its total is 0, not one counted a moment
+      // later, after an import's batch may have committed (then a client saw "0 items of 1,500").
       const query = await this.pageQuery(filter, sort, order, offset, limit, Infinity, PG_ROW_STATE_COLUMNS);
       const rows = await this.pgPrepared<PageRowOf & { total: unknown }>(query.sql, query.values);
-      return { total: rows.length > 0 ? toNumber(rows[0].total) : await this.presentTotal(), ...pageRowsOf(rows) };
+      if (rows.length > 0) return { total: toNumber(rows[0].total), ...pageRowsOf(rows) };
+      return { total: offset === 0 ? 0 : await this.presentTotal(), ...pageRowsOf(rows) };
     }
     const total = await this.count(filter);
     return { total, ...(await this.pageIdsWithin(filter, page, total)) };
