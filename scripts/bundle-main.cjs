@@ -9,8 +9,11 @@
 // measured here, that saved a third of what a cache made after the run saves). `cli import` start-up: 465 → 360 ms.
 //
 // How: CommonJS files of this bundle are compiled here rather than by Node, each with the cache written for it, if
-// any. When the process exits, every file that had no cache (or whose cache V8 refused) gets one, holding what the
-// process compiled. A cache is keyed by the file's name, size and modification time (V8 itself checks only the
+// any. Every file that had no cache (or whose cache V8 refused) gets one, holding what the process compiled: when it
+// exits with code 0 (a CLI command), or once it has run for WRITE_AFTER_MS (the API and the worker, which a signal
+// stops without an 'exit' event; then a cache that grew by a tenth is written again too, so a cache made by a short
+// run does not stay). A process that failed (a bad environment stops an app before it does anything) writes nothing:
+// its cache would hold too little. A cache is keyed by the file's name, size and modification time (V8 itself checks only the
 // source's length, its own version and its flags), so a rebuilt bundle never runs stale code; a cache V8 refuses (a
 // new Node, other V8 flags) is written again. The cache is only ever a speed-up: a folder that cannot be written, a
 // missing or damaged file, and the app starts as it would without one.
@@ -31,8 +34,12 @@ const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? process.argv
 const cacheRoot = setting ? join(setting, basename(dirname(__dirname))) : join(__dirname, '.code-cache');
 const cacheDir = setting === 'off' ? null : join(cacheRoot, command);
 
-/** Files compiled without a usable cache: written when the process exits. */
+/** Files compiled without a usable cache: written when the process exits, or once it has run for WRITE_AFTER_MS. */
 const pending = [];
+/** Files compiled with their cache: written again once the process has run for WRITE_AFTER_MS, if it grew. */
+const cached = [];
+/** How long an app runs before its caches are written (a server's start-up, and its first requests, are done). */
+const WRITE_AFTER_MS = 10_000;
 
 /** The cache file of a bundle file: a new build of the file (new size or time) is a new name. */
 function cacheFileOf(filename) {
@@ -67,11 +74,18 @@ function tryTo(write) {
   }
 }
 
-function writeCaches() {
+/** Writes the pending caches (and, `grown`, those of `cached` that grew by a tenth); each is written once. */
+function writeCaches(grown) {
+  const writes = pending.splice(0).map(({ script, file }) => ({ file, data: () => script.createCachedData() }));
+  for (const { script, file, size } of grown ? cached.splice(0) : []) {
+    const data = script.createCachedData();
+    if (data.length > size * 1.1) writes.push({ file, data: () => data });
+  }
+  if (writes.length === 0) return;
   tryTo(() => mkdirSync(cacheDir, { recursive: true }));
   let present = [];
   tryTo(() => (present = readdirSync(cacheDir)));
-  for (const { script, file } of pending) {
+  for (const { file, data } of writes) {
     const name = basename(file);
     // Caches of earlier builds of this file (same name, other size or time) are dead weight. Processes exiting
     // together may remove the same one, or write the same cache: each step stands alone.
@@ -80,7 +94,7 @@ function writeCaches() {
     // Written whole under another name, then renamed: a process starting meanwhile never reads half a cache.
     const partial = `${file}.${process.pid}.partial`;
     tryTo(() => {
-      writeFileSync(partial, script.createCachedData());
+      writeFileSync(partial, data());
       renameSync(partial, file);
     });
   }
@@ -97,12 +111,14 @@ if (cacheDir) {
     // (A script compiled here has no loader for `import()`: the bundle loads its outside packages with `require`.)
     const script = new vm.Script(Module.wrap(content), { filename, cachedData });
     if (cachedData === undefined || script.cachedDataRejected) pending.push({ script, file });
+    else cached.push({ script, file, size: cachedData.length });
     const wrapper = script.runInThisContext({ displayErrors: true });
     return wrapper.call(this.exports, this.exports, requireFor(this), this, filename, dirname(filename));
   };
-  process.once('exit', () => {
-    if (pending.length > 0) writeCaches();
+  process.once('exit', (code) => {
+    if (code === 0) writeCaches(false);
   });
+  setTimeout(() => writeCaches(true), WRITE_AFTER_MS).unref();
 }
 
 require('./app.js');

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { freePort } from './support/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** `new URL('./x.worker.js', import.meta.url)` as the CommonJS bundle writes it. */
@@ -159,6 +160,47 @@ describe('the bundle code cache', () => {
       rmSync(dirname(dirname(copy)), { recursive: true, force: true });
     }
   });
+
+  it('should not keep the cache of a run that failed: it compiled too little to start the next runs from', () => {
+    const cacheDir = join(work, 'failed');
+    const run = spawnSync(process.execPath, [join(bundle, 'main.js'), 'migrate'], {
+      env: {
+        PATH: process.env.PATH,
+        DATA_DIR: join(work, 'failed-data'),
+        IMPORT_WORKERS: 'many',
+        CODE_CACHE_DIR: cacheDir,
+      },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('IMPORT_WORKERS');
+    expect(existsSync(join(cacheDir, 'cli', 'migrate'))).toBe(false);
+    // The next run that succeeds writes it.
+    migrate(bundle, cacheDir);
+    expect(caches(cacheDir).size).toBeGreaterThan(1);
+  });
+
+  it('should write the cache of a server while it runs: a signal stops it without an exit event', async () => {
+    const cacheDir = join(work, 'server');
+    const port = await freePort();
+    const data = join(work, 'server-data');
+    const api = spawn(process.execPath, [join(ROOT, 'dist/apps/api/bundle/main.js')], {
+      env: { PATH: process.env.PATH, DATA_DIR: data, LORA_ROOTS: work, PORT: String(port), CODE_CACHE_DIR: cacheDir },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => api.once('exit', resolve));
+    try {
+      const written = () =>
+        existsSync(join(cacheDir, 'api', 'default')) && readdirSync(join(cacheDir, 'api', 'default')).length > 1;
+      const deadline = Date.now() + 30_000;
+      while (!written() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      expect(written()).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    } finally {
+      api.kill('SIGTERM');
+      await exited;
+    }
+  }, 40_000);
 
   it('should start as without a cache when its folder cannot be written, or when it is turned off', () => {
     const file = join(work, 'a-file');
