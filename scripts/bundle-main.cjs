@@ -10,13 +10,13 @@
 //
 // How: CommonJS files of this bundle are compiled here rather than by Node, each with the cache written for it, if
 // any. Every file that had no cache (or whose cache V8 refused) gets one, holding what the process compiled: when it
-// exits with code 0 (a CLI command), or once it has run for WRITE_AFTER_MS (the API and the worker, which a signal
-// stops without an 'exit' event; then a cache that grew by a tenth is written again too, so a cache made by a short
-// run does not stay). A process that failed (a bad environment stops an app before it does anything) writes nothing:
-// its cache would hold too little. A cache is keyed by the file's name, size and modification time (V8 itself checks only the
-// source's length, its own version and its flags), so a rebuilt bundle never runs stale code; a cache V8 refuses (a
-// new Node, other V8 flags) is written again. The cache is only ever a speed-up: a folder that cannot be written, a
-// missing or damaged file, and the app starts as it would without one.
+// exits with code 0 (a CLI command), or once it has run WRITE_AFTER_MS since the file loaded (the API and the worker,
+// which a signal stops without an 'exit' event; then a cache that grew by a tenth is written again too, so a cache
+// made by a short run does not stay). A process that failed (a bad environment stops an app before it does anything)
+// writes nothing: its cache would hold too little. A cache is keyed by the file's name, size and modification time
+// (V8 itself checks only the source's length, its own version and its flags), so a rebuilt bundle never runs stale
+// code; a cache V8 refuses (a new Node, other V8 flags) is written again. The cache is only ever a speed-up: a folder
+// that cannot be written, a missing or damaged file, and the app starts as it would without one.
 //
 // CODE_CACHE_DIR: a folder for the caches (default: .code-cache beside this file); `off` turns the cache off.
 const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
@@ -34,12 +34,21 @@ const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? process.argv
 const cacheRoot = setting ? join(setting, basename(dirname(__dirname))) : join(__dirname, '.code-cache');
 const cacheDir = setting === 'off' ? null : join(cacheRoot, command);
 
-/** Files compiled without a usable cache: written when the process exits, or once it has run for WRITE_AFTER_MS. */
+/** Files compiled without a usable cache: written when the process exits, or WRITE_AFTER_MS after they loaded. */
 const pending = [];
-/** Files compiled with their cache: written again once the process has run for WRITE_AFTER_MS, if it grew. */
+/** Files compiled with their cache: written again WRITE_AFTER_MS after they loaded, if it grew by a tenth. */
 const cached = [];
 /** How long an app runs before its caches are written (a server's start-up, and its first requests, are done). */
 const WRITE_AFTER_MS = 10_000;
+let writeTimer = null;
+
+/** Writes the caches WRITE_AFTER_MS from now, unless a write is already due (files loaded later get one too). */
+function writeSoon() {
+  writeTimer ??= setTimeout(() => {
+    writeTimer = null;
+    writeCaches(true);
+  }, WRITE_AFTER_MS).unref();
+}
 
 /** The cache file of a bundle file: a new build of the file (new size or time) is a new name. */
 function cacheFileOf(filename) {
@@ -112,13 +121,13 @@ if (cacheDir) {
     const script = new vm.Script(Module.wrap(content), { filename, cachedData });
     if (cachedData === undefined || script.cachedDataRejected) pending.push({ script, file });
     else cached.push({ script, file, size: cachedData.length });
+    writeSoon();
     const wrapper = script.runInThisContext({ displayErrors: true });
     return wrapper.call(this.exports, this.exports, requireFor(this), this, filename, dirname(filename));
   };
   process.once('exit', (code) => {
     if (code === 0) writeCaches(false);
   });
-  setTimeout(() => writeCaches(true), WRITE_AFTER_MS).unref();
 }
 
 require('./app.js');
