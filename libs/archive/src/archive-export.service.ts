@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,7 +8,7 @@ import {
   type AppConfig,
   errorMessage,
   FileStorage,
-  installationRoot,
+  productVersion,
   type ZipEntryOptions,
   ZipWriter,
 } from '@app/core';
@@ -54,15 +53,6 @@ const TABLE_COUNTS: [ArchiveTable, Exclude<keyof ArchiveCounts, 'adapters' | 'fi
   [ArchiveTable.Deliveries, 'deliveries'],
   [ArchiveTable.Recipes, 'recipes'],
 ];
-
-export function productVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(resolve(installationRoot(), 'package.json'), 'utf8')) as { version: string })
-      .version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Every present adapter's files: the LoRA, its sidecars and its preview file. */
 function filesOf(adapter: AdapterEntity): LibraryFileRef[] {

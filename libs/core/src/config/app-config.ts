@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -296,24 +296,35 @@ const port = z.coerce.number().int().min(0).max(65535);
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/** The product's own package.json in `dir`, or null (none there, another package's, unreadable). */
+function productManifest(dir: string): { version?: string } | null {
+  try {
+    const manifest = JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8')) as {
+      name?: unknown;
+      version?: string;
+    };
+    return manifest.name === 'lora-manager' ? manifest : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The folder holding the product's package.json (the repository, or an installed copy of `dist/`'s parent). Other
  * package.json files on the way up are passed over: each app's bundle folder has one of its own (it says CommonJS).
  */
 export function installationRoot(from: string = import.meta.dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
-    if (isProductManifest(resolve(dir, 'package.json'))) return dir;
+    if (productManifest(dir)) return dir;
     if (dirname(dir) === dir) return process.cwd();
   }
 }
 
-function isProductManifest(file: string): boolean {
-  if (!existsSync(file)) return false;
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'lora-manager';
-  } catch {
-    return false;
-  }
+let version: string | undefined;
+
+/** The product's version, from its package.json (see `installationRoot`); `unknown` when there is none to read. */
+export function productVersion(): string {
+  return (version ??= productManifest(installationRoot())?.version ?? 'unknown');
 }
 
 /** DATA_DIR when it is not set: `data/` in the installation, so that a CLI run from another folder finds the same database. */

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { errorMessage } from '@app/core';
+import { errorMessage, productVersion } from '@app/core';
 import { DataSource } from 'typeorm';
 import { ProcessHeartbeatEntity, ProcessKind } from './process-heartbeat.entity.js';
-import { productVersion } from './product-version.js';
 
 export const HEARTBEAT_KIND = Symbol('HEARTBEAT_KIND');
 

@@ -1,13 +1,12 @@
 import { statfs } from 'node:fs/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { APP_CONFIG, type AppConfig, errorMessage, JobQueue } from '@app/core';
+import { APP_CONFIG, type AppConfig, errorMessage, JobQueue, productVersion } from '@app/core';
 import { LibraryRoots } from '@app/adapters';
 import { SdNextClient } from '@app/generation';
 import { DataSource } from 'typeorm';
 import { HEARTBEAT_ALIVE_MS } from './heartbeat.service.js';
 import { ProcessHeartbeatEntity, ProcessKind } from './process-heartbeat.entity.js';
-import { productVersion } from './product-version.js';
 import type { BackendStatus, DiskStatus, LatencyStatus, ProcessStatus, SystemStatus } from './system-status.model.js';
 
 /** Each backend's probe waits at most this long: the status page must answer even when a GPU box is down. */
