@@ -15,6 +15,7 @@ const { AdapterQueryRepository } = await import('../libs/adapters/src/library/ad
 const { AdapterSort, SortOrder, TagMode } = await import('../libs/adapters/src/library/adapter-query.model.js');
 
 type Repo = InstanceType<typeof AdapterQueryRepository>;
+type PoolQuery = (config: { name?: string; text: string; values?: unknown[] }) => Promise<{ rows: unknown[] }>;
 
 const ADAPTERS = 130;
 const LIMIT = 50;
@@ -76,5 +77,46 @@ describe('PostgreSQL list-page summaries kept by row version', () => {
     const after = await pageOf(repo, 50);
     expect(after.names).not.toContain('adapter 052');
     expect(after.itemIds).toEqual(after.ids);
+  });
+
+  // The whole library's first page comes with its total from one statement. An import's batch that commits just
+  // after that statement must not lend the page a total of its own: a client listing the library while an import
+  // ran once saw "0 items" beside "total 1500" (test/scale-out.e2e-spec.ts).
+  it("should give the library's first page the total of its own snapshot while an import's batch commits", async () => {
+    await seed.exec('DELETE FROM adapter_tags', []);
+    await seed.exec('DELETE FROM adapters', []);
+    const repo = new AdapterQueryRepository(ds);
+    const firstPage = (offset = 0) =>
+      repo.listPage(
+        { tagMode: TagMode.Any, missing: false },
+        { sort: AdapterSort.Name, order: SortOrder.Asc, offset, limit: 20 },
+      );
+    // The batch commits right after the next named (prepared) statement, the page's, has answered.
+    const pool = (ds.driver as unknown as { master: { query: PoolQuery } }).master;
+    const query = pool.query;
+    pool.query = async (config) => {
+      const result = await query.call(pool, config);
+      if (config.name) {
+        pool.query = query;
+        await seedAdapters(seed, [
+          adapterSpec('ink', ['style']),
+          adapterSpec('oil', ['style']),
+          adapterSpec('hero', []),
+        ]);
+      }
+      return result;
+    };
+    try {
+      // The statement saw an empty library; the batch committed before the page was answered.
+      expect(await firstPage()).toMatchObject({ total: 0, ids: [] });
+    } finally {
+      pool.query = query;
+    }
+    // The next page sees the batch, rows and total alike.
+    const next = await firstPage();
+    expect(next.total).toBe(3);
+    expect(next.ids).toHaveLength(3);
+    // A page past the end still says how many there are.
+    expect(await firstPage(40)).toMatchObject({ total: 3, ids: [] });
   });
 });
