@@ -5,7 +5,7 @@ import { inspectAdapterFile } from '../reading/inspect-adapter.js';
 import type { AdapterFacts } from '../reading/merge.js';
 import { AdapterUserField } from '../library/adapter-fields.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
-import { buildAdapterRow, factsDigestOf } from './adapter-row.js';
+import { buildAdapterRow, buildUndigestedRow, digested, factsDigestOf } from './adapter-row.js';
 
 let tmp: string;
 const root = () => ({ id: 'root-1', path: tmp, realPath: tmp });
@@ -84,6 +84,32 @@ describe(buildAdapterRow.name, () => {
     ).toEqual({ deleted: true });
     // Nothing of the kind: no details at all.
     expect(buildAdapterRow(await factsWith('n'), file, root(), [], undefined, now).civitaiDetails).toBeNull();
+  });
+});
+
+describe(buildUndigestedRow.name, () => {
+  // An import's worker thread builds rows without their digest; the main thread adds it to the row it received.
+  it('should give, digested after a thread hop, the row buildAdapterRow gives, user edits included', async () => {
+    const facts = await factsWith('from the sidecar');
+    const first = buildAdapterRow(facts, file, root(), [], undefined, now);
+    const edited: AdapterSnapshot = {
+      ...first,
+      name: 'My name',
+      notes: 'my notes',
+      userEdited: [AdapterUserField.Name, AdapterUserField.Notes],
+    };
+    for (const existing of [undefined, edited]) {
+      const whole = buildAdapterRow(facts, file, root(), [], existing, now);
+      const { row, fromFiles } = buildUndigestedRow(facts, file, root(), [], existing, now);
+      expect(row.factsDigest).toBeNull();
+      // What crosses between threads: a structured clone of the row and of the files' values of edited fields.
+      const received = structuredClone({ row, fromFiles });
+      expect(digested(received.row, received.fromFiles)).toEqual({ ...whole, id: received.row.id });
+    }
+    // The user's edits never read as a change in the files: same digest as the unedited row.
+    const { row, fromFiles } = structuredClone(buildUndigestedRow(facts, file, root(), [], edited, now));
+    expect(digested(row, fromFiles).factsDigest).toBe(first.factsDigest);
+    expect(digested(row).factsDigest).not.toBe(first.factsDigest);
   });
 });
 

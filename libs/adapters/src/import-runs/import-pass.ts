@@ -14,7 +14,7 @@ import type { LibraryRoot } from '../library/library-roots.js';
 import { HashPolicy, type ImportFailure } from './import-run.entity.js';
 import { emptyCounts, ImportChange, ImportPhase, type ImportProgress, type ImportReport } from './import-report.js';
 import { InspectPool } from './inspect-pool.js';
-import { type InspectOutcome, type InspectTask, inspectToRow } from './inspect-task.js';
+import { digestOutcome, type InspectOutcome, type InspectTask, inspectToRow } from './inspect-task.js';
 
 /** A folder an import scans: a library root, or a folder inside one. */
 export interface ImportTarget {
@@ -340,7 +340,9 @@ export class ImportPass {
     pool.start(
       this.settings.now,
       async (outcomes, chunk) => {
-        for (const [i, outcome] of outcomes.entries()) await this.take(this.readingOf.get(chunk[i])!, outcome);
+        for (const [i, outcome] of outcomes.entries()) {
+          await this.take(this.readingOf.get(chunk[i])!, digestOutcome(outcome));
+        }
       },
       this.hooks.signal,
     );

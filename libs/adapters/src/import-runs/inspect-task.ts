@@ -12,7 +12,7 @@ import type { ScannedFile } from '../reading/scanner.js';
 import type { AdapterEntity, AdapterSidecarRef } from '../library/adapter.entity.js';
 import type { AdapterSnapshot } from '../library/adapter.repository.js';
 import type { LibraryRoot } from '../library/library-roots.js';
-import { buildAdapterRow } from './adapter-row.js';
+import { buildUndigestedRow, digested } from './adapter-row.js';
 import type { ImportFailure } from './import-run.entity.js';
 
 export interface InspectTask {
@@ -33,13 +33,33 @@ export interface InspectOutcome {
   failures: ImportFailure[];
   /** The file's hashes were computed by this read. */
   hashed: boolean;
+  /**
+   * Set when the read left the row's `factsDigest` to its receiver (`leaveDigest`): the files' values of the fields
+   * the user has edited, for `digestOutcome`.
+   */
+  factsFromFiles?: Partial<Record<string, unknown>>;
+}
+
+/** The outcome's row with its digest, when the read left it to the receiver (a worker thread's read). */
+export function digestOutcome(outcome: InspectOutcome): InspectOutcome {
+  if (outcome.factsFromFiles && outcome.row) {
+    digested(outcome.row, outcome.factsFromFiles);
+    delete outcome.factsFromFiles;
+  }
+  return outcome;
 }
 
 /**
  * Reads one file into its row. `syncIo` reads with synchronous calls: fastest for many small files, and
- * harmless off the main thread; on the main thread only one-shot processes (the CLI) use it.
+ * harmless off the main thread; on the main thread only one-shot processes (the CLI) use it. `leaveDigest`: the
+ * row's `factsDigest` is left null for the receiver to add with `digestOutcome` (see `buildUndigestedRow`).
  */
-export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean): Promise<InspectOutcome> {
+export async function inspectToRow(
+  task: InspectTask,
+  now: Date,
+  syncIo: boolean,
+  leaveDigest = false,
+): Promise<InspectOutcome> {
   const { file } = task;
   const failures: ImportFailure[] = [];
   try {
@@ -77,7 +97,10 @@ export async function inspectToRow(task: InspectTask, now: Date, syncIo: boolean
         // gone meanwhile
       }
     }
-    return { row: buildAdapterRow(result.facts, file, task.root, sidecars, task.existing, now), failures, hashed };
+    const { row, fromFiles } = buildUndigestedRow(result.facts, file, task.root, sidecars, task.existing, now);
+    return leaveDigest
+      ? { row, failures, hashed, factsFromFiles: fromFiles }
+      : { row: digested(row, fromFiles), failures, hashed };
   } catch (error) {
     failures.push({ path: file.absPath, reason: errorMessage(error) });
     return { row: null, failures, hashed: false };

@@ -1,5 +1,5 @@
 // An import worker thread: reads the files it is given (header, hashes, sidecars) into rows, with synchronous
-// calls (they block only this thread), and posts the rows back; the main thread writes them.
+// calls (they block only this thread), and posts the rows back; the main thread digests and writes them.
 
 import { parentPort } from 'node:worker_threads';
 import { type InspectOutcome, type InspectTask, inspectToRow } from './inspect-task.js';
@@ -20,7 +20,8 @@ if (port) {
       try {
         const now = new Date(request.now);
         const outcomes: InspectOutcome[] = [];
-        for (const task of request.tasks) outcomes.push(await inspectToRow(task, now, true));
+        // The digest is left to the main thread, which otherwise waits for this one.
+        for (const task of request.tasks) outcomes.push(await inspectToRow(task, now, true, true));
         port.postMessage({ id: request.id, outcomes } satisfies InspectReply);
       } catch (error) {
         port.postMessage({
