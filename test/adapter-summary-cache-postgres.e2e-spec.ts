@@ -19,6 +19,7 @@ type PoolQuery = (config: { name?: string; text: string; values?: unknown[] }) =
 
 const ADAPTERS = 130;
 const LIMIT = 50;
+const filterAll = { tagMode: TagMode.Any, missing: false };
 
 describe('PostgreSQL list-page summaries kept by row version', () => {
   let ds: DataSource;
@@ -77,6 +78,40 @@ describe('PostgreSQL list-page summaries kept by row version', () => {
     const after = await pageOf(repo, 50);
     expect(after.names).not.toContain('adapter 052');
     expect(after.itemIds).toEqual(after.ids);
+  });
+
+  // Each request used to plan the first page's statement again (its LIMIT and OFFSET were parameters, and the
+  // server never chose the generic plan): most of the database's share of a list request.
+  it("should plan the library's first pages once per connection, and keep what it prepares bounded", async () => {
+    const options = buildDataSourceOptions(loadConfig(), { entities: ENTITIES, migrations: MIGRATIONS });
+    // One connection: the prepared statements it lists are those the pages ran.
+    const single = new TypeOrmDataSource({ ...options, extra: { ...options.extra, max: 1 } });
+    await single.initialize();
+    try {
+      const repo = new AdapterQueryRepository(single);
+      const byName = (offset: number, limit: number) =>
+        repo.listPage(filterAll, { sort: AdapterSort.Name, order: SortOrder.Asc, offset, limit });
+      const pool = (single.driver as unknown as { master: { query: PoolQuery } }).master;
+      const rowsOf = async <T>(text: string) => (await pool.query({ text })).rows as T[];
+
+      const first = (await byName(0, 5)).ids;
+      for (let i = 0; i < 7; i++) expect((await byName(0, 5)).ids).toEqual(first);
+      expect(
+        await rowsOf(
+          `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE statement LIKE '%LIMIT 5 OFFSET 0'`,
+        ),
+      ).toEqual([{ generic: 8, custom: 0 }]);
+
+      // Page sizes and offsets without end: past a bound, pages take them as parameters (one statement for all).
+      const asked = Array.from({ length: 80 }, (_, i) => ({ offset: i % 3, limit: 1 + Math.floor(i / 3) }));
+      const pages = await Promise.all(asked.map(({ offset, limit }) => byName(offset, limit)));
+      pages.forEach((page, i) => expect(page.ids).toHaveLength(Math.min(asked[i].limit, page.total - asked[i].offset)));
+      const [{ n }] = await rowsOf<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
+      expect(n).toBeGreaterThan(60);
+      expect(n).toBeLessThanOrEqual(66);
+    } finally {
+      await single.destroy();
+    }
   });
 
   // The whole library's first page comes with its total from one statement. An import's batch that commits just
