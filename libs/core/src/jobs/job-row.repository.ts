@@ -35,7 +35,7 @@ export abstract class JobRowRepository<E extends JobRow> {
   }
 
   findById(id: string): Promise<E | null> {
-    return this.rows.one('SELECT * FROM {table} WHERE {id} = ?', [id]);
+    return this.rows.one('SELECT {columns} FROM {table} WHERE {id} = ?', [id]);
   }
 
   /** A page of rows matching `where`, newest first (id breaks ties so pages never overlap). */

@@ -40,7 +40,7 @@ export class QueuedJobRepository {
   }
 
   findById(id: string): Promise<QueuedJobEntity | null> {
-    return this.rows.one('SELECT * FROM {table} WHERE {id} = ?', [id]);
+    return this.rows.one('SELECT {columns} FROM {table} WHERE {id} = ?', [id]);
   }
 
   /** Jobs left `running` by a process that died go back to the queue. */
@@ -67,7 +67,7 @@ export class QueuedJobRepository {
     return this.rows.one(
       'UPDATE {table} SET {status} = ?, {startedAt} = ?, {attempts} = {attempts} + 1 WHERE {id} = (' +
         'SELECT {id} FROM {table} WHERE {name} = ? AND {status} = ? AND {runAfter} <= ? ' +
-        `ORDER BY {runAfter}, {createdAt} LIMIT 1${skipLocked}) AND {status} = ? RETURNING *`,
+        `ORDER BY {runAfter}, {createdAt} LIMIT 1${skipLocked}) AND {status} = ? RETURNING {columns}`,
       [
         JobStatus.Running,
         this.rows.value('startedAt', now),
