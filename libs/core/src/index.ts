@@ -11,6 +11,7 @@ export * from './database/database-preflight.js';
 export * from './database/database.module.js';
 export * from './database/migration-helpers.js';
 export * from './database/migration-status.js';
+export * from './database/pg-prepared.js';
 export * from './database/row-sql.js';
 export * from './database/sqlite-bound-numbers.js';
 export * from './errors/domain-error.js';

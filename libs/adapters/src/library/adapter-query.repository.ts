@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import { APP_CONFIG, type AppConfig, chunk, toNumber } from '@app/core';
+import { APP_CONFIG, type AppConfig, chunk, runPrepared, toNumber } from '@app/core';
 import { fts5QueryOf, tsQueryOf } from './adapter-search.js';
 import { AdapterEntity } from './adapter.entity.js';
 import {
@@ -114,11 +113,6 @@ const PG_STATE_COLUMNS_MAX_OFFSET = 500;
 const PG_LITERAL_PAGE_STATEMENTS = 64;
 /** PostgreSQL: a page row's state and the whole library's total, as columns of the page statement. */
 const PG_ROW_STATE_COLUMNS = `, a.xmin::text AS v, ${PG_HAS_UPDATE} AS u, (${PRESENT_TOTAL_SQL}) AS total`;
-
-/** The part of node-postgres' pool (TypeORM's `driver.master` on PostgreSQL) that runs a named statement. */
-interface PgPool {
-  query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
-}
 
 /** PostgreSQL: the rows of a page-ids statement with their states; `n` is each row's place in the statement's order. */
 const pgPageRowsSql = (pageSql: string): string =>
@@ -243,8 +237,6 @@ export class AdapterQueryRepository {
    */
   private readonly pgSummaries?: Map<string, { version: string; entity: AdapterEntity }>;
   private readonly pgSummaryLimit: number;
-  /** `pgPrepared`'s statement names by text: a few texts (the first pages' sorts), named once, not on each request. */
-  private readonly pgStatementNames = new Map<string, string>();
   /** The first-page statements written with a literal LIMIT and OFFSET so far (`pgFirstPagesQuery`). */
   private readonly pgLiteralPages = new Set<string>();
 
@@ -309,7 +301,8 @@ export class AdapterQueryRepository {
       // with no rows is an empty library in the statement's snapshot: its total is 0, not one counted a moment
       // later, after an import's batch may have committed (then a client saw "0 items of 1,500").
       const query = await this.pgFirstPagesQuery(filter, sort, order, offset, limit);
-      const rows = await this.pgPrepared<PageRowOf & { total: unknown }>(query.sql, query.values);
+      // Prepared by name (`runPrepared`): with no parameters, planned once per connection.
+      const { rows } = await runPrepared<PageRowOf & { total: unknown }>(this.dataSource, query.sql, query.values);
       if (rows.length > 0) return { total: toNumber(rows[0].total), ...pageRowsOf(rows) };
       return { total: offset === 0 ? 0 : await this.presentTotal(), ...pageRowsOf(rows) };
     }
@@ -319,7 +312,8 @@ export class AdapterQueryRepository {
 
   /**
    * PostgreSQL: the whole library's page statement with row states and total, its LIMIT and OFFSET written as
-   * numbers, so that the prepared statement has no parameters and is planned once per connection. With the two as
+   * numbers, so that the statement, prepared by name (`runPrepared`), has no parameters and is planned once per
+   * connection. With the two as
    * parameters, the server never took the generic plan (costed for an unknown limit, it always looked dearer than a
    * plan for LIMIT 50), so each request planned it again: 0.35–0.5 ms of the server's time, twice what running it
    * took. Past PG_LITERAL_PAGE_STATEMENTS texts (sorts × page sizes × offsets), pages take parameters again.
@@ -974,22 +968,6 @@ export class AdapterQueryRepository {
 
   private async raw<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.dataSource.query<T[]>(sql, params);
-  }
-
-  /**
-   * PostgreSQL: a statement prepared once per connection, under a name derived from its text, so that its later runs
-   * skip parsing, and planning too when the server keeps a generic plan: always for a statement without parameters,
-   * with parameters only if that plan is costed no dearer than the plans for the values it was given (a LIMIT
-   * parameter never is: see `pgFirstPagesQuery`). Only for statements whose best plan does not depend on their values.
-   */
-  private async pgPrepared<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
-    let name = this.pgStatementNames.get(sql);
-    if (name === undefined) {
-      name = `lm_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-      this.pgStatementNames.set(sql, name);
-    }
-    return (await pool.query<T>({ name, text: sql, values: params })).rows;
   }
 
   /** A read statement of the list path: on SQLite through the read cache, which keeps rows until the next write. */

@@ -1,21 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import { runPrepared } from './pg-prepared.js';
 import { sqliteParameter } from './sqlite-bound-numbers.js';
 
 /** What one statement returned: its rows (a SELECT, or `RETURNING`) and how many rows it changed. */
 export interface RowSqlResult {
   rows: ObjectLiteral[];
   affected: number;
-}
-
-/** node-postgres' `query` with a named statement (the pool's, or a transaction's client). */
-interface PgQueryable {
-  query(config: {
-    name: string;
-    text: string;
-    values: unknown[];
-  }): Promise<{ rows: ObjectLiteral[]; rowCount: number | null }>;
 }
 
 /**
@@ -32,11 +23,9 @@ export class RowSql<E extends ObjectLiteral> {
   readonly postgres: boolean;
   private readonly columns = new Map<string, ColumnMetadata>();
   private readonly table: string;
-  /** `{columns}`: every column of the entity, escaped (in place of `*`, see `runNamed`). */
+  /** `{columns}`: every column of the entity, escaped (in place of `*`, see `run`). */
   private readonly columnList: string;
   private readonly texts = new Map<string, string>();
-  /** PostgreSQL: the names of the statements prepared by name (`runNamed`), by expanded text. */
-  private readonly names = new Map<string, string>();
   private readonly metadata: EntityMetadata;
   /** `INSERT` of every column, plain and `ON CONFLICT DO NOTHING`. */
   private readonly insertTexts: Record<'plain' | 'ifAbsent', string>;
@@ -87,7 +76,13 @@ export class RowSql<E extends ObjectLiteral> {
    * or DELETE changed; with `RETURNING`, count the rows.
    */
   async run(text: string, params: readonly unknown[], within?: QueryRunner): Promise<RowSqlResult> {
-    if (this.postgres && !text.includes('*')) return this.runNamed(this.sql(text), params, within);
+    // PostgreSQL: prepared by name (parsed once a connection; these look rows up by key, so planned only the server's
+    // first five times), about a dozen a generation. `{columns}`, not `*`: see `runPrepared`. A text with `*` runs
+    // unnamed, as a guard.
+    if (this.postgres && !text.includes('*')) {
+      const { rows, rowCount } = await runPrepared(this.dataSource, this.sql(text), params, within);
+      return { rows, affected: rowCount };
+    }
     const runner = within ?? this.dataSource.createQueryRunner();
     try {
       // Integers bound as INTEGERs on SQLite, as TypeORM's own statements are here (sqlite-bound-numbers.ts).
@@ -100,27 +95,6 @@ export class RowSql<E extends ObjectLiteral> {
     } finally {
       if (!within) await runner.release();
     }
-  }
-
-  /**
-   * PostgreSQL: runs the statement prepared by name on its connection, so that the server parses it once, and plans it
-   * once where it keeps a generic plan (these statements look rows up by key), instead of both on every call: ~0.2 ms
-   * of the server's time each, about a dozen a generation. Only statements that name their columns (`{columns}` for
-   * all of them): a text with `*` runs unnamed, since a column added while the process runs (a rolling upgrade's
-   * migration) would change a `SELECT *`'s result type, and the server refuses to run a prepared statement whose
-   * result type changed.
-   */
-  private async runNamed(sql: string, params: readonly unknown[], within?: QueryRunner): Promise<RowSqlResult> {
-    let name = this.names.get(sql);
-    if (name === undefined) {
-      name = `rs_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-      this.names.set(sql, name);
-    }
-    const target = within
-      ? ((await within.connect()) as PgQueryable)
-      : (this.dataSource.driver as unknown as { master: PgQueryable }).master;
-    const result = await target.query({ name, text: sql, values: [...params] });
-    return { rows: result.rows, affected: result.rowCount ?? 0 };
   }
 
   /**
