@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { adapterSpec, openSeedDb, type SeedDb, seedAdapters } from './support/adapter-seed.js';
+import { openOneConnection } from './support/one-connection.js';
 import { createTestDatabase } from './support/test-services.js';
 
 // PostgreSQL keeps list-page summaries by row version (`findPageSummaries`). With room for one page of rows, pages
@@ -83,34 +84,28 @@ describe('PostgreSQL list-page summaries kept by row version', () => {
   // Each request used to plan the first page's statement again (its LIMIT and OFFSET were parameters, and the
   // server never chose the generic plan): most of the database's share of a list request.
   it("should plan the library's first pages once per connection, and keep what it prepares bounded", async () => {
-    const options = buildDataSourceOptions(loadConfig(), { entities: ENTITIES, migrations: MIGRATIONS });
     // One connection: the prepared statements it lists are those the pages ran.
-    const single = new TypeOrmDataSource({ ...options, extra: { ...options.extra, max: 1 } });
-    await single.initialize();
+    const single = await openOneConnection(
+      buildDataSourceOptions(loadConfig(), { entities: ENTITIES, migrations: MIGRATIONS }),
+    );
     try {
-      const repo = new AdapterQueryRepository(single);
+      const repo = new AdapterQueryRepository(single.dataSource);
       const byName = (offset: number, limit: number) =>
         repo.listPage(filterAll, { sort: AdapterSort.Name, order: SortOrder.Asc, offset, limit });
-      const pool = (single.driver as unknown as { master: { query: PoolQuery } }).master;
-      const rowsOf = async <T>(text: string) => (await pool.query({ text })).rows as T[];
 
       const first = (await byName(0, 5)).ids;
       for (let i = 0; i < 7; i++) expect((await byName(0, 5)).ids).toEqual(first);
-      expect(
-        await rowsOf(
-          `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE statement LIKE '%LIMIT 5 OFFSET 0'`,
-        ),
-      ).toEqual([{ generic: 8, custom: 0 }]);
+      expect(await single.plans('%LIMIT 5 OFFSET 0')).toEqual([{ generic: 8, custom: 0 }]);
 
       // Page sizes and offsets without end: past a bound, pages take them as parameters (one statement for all).
       const asked = Array.from({ length: 80 }, (_, i) => ({ offset: i % 3, limit: 1 + Math.floor(i / 3) }));
       const pages = await Promise.all(asked.map(({ offset, limit }) => byName(offset, limit)));
       pages.forEach((page, i) => expect(page.ids).toHaveLength(Math.min(asked[i].limit, page.total - asked[i].offset)));
-      const [{ n }] = await rowsOf<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
+      const [{ n }] = await single.rows<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements`);
       expect(n).toBeGreaterThan(60);
       expect(n).toBeLessThanOrEqual(66);
     } finally {
-      await single.destroy();
+      await single.dataSource.destroy();
     }
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, Repository } from 'typeorm';
+import { openOneConnection } from './one-connection.js';
 
 type QueuedJobs = import('../../libs/core/src/jobs/queued-job.repository.js').QueuedJobRepository;
 type QueuedJob = import('../../libs/core/src/jobs/queued-job.entity.js').QueuedJobEntity;
@@ -306,29 +307,22 @@ export function describeJobStatements(dialect: string): void {
     // not stop them, as it would stop a prepared `SELECT *` ("cached plan must not change result type").
     if (dialect === 'postgres') {
       it('should run its statements prepared, and on through a column added meanwhile (PostgreSQL)', async () => {
-        const { DataSource } = await import('typeorm');
         const { GenerationJobRepository } = await import('../../libs/generation/src/generation-job.repository.js');
-        const options = ds.options;
         // One connection: the statements it lists as prepared are those this test ran.
-        const single = new DataSource({ ...options, extra: { ...options.extra, max: 1 } });
-        await single.initialize();
-        const pool = (single.driver as unknown as { master: { query(text: string): Promise<{ rows: unknown[] }> } })
-          .master;
+        const single = await openOneConnection(ds.options);
         try {
-          const mine = new GenerationJobRepository(single);
+          const mine = new GenerationJobRepository(single.dataSource);
           const id = await addGeneration();
           for (let i = 0; i < 8; i++) expect((await mine.findById(id))?.id).toBe(id);
-          const { rows } = await pool.query(
-            `SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements ` +
-              `WHERE statement LIKE 'SELECT %FROM "generation_jobs" WHERE "id" = $1'`,
-          );
-          expect(rows).toEqual([{ generic: 3, custom: 5 }]);
-          await pool.query('ALTER TABLE generation_jobs ADD COLUMN rolling_upgrade_probe integer');
+          expect(await single.plans('SELECT %FROM "generation_jobs" WHERE "id" = $1')).toEqual([
+            { generic: 3, custom: 5 },
+          ]);
+          await single.rows('ALTER TABLE generation_jobs ADD COLUMN rolling_upgrade_probe integer');
           expect(await mine.findById(id)).toMatchObject({ id, status: GenerationStatus.Queued });
           expect(await mine.markRunning(id, 'local', 1, new Date())).toBe(true);
         } finally {
-          await pool.query('ALTER TABLE generation_jobs DROP COLUMN IF EXISTS rolling_upgrade_probe');
-          await single.destroy();
+          await single.rows('ALTER TABLE generation_jobs DROP COLUMN IF EXISTS rolling_upgrade_probe');
+          await single.dataSource.destroy();
         }
       });
     }
