@@ -131,6 +131,12 @@ export class ImportPass {
   ) {}
 
   async run(targets: ImportTarget[]): Promise<ImportReport> {
+    if (this.settings.dryRun) await this.steps(targets);
+    else await this.adapters.bulkWrites(() => this.steps(targets));
+    return this.finish();
+  }
+
+  private async steps(targets: ImportTarget[]): Promise<void> {
     let vanished: AdapterFileState[];
     let moved: ReadonlySet<string>;
     try {
@@ -148,7 +154,6 @@ export class ImportPass {
       await this.pool?.close();
     }
     await this.tombstone(vanished, moved);
-    return this.finish();
   }
 
   /**
