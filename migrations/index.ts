@@ -52,6 +52,7 @@ import { AnalyticsRollups1764300004800 } from './1764300004800-analytics-rollups
 import { AdapterPairTotals1764300004900 } from './1764300004900-adapter-pair-totals.js';
 import { AdapterCoUse1764300005000 } from './1764300005000-adapter-co-use.js';
 import { AdapterSearchSortKeys1764300005100 } from './1764300005100-adapter-search-sort-keys.js';
+import { AdapterCoveringCountIndexes1764300005200 } from './1764300005200-adapter-covering-count-indexes.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -108,6 +109,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterPairTotals1764300004900,
   AdapterCoUse1764300005000,
   AdapterSearchSortKeys1764300005100,
+  AdapterCoveringCountIndexes1764300005200,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -24,6 +24,14 @@ const ADDED_COLUMNS = [
   'version_description',
 ];
 const RESULT_TABLES = ['generation_result_adapters', 'generation_results'];
+/** Migration 1764300005200: each count index with the columns it carries (before it, the first one alone). */
+const COUNT_INDEXES: Record<string, string[]> = {
+  idx_adapters_base_model: ['base_model', 'missing_since'],
+  idx_adapters_model_type: ['model_type', 'missing_since'],
+  idx_adapters_nsfw: ['nsfw_max', 'missing_since'],
+  idx_adapters_sha256: ['sha256', 'missing_since', 'sha256_verified'],
+  idx_adapters_missing: ['missing_since', 'sha256_verified'],
+};
 /** The search table's migration and every later one, by class name. */
 const REVERTED = MIGRATIONS.slice(MIGRATIONS.findIndex((m) => m.name === 'AdapterSearchTable1764300000900')).map(
   (m) => m.name,
@@ -69,6 +77,23 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       .map((r) => r.name)
       .filter((n) => ADDED_COLUMNS.includes(n))
       .sort();
+  };
+
+  /** The columns of the indexes migration 1764300005200 widens, in order. */
+  const countIndexes = async (): Promise<Record<string, string[]>> => {
+    const out: Record<string, string[]> = {};
+    for (const name of Object.keys(COUNT_INDEXES)) {
+      const rows = await db.query<{ name: string }>(
+        pg
+          ? `SELECT a.attname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE c.relname = '${name}' ORDER BY k.n`
+          : `SELECT name FROM pragma_index_info('${name}') ORDER BY seqno`,
+      );
+      out[name] = rows.map((r) => r.name);
+    }
+    return out;
   };
 
   /** The tables of migration 3600, as far as they exist. */
@@ -121,6 +146,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterPairTotals1764300004900',
       'AdapterCoUse1764300005000',
       'AdapterSearchSortKeys1764300005100',
+      'AdapterCoveringCountIndexes1764300005200',
     ]);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {
@@ -133,6 +159,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     };
     expect(await hashRuns()).toBe(true);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
+    expect(await countIndexes()).toEqual(COUNT_INDEXES);
     const present = [...SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`), FOLDER_INDEX].sort();
     expect(await sortIndexes()).toEqual(present);
     const search = [
@@ -149,6 +176,9 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     expect(await sortIndexes()).toEqual(SORT_COLUMNS.map((c) => `idx_adapters_${c}`).sort());
     if (pg) expect(await searchObjects()).toEqual([]);
     expect(await addedColumns()).toEqual([]);
+    expect(await countIndexes()).toEqual(
+      Object.fromEntries(Object.entries(COUNT_INDEXES).map(([name, columns]) => [name, columns.slice(0, 1)])),
+    );
     expect(await resultTables()).toEqual([]);
     expect(await hashRuns()).toBe(false);
 
@@ -157,6 +187,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     expect(await sortIndexes()).toEqual(present);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
+    expect(await countIndexes()).toEqual(COUNT_INDEXES);
     if (pg) {
       const rows = await db.query<{ present: boolean }>(
         `SELECT s.present FROM adapter_search s JOIN adapters a ON a.id = s.id ORDER BY a.name`,
