@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type AdapterEntity, LibraryRoots } from '@app/adapters';
+import { type AdapterEntity, LibraryRoots, mapLimit } from '@app/adapters';
 import {
   APP_CONFIG,
   type AppConfig,
@@ -26,6 +26,8 @@ import {
 import { type ArchiveRow, ArchiveRepository } from './archive.repository.js';
 
 const PAGE_SIZE = 500;
+/** Preview files measured at once by an estimate (file-system calls run on Node's thread pool). */
+const PREVIEW_STATS = 16;
 
 export interface ArchiveEstimate {
   adapters: number;
@@ -78,27 +80,30 @@ export class ArchiveExportService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /**
+   * What an export would hold, quickly enough for a page to show on opening (a visit to each of 220,000 files took
+   * 14 s at 100,000 adapters): LoRA files and sidecars by the sizes their rows recorded at the last import, previews
+   * (no size recorded) measured, result images by their rows. A file changed or gone since the last import is
+   * counted as it was; the export itself reads each file.
+   */
   async estimate(): Promise<ArchiveEstimate> {
-    let files = 0;
-    let fileBytes = 0;
-    for await (const page of this.repository.adapterPages(PAGE_SIZE)) {
-      for (const ref of page.flatMap(filesOf)) {
-        const root = this.roots.byId(ref.rootId);
-        const size = root
-          ? await stat(resolve(root.realPath, ref.relativePath)).then(
-              (s) => s.size,
-              () => null,
-            )
-          : null;
-        if (size === null) continue;
-        files++;
-        fileBytes += size;
-      }
-    }
-    for await (const page of this.repository.rowPages(ArchiveTable.Results, PAGE_SIZE)) {
-      files += page.length;
-      fileBytes += page.reduce((sum, r) => sum + Number(r.bytes ?? 0), 0);
-    }
+    const library = await this.repository.recordedLibraryFiles();
+    const results = await this.repository.resultFiles();
+    let files = library.files + results.files;
+    let fileBytes = library.bytes + results.bytes;
+    const previews = (await this.repository.previews()).filter((p) => !p.otherPaths.includes(p.previewPath));
+    await mapLimit(previews, PREVIEW_STATS, async ({ rootId, previewPath }) => {
+      const root = this.roots.byId(rootId);
+      const size = root
+        ? await stat(resolve(root.realPath, previewPath)).then(
+            (s) => s.size,
+            () => null,
+          )
+        : null;
+      if (size === null) return;
+      files++;
+      fileBytes += size;
+    });
     return {
       adapters: await this.repository.count('adapters'),
       results: await this.repository.count(ArchiveTable.Results),

@@ -101,6 +101,52 @@ export class ArchiveRepository {
     return toNumber(rows[0]?.n);
   }
 
+  /**
+   * Present adapters' LoRA files and sidecars as their rows recorded them (the last import's sizes): how many and
+   * their bytes, summed in SQL instead of a visit to each file.
+   */
+  async recordedLibraryFiles(): Promise<{ files: number; bytes: number }> {
+    const pg = this.databaseType === DatabaseType.Postgres;
+    const sidecars = pg
+      ? `jsonb_array_elements(CASE WHEN jsonb_typeof(a.sidecars) = 'array' THEN a.sidecars ELSE '[]'::jsonb END) AS s(value)`
+      : `json_each(CASE WHEN json_valid(a.sidecars) THEN a.sidecars ELSE '[]' END) s`;
+    const size = pg ? `(s.value ->> 'size')::bigint` : `json_extract(s.value, '$.size')`;
+    const rows: { files: unknown; bytes: unknown }[] = await this.dataSource.query(
+      `SELECT COUNT(*) AS files, COALESCE(SUM(f.size), 0) AS bytes FROM (
+         SELECT a.file_size AS size FROM adapters a WHERE a.missing_since IS NULL
+         UNION ALL
+         SELECT ${size} FROM adapters a CROSS JOIN ${sidecars} WHERE a.missing_since IS NULL) f`,
+    );
+    return { files: toNumber(rows[0]?.files), bytes: toNumber(rows[0]?.bytes) };
+  }
+
+  /** Present adapters with a preview file: where it is, and the paths of their other files (it may be one of them). */
+  async previews(): Promise<{ rootId: string; previewPath: string; otherPaths: string[] }[]> {
+    const rows: { root_id: string; relative_path: string; folder: string; preview_path: string; sidecars: unknown }[] =
+      await this.dataSource.query(
+        `SELECT root_id, relative_path, folder, preview_path, sidecars FROM adapters
+         WHERE missing_since IS NULL AND preview_path IS NOT NULL`,
+      );
+    return rows.map((r) => {
+      // A JSON column: text on SQLite, parsed on PostgreSQL.
+      const sidecars = (typeof r.sidecars === 'string' ? JSON.parse(r.sidecars) : r.sidecars) as { fileName: string }[];
+      const inFolder = (name: string) => (r.folder ? `${r.folder}/${name}` : name);
+      return {
+        rootId: r.root_id,
+        previewPath: r.preview_path,
+        otherPaths: [r.relative_path, ...(Array.isArray(sidecars) ? sidecars : []).map((s) => inFolder(s.fileName))],
+      };
+    });
+  }
+
+  /** Result images: how many rows and the bytes they recorded. */
+  async resultFiles(): Promise<{ files: number; bytes: number }> {
+    const rows: { files: unknown; bytes: unknown }[] = await this.dataSource.query(
+      `SELECT COUNT(*) AS files, COALESCE(SUM(bytes), 0) AS bytes FROM generation_results`,
+    );
+    return { files: toNumber(rows[0]?.files), bytes: toNumber(rows[0]?.bytes) };
+  }
+
   /** Every adapter, present or tombstoned, in id order. */
   async *adapterPages(pageSize: number): AsyncIterable<AdapterEntity[]> {
     let after: string | null = null;

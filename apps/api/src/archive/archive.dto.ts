@@ -26,9 +26,13 @@ export class ArchiveEstimateDto implements ArchiveEstimate {
   /** Null when this database has no recipes. */
   @ApiInteger({ nullable: true })
   recipes: number | null;
-  /** Files an export with files would carry (LoRA files, sidecars, previews, result images). */
+  /**
+   * Files an export with files would carry (LoRA files, sidecars, previews, result images): LoRA files and sidecars
+   * as the last import recorded them, previews measured now, result images as their rows recorded them.
+   */
   @ApiInteger()
   files: number;
+  /** Their bytes, counted the same way. */
   @ApiInteger()
   fileBytes: number;
 }

@@ -2058,9 +2058,13 @@ export type ArchiveEstimateDto = {
    */
   recipes: number | null;
   /**
-   * Files an export with files would carry (LoRA files, sidecars, previews, result images).
+   * Files an export with files would carry (LoRA files, sidecars, previews, result images): LoRA files and sidecars
+   * as the last import recorded them, previews measured now, result images as their rows recorded them.
    */
   files: number;
+  /**
+   * Their bytes, counted the same way.
+   */
   fileBytes: number;
 };
 
@@ -2080,9 +2084,13 @@ export type ArchiveCountsDto = {
    */
   recipes: number | null;
   /**
-   * Files an export with files would carry (LoRA files, sidecars, previews, result images).
+   * Files an export with files would carry (LoRA files, sidecars, previews, result images): LoRA files and sidecars
+   * as the last import recorded them, previews measured now, result images as their rows recorded them.
    */
   files: number;
+  /**
+   * Their bytes, counted the same way.
+   */
   fileBytes: number;
   resultAdapters: number;
 };
