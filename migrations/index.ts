@@ -53,6 +53,7 @@ import { AdapterPairTotals1764300004900 } from './1764300004900-adapter-pair-tot
 import { AdapterCoUse1764300005000 } from './1764300005000-adapter-co-use.js';
 import { AdapterSearchSortKeys1764300005100 } from './1764300005100-adapter-search-sort-keys.js';
 import { AdapterCoveringCountIndexes1764300005200 } from './1764300005200-adapter-covering-count-indexes.js';
+import { DropPrefixIndexes1764300005300 } from './1764300005300-drop-prefix-indexes.js';
 
 /** Every entity of every lib; the drift test proves the migrations build exactly this schema. */
 export const ENTITIES: EntityList = [
@@ -110,6 +111,7 @@ export const MIGRATIONS: MigrationList = [
   AdapterCoUse1764300005000,
   AdapterSearchSortKeys1764300005100,
   AdapterCoveringCountIndexes1764300005200,
+  DropPrefixIndexes1764300005300,
 ];
 
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {

@@ -24,6 +24,13 @@ const ADDED_COLUMNS = [
   'version_description',
 ];
 const RESULT_TABLES = ['generation_result_adapters', 'generation_results'];
+/** Migration 1764300005300 drops these (a wider index of their table leads with the same column). */
+const PREFIX_INDEXES = [
+  'idx_delivery_jobs_created_at',
+  'idx_generation_jobs_created_at',
+  'idx_generation_jobs_status',
+  'idx_import_runs_created',
+];
 /** Migration 1764300005200: each count index with the columns it carries (before it, the first one alone). */
 const COUNT_INDEXES: Record<string, string[]> = {
   idx_adapters_base_model: ['base_model', 'missing_since'],
@@ -96,6 +103,17 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     return out;
   };
 
+  /** The one-column job indexes migration 1764300005300 drops, as far as they exist. */
+  const prefixIndexes = async (): Promise<string[]> => {
+    const rows = await db.query<{ name: string }>(
+      pg ? `SELECT indexname AS name FROM pg_indexes` : `SELECT name FROM sqlite_master WHERE type = 'index'`,
+    );
+    return rows
+      .map((r) => r.name)
+      .filter((n) => PREFIX_INDEXES.includes(n))
+      .sort();
+  };
+
   /** The tables of migration 3600, as far as they exist. */
   const resultTables = async (): Promise<string[]> => {
     const rows = await db.query<{ name: string }>(
@@ -147,6 +165,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
       'AdapterCoUse1764300005000',
       'AdapterSearchSortKeys1764300005100',
       'AdapterCoveringCountIndexes1764300005200',
+      'DropPrefixIndexes1764300005300',
     ]);
     expect(await resultTables()).toEqual(RESULT_TABLES);
     const hashRuns = async () => {
@@ -160,6 +179,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     expect(await hashRuns()).toBe(true);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     expect(await countIndexes()).toEqual(COUNT_INDEXES);
+    expect(await prefixIndexes()).toEqual([]);
     const present = [...SORT_COLUMNS.map((c) => `idx_adapters_${c}_present`), FOLDER_INDEX].sort();
     expect(await sortIndexes()).toEqual(present);
     const search = [
@@ -181,6 +201,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     );
     expect(await resultTables()).toEqual([]);
     expect(await hashRuns()).toBe(false);
+    expect(await prefixIndexes()).toEqual(PREFIX_INDEXES);
 
     // Applied again over existing adapters: the search table is backfilled, tombstones as not present.
     expect((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(REVERTED);
@@ -188,6 +209,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
     expect(await resultTables()).toEqual(RESULT_TABLES);
     expect(await addedColumns()).toEqual(ADDED_COLUMNS);
     expect(await countIndexes()).toEqual(COUNT_INDEXES);
+    expect(await prefixIndexes()).toEqual([]);
     if (pg) {
       const rows = await db.query<{ present: boolean }>(
         `SELECT s.present FROM adapter_search s JOIN adapters a ON a.id = s.id ORDER BY a.name`,

@@ -33,7 +33,6 @@ export type DeliveryAdapterRef = UsedAdapter;
 @Index('idx_delivery_jobs_status', ['status'])
 @Index('idx_delivery_jobs_mode', ['mode'])
 @Index('idx_delivery_jobs_favorite', ['favorite'])
-@Index('idx_delivery_jobs_created_at', ['createdAt'])
 @Index('idx_delivery_jobs_stats', ['createdAt', 'mode', 'status'])
 @Index('idx_delivery_jobs_created_id', ['createdAt', 'id'])
 export class DeliveryJobEntity extends JobRowTimestamps {

@@ -44,9 +44,7 @@ const seedTransformer = {
 };
 
 @Entity('generation_jobs')
-@Index('idx_generation_jobs_status', ['status'])
 @Index('idx_generation_jobs_backend', ['backendId'])
-@Index('idx_generation_jobs_created_at', ['createdAt'])
 @Index('idx_generation_jobs_stats', ['createdAt', 'backendId', 'status', 'startedAt', 'finishedAt'])
 @Index('idx_generation_jobs_status_created', ['status', 'createdAt'])
 @Index('idx_generation_jobs_created_id', ['createdAt', 'id'])

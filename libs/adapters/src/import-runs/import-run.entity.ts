@@ -37,7 +37,6 @@ export interface ImportFailure {
 }
 
 @Entity('import_runs')
-@Index('idx_import_runs_created', ['createdAt'])
 @Index('idx_import_runs_created_id', ['createdAt', 'id'])
 export class ImportRunEntity extends JobRowTimestamps {
   @UuidPrimaryColumn()
