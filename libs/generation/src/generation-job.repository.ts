@@ -70,13 +70,22 @@ export class GenerationJobRepository extends JobRowRepository<GenerationJobEntit
   }
 
   /** Ends an unfinished job; false when it had already ended (the first outcome wins). */
-  async finish(id: string, status: GenerationStatus, fields: GenerationFinishFields): Promise<boolean> {
+  /**
+   * Ends an unfinished job: the row as it ended (read back by the same statement, so the runner needs no second
+   * read), or null when it had already ended or is gone.
+   */
+  async finish(
+    id: string,
+    status: GenerationStatus,
+    fields: GenerationFinishFields,
+  ): Promise<GenerationJobEntity | null> {
     if (!FINISHED_GENERATION_STATUSES.includes(status)) throw new Error(`${status} is not a final status`);
     const now = this.rows.value('finishedAt', new Date());
     const succeeded = status === GenerationStatus.Succeeded ? ', {progress} = 1, {etaSeconds} = 0' : '';
-    const { affected } = await this.rows.run(
+    return this.rows.one(
       'UPDATE {table} SET {status} = ?, {error} = ?, {images} = ?, {info} = ?, {seed} = ?, {finishedAt} = ?, ' +
-        `{updatedAt} = ?${succeeded} WHERE {id} = ? AND {status} IN (${UNFINISHED_JOB_ROW_STATUSES.map(() => '?').join(', ')})`,
+        `{updatedAt} = ?${succeeded} WHERE {id} = ? AND {status} IN (${UNFINISHED_JOB_ROW_STATUSES.map(() => '?').join(', ')}) ` +
+        'RETURNING {columns}',
       [
         status,
         fields.error ?? null,
@@ -89,7 +98,6 @@ export class GenerationJobRepository extends JobRowRepository<GenerationJobEntit
         ...UNFINISHED_JOB_ROW_STATUSES,
       ],
     );
-    return affected === 1;
   }
 
   /** Flags an unfinished job for cancellation; false when it had already ended. */

@@ -298,8 +298,10 @@ export class GenerationRunner {
       seed: result.seed,
     });
     await this.spool.remove(job.id);
-    const row = await this.repository.findById(job.id);
-    if (!ended || !row) return row ? { kind: 'skipped', job: row } : { kind: 'missing' };
+    if (!ended) {
+      const row = await this.repository.findById(job.id);
+      return row ? { kind: 'skipped', job: row } : { kind: 'missing' };
+    }
     await ctx.emit('generation.completed', {
       jobId: job.id,
       backendId,
@@ -310,7 +312,7 @@ export class GenerationRunner {
       })),
       seed: result.seed,
     });
-    return { kind: 'succeeded', job: row, images: result.images };
+    return { kind: 'succeeded', job: ended, images: result.images };
   }
 
   /**
