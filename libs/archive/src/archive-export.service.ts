@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type AdapterEntity, LibraryRoots, mapLimit } from '@app/adapters';
+import { LibraryRoots, mapLimit } from '@app/adapters';
 import {
   APP_CONFIG,
   type AppConfig,
@@ -23,7 +23,7 @@ import {
   RESULT_FILES_PREFIX,
   TABLE_ENTRIES,
 } from './archive-format.js';
-import { type ArchiveRow, ArchiveRepository } from './archive.repository.js';
+import { type AdapterFileFields, type ArchiveRow, ArchiveRepository } from './archive.repository.js';
 
 const PAGE_SIZE = 500;
 /** Preview files measured at once by an estimate (file-system calls run on Node's thread pool). */
@@ -57,7 +57,7 @@ const TABLE_COUNTS: [ArchiveTable, Exclude<keyof ArchiveCounts, 'adapters' | 'fi
 ];
 
 /** Every present adapter's files: the LoRA, its sidecars and its preview file. */
-function filesOf(adapter: AdapterEntity): LibraryFileRef[] {
+function filesOf(adapter: AdapterFileFields): LibraryFileRef[] {
   if (adapter.missingSince) return [];
   const inFolder = (name: string) => (adapter.folder ? `${adapter.folder}/${name}` : name);
   const paths = [adapter.relativePath, ...adapter.sidecars.map((s) => inFolder(s.fileName))];
@@ -91,15 +91,19 @@ export class ArchiveExportService {
     const results = await this.repository.resultFiles();
     let files = library.files + results.files;
     let fileBytes = library.bytes + results.bytes;
-    const previews = (await this.repository.previews()).filter((p) => !p.otherPaths.includes(p.previewPath));
+    // Previews not already counted as one of their adapter's other files.
+    const previews = (await this.repository.previewedAdapters()).filter(
+      (a) => !filesOf({ ...a, previewPath: null }).some((f) => f.relativePath === a.previewPath),
+    );
     await mapLimit(previews, PREVIEW_STATS, async ({ rootId, previewPath }) => {
       const root = this.roots.byId(rootId);
-      const size = root
-        ? await stat(resolve(root.realPath, previewPath)).then(
-            (s) => s.size,
-            () => null,
-          )
-        : null;
+      const size =
+        root && previewPath
+          ? await stat(resolve(root.realPath, previewPath)).then(
+              (s) => s.size,
+              () => null,
+            )
+          : null;
       if (size === null) return;
       files++;
       fileBytes += size;

@@ -73,6 +73,12 @@ function reviveRow(metadata: EntityMetadata, raw: ArchiveRow): ObjectLiteral {
   return row;
 }
 
+/** What tells an adapter's files' paths: the LoRA, its sidecars and its preview (`filesOf` in the export). */
+export type AdapterFileFields = Pick<
+  AdapterEntity,
+  'rootId' | 'relativePath' | 'folder' | 'sidecars' | 'previewPath' | 'missingSince'
+>;
+
 /** Reads the library page by page for an export, and writes an import in one transaction. */
 @Injectable()
 export class ArchiveRepository {
@@ -120,8 +126,8 @@ export class ArchiveRepository {
     return { files: toNumber(rows[0]?.files), bytes: toNumber(rows[0]?.bytes) };
   }
 
-  /** Present adapters with a preview file: where it is, and the paths of their other files (it may be one of them). */
-  async previews(): Promise<{ rootId: string; previewPath: string; otherPaths: string[] }[]> {
+  /** Present adapters with a preview file, with what tells their files' paths (`filesOf`). */
+  async previewedAdapters(): Promise<AdapterFileFields[]> {
     const rows: { root_id: string; relative_path: string; folder: string; preview_path: string; sidecars: unknown }[] =
       await this.dataSource.query(
         `SELECT root_id, relative_path, folder, preview_path, sidecars FROM adapters
@@ -129,12 +135,14 @@ export class ArchiveRepository {
       );
     return rows.map((r) => {
       // A JSON column: text on SQLite, parsed on PostgreSQL.
-      const sidecars = (typeof r.sidecars === 'string' ? JSON.parse(r.sidecars) : r.sidecars) as { fileName: string }[];
-      const inFolder = (name: string) => (r.folder ? `${r.folder}/${name}` : name);
+      const sidecars: unknown = typeof r.sidecars === 'string' ? JSON.parse(r.sidecars) : r.sidecars;
       return {
         rootId: r.root_id,
+        relativePath: r.relative_path,
+        folder: r.folder,
         previewPath: r.preview_path,
-        otherPaths: [r.relative_path, ...(Array.isArray(sidecars) ? sidecars : []).map((s) => inFolder(s.fileName))],
+        sidecars: Array.isArray(sidecars) ? (sidecars as AdapterEntity['sidecars']) : [],
+        missingSince: null,
       };
     });
   }
