@@ -69,10 +69,9 @@ export class GenerationJobRepository extends JobRowRepository<GenerationJobEntit
     );
   }
 
-  /** Ends an unfinished job; false when it had already ended (the first outcome wins). */
   /**
    * Ends an unfinished job: the row as it ended (read back by the same statement, so the runner needs no second
-   * read), or null when it had already ended or is gone.
+   * read), or null when it had already ended or is gone (the first outcome wins).
    */
   async finish(
     id: string,
