@@ -3,6 +3,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DataSource } from 'typeorm';
+import { openConfiguredDataSource } from './support/configured-data-source.js';
 import { makeTempDir, removeTempDir, writeAdapter } from './support/corpus-builder.js';
 import { tempDir } from './support/test-services.js';
 
@@ -12,9 +13,6 @@ const dir = tempDir('import-wal-sqlite');
 process.env.DATA_DIR = dir.path;
 delete process.env.DATABASE_URL;
 
-const { buildDataSourceOptions, loadConfig, bindSqliteNumbers } = await import('@app/core');
-const { ENTITIES, MIGRATIONS } = await import('@app/migrations');
-const { DataSource: TypeOrmDataSource } = await import('typeorm');
 const { AdapterRepository } = await import('../libs/adapters/src/library/adapter.repository.js');
 const { inspectAdapterFile } = await import('../libs/adapters/src/reading/inspect-adapter.js');
 const { buildAdapterRow } = await import('../libs/adapters/src/import-runs/adapter-row.js');
@@ -31,12 +29,7 @@ describe('import writes on SQLite', () => {
 
   beforeAll(async () => {
     tmp = await makeTempDir('import-wal-');
-    const config = loadConfig();
-    ds = bindSqliteNumbers(
-      new TypeOrmDataSource(buildDataSourceOptions(config, { entities: ENTITIES, migrations: MIGRATIONS })),
-    );
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
+    ds = await openConfiguredDataSource();
     adapters = new AdapterRepository(ds);
     await writeAdapter(tmp, { relPath: 'ink.safetensors', safetensors: { seed: 'ink' } });
     const { facts } = await inspectAdapterFile({ absPath: join(tmp, 'ink.safetensors') }, { hash: false });

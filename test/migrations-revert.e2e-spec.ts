@@ -50,21 +50,18 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
   let ds: DataSource;
   let db: SeedDb;
 
-  const sortIndexes = async (): Promise<string[]> => {
+  /** Which of these indexes exist, by name. */
+  const indexNames = async (names: readonly string[]): Promise<string[]> => {
     const rows = await db.query<{ name: string }>(
-      pg
-        ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'adapters'`
-        : `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'adapters'`,
+      pg ? `SELECT indexname AS name FROM pg_indexes` : `SELECT name FROM sqlite_master WHERE type = 'index'`,
     );
-    const sorts = new Set([
-      ...SORT_COLUMNS.flatMap((c) => [`idx_adapters_${c}`, `idx_adapters_${c}_present`]),
-      FOLDER_INDEX,
-    ]);
     return rows
       .map((r) => r.name)
-      .filter((n) => sorts.has(n))
+      .filter((n) => names.includes(n))
       .sort();
   };
+  const sortIndexes = () =>
+    indexNames([...SORT_COLUMNS.flatMap((c) => [`idx_adapters_${c}`, `idx_adapters_${c}_present`]), FOLDER_INDEX]);
   /** PostgreSQL: the search table and the functions of its triggers, as far as they exist. */
   const searchObjects = async (): Promise<string[]> => {
     const rows = await db.query<{ name: string }>(
@@ -104,15 +101,7 @@ describe.each(DIALECTS)('the search table, sort index and later migrations on $n
   };
 
   /** The one-column job indexes migration 1764300005300 drops, as far as they exist. */
-  const prefixIndexes = async (): Promise<string[]> => {
-    const rows = await db.query<{ name: string }>(
-      pg ? `SELECT indexname AS name FROM pg_indexes` : `SELECT name FROM sqlite_master WHERE type = 'index'`,
-    );
-    return rows
-      .map((r) => r.name)
-      .filter((n) => PREFIX_INDEXES.includes(n))
-      .sort();
-  };
+  const prefixIndexes = () => indexNames(PREFIX_INDEXES);
 
   /** The tables of migration 3600, as far as they exist. */
   const resultTables = async (): Promise<string[]> => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
+import { openConfiguredDataSource } from './configured-data-source.js';
 import { makeTempDir, removeTempDir, writeAdapter } from './corpus-builder.js';
 
 /**
@@ -20,9 +21,7 @@ export function describeWriteKeepsEdits(dialect: string): void {
 
     beforeAll(async () => {
       tmp = await makeTempDir('write-edits-');
-      const { buildDataSourceOptions, loadConfig, bindSqliteNumbers } = await import('@app/core');
-      const { ENTITIES, MIGRATIONS } = await import('@app/migrations');
-      const { DataSource } = await import('typeorm');
+      const { loadConfig } = await import('@app/core');
       const { AdapterRepository } = await import('../../libs/adapters/src/library/adapter.repository.js');
       const { AdapterQueryRepository } = await import('../../libs/adapters/src/library/adapter-query.repository.js');
       const { AdapterQueryService } = await import('../../libs/adapters/src/library/adapter-query.service.js');
@@ -30,11 +29,7 @@ export function describeWriteKeepsEdits(dialect: string): void {
       const { inspectAdapterFile } = await import('../../libs/adapters/src/reading/inspect-adapter.js');
       const { buildAdapterRow } = await import('../../libs/adapters/src/import-runs/adapter-row.js');
       const config = loadConfig();
-      ds = bindSqliteNumbers(
-        new DataSource(buildDataSourceOptions(config, { entities: ENTITIES, migrations: MIGRATIONS })),
-      );
-      await ds.initialize();
-      await ds.runMigrations({ transaction: 'each' });
+      ds = await openConfiguredDataSource();
       adapters = new AdapterRepository(ds);
       queries = new AdapterQueryService(new AdapterQueryRepository(ds), adapters, new LibraryRoots(config));
 
